@@ -1,0 +1,52 @@
+#pragma once
+// Energy meters: RAPL through libpowercap, or none. Hardware stays behind this interface so the
+// measurement loop can be tested against an emulated powercap tree (tests/integration).
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/errors.h"
+
+namespace lj {
+
+// RAPL domains as powercap names them ("package-0", "dram", "psys", "core", "uncore").
+enum class RaplDomain { kPackage, kDram, kPsys, kCore, kUncore };
+
+// One readable energy counter.
+struct RaplZone {
+  std::string path;               // e.g. /sys/class/powercap/intel-rapl:0 (for messages)
+  std::string name;               // powercap "name", e.g. "package-0", "dram"
+  RaplDomain domain = RaplDomain::kPackage;
+  int socket = 0;                 // package index the zone belongs to
+  uint64_t max_energy_range_uj = 0;  // counter wraps to 0 after this value
+};
+
+// Raw counter values, one per zone in Zones() order, in microjoules.
+struct EnergyCounters {
+  std::vector<uint64_t> energy_uj;
+};
+
+// Energy between two reads, in joules. Package and psys are not summed together (psys
+// contains package); core/uncore are nested in package and are not added to it.
+struct EnergyDelta {
+  double package_j = 0;                   // summed over sockets
+  std::vector<double> package_by_socket_j;
+  std::optional<double> dram_j;           // summed over sockets, if any dram zone
+  std::optional<double> psys_j;
+};
+
+class EnergyMeter {
+ public:
+  virtual ~EnergyMeter() = default;
+  // "rapl" (or "none" for a meter without energy).
+  virtual std::string Name() const = 0;
+  virtual const std::vector<RaplZone>& Zones() const = 0;
+  // Reads every zone's counter. Throws MeterError naming the zone on a failed read.
+  virtual EnergyCounters Read() = 0;
+  // Energy between two reads, each zone corrected for one wraparound (see wraparound.h).
+  EnergyDelta Between(const EnergyCounters& before, const EnergyCounters& after) const;
+};
+
+}  // namespace lj
