@@ -45,6 +45,8 @@ struct LayerConfig {
   int64_t in_features = 0;
   int64_t out_features = 0;
 
+  // Compares the type and the fields the type uses (FieldNames); unused fields are ignored, so a
+  // config equals its JSON round trip.
   bool operator==(const LayerConfig& other) const;
   bool operator!=(const LayerConfig& other) const { return !(*this == other); }
 };
@@ -53,7 +55,17 @@ struct LayerConfig {
 // groups divides in_channels and out_channels, padding <= kernel_size / 2 for maxpool2d (a
 // torch rule). Throws ConfigError naming the field and value, prefixed with `context`
 // (e.g. "configs/bounds/conv.json" or "net.json: layer 3 (conv2d)").
+// With an empty context the message is prefixed with the type, e.g.
+// "conv2d: kernel_size must be > 0, got 0".
 void Validate(const LayerConfig& config, const std::string& context = "");
+// Non-throwing Validate: false, and the message (without context) in *reason if non-null.
+bool IsValid(const LayerConfig& config, std::string* reason = nullptr);
+
+// All layer types, in enum order.
+const std::vector<LayerType>& AllLayerTypes();
+// The JSON keys (torch.nn names) ToJson writes for `type`, in declaration order, e.g. linear:
+// {"batch_size", "in_features", "out_features", "bias"}. "bias" is the only boolean field.
+const std::vector<std::string>& FieldNames(LayerType type);
 
 // Output shape: conv2d/maxpool2d {N, C_out, H_out, W_out} with
 // H_out = floor((height + 2*padding - kernel_size) / stride) + 1; linear {N, out_features}.

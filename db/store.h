@@ -3,6 +3,9 @@
 // WAL mode, prepared statements, one transaction per stored config so that `kill -9` leaves
 // either both passes of a config or neither. Opening a database written by a newer schema
 // version throws StoreError.
+// Every SQLite failure throws StoreError("<path>: <what was being done>: <sqlite3_errmsg>").
+// A Store is one connection and is not thread-safe; several processes may share a file (WAL,
+// busy timeout). Timestamps (started_at, ended_at, created_at) are ISO-8601 UTC set by SQLite.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -87,9 +90,30 @@ struct IdleRow {
   std::optional<std::string> by_socket_w;   // JSON array
 };
 
+class StatementCache;
+
 class Store {
  public:
   static constexpr int kSchemaVersion = 1;
+
+  // Scoped transaction: rolls back in its destructor unless Commit() was called (the destructor
+  // never throws). Transactions nest: the outermost is BEGIN IMMEDIATE (takes the write lock up
+  // front, so a read-then-write sequence cannot hit SQLITE_BUSY mid-way), inner ones are
+  // SAVEPOINTs, so e.g. InsertSamples inside an import's transaction commits with the import.
+  class Transaction {
+   public:
+    explicit Transaction(Store& store);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    // Throws StoreError if the commit fails (the transaction is then rolled back).
+    void Commit();
+
+   private:
+    Store& store_;
+    std::string savepoint_;  // "" for the outermost (BEGIN/COMMIT) transaction
+    bool done_ = false;
+  };
 
   // Opens or creates the database at `path` (":memory:" allowed), creates missing parent
   // directories, applies the schema, enables WAL and foreign keys, and sets a busy timeout.
@@ -126,11 +150,25 @@ class Store {
   // Hostname of the run's host.
   std::string HostnameOfRun(int64_t run_id);
 
+  // All runs, ordered by id.
+  std::vector<RunInfo> ReadRuns();
+  // Number of sample rows (passes, not configs) in a run.
+  int64_t CountSamples(int64_t run_id);
+  // Failures and idle readings of one run, ordered by id.
+  std::vector<FailureRow> ReadFailures(int64_t run_id);
+  std::vector<IdleRow> ReadIdle(int64_t run_id);
+
+  const std::string& path() const { return path_; }
   sqlite3* handle() { return db_; }  // for tests and other tables added later
 
  private:
+  void Exec(const char* sql, const char* what);
+  void CheckAndApplySchema();
+
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::unique_ptr<StatementCache> statements_;  // prepared once, reused (e.g. the sample insert)
+  int transaction_depth_ = 0;                   // open Store::Transaction objects
 };
 
 }  // namespace lj

@@ -1,0 +1,110 @@
+#pragma once
+// Bounds files: the space of layer configs that `measure` samples at random (configs/bounds/).
+// Schema: configs/schemas/bounds.schema.json. Example (configs/bounds/conv.json):
+//
+//   {"layer": "conv2d",
+//    "max_forward_macs": 1.0e10,
+//    "parameters": {
+//      "batch_size":   {"min": 1, "max": 512, "distribution": "log_uniform"},
+//      "in_channels":  {"min": 1, "max": 512, "distribution": "log_uniform"},
+//      "out_channels": {"min": 1, "max": 512, "distribution": "log_uniform"},
+//      "image_size":   {"min": 4, "max": 224, "distribution": "log_uniform"},
+//      "kernel_size":  {"min": 1, "max": 11},
+//      "stride":       {"min": 1, "max": 4},
+//      "padding":      {"min": 0, "max": 3},
+//      "groups":       {"choices": [1, 2, 4], "depthwise_probability": 0.1},
+//      "bias":         {"choices": [true]}}}
+//
+// Top level: "layer" (conv2d, maxpool2d, linear or an alias of ParseLayerType), "max_forward_macs"
+// (> 0: draws whose ForwardMacs exceed it are rejected), "parameters", optional "_comment".
+// Parameters per layer type (names as torch.nn; images are square, height = width = image_size):
+//   conv2d:    batch_size, in_channels, out_channels, image_size, kernel_size, stride, padding,
+//              groups (optional, default {"choices":[1]}), bias (optional, default [true])
+//   maxpool2d: batch_size, channels (-> in_channels), image_size, kernel_size, stride, padding
+//   linear:    batch_size, in_features, out_features, bias (optional, default [true])
+// Each parameter is an object with either
+//   "min", "max" (integers, inclusive) and "distribution": "uniform" (default) | "log_uniform",
+// or
+//   "choices": [v, ...] (distinct integers, or booleans for "bias"; drawn with equal chance),
+// and an optional "_comment". padding may be 0, every other integer must be >= 1; log_uniform
+// needs min >= 1. "groups" may also carry "depthwise_probability" in [0, 1]: the chance that a
+// draw is a depthwise conv (groups = in_channels, out_channels = in_channels).
+//
+// All errors are ConfigError naming the file, the key path and the value, e.g.
+//   configs/bounds/conv.json: parameters.kernel_size.min must be > 0, got 0
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/layer_config.h"
+
+namespace lj {
+
+enum class Distribution { kUniform, kLogUniform, kChoices };
+// "uniform", "log_uniform", "choices".
+std::string_view ToString(Distribution distribution);
+
+// The range of one parameter. Integers throughout; booleans ("bias") are stored as 0/1.
+struct ParameterBounds {
+  std::string name;  // as in the bounds file: "batch_size", "channels", "image_size", ...
+  Distribution distribution = Distribution::kUniform;
+  int64_t min = 0;               // inclusive; for kChoices the smallest choice
+  int64_t max = 0;               // inclusive; for kChoices the largest choice
+  std::vector<int64_t> choices;  // kChoices only, in file order
+  bool is_bool = false;          // "bias"
+
+  // Whether `value` can be drawn: min <= value <= max, or one of the choices.
+  bool Admits(int64_t value) const;
+};
+
+struct LayerBounds {
+  std::string source;  // file path or context, prefix of messages
+  LayerType type = LayerType::kConv2d;
+  double max_forward_macs = 0;
+  // One entry per parameter of the type (optional ones filled with their defaults), in the
+  // order listed above (BoundsParameterNames).
+  std::vector<ParameterBounds> parameters;
+  // conv2d: chance that a draw is depthwise (groups = out_channels = in_channels); else 0.
+  double depthwise_probability = 0;
+
+  // The parameter called `name`, or nullptr.
+  const ParameterBounds* Find(std::string_view name) const;
+  // Throws ConfigError "<source>: no parameter 'name' for <type>" when absent.
+  const ParameterBounds& Get(std::string_view name) const;
+};
+
+// The parameter names of a bounds file for `type`, in canonical order (required and optional).
+std::vector<std::string> BoundsParameterNames(LayerType type);
+
+// Parses and checks a bounds document. `context` (usually the file path) prefixes messages.
+// Throws ConfigError for: unknown keys (top level, in "parameters", in a parameter), missing or
+// unknown parameters for the layer type, wrong JSON types, non-integers, unknown distribution,
+// min > max, sizes <= 0 (padding < 0), log_uniform with min < 1, empty or duplicate choices,
+// depthwise_probability outside [0, 1] or on a parameter other than groups,
+// max_forward_macs <= 0, and a kernel larger than every possible padded image
+// (kernel_size.min > image_size.max + 2 * padding.max).
+LayerBounds ParseBounds(const nlohmann::json& j, const std::string& context);
+
+// Reads `path` and calls ParseBounds(j, path). Also throws ConfigError for a missing file and
+// for unparsable JSON (with the parser's message, line and column).
+LayerBounds LoadBounds(const std::string& path);
+
+// The shipped bounds file of a type, relative to the repository root:
+// configs/bounds/conv.json, configs/bounds/maxpool.json, configs/bounds/linear.json.
+std::string DefaultBoundsPath(LayerType type);
+
+// Sets the config fields behind a bounds parameter: "image_size" sets height and width,
+// "channels" sets in_channels, "bias" takes 0/1, others set the field of the same name.
+// Throws ConfigError for a name that is not a parameter of config.type.
+void ApplyBoundsParameter(LayerConfig& config, std::string_view name, int64_t value);
+
+// Whether config (of bounds.type) lies within the bounds: every parameter admitted, and for
+// "image_size" height == width. A depthwise conv (groups == in_channels == out_channels) is
+// within bounds when depthwise_probability > 0 even if groups is not among the choices.
+// Caps (MACs, memory) are not checked here. On false, *reason (if non-null) says which value.
+bool WithinBounds(const LayerBounds& bounds, const LayerConfig& config,
+                  std::string* reason = nullptr);
+
+}  // namespace lj

@@ -1,0 +1,26 @@
+#pragma once
+// Cheap a-priori cost estimates of one layer config, used to cap what the sampler draws so that
+// a night of measurements stays feasible. They are estimates for caps, not predictions (those
+// come from the fitted models in fit/).
+#include "core/layer_config.h"
+
+namespace lj {
+
+// Compute cost used for the MAC cap (bounds file "max_forward_macs"): ForwardMacs(config) from
+// core/layer_config.h, the multiply-accumulates of one forward pass over the whole batch.
+
+// Elements of the im2col (unfold) workspace of a conv2d forward pass without a direct or
+// MKL-DNN kernel: N * (C_in / groups) * k^2 * H_out * W_out. 0 for other layer types.
+double Im2colWorkspaceElements(const LayerConfig& config);
+
+// Upper estimate, in bytes, of the memory one training step (forward + backward) of the layer
+// alone holds at its peak, all tensors float32 (4 bytes per element):
+//   4 * (2 * input + 2 * output + 2 * weights + workspace)  [+ 8 * output for maxpool2d]
+// i.e. input, output and weights (incl. bias) plus a gradient of the same size of each, plus
+// for conv2d the im2col workspace (Im2colWorkspaceElements), and for maxpool2d the int64
+// argmax indices that max_pool2d_with_indices keeps for the backward pass. Element counts
+// come from Sizes(config). Does not count allocator slack or the framework's own memory.
+// Precondition: Validate(config) passes.
+double EstimateTrainingMemoryBytes(const LayerConfig& config);
+
+}  // namespace lj

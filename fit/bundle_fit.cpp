@@ -1,0 +1,105 @@
+#include "fit/bundle_fit.h"
+
+#include <cstdio>
+#include <ctime>
+#include <set>
+#include <sstream>
+
+#include "layerjoule/version.h"
+
+namespace lj {
+namespace {
+
+std::string JoinMeters(const std::set<std::string>& meters) {
+  std::string out;
+  for (const auto& m : meters) out += (out.empty() ? "" : ",") + m;
+  return out;
+}
+
+}  // namespace
+
+std::string UtcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& samples,
+                      const FitOptions& options,
+                      const std::function<void(const std::string&)>& warn) {
+  ModelBundle bundle = header;
+  bundle.models.clear();
+  bundle.tool_version = LAYERJOULE_VERSION;
+  bundle.created_at = UtcNow();
+  for (const LayerType layer : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) {
+    for (const Pass pass : {Pass::kForward, Pass::kBackward}) {
+      std::vector<TrainingRow> time_rows, energy_rows, power_rows;
+      std::set<std::string> meters, energy_meters;
+      for (const PassSample& s : samples) {
+        if (s.config.type != layer || s.pass != pass) continue;
+        time_rows.push_back({s.config, s.time_s});
+        meters.insert(s.meter);
+        if (s.energy_j) {
+          energy_rows.push_back({s.config, *s.energy_j});
+          power_rows.push_back({s.config, s.time_s > 0 ? *s.energy_j / s.time_s : 0.0});
+          energy_meters.insert(s.meter);
+        }
+      }
+      if (time_rows.empty()) continue;
+      const struct {
+        Quantity quantity;
+        const std::vector<TrainingRow>& rows;
+        std::string meter;
+      } jobs[] = {{Quantity::kTimeS, time_rows, JoinMeters(meters)},
+                  {Quantity::kEnergyJ, energy_rows, JoinMeters(energy_meters)},
+                  {Quantity::kPowerW, power_rows, JoinMeters(energy_meters)}};
+      for (const auto& job : jobs) {
+        if (job.rows.empty()) continue;  // no meter: time models only
+        try {
+          bundle.models.push_back(FitModel(layer, pass, job.quantity, job.rows, options, job.meter));
+        } catch (const FitError& e) {
+          if (warn) warn(header.hostname + ": skipping " + e.what());
+        }
+      }
+    }
+  }
+  return bundle;
+}
+
+std::string MetricsTable(const std::vector<ModelBundle>& bundles) {
+  std::ostringstream out;
+  char line[512];
+  std::snprintf(line, sizeof(line), "%-12s %-9s %-8s %-8s %-8s %7s %6s %9s %9s %8s %8s %7s %7s %10s\n",
+                "host", "layer", "pass", "quantity", "kind", "n_train", "n_test", "terms",
+                "alpha", "MAPE%", "RMSPE%", "R2", "<=10%", "min_pred");
+  out << line;
+  for (const ModelBundle& b : bundles) {
+    for (const Model& m : b.models) {
+      const std::string terms =
+          std::to_string(m.terms.size()) + "/" + std::to_string(m.n_terms_total);
+      if (m.test_metrics) {
+        const Metrics& t = *m.test_metrics;
+        std::snprintf(line, sizeof(line),
+                      "%-12s %-9s %-8s %-8s %-8s %7lld %6lld %9s %9.3g %8.2f %8.2f %7.3f %7.3f %10.3g\n",
+                      b.hostname.c_str(), std::string(ToString(m.layer)).c_str(),
+                      std::string(ToString(m.pass)).c_str(), std::string(ToString(m.quantity)).c_str(),
+                      std::string(ToString(m.kind)).c_str(), static_cast<long long>(m.n_train),
+                      static_cast<long long>(m.n_test), terms.c_str(), m.alpha, t.mape, t.rmspe, t.r2,
+                      t.within_10, t.min_prediction);
+      } else {
+        std::snprintf(line, sizeof(line), "%-12s %-9s %-8s %-8s %-8s %7lld %6lld %9s %9.3g %8s %8s %7s %7s %10s\n",
+                      b.hostname.c_str(), std::string(ToString(m.layer)).c_str(),
+                      std::string(ToString(m.pass)).c_str(), std::string(ToString(m.quantity)).c_str(),
+                      std::string(ToString(m.kind)).c_str(), static_cast<long long>(m.n_train),
+                      static_cast<long long>(m.n_test), terms.c_str(), m.alpha, "-", "-", "-", "-", "-");
+      }
+      out << line;
+    }
+  }
+  return out.str();
+}
+
+}  // namespace lj

@@ -1,0 +1,41 @@
+#pragma once
+// Fits every model of one host: layer type x pass x quantity (time_s; energy_j and power_w where
+// the rows carry energy), and formats the metrics table the fit tool prints.
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/layer_config.h"
+#include "fit/model_bundle.h"
+#include "fit/model_fit.h"
+
+namespace lj {
+
+// One measured pass of one config (a store sample, without SQL).
+struct PassSample {
+  LayerConfig config;
+  Pass pass = Pass::kForward;
+  double time_s = 0;               // per execution on the whole batch
+  std::optional<double> energy_j;  // package energy per execution; absent without a meter
+  std::string meter;               // "rapl", "none", "pyrapl", ...
+};
+
+// Fits the models of `samples` (any mix of layer types and passes) into a copy of `header`
+// (host fields, sources and versions are kept; created_at and tool_version are set). For each
+// layer type and pass: a time_s model from all rows, and energy_j and power_w (energy / time)
+// models from the rows with energy. A model with fewer than MinRows(options) usable rows is
+// skipped and `warn` is called with a line saying which and why.
+ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& samples,
+                      const FitOptions& options,
+                      const std::function<void(const std::string&)>& warn = {});
+
+// Fixed-width table, one line per model: host, layer, pass, quantity, kind, n_train, n_test,
+// terms kept / total, alpha, and the held-out MAPE, RMSPE, R^2, share within +-10 %, min
+// prediction ("-" where no rows were held out).
+std::string MetricsTable(const std::vector<ModelBundle>& bundles);
+
+// ISO-8601 UTC time now, e.g. "2025-04-28T12:34:56Z".
+std::string UtcNow();
+
+}  // namespace lj

@@ -1,0 +1,244 @@
+#include "fit/features.h"
+
+#include <cmath>
+#include <functional>
+#include <sstream>
+
+#include "core/errors.h"
+
+namespace lj {
+namespace {
+
+const std::vector<std::string> kConvNames = {
+    "batch_size",  "in_channels", "out_channels",   "input_size",      "kernel_size",
+    "stride",      "groups",      "macs",           "input_elements",  "output_elements",
+    "weight_elements"};
+const std::vector<std::string> kPoolNames = {
+    "batch_size", "channels",       "input_size",     "kernel_size",
+    "stride",     "macs",           "input_elements", "output_elements"};
+const std::vector<std::string> kLinearNames = {
+    "batch_size", "in_features",    "out_features",    "macs",
+    "input_elements", "output_elements", "weight_elements"};
+
+double PaddedInputSize(const LayerConfig& c) {
+  const double h = static_cast<double>(c.height + 2 * c.padding);
+  const double w = static_cast<double>(c.width + 2 * c.padding);
+  return h == w ? h : std::sqrt(h * w);
+}
+
+// Enumerates exponent vectors of n base features with total degree exactly `degree`, in
+// lexicographic order of the (non-decreasing) feature index sequence.
+void Monomials(int n, int degree, int first, std::vector<int>& exps,
+               std::vector<std::vector<int>>& out) {
+  if (degree == 0) {
+    out.push_back(exps);
+    return;
+  }
+  for (int i = first; i < n; ++i) {
+    ++exps[i];
+    Monomials(n, degree - 1, i, exps, out);
+    --exps[i];
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& FeatureNames(LayerType type) {
+  switch (type) {
+    case LayerType::kConv2d:
+      return kConvNames;
+    case LayerType::kMaxPool2d:
+      return kPoolNames;
+    case LayerType::kLinear:
+      return kLinearNames;
+  }
+  throw ConfigError("unknown layer type");
+}
+
+int NumBase(LayerType type) {
+  switch (type) {
+    case LayerType::kConv2d:
+      return 7;
+    case LayerType::kMaxPool2d:
+      return 5;
+    case LayerType::kLinear:
+      return 3;
+  }
+  return 0;
+}
+
+int FeatureIndex(LayerType type, const std::string& name) {
+  const auto& names = FeatureNames(type);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::vector<double> FeatureValues(const LayerConfig& c) {
+  const TensorSizes sizes = Sizes(c);
+  const double macs = ForwardMacs(c);
+  const auto d = [](int64_t v) { return static_cast<double>(v); };
+  switch (c.type) {
+    case LayerType::kConv2d:
+      return {d(c.batch_size), d(c.in_channels), d(c.out_channels), PaddedInputSize(c),
+              d(c.kernel_size), d(c.stride),     d(c.groups),       macs,
+              sizes.input_elements, sizes.output_elements, sizes.weight_elements};
+    case LayerType::kMaxPool2d:
+      return {d(c.batch_size), d(c.in_channels), PaddedInputSize(c), d(c.kernel_size),
+              d(c.stride),     macs,             sizes.input_elements, sizes.output_elements};
+    case LayerType::kLinear:
+      return {d(c.batch_size), d(c.in_features), d(c.out_features), macs,
+              sizes.input_elements, sizes.output_elements, sizes.weight_elements};
+  }
+  throw ConfigError("unknown layer type");
+}
+
+std::string TermName(LayerType type, const Term& term) {
+  const auto& names = FeatureNames(type);
+  std::ostringstream out;
+  if (term.kind != Term::Kind::kMonomial) {
+    for (size_t i = 0; i < term.exponents.size(); ++i) {
+      if (term.exponents[i] != 0) {
+        out << (term.kind == Term::Kind::kLog ? "log(" : "log2(") << names[i] << ")";
+      }
+    }
+    return out.str();
+  }
+  bool first = true;
+  for (size_t i = 0; i < term.exponents.size(); ++i) {
+    if (term.exponents[i] == 0) continue;
+    if (!first) out << "*";
+    first = false;
+    out << names[i];
+    if (term.exponents[i] > 1) out << "^" << term.exponents[i];
+  }
+  return out.str();
+}
+
+Term ParseTerm(LayerType type, const std::string& name) {
+  const auto& names = FeatureNames(type);
+  Term term;
+  term.exponents.assign(names.size(), 0);
+  const auto feature = [&](const std::string& f) {
+    const int index = FeatureIndex(type, f);
+    if (index < 0) {
+      throw ConfigError("unknown feature '" + f + "' in term '" + name + "' for " +
+                        std::string(ToString(type)));
+    }
+    return index;
+  };
+  for (const auto& [prefix, kind] : {std::pair<std::string, Term::Kind>{"log(", Term::Kind::kLog},
+                                     {"log2(", Term::Kind::kLog2}}) {
+    if (name.rfind(prefix, 0) == 0) {
+      if (name.size() <= prefix.size() + 1 || name.back() != ')') {
+        throw ConfigError("malformed term '" + name + "'");
+      }
+      term.kind = kind;
+      term.exponents[feature(name.substr(prefix.size(), name.size() - prefix.size() - 1))] = 1;
+      return term;
+    }
+  }
+  std::istringstream in(name);
+  std::string factor;
+  int total = 0;
+  while (std::getline(in, factor, '*')) {
+    int exponent = 1;
+    const auto caret = factor.find('^');
+    if (caret != std::string::npos) {
+      try {
+        size_t used = 0;
+        exponent = std::stoi(factor.substr(caret + 1), &used);
+        if (used != factor.size() - caret - 1) throw std::invalid_argument("trailing");
+      } catch (const std::exception&) {
+        throw ConfigError("malformed exponent in term '" + name + "'");
+      }
+      if (exponent < 1) throw ConfigError("exponent must be >= 1 in term '" + name + "'");
+      factor = factor.substr(0, caret);
+    }
+    term.exponents[feature(factor)] += exponent;
+    total += exponent;
+  }
+  if (total == 0) throw ConfigError("empty term '" + name + "'");
+  return term;
+}
+
+double TermValue(const Term& term, const std::vector<double>& features) {
+  double value = 1.0;
+  for (size_t i = 0; i < term.exponents.size(); ++i) {
+    const int e = term.exponents[i];
+    if (e == 0) continue;
+    switch (term.kind) {
+      case Term::Kind::kLog:
+        return std::log(features[i]);
+      case Term::Kind::kLog2:
+        return std::log2(features[i]);
+      case Term::Kind::kMonomial:
+        for (int k = 0; k < e; ++k) value *= features[i];
+        break;
+    }
+  }
+  return value;
+}
+
+std::vector<Term> PolynomialTerms(LayerType type, int degree) {
+  if (degree < 1) throw ConfigError("polynomial degree must be >= 1, got " + std::to_string(degree));
+  const int n_features = static_cast<int>(FeatureNames(type).size());
+  const int n_base = NumBase(type);
+  std::vector<Term> terms;
+  for (int d = 1; d <= degree; ++d) {
+    std::vector<std::vector<int>> exps;
+    std::vector<int> current(n_features, 0);
+    Monomials(n_base, d, 0, current, exps);
+    for (auto& e : exps) terms.push_back(Term{Term::Kind::kMonomial, e});
+  }
+  for (int i = n_base; i < n_features; ++i) {
+    Term t{Term::Kind::kMonomial, std::vector<int>(n_features, 0)};
+    t.exponents[i] = 1;
+    terms.push_back(t);
+  }
+  return terms;
+}
+
+std::vector<Term> LogTerms(LayerType type) {
+  const int n = static_cast<int>(FeatureNames(type).size());
+  std::vector<Term> terms;
+  for (int i = 0; i < n; ++i) {
+    Term t{Term::Kind::kLog, std::vector<int>(n, 0)};
+    t.exponents[i] = 1;
+    terms.push_back(t);
+  }
+  return terms;
+}
+
+std::vector<Term> PowerTerms(LayerType type) {
+  const int n = static_cast<int>(FeatureNames(type).size());
+  std::vector<Term> terms;
+  for (const auto kind : {Term::Kind::kMonomial, Term::Kind::kLog2}) {
+    for (int i = 0; i < n; ++i) {
+      Term t{kind, std::vector<int>(n, 0)};
+      t.exponents[i] = 1;
+      terms.push_back(t);
+    }
+  }
+  return terms;
+}
+
+int DefaultDegree(LayerType type) { return type == LayerType::kLinear ? 2 : 3; }
+
+Eigen::MatrixXd DesignMatrix(LayerType type, const std::vector<Term>& terms,
+                             const std::vector<LayerConfig>& configs) {
+  Eigen::MatrixXd x(static_cast<Eigen::Index>(configs.size()),
+                    static_cast<Eigen::Index>(terms.size()));
+  for (size_t i = 0; i < configs.size(); ++i) {
+    if (configs[i].type != type) {
+      throw ConfigError("design matrix for " + std::string(ToString(type)) + ": row " +
+                        std::to_string(i) + " is a " + std::string(ToString(configs[i].type)));
+    }
+    const std::vector<double> f = FeatureValues(configs[i]);
+    for (size_t j = 0; j < terms.size(); ++j) x(i, j) = TermValue(terms[j], f);
+  }
+  return x;
+}
+
+}  // namespace lj

@@ -1,0 +1,75 @@
+#pragma once
+// Features and model terms of one layer type, after NeuralPower (Cai et al., ACML 2017, Sec. 3):
+// runtime as a polynomial of the layer's parameters plus "special terms" (MACs and the sizes of
+// the input, output and weights) as extra linear columns.
+//
+// Feature vector of a config (FeatureNames lists it, in this order):
+//   conv2d:    batch_size, in_channels, out_channels, input_size, kernel_size, stride, groups
+//   maxpool2d: batch_size, channels, input_size, kernel_size, stride
+//   linear:    batch_size, in_features, out_features
+// followed by the special features of every type
+//   macs, input_elements, output_elements[, weight_elements]   (weight_elements: not maxpool2d)
+// input_size is the padded input side: height + 2*padding for square inputs, and the geometric
+// mean sqrt((height + 2*padding) * (width + 2*padding)) otherwise (same padded area).
+// The first NumBase(type) entries are the "base" features; polynomial terms use only those.
+// All features of a valid config are >= 1, so every term below is >= 0.
+//
+// A Term is either a monomial of features ("batch_size*in_channels*kernel_size^2", "macs") or
+// the logarithm of one feature ("log(macs)" natural log, "log2(batch_size)"). Its name is its
+// definition: ParseTerm(type, TermName(t)) == t, and model bundles store only names.
+#include <string>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "core/layer_config.h"
+
+namespace lj {
+
+// Names of the feature vector, base features first (see above).
+const std::vector<std::string>& FeatureNames(LayerType type);
+// Number of base features (3, 5 or 7).
+int NumBase(LayerType type);
+// Index of a feature name for `type`, or -1.
+int FeatureIndex(LayerType type, const std::string& name);
+// The feature vector of a config (sizes as doubles). Does not validate; callers pass valid
+// configs (see lj::Validate). The config's type must equal `config.type`.
+std::vector<double> FeatureValues(const LayerConfig& config);
+
+struct Term {
+  enum class Kind { kMonomial, kLog, kLog2 };
+  Kind kind = Kind::kMonomial;
+  // kMonomial: exponent of each feature (size = FeatureNames(type).size()), total degree >= 1.
+  // kLog/kLog2: exponent 1 at the one feature taken the logarithm of, 0 elsewhere.
+  std::vector<int> exponents;
+  bool operator==(const Term& other) const {
+    return kind == other.kind && exponents == other.exponents;
+  }
+};
+
+// "batch_size*in_channels*kernel_size^2", "macs", "log(macs)", "log2(batch_size)".
+std::string TermName(LayerType type, const Term& term);
+// Inverse of TermName. Throws ConfigError("unknown feature 'x' in term 'y' for conv2d") etc.
+Term ParseTerm(LayerType type, const std::string& name);
+// Value of a term for a feature vector (FeatureValues).
+double TermValue(const Term& term, const std::vector<double>& features);
+
+// Term sets.
+// Polynomial: every monomial of the base features of total degree 1..degree (graded order,
+// e.g. batch_size, in_channels, ..., batch_size^2, batch_size*in_channels, ...), then the
+// special features as linear terms. Count: C(n_base + degree, degree) - 1 + n_special
+// (conv2d degree 3: 119 + 4 = 123; maxpool2d degree 3: 55 + 3 = 58; linear degree 2: 9 + 4 = 13).
+std::vector<Term> PolynomialTerms(LayerType type, int degree);
+// log(x) of every feature: the log-log model ("loglasso"), a product of powers after exp().
+std::vector<Term> LogTerms(LayerType type);
+// NeuralPower's power model terms: x and log2(x) of every feature (degree 1).
+std::vector<Term> PowerTerms(LayerType type);
+// NeuralPower's default degree: 3 for conv2d and maxpool2d, 2 for linear.
+int DefaultDegree(LayerType type);
+
+// Design matrix X: n_samples x n_terms, row i = term values of configs[i] (unscaled).
+// Throws ConfigError if a config's type differs from `type`.
+Eigen::MatrixXd DesignMatrix(LayerType type, const std::vector<Term>& terms,
+                             const std::vector<LayerConfig>& configs);
+
+}  // namespace lj

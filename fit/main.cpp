@@ -1,0 +1,74 @@
+// fit: NeuralPower-style per-layer models from measurements (see fit/model_fit.h).
+//   fit --db PATH [--db PATH ...] [--host NAME] [--out FILE] [--degree N] [--folds K]
+//       [--test-fraction F] [--seed S] [--model nnlasso|loglasso|lasso]
+// For each host in the databases, fits layer type x pass x quantity models and writes one model
+// bundle per host (default db/models/<host>.json); prints the held-out metrics table.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/errors.h"
+#include "fit/bundle_fit.h"
+#include "fit/store_samples.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fit: per-layer Lasso models of time and energy (NeuralPower-style)", "fit"};
+  std::vector<std::string> db_paths;
+  std::string host;
+  std::string out;
+  std::string kind = "nnlasso";
+  lj::FitOptions options;
+  app.add_option("--db", db_paths, "SQLite store(s) written by measure (repeatable)")->required();
+  app.add_option("--host", host, "fit only this hostname");
+  app.add_option("--out", out, "bundle file (default db/models/<host>.json; one host only)");
+  app.add_option("--degree", options.degree,
+                 "polynomial degree (default 3 for conv2d and maxpool2d, 2 for linear)")
+      ->check(CLI::Range(1, 6));
+  app.add_option("--folds", options.folds, "k of k-fold cross-validation for alpha")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100));
+  app.add_option("--test-fraction", options.test_fraction,
+                 "share of rows held out for the reported error, never used for alpha")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9));
+  app.add_option("--seed", options.seed, "seed of the held-out split and the folds")
+      ->capture_default_str();
+  app.add_option("--model", kind, "nnlasso (default, non-negative), loglasso or lasso")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    options.kind = lj::ParseModelKind(kind);
+    const auto hosts = lj::ReadHostSamples(db_paths, host);
+    if (hosts.empty()) {
+      throw lj::ConfigError(host.empty() ? "no samples in the given databases"
+                                         : "no samples of host '" + host + "' in the given databases");
+    }
+    if (!out.empty() && hosts.size() > 1) {
+      throw lj::ConfigError("--out names one file but the databases hold " +
+                            std::to_string(hosts.size()) + " hosts; add --host NAME");
+    }
+    std::vector<lj::ModelBundle> bundles;
+    for (const auto& [name, data] : hosts) {
+      spdlog::info("{}: fitting {} samples ({} model kind)", name, data.samples.size(), kind);
+      lj::ModelBundle bundle = lj::FitBundle(data.header, data.samples, options,
+                                             [](const std::string& w) { spdlog::warn("{}", w); });
+      const std::string path = out.empty() ? "db/models/" + name + ".json" : out;
+      lj::SaveBundle(bundle, path);
+      spdlog::info("{}: wrote {} models to {}", name, bundle.models.size(), path);
+      bundles.push_back(std::move(bundle));
+    }
+    std::cout << lj::MetricsTable(bundles);
+  } catch (const std::exception& e) {
+    std::cerr << "fit: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

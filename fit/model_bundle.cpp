@@ -1,0 +1,261 @@
+#include "fit/model_bundle.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/errors.h"
+
+namespace lj {
+namespace {
+
+constexpr const char* kFormat = "layerjoule-model-bundle";
+constexpr int kFormatVersion = 1;
+
+std::string Prefix(const std::string& context) { return context.empty() ? "" : context + ": "; }
+
+std::string FormatValue(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+}  // namespace
+
+std::string_view ToString(Quantity q) {
+  switch (q) {
+    case Quantity::kTimeS:
+      return "time_s";
+    case Quantity::kEnergyJ:
+      return "energy_j";
+    case Quantity::kPowerW:
+      return "power_w";
+  }
+  return "?";
+}
+
+Quantity ParseQuantity(std::string_view name) {
+  if (name == "time_s") return Quantity::kTimeS;
+  if (name == "energy_j") return Quantity::kEnergyJ;
+  if (name == "power_w") return Quantity::kPowerW;
+  throw ConfigError("unknown quantity '" + std::string(name) +
+                    "' (expected time_s, energy_j or power_w)");
+}
+
+std::string_view ToString(ModelKind kind) {
+  switch (kind) {
+    case ModelKind::kNnLasso:
+      return "nnlasso";
+    case ModelKind::kLogLasso:
+      return "loglasso";
+    case ModelKind::kLasso:
+      return "lasso";
+  }
+  return "?";
+}
+
+ModelKind ParseModelKind(std::string_view name) {
+  if (name == "nnlasso") return ModelKind::kNnLasso;
+  if (name == "loglasso") return ModelKind::kLogLasso;
+  if (name == "lasso") return ModelKind::kLasso;
+  throw ConfigError("unknown model kind '" + std::string(name) +
+                    "' (expected nnlasso, loglasso or lasso)");
+}
+
+const Model* ModelBundle::Find(LayerType layer, Pass pass, Quantity quantity) const {
+  for (const Model& m : models) {
+    if (m.layer == layer && m.pass == pass && m.quantity == quantity) return &m;
+  }
+  return nullptr;
+}
+
+Prediction Predict(const Model& model, const LayerConfig& config) {
+  if (config.type != model.layer) {
+    throw ConfigError("cannot predict a " + std::string(ToString(config.type)) + " layer with the " +
+                      std::string(ToString(model.layer)) + " model");
+  }
+  const std::vector<double> features = FeatureValues(config);
+  Prediction p;
+  double z = model.intercept;
+  for (const ModelTerm& t : model.terms) {
+    z += t.coefficient * (TermValue(t.term, features) - t.center) / t.scale;
+  }
+  p.value = model.log_target ? std::exp(z) : z;
+  for (const FeatureBound& b : model.bounds) {
+    const int index = FeatureIndex(model.layer, b.name);
+    if (index < 0) continue;
+    const double v = features[static_cast<size_t>(index)];
+    if (v < b.min) p.outside.push_back(b.name + "=" + FormatValue(v) + " < min " + FormatValue(b.min));
+    if (v > b.max) p.outside.push_back(b.name + "=" + FormatValue(v) + " > max " + FormatValue(b.max));
+  }
+  p.extrapolated = !p.outside.empty();
+  return p;
+}
+
+nlohmann::json ToJson(const Model& m) {
+  nlohmann::json terms = nlohmann::json::array();
+  for (const ModelTerm& t : m.terms) {
+    terms.push_back({{"name", t.name}, {"coefficient", t.coefficient}, {"center", t.center},
+                     {"scale", t.scale}});
+  }
+  nlohmann::json bounds = nlohmann::json::object();
+  for (const FeatureBound& b : m.bounds) bounds[b.name] = {b.min, b.max};
+  nlohmann::json metrics = {{"train", ToJson(m.train_metrics)}};
+  if (m.test_metrics) metrics["test"] = ToJson(*m.test_metrics);
+  return {{"layer", ToString(m.layer)},
+          {"pass", ToString(m.pass)},
+          {"quantity", ToString(m.quantity)},
+          {"kind", ToString(m.kind)},
+          {"degree", m.degree},
+          {"target_transform", m.log_target ? "log" : "none"},
+          {"meter", m.meter},
+          {"rapl_domain", m.rapl_domain},
+          {"alpha", m.alpha},
+          {"intercept", m.intercept},
+          {"n_terms_total", m.n_terms_total},
+          {"terms", terms},
+          {"bounds", bounds},
+          {"counts", {{"rows", m.n_rows}, {"dropped", m.n_dropped}, {"train", m.n_train},
+                      {"test", m.n_test}}},
+          {"cv", {{"folds", m.cv_folds}, {"seed", m.cv_seed}, {"loss", m.cv_loss},
+                  {"mse", m.cv_mse}}},
+          {"metrics", metrics}};
+}
+
+Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
+  Model m;
+  std::string where = context;
+  try {
+    m.layer = ParseLayerType(j.at("layer").get<std::string>());
+    m.pass = ParsePass(j.at("pass").get<std::string>());
+    m.quantity = ParseQuantity(j.at("quantity").get<std::string>());
+    where = Prefix(context) + "model " + std::string(ToString(m.layer)) + "/" +
+            std::string(ToString(m.pass)) + "/" + std::string(ToString(m.quantity));
+    m.kind = ParseModelKind(j.at("kind").get<std::string>());
+    m.degree = j.at("degree").get<int>();
+    const std::string transform = j.at("target_transform").get<std::string>();
+    if (transform != "none" && transform != "log") {
+      throw ConfigError("target_transform must be 'none' or 'log', got '" + transform + "'");
+    }
+    m.log_target = transform == "log";
+    m.meter = j.at("meter").get<std::string>();
+    m.rapl_domain = j.at("rapl_domain").get<std::string>();
+    m.alpha = j.at("alpha").get<double>();
+    m.intercept = j.at("intercept").get<double>();
+    m.n_terms_total = j.at("n_terms_total").get<int>();
+    for (const auto& t : j.at("terms")) {
+      ModelTerm term;
+      term.name = t.at("name").get<std::string>();
+      term.term = ParseTerm(m.layer, term.name);
+      term.coefficient = t.at("coefficient").get<double>();
+      term.center = t.at("center").get<double>();
+      term.scale = t.at("scale").get<double>();
+      if (!(term.scale > 0) || !std::isfinite(term.coefficient) || !std::isfinite(term.center)) {
+        throw ConfigError("term '" + term.name + "' needs a finite coefficient and center and a scale > 0");
+      }
+      m.terms.push_back(std::move(term));
+    }
+    for (const auto& [name, range] : j.at("bounds").items()) {
+      if (FeatureIndex(m.layer, name) < 0) throw ConfigError("bounds: unknown feature '" + name + "'");
+      if (!range.is_array() || range.size() != 2) {
+        throw ConfigError("bounds." + name + " must be [min, max]");
+      }
+      m.bounds.push_back({name, range[0].get<double>(), range[1].get<double>()});
+    }
+    const auto& counts = j.at("counts");
+    m.n_rows = counts.at("rows").get<int64_t>();
+    m.n_dropped = counts.at("dropped").get<int64_t>();
+    m.n_train = counts.at("train").get<int64_t>();
+    m.n_test = counts.at("test").get<int64_t>();
+    const auto& cv = j.at("cv");
+    m.cv_folds = cv.at("folds").get<int>();
+    m.cv_seed = cv.at("seed").get<uint64_t>();
+    m.cv_loss = cv.at("loss").get<std::string>();
+    m.cv_mse = cv.at("mse").get<double>();
+    const auto& metrics = j.at("metrics");
+    m.train_metrics = MetricsFromJson(metrics.at("train"));
+    if (metrics.contains("test")) m.test_metrics = MetricsFromJson(metrics.at("test"));
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(Prefix(where) + e.what());
+  } catch (const ConfigError& e) {
+    throw ConfigError(Prefix(where) + e.what());
+  }
+  return m;
+}
+
+nlohmann::json ToJson(const ModelBundle& b) {
+  nlohmann::json models = nlohmann::json::array();
+  for (const Model& m : b.models) models.push_back(ToJson(m));
+  return {{"format", kFormat},
+          {"format_version", kFormatVersion},
+          {"tool_version", b.tool_version},
+          {"created_at", b.created_at},
+          {"host", {{"hostname", b.hostname}, {"cpu_model", b.cpu_model}, {"sockets", b.sockets},
+                    {"cores", b.cores}, {"threads_used", b.threads_used},
+                    {"torch_version", b.torch_version}, {"blas", b.blas},
+                    {"rapl_domains", b.rapl_domains}}},
+          {"sources", b.sources},
+          {"models", models}};
+}
+
+ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context) {
+  ModelBundle b;
+  try {
+    if (!j.is_object() || !j.contains("format") || j.at("format") != kFormat) {
+      throw ConfigError(std::string("not a layerjoule model bundle (\"format\" must be \"") + kFormat + "\")");
+    }
+    const int version = j.at("format_version").get<int>();
+    if (version != kFormatVersion) {
+      throw ConfigError("format_version " + std::to_string(version) + " is not supported (expected " +
+                        std::to_string(kFormatVersion) + ")");
+    }
+    b.tool_version = j.at("tool_version").get<std::string>();
+    b.created_at = j.at("created_at").get<std::string>();
+    const auto& h = j.at("host");
+    b.hostname = h.at("hostname").get<std::string>();
+    b.cpu_model = h.at("cpu_model").get<std::string>();
+    b.sockets = h.at("sockets").get<int>();
+    b.cores = h.at("cores").get<int>();
+    b.threads_used = h.at("threads_used").get<int>();
+    b.torch_version = h.at("torch_version").get<std::string>();
+    b.blas = h.at("blas").get<std::string>();
+    b.rapl_domains = h.at("rapl_domains").get<std::string>();
+    b.sources = j.at("sources").get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(Prefix(context) + e.what());
+  } catch (const ConfigError& e) {
+    throw ConfigError(Prefix(context) + e.what());
+  }
+  if (!j.contains("models") || !j.at("models").is_array()) {
+    throw ConfigError(Prefix(context) + "\"models\" must be an array");
+  }
+  for (size_t i = 0; i < j.at("models").size(); ++i) {
+    b.models.push_back(ModelFromJson(j.at("models")[i], Prefix(context) + "models[" + std::to_string(i) + "]"));
+  }
+  return b;
+}
+
+ModelBundle LoadBundle(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot open model bundle");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(path + ": not valid JSON: " + e.what());
+  }
+  return BundleFromJson(j, path);
+}
+
+void SaveBundle(const ModelBundle& bundle, const std::string& path) {
+  const std::filesystem::path p(path);
+  std::error_code ec;
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+  std::ofstream out(path);
+  if (!out) throw ConfigError(path + ": cannot write model bundle");
+  out << ToJson(bundle).dump(2) << "\n";
+  if (!out) throw ConfigError(path + ": write failed");
+}
+
+}  // namespace lj

@@ -1,0 +1,123 @@
+#pragma once
+// A model bundle: the fitted models of one host (default path db/models/<host>.json), one per
+// layer type x pass x quantity, with everything needed to predict and to judge a prediction:
+// terms by readable name, coefficients and scaling, training bounds, held-out metrics, and the
+// provenance of the data (meter, RAPL domain, torch version, BLAS, tool version).
+//
+// A model predicts
+//     z = intercept + sum_j coefficient_j * (term_j(config) - center_j) / scale_j
+//     value = z                (target_transform "none")
+//     value = exp(z)           (target_transform "log")
+// in the unit of its quantity (time_s: seconds, energy_j: joules, power_w: watts), for one
+// execution of the layer on the whole batch. Terms are named as in fit/features.h.
+//
+// JSON layout (format "layerjoule-model-bundle", format_version 1):
+// {"format":..., "format_version":1, "tool_version":"0.1.0", "created_at":"...Z",
+//  "host":{"hostname":..., "cpu_model":..., "sockets":..., "cores":..., "threads_used":...,
+//          "torch_version":..., "blas":..., "rapl_domains":...},
+//  "sources":["db/x.sqlite"],
+//  "models":[{"layer":"conv2d","pass":"forward","quantity":"time_s","kind":"nnlasso",
+//     "degree":3,"target_transform":"none","meter":"pyrapl","rapl_domain":"package",
+//     "alpha":...,"intercept":...,"n_terms_total":123,
+//     "terms":[{"name":"macs","coefficient":...,"center":0,"scale":...}, ...],   (non-zero only)
+//     "bounds":{"batch_size":[min,max], ..., "macs":[min,max], ...},
+//     "counts":{"rows":1000,"dropped":0,"train":800,"test":200},
+//     "cv":{"folds":10,"loss":"...","mse":...,"seed":1},
+//     "metrics":{"train":{...},"test":{...}}}]}     (metrics: see fit/metrics.h; "test" absent
+//                                                    when no rows were held out)
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/layer_config.h"
+#include "fit/features.h"
+#include "fit/metrics.h"
+
+namespace lj {
+
+enum class Quantity { kTimeS, kEnergyJ, kPowerW };
+// "time_s", "energy_j", "power_w".
+std::string_view ToString(Quantity q);
+Quantity ParseQuantity(std::string_view name);  // throws ConfigError
+
+// nnlasso: non-negative Lasso on non-negative terms, scaled but not centred, fitted to relative
+//          error (rows weighted 1/y^2), non-negative intercept: predictions >= 0 everywhere and
+//          non-decreasing in every feature. The default.
+// loglasso: Lasso on standardised log features for log y: a product of powers, always > 0.
+// lasso:   plain Lasso on standardised terms for y (the prototype; can predict < 0).
+enum class ModelKind { kNnLasso, kLogLasso, kLasso };
+std::string_view ToString(ModelKind kind);
+ModelKind ParseModelKind(std::string_view name);  // throws ConfigError
+
+struct ModelTerm {
+  std::string name;
+  Term term;  // parsed from name
+  double coefficient = 0;
+  double center = 0;
+  double scale = 1;
+};
+
+struct FeatureBound {
+  std::string name;  // a feature of fit/features.h (base features and the special ones)
+  double min = 0;
+  double max = 0;
+};
+
+struct Model {
+  LayerType layer = LayerType::kConv2d;
+  Pass pass = Pass::kForward;
+  Quantity quantity = Quantity::kTimeS;
+  ModelKind kind = ModelKind::kNnLasso;
+  int degree = 0;                       // polynomial degree (0: not a polynomial term set)
+  bool log_target = false;              // target_transform "log"
+  std::string meter;                    // meter(s) of the rows, comma separated
+  std::string rapl_domain;              // "package" for energy/power models, else ""
+  double alpha = 0;                     // chosen by k-fold cross-validation
+  double intercept = 0;
+  int n_terms_total = 0;                // candidate terms before the Lasso
+  std::vector<ModelTerm> terms;         // non-zero terms
+  std::vector<FeatureBound> bounds;     // training rows' range of every feature
+  int64_t n_rows = 0, n_dropped = 0, n_train = 0, n_test = 0;
+  int cv_folds = 0;
+  uint64_t cv_seed = 0;
+  std::string cv_loss;                  // what the validation MSE measures
+  double cv_mse = 0;                    // mean validation MSE at alpha
+  Metrics train_metrics;
+  std::optional<Metrics> test_metrics;  // held-out rows, never used to choose alpha
+};
+
+struct ModelBundle {
+  std::string hostname, cpu_model, torch_version, blas, rapl_domains;
+  int sockets = 0, cores = 0, threads_used = 0;
+  std::string tool_version;  // LAYERJOULE_VERSION of the fit that wrote it
+  std::string created_at;    // ISO-8601 UTC
+  std::vector<std::string> sources;
+  std::vector<Model> models;
+
+  // The model for (layer, pass, quantity), or nullptr.
+  const Model* Find(LayerType layer, Pass pass, Quantity quantity) const;
+};
+
+struct Prediction {
+  double value = 0;             // unit of the model's quantity
+  bool extrapolated = false;    // some feature outside the training bounds
+  std::vector<std::string> outside;  // e.g. "in_channels=384 > max 15"
+};
+
+// Throws ConfigError if config.type != model.layer.
+Prediction Predict(const Model& model, const LayerConfig& config);
+
+nlohmann::json ToJson(const Model& model);
+// Throws ConfigError naming `context` and the bad key or term.
+Model ModelFromJson(const nlohmann::json& j, const std::string& context = "");
+nlohmann::json ToJson(const ModelBundle& bundle);
+ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context = "");
+
+// Reads a bundle. Throws ConfigError naming the file if it cannot be read, is not JSON, is not
+// a layerjoule model bundle, has another format_version, or has a malformed model.
+ModelBundle LoadBundle(const std::string& path);
+// Writes a bundle (pretty JSON), creating parent directories. Throws ConfigError naming the
+// file on failure.
+void SaveBundle(const ModelBundle& bundle, const std::string& path);
+
+}  // namespace lj

@@ -1,0 +1,84 @@
+#include "fit/store_samples.h"
+
+#include <set>
+
+#include "core/errors.h"
+#include "db/store.h"
+
+namespace lj {
+namespace {
+
+// Appends `value` to a " | "-joined list unless already present.
+void JoinDistinct(std::string& field, const std::string& value) {
+  if (field.empty()) {
+    field = value;
+    return;
+  }
+  size_t start = 0;
+  while (true) {
+    const size_t end = field.find(" | ", start);
+    if (field.compare(start, end == std::string::npos ? std::string::npos : end - start, value) == 0) return;
+    if (end == std::string::npos) break;
+    start = end + 3;
+  }
+  field += " | " + value;
+}
+
+}  // namespace
+
+std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string>& db_paths,
+                                                   const std::string& host) {
+  std::map<std::string, HostSamples> hosts;
+  for (const std::string& path : db_paths) {
+    Store store(path);
+    std::map<int64_t, std::string> hostname_of_run;  // "" = skip the run
+    std::set<std::pair<std::string, int64_t>> described;  // (hostname, host_id) already merged
+    for (const SampleRow& row : store.ReadSamples()) {
+      auto it = hostname_of_run.find(row.run_id);
+      if (it == hostname_of_run.end()) {
+        const auto run = store.GetRun(row.run_id);
+        const auto info = run ? store.GetHost(run->host_id) : std::nullopt;
+        std::string name;
+        if (run && info && run->kind != "network" && (host.empty() || info->hostname == host)) {
+          name = info->hostname;
+          HostSamples& h = hosts[name];
+          if (described.insert({name, run->host_id}).second) {
+            ModelBundle& b = h.header;
+            const bool first = b.hostname.empty();
+            b.hostname = name;
+            JoinDistinct(b.cpu_model, info->cpu_model);
+            JoinDistinct(b.torch_version, info->torch_version);
+            JoinDistinct(b.blas, info->blas);
+            JoinDistinct(b.rapl_domains, info->rapl_domains);
+            if (first) {
+              b.sockets = info->sockets;
+              b.cores = info->cores;
+              b.threads_used = info->threads_used;
+            }
+          }
+          if (h.header.sources.empty() || h.header.sources.back() != path) {
+            h.header.sources.push_back(path);
+          }
+        }
+        it = hostname_of_run.emplace(row.run_id, name).first;
+      }
+      if (it->second.empty()) continue;
+      const std::string context = path + ": run " + std::to_string(row.run_id) + " sample " +
+                                  std::to_string(row.sample_index) + " (" + row.layer + ")";
+      PassSample s;
+      try {
+        s.config = LayerConfigFromJson(ParseLayerType(row.layer), nlohmann::json::parse(row.config), context);
+      } catch (const nlohmann::json::exception& e) {
+        throw ConfigError(context + ": config is not valid JSON: " + e.what());
+      }
+      s.pass = ParsePass(row.pass);
+      s.time_s = row.time_s;
+      s.energy_j = row.energy_j;
+      s.meter = row.meter;
+      hosts[it->second].samples.push_back(std::move(s));
+    }
+  }
+  return hosts;
+}
+
+}  // namespace lj

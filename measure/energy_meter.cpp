@@ -1,0 +1,58 @@
+#include "measure/energy_meter.h"
+
+#include <string>
+
+#include "measure/wraparound.h"
+
+namespace lj {
+
+EnergyDelta EnergyMeter::Between(const EnergyCounters& before, const EnergyCounters& after) const {
+  const std::vector<RaplZone>& zones = Zones();
+  if (before.energy_uj.size() != zones.size() || after.energy_uj.size() != zones.size()) {
+    throw MeterError(Name() + " meter: counter readings have " +
+                     std::to_string(before.energy_uj.size()) + " (before) and " +
+                     std::to_string(after.energy_uj.size()) + " (after) values for " +
+                     std::to_string(zones.size()) + " zones");
+  }
+  EnergyDelta delta;
+  for (size_t i = 0; i < zones.size(); ++i) {
+    const RaplZone& zone = zones[i];
+    uint64_t delta_uj = 0;
+    try {
+      delta_uj = CounterDeltaUj(before.energy_uj[i], after.energy_uj[i], zone.max_energy_range_uj);
+    } catch (const MeterError& e) {
+      throw MeterError("RAPL zone " + zone.name + " (" + zone.path + "): " + e.what());
+    }
+    const double joules = static_cast<double>(delta_uj) * 1e-6;
+    switch (zone.domain) {
+      case RaplDomain::kPackage: {
+        if (zone.socket < 0) {
+          throw MeterError("RAPL zone " + zone.name + " (" + zone.path + "): negative socket " +
+                           std::to_string(zone.socket));
+        }
+        const size_t socket = static_cast<size_t>(zone.socket);
+        if (delta.package_by_socket_j.size() <= socket) {
+          delta.package_by_socket_j.resize(socket + 1, 0.0);
+        }
+        // Several package zones on one socket (multi-die packages, "package-0-die-1") add up.
+        delta.package_by_socket_j[socket] += joules;
+        delta.package_j += joules;
+        break;
+      }
+      case RaplDomain::kDram:
+        delta.dram_j = delta.dram_j.value_or(0.0) + joules;
+        break;
+      case RaplDomain::kPsys:
+        // psys covers the whole platform including the packages: kept apart, never summed.
+        delta.psys_j = delta.psys_j.value_or(0.0) + joules;
+        break;
+      case RaplDomain::kCore:
+      case RaplDomain::kUncore:
+        // Nested inside their package zone: already part of package_j.
+        break;
+    }
+  }
+  return delta;
+}
+
+}  // namespace lj

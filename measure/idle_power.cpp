@@ -1,0 +1,35 @@
+#include "measure/idle_power.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace lj {
+
+IdleRow MeasureIdle(EnergyMeter& meter, double duration_s, const std::atomic<bool>* stop) {
+  using Clock = std::chrono::steady_clock;
+  const auto before = meter.Read();
+  const auto start = Clock::now();
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration_s));
+  while (Clock::now() < deadline && !(stop != nullptr && stop->load())) {
+    const Clock::duration left = deadline - Clock::now();
+    std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(50)));
+  }
+  const auto after = meter.Read();
+  const double elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+
+  const EnergyDelta delta = meter.Between(before, after);
+  IdleRow row;
+  row.duration_s = elapsed_s;
+  row.package_power_w = delta.package_j / elapsed_s;
+  if (delta.dram_j) row.dram_power_w = *delta.dram_j / elapsed_s;
+  nlohmann::json by_socket = nlohmann::json::array();
+  for (double j : delta.package_by_socket_j) by_socket.push_back(j / elapsed_s);
+  row.by_socket_w = by_socket.dump();
+  return row;
+}
+
+}  // namespace lj

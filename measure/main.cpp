@@ -1,0 +1,81 @@
+// measure: per-layer forward/backward time and energy into SQLite. See README.md.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "db/store.h"
+#include "measure/legacy_import.h"
+#include "measure/measurement_run.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void OnSignal(int signo) {
+  g_signal = signo;
+  g_stop.store(true);
+}
+
+std::string JoinArgs(int argc, char** argv) {
+  std::string out;
+  for (int i = 0; i < argc; ++i) out += (i ? " " : "") + std::string(argv[i]);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"measure: time and energy of single layers (forward and backward) into SQLite"};
+  lj::RunOptions opt;
+  std::string meter = "auto", import_dir, import_host;
+  double max_memory_gib = opt.max_memory_bytes / double(1ull << 30);
+  app.add_option("--layer", opt.layer, "conv (conv2d), maxpool (maxpool2d) or linear");
+  app.add_option("--n", opt.n, "configs to measure (each stores a forward and a backward row)");
+  app.add_option("--sweep", opt.sweep_path, "one-factor sweep file (configs/sweeps/*.json)");
+  app.add_option("--db", opt.db_path, "SQLite database")->capture_default_str();
+  app.add_option("--bounds", opt.bounds_path, "bounds file [configs/bounds/<layer>.json]");
+  app.add_option("--meter", meter, "auto | rapl | none")->capture_default_str();
+  app.add_option("--seed", opt.seed, "seed of the config stream")->capture_default_str();
+  app.add_option("--threads", opt.threads, "LibTorch intra-op threads [all]");
+  app.add_option("--min-time", opt.min_time_s, "seconds per trial of each pass")
+      ->capture_default_str();
+  app.add_option("--trials", opt.trials, "trials per pass")->capture_default_str();
+  app.add_option("--max-memory", max_memory_gib, "skip configs needing more GiB")
+      ->capture_default_str();
+  app.add_option("--idle", opt.idle_s, "seconds of idle-power measurement")->capture_default_str();
+  app.add_option("--idle-every", opt.idle_every_s, "re-measure idle power every S seconds")
+      ->capture_default_str();
+  app.add_flag("--resume", opt.resume, "continue the last unfinished run in --db");
+  app.add_option("--lock-file", opt.lock_path, "host-wide lock [/run/lock/layerjoule-measure.lock]");
+  app.add_option("--import-legacy", import_dir, "import the Python prototype's CSV files from DIR");
+  app.add_option("--host", import_host, "host name for --import-legacy");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    opt.meter = lj::ParseMeterChoice(meter);
+    opt.max_memory_bytes = max_memory_gib * double(1ull << 30);
+    opt.command_line = JoinArgs(argc, argv);
+    if (!import_dir.empty()) {
+      if (import_host.empty()) throw lj::ConfigError("--import-legacy needs --host NAME");
+      lj::Store store(opt.db_path);
+      std::cout << lj::FormatImportSummary(
+          lj::ImportLegacy(import_dir, import_host, store, opt.command_line));
+      return 0;
+    }
+    if (opt.sweep_path.empty() && !opt.resume && (opt.layer.empty() || opt.n <= 0)) {
+      throw lj::ConfigError("give --layer and --n, --sweep FILE, --resume or --import-legacy DIR");
+    }
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    const lj::RunSummary summary = lj::RunMeasurement(opt, g_stop);
+    std::cout << lj::FormatSummary(summary) << std::endl;
+    return summary.status == "finished" ? 0 : 128 + static_cast<int>(g_signal);
+  } catch (const std::exception& e) {
+    std::cerr << "measure: error: " << e.what() << std::endl;
+    return 1;
+  }
+}

@@ -1,0 +1,322 @@
+#include "measure/measurement_run.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/bounds.h"
+#include "core/config_sampler.h"
+#include "core/errors.h"
+#include "core/sweep.h"
+#include "db/store.h"
+#include "measure/host_info.h"
+#include "measure/idle_power.h"
+#include "measure/instance_lock.h"
+#include "measure/pass_measurement.h"
+#include "measure/progress.h"
+#include "measure/torch_info.h"
+
+namespace lj {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One unit of work: the config at one index of the run's stream.
+struct WorkItem {
+  LayerConfig config;
+  std::optional<std::string> sweep;
+  std::optional<double> sweep_value;
+};
+
+// The run's stream of configs: deterministic per index, so a resumed run sees the same stream.
+struct WorkPlan {
+  std::string kind;        // random | sweep
+  std::string layer;       // conv2d | maxpool2d | linear
+  std::string spec_json;   // bounds or sweep file content, stored in runs.bounds_json
+  int64_t target = 0;      // configs to store
+  int64_t last_index = -1; // sweeps end at their last point; random runs are open-ended
+  std::function<WorkItem(int64_t, RunSummary&)> item;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+nlohmann::json ParseJson(const std::string& text, const std::string& context) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(context + ": invalid JSON: " + e.what());
+  }
+}
+
+WorkPlan RandomPlan(const std::string& layer_name, const std::string& spec_json,
+                    const std::string& context, uint64_t seed, int64_t n,
+                    double max_memory_bytes) {
+  if (n <= 0) throw ConfigError("--n must be > 0, got " + std::to_string(n));
+  const LayerType type = ParseLayerType(layer_name);
+  auto bounds = ParseBounds(ParseJson(spec_json, context), context);
+  if (bounds.type != type) {
+    throw ConfigError(context + ": layer is '" + std::string(ToString(bounds.type)) +
+                      "', but --layer asks for '" + std::string(ToString(type)) + "'");
+  }
+  SamplingCaps caps;
+  caps.max_forward_macs = bounds.max_forward_macs;
+  caps.max_memory_bytes = max_memory_bytes;
+  auto sampler = std::make_shared<ConfigSampler>(bounds, seed, caps);
+  sampler->Sample(0);  // fails here, before anything is written, if the bounds admit nothing
+
+  WorkPlan plan;
+  plan.kind = "random";
+  plan.layer = std::string(ToString(type));
+  plan.spec_json = spec_json;
+  plan.target = n;
+  plan.item = [sampler](int64_t index, RunSummary& summary) {
+    const SampledConfig sampled = sampler->Sample(index);
+    summary.rejected_geometry += sampled.rejected_impossible_geometry;
+    summary.rejected_mac_cap += sampled.rejected_over_mac_cap;
+    summary.rejected_memory_cap += sampled.rejected_over_memory_cap;
+    return WorkItem{sampled.config, std::nullopt, std::nullopt};
+  };
+  return plan;
+}
+
+WorkPlan SweepPlan(const std::string& spec_json, const std::string& context) {
+  const SweepSpec spec = ParseSweep(ParseJson(spec_json, context), context);
+  auto points = std::make_shared<std::vector<SweepPoint>>(ExpandSweep(spec));
+  WorkPlan plan;
+  plan.kind = "sweep";
+  plan.layer = std::string(ToString(spec.type));
+  plan.spec_json = spec_json;
+  plan.target = static_cast<int64_t>(points->size());
+  plan.last_index = plan.target - 1;
+  const std::string name = spec.name;
+  plan.item = [points, name](int64_t index, RunSummary&) {
+    const SweepPoint& point = points->at(static_cast<size_t>(index));
+    return WorkItem{point.config, name, point.value};
+  };
+  return plan;
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+std::vector<SampleRow> ToRows(const std::vector<PassResult>& results, const WorkItem& item,
+                              int64_t run_id, int64_t index, const std::string& meter,
+                              std::optional<double> idle_power_w) {
+  std::vector<SampleRow> rows;
+  const std::string config_json = ToJson(item.config).dump();
+  for (const PassResult& r : results) {
+    SampleRow row;
+    row.run_id = run_id;
+    row.sample_index = index;
+    row.layer = std::string(ToString(item.config.type));
+    row.pass = std::string(ToString(r.pass));
+    row.config = config_json;
+    row.repetitions = r.repetitions;
+    row.trials = r.trials;
+    row.time_s = r.time_s;
+    row.time_std_s = r.time_std_s;
+    row.energy_j = r.energy_j;
+    row.energy_std_j = r.energy_std_j;
+    if (r.energy_j) row.energy_by_socket_j = nlohmann::json(r.energy_by_socket_j).dump();
+    row.dram_energy_j = r.dram_energy_j;
+    row.psys_energy_j = r.psys_energy_j;
+    row.idle_power_w = r.energy_j ? idle_power_w : std::nullopt;
+    row.meter = meter;
+    row.sweep = item.sweep;
+    row.sweep_value = item.sweep_value;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& stop) {
+  const auto wall_start = Clock::now();
+
+  // 1. Validate every input before anything is written.
+  if (options.min_time_s <= 0) {
+    throw ConfigError("--min-time must be > 0 s, got " + std::to_string(options.min_time_s));
+  }
+  if (options.trials < 1) {
+    throw ConfigError("--trials must be >= 1, got " + std::to_string(options.trials));
+  }
+  std::optional<RunInfo> resumed;
+  WorkPlan plan;
+  if (options.resume) {
+    if (!FileExists(options.db_path)) {
+      throw ConfigError("--resume: no database at " + options.db_path);
+    }
+    Store probe(options.db_path);
+    resumed = probe.LastUnfinishedRun(options.sweep_path.empty() ? "random" : "sweep");
+    if (!resumed) {
+      throw ConfigError("--resume: " + options.db_path + " has no unfinished " +
+                        (options.sweep_path.empty() ? "random" : "sweep") + " run");
+    }
+    const std::string context = options.db_path + ": run " + std::to_string(resumed->id);
+    plan = resumed->kind == "sweep"
+               ? SweepPlan(resumed->bounds_json, context)
+               : RandomPlan(resumed->layer, resumed->bounds_json, context, resumed->seed,
+                            resumed->target_n, options.max_memory_bytes);
+  } else if (!options.sweep_path.empty()) {
+    plan = SweepPlan(ReadFile(options.sweep_path), options.sweep_path);
+  } else {
+    if (options.layer.empty()) throw ConfigError("--layer is required (conv, maxpool, linear)");
+    const std::string layer = std::string(ToString(ParseLayerType(options.layer)));
+    const std::string bounds_path =
+        options.bounds_path.empty() ? DefaultBoundsPath(ParseLayerType(options.layer))
+                                    : options.bounds_path;
+    plan = RandomPlan(layer, ReadFile(bounds_path), bounds_path, options.seed, options.n,
+                      options.max_memory_bytes);
+  }
+
+  // 2. One measure per host; then the meter; then the database.
+  InstanceLock lock(options.lock_path.empty() ? DefaultLockPath() : options.lock_path);
+  SelectedMeter meter = SelectMeter(options.meter);
+  if (!meter.fallback_reason.empty()) {
+    spdlog::warn("==================================================================");
+    spdlog::warn("NO ENERGY METER: {}", meter.fallback_reason);
+    spdlog::warn("Recording TIME ONLY: the energy columns of this run will be NULL.");
+    spdlog::warn("==================================================================");
+  }
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::thread::hardware_concurrency());
+  SetTorchThreads(threads);
+
+  Store store(options.db_path);
+  HostInfo host = DetectHost();
+  host.threads_used = threads;
+  host.torch_version = TorchVersion();
+  host.blas = BlasInfo();
+  host.rapl_domains = DescribeZones(meter.meter.get());
+  const int64_t host_id = store.UpsertHost(host);
+
+  RunSummary summary;
+  summary.meter = meter.name;
+  summary.target = plan.target;
+  MeasureOptions measure_options;
+  measure_options.min_time_s = options.min_time_s;
+  measure_options.trials = options.trials;
+  measure_options.warmup_runs = options.warmup_runs;
+  if (resumed) {
+    summary.run_id = resumed->id;
+    measure_options.min_time_s = resumed->min_time_s;
+    measure_options.trials = resumed->trials;
+    store.SetRunStatus(resumed->id, "running");
+    spdlog::info("resuming run {} ({} {}, seed {}): {} of {} configs stored", resumed->id,
+                 resumed->kind, resumed->layer, resumed->seed,
+                 store.CountStoredConfigs(resumed->id), resumed->target_n);
+  } else {
+    RunInfo run;
+    run.host_id = host_id;
+    run.command_line = options.command_line;
+    run.seed = options.seed;
+    run.kind = plan.kind;
+    run.layer = plan.layer;
+    run.bounds_json = plan.spec_json;
+    run.target_n = plan.target;
+    run.meter = meter.name;
+    run.min_time_s = options.min_time_s;
+    run.trials = options.trials;
+    summary.run_id = store.CreateRun(run);
+  }
+  spdlog::info("run {}: {} {} on {} ({} threads, {}, {}), meter {}", summary.run_id, plan.kind,
+               plan.layer, host.cpu_model, threads, host.torch_version, host.blas, meter.name);
+
+  // 3. Idle power at start, then periodically.
+  std::optional<double> idle_power_w;
+  auto last_idle = Clock::now();
+  auto measure_idle = [&] {
+    if (!meter.meter || options.idle_s <= 0) return;
+    IdleRow idle = MeasureIdle(*meter.meter, options.idle_s, &stop);
+    idle.run_id = summary.run_id;
+    store.InsertIdle(idle);
+    idle_power_w = idle.package_power_w;
+    last_idle = Clock::now();
+    spdlog::info("idle power: {:.2f} W package over {:.1f} s", idle.package_power_w,
+                 idle.duration_s);
+  };
+  measure_idle();
+
+  // 4. The loop: one transaction per config; failures recorded and skipped.
+  summary.stored = store.CountStoredConfigs(summary.run_id);
+  Progress progress(plan.target, summary.stored);
+  int64_t index = store.MaxAttemptedIndex(summary.run_id) + 1;
+  int64_t failures_in_a_row = 0;
+  while (summary.stored < plan.target && !stop.load()) {
+    if (plan.last_index >= 0 && index > plan.last_index) break;
+    if (meter.meter &&
+        std::chrono::duration<double>(Clock::now() - last_idle).count() > options.idle_every_s) {
+      measure_idle();
+    }
+    const WorkItem item = plan.item(index, summary);
+    try {
+      const auto results = MeasureLayer(item.config, measure_options, meter.meter.get(), &stop);
+      if (stop.load()) break;  // an interrupted config is neither stored nor a failure
+      store.InsertSamples(
+          ToRows(results, item, summary.run_id, index, meter.name, idle_power_w));
+      ++summary.stored;
+      ++summary.measured_here;
+      failures_in_a_row = 0;
+      spdlog::info("[{}] #{} fwd {:.3g} s bwd {:.3g} s | {}", plan.layer, index,
+                   results.at(0).time_s, results.size() > 1 ? results[1].time_s : 0.0,
+                   progress.Advance());
+    } catch (const MeasurementInterrupted&) {
+      break;
+    } catch (const StoreError&) {
+      throw;  // the database is the product; do not go on without it
+    } catch (const std::exception& e) {
+      FailureRow failure{summary.run_id, index, plan.layer, ToJson(item.config).dump(), e.what()};
+      store.InsertFailure(failure);
+      spdlog::warn("[{}] #{} failed: {} (config {})", plan.layer, index, e.what(),
+                   failure.config);
+      if (++failures_in_a_row >= options.max_failures) {
+        store.SetRunStatus(summary.run_id, "failed");
+        throw std::runtime_error("giving up after " + std::to_string(failures_in_a_row) +
+                                 " failed configs in a row; last error: " + e.what());
+      }
+    }
+    ++index;
+  }
+
+  summary.failed = store.CountFailures(summary.run_id);
+  const bool complete = summary.stored >= plan.target ||
+                        (plan.last_index >= 0 && index > plan.last_index);
+  summary.status = complete ? "finished" : "interrupted";
+  store.SetRunStatus(summary.run_id, summary.status);
+  summary.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
+  return summary;
+}
+
+std::string FormatSummary(const RunSummary& s) {
+  std::ostringstream out;
+  out << "run " << s.run_id << " " << s.status << ": " << s.stored << "/" << s.target
+      << " configs stored (" << s.measured_here << " in this process, " << s.failed
+      << " failed), meter " << s.meter << ", " << FormatDuration(s.wall_s) << " wall";
+  if (s.rejected_geometry + s.rejected_mac_cap + s.rejected_memory_cap > 0) {
+    out << "; resampled draws: " << s.rejected_geometry << " impossible geometry, "
+        << s.rejected_mac_cap << " over the MAC cap, " << s.rejected_memory_cap
+        << " over the memory cap";
+  }
+  if (s.status == "interrupted") out << "; continue with --resume";
+  return out.str();
+}
+
+}  // namespace lj

@@ -1,0 +1,59 @@
+#pragma once
+// A measurement run: random configs within bounds, or a one-factor sweep, stored sample by
+// sample. This is the "overnight" loop of `measure`: it takes the host-wide lock, measures
+// idle power at start and periodically, stores each config's forward and backward pass in one
+// transaction, records configs that throw as failures and goes on, stops cleanly within a few
+// seconds on SIGINT/SIGTERM, and can be resumed to exactly N configs with the same seed stream.
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "measure/meter_selection.h"
+
+namespace lj {
+
+struct RunOptions {
+  std::string db_path = "db/layerjoule.sqlite";
+  std::string lock_path;          // "" = DefaultLockPath()
+  std::string command_line;       // stored in runs.command_line
+  MeterChoice meter = MeterChoice::kAuto;
+  uint64_t seed = 1;
+  int threads = 0;                // 0 = all hardware threads
+  double min_time_s = 0.25;       // per trial; see JOURNAL.md for why
+  int trials = 3;
+  int warmup_runs = 2;
+  double max_memory_bytes = 4.0 * (1ull << 30);
+  double idle_s = 2.0;            // idle measurement length (with a meter)
+  double idle_every_s = 600.0;    // re-measure idle power this often
+  bool resume = false;
+  int64_t max_failures = 100;     // give up when this many configs in a row throw
+  // Random sampling (kind "random"):
+  std::string layer;              // conv2d, maxpool2d, linear (or aliases)
+  std::string bounds_path;        // "" = configs/bounds/<layer>.json
+  int64_t n = 0;
+  // One-factor sweep (kind "sweep"): non-empty selects a sweep.
+  std::string sweep_path;
+};
+
+struct RunSummary {
+  int64_t run_id = 0;
+  int64_t stored = 0;             // configs stored in the run (all processes)
+  int64_t target = 0;
+  int64_t failed = 0;             // failures recorded in the run
+  int64_t measured_here = 0;      // configs stored by this process
+  int64_t rejected_geometry = 0;  // sampler draws resampled by reason (this process)
+  int64_t rejected_mac_cap = 0;
+  int64_t rejected_memory_cap = 0;
+  std::string status;             // finished, interrupted, failed
+  std::string meter;
+  double wall_s = 0;
+};
+
+// Runs (or resumes) a measurement. Inputs are fully validated before anything is written:
+// a bad bounds or sweep file throws ConfigError and leaves no database behind.
+// `stop` is polled between executions; the caller's SIGINT/SIGTERM handlers set it.
+RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& stop);
+
+std::string FormatSummary(const RunSummary& summary);
+
+}  // namespace lj

@@ -1,0 +1,192 @@
+#include "measure/pass_measurement.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "core/errors.h"
+#include "measure/layer_runner.h"
+
+namespace lj {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsBetween(Clock::time_point start, Clock::time_point end) {
+  return std::chrono::duration<double>(end - start).count();
+}
+
+bool StopRequested(const std::atomic<bool>* stop) {
+  return stop != nullptr && stop->load(std::memory_order_relaxed);
+}
+
+[[noreturn]] void ThrowInterrupted(const char* label) {
+  throw MeasurementInterrupted(std::string("measurement of ") + label +
+                               " interrupted by stop request");
+}
+
+// Runs `n` executions, checking `stop` before each; returns the elapsed wall time in seconds.
+// Kept minimal: this loop is the timed region of a trial.
+double RunTimed(const std::function<void()>& execute, int64_t n,
+                const std::atomic<bool>* stop, const char* label) {
+  const Clock::time_point start = Clock::now();
+  for (int64_t i = 0; i < n; ++i) {
+    if (StopRequested(stop)) ThrowInterrupted(label);
+    execute();
+  }
+  const Clock::time_point end = Clock::now();
+  return SecondsBetween(start, end);
+}
+
+struct MeanStd {
+  double mean = 0;
+  double std = 0;  // sample standard deviation (n - 1); 0 for a single value
+};
+
+MeanStd Summarise(const std::vector<double>& values) {
+  MeanStd out;
+  if (values.empty()) return out;
+  double sum = 0;
+  for (double v : values) sum += v;
+  out.mean = sum / static_cast<double>(values.size());
+  if (values.size() > 1) {
+    double sq = 0;
+    for (double v : values) sq += (v - out.mean) * (v - out.mean);
+    out.std = std::sqrt(sq / static_cast<double>(values.size() - 1));
+  }
+  return out;
+}
+
+// Which energy fields the meter can fill.
+struct MeterDomains {
+  bool package = false;
+  bool dram = false;
+  bool psys = false;
+};
+
+MeterDomains DomainsOf(const EnergyMeter* meter) {
+  MeterDomains d;
+  if (meter == nullptr) return d;
+  for (const RaplZone& zone : meter->Zones()) {
+    if (zone.domain == RaplDomain::kPackage) d.package = true;
+    if (zone.domain == RaplDomain::kDram) d.dram = true;
+    if (zone.domain == RaplDomain::kPsys) d.psys = true;
+  }
+  return d;
+}
+
+}  // namespace
+
+void Validate(const MeasureOptions& options) {
+  if (!(options.min_time_s > 0) || !std::isfinite(options.min_time_s)) {
+    throw ConfigError("min_time_s must be > 0, got " + std::to_string(options.min_time_s));
+  }
+  if (options.trials < 1) {
+    throw ConfigError("trials must be >= 1, got " + std::to_string(options.trials));
+  }
+  if (options.warmup_runs < 0) {
+    throw ConfigError("warmup_runs must be >= 0, got " + std::to_string(options.warmup_runs));
+  }
+}
+
+PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
+                       const MeasureOptions& options, EnergyMeter* meter,
+                       const std::atomic<bool>* stop, const char* label) {
+  Validate(options);
+  if (meter != nullptr && meter->Zones().empty()) meter = nullptr;  // e.g. the "none" meter
+  const MeterDomains domains = DomainsOf(meter);
+
+  // 1. Warm-up; the last execution is the probe for calibration.
+  double probe_s = 0;
+  const int warmups = std::max(1, options.warmup_runs);
+  for (int i = 0; i < warmups; ++i) probe_s = RunTimed(execute, 1, stop, label);
+
+  // 2. Calibration of the repetition count n.
+  const double min_time_s = options.min_time_s;
+  int64_t n = 1;
+  if (probe_s < min_time_s) {
+    n = probe_s > 0 ? static_cast<int64_t>(std::ceil(1.1 * min_time_s / probe_s)) : 10;
+    n = std::max<int64_t>(n, 1);
+    for (;;) {
+      const double elapsed_s = RunTimed(execute, n, stop, label);
+      if (elapsed_s >= min_time_s) break;
+      const double factor =
+          elapsed_s > 0 ? std::clamp(1.1 * min_time_s / elapsed_s, 1.1, 10.0) : 10.0;
+      n = std::max(n + 1, static_cast<int64_t>(std::ceil(static_cast<double>(n) * factor)));
+    }
+  }
+
+  // 3. Trials. Buffers are sized before the first trial; only the meter reads, two clock
+  // reads and the executions happen between the counter reads.
+  const auto trials = static_cast<size_t>(options.trials);
+  std::vector<double> time_s(trials), package_j(trials), dram_j(trials), psys_j(trials);
+  std::vector<std::vector<double>> socket_j(trials);
+  EnergyCounters before, after;
+  const double per_execution = 1.0 / static_cast<double>(n);
+  for (size_t t = 0; t < trials; ++t) {
+    if (meter != nullptr) before = meter->Read();
+    const double elapsed_s = RunTimed(execute, n, stop, label);
+    if (meter != nullptr) {
+      after = meter->Read();
+      const EnergyDelta delta = meter->Between(before, after);
+      package_j[t] = delta.package_j * per_execution;
+      dram_j[t] = delta.dram_j.value_or(0) * per_execution;
+      psys_j[t] = delta.psys_j.value_or(0) * per_execution;
+      socket_j[t] = delta.package_by_socket_j;
+      for (double& e : socket_j[t]) e *= per_execution;
+    }
+    time_s[t] = elapsed_s * per_execution;
+  }
+
+  PassResult result;
+  result.pass = pass;
+  result.repetitions = n;
+  result.trials = options.trials;
+  const MeanStd time = Summarise(time_s);
+  result.time_s = time.mean;
+  result.time_std_s = time.std;
+  if (domains.package) {
+    const MeanStd energy = Summarise(package_j);
+    result.energy_j = energy.mean;
+    result.energy_std_j = energy.std;
+    const size_t sockets = socket_j.front().size();
+    result.energy_by_socket_j.assign(sockets, 0.0);
+    for (const std::vector<double>& trial : socket_j) {
+      for (size_t s = 0; s < sockets && s < trial.size(); ++s) {
+        result.energy_by_socket_j[s] += trial[s] / static_cast<double>(trials);
+      }
+    }
+  }
+  if (domains.dram) result.dram_energy_j = Summarise(dram_j).mean;
+  if (domains.psys) result.psys_energy_j = Summarise(psys_j).mean;
+  return result;
+}
+
+std::vector<PassResult> MeasureLayer(const LayerConfig& config, const MeasureOptions& options,
+                                     EnergyMeter* meter, const std::atomic<bool>* stop,
+                                     uint64_t seed) {
+  Validate(options);
+  if (StopRequested(stop)) {
+    throw MeasurementInterrupted("measurement of " + std::string(ToString(config.type)) +
+                                 " interrupted by stop request");
+  }
+  LayerRunner runner(config, seed);
+  const std::string layer(ToString(config.type));
+  const std::string forward_label = layer + " forward";
+  const std::string backward_label = layer + " backward";
+
+  std::vector<PassResult> results;
+  results.reserve(2);
+  results.push_back(MeasurePass(
+      Pass::kForward, [&runner] { runner.Forward(); }, options, meter, stop,
+      forward_label.c_str()));
+  if (StopRequested(stop)) ThrowInterrupted(backward_label.c_str());
+  runner.PrepareBackward();
+  results.push_back(MeasurePass(
+      Pass::kBackward, [&runner] { runner.Backward(); }, options, meter, stop,
+      backward_label.c_str()));
+  return results;
+}
+
+}  // namespace lj

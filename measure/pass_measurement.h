@@ -1,0 +1,91 @@
+#pragma once
+// The measurement protocol: time (and, with a meter, RAPL energy) of one forward or backward
+// pass of one layer, as means per single execution over several trials.
+//
+// Protocol, for each pass (forward first, then backward), with E = one execution:
+//   1. Warm-up: max(1, warmup_runs) executions, each timed. The first execution pays one-off
+//      costs (oneDNN primitive creation, lazy init, first-touch page faults of new buffers).
+//   2. Calibration: if the last warm-up execution alone lasted >= min_time_s, n = 1. Otherwise
+//      start from n = ceil(1.1 * min_time_s / t_last_warmup), run n executions and time them;
+//      while that took < min_time_s, grow n by the measured shortfall with a 10 % margin
+//      (by a factor of at least 1.1 and at most 10 per round) and run again. The repetition
+//      count of a trial is the first n whose run lasted >= min_time_s, so a trial lasts about
+//      1.0-1.2 x min_time_s. Calibration costs about 1-1.5 x min_time_s and doubles as settling
+//      time: the CPU frequency governor, caches and the allocator reach steady state before
+//      anything is recorded.
+//   3. Trials: `trials` times { counters = meter->Read(); t0 = steady_clock::now();
+//      n executions; t1 = now(); counters' = meter->Read() }. Per-execution time of a trial is
+//      (t1 - t0) / n, per-execution energy is meter->Between(counters, counters') / n. Nothing
+//      but the executions (and one relaxed load of `stop` each) runs inside the timed loop.
+//   Reported: mean and sample standard deviation (n - 1; 0 for one trial) over the trials.
+//
+// Why min_time_s matters: RAPL counters update about every 1 ms and count in energy units of
+// 15.3-61 uJ (2^-ESU J), so a window of W seconds carries up to ~1 ms of update jitter plus
+// one unit of quantisation. At tens of watts, W >= 0.1-0.25 s keeps both below 1 % of the
+// window's energy; the steady_clock resolution (ns) is then irrelevant too. Short layers are
+// therefore repeated n times per trial instead of being measured once.
+//
+// Energy is never estimated: without a meter (nullptr, or a meter with no zones, e.g. "none")
+// all energy fields stay empty.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+#include "core/layer_config.h"
+#include "measure/energy_meter.h"
+
+namespace lj {
+
+struct MeasureOptions {
+  double min_time_s = 0.25;  // minimum duration of one trial (n executions), seconds; > 0
+  int trials = 3;            // trials per pass; >= 1
+  int warmup_runs = 2;       // untimed warm-up executions per pass before calibration; >= 0
+};
+
+// Checks min_time_s > 0, trials >= 1, warmup_runs >= 0.
+// Throws: ConfigError naming the field and value, e.g. "min_time_s must be > 0, got 0".
+void Validate(const MeasureOptions& options);
+
+// Result of one pass; times and energies are means PER SINGLE EXECUTION over the trials.
+struct PassResult {
+  Pass pass = Pass::kForward;
+  int64_t repetitions = 0;  // executions per trial
+  int trials = 0;
+  double time_s = 0;      // mean wall time of one execution
+  double time_std_s = 0;  // std over trials of the per-execution time
+  // Package energy summed over sockets (only when the meter has a package zone).
+  std::optional<double> energy_j;
+  std::optional<double> energy_std_j;
+  std::vector<double> energy_by_socket_j;  // package energy per socket; empty without energy
+  std::optional<double> dram_energy_j;     // only with a dram zone
+  std::optional<double> psys_energy_j;     // only with a psys zone
+};
+
+// Thrown when `stop` became true during a measurement. what() names the layer and pass.
+class MeasurementInterrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Measures one pass given a callable that performs one execution of it (steps 1-3 above).
+// `label` is used in error messages (e.g. "conv2d forward"). `stop` is checked between
+// executions, so an interruption takes at most one execution.
+// Throws: ConfigError for invalid options; MeasurementInterrupted when `stop` became true;
+// MeterError from the meter; whatever `execute` throws.
+PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
+                       const MeasureOptions& options, EnergyMeter* meter,
+                       const std::atomic<bool>* stop = nullptr, const char* label = "pass");
+
+// Builds a LayerRunner for `config` (seeded with `seed`) and measures its forward pass, then
+// its backward pass (after LayerRunner::PrepareBackward). meter == nullptr measures time only.
+// Returns: {forward, backward}.
+// Throws: as MeasurePass, and ConfigError / std::runtime_error from building the layer.
+std::vector<PassResult> MeasureLayer(const LayerConfig& config, const MeasureOptions& options,
+                                     EnergyMeter* meter,
+                                     const std::atomic<bool>* stop = nullptr,
+                                     uint64_t seed = 0);
+
+}  // namespace lj

@@ -1,0 +1,38 @@
+#pragma once
+// The LibTorch runtime as this process sees it: version, the BLAS library actually loaded,
+// and the thread settings. Stored with every run (hosts.torch_version, hosts.blas) because a
+// reference BLAS or a different thread count changes layer times several-fold.
+// LibTorch stays behind this header (no torch includes).
+#include <string>
+
+namespace lj {
+
+// LibTorch version, e.g. "1.13.1" (TORCH_VERSION of the headers we were built against).
+std::string TorchVersion();
+
+// The BLAS library that serves sgemm_ in this process at run time (found with dladdr on the
+// resolved symbol, so Debian's libblas.so.3 alternative is followed to its real file), e.g.
+//   "OpenBLAS 0.3.21 (pthread, Haswell)"  from openblas_get_config()/openblas_get_parallel()
+//   "MKL"                                  if the symbol comes from libmkl*
+//   "reference BLAS (slow!) /usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0"
+//   "unknown BLAS <path>"                  for another library
+//   "none loaded"                          if no sgemm_ is visible in the process.
+// Never throws.
+std::string BlasInfo();
+
+// One line on parallelism, e.g. "intra-op threads 2 (OpenMP), inter-op threads 1,
+// OpenBLAS threads 2, MKL-DNN on". Never throws.
+std::string ParallelInfo();
+
+// Sets the threads LibTorch uses for one layer: intra-op threads (at::set_num_threads, which
+// also sets OpenMP's count), the OpenBLAS thread count (OpenBLAS keeps its own pool, which
+// at::set_num_threads does not touch in LibTorch 1.13) and, once per process, one inter-op
+// thread (at::set_num_interop_threads may only be called before inter-op work starts; later
+// calls are skipped). Call before building layers.
+// Throws: std::invalid_argument if threads < 1.
+void SetTorchThreads(int threads);
+
+// Current intra-op thread count (at::get_num_threads).
+int TorchThreads();
+
+}  // namespace lj

@@ -1,0 +1,303 @@
+#include "predict/net_builder.h"
+
+#include <functional>
+#include <utility>
+
+#include <torch/torch.h>
+
+#include "core/errors.h"
+#include "core/json_reader.h"
+#include "predict/net_module.h"
+
+namespace lj {
+namespace {
+
+using torch::Tensor;
+using torch::nn::AnyModule;
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::vector<int64_t> ShapeOf(const Tensor& t) { return t.sizes().vec(); }
+
+int64_t ParameterCount(const torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const Tensor& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+class Builder {
+ public:
+  explicit Builder(const NetSpec& spec) : spec_(spec) {}
+
+  // Builds `layer` at module path `path`, running it on x, which becomes its output.
+  AnyModule Build(const NetLayerSpec& layer, const std::string& path, Tensor& x) {
+    if (layer.type == "sequential") return BuildSequential(layer, path, x);
+    if (layer.type == "residual") return BuildResidual(layer, path, x);
+    if (layer.type == "squeeze_excitation") return BuildSqueezeExcitation(layer, path, x);
+    return BuildLeaf(layer, path, x);
+  }
+
+  std::vector<LayerInstance> TakeLayers() { return std::move(layers_); }
+
+ private:
+  std::string Context(const NetLayerSpec& layer, const std::string& path) const {
+    return At(spec_.source, layer.where + " (" + layer.type + ", " + path + ")");
+  }
+
+  static std::string Segment(const NetLayerSpec& layer, size_t index) {
+    return layer.name.empty() ? std::to_string(index) : layer.name;
+  }
+
+  // Runs `run` on x and appends the LayerInstance; returns the output.
+  Tensor Record(const std::string& type, const std::string& path, const NetLayerSpec& layer,
+                const std::function<Tensor(const Tensor&)>& run, const Tensor& x,
+                int64_t parameter_count, std::optional<LayerConfig> config,
+                int64_t kernel_elements = 0) {
+    Tensor y;
+    try {
+      y = run(x);
+    } catch (const c10::Error& e) {
+      throw ConfigError(Context(layer, path) + ": " + FirstLine(e.what_without_backtrace()));
+    }
+    LayerInstance li;
+    li.path = path;
+    li.type = type;
+    li.source = layer.where;
+    li.input_shape = AtBatchSize(x);
+    li.output_shape = AtBatchSize(y);
+    li.config = std::move(config);
+    li.parameter_count = parameter_count;
+    li.forward_macs = ForwardMacsOf(li, kernel_elements, layer.groups);
+    layers_.push_back(std::move(li));
+    return y;
+  }
+
+  std::vector<int64_t> AtBatchSize(const Tensor& t) const {
+    std::vector<int64_t> shape = ShapeOf(t);
+    if (!shape.empty()) shape[0] = spec_.batch_size;
+    return shape;
+  }
+
+  void RequireRank(const NetLayerSpec& layer, const std::string& path, const Tensor& x,
+                   int64_t rank, const std::string& layout, const std::string& hint = "") {
+    if (x.dim() == rank) return;
+    throw ConfigError(Context(layer, path) + ": expects a " + std::to_string(rank) +
+                      "-D input " + layout + ", got " + ShapeToString(AtBatchSize(x)) + hint);
+  }
+
+  AnyModule BuildSequential(const NetLayerSpec& layer, const std::string& path, Tensor& x) {
+    Sequence seq;
+    for (size_t i = 0; i < layer.layers.size(); ++i) {
+      const std::string segment = Segment(layer.layers[i], i);
+      seq->Append(segment, Build(layer.layers[i], Join(path, segment), x));
+    }
+    return AnyModule(seq);
+  }
+
+  AnyModule BuildResidual(const NetLayerSpec& layer, const std::string& path, Tensor& x) {
+    Residual block(layer.shortcut_name, layer.activation);
+    block->eval();
+    const Tensor input = x;
+    Tensor branch = x;
+    for (size_t i = 0; i < layer.layers.size(); ++i) {
+      const std::string segment = Segment(layer.layers[i], i);
+      block->AppendBranch(segment, Build(layer.layers[i], Join(path, segment), branch));
+    }
+    Tensor shortcut = input;
+    for (size_t i = 0; i < layer.shortcut.size(); ++i) {
+      const std::string segment = Segment(layer.shortcut[i], i);
+      block->shortcut()->Append(
+          segment,
+          Build(layer.shortcut[i], Join(Join(path, layer.shortcut_name), segment), shortcut));
+    }
+    if (branch.sizes() != shortcut.sizes()) {
+      throw ConfigError(Context(layer, path) + ": branch output " +
+                        ShapeToString(AtBatchSize(branch)) + " and " +
+                        (layer.shortcut.empty() ? "identity shortcut " : "shortcut output ") +
+                        ShapeToString(AtBatchSize(shortcut)) + " differ");
+    }
+    x = Record(
+        "add", Join(path, "add"), layer, [&](const Tensor& b) { return b + shortcut; }, branch,
+        0, std::nullopt);
+    if (layer.activation != "none") {
+      x = Record(
+          layer.activation, Join(path, "activation"), layer,
+          [&](const Tensor& in) { return block->Activate(in); }, x, 0, std::nullopt);
+    }
+    return AnyModule(block);
+  }
+
+  AnyModule BuildSqueezeExcitation(const NetLayerSpec& layer, const std::string& path,
+                                   Tensor& x) {
+    RequireRank(layer, path, x, 4, "(N, C, H, W)");
+    const int64_t channels = x.size(1);
+    SqueezeExcitation se(channels, layer.squeeze_channels, layer.activation,
+                         layer.scale_activation);
+    se->eval();
+    auto conv1x1 = [&](int64_t in, int64_t out) {
+      LayerConfig c;
+      c.type = LayerType::kConv2d;
+      c.batch_size = spec_.batch_size;
+      c.in_channels = in;
+      c.out_channels = out;
+      c.height = c.width = 1;
+      c.kernel_size = 1;
+      return c;
+    };
+    Tensor s = Record(
+        "adaptive_avgpool2d", Join(path, "avgpool"), layer,
+        [&](const Tensor& in) { return se->avgpool->forward(in); }, x, 0, std::nullopt);
+    s = Record(
+        "conv2d", Join(path, "fc1"), layer, [&](const Tensor& in) { return se->fc1->forward(in); },
+        s, ParameterCount(*se->fc1), conv1x1(channels, layer.squeeze_channels));
+    s = Record(
+        layer.activation, Join(path, "activation"), layer,
+        [&](const Tensor& in) { return se->activation->forward(in); }, s, 0, std::nullopt);
+    s = Record(
+        "conv2d", Join(path, "fc2"), layer, [&](const Tensor& in) { return se->fc2->forward(in); },
+        s, ParameterCount(*se->fc2), conv1x1(layer.squeeze_channels, channels));
+    s = Record(
+        layer.scale_activation, Join(path, "scale_activation"), layer,
+        [&](const Tensor& in) { return se->scale_activation->forward(in); }, s, 0, std::nullopt);
+    x = Record(
+        "mul", Join(path, "mul"), layer, [&](const Tensor& in) { return s * in; }, x, 0,
+        std::nullopt);
+    return AnyModule(se);
+  }
+
+  // conv2d / maxpool2d config of the layer on input x, checked with core Validate.
+  LayerConfig SpatialConfig(const NetLayerSpec& layer, const std::string& path, const Tensor& x,
+                            LayerType type) {
+    LayerConfig c;
+    c.type = type;
+    c.batch_size = spec_.batch_size;
+    c.in_channels = x.size(1);
+    c.height = x.size(2);
+    c.width = x.size(3);
+    c.kernel_size = layer.kernel_size;
+    c.stride = layer.stride;
+    c.padding = layer.padding;
+    if (type == LayerType::kConv2d) {
+      c.out_channels = layer.out_channels;
+      c.groups = layer.groups;
+      c.bias = layer.bias;
+    }
+    Validate(c, Context(layer, path));
+    return c;
+  }
+
+  AnyModule BuildLeaf(const NetLayerSpec& layer, const std::string& path, Tensor& x) {
+    namespace nn = torch::nn;
+    const std::string& t = layer.type;
+    AnyModule module;
+    std::optional<LayerConfig> config;
+    int64_t kernel_elements = 0;
+    try {
+      if (t == "conv2d") {
+        RequireRank(layer, path, x, 4, "(N, C, H, W)");
+        config = SpatialConfig(layer, path, x, LayerType::kConv2d);
+        module = AnyModule(nn::Conv2d(nn::Conv2dOptions(x.size(1), layer.out_channels,
+                                                        layer.kernel_size)
+                                          .stride(layer.stride)
+                                          .padding(layer.padding)
+                                          .groups(layer.groups)
+                                          .bias(layer.bias)));
+      } else if (t == "maxpool2d") {
+        RequireRank(layer, path, x, 4, "(N, C, H, W)");
+        config = SpatialConfig(layer, path, x, LayerType::kMaxPool2d);
+        module = AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(layer.kernel_size)
+                                             .stride(layer.stride)
+                                             .padding(layer.padding)));
+      } else if (t == "avgpool2d") {
+        RequireRank(layer, path, x, 4, "(N, C, H, W)");
+        const int64_t padded_h = x.size(2) + 2 * layer.padding;
+        const int64_t padded_w = x.size(3) + 2 * layer.padding;
+        if (layer.kernel_size > padded_h || layer.kernel_size > padded_w) {
+          throw ConfigError(Context(layer, path) + ": kernel_size " +
+                            std::to_string(layer.kernel_size) + " is larger than the padded input " +
+                            std::to_string(padded_h) + "x" + std::to_string(padded_w));
+        }
+        kernel_elements = layer.kernel_size * layer.kernel_size;
+        module = AnyModule(nn::AvgPool2d(nn::AvgPool2dOptions(layer.kernel_size)
+                                             .stride(layer.stride)
+                                             .padding(layer.padding)));
+      } else if (t == "adaptive_avgpool2d") {
+        RequireRank(layer, path, x, 4, "(N, C, H, W)");
+        module = AnyModule(nn::AdaptiveAvgPool2d(
+            nn::AdaptiveAvgPool2dOptions({layer.output_height, layer.output_width})));
+      } else if (t == "linear") {
+        RequireRank(layer, path, x, 2, "(batch, features)", "; add a flatten layer before it");
+        LayerConfig c;
+        c.type = LayerType::kLinear;
+        c.batch_size = spec_.batch_size;
+        c.in_features = x.size(1);
+        c.out_features = layer.out_features;
+        c.bias = layer.bias;
+        Validate(c, Context(layer, path));
+        config = c;
+        module = AnyModule(
+            nn::Linear(nn::LinearOptions(x.size(1), layer.out_features).bias(layer.bias)));
+      } else if (t == "batchnorm2d") {
+        RequireRank(layer, path, x, 4, "(N, C, H, W)");
+        module = AnyModule(nn::BatchNorm2d(
+            nn::BatchNorm2dOptions(x.size(1)).eps(layer.eps).momentum(layer.momentum)));
+      } else if (t == "dropout") {
+        module = AnyModule(nn::Dropout(nn::DropoutOptions(layer.p)));
+      } else if (t == "flatten") {
+        const int64_t end = layer.end_dim < 0 ? x.dim() + layer.end_dim : layer.end_dim;
+        if (layer.start_dim >= x.dim() || end >= x.dim() || end < layer.start_dim) {
+          throw ConfigError(Context(layer, path) + ": start_dim " +
+                            std::to_string(layer.start_dim) + " and end_dim " +
+                            std::to_string(layer.end_dim) + " do not fit the input " +
+                            ShapeToString(AtBatchSize(x)));
+        }
+        module = AnyModule(nn::Flatten(
+            nn::FlattenOptions().start_dim(layer.start_dim).end_dim(layer.end_dim)));
+      } else {
+        module = AnyModule(Activation(t));
+      }
+    } catch (const c10::Error& e) {
+      throw ConfigError(Context(layer, path) + ": " + FirstLine(e.what_without_backtrace()));
+    }
+    module.ptr()->eval();
+    x = Record(
+        t, path, layer, [&](const Tensor& in) { return module.forward<Tensor>(in); }, x,
+        ParameterCount(*module.ptr()), config, kernel_elements);
+    return module;
+  }
+
+  const NetSpec& spec_;
+  std::vector<LayerInstance> layers_;
+};
+
+}  // namespace
+
+BuiltNet BuildNet(const NetSpec& spec) {
+  torch::NoGradGuard no_grad;
+  Builder builder(spec);
+  auto root = std::make_shared<NetModuleImpl>();
+  Tensor x = torch::randn({1, spec.input.channels, spec.input.height, spec.input.width});
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const NetLayerSpec& layer = spec.layers[i];
+    const std::string segment = layer.name.empty() ? std::to_string(i) : layer.name;
+    root->Append(segment, builder.Build(layer, segment, x));
+  }
+  BuiltNet net;
+  net.output_shape = ShapeOf(x);
+  if (!net.output_shape.empty()) net.output_shape[0] = spec.batch_size;
+  if (spec.num_classes &&
+      (net.output_shape.size() != 2 || net.output_shape[1] != *spec.num_classes)) {
+    throw ConfigError(At(spec.source, "output " + ShapeToString(net.output_shape) +
+                                          " does not match num_classes " +
+                                          std::to_string(*spec.num_classes)));
+  }
+  root->train();
+  net.parameter_count = ParameterCount(*root);
+  net.layers = builder.TakeLayers();
+  net.module = std::move(root);
+  return net;
+}
+
+std::vector<LayerInstance> LayersFromNetSpec(const NetSpec& spec) { return BuildNet(spec).layers; }
+
+}  // namespace lj

@@ -1,0 +1,84 @@
+#include "predict/net_module.h"
+
+#include <stdexcept>
+#include <utility>
+
+#include <torch/torch.h>
+
+namespace lj {
+
+void SequenceImpl::Append(const std::string& name, torch::nn::AnyModule module) {
+  register_module(name, module.ptr());
+  children_.push_back(std::move(module));
+}
+
+torch::Tensor SequenceImpl::forward(torch::Tensor x) {
+  for (auto& child : children_) x = child.forward<torch::Tensor>(std::move(x));
+  return x;
+}
+
+ActivationImpl::ActivationImpl(std::string type) : type_(std::move(type)) {
+  if (type_ != "relu" && type_ != "relu6" && type_ != "hardswish" && type_ != "hardsigmoid" &&
+      type_ != "sigmoid") {
+    throw std::invalid_argument("unknown activation '" + type_ + "'");
+  }
+}
+
+torch::Tensor ActivationImpl::forward(torch::Tensor x) {
+  if (type_ == "relu") return torch::relu(x);
+  if (type_ == "relu6") return torch::hardtanh(x, 0.0, 6.0);
+  if (type_ == "hardswish") return torch::hardswish(x);
+  if (type_ == "hardsigmoid") return torch::hardsigmoid(x);
+  return torch::sigmoid(x);
+}
+
+ResidualImpl::ResidualImpl(std::string shortcut_name, std::string activation)
+    : shortcut_name_(std::move(shortcut_name)), activation_(std::move(activation)) {
+  if (activation_ != "none") {
+    activation_module_ = register_module("activation", Activation(activation_));
+  }
+}
+
+void ResidualImpl::AppendBranch(const std::string& name, torch::nn::AnyModule module) {
+  register_module(name, module.ptr());
+  branch_.push_back(std::move(module));
+}
+
+Sequence& ResidualImpl::shortcut() {
+  if (shortcut_.is_empty()) shortcut_ = register_module(shortcut_name_, Sequence());
+  return shortcut_;
+}
+
+torch::Tensor ResidualImpl::Sum(const torch::Tensor& branch_out, const torch::Tensor& x) {
+  return branch_out + (shortcut_.is_empty() ? x : shortcut_->forward(x));
+}
+
+torch::Tensor ResidualImpl::Activate(const torch::Tensor& sum) {
+  return activation_module_.is_empty() ? sum : activation_module_->forward(sum);
+}
+
+torch::Tensor ResidualImpl::forward(torch::Tensor x) {
+  torch::Tensor out = x;
+  for (auto& child : branch_) out = child.forward<torch::Tensor>(std::move(out));
+  return Activate(Sum(out, x));
+}
+
+SqueezeExcitationImpl::SqueezeExcitationImpl(int64_t channels, int64_t squeeze_channels,
+                                             const std::string& activation_type,
+                                             const std::string& scale_activation_type) {
+  avgpool = register_module("avgpool", torch::nn::AdaptiveAvgPool2d(1));
+  fc1 = register_module("fc1", torch::nn::Conv2d(torch::nn::Conv2dOptions(
+                                   channels, squeeze_channels, 1)));
+  activation = register_module("activation", Activation(activation_type));
+  fc2 = register_module("fc2", torch::nn::Conv2d(torch::nn::Conv2dOptions(
+                                   squeeze_channels, channels, 1)));
+  scale_activation = register_module("scale_activation", Activation(scale_activation_type));
+}
+
+torch::Tensor SqueezeExcitationImpl::forward(torch::Tensor x) {
+  torch::Tensor scale = avgpool->forward(x);
+  scale = scale_activation->forward(fc2->forward(activation->forward(fc1->forward(scale))));
+  return scale * x;
+}
+
+}  // namespace lj

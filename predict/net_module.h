@@ -1,0 +1,93 @@
+#pragma once
+// The torch::nn modules a net.json network is built from (predict/net_builder.h builds them).
+// Include this header only where the module is run or trained: it pulls in LibTorch.
+// Child modules are registered under the net.json path segments, so parameter names follow
+// torchvision ("layer1.0.conv1.weight", "features.1.block.1.fc1.bias").
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/any.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/pooling.h>
+#include <torch/nn/pimpl.h>
+
+namespace lj {
+
+// Named children run in order: torch.nn.Sequential with chosen child names.
+class SequenceImpl : public torch::nn::Module {
+ public:
+  // Registers `module` as child `name` (no dots) and runs it after the existing children.
+  void Append(const std::string& name, torch::nn::AnyModule module);
+  // x: the first child's input; returns the last child's output.
+  torch::Tensor forward(torch::Tensor x);
+  const std::vector<torch::nn::AnyModule>& children_in_order() const { return children_; }
+
+ private:
+  std::vector<torch::nn::AnyModule> children_;
+};
+TORCH_MODULE(Sequence);
+
+// Parameter-free elementwise activation: relu, relu6, hardswish, hardsigmoid or sigmoid
+// (torch.nn.ReLU, ReLU6, Hardswish, Hardsigmoid, Sigmoid).
+class ActivationImpl : public torch::nn::Module {
+ public:
+  // Throws std::invalid_argument for other names.
+  explicit ActivationImpl(std::string type);
+  torch::Tensor forward(torch::Tensor x);
+  const std::string& type() const { return type_; }
+
+ private:
+  std::string type_;
+};
+TORCH_MODULE(Activation);
+
+// Residual block: activation(branch(x) + shortcut(x)); shortcut empty = identity,
+// activation "none" = no activation. Branch children are registered directly under the block,
+// the shortcut as one Sequence named `shortcut_name` (torchvision's "downsample").
+class ResidualImpl : public torch::nn::Module {
+ public:
+  ResidualImpl(std::string shortcut_name, std::string activation);
+  void AppendBranch(const std::string& name, torch::nn::AnyModule module);
+  // The shortcut Sequence, created and registered on first use.
+  Sequence& shortcut();
+  bool has_shortcut() const { return !shortcut_.is_empty(); }
+  // "none" or an ActivationImpl type.
+  const std::string& activation() const { return activation_; }
+  // Branch output plus shortcut output, before the activation.
+  torch::Tensor Sum(const torch::Tensor& branch_out, const torch::Tensor& x);
+  // The activation after the sum (identity for "none").
+  torch::Tensor Activate(const torch::Tensor& sum);
+  torch::Tensor forward(torch::Tensor x);
+
+ private:
+  std::vector<torch::nn::AnyModule> branch_;
+  Sequence shortcut_{nullptr};
+  std::string shortcut_name_;
+  std::string activation_;
+  Activation activation_module_{nullptr};
+};
+TORCH_MODULE(Residual);
+
+// Squeeze-and-excitation as torchvision.ops.SqueezeExcitation (Hu et al. 2018):
+// scale = scale_activation(fc2(activation(fc1(avgpool(x))))), output = scale * x, with
+// avgpool = AdaptiveAvgPool2d(1), fc1 = Conv2d(C, squeeze_channels, 1), fc2 =
+// Conv2d(squeeze_channels, C, 1). Children: avgpool, fc1, activation, fc2, scale_activation.
+class SqueezeExcitationImpl : public torch::nn::Module {
+ public:
+  SqueezeExcitationImpl(int64_t channels, int64_t squeeze_channels, const std::string& activation,
+                        const std::string& scale_activation);
+  torch::Tensor forward(torch::Tensor x);
+
+  torch::nn::AdaptiveAvgPool2d avgpool{nullptr};
+  torch::nn::Conv2d fc1{nullptr};
+  Activation activation{nullptr};
+  torch::nn::Conv2d fc2{nullptr};
+  Activation scale_activation{nullptr};
+};
+TORCH_MODULE(SqueezeExcitation);
+
+// A whole net.json network: input (N, C, H, W) -> output of the last layer.
+class NetModuleImpl : public SequenceImpl {};
+
+}  // namespace lj

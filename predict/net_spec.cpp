@@ -1,0 +1,344 @@
+#include "predict/net_spec.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "core/errors.h"
+#include "core/json_reader.h"
+
+namespace lj {
+namespace {
+
+const std::vector<std::string> kLeafTypes = {
+    "conv2d",  "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "linear",
+    "batchnorm2d", "dropout", "flatten"};
+const std::vector<std::string> kActivationTypes = {"relu", "relu6", "hardswish", "hardsigmoid",
+                                                   "sigmoid"};
+const std::vector<std::string> kBlockTypes = {"sequential", "residual", "squeeze_excitation"};
+
+bool Contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// The keys a layer of `type` may have besides "type" and "name".
+std::vector<std::string> FieldsOf(const std::string& type) {
+  if (type == "conv2d") return {"out_channels", "kernel_size", "stride", "padding", "groups", "bias"};
+  if (type == "maxpool2d" || type == "avgpool2d") return {"kernel_size", "stride", "padding"};
+  if (type == "adaptive_avgpool2d") return {"output_size"};
+  if (type == "linear") return {"out_features", "bias"};
+  if (type == "batchnorm2d") return {"eps", "momentum"};
+  if (type == "dropout") return {"p"};
+  if (type == "flatten") return {"start_dim", "end_dim"};
+  if (type == "sequential") return {"layers"};
+  if (type == "residual") return {"layers", "shortcut", "shortcut_name", "activation"};
+  if (type == "squeeze_excitation") return {"squeeze_channels", "activation", "scale_activation"};
+  return {};  // activations
+}
+
+// Reads the layer field `key` of `j` as a positive (min 1) or non-negative (min 0) integer.
+// Absent: `fallback` when given, else "missing key".
+int64_t IntField(const nlohmann::json& j, const std::string& key, const std::string& ctx,
+                 int64_t min, std::optional<int64_t> fallback) {
+  auto it = j.find(key);
+  if (it == j.end()) {
+    if (fallback) return *fallback;
+    RequireKey(j, key, ctx);  // throws "missing key"
+  }
+  const std::string where = At(ctx, key);
+  const int64_t value = ReadInt(*it, where);
+  if (value < min) {
+    throw ConfigError(where + " must be " + (min == 0 ? ">= 0" : "> 0") + ", got " +
+                      std::to_string(value));
+  }
+  return value;
+}
+
+double NumberField(const nlohmann::json& j, const std::string& key, const std::string& ctx,
+                   double fallback) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  return ReadNumber(*it, At(ctx, key));
+}
+
+std::string FormatNumber(double v) {
+  nlohmann::json j = v;
+  return j.dump();
+}
+
+void CheckSegment(const std::string& name, const std::string& where) {
+  if (name.empty() ||
+      !std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(
+                                                                  static_cast<unsigned char>(c)) ||
+                                                              c == '_'; })) {
+    throw ConfigError(where + " must be a non-empty name of letters, digits and '_', got \"" +
+                      name + "\"");
+  }
+}
+
+std::string ActivationField(const nlohmann::json& j, const std::string& key,
+                            const std::string& ctx, std::optional<std::string> fallback,
+                            bool allow_none) {
+  auto it = j.find(key);
+  if (it == j.end()) {
+    if (fallback) return *fallback;
+    RequireKey(j, key, ctx);
+  }
+  const std::string where = At(ctx, key);
+  const std::string value = ReadString(*it, where);
+  if (Contains(kActivationTypes, value) || (allow_none && value == "none")) return value;
+  throw ConfigError(where + " must be " + (allow_none ? "none, " : "") +
+                    JoinNames(kActivationTypes) + ", got \"" + value + "\"");
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string source) : source_(std::move(source)) {}
+
+  // Parses a "layers" or "shortcut" array. `key_path` names the array itself ("layers",
+  // "layers[4].layers"); `where` is the full message prefix for the array (with the file).
+  std::vector<NetLayerSpec> ParseList(const nlohmann::json& list, const std::string& key_path,
+                                      const std::string& where, bool allow_empty) {
+    if (!list.is_array()) {
+      throw ConfigError(where + " must be an array of layers, got " + Describe(list));
+    }
+    if (list.empty() && !allow_empty) throw ConfigError(where + " must not be empty");
+    std::vector<NetLayerSpec> layers;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string item_path = key_path + "[" + std::to_string(i) + "]";
+      const std::string item_where =
+          key_path == "layers" ? "layer " + std::to_string(i) : item_path;
+      layers.push_back(ParseLayer(list[i], item_path, item_where));
+    }
+    return layers;
+  }
+
+ private:
+  NetLayerSpec ParseLayer(const nlohmann::json& j, const std::string& key_path,
+                          const std::string& where) {
+    RequireObject(j, At(source_, where));
+    NetLayerSpec layer;
+    layer.where = where;
+    layer.type = ReadString(RequireKey(j, "type", At(source_, where)),
+                            At(source_, where + ": type"));
+    if (!Contains(NetLayerTypes(), layer.type)) {
+      throw ConfigError(At(source_, where + ": unknown layer type '" + layer.type +
+                                        "' (expected " + JoinNames(NetLayerTypes()) + ")"));
+    }
+    const std::string ctx = At(source_, where + " (" + layer.type + ")");
+    std::vector<std::string> allowed = {"type", "name"};
+    for (const std::string& f : FieldsOf(layer.type)) allowed.push_back(f);
+    RejectUnknownKeys(j, allowed, ctx);
+    if (j.contains("name")) {
+      layer.name = ReadString(j["name"], At(ctx, "name"));
+      CheckSegment(layer.name, At(ctx, "name"));
+    }
+
+    const std::string& t = layer.type;
+    if (t == "conv2d") {
+      layer.out_channels = IntField(j, "out_channels", ctx, 1, std::nullopt);
+      layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
+      layer.stride = IntField(j, "stride", ctx, 1, 1);
+      layer.padding = IntField(j, "padding", ctx, 0, 0);
+      layer.groups = IntField(j, "groups", ctx, 1, 1);
+      if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
+      if (layer.out_channels % layer.groups != 0) {
+        throw ConfigError(At(ctx, "groups " + std::to_string(layer.groups) +
+                                      " must divide out_channels " +
+                                      std::to_string(layer.out_channels)));
+      }
+    } else if (t == "maxpool2d" || t == "avgpool2d") {
+      layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
+      layer.stride = IntField(j, "stride", ctx, 1, layer.kernel_size);
+      layer.padding = IntField(j, "padding", ctx, 0, 0);
+      if (layer.padding > layer.kernel_size / 2) {
+        throw ConfigError(At(ctx, "padding must be <= kernel_size / 2 = " +
+                                      std::to_string(layer.kernel_size / 2) + ", got " +
+                                      std::to_string(layer.padding)));
+      }
+    } else if (t == "adaptive_avgpool2d") {
+      const nlohmann::json& size = RequireKey(j, "output_size", ctx);
+      const std::string where_size = At(ctx, "output_size");
+      if (size.is_array()) {
+        if (size.size() != 2) {
+          throw ConfigError(where_size + " must be an integer or [height, width], got " +
+                            Describe(size));
+        }
+        layer.output_height = ReadInt(size[0], where_size + "[0]");
+        layer.output_width = ReadInt(size[1], where_size + "[1]");
+      } else {
+        layer.output_height = layer.output_width = ReadInt(size, where_size);
+      }
+      if (layer.output_height <= 0 || layer.output_width <= 0) {
+        throw ConfigError(where_size + " must be > 0, got " + Describe(size));
+      }
+    } else if (t == "linear") {
+      layer.out_features = IntField(j, "out_features", ctx, 1, std::nullopt);
+      if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
+    } else if (t == "batchnorm2d") {
+      layer.eps = NumberField(j, "eps", ctx, 1e-5);
+      layer.momentum = NumberField(j, "momentum", ctx, 0.1);
+      if (!(layer.eps > 0)) {
+        throw ConfigError(At(ctx, "eps") + " must be > 0, got " + FormatNumber(layer.eps));
+      }
+      if (!(layer.momentum >= 0 && layer.momentum <= 1)) {
+        throw ConfigError(At(ctx, "momentum") + " must be in [0, 1], got " +
+                          FormatNumber(layer.momentum));
+      }
+    } else if (t == "dropout") {
+      layer.p = NumberField(j, "p", ctx, 0.5);
+      if (!(layer.p >= 0 && layer.p <= 1)) {
+        throw ConfigError(At(ctx, "p") + " must be in [0, 1], got " + FormatNumber(layer.p));
+      }
+    } else if (t == "flatten") {
+      layer.start_dim = IntField(j, "start_dim", ctx, 1, 1);
+      if (j.contains("end_dim")) layer.end_dim = ReadInt(j["end_dim"], At(ctx, "end_dim"));
+      if (layer.end_dim >= 0 && layer.end_dim < layer.start_dim) {
+        throw ConfigError(At(ctx, "end_dim") + " must be -1 or >= start_dim " +
+                          std::to_string(layer.start_dim) + ", got " +
+                          std::to_string(layer.end_dim));
+      }
+    } else if (t == "sequential") {
+      layer.layers = ParseList(RequireKey(j, "layers", ctx), key_path + ".layers",
+                               ctx + ": layers", false);
+      CheckUniqueSegments(layer.layers, {});
+    } else if (t == "residual") {
+      layer.layers = ParseList(RequireKey(j, "layers", ctx), key_path + ".layers",
+                               ctx + ": layers", false);
+      layer.activation = ActivationField(j, "activation", ctx, std::nullopt, true);
+      if (j.contains("shortcut")) {
+        layer.shortcut = ParseList(j["shortcut"], key_path + ".shortcut", ctx + ": shortcut",
+                                   true);
+        CheckUniqueSegments(layer.shortcut, {});
+      }
+      if (j.contains("shortcut_name")) {
+        layer.shortcut_name = ReadString(j["shortcut_name"], At(ctx, "shortcut_name"));
+        CheckSegment(layer.shortcut_name, At(ctx, "shortcut_name"));
+      }
+      std::vector<std::string> reserved = {"add", "activation"};
+      if (!layer.shortcut.empty()) reserved.push_back(layer.shortcut_name);
+      CheckUniqueSegments(layer.layers, reserved);
+    } else if (t == "squeeze_excitation") {
+      layer.squeeze_channels = IntField(j, "squeeze_channels", ctx, 1, std::nullopt);
+      layer.activation = ActivationField(j, "activation", ctx, std::string("relu"), false);
+      layer.scale_activation =
+          ActivationField(j, "scale_activation", ctx, std::string("sigmoid"), false);
+    }
+    return layer;
+  }
+
+
+ public:
+  // Path segments of `layers` (name or index) must be distinct and not in `reserved` (the
+  // segments a residual block uses itself).
+  void CheckUniqueSegments(const std::vector<NetLayerSpec>& layers,
+                           const std::vector<std::string>& reserved) {
+    std::set<std::string> seen(reserved.begin(), reserved.end());
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const std::string segment = layers[i].name.empty() ? std::to_string(i) : layers[i].name;
+      if (!seen.insert(segment).second) {
+        throw ConfigError(At(source_, layers[i].where + " (" + layers[i].type + "): name '" +
+                                          segment + "' is already used in the same block"));
+      }
+    }
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+bool NetLayerSpec::IsBlock() const { return Contains(kBlockTypes, type); }
+
+int64_t NetSpec::StepsPerEpoch() const {
+  if (batch_size <= 0) return 0;
+  return (dataset_size + batch_size - 1) / batch_size;
+}
+
+const std::vector<std::string>& ActivationTypes() { return kActivationTypes; }
+
+const std::vector<std::string>& NetLayerTypes() {
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> v = kLeafTypes;
+    v.insert(v.end(), kActivationTypes.begin(), kActivationTypes.end());
+    v.insert(v.end(), kBlockTypes.begin(), kBlockTypes.end());
+    return v;
+  }();
+  return all;
+}
+
+NetSpec ParseNetSpec(const nlohmann::json& j, const std::string& context) {
+  RequireObject(j, context.empty() ? "net.json" : context);
+  RejectUnknownKeys(j,
+                    {"name", "input", "batch_size", "dataset_size", "epochs", "optimizer",
+                     "num_classes", "layers"},
+                    context);
+  NetSpec spec;
+  spec.source = context;
+  spec.name = ReadString(RequireKey(j, "name", context), At(context, "name"));
+  if (spec.name.empty()) throw ConfigError(At(context, "name must not be empty"));
+
+  const nlohmann::json& input = RequireKey(j, "input", context);
+  const std::string input_ctx = At(context, "input");
+  RequireObject(input, input_ctx);
+  RejectUnknownKeys(input, {"channels", "height", "width"}, input_ctx);
+  spec.input.channels = IntField(input, "channels", input_ctx, 1, std::nullopt);
+  spec.input.height = IntField(input, "height", input_ctx, 1, std::nullopt);
+  spec.input.width = IntField(input, "width", input_ctx, 1, std::nullopt);
+
+  spec.batch_size = IntField(j, "batch_size", context, 1, std::nullopt);
+  spec.dataset_size = IntField(j, "dataset_size", context, 1, std::nullopt);
+  spec.epochs = IntField(j, "epochs", context, 1, std::nullopt);
+  if (j.contains("num_classes")) {
+    spec.num_classes = IntField(j, "num_classes", context, 1, std::nullopt);
+  }
+
+  if (j.contains("optimizer")) {
+    const nlohmann::json& opt = j["optimizer"];
+    const std::string opt_ctx = At(context, "optimizer");
+    RequireObject(opt, opt_ctx);
+    spec.optimizer.type = ReadString(RequireKey(opt, "type", opt_ctx), At(opt_ctx, "type"));
+    if (spec.optimizer.type == "sgd") {
+      RejectUnknownKeys(opt, {"type", "lr", "momentum", "weight_decay"}, opt_ctx);
+    } else if (spec.optimizer.type == "adam") {
+      RejectUnknownKeys(opt, {"type", "lr", "weight_decay"}, opt_ctx);
+      spec.optimizer.momentum = 0.0;
+      spec.optimizer.lr = 0.001;  // torch.optim.Adam default
+    } else {
+      throw ConfigError(At(opt_ctx, "type") + " must be sgd or adam, got \"" +
+                        spec.optimizer.type + "\"");
+    }
+    spec.optimizer.lr = NumberField(opt, "lr", opt_ctx, spec.optimizer.lr);
+    spec.optimizer.momentum = NumberField(opt, "momentum", opt_ctx, spec.optimizer.momentum);
+    spec.optimizer.weight_decay = NumberField(opt, "weight_decay", opt_ctx, 0.0);
+    if (!(spec.optimizer.lr > 0)) {
+      throw ConfigError(At(opt_ctx, "lr") + " must be > 0, got " +
+                        FormatNumber(spec.optimizer.lr));
+    }
+    if (spec.optimizer.momentum < 0) {
+      throw ConfigError(At(opt_ctx, "momentum") + " must be >= 0, got " +
+                        FormatNumber(spec.optimizer.momentum));
+    }
+    if (spec.optimizer.weight_decay < 0) {
+      throw ConfigError(At(opt_ctx, "weight_decay") + " must be >= 0, got " +
+                        FormatNumber(spec.optimizer.weight_decay));
+    }
+  }
+
+  Parser parser(context);
+  spec.layers =
+      parser.ParseList(RequireKey(j, "layers", context), "layers", At(context, "layers"), false);
+  parser.CheckUniqueSegments(spec.layers, {});
+  return spec;
+}
+
+NetSpec LoadNetSpec(const std::string& path) { return ParseNetSpec(LoadJsonFile(path), path); }
+
+}  // namespace lj

@@ -1,0 +1,117 @@
+#pragma once
+// A network definition read from a net.json file (format: predict/NET_FORMAT.md, schema:
+// configs/schemas/net.schema.json). Parsing is strict and needs no LibTorch: unknown layer
+// types, unknown keys, missing required fields, mistyped values and out-of-range values all
+// throw ConfigError naming the file, the layer and the value, e.g.
+//   configs/nets/x.json: layer 3 (conv2d): kernel_size must be > 0, got 0
+//   configs/nets/x.json: layers[4].layers[1] (relu): unknown key 'inplace' (expected name, type)
+// Sizes that depend on the input (in_channels, in_features, kernel vs. input size, residual
+// shapes) are checked when the network is built (predict/net_builder.h).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lj {
+
+// One entry of a "layers" list. Field names and defaults follow torch.nn; only the fields of
+// `type` are meaningful. in_channels / in_features / num_features are never written: they come
+// from the previous layer's output when the network is built.
+struct NetLayerSpec {
+  // Leaves: "conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "linear", "batchnorm2d",
+  // "dropout", "flatten", "relu", "relu6", "hardswish", "hardsigmoid", "sigmoid".
+  // Blocks: "sequential", "residual", "squeeze_excitation".
+  std::string type;
+  // Path segment of this layer ("features", "conv1"); empty: its index in the parent list
+  // (for a residual shortcut: "<shortcut_name>.<index>").
+  std::string name;
+  // Where the layer is in the file, for messages: "layer 3" at the top level,
+  // "layers[4].layers[1]" or "layers[4].shortcut[0]" when nested.
+  std::string where;
+
+  // conv2d: square kernel; maxpool2d / avgpool2d: kernel_size, stride (default kernel_size),
+  // padding.
+  int64_t out_channels = 0;
+  int64_t kernel_size = 0;
+  int64_t stride = 1;
+  int64_t padding = 0;
+  int64_t groups = 1;
+  bool bias = true;  // conv2d, linear
+  // linear
+  int64_t out_features = 0;
+  // adaptive_avgpool2d: output (height, width); a single integer in the file means square.
+  int64_t output_height = 0;
+  int64_t output_width = 0;
+  // batchnorm2d
+  double eps = 1e-5;
+  double momentum = 0.1;
+  // dropout
+  double p = 0.5;
+  // flatten: torch.flatten(x, start_dim, end_dim); start_dim >= 1 keeps the batch dimension.
+  int64_t start_dim = 1;
+  int64_t end_dim = -1;
+
+  // sequential: layers. residual: layers is the branch, shortcut the optional projection
+  // (empty: identity), output = activation(branch(x) + shortcut(x)).
+  std::vector<NetLayerSpec> layers;
+  std::vector<NetLayerSpec> shortcut;
+  std::string shortcut_name = "shortcut";
+  // residual: "none" or an activation type applied after the sum (required in the file).
+  // squeeze_excitation: activation after fc1 (default "relu").
+  std::string activation;
+  // squeeze_excitation (torchvision.ops.SqueezeExcitation): scale = scale_activation(fc2(
+  // activation(fc1(adaptive_avgpool2d(x, 1))))), output = scale * x. fc1: 1x1 conv2d
+  // C -> squeeze_channels, fc2: 1x1 conv2d squeeze_channels -> C, both with bias.
+  int64_t squeeze_channels = 0;
+  std::string scale_activation = "sigmoid";
+
+  bool IsBlock() const;
+};
+
+// Optimizer of the training run. sgd uses lr, momentum, weight_decay; adam lr, weight_decay.
+struct OptimizerSpec {
+  std::string type = "sgd";  // "sgd" or "adam"
+  double lr = 0.01;
+  double momentum = 0.9;
+  double weight_decay = 0.0;
+};
+
+// One input sample, channels x height x width (NCHW without N).
+struct InputSpec {
+  int64_t channels = 0;
+  int64_t height = 0;
+  int64_t width = 0;
+};
+
+struct NetSpec {
+  std::string name;
+  InputSpec input;
+  int64_t batch_size = 0;
+  int64_t dataset_size = 0;  // training samples per epoch
+  int64_t epochs = 0;
+  OptimizerSpec optimizer;
+  std::optional<int64_t> num_classes;  // when set, the output must be (batch_size, num_classes)
+  std::vector<NetLayerSpec> layers;
+  // The file the spec came from (or the context given to ParseNetSpec), prefixed to messages.
+  std::string source;
+
+  // Optimizer steps per epoch: ceil(dataset_size / batch_size).
+  int64_t StepsPerEpoch() const;
+};
+
+// The activation names accepted as layer types and as "activation" fields.
+const std::vector<std::string>& ActivationTypes();
+// Every accepted layer type (leaves, activations and blocks).
+const std::vector<std::string>& NetLayerTypes();
+
+// Parses a net.json document. `context` (usually the file path) prefixes every message.
+// Throws: ConfigError as described at the top of this file.
+NetSpec ParseNetSpec(const nlohmann::json& j, const std::string& context);
+
+// Reads and parses a net.json file.
+// Throws: ConfigError "<path>: cannot open file (...)", "<path>: invalid JSON: ..." or as above.
+NetSpec LoadNetSpec(const std::string& path);
+
+}  // namespace lj

@@ -1,0 +1,401 @@
+#include "predict/torchscript_layers.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <unordered_set>
+
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/jit_trace.h>
+#include <torch/script.h>
+
+#include "core/errors.h"
+
+namespace lj {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// First line of an exception's message, without a c10::Error's backtrace.
+std::string Message(const std::exception& e) {
+  if (auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
+    return FirstLine(c10_error->what_without_backtrace());
+  }
+  return FirstLine(e.what());
+}
+
+bool IsTensor(const Value* v) { return v->type()->cast<c10::TensorType>() != nullptr; }
+
+bool IsNone(const Value* v) { return v->type()->kind() == c10::TypeKind::NoneType; }
+
+// Tensors and containers of tensors carry the data flow from the network input.
+bool CarriesTensors(const Value* v) {
+  const c10::TypePtr& t = v->type();
+  if (t->cast<c10::TensorType>()) return true;
+  if (auto list = t->cast<c10::ListType>()) return list->getElementType()->cast<c10::TensorType>() != nullptr;
+  return t->cast<c10::TupleType>() != nullptr;
+}
+
+std::vector<int64_t> Shape(const Value* v, const std::string& what) {
+  auto tensor_type = v->type()->cast<c10::TensorType>();
+  std::optional<std::vector<int64_t>> sizes;
+  if (tensor_type) {
+    auto concrete = tensor_type->sizes().concrete_sizes();
+    if (concrete) sizes = *concrete;
+  }
+  if (!sizes) throw ConfigError(what + ": no shape recorded for value %" + v->debugName());
+  return *sizes;
+}
+
+std::optional<std::vector<int64_t>> IntList(const Value* v) {
+  auto iv = torch::jit::toIValue(v);
+  if (!iv) return std::nullopt;
+  if (iv->isIntList()) return iv->toIntVector();
+  if (iv->isInt()) return std::vector<int64_t>{iv->toInt()};
+  return std::nullopt;
+}
+
+std::optional<int64_t> Int(const Value* v) {
+  auto iv = torch::jit::toIValue(v);
+  if (iv && iv->isInt()) return iv->toInt();
+  return std::nullopt;
+}
+
+std::optional<double> Double(const Value* v) {
+  auto iv = torch::jit::toIValue(v);
+  if (iv && iv->isDouble()) return iv->toDouble();
+  if (iv && iv->isInt()) return static_cast<double>(iv->toInt());
+  return std::nullopt;
+}
+
+std::optional<bool> Bool(const Value* v) {
+  auto iv = torch::jit::toIValue(v);
+  if (iv && iv->isBool()) return iv->toBool();
+  return std::nullopt;
+}
+
+// The single value of a 1- or 2-element size list with equal elements.
+std::optional<int64_t> Square(const std::optional<std::vector<int64_t>>& v) {
+  if (!v) return std::nullopt;
+  if (v->size() == 1) return (*v)[0];
+  if (v->size() == 2 && (*v)[0] == (*v)[1]) return (*v)[0];
+  return std::nullopt;
+}
+
+std::string ListText(const std::optional<std::vector<int64_t>>& v) {
+  return v ? ShapeToString(*v) : std::string("(not a constant)");
+}
+
+// Module path from the inlined call stack: module instance names, without the "SELF" frames
+// of methods calling methods of the same module. Sets *leaf to whether the innermost module
+// has no submodules.
+std::string ModulePath(const Node* n, bool* leaf) {
+  *leaf = false;
+  auto callstack = n->callstack();
+  if (!callstack) return "";
+  std::string path;
+  c10::ClassTypePtr last;
+  for (const auto& entry : (*callstack)->vec()) {
+    const auto& info = std::get<2>(entry);
+    if (!info) continue;
+    last = info->class_type();
+    const std::string name = info->instance_name();
+    if (name.empty() || name == "SELF") continue;
+    path = path.empty() ? name : path + "." + name;
+  }
+  if (last) {
+    *leaf = true;
+    for (size_t i = 0; i < last->numAttributes(); ++i) {
+      if (last->getAttribute(i)->is_module()) *leaf = false;
+    }
+  }
+  return path;
+}
+
+// LayerInstance type of an aten op (see the header), or its qualified name.
+std::string LayerType(const Node* n) {
+  static const std::map<std::string, std::string> kTypes = {
+      {"aten::conv2d", "conv2d"},
+      {"aten::_convolution", "conv2d"},
+      {"aten::convolution", "conv2d"},
+      {"aten::max_pool2d", "maxpool2d"},
+      {"aten::avg_pool2d", "avgpool2d"},
+      {"aten::adaptive_avg_pool2d", "adaptive_avgpool2d"},
+      {"aten::linear", "linear"},
+      {"aten::addmm", "linear"},
+      {"aten::batch_norm", "batchnorm2d"},
+      {"aten::relu", "relu"},
+      {"aten::relu_", "relu"},
+      {"aten::relu6", "relu6"},
+      {"aten::relu6_", "relu6"},
+      {"aten::hardswish", "hardswish"},
+      {"aten::hardswish_", "hardswish"},
+      {"aten::hardsigmoid", "hardsigmoid"},
+      {"aten::hardsigmoid_", "hardsigmoid"},
+      {"aten::sigmoid", "sigmoid"},
+      {"aten::sigmoid_", "sigmoid"},
+      {"aten::dropout", "dropout"},
+      {"aten::dropout_", "dropout"},
+      {"aten::feature_dropout", "dropout"},
+      {"aten::feature_dropout_", "dropout"},
+      {"aten::add", "add"},
+      {"aten::add_", "add"},
+      {"aten::mul", "mul"},
+      {"aten::mul_", "mul"},
+      {"aten::flatten", "flatten"},
+      {"aten::view", "flatten"},
+      {"aten::reshape", "flatten"},
+  };
+  const std::string kind = n->kind().toQualString();
+  if (kind == "aten::hardtanh" || kind == "aten::hardtanh_") {
+    auto lo = Double(n->input(1));
+    auto hi = Double(n->input(2));
+    return (lo && hi && *lo == 0.0 && *hi == 6.0) ? "relu6" : kind;
+  }
+  auto it = kTypes.find(kind);
+  if (it == kTypes.end()) return kind;
+  if (kind == "aten::_convolution" || kind == "aten::convolution") {
+    auto transposed = Bool(n->input(6));
+    if (!transposed || *transposed) return "aten::conv_transpose2d";
+  }
+  if (it->second == "conv2d" && n->input(1)->type()->cast<c10::TensorType>() &&
+      n->input(1)->type()->cast<c10::TensorType>()->dim() != 4) {
+    return kind;  // conv1d / conv3d through the generic convolution ops
+  }
+  return it->second;
+}
+
+class GraphReader {
+ public:
+  GraphReader(std::string file, int64_t trace_batch, int64_t batch_size)
+      : file_(std::move(file)), trace_batch_(trace_batch), batch_size_(batch_size) {}
+
+  std::vector<LayerInstance> Read(const torch::jit::Graph& graph) {
+    derived_.insert(graph.inputs()[1]);
+    std::vector<LayerInstance> layers;
+    for (const Node* n : graph.nodes()) {
+      bool from_input = false;
+      for (const Value* in : n->inputs()) from_input = from_input || derived_.count(in) > 0;
+      if (!from_input) continue;
+      for (const Value* out : n->outputs()) {
+        if (CarriesTensors(out)) derived_.insert(out);
+      }
+      if (!n->kind().is_aten() || n->outputs().empty() || !IsTensor(n->output(0))) continue;
+      layers.push_back(Layer(n));
+    }
+    return layers;
+  }
+
+ private:
+  std::vector<int64_t> AtBatchSize(std::vector<int64_t> shape) const {
+    if (!shape.empty() && shape[0] == trace_batch_) shape[0] = batch_size_;
+    return shape;
+  }
+
+  // The operand whose shape is reported as the layer input.
+  const Value* MainInput(const Node* n, const std::string& type,
+                         const std::vector<int64_t>& out_shape) const {
+    if (n->kind() == c10::Symbol::fromQualString("aten::addmm")) return n->input(1);
+    const Value* first = nullptr;
+    for (const Value* in : n->inputs()) {
+      if (!derived_.count(in) || !IsTensor(in)) continue;
+      if (!first) first = in;
+      if ((type == "add" || type == "mul") && Shape(in, file_) == out_shape) return in;
+    }
+    return first ? first : n->input(0);
+  }
+
+  int64_t Numel(const Value* v) const {
+    if (IsNone(v) || !IsTensor(v)) return 0;
+    return NumElements(Shape(v, file_));
+  }
+
+  LayerInstance Layer(const Node* n) {
+    const std::string kind = n->kind().toQualString();
+    LayerInstance li;
+    li.type = LayerType(n);
+    li.source = kind;
+    bool leaf = false;
+    std::string path = ModulePath(n, &leaf);
+    if (path.empty() || !leaf) path = path.empty() ? li.type : path + "." + li.type;
+    const int uses = ++path_uses_[path];
+    li.path = uses == 1 ? path : path + "#" + std::to_string(uses);
+    const std::string what = file_ + ": " + kind + " at " + li.path;
+
+    const std::vector<int64_t> out_raw = Shape(n->output(0), what);
+    const std::vector<int64_t> in_raw = Shape(MainInput(n, li.type, out_raw), what);
+    li.input_shape = AtBatchSize(in_raw);
+    li.output_shape = AtBatchSize(out_raw);
+
+    int64_t kernel_elements = 0;
+    int64_t groups = 1;
+    if (li.type == "conv2d") {
+      const bool generic = kind != "aten::conv2d";
+      const std::vector<int64_t> w = Shape(n->input(1), what);  // [out, in/groups, kh, kw]
+      li.parameter_count = NumElements(w) + Numel(n->input(2));
+      kernel_elements = w[2] * w[3];
+      groups = Int(n->input(generic ? 8 : 6)).value_or(1);
+      const auto stride = IntList(n->input(3));
+      const auto padding = IntList(n->input(4));
+      const auto dilation = IntList(n->input(5));
+      std::string note;
+      if (w[2] != w[3]) note = "non-square kernel " + std::to_string(w[2]) + "x" + std::to_string(w[3]);
+      else if (!Square(stride)) note = "stride " + ListText(stride) + " is not square";
+      else if (!Square(padding)) note = "padding " + ListText(padding) + " is not square or not a size";
+      else if (Square(dilation).value_or(0) != 1) note = "dilation " + ListText(dilation) + " is not modelled";
+      else if (in_raw.size() != 4) note = "input is not 4-D";
+      if (note.empty()) {
+        LayerConfig c;
+        c.type = LayerType::kConv2d;
+        c.batch_size = li.input_shape[0];
+        c.in_channels = in_raw[1];
+        c.out_channels = w[0];
+        c.height = in_raw[2];
+        c.width = in_raw[3];
+        c.kernel_size = w[2];
+        c.stride = *Square(stride);
+        c.padding = *Square(padding);
+        c.groups = groups;
+        c.bias = !IsNone(n->input(2));
+        SetConfig(&li, c);
+      } else {
+        li.note = note;
+      }
+    } else if (li.type == "maxpool2d" || li.type == "avgpool2d") {
+      const auto kernel = IntList(n->input(1));
+      auto stride = IntList(n->input(2));
+      if (stride && stride->empty()) stride = kernel;
+      const auto padding = IntList(n->input(3));
+      if (kernel) kernel_elements = NumElements(*kernel) * (kernel->size() == 1 ? (*kernel)[0] : 1);
+      if (li.type == "maxpool2d") {
+        const auto dilation = IntList(n->input(4));
+        const auto ceil_mode = Bool(n->input(5));
+        std::string note;
+        if (!Square(kernel)) note = "kernel_size " + ListText(kernel) + " is not square";
+        else if (!Square(stride)) note = "stride " + ListText(stride) + " is not square";
+        else if (!Square(padding)) note = "padding " + ListText(padding) + " is not square";
+        else if (Square(dilation).value_or(0) != 1) note = "dilation " + ListText(dilation) + " is not modelled";
+        else if (ceil_mode.value_or(true)) note = "ceil_mode is not modelled";
+        else if (in_raw.size() != 4) note = "input is not 4-D";
+        if (note.empty()) {
+          LayerConfig c;
+          c.type = LayerType::kMaxPool2d;
+          c.batch_size = li.input_shape[0];
+          c.in_channels = in_raw[1];
+          c.height = in_raw[2];
+          c.width = in_raw[3];
+          c.kernel_size = *Square(kernel);
+          c.stride = *Square(stride);
+          c.padding = *Square(padding);
+          SetConfig(&li, c);
+        } else {
+          li.note = note;
+        }
+      }
+    } else if (li.type == "linear") {
+      int64_t in_features = 0;
+      int64_t out_features = 0;
+      bool bias = false;
+      if (kind == "aten::addmm") {  // addmm(bias, input, weight^T)
+        const std::vector<int64_t> w = Shape(n->input(2), what);
+        in_features = w[0];
+        out_features = w[1];
+        bias = true;
+        li.parameter_count = NumElements(w) + Numel(n->input(0));
+      } else {
+        const std::vector<int64_t> w = Shape(n->input(1), what);  // [out, in]
+        out_features = w[0];
+        in_features = w[1];
+        bias = !IsNone(n->input(2));
+        li.parameter_count = NumElements(w) + Numel(n->input(2));
+      }
+      LayerConfig c;
+      c.type = LayerType::kLinear;
+      c.batch_size = in_features > 0 ? NumElements(li.input_shape) / in_features : 0;
+      c.in_features = in_features;
+      c.out_features = out_features;
+      c.bias = bias;
+      SetConfig(&li, c);
+    } else if (li.type == "batchnorm2d") {
+      li.parameter_count = Numel(n->input(1)) + Numel(n->input(2));
+    }
+    li.forward_macs = ForwardMacsOf(li, kernel_elements, groups);
+    return li;
+  }
+
+  static void SetConfig(LayerInstance* li, const LayerConfig& c) {
+    std::string reason;
+    if (IsValid(c, &reason)) {
+      li->config = c;
+    } else {
+      li->note = reason;
+    }
+  }
+
+  std::string file_;
+  int64_t trace_batch_;
+  int64_t batch_size_;
+  std::unordered_set<const Value*> derived_;
+  std::map<std::string, int> path_uses_;
+};
+
+}  // namespace
+
+std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const InputSpec& input,
+                                                 int64_t batch_size) {
+  if (batch_size <= 0) {
+    throw ConfigError(path + ": batch_size must be > 0, got " + std::to_string(batch_size));
+  }
+  {
+    std::ifstream probe(path, std::ios::binary);
+    if (!probe) throw ConfigError(path + ": cannot open file (" + std::strerror(errno) + ")");
+  }
+  torch::NoGradGuard no_grad;
+  std::shared_ptr<torch::jit::Graph> graph;
+  torch::jit::Module frozen;
+  try {
+    torch::jit::Module module = torch::jit::load(path);
+    module.eval();
+    frozen = torch::jit::freeze_module(module);
+    graph = frozen.get_method("forward").graph()->copy();
+    torch::jit::Inline(*graph);
+  } catch (const std::exception& e) {
+    throw ConfigError(path + ": not a TorchScript module: " + Message(e));
+  }
+  if (graph->inputs().size() != 2) {
+    throw ConfigError(path + ": forward takes " + std::to_string(graph->inputs().size() - 1) +
+                      " inputs; expected one tensor (N, C, H, W)");
+  }
+
+  // Batch 1 first (cheap); a traced module may have its batch size baked into view/reshape,
+  // so retry at batch_size.
+  std::shared_ptr<torch::jit::Graph> traced;
+  int64_t trace_batch = 1;
+  std::string failure;
+  std::vector<int64_t> batches = {1};
+  if (batch_size != 1) batches.push_back(batch_size);
+  for (int64_t b : batches) {
+    const std::vector<int64_t> shape = {b, input.channels, input.height, input.width};
+    try {
+      torch::jit::Stack stack{frozen._ivalue(), torch::randn(shape)};
+      traced = torch::jit::TraceGraph(graph, stack);
+      trace_batch = b;
+      break;
+    } catch (const std::exception& e) {
+      if (failure.empty()) {
+        failure = "forward pass on input " + ShapeToString(shape) + " failed: " + Message(e);
+      }
+    }
+  }
+  if (!traced) throw ConfigError(path + ": " + failure);
+  return GraphReader(path, trace_batch, batch_size).Read(*traced);
+}
+
+}  // namespace lj

@@ -1,0 +1,40 @@
+#pragma once
+// Layers of a TorchScript network (a .pt file from torch.jit.script or torch.jit.trace, e.g. by
+// tools/export_torchscript.py). No LibTorch in this header.
+//
+// Method: torch::jit::load, eval(), torch::jit::freeze_module (parameters become constants, no
+// numeric rewrites such as conv-batchnorm folding), Inline, then torch::jit::TraceGraph runs
+// the graph once on a random batch-1 input and returns it with complete tensor shapes and with
+// data-dependent control flow resolved. Every aten op whose input derives from the network
+// input is one LayerInstance; ops on constants only (weight transposes) and non-tensor ops
+// (aten::size) are skipped. Paths come from the inlined call stacks' module instance names
+// ("layer1.0.conv1"); an op used more than once at the same path (ResNet's shared relu) gets
+// "#2", "#3", ... appended.
+//
+// Op mapping: aten::conv2d / _convolution / convolution -> conv2d, max_pool2d -> maxpool2d,
+// avg_pool2d -> avgpool2d, adaptive_avg_pool2d -> adaptive_avgpool2d, linear / addmm ->
+// linear, batch_norm -> batchnorm2d, relu(_) -> relu, relu6(_) and hardtanh(_)(0, 6) -> relu6,
+// hardswish(_), hardsigmoid(_), sigmoid(_), dropout(_) / feature_dropout(_) -> dropout,
+// add(_) -> add, mul(_) -> mul, flatten / view / reshape -> flatten. Any other op keeps its
+// qualified name (e.g. "aten::cat"); IsKnownLayerType() is false for it.
+//
+// Limits: the module's forward must take one tensor; shapes are those of this input size only;
+// conv2d / maxpool2d with non-square kernel, stride or padding, dilation != 1, string padding
+// or ceil_mode get no LayerConfig (LayerInstance::note says why); a traced module with a batch
+// size baked into view/reshape is run at batch_size instead of 1.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "predict/layer_instance.h"
+#include "predict/net_spec.h"
+
+namespace lj {
+
+// input: one sample (channels, height, width); batch_size: reported in every shape and config.
+// Throws: ConfigError "<path>: cannot open file (...)", "<path>: not a TorchScript module:
+// ...", "<path>: forward pass on input [1, 3, 224, 224] failed: ..." or "<path>: ...".
+std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const InputSpec& input,
+                                                 int64_t batch_size);
+
+}  // namespace lj

@@ -1,0 +1,265 @@
+#include "core/layer_config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/errors.h"
+
+namespace lj {
+namespace {
+
+LayerConfig Conv(int64_t n, int64_t c_in, int64_t c_out, int64_t hw, int64_t k, int64_t s,
+                 int64_t p, int64_t groups = 1, bool bias = true) {
+  LayerConfig c;
+  c.type = LayerType::kConv2d;
+  c.batch_size = n;
+  c.in_channels = c_in;
+  c.out_channels = c_out;
+  c.height = hw;
+  c.width = hw;
+  c.kernel_size = k;
+  c.stride = s;
+  c.padding = p;
+  c.groups = groups;
+  c.bias = bias;
+  return c;
+}
+
+LayerConfig MaxPool(int64_t n, int64_t c_in, int64_t hw, int64_t k, int64_t s, int64_t p) {
+  LayerConfig c;
+  c.type = LayerType::kMaxPool2d;
+  c.batch_size = n;
+  c.in_channels = c_in;
+  c.height = hw;
+  c.width = hw;
+  c.kernel_size = k;
+  c.stride = s;
+  c.padding = p;
+  return c;
+}
+
+LayerConfig Linear(int64_t n, int64_t in, int64_t out, bool bias = true) {
+  LayerConfig c;
+  c.type = LayerType::kLinear;
+  c.batch_size = n;
+  c.in_features = in;
+  c.out_features = out;
+  c.bias = bias;
+  return c;
+}
+
+// The message of the ConfigError that f throws ("" if none).
+template <typename F>
+std::string ErrorOf(F f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(LayerConfigTest, ParsesTypeNamesAndAliases) {
+  EXPECT_EQ(ParseLayerType("conv2d"), LayerType::kConv2d);
+  EXPECT_EQ(ParseLayerType("conv"), LayerType::kConv2d);
+  EXPECT_EQ(ParseLayerType("maxpool2d"), LayerType::kMaxPool2d);
+  EXPECT_EQ(ParseLayerType("maxpool"), LayerType::kMaxPool2d);
+  EXPECT_EQ(ParseLayerType("pool"), LayerType::kMaxPool2d);
+  EXPECT_EQ(ParseLayerType("linear"), LayerType::kLinear);
+  for (LayerType t : AllLayerTypes()) EXPECT_EQ(ParseLayerType(ToString(t)), t);
+  EXPECT_EQ(ErrorOf([] { ParseLayerType("conv3d"); }),
+            "unknown layer type 'conv3d' (expected conv2d, maxpool2d or linear)");
+  EXPECT_EQ(ParsePass("forward"), Pass::kForward);
+  EXPECT_EQ(ParsePass("backward"), Pass::kBackward);
+  EXPECT_EQ(ToString(Pass::kBackward), "backward");
+  EXPECT_NE(ErrorOf([] { ParsePass("sideways"); }).find("'sideways'"), std::string::npos);
+}
+
+// AlexNet conv1 as in torchvision: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) at 224.
+// H_out = floor((224 + 2*2 - 11) / 4) + 1 = 55; MACs = 64 * 55 * 55 * 3 * 11 * 11 = 70,276,800.
+TEST(LayerConfigTest, AlexNetConv1ShapeAndMacs) {
+  const LayerConfig c = Conv(1, 3, 64, 224, 11, 4, 2);
+  EXPECT_EQ(OutputShape(c), (std::vector<int64_t>{1, 64, 55, 55}));
+  EXPECT_DOUBLE_EQ(ForwardMacs(c), 70276800.0);
+  LayerConfig batch8 = c;
+  batch8.batch_size = 8;
+  EXPECT_DOUBLE_EQ(ForwardMacs(batch8), 8 * 70276800.0);
+  const TensorSizes s = Sizes(c);
+  EXPECT_DOUBLE_EQ(s.input_elements, 3.0 * 224 * 224);
+  EXPECT_DOUBLE_EQ(s.output_elements, 64.0 * 55 * 55);
+  EXPECT_DOUBLE_EQ(s.weight_elements, 64.0 * 3 * 11 * 11 + 64);
+}
+
+// ResNet-18 layer1 conv: 64 -> 64, 3x3, stride 1, padding 1, 56x56: 56*56*64*64*9 MACs.
+TEST(LayerConfigTest, ResNetConvAndNonSquareShapes) {
+  const LayerConfig c = Conv(2, 64, 64, 56, 3, 1, 1, 1, false);
+  EXPECT_EQ(OutputShape(c), (std::vector<int64_t>{2, 64, 56, 56}));
+  EXPECT_DOUBLE_EQ(ForwardMacs(c), 2.0 * 115605504.0);
+  EXPECT_DOUBLE_EQ(Sizes(c).weight_elements, 64.0 * 64 * 9);  // no bias
+
+  LayerConfig rect = Conv(1, 1, 1, 10, 3, 2, 0);
+  rect.width = 7;  // W_out = floor((7 - 3) / 2) + 1 = 3, H_out = floor((10 - 3) / 2) + 1 = 4
+  EXPECT_EQ(OutputShape(rect), (std::vector<int64_t>{1, 1, 4, 3}));
+}
+
+// MobileNet depthwise conv: groups = in = out = 32, 3x3 on 112, padding 1: 112*112*32*1*9.
+TEST(LayerConfigTest, DepthwiseConvCountsOneInputChannelPerGroup) {
+  const LayerConfig c = Conv(1, 32, 32, 112, 3, 1, 1, 32);
+  EXPECT_DOUBLE_EQ(ForwardMacs(c), 112.0 * 112 * 32 * 9);
+  EXPECT_DOUBLE_EQ(Sizes(c).weight_elements, 32.0 * 9 + 32);
+  Validate(c);
+}
+
+// ResNet stem max pool: k3 s2 p1 on 112 -> floor((112 + 2 - 3) / 2) + 1 = 56.
+TEST(LayerConfigTest, MaxPoolShapeAndComparisons) {
+  const LayerConfig c = MaxPool(4, 64, 112, 3, 2, 1);
+  EXPECT_EQ(OutputShape(c), (std::vector<int64_t>{4, 64, 56, 56}));
+  EXPECT_DOUBLE_EQ(ForwardMacs(c), 4.0 * 64 * 56 * 56 * 9);
+  EXPECT_DOUBLE_EQ(Sizes(c).weight_elements, 0.0);
+  EXPECT_DOUBLE_EQ(Sizes(c).input_elements, 4.0 * 64 * 112 * 112);
+}
+
+// VGG-16 fc6: 25088 -> 4096.
+TEST(LayerConfigTest, LinearShapeAndMacs) {
+  const LayerConfig c = Linear(16, 25088, 4096);
+  EXPECT_EQ(OutputShape(c), (std::vector<int64_t>{16, 4096}));
+  EXPECT_DOUBLE_EQ(ForwardMacs(c), 16.0 * 25088 * 4096);
+  const TensorSizes s = Sizes(c);
+  EXPECT_DOUBLE_EQ(s.input_elements, 16.0 * 25088);
+  EXPECT_DOUBLE_EQ(s.output_elements, 16.0 * 4096);
+  EXPECT_DOUBLE_EQ(s.weight_elements, 25088.0 * 4096 + 4096);
+}
+
+TEST(LayerConfigTest, ValidateAcceptsCommonLayers) {
+  EXPECT_NO_THROW(Validate(Conv(1, 3, 64, 224, 11, 4, 2)));
+  EXPECT_NO_THROW(Validate(Conv(1, 8, 8, 1, 1, 1, 0)));  // 1x1 on 1x1
+  EXPECT_NO_THROW(Validate(Conv(1, 8, 8, 1, 3, 1, 1)));  // 3x3 fits 1 + 2*1
+  EXPECT_NO_THROW(Validate(MaxPool(1, 3, 4, 2, 2, 1)));  // padding == k/2 allowed
+  EXPECT_NO_THROW(Validate(Linear(1, 1, 1, false)));
+  std::string reason = "unchanged";
+  EXPECT_TRUE(IsValid(Linear(1, 1, 1), &reason));
+  EXPECT_EQ(reason, "");
+}
+
+TEST(LayerConfigTest, ValidateNamesFieldAndValue) {
+  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 3, 8, 32, 0, 1, 0), "net.json: layer 3 (conv2d)"); }),
+            "net.json: layer 3 (conv2d): kernel_size must be > 0, got 0");
+  EXPECT_EQ(ErrorOf([] { Validate(Conv(0, 3, 8, 32, 3, 1, 0)); }),
+            "conv2d: batch_size must be > 0, got 0");
+  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 3, 8, 32, 3, 0, 0)); }),
+            "conv2d: stride must be > 0, got 0");
+  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 3, 8, 32, 3, 1, -1)); }),
+            "conv2d: padding must be >= 0, got -1");
+  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 3, 8, 32, 3, 1, 1, 0)); }),
+            "conv2d: groups must be > 0, got 0");
+  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 6, 8, 32, 3, 1, 1, 3)); }),
+            "conv2d: groups 3 must divide in_channels 6 and out_channels 8");
+  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 3, 8, 4, 7, 1, 1), "x.json"); }),
+            "x.json: kernel_size 7 exceeds padded input height 4 + 2*1 = 6");
+  LayerConfig wide = Conv(1, 3, 8, 8, 5, 1, 0);
+  wide.width = 3;
+  EXPECT_EQ(ErrorOf([&] { Validate(wide); }),
+            "conv2d: kernel_size 5 exceeds padded input width 3 + 2*0 = 3");
+  EXPECT_EQ(ErrorOf([] { Validate(MaxPool(1, 3, 32, 3, 1, 2)); }),
+            "maxpool2d: padding 2 must be <= kernel_size / 2 = 1 for maxpool2d");
+  EXPECT_EQ(ErrorOf([] { Validate(MaxPool(1, 0, 32, 3, 1, 0)); }),
+            "maxpool2d: in_channels must be > 0, got 0");
+  EXPECT_EQ(ErrorOf([] { Validate(Linear(1, 0, 5)); }), "linear: in_features must be > 0, got 0");
+  std::string reason;
+  EXPECT_FALSE(IsValid(Linear(1, 5, -2), &reason));
+  EXPECT_EQ(reason, "out_features must be > 0, got -2");
+}
+
+TEST(LayerConfigTest, JsonRoundTripForEveryType) {
+  for (const LayerConfig& c :
+       {Conv(8, 3, 16, 32, 3, 1, 1, 1, false), MaxPool(2, 5, 9, 3, 2, 1), Linear(4, 7, 9)}) {
+    const nlohmann::json j = ToJson(c);
+    // Exactly the fields of the type.
+    ASSERT_EQ(j.size(), FieldNames(c.type).size()) << j.dump();
+    for (const std::string& key : FieldNames(c.type)) EXPECT_TRUE(j.contains(key)) << key;
+    EXPECT_EQ(LayerConfigFromJson(c.type, j), c);
+    EXPECT_EQ(LayerConfigFromJson(c.type, nlohmann::json::parse(j.dump())), c);
+  }
+  const nlohmann::json conv = ToJson(Conv(8, 3, 16, 32, 3, 1, 1, 1, false));
+  EXPECT_EQ(conv, nlohmann::json::parse(R"({"batch_size":8,"in_channels":3,"out_channels":16,
+      "height":32,"width":32,"kernel_size":3,"stride":1,"padding":1,"groups":1,"bias":false})"));
+  EXPECT_FALSE(ToJson(Linear(1, 2, 3)).contains("height"));
+}
+
+TEST(LayerConfigTest, EqualityIgnoresFieldsTheTypeDoesNotUse) {
+  LayerConfig a = Linear(4, 7, 9);
+  LayerConfig b = a;
+  b.height = 99;
+  b.kernel_size = 5;
+  EXPECT_EQ(a, b);
+  b.out_features = 10;
+  EXPECT_NE(a, b);
+  LayerConfig pool = MaxPool(1, 3, 8, 2, 2, 0);
+  LayerConfig pool2 = pool;
+  pool2.out_channels = 3;
+  pool2.bias = false;
+  EXPECT_EQ(pool, pool2);
+  LayerConfig conv = pool;
+  conv.type = LayerType::kConv2d;
+  EXPECT_NE(pool, conv);
+}
+
+TEST(LayerConfigTest, FromJsonRejectsUnknownMissingAndWrongTypes) {
+  const std::string ctx = "net.json: layer 2 (linear)";
+  nlohmann::json good = ToJson(Linear(4, 7, 9));
+
+  nlohmann::json unknown = good;
+  unknown["in_feature"] = 3;
+  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, unknown, ctx); }),
+            ctx +
+                ": unknown key 'in_feature' (expected batch_size, in_features, out_features, "
+                "bias)");
+
+  nlohmann::json missing = good;
+  missing.erase("out_features");
+  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, missing, ctx); }),
+            ctx + ": missing key 'out_features'");
+
+  nlohmann::json text = good;
+  text["batch_size"] = "4";
+  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, text, ctx); }),
+            ctx + ": batch_size must be an integer, got \"4\"");
+
+  nlohmann::json fraction = good;
+  fraction["in_features"] = 3.5;
+  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, fraction, ctx); }),
+            ctx + ": in_features must be an integer, got 3.5");
+
+  nlohmann::json bool_as_int = good;
+  bool_as_int["in_features"] = true;
+  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, bool_as_int, ctx); }),
+            ctx + ": in_features must be an integer, got true");
+
+  nlohmann::json int_as_bool = good;
+  int_as_bool["bias"] = 1;
+  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, int_as_bool, ctx); }),
+            ctx + ": bias must be true or false, got 1");
+
+  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, nlohmann::json::array(), ctx); }),
+            ctx + " must be a JSON object, got []");
+
+  // A conv2d field is unknown to linear; the empty context falls back to the type name.
+  nlohmann::json conv_field = good;
+  conv_field["kernel_size"] = 3;
+  EXPECT_NE(ErrorOf([&] {
+              LayerConfigFromJson(LayerType::kLinear, conv_field);
+            }).find("linear: unknown key 'kernel_size'"),
+            std::string::npos);
+
+  // Integral floats are integers (1e3 is how some tools write 1000); FromJson does not Validate.
+  nlohmann::json integral = good;
+  integral["in_features"] = 1e3;
+  integral["out_features"] = 0;
+  const LayerConfig c = LayerConfigFromJson(LayerType::kLinear, integral, ctx);
+  EXPECT_EQ(c.in_features, 1000);
+  EXPECT_EQ(c.out_features, 0);
+}
+
+}  // namespace
+}  // namespace lj

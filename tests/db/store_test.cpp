@@ -1,0 +1,462 @@
+#include "db/store.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace lj {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    static int counter = 0;
+    path_ = fs::temp_directory_path() /
+            ("lj_store_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+// Runs one SQL statement on a raw connection (outside the Store) and returns the first
+// column of the first row as text ("" if none).
+std::string RawQuery(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  std::string out;
+  int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0)) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+HostInfo MakeHost(const std::string& name = "node1") {
+  HostInfo h;
+  h.hostname = name;
+  h.cpu_model = "Intel(R) Xeon(R) Gold 6130";
+  h.sockets = 2;
+  h.cores = 32;
+  h.threads_used = 16;
+  h.torch_version = "1.13.1";
+  h.blas = "OpenBLAS 0.3.21 (pthread)";
+  h.rapl_domains = "package-0,package-1,dram-0,dram-1";
+  return h;
+}
+
+RunInfo MakeRun(int64_t host_id, const std::string& kind = "random") {
+  RunInfo r;
+  r.host_id = host_id;
+  r.command_line = "measure --layer conv --n 100";
+  r.seed = 42;
+  r.kind = kind;
+  r.layer = "conv2d";
+  r.bounds_json = R"({"parameters":{}})";
+  r.target_n = 100;
+  r.meter = "rapl";
+  r.min_time_s = 0.5;
+  r.trials = 5;
+  return r;
+}
+
+SampleRow MakeSample(int64_t run_id, int64_t index, const std::string& pass) {
+  SampleRow s;
+  s.run_id = run_id;
+  s.sample_index = index;
+  s.layer = "conv2d";
+  s.pass = pass;
+  s.config = R"({"batch_size":8,"in_channels":3})";
+  s.repetitions = 20;
+  s.trials = 5;
+  s.time_s = 0.0125;
+  s.time_std_s = 0.0001;
+  s.energy_j = 0.75;
+  s.energy_std_j = 0.01;
+  s.energy_by_socket_j = "[0.5,0.25]";
+  s.dram_energy_j = 0.05;
+  s.psys_energy_j = std::nullopt;
+  s.idle_power_w = 21.5;
+  s.meter = "rapl";
+  s.sweep = "kernel_size";
+  s.sweep_value = 3;
+  s.notes = std::nullopt;
+  return s;
+}
+
+void ExpectSameSample(const SampleRow& a, const SampleRow& b) {
+  EXPECT_EQ(a.run_id, b.run_id);
+  EXPECT_EQ(a.sample_index, b.sample_index);
+  EXPECT_EQ(a.layer, b.layer);
+  EXPECT_EQ(a.pass, b.pass);
+  EXPECT_EQ(a.config, b.config);
+  EXPECT_EQ(a.repetitions, b.repetitions);
+  EXPECT_EQ(a.trials, b.trials);
+  EXPECT_DOUBLE_EQ(a.time_s, b.time_s);
+  EXPECT_DOUBLE_EQ(a.time_std_s, b.time_std_s);
+  EXPECT_EQ(a.energy_j, b.energy_j);
+  EXPECT_EQ(a.energy_std_j, b.energy_std_j);
+  EXPECT_EQ(a.energy_by_socket_j, b.energy_by_socket_j);
+  EXPECT_EQ(a.dram_energy_j, b.dram_energy_j);
+  EXPECT_EQ(a.psys_energy_j, b.psys_energy_j);
+  EXPECT_EQ(a.idle_power_w, b.idle_power_w);
+  EXPECT_EQ(a.meter, b.meter);
+  EXPECT_EQ(a.sweep, b.sweep);
+  EXPECT_EQ(a.sweep_value, b.sweep_value);
+  EXPECT_EQ(a.notes, b.notes);
+}
+
+const std::regex kIsoUtc(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
+
+TEST(StoreTest, RoundTripsHostsRunsSamplesFailuresAndIdleAcrossReopen) {
+  TempDir dir;
+  const std::string path = dir.File("m.sqlite");
+  const HostInfo host = MakeHost();
+  RunInfo run;
+  SampleRow forward = MakeSample(0, 3, "forward");
+  SampleRow backward = MakeSample(0, 3, "backward");
+  backward.energy_j = std::nullopt;  // a run without a meter: NULL must stay NULL
+  backward.energy_std_j = std::nullopt;
+  backward.energy_by_socket_j = std::nullopt;
+  backward.dram_energy_j = std::nullopt;
+  backward.idle_power_w = std::nullopt;
+  backward.sweep = std::nullopt;
+  backward.sweep_value = std::nullopt;
+  backward.notes = "a note";
+  backward.meter = "none";
+  FailureRow failure{0, 4, "conv2d", R"({"batch_size":1})", "kernel_size 9 > padded input 5"};
+  IdleRow idle{0, 10.0, 35.25, 4.5, std::string("[20.0,15.25]")};
+  IdleRow idle_no_dram{0, 5.0, 30.0, std::nullopt, std::nullopt};
+  {
+    Store store(path);
+    const int64_t host_id = store.UpsertHost(host);
+    run = MakeRun(host_id);
+    run.seed = 0xFEDCBA9876543210ull;  // above INT64_MAX: stored as two's complement
+    run.id = store.CreateRun(run);
+    forward.run_id = backward.run_id = failure.run_id = run.id;
+    idle.run_id = idle_no_dram.run_id = run.id;
+    store.InsertSamples({forward, backward});
+    store.InsertFailure(failure);
+    store.InsertIdle(idle);
+    store.InsertIdle(idle_no_dram);
+  }
+  Store store(path);  // everything must survive closing and reopening
+
+  std::optional<RunInfo> got_run = store.GetRun(run.id);
+  ASSERT_TRUE(got_run.has_value());
+  EXPECT_EQ(got_run->host_id, run.host_id);
+  EXPECT_EQ(got_run->command_line, run.command_line);
+  EXPECT_EQ(got_run->seed, run.seed);
+  EXPECT_EQ(got_run->kind, run.kind);
+  EXPECT_EQ(got_run->layer, run.layer);
+  EXPECT_EQ(got_run->bounds_json, run.bounds_json);
+  EXPECT_EQ(got_run->target_n, run.target_n);
+  EXPECT_EQ(got_run->meter, run.meter);
+  EXPECT_EQ(got_run->status, "running");
+  EXPECT_DOUBLE_EQ(got_run->min_time_s, run.min_time_s);
+  EXPECT_EQ(got_run->trials, run.trials);
+  EXPECT_TRUE(std::regex_match(got_run->started_at, kIsoUtc)) << got_run->started_at;
+  EXPECT_EQ(got_run->ended_at, "");
+  EXPECT_FALSE(store.GetRun(run.id + 100).has_value());
+
+  std::optional<HostInfo> got_host = store.GetHost(run.host_id);
+  ASSERT_TRUE(got_host.has_value());
+  EXPECT_EQ(got_host->hostname, host.hostname);
+  EXPECT_EQ(got_host->cpu_model, host.cpu_model);
+  EXPECT_EQ(got_host->sockets, host.sockets);
+  EXPECT_EQ(got_host->cores, host.cores);
+  EXPECT_EQ(got_host->threads_used, host.threads_used);
+  EXPECT_EQ(got_host->torch_version, host.torch_version);
+  EXPECT_EQ(got_host->blas, host.blas);
+  EXPECT_EQ(got_host->rapl_domains, host.rapl_domains);
+  EXPECT_EQ(store.HostnameOfRun(run.id), "node1");
+  EXPECT_FALSE(store.GetHost(run.host_id + 100).has_value());
+
+  std::vector<SampleRow> samples = store.ReadSamples();
+  ASSERT_EQ(samples.size(), 2u);
+  ExpectSameSample(samples[0], forward);
+  ExpectSameSample(samples[1], backward);
+  EXPECT_FALSE(samples[1].energy_j.has_value());
+  EXPECT_EQ(RawQuery(store.handle(), "SELECT count(*) FROM samples WHERE energy_j IS NULL"), "1");
+  EXPECT_EQ(store.ReadSamples("conv2d").size(), 2u);
+  EXPECT_TRUE(store.ReadSamples("linear").empty());
+
+  std::vector<FailureRow> failures = store.ReadFailures(run.id);
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].run_id, run.id);
+  EXPECT_EQ(failures[0].sample_index, 4);
+  EXPECT_EQ(failures[0].layer, "conv2d");
+  EXPECT_EQ(failures[0].config, failure.config);
+  EXPECT_EQ(failures[0].error, failure.error);
+
+  std::vector<IdleRow> idles = store.ReadIdle(run.id);
+  ASSERT_EQ(idles.size(), 2u);
+  EXPECT_DOUBLE_EQ(idles[0].duration_s, 10.0);
+  EXPECT_DOUBLE_EQ(idles[0].package_power_w, 35.25);
+  EXPECT_EQ(idles[0].dram_power_w, std::optional<double>(4.5));
+  EXPECT_EQ(idles[0].by_socket_w, std::optional<std::string>("[20.0,15.25]"));
+  EXPECT_FALSE(idles[1].dram_power_w.has_value());
+  EXPECT_FALSE(idles[1].by_socket_w.has_value());
+  std::string measured_at =
+      RawQuery(store.handle(), "SELECT measured_at FROM idle_power ORDER BY id LIMIT 1");
+  EXPECT_TRUE(std::regex_match(measured_at, kIsoUtc)) << measured_at;
+
+  // The convenience view joins samples to their host.
+  EXPECT_EQ(RawQuery(store.handle(),
+                     "SELECT hostname || '|' || cpu_model FROM samples_with_host LIMIT 1"),
+            "node1|Intel(R) Xeon(R) Gold 6130");
+}
+
+TEST(StoreTest, UpsertHostReturnsTheSameIdForAnIdenticalHost) {
+  Store store(":memory:");
+  const int64_t a = store.UpsertHost(MakeHost());
+  const int64_t b = store.UpsertHost(MakeHost());
+  EXPECT_EQ(a, b);
+  HostInfo other_threads = MakeHost();
+  other_threads.threads_used = 8;
+  const int64_t c = store.UpsertHost(other_threads);
+  EXPECT_NE(c, a);
+  EXPECT_EQ(store.UpsertHost(other_threads), c);
+  EXPECT_NE(store.UpsertHost(MakeHost("node2")), a);
+  EXPECT_EQ(RawQuery(store.handle(), "SELECT count(*) FROM hosts"), "3");
+}
+
+TEST(StoreTest, LastUnfinishedRunIsTheNewestNotFinishedRunOfThatKind) {
+  Store store(":memory:");
+  const int64_t host = store.UpsertHost(MakeHost());
+  EXPECT_FALSE(store.LastUnfinishedRun("random").has_value());
+  const int64_t r1 = store.CreateRun(MakeRun(host));
+  const int64_t r2 = store.CreateRun(MakeRun(host));
+  const int64_t s1 = store.CreateRun(MakeRun(host, "sweep"));
+  store.SetRunStatus(r1, "interrupted");
+  store.SetRunStatus(r2, "finished");
+  store.SetRunStatus(s1, "finished");
+
+  std::optional<RunInfo> last = store.LastUnfinishedRun("random");
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->id, r1);
+  EXPECT_EQ(last->status, "interrupted");
+  EXPECT_TRUE(std::regex_match(last->ended_at, kIsoUtc)) << last->ended_at;
+  EXPECT_FALSE(store.LastUnfinishedRun("sweep").has_value());
+
+  const int64_t r3 = store.CreateRun(MakeRun(host));
+  EXPECT_EQ(store.LastUnfinishedRun("random")->id, r3);
+
+  // Resuming sets it running again and clears ended_at.
+  store.SetRunStatus(r1, "running");
+  EXPECT_EQ(store.GetRun(r1)->ended_at, "");
+  EXPECT_EQ(store.ReadRuns().size(), 4u);
+}
+
+TEST(StoreTest, SetRunStatusRefusesAnUnknownRunOrStatus) {
+  Store store(":memory:");
+  const int64_t run = store.CreateRun(MakeRun(store.UpsertHost(MakeHost())));
+  EXPECT_THROW(store.SetRunStatus(run + 1, "finished"), StoreError);
+  EXPECT_THROW(store.SetRunStatus(run, "done"), StoreError);  // CHECK on status
+  EXPECT_EQ(store.GetRun(run)->status, "running");
+}
+
+TEST(StoreTest, CountsConfigsFailuresAndHighestAttemptedIndex) {
+  Store store(":memory:");
+  const int64_t host = store.UpsertHost(MakeHost());
+  const int64_t run = store.CreateRun(MakeRun(host));
+  const int64_t other = store.CreateRun(MakeRun(host));
+  EXPECT_EQ(store.CountStoredConfigs(run), 0);
+  EXPECT_EQ(store.CountFailures(run), 0);
+  EXPECT_EQ(store.MaxAttemptedIndex(run), -1);
+
+  store.InsertSamples({MakeSample(run, 0, "forward"), MakeSample(run, 0, "backward")});
+  store.InsertSamples({MakeSample(run, 2, "forward"), MakeSample(run, 2, "backward")});
+  store.InsertSamples({MakeSample(other, 50, "forward")});
+  store.InsertFailure({run, 5, "conv2d", "{}", "out of memory"});
+  EXPECT_EQ(store.CountStoredConfigs(run), 2);  // distinct indices, not rows
+  EXPECT_EQ(store.CountSamples(run), 4);
+  EXPECT_EQ(store.CountFailures(run), 1);
+  EXPECT_EQ(store.MaxAttemptedIndex(run), 5);  // a failure counts as attempted
+  EXPECT_EQ(store.MaxAttemptedIndex(other), 50);
+  store.InsertSamples({MakeSample(run, 7, "forward")});
+  EXPECT_EQ(store.MaxAttemptedIndex(run), 7);
+}
+
+TEST(StoreTest, RefusesADatabaseWithANewerSchemaVersion) {
+  TempDir dir;
+  const std::string path = dir.File("x.sqlite");
+  { Store store(path); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = '7' WHERE key = 'schema_version'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  try {
+    Store store(path);
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ": schema version 7 is newer than this layerjoule (1); upgrade layerjoule");
+  }
+}
+
+TEST(StoreTest, RecordsTheSchemaVersionOnCreate) {
+  Store store(":memory:");
+  EXPECT_EQ(RawQuery(store.handle(), "SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::to_string(Store::kSchemaVersion));
+}
+
+TEST(StoreTest, RefusesAFileThatIsNotADatabaseAndLeavesItAlone) {
+  TempDir dir;
+  const std::string path = dir.File("notes.txt");
+  const std::string content(4096, 'x');
+  { std::ofstream(path) << content; }
+  try {
+    Store store(path);
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": not a SQLite database"), std::string::npos)
+        << e.what();
+  }
+  std::ifstream in(path);
+  std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after, content);
+}
+
+TEST(StoreTest, RefusesAnotherProgramsSqliteDatabase) {
+  TempDir dir;
+  const std::string path = dir.File("other.sqlite");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t (x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  try {
+    Store store(path);
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": not a layerjoule database"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(StoreTest, AFailingRowLeavesNoneOfItsBatchStored) {
+  TempDir dir;
+  const std::string path = dir.File("m.sqlite");
+  Store store(path);
+  const int64_t run = store.CreateRun(MakeRun(store.UpsertHost(MakeHost())));
+  SampleRow bad = MakeSample(run, 1, "backward");
+  bad.time_s = 0;  // violates CHECK (time_s > 0)
+  try {
+    store.InsertSamples({MakeSample(run, 1, "forward"), bad});
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(path + ": insert sample (run " + std::to_string(run) +
+                        ", index 1, conv2d backward): CHECK constraint failed"),
+              std::string::npos)
+        << what;
+  }
+  EXPECT_EQ(store.CountSamples(run), 0);
+
+  SampleRow negative = MakeSample(run, 2, "forward");
+  negative.energy_j = -1.0;  // CHECK (energy_j IS NULL OR energy_j >= 0)
+  EXPECT_THROW(store.InsertSamples({negative}), StoreError);
+  SampleRow bad_pass = MakeSample(run, 2, "sideways");
+  EXPECT_THROW(store.InsertSamples({bad_pass}), StoreError);
+  SampleRow bad_json = MakeSample(run, 2, "forward");
+  bad_json.config = "{not json";
+  EXPECT_THROW(store.InsertSamples({bad_json}), StoreError);
+  EXPECT_EQ(store.CountSamples(run), 0);
+
+  // The cached statements and the connection are usable after the failures.
+  store.InsertSamples({MakeSample(run, 1, "forward"), MakeSample(run, 1, "backward")});
+  EXPECT_EQ(store.CountSamples(run), 2);
+  Store reopened(path);
+  EXPECT_EQ(reopened.CountSamples(run), 2);
+}
+
+TEST(StoreTest, ForeignKeysAreEnforced) {
+  Store store(":memory:");
+  EXPECT_THROW(store.InsertSamples({MakeSample(999, 0, "forward")}), StoreError);
+  RunInfo orphan = MakeRun(999);
+  EXPECT_THROW(store.CreateRun(orphan), StoreError);
+}
+
+TEST(StoreTest, AnUncommittedOuterTransactionRollsBackNestedInserts) {
+  Store store(":memory:");
+  const int64_t run = store.CreateRun(MakeRun(store.UpsertHost(MakeHost())));
+  {
+    Store::Transaction outer(store);
+    store.InsertSamples({MakeSample(run, 0, "forward")});  // a savepoint inside `outer`
+    EXPECT_EQ(store.CountSamples(run), 1);
+  }  // not committed
+  EXPECT_EQ(store.CountSamples(run), 0);
+  {
+    Store::Transaction outer(store);
+    store.InsertSamples({MakeSample(run, 0, "forward")});
+    outer.Commit();
+  }
+  EXPECT_EQ(store.CountSamples(run), 1);
+  EXPECT_EQ(sqlite3_get_autocommit(store.handle()), 1);  // no transaction left open
+}
+
+TEST(StoreTest, FileDatabasesUseWalAndForeignKeys) {
+  TempDir dir;
+  Store store(dir.File("m.sqlite"));
+  EXPECT_EQ(RawQuery(store.handle(), "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(RawQuery(store.handle(), "PRAGMA foreign_keys"), "1");
+  EXPECT_EQ(RawQuery(store.handle(), "PRAGMA synchronous"), "1");  // NORMAL
+}
+
+TEST(StoreTest, CreatesMissingParentDirectories) {
+  TempDir dir;
+  const std::string path = dir.File("a/b/m.sqlite");
+  { Store store(path); }
+  EXPECT_TRUE(fs::exists(path));
+}
+
+TEST(StoreTest, TwoConnectionsToOneFileSeeEachOthersCommits) {
+  TempDir dir;
+  const std::string path = dir.File("m.sqlite");
+  Store writer(path);
+  Store reader(path);
+  const int64_t run = writer.CreateRun(MakeRun(writer.UpsertHost(MakeHost())));
+  writer.InsertSamples({MakeSample(run, 0, "forward")});
+  EXPECT_EQ(reader.CountSamples(run), 1);
+  EXPECT_EQ(reader.UpsertHost(MakeHost()), writer.UpsertHost(MakeHost()));
+}
+
+TEST(StoreTest, NetworkSamplesTableChecksThePhase) {
+  Store store(":memory:");
+  const int64_t run = store.CreateRun(MakeRun(store.UpsertHost(MakeHost()), "network"));
+  const std::string insert =
+      "INSERT INTO network_samples (run_id, network, batch_size, phase, iteration, time_s, "
+      "meter) VALUES (" +
+      std::to_string(run) + ", 'alexnet', 512, '";
+  EXPECT_EQ(sqlite3_exec(store.handle(), (insert + "optimizer', 0, 0.2, 'rapl')").c_str(),
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(store.handle(), (insert + "warmup', 0, 0.2, 'rapl')").c_str(), nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(RawQuery(store.handle(), "SELECT count(*) FROM network_samples"), "1");
+}
+
+}  // namespace
+}  // namespace lj

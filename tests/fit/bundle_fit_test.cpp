@@ -1,0 +1,82 @@
+#include "fit/bundle_fit.h"
+
+#include <gtest/gtest.h>
+
+#include "layerjoule/version.h"
+#include "tests/fit/synthetic.h"
+
+namespace lj {
+namespace {
+
+std::vector<PassSample> Samples(LayerType type, int n, bool energy, uint64_t seed) {
+  std::vector<PassSample> out;
+  for (const auto& r : testing::SyntheticRows(type, n, 0.05, seed)) {
+    for (const Pass pass : {Pass::kForward, Pass::kBackward}) {
+      PassSample s;
+      s.config = r.config;
+      s.pass = pass;
+      s.time_s = r.value * (pass == Pass::kBackward ? 2.0 : 1.0);
+      if (energy) s.energy_j = s.time_s * 40.0;
+      s.meter = energy ? "rapl" : "none";
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+FitOptions Fast() {
+  FitOptions o;
+  o.folds = 5;
+  o.n_alphas = 20;
+  return o;
+}
+
+TEST(BundleFitTest, EnergyRowsGiveThreeQuantitiesTimeOnlyRowsOne) {
+  auto samples = Samples(LayerType::kLinear, 80, true, 1);
+  const auto conv = Samples(LayerType::kConv2d, 80, false, 2);
+  samples.insert(samples.end(), conv.begin(), conv.end());
+  ModelBundle header;
+  header.hostname = "h1";
+  header.torch_version = "1.13.1";
+  std::vector<std::string> warnings;
+  const ModelBundle b = FitBundle(header, samples, Fast(), [&](const std::string& w) { warnings.push_back(w); });
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(b.hostname, "h1");
+  EXPECT_EQ(b.torch_version, "1.13.1");
+  EXPECT_EQ(b.tool_version, LAYERJOULE_VERSION);
+  EXPECT_FALSE(b.created_at.empty());
+  ASSERT_EQ(b.models.size(), 6u + 2u);
+  for (const Pass pass : {Pass::kForward, Pass::kBackward}) {
+    for (const Quantity q : {Quantity::kTimeS, Quantity::kEnergyJ, Quantity::kPowerW}) {
+      const Model* m = b.Find(LayerType::kLinear, pass, q);
+      ASSERT_NE(m, nullptr);
+      EXPECT_EQ(m->meter, "rapl");
+    }
+    EXPECT_NE(b.Find(LayerType::kConv2d, pass, Quantity::kTimeS), nullptr);
+    EXPECT_EQ(b.Find(LayerType::kConv2d, pass, Quantity::kEnergyJ), nullptr);
+  }
+  // Power is energy / time = 40 W for every row: a near-exact fit.
+  const Model* power = b.Find(LayerType::kLinear, Pass::kForward, Quantity::kPowerW);
+  ASSERT_TRUE(power->test_metrics);
+  EXPECT_LT(power->test_metrics->rmspe, 1.0);
+
+  const std::string table = MetricsTable({b});
+  EXPECT_NE(table.find("RMSPE%"), std::string::npos);
+  EXPECT_NE(table.find("h1           linear    backward energy_j nnlasso"), std::string::npos) << table;
+  EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 9);
+}
+
+TEST(BundleFitTest, TooFewRowsSkipsTheModelWithAWarning) {
+  auto samples = Samples(LayerType::kLinear, 80, false, 3);
+  const auto pool = Samples(LayerType::kMaxPool2d, 10, false, 4);
+  samples.insert(samples.end(), pool.begin(), pool.end());
+  std::vector<std::string> warnings;
+  const ModelBundle b = FitBundle(ModelBundle{}, samples, Fast(), [&](const std::string& w) { warnings.push_back(w); });
+  EXPECT_EQ(b.models.size(), 2u);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("skipping maxpool2d/forward/time_s: 10 usable rows"), std::string::npos)
+      << warnings[0];
+}
+
+}  // namespace
+}  // namespace lj

@@ -1,0 +1,148 @@
+#include "fit/model_bundle.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <unistd.h>
+
+#include "core/errors.h"
+#include "fit/model_fit.h"
+#include "tests/fit/synthetic.h"
+
+namespace lj {
+namespace {
+
+class ModelBundleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("lj_bundle_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::filesystem::create_directories(dir_);
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+  static ModelBundle Fitted() {
+    FitOptions o;
+    o.folds = 5;
+    o.n_alphas = 20;
+    ModelBundle b;
+    b.hostname = "raptorlake";
+    b.cpu_model = "13th Gen Intel(R) Core(TM) i7-13700";
+    b.sockets = 1;
+    b.cores = 16;
+    b.threads_used = 8;
+    b.torch_version = "1.13.1";
+    b.blas = "OpenBLAS 0.3.21 (pthread)";
+    b.rapl_domains = "package-0";
+    b.tool_version = "0.1.0";
+    b.created_at = "2025-04-28T12:00:00Z";
+    b.sources = {"db/a.sqlite"};
+    for (const LayerType type : {LayerType::kConv2d, LayerType::kLinear}) {
+      const auto rows = testing::SyntheticRows(type, 200, 0.1, 21);
+      b.models.push_back(FitModel(type, Pass::kForward, Quantity::kTimeS, rows, o, "rapl"));
+      o.kind = ModelKind::kLogLasso;
+      b.models.push_back(FitModel(type, Pass::kBackward, Quantity::kEnergyJ, rows, o, "rapl"));
+      o.kind = ModelKind::kNnLasso;
+    }
+    return b;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ModelBundleTest, RoundTripKeepsEveryFieldAndPrediction) {
+  const ModelBundle original = Fitted();
+  const std::string path = (dir_ / "models" / "raptorlake.json").string();
+  SaveBundle(original, path);  // creates the parent directory
+  const ModelBundle loaded = LoadBundle(path);
+  EXPECT_EQ(ToJson(loaded), ToJson(original));
+  EXPECT_EQ(loaded.hostname, "raptorlake");
+  EXPECT_EQ(loaded.blas, original.blas);
+  ASSERT_EQ(loaded.models.size(), 4u);
+  std::mt19937_64 rng(1);
+  for (const Model& m : original.models) {
+    const Model* other = loaded.Find(m.layer, m.pass, m.quantity);
+    ASSERT_NE(other, nullptr);
+    EXPECT_EQ(other->terms.size(), m.terms.size());
+    for (int i = 0; i < 20; ++i) {
+      const LayerConfig c = testing::RandomConfig(m.layer, rng);
+      EXPECT_DOUBLE_EQ(Predict(*other, c).value, Predict(m, c).value);
+    }
+  }
+  EXPECT_EQ(loaded.Find(LayerType::kMaxPool2d, Pass::kForward, Quantity::kTimeS), nullptr);
+}
+
+TEST_F(ModelBundleTest, PredictionNamesFeaturesOutsideTrainingBounds) {
+  const ModelBundle b = Fitted();
+  const Model* m = b.Find(LayerType::kLinear, Pass::kForward, Quantity::kTimeS);
+  ASSERT_NE(m, nullptr);
+  LayerConfig inside;
+  inside.type = LayerType::kLinear;
+  inside.batch_size = 32;
+  inside.in_features = 256;
+  inside.out_features = 256;
+  const Prediction p = Predict(*m, inside);
+  EXPECT_FALSE(p.extrapolated);
+  EXPECT_TRUE(p.outside.empty());
+  EXPECT_GT(p.value, 0);
+  LayerConfig big = inside;
+  big.in_features = 9216;
+  const Prediction q = Predict(*m, big);
+  EXPECT_TRUE(q.extrapolated);
+  ASSERT_FALSE(q.outside.empty());
+  EXPECT_EQ(q.outside[0].rfind("in_features=9216 > max ", 0), 0u) << q.outside[0];
+  std::mt19937_64 rng(1);
+  const LayerConfig conv = testing::RandomConfig(LayerType::kConv2d, rng);
+  EXPECT_THROW(Predict(*m, conv), ConfigError);
+}
+
+TEST_F(ModelBundleTest, BadBundlesThrowConfigErrorNamingTheFile) {
+  const auto expect_error = [](const std::string& path, const std::string& part) {
+    try {
+      LoadBundle(path);
+      ADD_FAILURE() << "no error for " << path;
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(path, 0), 0u) << what;
+      EXPECT_NE(what.find(part), std::string::npos) << what;
+    }
+  };
+  expect_error((dir_ / "missing.json").string(), "cannot open");
+  expect_error(Write("broken.json", "{\"format\": "), "not valid JSON");
+  expect_error(Write("other.json", "{\"format\": \"something-else\"}"), "not a layerjoule model bundle");
+  nlohmann::json j = ToJson(Fitted());
+  j["format_version"] = 99;
+  expect_error(Write("future.json", j.dump()), "format_version 99");
+  j = ToJson(Fitted());
+  j["models"][1]["terms"].push_back({{"name", "batch_size*colour"}, {"coefficient", 1.0},
+                                     {"center", 0.0}, {"scale", 1.0}});
+  expect_error(Write("term.json", j.dump()), "unknown feature 'colour'");
+  j = ToJson(Fitted());
+  j["models"][0]["layer"] = "lstm";
+  expect_error(Write("layer.json", j.dump()), "lstm");
+  j = ToJson(Fitted());
+  j["models"][2].erase("alpha");
+  expect_error(Write("alpha.json", j.dump()), "alpha");
+}
+
+TEST(ModelBundleNamesTest, QuantityAndKindNames) {
+  for (const Quantity q : {Quantity::kTimeS, Quantity::kEnergyJ, Quantity::kPowerW}) {
+    EXPECT_EQ(ParseQuantity(ToString(q)), q);
+  }
+  for (const ModelKind k : {ModelKind::kNnLasso, ModelKind::kLogLasso, ModelKind::kLasso}) {
+    EXPECT_EQ(ParseModelKind(ToString(k)), k);
+  }
+  EXPECT_THROW(ParseQuantity("energy_uj"), ConfigError);
+  EXPECT_THROW(ParseModelKind("ridge"), ConfigError);
+}
+
+}  // namespace
+}  // namespace lj

@@ -1,0 +1,296 @@
+// Integration tests that run the real `measure` binary (and `fake_powercap` for RAPL).
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/process_util.h"
+
+namespace lj::test {
+namespace {
+
+// Small linear layers: each config takes well under a second at --min-time 0.02.
+constexpr const char* kTinyLinearBounds = R"({
+  "layer": "linear", "max_forward_macs": 1e8,
+  "parameters": {"batch_size": {"min": 1, "max": 16, "distribution": "log_uniform"},
+                 "in_features": {"min": 8, "max": 256, "distribution": "log_uniform"},
+                 "out_features": {"min": 8, "max": 256, "distribution": "log_uniform"}}})";
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+class MeasureCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir();
+    db_ = dir_ + "/m.sqlite";
+    bounds_ = dir_ + "/tiny_linear.json";
+    WriteText(bounds_, kTinyLinearBounds);
+  }
+
+  // measure with the tiny bounds, a private lock file and no idle wait.
+  std::vector<std::string> Measure(std::vector<std::string> extra) const {
+    std::vector<std::string> argv = {Bin("measure"), "--db",          db_,  "--bounds", bounds_,
+                                     "--layer",      "linear",        "--lock-file",
+                                     dir_ + "/lock", "--min-time",    "0.02", "--trials", "2",
+                                     "--idle",       "0",             "--threads", "1"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+
+  // Polls until the run has stored at least `configs` configs (or 60 s pass).
+  void WaitForConfigs(long long configs) const {
+    for (int i = 0; i < 3000; ++i) {
+      try {
+        if (Exists(db_) &&
+            QueryInt(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples") >= configs) {
+          return;
+        }
+      } catch (const std::exception&) {
+        // The database is being created: its tables are not there yet.
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL() << "run stored fewer than " << configs << " configs in 60 s";
+  }
+
+  std::string dir_, db_, bounds_;
+};
+
+TEST_F(MeasureCli, TimeOnlyRunStoresForwardAndBackwardRows) {
+  const auto r = RunCommand(Measure({"--n", "6", "--meter", "none", "--seed", "7"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), 12);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE pass='forward'"), 6);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE pass='backward'"), 6);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE time_s > 0 AND layer='linear'"), 12);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE energy_j IS NOT NULL"), 0);
+  EXPECT_EQ(QueryText(db_, "SELECT DISTINCT meter FROM samples"), "none");
+  EXPECT_EQ(QueryText(db_, "SELECT status FROM runs"), "finished");
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM hosts WHERE torch_version <> ''"), 1);
+  // Every stored config lies within the bounds file.
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE "
+                          "json_extract(config,'$.in_features') BETWEEN 8 AND 256 AND "
+                          "json_extract(config,'$.batch_size') BETWEEN 1 AND 16"),
+            12);
+}
+
+TEST_F(MeasureCli, MeterRaplRefusesWithoutRaplAndWritesNothing) {
+  if (Exists("/sys/class/powercap/intel-rapl:0")) GTEST_SKIP() << "this host has RAPL";
+  const auto r = RunCommand(Measure({"--n", "2", "--meter", "rapl"}));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("measure: error:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("powercap"), std::string::npos) << r.output;
+  EXPECT_FALSE(Exists(db_));
+}
+
+TEST_F(MeasureCli, MeterAutoWithoutRaplSaysSoAndStoresNullEnergy) {
+  if (Exists("/sys/class/powercap/intel-rapl:0")) GTEST_SKIP() << "this host has RAPL";
+  const auto r = RunCommand(Measure({"--n", "2", "--meter", "auto"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("TIME ONLY"), std::string::npos) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE energy_j IS NULL"), 4);
+}
+
+TEST_F(MeasureCli, EmulatedRaplPowerIsStoredSummedOverSockets) {
+  // Two packages at 40 W and 25 W, DRAM at 3 W and 2 W; package-0 wraps 1.5 s into the run.
+  const auto r = RunCommand({Bin("fake_powercap"), "--sockets", "2", "--package-w", "40,25",
+                      "--dram-w", "3,2", "--wrap-after-s", "1.5", "--",
+                      Bin("measure"), "--db", db_, "--bounds", bounds_, "--layer", "linear",
+                      "--n", "4", "--meter", "rapl", "--min-time", "0.2", "--trials", "2",
+                      "--idle", "0.5", "--lock-file", dir_ + "/lock", "--threads", "1"});
+  if (r.exit_code == 77) GTEST_SKIP() << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE energy_j IS NOT NULL"), 8);
+  // Stored energy per execution / time per execution = emulated power, within 2 %.
+  const double min_w = std::stod(QueryText(db_, "SELECT MIN(energy_j / time_s) FROM samples"));
+  const double max_w = std::stod(QueryText(db_, "SELECT MAX(energy_j / time_s) FROM samples"));
+  EXPECT_NEAR(min_w, 65.0, 65.0 * 0.02);
+  EXPECT_NEAR(max_w, 65.0, 65.0 * 0.02);
+  const double dram_w =
+      std::stod(QueryText(db_, "SELECT AVG(dram_energy_j / time_s) FROM samples"));
+  EXPECT_NEAR(dram_w, 5.0, 5.0 * 0.02);
+  // Per-socket energies are stored and add up to the total.
+  const auto by_socket = nlohmann::json::parse(
+      QueryText(db_, "SELECT energy_by_socket_j FROM samples ORDER BY id LIMIT 1"));
+  ASSERT_EQ(by_socket.size(), 2u);
+  const double e0 = by_socket[0].get<double>(), e1 = by_socket[1].get<double>();
+  EXPECT_NEAR(e0 / (e0 + e1), 40.0 / 65.0, 0.02);
+  // Idle power is measured and copied into each sample.
+  EXPECT_NEAR(std::stod(QueryText(db_, "SELECT package_power_w FROM idle_power")), 65.0, 1.3);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE idle_power_w > 60"), 8);
+  EXPECT_EQ(QueryText(db_, "SELECT rapl_domains FROM hosts"), "package-0,package-1,dram,dram");
+}
+
+TEST_F(MeasureCli, SigtermEndsCleanlyAndResumeCompletesTheSameSeedStream) {
+  const pid_t pid = Spawn(Measure({"--n", "24", "--meter", "none", "--seed", "11"}),
+                          dir_ + "/first.log");
+  WaitForConfigs(3);
+  const auto t0 = std::chrono::steady_clock::now();
+  kill(pid, SIGTERM);
+  const int code = WaitFor(pid, 10);
+  const double stop_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(code, 128 + SIGTERM) << ReadText(dir_ + "/first.log");
+  EXPECT_LT(stop_s, 3.0);
+  EXPECT_NE(ReadText(dir_ + "/first.log").find("interrupted"), std::string::npos);
+  EXPECT_EQ(QueryText(db_, "SELECT status FROM runs"), "interrupted");
+  const long long stored = QueryInt(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples");
+  EXPECT_LT(stored, 24);
+
+  const auto r = RunCommand({Bin("measure"), "--db", db_, "--resume", "--lock-file", dir_ + "/lock",
+                      "--idle", "0", "--threads", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM runs"), 1);
+  EXPECT_EQ(QueryText(db_, "SELECT status FROM runs"), "finished");
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), 48);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples"), 24);
+  EXPECT_EQ(QueryInt(db_, "SELECT MAX(sample_index) FROM samples"), 23);
+  EXPECT_EQ(QueryText(db_, "PRAGMA integrity_check"), "ok");
+
+  // The same seed, uninterrupted, gives the same config at every index.
+  const std::string other_db = dir_ + "/other.sqlite";
+  const auto other = RunCommand({Bin("measure"), "--db", other_db, "--bounds", bounds_, "--layer",
+                                 "linear", "--n", "24", "--meter", "none", "--seed", "11",
+                                 "--min-time", "0.001", "--trials", "1", "--idle", "0",
+                                 "--lock-file", dir_ + "/lock", "--threads", "1"});
+  ASSERT_EQ(other.exit_code, 0) << other.output;
+  const std::string q =
+      "SELECT group_concat(config, '|') FROM (SELECT config FROM samples WHERE pass='forward' "
+      "ORDER BY sample_index)";
+  EXPECT_EQ(QueryText(db_, q), QueryText(other_db, q));
+}
+
+TEST_F(MeasureCli, KillNineLeavesAConsistentDatabaseThatResumes) {
+  const pid_t pid = Spawn(Measure({"--n", "20", "--meter", "none"}), dir_ + "/first.log");
+  WaitForConfigs(2);
+  kill(pid, SIGKILL);
+  EXPECT_EQ(WaitFor(pid, 10), 128 + SIGKILL);
+  EXPECT_EQ(QueryText(db_, "PRAGMA integrity_check"), "ok");
+  // Every stored config has both passes: a config is one transaction.
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM (SELECT sample_index FROM samples "
+                          "GROUP BY sample_index HAVING COUNT(*) <> 2)"),
+            0);
+  const auto r = RunCommand({Bin("measure"), "--db", db_, "--resume", "--lock-file", dir_ + "/lock",
+                      "--idle", "0", "--threads", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples"), 20);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), 40);
+}
+
+TEST_F(MeasureCli, SecondMeasureOnTheSameHostRefusesToStart) {
+  const pid_t pid = Spawn(Measure({"--n", "500", "--meter", "none"}), dir_ + "/first.log");
+  WaitForConfigs(1);
+  const std::string other_db = dir_ + "/second.sqlite";
+  auto argv = Measure({"--n", "2", "--meter", "none"});
+  argv[2] = other_db;
+  const auto r = RunCommand(argv);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("another measure (pid " + std::to_string(pid)), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(Exists(other_db));
+  kill(pid, SIGTERM);
+  EXPECT_EQ(WaitFor(pid, 10), 128 + SIGTERM);
+}
+
+struct BadInput {
+  const char* name;
+  const char* bounds;
+  const char* expected;  // must appear in the error message
+};
+
+class MeasureBadBounds : public MeasureCli, public ::testing::WithParamInterface<BadInput> {};
+
+TEST_P(MeasureBadBounds, FailsNamingKeyAndValueAndWritesNothing) {
+  WriteText(bounds_, GetParam().bounds);
+  const auto r = RunCommand(Measure({"--n", "2", "--meter", "none"}));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(bounds_), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(GetParam().expected), std::string::npos) << r.output;
+  EXPECT_FALSE(Exists(db_));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BadBoundsFiles, MeasureBadBounds,
+    ::testing::Values(
+        BadInput{"UnknownKey",
+                 R"({"layer":"linear","max_forward_macs":1e8,"colour":1,"parameters":{
+                   "batch_size":{"min":1,"max":4},"in_features":{"min":1,"max":4},
+                   "out_features":{"min":1,"max":4}}})",
+                 "colour"},
+        BadInput{"MinAboveMax",
+                 R"({"layer":"linear","max_forward_macs":1e8,"parameters":{
+                   "batch_size":{"min":9,"max":4},"in_features":{"min":1,"max":4},
+                   "out_features":{"min":1,"max":4}}})",
+                 "batch_size"},
+        BadInput{"NegativeSize",
+                 R"({"layer":"linear","max_forward_macs":1e8,"parameters":{
+                   "batch_size":{"min":1,"max":4},"in_features":{"min":-3,"max":4},
+                   "out_features":{"min":1,"max":4}}})",
+                 "-3"},
+        BadInput{"WrongType",
+                 R"({"layer":"linear","max_forward_macs":1e8,"parameters":{
+                   "batch_size":{"min":1,"max":"four"},"in_features":{"min":1,"max":4},
+                   "out_features":{"min":1,"max":4}}})",
+                 "four"},
+        BadInput{"KernelLargerThanEveryImage",
+                 R"({"layer":"conv2d","max_forward_macs":1e8,"parameters":{
+                   "batch_size":{"min":1,"max":4},"in_channels":{"min":1,"max":4},
+                   "out_channels":{"min":1,"max":4},"image_size":{"min":4,"max":8},
+                   "kernel_size":{"min":11,"max":11},"stride":{"min":1,"max":1},
+                   "padding":{"min":0,"max":1}}})",
+                 "kernel_size"},
+        BadInput{"NotJson", "{\"layer\": ", "JSON"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(MeasureCli, KernelTooLargeForConvLayerIsNamedEvenWithLayerMismatch) {
+  // --layer linear with a conv2d bounds file: refused before anything is written.
+  WriteText(bounds_, R"({"layer":"conv2d","max_forward_macs":1e8,"parameters":{
+      "batch_size":{"min":1,"max":4},"in_channels":{"min":1,"max":4},
+      "out_channels":{"min":1,"max":4},"image_size":{"min":4,"max":8},
+      "kernel_size":{"min":1,"max":3},"stride":{"min":1,"max":1},"padding":{"min":0,"max":1}}})");
+  const auto r = RunCommand(Measure({"--n", "2", "--meter", "none"}));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("conv2d"), std::string::npos) << r.output;
+  EXPECT_FALSE(Exists(db_));
+}
+
+TEST_F(MeasureCli, SweepTagsRowsWithItsNameAndValue) {
+  const std::string sweep = dir_ + "/sweep.json";
+  WriteText(sweep, R"({"name":"tiny_linear_batch","layer":"linear",
+      "defaults":{"batch_size":1,"in_features":32,"out_features":16,"bias":true},
+      "vary":{"parameter":"batch_size","values":[1,2,4]},"repeats":2})");
+  const auto r = RunCommand({Bin("measure"), "--sweep", sweep, "--db", db_, "--meter", "none",
+                      "--min-time", "0.01", "--trials", "1", "--idle", "0", "--lock-file",
+                      dir_ + "/lock", "--threads", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE sweep='tiny_linear_batch'"), 12);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE "
+                          "sweep_value = json_extract(config, '$.batch_size')"),
+            12);
+  EXPECT_EQ(QueryText(db_, "SELECT kind FROM runs"), "sweep");
+
+  // A bad sweep file (a varied value that gives an impossible layer) writes nothing.
+  const std::string bad_db = dir_ + "/bad.sqlite";
+  WriteText(sweep, R"({"name":"bad","layer":"linear",
+      "defaults":{"batch_size":1,"in_features":32,"out_features":16,"bias":true},
+      "vary":{"parameter":"in_features","values":[4,0]},"repeats":1})");
+  const auto bad = RunCommand({Bin("measure"), "--sweep", sweep, "--db", bad_db, "--meter", "none",
+                        "--lock-file", dir_ + "/lock"});
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("in_features"), std::string::npos) << bad.output;
+  EXPECT_FALSE(Exists(bad_db));
+}
+
+}  // namespace
+}  // namespace lj::test

@@ -1,0 +1,259 @@
+// Tests of the measurement protocol: calibration to min_time_s, trials, per-execution means,
+// energy from a meter (a fake one drawing a known power), no energy without a meter, and a
+// prompt stop.
+#include "measure/pass_measurement.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <thread>
+#include <vector>
+
+#include "core/errors.h"
+#include "core/layer_config.h"
+
+namespace lj {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Busy-waits for `seconds` (a sleep would let the scheduler stretch short waits).
+void Spin(double seconds) {
+  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(seconds));
+  while (Clock::now() < end) {
+  }
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A meter whose counters advance at constant powers, computed from steady_clock: package-0 at
+// 20 W, package-1 at 10 W, dram at 3 W. Counters are in microjoules as RAPL's are.
+class FakeMeter : public EnergyMeter {
+ public:
+  explicit FakeMeter(bool with_dram = true) : start_(Clock::now()) {
+    zones_.push_back({"/fake/intel-rapl:0", "package-0", RaplDomain::kPackage, 0, kRangeUj});
+    zones_.push_back({"/fake/intel-rapl:1", "package-1", RaplDomain::kPackage, 1, kRangeUj});
+    if (with_dram) {
+      zones_.push_back({"/fake/intel-rapl:0:0", "dram", RaplDomain::kDram, 0, kRangeUj});
+    }
+  }
+  std::string Name() const override { return "rapl"; }
+  const std::vector<RaplZone>& Zones() const override { return zones_; }
+  EnergyCounters Read() override {
+    ++reads;
+    const double t = SecondsSince(start_);
+    EnergyCounters c;
+    const double power_w[] = {20.0, 10.0, 3.0};
+    for (size_t i = 0; i < zones_.size(); ++i) {
+      c.energy_uj.push_back(static_cast<uint64_t>(power_w[i] * t * 1e6));
+    }
+    return c;
+  }
+  int reads = 0;
+
+ private:
+  static constexpr uint64_t kRangeUj = 262143328850;  // a typical package range
+  Clock::time_point start_;
+  std::vector<RaplZone> zones_;
+};
+
+// A meter without zones, like the "none" meter.
+class EmptyMeter : public EnergyMeter {
+ public:
+  std::string Name() const override { return "none"; }
+  const std::vector<RaplZone>& Zones() const override { return zones_; }
+  EnergyCounters Read() override { return {}; }
+
+ private:
+  std::vector<RaplZone> zones_;
+};
+
+class FailingMeter : public FakeMeter {
+ public:
+  EnergyCounters Read() override {
+    throw MeterError("/fake/intel-rapl:0/energy_uj: read failed: Permission denied");
+  }
+};
+
+LayerConfig SmallConv() {
+  LayerConfig c;
+  c.type = LayerType::kConv2d;
+  c.batch_size = 2;
+  c.in_channels = 8;
+  c.out_channels = 8;
+  c.height = 16;
+  c.width = 16;
+  c.kernel_size = 3;
+  c.padding = 1;
+  return c;
+}
+
+// A conv whose single execution takes a noticeable time (tens of ms) on a laptop core.
+LayerConfig SlowConv() {
+  LayerConfig c = SmallConv();
+  c.batch_size = 8;
+  c.in_channels = 64;
+  c.out_channels = 64;
+  c.height = 56;
+  c.width = 56;
+  return c;
+}
+
+void ExpectNoEnergy(const PassResult& r) {
+  EXPECT_FALSE(r.energy_j.has_value());
+  EXPECT_FALSE(r.energy_std_j.has_value());
+  EXPECT_TRUE(r.energy_by_socket_j.empty());
+  EXPECT_FALSE(r.dram_energy_j.has_value());
+  EXPECT_FALSE(r.psys_energy_j.has_value());
+}
+
+TEST(PassMeasurementTest, ValidateRejectsBadOptions) {
+  EXPECT_NO_THROW(Validate(MeasureOptions{}));
+  EXPECT_THROW(Validate(MeasureOptions{0.0, 3, 1}), ConfigError);
+  EXPECT_THROW(Validate(MeasureOptions{-1.0, 3, 1}), ConfigError);
+  EXPECT_THROW(Validate(MeasureOptions{NAN, 3, 1}), ConfigError);
+  EXPECT_THROW(Validate(MeasureOptions{0.1, 0, 1}), ConfigError);
+  EXPECT_THROW(Validate(MeasureOptions{0.1, 3, -1}), ConfigError);
+  try {
+    Validate(MeasureOptions{0.1, 0, 1});
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("trials must be >= 1, got 0"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(PassMeasurementTest, CalibratesRepetitionsToMinTimeAndMeasuresPerExecution) {
+  const double execution_s = 0.001;
+  int executions = 0;
+  const MeasureOptions options{0.05, 4, 2};
+  const PassResult r = MeasurePass(
+      Pass::kForward, [&] { Spin(execution_s); ++executions; }, options, nullptr);
+  EXPECT_EQ(r.pass, Pass::kForward);
+  EXPECT_EQ(r.trials, 4);
+  EXPECT_GE(r.repetitions, 10);
+  // Per-execution mean: at least the spin, at most a little more (preemption only adds).
+  EXPECT_GE(r.time_s, execution_s);
+  EXPECT_LT(r.time_s, 1.5 * execution_s);
+  EXPECT_GE(r.time_std_s, 0.0);
+  // One trial lasts >= min_time_s, and calibration does not overshoot wildly.
+  EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.99);
+  EXPECT_LT(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 2.5);
+  // Warm-up + calibration + trials: the trials alone are trials * repetitions executions.
+  EXPECT_GE(executions, options.warmup_runs + options.trials * r.repetitions);
+  ExpectNoEnergy(r);
+}
+
+TEST(PassMeasurementTest, SlowExecutionIsRunOncePerTrial) {
+  int executions = 0;
+  const PassResult r = MeasurePass(
+      Pass::kBackward, [&] { Spin(0.03); ++executions; }, MeasureOptions{0.01, 3, 0}, nullptr);
+  EXPECT_EQ(r.pass, Pass::kBackward);
+  EXPECT_EQ(r.repetitions, 1);
+  EXPECT_EQ(r.trials, 3);
+  EXPECT_GE(r.time_s, 0.03);
+  // warmup_runs 0 still runs one probe execution; no calibration run is needed.
+  EXPECT_EQ(executions, 1 + 3);
+}
+
+TEST(PassMeasurementTest, FakeMeterPowerIsRecovered) {
+  FakeMeter meter;
+  const MeasureOptions options{0.05, 3, 1};
+  const PassResult r =
+      MeasurePass(Pass::kForward, [] { Spin(0.0005); }, options, &meter, nullptr, "fake");
+  EXPECT_EQ(meter.reads, 2 * options.trials);  // counters are read around trials only
+  ASSERT_TRUE(r.energy_j.has_value());
+  ASSERT_TRUE(r.energy_std_j.has_value());
+  ASSERT_TRUE(r.dram_energy_j.has_value());
+  EXPECT_FALSE(r.psys_energy_j.has_value());
+  ASSERT_EQ(r.energy_by_socket_j.size(), 2u);
+  EXPECT_NEAR(*r.energy_j / r.time_s, 30.0, 30.0 * 0.02);
+  EXPECT_NEAR(r.energy_by_socket_j[0] / r.time_s, 20.0, 20.0 * 0.02);
+  EXPECT_NEAR(r.energy_by_socket_j[1] / r.time_s, 10.0, 10.0 * 0.02);
+  EXPECT_NEAR(*r.dram_energy_j / r.time_s, 3.0, 3.0 * 0.02);
+  EXPECT_NEAR(r.energy_by_socket_j[0] + r.energy_by_socket_j[1], *r.energy_j,
+              1e-9 * *r.energy_j);
+  EXPECT_LT(*r.energy_std_j, 0.1 * *r.energy_j);
+}
+
+TEST(PassMeasurementTest, MeterWithoutZonesGivesNoEnergy) {
+  EmptyMeter meter;
+  const PassResult r =
+      MeasurePass(Pass::kForward, [] { Spin(0.001); }, MeasureOptions{0.01, 2, 0}, &meter);
+  ExpectNoEnergy(r);
+}
+
+TEST(PassMeasurementTest, MeterErrorPropagates) {
+  FailingMeter meter;
+  EXPECT_THROW(
+      MeasurePass(Pass::kForward, [] { Spin(0.001); }, MeasureOptions{0.01, 2, 0}, &meter),
+      MeterError);
+}
+
+TEST(PassMeasurementTest, StopFlagAbortsPassWithinOneExecution) {
+  std::atomic<bool> stop{false};
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop = true;
+  });
+  const auto start = Clock::now();
+  // One trial would take 60 s.
+  EXPECT_THROW(MeasurePass(Pass::kForward, [] { Spin(0.002); }, MeasureOptions{60.0, 3, 1},
+                           nullptr, &stop, "spin forward"),
+               MeasurementInterrupted);
+  stopper.join();
+  EXPECT_LT(SecondsSince(start), 1.0);
+}
+
+TEST(PassMeasurementTest, MeasureLayerReturnsForwardThenBackward) {
+  const MeasureOptions options{0.05, 3, 1};
+  const std::vector<PassResult> results = MeasureLayer(SmallConv(), options, nullptr);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].pass, Pass::kForward);
+  EXPECT_EQ(results[1].pass, Pass::kBackward);
+  for (const PassResult& r : results) {
+    EXPECT_GT(r.time_s, 0.0);
+    EXPECT_GE(r.repetitions, 1);
+    EXPECT_EQ(r.trials, 3);
+    EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.99);
+    ExpectNoEnergy(r);
+  }
+}
+
+TEST(PassMeasurementTest, MeasureLayerWithFakeMeter) {
+  FakeMeter meter(/*with_dram=*/false);
+  const std::vector<PassResult> results = MeasureLayer(SmallConv(), {0.05, 2, 1}, &meter);
+  ASSERT_EQ(results.size(), 2u);
+  for (const PassResult& r : results) {
+    ASSERT_TRUE(r.energy_j.has_value());
+    EXPECT_FALSE(r.dram_energy_j.has_value());
+    EXPECT_NEAR(*r.energy_j / r.time_s, 30.0, 30.0 * 0.02);
+  }
+}
+
+TEST(PassMeasurementTest, StopFlagAbortsSlowLayerQuickly) {
+  std::atomic<bool> stop{false};
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop = true;
+  });
+  const auto start = Clock::now();
+  // Each trial would take 60 s; the stop must end the run within about one execution.
+  EXPECT_THROW(MeasureLayer(SlowConv(), {60.0, 3, 1}, nullptr, &stop), MeasurementInterrupted);
+  stopper.join();
+  EXPECT_LT(SecondsSince(start), 1.3);  // 0.3 s until the stop + < 1 s to react
+}
+
+TEST(PassMeasurementTest, StopAlreadySetThrowsBeforeBuilding) {
+  std::atomic<bool> stop{true};
+  const auto start = Clock::now();
+  EXPECT_THROW(MeasureLayer(SlowConv(), {0.1, 3, 1}, nullptr, &stop), MeasurementInterrupted);
+  EXPECT_LT(SecondsSince(start), 0.1);
+}
+
+}  // namespace
+}  // namespace lj

@@ -1,0 +1,10 @@
+# Tests of lj_runner (LibTorch layer runner and measurement protocol).
+lj_add_gtest(layer_runner_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/layer_runner_test.cpp
+  LIBS lj_runner)
+lj_add_gtest(pass_measurement_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/pass_measurement_test.cpp
+  LIBS lj_runner)
+lj_add_gtest(torch_info_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/torch_info_test.cpp
+  LIBS lj_runner)

@@ -1,0 +1,272 @@
+// Tests for predict/net_builder.h: networks built in LibTorch from configs/nets/*.json match
+// the reference PyTorch models (parameter counts and per-module output shapes written by
+// tools/torchvision_param_counts.py into tests/predict/data/param_counts.json).
+#include "predict/net_builder.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/errors.h"
+#include "predict/net_module.h"
+
+namespace lj {
+namespace {
+
+std::string SourceDir() {
+  const char* dir = std::getenv("LJ_SOURCE_DIR");
+  return dir ? dir : ".";
+}
+
+const nlohmann::json& Reference() {
+  static const nlohmann::json j = [] {
+    const std::string path = SourceDir() + "/tests/predict/data/param_counts.json";
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot open " + path);
+    return nlohmann::json::parse(in);
+  }();
+  return j;
+}
+
+NetSpec ShippedNet(const std::string& name) {
+  return LoadNetSpec(SourceDir() + "/configs/nets/" + name + ".json");
+}
+
+const LayerInstance* Find(const std::vector<LayerInstance>& layers, const std::string& path) {
+  for (const LayerInstance& l : layers) {
+    if (l.path == path) return &l;
+  }
+  return nullptr;
+}
+
+int Count(const std::vector<LayerInstance>& layers, const std::string& type) {
+  int n = 0;
+  for (const LayerInstance& l : layers) n += l.type == type;
+  return n;
+}
+
+// ---- The shipped nets against torch ------------------------------------------------------
+
+class ShippedNetTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ShippedNetTest, MatchesReferenceModel) {
+  const std::string name = GetParam();
+  const nlohmann::json& ref = Reference().at(name);
+  const NetSpec spec = ShippedNet(name);
+  EXPECT_EQ(std::vector<int64_t>({spec.input.channels, spec.input.height, spec.input.width}),
+            ref.at("input").get<std::vector<int64_t>>());
+
+  const BuiltNet net = BuildNet(spec);
+  EXPECT_EQ(net.parameter_count, ref.at("parameter_count").get<int64_t>());
+  int64_t layer_sum = 0;
+  for (const LayerInstance& l : net.layers) layer_sum += l.parameter_count;
+  EXPECT_EQ(layer_sum, net.parameter_count) << "per-layer counts must add up";
+  EXPECT_EQ(net.output_shape, std::vector<int64_t>({spec.batch_size, 10}));
+
+  // Every leaf module torch ran once has a layer with the same path and output shape.
+  const auto& shapes = ref.at("output_shapes");
+  ASSERT_GT(shapes.size(), 5u);
+  for (const auto& item : shapes.items()) {
+    const LayerInstance* layer = Find(net.layers, item.key());
+    ASSERT_NE(layer, nullptr) << "no layer at path " << item.key();
+    std::vector<int64_t> expected = {spec.batch_size};
+    for (int64_t d : item.value().get<std::vector<int64_t>>()) expected.push_back(d);
+    EXPECT_EQ(layer->output_shape, expected) << item.key();
+  }
+
+  // Paths are unique; conv2d / maxpool2d / linear carry a valid config at the batch size,
+  // whose output shape is the recorded one and whose MACs are the layer's.
+  std::set<std::string> paths;
+  for (const LayerInstance& l : net.layers) {
+    EXPECT_TRUE(paths.insert(l.path).second) << "duplicate path " << l.path;
+    EXPECT_TRUE(IsKnownLayerType(l.type)) << l.type;
+    EXPECT_EQ(l.input_shape.at(0), spec.batch_size) << l.path;
+    const bool modelled = l.type == "conv2d" || l.type == "maxpool2d" || l.type == "linear";
+    ASSERT_EQ(l.config.has_value(), modelled) << l.path;
+    if (!modelled) continue;
+    EXPECT_EQ(l.config->batch_size, spec.batch_size);
+    EXPECT_NO_THROW(Validate(*l.config));
+    EXPECT_EQ(OutputShape(*l.config), l.output_shape) << l.path;
+    EXPECT_DOUBLE_EQ(l.forward_macs, ForwardMacs(*l.config)) << l.path;
+    EXPECT_GT(l.forward_macs, 0) << l.path;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllNets, ShippedNetTest,
+                         ::testing::Values("lenet5", "alexnet", "alexnet_legacy", "vgg11",
+                                           "resnet18", "mobilenet_v3_small"));
+
+TEST(NetBuilderTest, AlexNetFirstConvShapesAndConfig) {
+  const NetSpec spec = ShippedNet("alexnet");
+  const std::vector<LayerInstance> layers = LayersFromNetSpec(spec);
+  const LayerInstance* conv = Find(layers, "features.0");
+  ASSERT_NE(conv, nullptr);
+  EXPECT_EQ(conv->type, "conv2d");
+  EXPECT_EQ(conv->source, "layers[0].layers[0]");
+  EXPECT_EQ(conv->input_shape, std::vector<int64_t>({spec.batch_size, 3, 224, 224}));
+  EXPECT_EQ(conv->output_shape, std::vector<int64_t>({spec.batch_size, 64, 55, 55}));
+  ASSERT_TRUE(conv->config.has_value());
+  EXPECT_EQ(conv->config->in_channels, 3);
+  EXPECT_EQ(conv->config->out_channels, 64);
+  EXPECT_EQ(conv->config->kernel_size, 11);
+  EXPECT_EQ(conv->config->stride, 4);
+  EXPECT_EQ(conv->config->padding, 2);
+  EXPECT_EQ(conv->parameter_count, 64 * 3 * 11 * 11 + 64);
+  // 128 * 64 * 55 * 55 * 3 * 121 multiply-accumulates.
+  EXPECT_DOUBLE_EQ(conv->forward_macs, 128.0 * 64 * 55 * 55 * 3 * 121);
+
+  const LayerInstance* pool = Find(layers, "avgpool");
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(pool->type, "adaptive_avgpool2d");
+  EXPECT_EQ(pool->output_shape, std::vector<int64_t>({spec.batch_size, 256, 6, 6}));
+  const LayerInstance* fc = Find(layers, "classifier.1");
+  ASSERT_NE(fc, nullptr);
+  EXPECT_EQ(fc->config->in_features, 9216);
+  EXPECT_EQ(fc->config->out_features, 4096);
+}
+
+TEST(NetBuilderTest, ResNet18BlocksAndModuleNames) {
+  const BuiltNet net = BuildNet(ShippedNet("resnet18"));
+  EXPECT_EQ(Count(net.layers, "conv2d"), 20);  // 17 3x3/7x7 + 3 downsample 1x1
+  EXPECT_EQ(Count(net.layers, "add"), 8);
+  EXPECT_EQ(Count(net.layers, "batchnorm2d"), 20);
+  const LayerInstance* down = Find(net.layers, "layer2.0.downsample.0");
+  ASSERT_NE(down, nullptr);
+  EXPECT_EQ(down->config->kernel_size, 1);
+  EXPECT_EQ(down->config->stride, 2);
+  EXPECT_FALSE(down->config->bias);
+  const LayerInstance* add = Find(net.layers, "layer2.0.add");
+  ASSERT_NE(add, nullptr);
+  EXPECT_EQ(add->output_shape, std::vector<int64_t>({64, 128, 28, 28}));
+  EXPECT_EQ(Find(net.layers, "layer2.0.activation")->type, "relu");
+
+  // Parameter names follow torchvision, so state dicts line up.
+  std::set<std::string> names;
+  for (const auto& item : net.module->named_parameters()) names.insert(item.key());
+  for (const char* name : {"conv1.weight", "bn1.bias", "layer1.0.conv1.weight",
+                           "layer2.0.downsample.0.weight", "layer2.0.downsample.1.weight",
+                           "layer4.1.bn2.bias", "fc.weight", "fc.bias"}) {
+    EXPECT_EQ(names.count(name), 1u) << name;
+  }
+  EXPECT_EQ(names.size(), 62u);  // as torchvision resnet18().named_parameters()
+}
+
+TEST(NetBuilderTest, MobileNetV3SmallSqueezeExcitation) {
+  const std::vector<LayerInstance> layers = LayersFromNetSpec(ShippedNet("mobilenet_v3_small"));
+  EXPECT_EQ(Count(layers, "mul"), 9);  // one SE scale per SE block
+  EXPECT_EQ(Count(layers, "hardsigmoid"), 9);
+  EXPECT_EQ(Count(layers, "add"), 6);  // identity shortcuts of the stride-1 blocks
+  EXPECT_EQ(Count(layers, "dropout"), 1);
+  const LayerInstance* fc1 = Find(layers, "features.1.block.1.fc1");
+  ASSERT_NE(fc1, nullptr);
+  EXPECT_EQ(fc1->input_shape, std::vector<int64_t>({64, 16, 1, 1}));
+  EXPECT_EQ(fc1->output_shape, std::vector<int64_t>({64, 8, 1, 1}));
+  const LayerInstance* scale = Find(layers, "features.1.block.1.mul");
+  ASSERT_NE(scale, nullptr);
+  EXPECT_EQ(scale->input_shape, std::vector<int64_t>({64, 16, 56, 56}));
+  EXPECT_EQ(scale->output_shape, std::vector<int64_t>({64, 16, 56, 56}));
+  const LayerInstance* depthwise = Find(layers, "features.1.block.0.0");
+  ASSERT_NE(depthwise, nullptr);
+  EXPECT_EQ(depthwise->config->groups, 16);
+}
+
+TEST(NetBuilderTest, ModuleTrainsOnRandomData) {
+  const BuiltNet net = BuildNet(ShippedNet("lenet5"));
+  ASSERT_TRUE(net.module->is_training());
+  const torch::Tensor x = torch::randn({2, 1, 32, 32});
+  const torch::Tensor y = net.module->forward(x);
+  EXPECT_EQ(y.sizes().vec(), std::vector<int64_t>({2, 10}));
+  torch::nn::functional::cross_entropy(y, torch::tensor({1, 3})).backward();
+  int with_grad = 0;
+  for (const torch::Tensor& p : net.module->parameters()) with_grad += p.grad().defined();
+  EXPECT_EQ(with_grad, 10);  // 5 weighted layers x (weight, bias)
+}
+
+// ---- Geometry errors ---------------------------------------------------------------------
+
+NetSpec Parse(const std::string& layers_json, int64_t size = 8) {
+  return ParseNetSpec(
+      nlohmann::json::parse(R"({"name": "t", "input": {"channels": 3, "height": )" +
+                            std::to_string(size) + R"(, "width": )" + std::to_string(size) +
+                            R"(}, "batch_size": 4, "dataset_size": 8, "epochs": 1,
+                              "layers": )" + layers_json + "}"),
+      "net.json");
+}
+
+std::string BuildError(const NetSpec& spec) {
+  try {
+    BuildNet(spec);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no ConfigError";
+  return "";
+}
+
+TEST(NetBuilderTest, KernelLargerThanInputNamesTheLayer) {
+  const std::string error = BuildError(Parse(R"([
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3},
+      {"type": "maxpool2d", "kernel_size": 2},
+      {"type": "relu"},
+      {"type": "conv2d", "name": "late", "out_channels": 4, "kernel_size": 5}])"));
+  EXPECT_NE(error.find("net.json: layer 3 (conv2d, late): "), std::string::npos) << error;
+  EXPECT_NE(error.find("kernel_size"), std::string::npos) << error;
+}
+
+TEST(NetBuilderTest, NestedErrorsNameIndexPathAndModulePath) {
+  const std::string error = BuildError(Parse(R"([
+      {"type": "sequential", "name": "features", "layers": [
+        {"type": "maxpool2d", "kernel_size": 4},
+        {"type": "avgpool2d", "kernel_size": 3}]}])"));
+  EXPECT_NE(error.find("net.json: layers[0].layers[1] (avgpool2d, features.1): kernel_size 3 is "
+                       "larger than the padded input 2x2"),
+            std::string::npos)
+      << error;
+}
+
+TEST(NetBuilderTest, ResidualShapeMismatch) {
+  const std::string error = BuildError(Parse(R"([
+      {"type": "residual", "name": "block", "activation": "relu", "layers": [
+        {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1}]}])"));
+  EXPECT_EQ(error,
+            "net.json: layer 0 (residual, block): branch output [4, 3, 4, 4] and identity "
+            "shortcut [4, 3, 8, 8] differ");
+
+  // The projection shortcut fixes it.
+  const BuiltNet net = BuildNet(Parse(R"([
+      {"type": "residual", "name": "block", "activation": "relu", "layers": [
+        {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1}],
+       "shortcut": [{"type": "conv2d", "out_channels": 6, "kernel_size": 1, "stride": 2}]}])"));
+  ASSERT_EQ(net.layers.size(), 4u);
+  EXPECT_EQ(net.layers[1].path, "block.shortcut.0");
+  EXPECT_EQ(net.layers[2].path, "block.add");
+  EXPECT_EQ(net.layers[3].path, "block.activation");
+  EXPECT_EQ(net.output_shape, std::vector<int64_t>({4, 6, 4, 4}));
+}
+
+TEST(NetBuilderTest, LinearNeedsFlattenAndGroupsMustDivideChannels) {
+  const std::string linear = BuildError(Parse(R"([{"type": "linear", "out_features": 2}])"));
+  EXPECT_EQ(linear,
+            "net.json: layer 0 (linear, 0): expects a 2-D input (batch, features), got "
+            "[4, 3, 8, 8]; add a flatten layer before it");
+  const std::string groups = BuildError(
+      Parse(R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 1, "groups": 2}])"));
+  EXPECT_NE(groups.find("net.json: layer 0 (conv2d, 0): "), std::string::npos) << groups;
+  EXPECT_NE(groups.find("groups"), std::string::npos) << groups;
+}
+
+TEST(NetBuilderTest, NumClassesMustMatchOutput) {
+  NetSpec spec = Parse(R"([{"type": "flatten"}, {"type": "linear", "out_features": 5}])");
+  spec.num_classes = 10;
+  EXPECT_EQ(BuildError(spec), "net.json: output [4, 5] does not match num_classes 10");
+  spec.num_classes = 5;
+  EXPECT_EQ(BuildNet(spec).parameter_count, 3 * 8 * 8 * 5 + 5);
+}
+
+}  // namespace
+}  // namespace lj

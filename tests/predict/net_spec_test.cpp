@@ -1,0 +1,274 @@
+// Tests for predict/net_spec.h: strict net.json parsing (no LibTorch).
+#include "predict/net_spec.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "core/errors.h"
+
+namespace lj {
+namespace {
+
+std::string SourceDir() {
+  const char* dir = std::getenv("LJ_SOURCE_DIR");
+  return dir ? dir : ".";
+}
+
+// A valid two-layer net; tests modify it.
+nlohmann::json TinyNet() {
+  return nlohmann::json::parse(R"({
+    "name": "tiny",
+    "input": {"channels": 3, "height": 8, "width": 8},
+    "batch_size": 4, "dataset_size": 10, "epochs": 2,
+    "layers": [
+      {"type": "conv2d", "out_channels": 8, "kernel_size": 3},
+      {"type": "maxpool2d", "kernel_size": 2}
+    ]
+  })");
+}
+
+// The ConfigError message of parsing j with context "net.json" (fails the test if none).
+std::string ErrorOf(const nlohmann::json& j) {
+  try {
+    ParseNetSpec(j, "net.json");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no ConfigError for " << j.dump();
+  return "";
+}
+
+TEST(NetSpecTest, ParsesFieldsAndTorchDefaults) {
+  nlohmann::json j = TinyNet();
+  j["layers"].push_back({{"type", "dropout"}});
+  j["layers"].push_back({{"type", "batchnorm2d"}, {"eps", 0.001}});
+  j["layers"].push_back({{"type", "adaptive_avgpool2d"}, {"output_size", {6, 5}}});
+  j["num_classes"] = 10;
+  const NetSpec spec = ParseNetSpec(j, "net.json");
+  EXPECT_EQ(spec.name, "tiny");
+  EXPECT_EQ(spec.input.channels, 3);
+  EXPECT_EQ(spec.batch_size, 4);
+  EXPECT_EQ(spec.StepsPerEpoch(), 3);  // ceil(10 / 4)
+  ASSERT_TRUE(spec.num_classes.has_value());
+  EXPECT_EQ(*spec.num_classes, 10);
+  EXPECT_EQ(spec.optimizer.type, "sgd");
+  EXPECT_DOUBLE_EQ(spec.optimizer.lr, 0.01);
+  EXPECT_DOUBLE_EQ(spec.optimizer.momentum, 0.9);
+  ASSERT_EQ(spec.layers.size(), 5u);
+  const NetLayerSpec& conv = spec.layers[0];
+  EXPECT_EQ(conv.where, "layer 0");
+  EXPECT_EQ(conv.out_channels, 8);
+  EXPECT_EQ(conv.stride, 1);
+  EXPECT_EQ(conv.padding, 0);
+  EXPECT_EQ(conv.groups, 1);
+  EXPECT_TRUE(conv.bias);
+  EXPECT_EQ(spec.layers[1].stride, 2);  // torch: pooling stride defaults to kernel_size
+  EXPECT_DOUBLE_EQ(spec.layers[2].p, 0.5);
+  EXPECT_DOUBLE_EQ(spec.layers[3].eps, 0.001);
+  EXPECT_DOUBLE_EQ(spec.layers[3].momentum, 0.1);
+  EXPECT_EQ(spec.layers[4].output_height, 6);
+  EXPECT_EQ(spec.layers[4].output_width, 5);
+}
+
+TEST(NetSpecTest, ParsesBlocksWithNestedLocations) {
+  nlohmann::json j = TinyNet();
+  j["layers"] = nlohmann::json::parse(R"([
+    {"type": "sequential", "name": "features", "layers": [
+      {"type": "relu"},
+      {"type": "residual", "layers": [{"type": "conv2d", "out_channels": 3, "kernel_size": 1}],
+       "shortcut_name": "downsample",
+       "shortcut": [{"type": "conv2d", "out_channels": 3, "kernel_size": 1}],
+       "activation": "relu"},
+      {"type": "squeeze_excitation", "squeeze_channels": 2, "scale_activation": "hardsigmoid"}
+    ]}
+  ])");
+  const NetSpec spec = ParseNetSpec(j, "net.json");
+  const NetLayerSpec& features = spec.layers[0];
+  EXPECT_TRUE(features.IsBlock());
+  EXPECT_EQ(features.name, "features");
+  const NetLayerSpec& residual = features.layers[1];
+  EXPECT_EQ(residual.where, "layers[0].layers[1]");
+  EXPECT_EQ(residual.layers[0].where, "layers[0].layers[1].layers[0]");
+  EXPECT_EQ(residual.shortcut[0].where, "layers[0].layers[1].shortcut[0]");
+  EXPECT_EQ(residual.shortcut_name, "downsample");
+  EXPECT_EQ(residual.activation, "relu");
+  const NetLayerSpec& se = features.layers[2];
+  EXPECT_EQ(se.squeeze_channels, 2);
+  EXPECT_EQ(se.activation, "relu");  // torchvision default
+  EXPECT_EQ(se.scale_activation, "hardsigmoid");
+}
+
+TEST(NetSpecTest, ReportsValueErrorsWithFileLayerAndValue) {
+  nlohmann::json j = TinyNet();
+  j["layers"].push_back({{"type", "relu"}});
+  j["layers"].push_back({{"type", "conv2d"}, {"out_channels", 4}, {"kernel_size", 0}});
+  EXPECT_EQ(ErrorOf(j), "net.json: layer 3 (conv2d): kernel_size must be > 0, got 0");
+}
+
+TEST(NetSpecTest, RejectsUnknownLayerType) {
+  nlohmann::json j = TinyNet();
+  j["layers"][1] = {{"type", "conv3d"}};
+  const std::string error = ErrorOf(j);
+  EXPECT_NE(error.find("net.json: layer 1: unknown layer type 'conv3d'"), std::string::npos)
+      << error;
+}
+
+TEST(NetSpecTest, RejectsMissingAndMistypedFields) {
+  nlohmann::json missing = TinyNet();
+  missing["layers"][0].erase("kernel_size");
+  EXPECT_EQ(ErrorOf(missing), "net.json: layer 0 (conv2d): missing key 'kernel_size'");
+
+  nlohmann::json string_kernel = TinyNet();
+  string_kernel["layers"][0]["kernel_size"] = "3";
+  EXPECT_NE(ErrorOf(string_kernel)
+                .find("net.json: layer 0 (conv2d): kernel_size must be an integer, got \"3\""),
+            std::string::npos);
+
+  nlohmann::json fractional = TinyNet();
+  fractional["layers"][0]["stride"] = 1.5;
+  EXPECT_NE(ErrorOf(fractional).find("layer 0 (conv2d): stride must be an integer"),
+            std::string::npos);
+
+  nlohmann::json bias = TinyNet();
+  bias["layers"][0]["bias"] = "yes";
+  EXPECT_NE(ErrorOf(bias).find("layer 0 (conv2d): bias"), std::string::npos);
+
+  nlohmann::json type_number = TinyNet();
+  type_number["layers"][1]["type"] = 7;
+  EXPECT_NE(ErrorOf(type_number).find("layer 1: type must be a string"), std::string::npos)
+      << ErrorOf(type_number);
+}
+
+TEST(NetSpecTest, RejectsUnknownKeysInLayersAndTopLevel) {
+  nlohmann::json layer_key = TinyNet();
+  layer_key["layers"].push_back({{"type", "relu"}, {"inplace", true}});
+  EXPECT_NE(ErrorOf(layer_key).find("net.json: layer 2 (relu): unknown key 'inplace'"),
+            std::string::npos)
+      << ErrorOf(layer_key);
+
+  nlohmann::json in_channels = TinyNet();
+  in_channels["layers"][0]["in_channels"] = 3;  // inferred, never written
+  EXPECT_NE(ErrorOf(in_channels).find("unknown key 'in_channels'"), std::string::npos);
+
+  nlohmann::json top = TinyNet();
+  top["batchsize"] = 4;
+  EXPECT_NE(ErrorOf(top).find("net.json: unknown key 'batchsize'"), std::string::npos);
+
+  nlohmann::json comment = TinyNet();
+  comment["_comment"] = "comments are allowed";
+  comment["layers"][0]["_comment"] = "here too";
+  EXPECT_NO_THROW(ParseNetSpec(comment, "net.json"));
+}
+
+TEST(NetSpecTest, NamesNestedLayersByIndexPath) {
+  nlohmann::json j = TinyNet();
+  j["layers"].push_back(nlohmann::json::parse(R"(
+    {"type": "sequential", "layers": [
+      {"type": "relu"},
+      {"type": "residual", "activation": "none", "layers": [{"type": "relu"}],
+       "shortcut": [{"type": "conv2d", "out_channels": 3, "kernel_size": -1}]}
+    ]})"));
+  EXPECT_EQ(ErrorOf(j),
+            "net.json: layers[2].layers[1].shortcut[0] (conv2d): kernel_size must be > 0, got -1");
+
+  nlohmann::json missing_layers = TinyNet();
+  missing_layers["layers"].push_back({{"type", "sequential"}});
+  EXPECT_EQ(ErrorOf(missing_layers), "net.json: layer 2 (sequential): missing key 'layers'");
+}
+
+TEST(NetSpecTest, ResidualNeedsExplicitActivation) {
+  nlohmann::json j = TinyNet();
+  j["layers"].push_back({{"type", "residual"}, {"layers", {{{"type", "relu"}}}}});
+  EXPECT_EQ(ErrorOf(j), "net.json: layer 2 (residual): missing key 'activation'");
+  j["layers"][2]["activation"] = "gelu";
+  EXPECT_NE(ErrorOf(j).find("activation must be none, relu, relu6, hardswish, hardsigmoid, "
+                            "sigmoid, got \"gelu\""),
+            std::string::npos)
+      << ErrorOf(j);
+}
+
+TEST(NetSpecTest, RejectsDuplicateAndInvalidNames) {
+  nlohmann::json duplicate = TinyNet();
+  duplicate["layers"][0]["name"] = "conv";
+  duplicate["layers"][1]["name"] = "conv";
+  EXPECT_EQ(ErrorOf(duplicate),
+            "net.json: layer 1 (maxpool2d): name 'conv' is already used in the same block");
+
+  nlohmann::json index_clash = TinyNet();
+  index_clash["layers"][0]["name"] = "1";  // layer 1 is unnamed and so "1"
+  EXPECT_NE(ErrorOf(index_clash).find("name '1' is already used"), std::string::npos);
+
+  nlohmann::json dotted = TinyNet();
+  dotted["layers"][0]["name"] = "a.b";
+  EXPECT_NE(ErrorOf(dotted).find("layer 0 (conv2d): name must be a non-empty name"),
+            std::string::npos);
+}
+
+TEST(NetSpecTest, RejectsBadTopLevelValues) {
+  nlohmann::json missing = TinyNet();
+  missing.erase("batch_size");
+  EXPECT_EQ(ErrorOf(missing), "net.json: missing key 'batch_size'");
+
+  nlohmann::json zero_width = TinyNet();
+  zero_width["input"]["width"] = 0;
+  EXPECT_EQ(ErrorOf(zero_width), "net.json: input: width must be > 0, got 0");
+
+  nlohmann::json optimizer = TinyNet();
+  optimizer["optimizer"] = {{"type", "rmsprop"}};
+  EXPECT_NE(ErrorOf(optimizer).find("optimizer: type must be sgd or adam, got \"rmsprop\""),
+            std::string::npos);
+
+  nlohmann::json adam_momentum = TinyNet();
+  adam_momentum["optimizer"] = {{"type", "adam"}, {"momentum", 0.9}};
+  EXPECT_NE(ErrorOf(adam_momentum).find("unknown key 'momentum'"), std::string::npos);
+
+  nlohmann::json empty = TinyNet();
+  empty["layers"] = nlohmann::json::array();
+  EXPECT_EQ(ErrorOf(empty), "net.json: layers must not be empty");
+
+  nlohmann::json pool_padding = TinyNet();
+  pool_padding["layers"][1]["padding"] = 2;
+  EXPECT_EQ(ErrorOf(pool_padding),
+            "net.json: layer 1 (maxpool2d): padding must be <= kernel_size / 2 = 1, got 2");
+}
+
+TEST(NetSpecTest, AdamDefaultsToTorchLearningRate) {
+  nlohmann::json j = TinyNet();
+  j["optimizer"] = {{"type", "adam"}};
+  const NetSpec spec = ParseNetSpec(j, "net.json");
+  EXPECT_EQ(spec.optimizer.type, "adam");
+  EXPECT_DOUBLE_EQ(spec.optimizer.lr, 0.001);
+  EXPECT_DOUBLE_EQ(spec.optimizer.momentum, 0.0);
+}
+
+TEST(NetSpecTest, LoadsEveryShippedNet) {
+  const std::filesystem::path dir = std::filesystem::path(SourceDir()) / "configs" / "nets";
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    SCOPED_TRACE(entry.path().string());
+    const NetSpec spec = LoadNetSpec(entry.path().string());
+    EXPECT_EQ(spec.name, entry.path().stem().string());
+    EXPECT_EQ(spec.source, entry.path().string());
+    EXPECT_FALSE(spec.layers.empty());
+    ++count;
+  }
+  EXPECT_GE(count, 6);
+}
+
+TEST(NetSpecTest, LoadReportsMissingFile) {
+  try {
+    LoadNetSpec("configs/nets/does_not_exist.json");
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("configs/nets/does_not_exist.json: cannot open file"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace lj

@@ -1,0 +1,219 @@
+// Tests for predict/torchscript_layers.h. The TorchScript files are exported by the tests
+// with tools/export_torchscript.py with a python3 that has torchvision (LJ_PYTHON, /usr/bin/python3
+// or python3 on PATH); without one the tests are skipped with the reason printed.
+#include "predict/torchscript_layers.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "core/errors.h"
+#include "predict/net_builder.h"
+
+namespace lj {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string SourceDir() {
+  const char* dir = std::getenv("LJ_SOURCE_DIR");
+  return dir ? dir : ".";
+}
+
+// Exports models on first use into a per-process temporary directory (ctest runs each test in
+// its own process, so each exports only what it needs).
+class TorchScriptExports {
+ public:
+  static TorchScriptExports& Get() {
+    static TorchScriptExports exports;
+    return exports;
+  }
+  // The exported file; "" when python is missing (skip_reason) or the export failed (error).
+  std::string Path(const std::string& method, const std::string& name) {
+    if (!skip_reason.empty()) return "";
+    const fs::path out = dir_ / method;
+    const fs::path file = out / (name + ".pt");
+    if (fs::exists(file)) return file.string();
+    const std::string command = python_ + " " + SourceDir() + "/tools/export_torchscript.py " +
+                                out.string() + " --models " + name + " --method " + method +
+                                " >/dev/null";
+    if (std::system(command.c_str()) != 0) {
+      error = "export failed: " + command;
+      return "";
+    }
+    return file.string();
+  }
+  // Set when no python3 with torchvision was found.
+  std::string skip_reason;
+  // Set when python3-torchvision is there but the export failed.
+  std::string error;
+
+ private:
+  TorchScriptExports() {
+    std::vector<std::string> candidates;
+    if (const char* env = std::getenv("LJ_PYTHON")) candidates.push_back(env);
+    candidates.push_back("/usr/bin/python3");
+    candidates.push_back("python3");
+    for (const std::string& c : candidates) {
+      if (std::system((c + " -c 'import torchvision' >/dev/null 2>&1").c_str()) == 0) {
+        python_ = c;
+        break;
+      }
+    }
+    if (python_.empty()) {
+      skip_reason = "no python3 with torchvision (install python3-torchvision or set LJ_PYTHON)";
+      return;
+    }
+    dir_ = fs::temp_directory_path() /
+           ("lj_torchscript_test_" + std::to_string(static_cast<long>(::getpid())));
+  }
+  ~TorchScriptExports() {
+    std::error_code ignored;
+    if (!dir_.empty()) fs::remove_all(dir_, ignored);
+  }
+  std::string python_;
+  fs::path dir_;
+};
+
+// Sets `var` to the exported file; skips the test without python3-torchvision and fails it
+// when the export fails.
+#define EXPORTED_OR_SKIP(var, method, name)                                      \
+  const std::string var = TorchScriptExports::Get().Path(method, name);          \
+  if (var.empty() && !TorchScriptExports::Get().skip_reason.empty()) {           \
+    GTEST_SKIP() << TorchScriptExports::Get().skip_reason;                       \
+  }                                                                              \
+  ASSERT_FALSE(var.empty()) << TorchScriptExports::Get().error
+
+int64_t ReferenceParameterCount(const std::string& name) {
+  std::ifstream in(SourceDir() + "/tests/predict/data/param_counts.json");
+  return nlohmann::json::parse(in).at(name).at("parameter_count").get<int64_t>();
+}
+
+std::vector<LayerInstance> Modelled(const std::vector<LayerInstance>& layers) {
+  std::vector<LayerInstance> out;
+  for (const LayerInstance& l : layers) {
+    if (l.type == "conv2d" || l.type == "maxpool2d" || l.type == "linear") out.push_back(l);
+  }
+  return out;
+}
+
+class TorchScriptTest : public ::testing::TestWithParam<std::string> {};  // script / trace
+
+TEST_P(TorchScriptTest, ResNet18LayersMatchNetJson) {
+  EXPORTED_OR_SKIP(path, GetParam(), "resnet18");
+  const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {3, 224, 224}, 32);
+
+  std::map<std::string, int> counts;
+  int64_t parameters = 0;
+  for (const LayerInstance& l : layers) {
+    EXPECT_TRUE(IsKnownLayerType(l.type)) << l.path << ": " << l.type << " from " << l.source;
+    EXPECT_EQ(l.input_shape.at(0), 32) << l.path;
+    ++counts[l.type];
+    parameters += l.parameter_count;
+  }
+  EXPECT_EQ(counts["conv2d"], 20);  // incl. 3 downsample convolutions
+  EXPECT_EQ(counts["batchnorm2d"], 20);
+  EXPECT_EQ(counts["add"], 8);
+  EXPECT_EQ(counts["relu"], 17);
+  EXPECT_EQ(counts["maxpool2d"], 1);
+  EXPECT_EQ(counts["adaptive_avgpool2d"], 1);
+  EXPECT_EQ(counts["linear"], 1);
+  EXPECT_EQ(parameters, ReferenceParameterCount("resnet18"));
+  EXPECT_EQ(layers.front().path, "conv1");
+  EXPECT_EQ(layers.front().output_shape, std::vector<int64_t>({32, 64, 112, 112}));
+  EXPECT_EQ(layers.back().path, "fc");
+  EXPECT_EQ(layers.back().output_shape, std::vector<int64_t>({32, 10}));
+
+  // Same modelled layers, in the same order, with the same paths and configs as net.json.
+  NetSpec spec = LoadNetSpec(SourceDir() + "/configs/nets/resnet18.json");
+  spec.batch_size = 32;
+  const std::vector<LayerInstance> expected = Modelled(LayersFromNetSpec(spec));
+  const std::vector<LayerInstance> actual = Modelled(layers);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_EQ(actual[i].path, expected[i].path);
+    ASSERT_TRUE(actual[i].config.has_value()) << actual[i].path << ": " << actual[i].note;
+    EXPECT_EQ(*actual[i].config, *expected[i].config) << actual[i].path;
+    EXPECT_EQ(actual[i].parameter_count, expected[i].parameter_count) << actual[i].path;
+    EXPECT_DOUBLE_EQ(actual[i].forward_macs, expected[i].forward_macs) << actual[i].path;
+  }
+}
+
+TEST_P(TorchScriptTest, MobileNetV3SmallLayersMatchNetJson) {
+  EXPORTED_OR_SKIP(path, GetParam(), "mobilenet_v3_small");
+  const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {3, 224, 224}, 8);
+  std::map<std::string, int> counts;
+  int64_t parameters = 0;
+  for (const LayerInstance& l : layers) {
+    EXPECT_TRUE(IsKnownLayerType(l.type)) << l.path << ": " << l.type << " from " << l.source;
+    ++counts[l.type];
+    parameters += l.parameter_count;
+  }
+  EXPECT_EQ(counts["mul"], 9);
+  EXPECT_EQ(counts["hardsigmoid"], 9);
+  EXPECT_EQ(counts["add"], 6);
+  EXPECT_EQ(counts["dropout"], 1);
+  EXPECT_EQ(parameters, ReferenceParameterCount("mobilenet_v3_small"));
+
+  NetSpec spec = LoadNetSpec(SourceDir() + "/configs/nets/mobilenet_v3_small.json");
+  spec.batch_size = 8;
+  const std::vector<LayerInstance> expected = Modelled(LayersFromNetSpec(spec));
+  const std::vector<LayerInstance> actual = Modelled(layers);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_EQ(actual[i].path, expected[i].path);
+    ASSERT_TRUE(actual[i].config.has_value()) << actual[i].path << ": " << actual[i].note;
+    EXPECT_EQ(*actual[i].config, *expected[i].config) << actual[i].path;
+  }
+  // The SE product reports the feature map, not the (N, C, 1, 1) scale, as its input.
+  for (const LayerInstance& l : layers) {
+    if (l.type == "mul") {
+      EXPECT_EQ(l.input_shape, l.output_shape) << l.path;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(ScriptAndTrace, TorchScriptTest, ::testing::Values("script", "trace"));
+
+std::string ErrorOf(const std::string& path) {
+  try {
+    LayersFromTorchScript(path, {3, 32, 32}, 4);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no ConfigError for " << path;
+  return "";
+}
+
+TEST(TorchScriptErrorTest, MissingFile) {
+  const std::string error = ErrorOf("no/such/model.pt");
+  EXPECT_EQ(error.rfind("no/such/model.pt: cannot open file (", 0), 0u) << error;
+}
+
+TEST(TorchScriptErrorTest, NotATorchScriptFile) {
+  const fs::path file = fs::temp_directory_path() / "lj_not_torchscript.pt";
+  std::ofstream(file) << "this is not a zip archive";
+  const std::string error = ErrorOf(file.string());
+  fs::remove(file);
+  EXPECT_EQ(error.rfind(file.string() + ": not a TorchScript module: ", 0), 0u) << error;
+}
+
+TEST(TorchScriptErrorTest, InputTooSmall) {
+  EXPORTED_OR_SKIP(path, "script", "resnet18");
+  try {
+    LayersFromTorchScript(path, {1, 32, 32}, 4);  // resnet18 wants 3 channels
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": forward pass on input [1, 1, 32, 32] failed: "),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace lj

@@ -1,0 +1,72 @@
+"""Reference PyTorch models for the networks in configs/nets/ (Debian python3-torchvision 0.14).
+
+Shared by tools/export_torchscript.py, tools/torchvision_param_counts.py and
+tools/torchvision_to_net_json.py. Each entry builds the torch.nn.Module that the net.json file of
+the same name describes; module names (and so parameter paths such as "layer1.0.conv1") match
+the "name" fields in the net.json files.
+
+Run with the Debian interpreter (/usr/bin/python3), which has python3-torch and
+python3-torchvision; a pyenv or venv python3 usually has neither.
+"""
+from collections import OrderedDict
+
+import torch
+import torchvision
+from torch import nn
+
+NUM_CLASSES = 10
+
+
+def lenet5() -> nn.Module:
+    """LeNet-5 (LeCun et al. 1998) in its common PyTorch form: 1x32x32 input (MNIST padded to
+    32x32), ReLU instead of the scaled tanh, max pooling instead of trainable subsampling and a
+    fully connected C5 (400 -> 120). 61,706 parameters."""
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(1, 6, kernel_size=5)),
+        ("relu1", nn.ReLU()),
+        ("pool1", nn.MaxPool2d(kernel_size=2, stride=2)),
+        ("conv2", nn.Conv2d(6, 16, kernel_size=5)),
+        ("relu2", nn.ReLU()),
+        ("pool2", nn.MaxPool2d(kernel_size=2, stride=2)),
+        ("flatten", nn.Flatten()),
+        ("fc1", nn.Linear(16 * 5 * 5, 120)),
+        ("relu3", nn.ReLU()),
+        ("fc2", nn.Linear(120, 84)),
+        ("relu4", nn.ReLU()),
+        ("fc3", nn.Linear(84, NUM_CLASSES)),
+    ]))
+
+
+def alexnet_legacy() -> nn.Module:
+    """The prototype's measured network: torchvision AlexNet with its 1000-class head, followed
+    by an extra Linear(1000, 10)."""
+    return nn.Sequential(OrderedDict([
+        ("alexnet", torchvision.models.alexnet(num_classes=1000)),
+        ("fc", nn.Linear(1000, NUM_CLASSES)),
+    ]))
+
+
+# name -> (constructor, default input (C, H, W))
+MODELS = {
+    "lenet5": (lenet5, (1, 32, 32)),
+    "alexnet": (lambda: torchvision.models.alexnet(num_classes=NUM_CLASSES), (3, 224, 224)),
+    "alexnet_legacy": (alexnet_legacy, (3, 64, 64)),
+    "vgg11": (lambda: torchvision.models.vgg11(num_classes=NUM_CLASSES), (3, 224, 224)),
+    "resnet18": (lambda: torchvision.models.resnet18(num_classes=NUM_CLASSES), (3, 224, 224)),
+    "mobilenet_v3_small": (lambda: torchvision.models.mobilenet_v3_small(num_classes=NUM_CLASSES),
+                           (3, 224, 224)),
+}
+
+
+def build(name: str) -> nn.Module:
+    """Builds model `name` (a key of MODELS) in eval mode with torch's default initialisation."""
+    if name not in MODELS:
+        raise KeyError(f"unknown model '{name}' (expected {', '.join(MODELS)})")
+    torch.manual_seed(0)
+    return MODELS[name][0]().eval()
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Number of trainable parameter elements (weights and biases; BatchNorm running statistics
+    are buffers and not counted), as sum(p.numel() for p in model.parameters())."""
+    return sum(p.numel() for p in model.parameters())
