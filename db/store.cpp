@@ -557,6 +557,47 @@ std::vector<FailureRow> Store::ReadFailures(int64_t run_id) {
   return rows;
 }
 
+void Store::InsertNetworkSamples(const std::vector<NetworkSampleRow>& rows) {
+  Transaction txn(*this);
+  for (const NetworkSampleRow& row : rows) {
+    Query q(db_, path_, *statements_,
+            "INSERT INTO network_samples (run_id, network, batch_size, phase, iteration, time_s, "
+            "energy_j, dram_energy_j, idle_power_w, meter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert network sample (run " + std::to_string(row.run_id) + ", " + row.network +
+                " iteration " + std::to_string(row.iteration) + " " + row.phase + ")");
+    q.Bind(row.run_id).Bind(row.network).Bind(row.batch_size).Bind(row.phase);
+    q.Bind(row.iteration).Bind(row.time_s).Bind(row.energy_j).Bind(row.dram_energy_j);
+    q.Bind(row.idle_power_w).Bind(row.meter);
+    q.Run();
+  }
+  txn.Commit();
+}
+
+std::vector<NetworkSampleRow> Store::ReadNetworkSamples(const std::string& network) {
+  Query q(db_, path_, *statements_,
+          "SELECT run_id, network, batch_size, phase, iteration, time_s, energy_j, "
+          "dram_energy_j, idle_power_w, meter FROM network_samples "
+          "WHERE ? = '' OR network = ? ORDER BY id",
+          "read network samples" + (network.empty() ? std::string() : " of " + network));
+  q.Bind(network).Bind(network);
+  std::vector<NetworkSampleRow> rows;
+  while (q.Step()) {
+    NetworkSampleRow row;
+    row.run_id = q.Int(0);
+    row.network = q.Text(1);
+    row.batch_size = q.Int(2);
+    row.phase = q.Text(3);
+    row.iteration = q.Int(4);
+    row.time_s = q.Double(5);
+    row.energy_j = q.OptDouble(6);
+    row.dram_energy_j = q.OptDouble(7);
+    row.idle_power_w = q.OptDouble(8);
+    row.meter = q.Text(9);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 std::vector<IdleRow> Store::ReadIdle(int64_t run_id) {
   Query q(db_, path_, *statements_,
           "SELECT run_id, duration_s, package_power_w, dram_power_w, by_socket_w "

@@ -90,6 +90,21 @@ struct IdleRow {
   std::optional<std::string> by_socket_w;   // JSON array
 };
 
+// One row of table network_samples: one phase of one training iteration of a whole network
+// (measure --net), written per iteration; warm-up iterations are not stored.
+struct NetworkSampleRow {
+  int64_t run_id = 0;
+  std::string network;         // net.json "name", or the TorchScript file name without extension
+  int64_t batch_size = 0;
+  std::string phase;           // "forward", "loss", "backward", "optimizer", "iteration"
+  int64_t iteration = 0;       // 0-based index of the measured iteration
+  double time_s = 0;           // wall time of this phase in this iteration
+  std::optional<double> energy_j;       // package energy summed over sockets, this phase
+  std::optional<double> dram_energy_j;
+  std::optional<double> idle_power_w;   // package idle power most recently measured
+  std::string meter;                    // "rapl" or "none"
+};
+
 class StatementCache;
 
 class Store {
@@ -138,6 +153,8 @@ class Store {
   void InsertSamples(const std::vector<SampleRow>& rows);
   void InsertFailure(const FailureRow& failure);
   void InsertIdle(const IdleRow& idle);
+  // Inserts all rows (normally the phases of one iteration) in one transaction.
+  void InsertNetworkSamples(const std::vector<NetworkSampleRow>& rows);
 
   // Number of distinct sample_index values with samples / with failures in a run.
   int64_t CountStoredConfigs(int64_t run_id);
@@ -157,6 +174,8 @@ class Store {
   // Failures and idle readings of one run, ordered by id.
   std::vector<FailureRow> ReadFailures(int64_t run_id);
   std::vector<IdleRow> ReadIdle(int64_t run_id);
+  // Network samples of one network ("" = all networks), ordered by id.
+  std::vector<NetworkSampleRow> ReadNetworkSamples(const std::string& network = "");
 
   const std::string& path() const { return path_; }
   sqlite3* handle() { return db_; }  // for tests and other tables added later

@@ -59,7 +59,8 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
       for (const auto& job : jobs) {
         if (job.rows.empty()) continue;  // no meter: time models only
         try {
-          bundle.models.push_back(FitModel(layer, pass, job.quantity, job.rows, options, job.meter));
+          bundle.models.push_back(
+              FitModel(layer, pass, job.quantity, job.rows, options, job.meter));
         } catch (const FitError& e) {
           if (warn) warn(header.hostname + ": skipping " + e.what());
         }
@@ -72,9 +73,10 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
 std::string MetricsTable(const std::vector<ModelBundle>& bundles) {
   std::ostringstream out;
   char line[512];
-  std::snprintf(line, sizeof(line), "%-12s %-9s %-8s %-8s %-8s %7s %6s %9s %9s %8s %8s %7s %7s %10s\n",
-                "host", "layer", "pass", "quantity", "kind", "n_train", "n_test", "terms",
-                "alpha", "MAPE%", "RMSPE%", "R2", "<=10%", "min_pred");
+  std::snprintf(line, sizeof(line),
+                "%-12s %-9s %-8s %-8s %-8s %7s %6s %9s %9s %8s %8s %7s %7s %10s\n", "host", "layer",
+                "pass", "quantity", "kind", "n_train", "n_test", "terms", "alpha", "MAPE%",
+                "RMSPE%", "R2", "<=10%", "min_pred");
   out << line;
   for (const ModelBundle& b : bundles) {
     for (const Model& m : b.models) {
@@ -82,19 +84,22 @@ std::string MetricsTable(const std::vector<ModelBundle>& bundles) {
           std::to_string(m.terms.size()) + "/" + std::to_string(m.n_terms_total);
       if (m.test_metrics) {
         const Metrics& t = *m.test_metrics;
-        std::snprintf(line, sizeof(line),
-                      "%-12s %-9s %-8s %-8s %-8s %7lld %6lld %9s %9.3g %8.2f %8.2f %7.3f %7.3f %10.3g\n",
-                      b.hostname.c_str(), std::string(ToString(m.layer)).c_str(),
-                      std::string(ToString(m.pass)).c_str(), std::string(ToString(m.quantity)).c_str(),
-                      std::string(ToString(m.kind)).c_str(), static_cast<long long>(m.n_train),
-                      static_cast<long long>(m.n_test), terms.c_str(), m.alpha, t.mape, t.rmspe, t.r2,
-                      t.within_10, t.min_prediction);
+        std::snprintf(
+            line, sizeof(line),
+            "%-12s %-9s %-8s %-8s %-8s %7lld %6lld %9s %9.3g %8.2f %8.2f %7.3f %7.3f %10.3g\n",
+            b.hostname.c_str(), std::string(ToString(m.layer)).c_str(),
+            std::string(ToString(m.pass)).c_str(), std::string(ToString(m.quantity)).c_str(),
+            std::string(ToString(m.kind)).c_str(), static_cast<long long>(m.n_train),
+            static_cast<long long>(m.n_test), terms.c_str(), m.alpha, t.mape, t.rmspe, t.r2,
+            t.within_10, t.min_prediction);
       } else {
-        std::snprintf(line, sizeof(line), "%-12s %-9s %-8s %-8s %-8s %7lld %6lld %9s %9.3g %8s %8s %7s %7s %10s\n",
-                      b.hostname.c_str(), std::string(ToString(m.layer)).c_str(),
-                      std::string(ToString(m.pass)).c_str(), std::string(ToString(m.quantity)).c_str(),
-                      std::string(ToString(m.kind)).c_str(), static_cast<long long>(m.n_train),
-                      static_cast<long long>(m.n_test), terms.c_str(), m.alpha, "-", "-", "-", "-", "-");
+        std::snprintf(
+            line, sizeof(line),
+            "%-12s %-9s %-8s %-8s %-8s %7lld %6lld %9s %9.3g %8s %8s %7s %7s %10s\n",
+            b.hostname.c_str(), std::string(ToString(m.layer)).c_str(),
+            std::string(ToString(m.pass)).c_str(), std::string(ToString(m.quantity)).c_str(),
+            std::string(ToString(m.kind)).c_str(), static_cast<long long>(m.n_train),
+            static_cast<long long>(m.n_test), terms.c_str(), m.alpha, "-", "-", "-", "-", "-");
       }
       out << line;
     }

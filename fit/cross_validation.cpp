@@ -68,7 +68,8 @@ CvResult CrossValidateLasso(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
   result.mean_mse.resize(static_cast<size_t>(n_alphas));
   for (Eigen::Index a = 0; a < n_alphas; ++a) {
     result.mean_mse[static_cast<size_t>(a)] = result.validation_mse.row(a).mean();
-    if (result.mean_mse[static_cast<size_t>(a)] < result.mean_mse[static_cast<size_t>(result.best_index)]) {
+    if (result.mean_mse[static_cast<size_t>(a)] <
+        result.mean_mse[static_cast<size_t>(result.best_index)]) {
       result.best_index = static_cast<int>(a);
     }
   }

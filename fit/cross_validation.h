@@ -2,10 +2,9 @@
 // Seeded splits and k-fold cross-validation of the Lasso regularisation strength alpha.
 // Shuffles use std::mt19937_64 with an explicit Fisher-Yates loop, so a seed gives the same
 // split on every platform and standard library.
+#include <Eigen/Dense>
 #include <cstdint>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "fit/lasso.h"
 
@@ -35,10 +34,10 @@ struct CvOptions {
 };
 
 struct CvResult {
-  std::vector<double> alphas;          // decreasing, from AlphaGrid on all rows
-  Eigen::MatrixXd validation_mse;      // n_alphas x folds: fold's sum of squared errors / rows
-  std::vector<double> mean_mse;        // n_alphas, mean over folds
-  int best_index = 0;                  // argmin of mean_mse (the larger alpha on ties)
+  std::vector<double> alphas;      // decreasing, from AlphaGrid on all rows
+  Eigen::MatrixXd validation_mse;  // n_alphas x folds: fold's sum of squared errors / rows
+  std::vector<double> mean_mse;    // n_alphas, mean over folds
+  int best_index = 0;              // argmin of mean_mse (the larger alpha on ties)
   double best_alpha = 0;
 };
 

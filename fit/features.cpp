@@ -10,14 +10,13 @@ namespace lj {
 namespace {
 
 const std::vector<std::string> kConvNames = {
-    "batch_size",  "in_channels", "out_channels",   "input_size",      "kernel_size",
-    "stride",      "groups",      "macs",           "input_elements",  "output_elements",
-    "weight_elements"};
-const std::vector<std::string> kPoolNames = {
-    "batch_size", "channels",       "input_size",     "kernel_size",
-    "stride",     "macs",           "input_elements", "output_elements"};
+    "batch_size", "in_channels", "out_channels",   "input_size",      "kernel_size",    "stride",
+    "groups",     "macs",        "input_elements", "output_elements", "weight_elements"};
+const std::vector<std::string> kPoolNames = {"batch_size",     "channels",       "input_size",
+                                             "kernel_size",    "stride",         "macs",
+                                             "input_elements", "output_elements"};
 const std::vector<std::string> kLinearNames = {
-    "batch_size", "in_features",    "out_features",    "macs",
+    "batch_size",     "in_features",     "out_features",   "macs",
     "input_elements", "output_elements", "weight_elements"};
 
 double PaddedInputSize(const LayerConfig& c) {
@@ -81,14 +80,15 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
   const auto d = [](int64_t v) { return static_cast<double>(v); };
   switch (c.type) {
     case LayerType::kConv2d:
-      return {d(c.batch_size), d(c.in_channels), d(c.out_channels), PaddedInputSize(c),
-              d(c.kernel_size), d(c.stride),     d(c.groups),       macs,
+      return {d(c.batch_size),      d(c.in_channels),      d(c.out_channels),    PaddedInputSize(c),
+              d(c.kernel_size),     d(c.stride),           d(c.groups),          macs,
               sizes.input_elements, sizes.output_elements, sizes.weight_elements};
     case LayerType::kMaxPool2d:
-      return {d(c.batch_size), d(c.in_channels), PaddedInputSize(c), d(c.kernel_size),
-              d(c.stride),     macs,             sizes.input_elements, sizes.output_elements};
+      return {d(c.batch_size),      d(c.in_channels),     PaddedInputSize(c),
+              d(c.kernel_size),     d(c.stride),          macs,
+              sizes.input_elements, sizes.output_elements};
     case LayerType::kLinear:
-      return {d(c.batch_size), d(c.in_features), d(c.out_features), macs,
+      return {d(c.batch_size),      d(c.in_features),      d(c.out_features),    macs,
               sizes.input_elements, sizes.output_elements, sizes.weight_elements};
   }
   throw ConfigError("unknown layer type");
@@ -182,7 +182,8 @@ double TermValue(const Term& term, const std::vector<double>& features) {
 }
 
 std::vector<Term> PolynomialTerms(LayerType type, int degree) {
-  if (degree < 1) throw ConfigError("polynomial degree must be >= 1, got " + std::to_string(degree));
+  if (degree < 1)
+    throw ConfigError("polynomial degree must be >= 1, got " + std::to_string(degree));
   const int n_features = static_cast<int>(FeatureNames(type).size());
   const int n_base = NumBase(type);
   std::vector<Term> terms;
@@ -200,6 +201,22 @@ std::vector<Term> PolynomialTerms(LayerType type, int degree) {
   return terms;
 }
 
+int MaxExponent(LayerType type, int index) {
+  const std::string& name = FeatureNames(type).at(static_cast<size_t>(index));
+  return (name == "input_size" || name == "kernel_size") ? 2 : 1;
+}
+
+std::vector<Term> CappedPolynomialTerms(LayerType type, int degree) {
+  std::vector<Term> terms;
+  for (Term& t : PolynomialTerms(type, degree)) {
+    bool keep = true;
+    for (int i = 0; i < NumBase(type); ++i)
+      keep = keep && t.exponents[static_cast<size_t>(i)] <= MaxExponent(type, i);
+    if (keep) terms.push_back(std::move(t));
+  }
+  return terms;
+}
+
 std::vector<Term> LogTerms(LayerType type) {
   const int n = static_cast<int>(FeatureNames(type).size());
   std::vector<Term> terms;
@@ -211,10 +228,11 @@ std::vector<Term> LogTerms(LayerType type) {
   return terms;
 }
 
-std::vector<Term> PowerTerms(LayerType type) {
+std::vector<Term> PowerTerms(LayerType type, bool with_linear) {
   const int n = static_cast<int>(FeatureNames(type).size());
   std::vector<Term> terms;
   for (const auto kind : {Term::Kind::kMonomial, Term::Kind::kLog2}) {
+    if (kind == Term::Kind::kMonomial && !with_linear) continue;
     for (int i = 0; i < n; ++i) {
       Term t{kind, std::vector<int>(n, 0)};
       t.exponents[i] = 1;

@@ -17,10 +17,9 @@
 // A Term is either a monomial of features ("batch_size*in_channels*kernel_size^2", "macs") or
 // the logarithm of one feature ("log(macs)" natural log, "log2(batch_size)"). Its name is its
 // definition: ParseTerm(type, TermName(t)) == t, and model bundles store only names.
+#include <Eigen/Dense>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "core/layer_config.h"
 
@@ -60,10 +59,23 @@ double TermValue(const Term& term, const std::vector<double>& features);
 // special features as linear terms. Count: C(n_base + degree, degree) - 1 + n_special
 // (conv2d degree 3: 119 + 4 = 123; maxpool2d degree 3: 55 + 3 = 58; linear degree 2: 9 + 4 = 13).
 std::vector<Term> PolynomialTerms(LayerType type, int degree);
+// The monomials of PolynomialTerms whose exponent of each base feature is at most the exponent
+// with which that feature enters MACs and tensor sizes (MaxExponent): 1 for batch_size, channel
+// counts, in/out_features, groups and stride, 2 for input_size and kernel_size; then the special
+// terms. With non-negative coefficients such a model grows no faster than MACs in any single
+// feature, so it extrapolates far more sanely than the full polynomial (where e.g.
+// in_channels^3 explodes 25^3-fold for a 384-channel layer trained on <= 15 channels).
+// Count: conv2d degree 3: 77 + 4 = 81; maxpool2d degree 3: 35 + 3 = 38; linear degree 2: 6 + 4
+// = 10.
+std::vector<Term> CappedPolynomialTerms(LayerType type, int degree);
+// Largest exponent of base feature `index` in CappedPolynomialTerms.
+int MaxExponent(LayerType type, int index);
 // log(x) of every feature: the log-log model ("loglasso"), a product of powers after exp().
 std::vector<Term> LogTerms(LayerType type);
-// NeuralPower's power model terms: x and log2(x) of every feature (degree 1).
-std::vector<Term> PowerTerms(LayerType type);
+// Power model terms. NeuralPower's (with_linear): x and log2(x) of every feature (degree 1).
+// Without with_linear only log2(x): power then grows logarithmically outside the training
+// bounds instead of linearly (power is bounded by the package's TDP in reality).
+std::vector<Term> PowerTerms(LayerType type, bool with_linear = true);
 // NeuralPower's default degree: 3 for conv2d and maxpool2d, 2 for linear.
 int DefaultDegree(LayerType type);
 

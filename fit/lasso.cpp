@@ -10,8 +10,8 @@ namespace lj {
 
 GramStats GramStats::From(const Eigen::MatrixXd& x, const Eigen::VectorXd& y) {
   if (x.rows() != y.size()) {
-    throw std::invalid_argument("GramStats: X has " + std::to_string(x.rows()) + " rows but y has " +
-                                std::to_string(y.size()));
+    throw std::invalid_argument("GramStats: X has " + std::to_string(x.rows()) +
+                                " rows but y has " + std::to_string(y.size()));
   }
   GramStats s;
   s.xtx = Eigen::MatrixXd::Zero(x.cols(), x.cols());
@@ -80,8 +80,8 @@ Problem MakeProblem(const GramStats& s, const LassoOptions& options) {
     pr.c = s.xty;
     pr.yy = s.yty;
   }
-  pr.penalty = options.penalty_factors.size() == p ? options.penalty_factors
-                                                     : Eigen::VectorXd::Ones(p);
+  pr.penalty =
+      options.penalty_factors.size() == p ? options.penalty_factors : Eigen::VectorXd::Ones(p);
   if ((pr.penalty.array() < 0).any()) throw std::invalid_argument("Lasso: negative penalty factor");
   pr.degenerate.resize(static_cast<size_t>(p));
   for (Eigen::Index j = 0; j < p; ++j) {
@@ -116,7 +116,8 @@ double DualGap(const Problem& pr, const Eigen::VectorXd& w, const Eigen::VectorX
 LassoFit Solve(const Problem& pr, const GramStats& s, double alpha, const LassoOptions& options,
                const Eigen::VectorXd* warm_start) {
   const Eigen::Index p = pr.c.size();
-  if (!(alpha >= 0)) throw std::invalid_argument("Lasso: alpha must be >= 0, got " + std::to_string(alpha));
+  if (!(alpha >= 0))
+    throw std::invalid_argument("Lasso: alpha must be >= 0, got " + std::to_string(alpha));
   LassoFit fit;
   fit.alpha = alpha;
   fit.coef = Eigen::VectorXd::Zero(p);

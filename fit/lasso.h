@@ -13,10 +13,9 @@
 // The solver works on sufficient statistics (GramStats), so one sweep costs O(p^2) whatever n,
 // and k-fold cross-validation subtracts a fold's statistics from the total instead of
 // recomputing X^T X. Forming the statistics costs O(n p^2) once.
+#include <Eigen/Dense>
 #include <optional>
 #include <vector>
-
-#include <Eigen/Dense>
 
 namespace lj {
 
@@ -27,7 +26,7 @@ struct GramStats {
   Eigen::VectorXd x_sum;  // p, column sums of X
   double y_sum = 0;
   double yty = 0;
-  double n = 0;           // number of rows
+  double n = 0;  // number of rows
 
   // Throws std::invalid_argument if X.rows() != y.size().
   static GramStats From(const Eigen::MatrixXd& x, const Eigen::VectorXd& y);
@@ -54,8 +53,8 @@ struct LassoFit {
   Eigen::VectorXd coef;  // p
   double intercept = 0;
   double alpha = 0;
-  int n_iter = 0;        // sweeps done
-  double dual_gap = 0;   // at exit, in units of (1/2)||.||^2 (scikit-learn's dual_gap_ * n)
+  int n_iter = 0;       // sweeps done
+  double dual_gap = 0;  // at exit, in units of (1/2)||.||^2 (scikit-learn's dual_gap_ * n)
   bool converged = false;
 };
 

@@ -1,14 +1,14 @@
 // fit: NeuralPower-style per-layer models from measurements (see fit/model_fit.h).
 //   fit --db PATH [--db PATH ...] [--host NAME] [--out FILE] [--degree N] [--folds K]
-//       [--test-fraction F] [--seed S] [--model nnlasso|loglasso|lasso]
+//       [--test-fraction F] [--seed S] [--model nnlasso|loglasso|lasso] [--terms capped|full]
 // For each host in the databases, fits layer type x pass x quantity models and writes one model
 // bundle per host (default db/models/<host>.json); prints the held-out metrics table.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/errors.h"
 #include "fit/bundle_fit.h"
@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   std::string host;
   std::string out;
   std::string kind = "nnlasso";
+  std::string terms = "capped";
   lj::FitOptions options;
   app.add_option("--db", db_paths, "SQLite store(s) written by measure (repeatable)")->required();
   app.add_option("--host", host, "fit only this hostname");
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--model", kind, "nnlasso (default, non-negative), loglasso or lasso")
       ->capture_default_str();
+  app.add_option("--terms", terms,
+                 "capped (default: exponents within MACs') or full (NeuralPower's polynomial)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -46,10 +50,12 @@ int main(int argc, char** argv) {
 
   try {
     options.kind = lj::ParseModelKind(kind);
+    options.term_set = lj::ParseTermSet(terms);
     const auto hosts = lj::ReadHostSamples(db_paths, host);
     if (hosts.empty()) {
-      throw lj::ConfigError(host.empty() ? "no samples in the given databases"
-                                         : "no samples of host '" + host + "' in the given databases");
+      throw lj::ConfigError(host.empty()
+                                ? "no samples in the given databases"
+                                : "no samples of host '" + host + "' in the given databases");
     }
     if (!out.empty() && hosts.size() > 1) {
       throw lj::ConfigError("--out names one file but the databases hold " +

@@ -43,8 +43,8 @@ Metrics ComputeMetrics(const std::vector<double>& predicted, const std::vector<d
 }
 
 nlohmann::json ToJson(const Metrics& m) {
-  return {{"n", m.n},           {"mape_pct", m.mape},           {"rmspe_pct", m.rmspe},
-          {"r2", m.r2},         {"within_10pct", m.within_10}, {"min_prediction", m.min_prediction}};
+  return {{"n", m.n},   {"mape_pct", m.mape},          {"rmspe_pct", m.rmspe},
+          {"r2", m.r2}, {"within_10pct", m.within_10}, {"min_prediction", m.min_prediction}};
 }
 
 Metrics MetricsFromJson(const nlohmann::json& j) {

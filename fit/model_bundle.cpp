@@ -72,8 +72,8 @@ const Model* ModelBundle::Find(LayerType layer, Pass pass, Quantity quantity) co
 
 Prediction Predict(const Model& model, const LayerConfig& config) {
   if (config.type != model.layer) {
-    throw ConfigError("cannot predict a " + std::string(ToString(config.type)) + " layer with the " +
-                      std::string(ToString(model.layer)) + " model");
+    throw ConfigError("cannot predict a " + std::string(ToString(config.type)) +
+                      " layer with the " + std::string(ToString(model.layer)) + " model");
   }
   const std::vector<double> features = FeatureValues(config);
   Prediction p;
@@ -86,8 +86,10 @@ Prediction Predict(const Model& model, const LayerConfig& config) {
     const int index = FeatureIndex(model.layer, b.name);
     if (index < 0) continue;
     const double v = features[static_cast<size_t>(index)];
-    if (v < b.min) p.outside.push_back(b.name + "=" + FormatValue(v) + " < min " + FormatValue(b.min));
-    if (v > b.max) p.outside.push_back(b.name + "=" + FormatValue(v) + " > max " + FormatValue(b.max));
+    if (v < b.min)
+      p.outside.push_back(b.name + "=" + FormatValue(v) + " < min " + FormatValue(b.min));
+    if (v > b.max)
+      p.outside.push_back(b.name + "=" + FormatValue(v) + " > max " + FormatValue(b.max));
   }
   p.extrapolated = !p.outside.empty();
   return p;
@@ -96,31 +98,38 @@ Prediction Predict(const Model& model, const LayerConfig& config) {
 nlohmann::json ToJson(const Model& m) {
   nlohmann::json terms = nlohmann::json::array();
   for (const ModelTerm& t : m.terms) {
-    terms.push_back({{"name", t.name}, {"coefficient", t.coefficient}, {"center", t.center},
+    terms.push_back({{"name", t.name},
+                     {"coefficient", t.coefficient},
+                     {"center", t.center},
                      {"scale", t.scale}});
   }
   nlohmann::json bounds = nlohmann::json::object();
   for (const FeatureBound& b : m.bounds) bounds[b.name] = {b.min, b.max};
   nlohmann::json metrics = {{"train", ToJson(m.train_metrics)}};
   if (m.test_metrics) metrics["test"] = ToJson(*m.test_metrics);
-  return {{"layer", ToString(m.layer)},
-          {"pass", ToString(m.pass)},
-          {"quantity", ToString(m.quantity)},
-          {"kind", ToString(m.kind)},
-          {"degree", m.degree},
-          {"target_transform", m.log_target ? "log" : "none"},
-          {"meter", m.meter},
-          {"rapl_domain", m.rapl_domain},
-          {"alpha", m.alpha},
-          {"intercept", m.intercept},
-          {"n_terms_total", m.n_terms_total},
-          {"terms", terms},
-          {"bounds", bounds},
-          {"counts", {{"rows", m.n_rows}, {"dropped", m.n_dropped}, {"train", m.n_train},
-                      {"test", m.n_test}}},
-          {"cv", {{"folds", m.cv_folds}, {"seed", m.cv_seed}, {"loss", m.cv_loss},
-                  {"mse", m.cv_mse}}},
-          {"metrics", metrics}};
+  return {
+      {"layer", ToString(m.layer)},
+      {"pass", ToString(m.pass)},
+      {"quantity", ToString(m.quantity)},
+      {"kind", ToString(m.kind)},
+      {"degree", m.degree},
+      {"term_set", m.term_set},
+      {"target_transform", m.log_target ? "log" : "none"},
+      {"meter", m.meter},
+      {"rapl_domain", m.rapl_domain},
+      {"alpha", m.alpha},
+      {"intercept", m.intercept},
+      {"n_terms_total", m.n_terms_total},
+      {"terms", terms},
+      {"bounds", bounds},
+      {"counts",
+       {{"rows", m.n_rows},
+        {"dropped", m.n_dropped},
+        {"train", m.n_train},
+        {"test", m.n_test},
+        {"outliers", m.n_outliers}}},
+      {"cv", {{"folds", m.cv_folds}, {"seed", m.cv_seed}, {"loss", m.cv_loss}, {"mse", m.cv_mse}}},
+      {"metrics", metrics}};
 }
 
 Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
@@ -134,6 +143,7 @@ Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
             std::string(ToString(m.pass)) + "/" + std::string(ToString(m.quantity));
     m.kind = ParseModelKind(j.at("kind").get<std::string>());
     m.degree = j.at("degree").get<int>();
+    m.term_set = j.at("term_set").get<std::string>();
     const std::string transform = j.at("target_transform").get<std::string>();
     if (transform != "none" && transform != "log") {
       throw ConfigError("target_transform must be 'none' or 'log', got '" + transform + "'");
@@ -152,12 +162,14 @@ Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
       term.center = t.at("center").get<double>();
       term.scale = t.at("scale").get<double>();
       if (!(term.scale > 0) || !std::isfinite(term.coefficient) || !std::isfinite(term.center)) {
-        throw ConfigError("term '" + term.name + "' needs a finite coefficient and center and a scale > 0");
+        throw ConfigError("term '" + term.name +
+                          "' needs a finite coefficient and center and a scale > 0");
       }
       m.terms.push_back(std::move(term));
     }
     for (const auto& [name, range] : j.at("bounds").items()) {
-      if (FeatureIndex(m.layer, name) < 0) throw ConfigError("bounds: unknown feature '" + name + "'");
+      if (FeatureIndex(m.layer, name) < 0)
+        throw ConfigError("bounds: unknown feature '" + name + "'");
       if (!range.is_array() || range.size() != 2) {
         throw ConfigError("bounds." + name + " must be [min, max]");
       }
@@ -168,6 +180,7 @@ Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
     m.n_dropped = counts.at("dropped").get<int64_t>();
     m.n_train = counts.at("train").get<int64_t>();
     m.n_test = counts.at("test").get<int64_t>();
+    m.n_outliers = counts.at("outliers").get<int64_t>();
     const auto& cv = j.at("cv");
     m.cv_folds = cv.at("folds").get<int>();
     m.cv_seed = cv.at("seed").get<uint64_t>();
@@ -191,10 +204,15 @@ nlohmann::json ToJson(const ModelBundle& b) {
           {"format_version", kFormatVersion},
           {"tool_version", b.tool_version},
           {"created_at", b.created_at},
-          {"host", {{"hostname", b.hostname}, {"cpu_model", b.cpu_model}, {"sockets", b.sockets},
-                    {"cores", b.cores}, {"threads_used", b.threads_used},
-                    {"torch_version", b.torch_version}, {"blas", b.blas},
-                    {"rapl_domains", b.rapl_domains}}},
+          {"host",
+           {{"hostname", b.hostname},
+            {"cpu_model", b.cpu_model},
+            {"sockets", b.sockets},
+            {"cores", b.cores},
+            {"threads_used", b.threads_used},
+            {"torch_version", b.torch_version},
+            {"blas", b.blas},
+            {"rapl_domains", b.rapl_domains}}},
           {"sources", b.sources},
           {"models", models}};
 }
@@ -203,12 +221,13 @@ ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context) 
   ModelBundle b;
   try {
     if (!j.is_object() || !j.contains("format") || j.at("format") != kFormat) {
-      throw ConfigError(std::string("not a layerjoule model bundle (\"format\" must be \"") + kFormat + "\")");
+      throw ConfigError(std::string("not a layerjoule model bundle (\"format\" must be \"") +
+                        kFormat + "\")");
     }
     const int version = j.at("format_version").get<int>();
     if (version != kFormatVersion) {
-      throw ConfigError("format_version " + std::to_string(version) + " is not supported (expected " +
-                        std::to_string(kFormatVersion) + ")");
+      throw ConfigError("format_version " + std::to_string(version) +
+                        " is not supported (expected " + std::to_string(kFormatVersion) + ")");
     }
     b.tool_version = j.at("tool_version").get<std::string>();
     b.created_at = j.at("created_at").get<std::string>();
@@ -231,7 +250,8 @@ ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context) 
     throw ConfigError(Prefix(context) + "\"models\" must be an array");
   }
   for (size_t i = 0; i < j.at("models").size(); ++i) {
-    b.models.push_back(ModelFromJson(j.at("models")[i], Prefix(context) + "models[" + std::to_string(i) + "]"));
+    b.models.push_back(
+        ModelFromJson(j.at("models")[i], Prefix(context) + "models[" + std::to_string(i) + "]"));
   }
   return b;
 }

@@ -17,11 +17,12 @@
 //          "torch_version":..., "blas":..., "rapl_domains":...},
 //  "sources":["db/x.sqlite"],
 //  "models":[{"layer":"conv2d","pass":"forward","quantity":"time_s","kind":"nnlasso",
-//     "degree":3,"target_transform":"none","meter":"pyrapl","rapl_domain":"package",
-//     "alpha":...,"intercept":...,"n_terms_total":123,
+//     "degree":3,"term_set":"capped_polynomial","target_transform":"none",
+//     "meter":"pyrapl","rapl_domain":"package",
+//     "alpha":...,"intercept":...,"n_terms_total":81,
 //     "terms":[{"name":"macs","coefficient":...,"center":0,"scale":...}, ...],   (non-zero only)
 //     "bounds":{"batch_size":[min,max], ..., "macs":[min,max], ...},
-//     "counts":{"rows":1000,"dropped":0,"train":800,"test":200},
+//     "counts":{"rows":1000,"dropped":0,"train":800,"test":200,"outliers":3},
 //     "cv":{"folds":10,"loss":"...","mse":...,"seed":1},
 //     "metrics":{"train":{...},"test":{...}}}]}     (metrics: see fit/metrics.h; "test" absent
 //                                                    when no rows were held out)
@@ -68,20 +69,25 @@ struct Model {
   Pass pass = Pass::kForward;
   Quantity quantity = Quantity::kTimeS;
   ModelKind kind = ModelKind::kNnLasso;
-  int degree = 0;                       // polynomial degree (0: not a polynomial term set)
-  bool log_target = false;              // target_transform "log"
-  std::string meter;                    // meter(s) of the rows, comma separated
-  std::string rapl_domain;              // "package" for energy/power models, else ""
-  double alpha = 0;                     // chosen by k-fold cross-validation
+  int degree = 0;  // polynomial degree (0: not a polynomial term set)
+  // Candidate terms: "capped_polynomial", "polynomial" (fit/features.h), "log", "log2_power",
+  // "power", or
+  // "custom"; informative only, the terms themselves are stored by name.
+  std::string term_set;
+  bool log_target = false;  // target_transform "log"
+  std::string meter;        // meter(s) of the rows, comma separated
+  std::string rapl_domain;  // "package" for energy/power models, else ""
+  double alpha = 0;         // chosen by k-fold cross-validation
   double intercept = 0;
-  int n_terms_total = 0;                // candidate terms before the Lasso
-  std::vector<ModelTerm> terms;         // non-zero terms
-  std::vector<FeatureBound> bounds;     // training rows' range of every feature
+  int n_terms_total = 0;             // candidate terms before the Lasso
+  std::vector<ModelTerm> terms;      // non-zero terms
+  std::vector<FeatureBound> bounds;  // training rows' range of every feature
   int64_t n_rows = 0, n_dropped = 0, n_train = 0, n_test = 0;
+  int64_t n_outliers = 0;  // training rows left out as outliers (in n_train)
   int cv_folds = 0;
   uint64_t cv_seed = 0;
-  std::string cv_loss;                  // what the validation MSE measures
-  double cv_mse = 0;                    // mean validation MSE at alpha
+  std::string cv_loss;  // what the validation MSE measures
+  double cv_mse = 0;    // mean validation MSE at alpha
   Metrics train_metrics;
   std::optional<Metrics> test_metrics;  // held-out rows, never used to choose alpha
 };
@@ -99,8 +105,8 @@ struct ModelBundle {
 };
 
 struct Prediction {
-  double value = 0;             // unit of the model's quantity
-  bool extrapolated = false;    // some feature outside the training bounds
+  double value = 0;                  // unit of the model's quantity
+  bool extrapolated = false;         // some feature outside the training bounds
   std::vector<std::string> outside;  // e.g. "in_channels=384 > max 15"
 };
 

@@ -16,10 +16,12 @@ std::string ModelName(LayerType layer, Pass pass, Quantity quantity) {
          std::string(ToString(quantity));
 }
 
-std::string LossName(ModelKind kind, Quantity quantity) {
+std::string LossName(ModelKind kind, Quantity quantity, bool reweighted) {
   switch (kind) {
     case ModelKind::kNnLasso:
-      return "mean squared relative error ((pred - y) / y)^2";
+      return reweighted
+                 ? "mean squared error relative to the previous fit's prediction ((y - pred) / m)^2"
+                 : "mean squared relative error ((y - pred) / y)^2";
     case ModelKind::kLogLasso:
       return "mean squared error of ln(y)";
     case ModelKind::kLasso:
@@ -28,22 +30,125 @@ std::string LossName(ModelKind kind, Quantity quantity) {
   return "";
 }
 
+// A Lasso problem and how its coefficients map back to model terms:
+// term j = coef(j + offset) at center(j) and scale(j); intercept from coef(0) / intercept_scale
+// when offset == 1 (explicit non-negative intercept column), else from the fit's intercept.
 struct Design {
   Eigen::MatrixXd x;
   Eigen::VectorXd y;
   LassoOptions lasso;
+  Eigen::VectorXd center, scale;
+  double intercept_scale = 1;
+  int offset = 0;
 };
+
+// Lasso design for nnlasso with row multipliers 1 / m_i (see model_fit.h).
+Design WeightedDesign(const Eigen::MatrixXd& t, const Eigen::VectorXd& y,
+                      const Eigen::VectorXd& m) {
+  const Eigen::Index n = t.rows(), p = t.cols();
+  Design d;
+  const Eigen::ArrayXd r = m.array().inverse();
+  d.x.resize(n, p + 1);
+  d.x.col(0) = r.matrix();
+  d.x.rightCols(p) = t.array().colwise() * r;
+  d.center = Eigen::VectorXd::Zero(p);
+  d.scale = Eigen::VectorXd::Ones(p);
+  for (Eigen::Index j = 0; j <= p; ++j) {
+    const double rms = std::sqrt(d.x.col(j).squaredNorm() / static_cast<double>(n));
+    const double s = rms > 0 ? rms : 1.0;
+    d.x.col(j) /= s;
+    if (j == 0) {
+      d.intercept_scale = s;
+    } else {
+      d.scale(j - 1) = s;
+    }
+  }
+  d.y = (y.array() * r).matrix();
+  d.lasso.fit_intercept = false;
+  d.lasso.positive = true;
+  d.lasso.penalty_factors = Eigen::VectorXd::Ones(p + 1);
+  d.lasso.penalty_factors(0) = 0;  // the intercept column
+  d.offset = 1;
+  return d;
+}
+
+// Lasso design on standardised (centred, unit variance) terms with a free intercept.
+Design StandardisedDesign(const Eigen::MatrixXd& t, const Eigen::VectorXd& y) {
+  const Eigen::Index n = t.rows(), p = t.cols();
+  Design d;
+  d.center = t.colwise().mean().transpose();
+  d.scale = Eigen::VectorXd::Ones(p);
+  d.x = t.rowwise() - d.center.transpose();
+  for (Eigen::Index j = 0; j < p; ++j) {
+    const double sd = std::sqrt(d.x.col(j).squaredNorm() / static_cast<double>(n));
+    d.scale(j) = sd > 0 ? sd : 1.0;
+    d.x.col(j) /= d.scale(j);
+  }
+  d.y = y;
+  d.lasso.fit_intercept = true;
+  return d;
+}
+
+// Cross-validates alpha, refits on all rows of the design, and stores intercept and non-zero
+// terms in `model`.
+void FitDesign(Design& d, LayerType layer, const std::vector<Term>& terms,
+               const FitOptions& options, Model& model) {
+  d.lasso.max_iter = options.max_iter;
+  d.lasso.tol = options.tol;
+  CvOptions cv;
+  cv.folds = options.folds;
+  cv.seed = options.seed;
+  cv.n_alphas = options.n_alphas;
+  cv.eps = options.eps;
+  const CvResult result = CrossValidateLasso(d.x, d.y, d.lasso, cv);
+  model.alpha = result.best_alpha;
+  model.cv_mse = result.mean_mse[static_cast<size_t>(result.best_index)];
+  const std::vector<double> path_alphas(result.alphas.begin(),
+                                        result.alphas.begin() + result.best_index + 1);
+  const LassoFit fit = LassoPath(GramStats::From(d.x, d.y), path_alphas, d.lasso).back();
+  model.intercept = d.offset == 1 ? fit.coef(0) / d.intercept_scale : fit.intercept;
+  model.terms.clear();
+  for (size_t j = 0; j < terms.size(); ++j) {
+    const double c = fit.coef(static_cast<Eigen::Index>(j) + d.offset);
+    if (c == 0) continue;
+    model.terms.push_back({TermName(layer, terms[j]), terms[j], c,
+                           d.center(static_cast<Eigen::Index>(j)),
+                           d.scale(static_cast<Eigen::Index>(j))});
+  }
+}
+
+// Pilot for the nnlasso weights: a log-log Lasso at alpha = 1e-3 * alpha_max (no CV),
+// exp(prediction) for every training row. Always > 0.
+Eigen::VectorXd PilotPrediction(LayerType layer, const std::vector<LayerConfig>& configs,
+                                const Eigen::VectorXd& y) {
+  const Eigen::MatrixXd t = DesignMatrix(layer, LogTerms(layer), configs);
+  Design d = StandardisedDesign(t, y.array().log().matrix());
+  const GramStats stats = GramStats::From(d.x, d.y);
+  const LassoFit fit = FitLasso(stats, 1e-3 * AlphaMax(stats, d.lasso), d.lasso);
+  return PredictLinear(d.x, fit).array().exp().matrix();
+}
 
 }  // namespace
 
-int64_t MinRows(const FitOptions& options) {
-  return static_cast<int64_t>(std::ceil(5.0 * options.folds / (1.0 - options.test_fraction) - 1e-9));
+std::string_view ToString(TermSet set) { return set == TermSet::kCapped ? "capped" : "full"; }
+
+TermSet ParseTermSet(std::string_view name) {
+  if (name == "capped") return TermSet::kCapped;
+  if (name == "full") return TermSet::kFull;
+  throw ConfigError("unknown term set '" + std::string(name) + "' (expected capped or full)");
 }
 
-std::vector<Term> ModelTerms(LayerType layer, Quantity quantity, ModelKind kind, int degree) {
+int64_t MinRows(const FitOptions& options) {
+  return static_cast<int64_t>(
+      std::ceil(5.0 * options.folds / (1.0 - options.test_fraction) - 1e-9));
+}
+
+std::vector<Term> ModelTerms(LayerType layer, Quantity quantity, ModelKind kind, int degree,
+                             TermSet term_set) {
   if (kind == ModelKind::kLogLasso) return LogTerms(layer);
-  if (quantity == Quantity::kPowerW) return PowerTerms(layer);
-  return PolynomialTerms(layer, degree);
+  if (quantity == Quantity::kPowerW) return PowerTerms(layer, term_set == TermSet::kFull);
+  return term_set == TermSet::kCapped ? CappedPolynomialTerms(layer, degree)
+                                      : PolynomialTerms(layer, degree);
 }
 
 Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<TrainingRow>& rows,
@@ -51,11 +156,14 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   const std::string name = ModelName(layer, pass, quantity);
   const int degree = options.degree == 0 ? DefaultDegree(layer) : options.degree;
   if (degree < 1) throw ConfigError(name + ": degree must be >= 1, got " + std::to_string(degree));
-  if (options.folds < 2) throw ConfigError(name + ": folds must be >= 2, got " + std::to_string(options.folds));
+  if (options.folds < 2)
+    throw ConfigError(name + ": folds must be >= 2, got " + std::to_string(options.folds));
   if (!(options.test_fraction >= 0 && options.test_fraction < 1)) {
     throw ConfigError(name + ": test fraction must be in [0, 1), got " +
                       std::to_string(options.test_fraction));
   }
+  if (options.reweight_iterations < 0)
+    throw ConfigError(name + ": reweight_iterations must be >= 0");
 
   std::vector<TrainingRow> usable;
   for (const TrainingRow& r : rows) {
@@ -71,105 +179,99 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
                    "-fold cross-validation");
   }
 
+  const bool custom = !options.terms.empty();
+  const std::vector<Term> terms =
+      custom ? options.terms : ModelTerms(layer, quantity, options.kind, degree, options.term_set);
   Model model;
   model.layer = layer;
   model.pass = pass;
   model.quantity = quantity;
   model.kind = options.kind;
   model.log_target = options.kind == ModelKind::kLogLasso;
-  model.degree = (options.kind == ModelKind::kLogLasso || quantity == Quantity::kPowerW) ? 0 : degree;
+  const bool polynomial =
+      !custom && options.kind != ModelKind::kLogLasso && quantity != Quantity::kPowerW;
+  model.degree = polynomial ? degree : 0;
+  model.term_set = custom                                 ? "custom"
+                   : options.kind == ModelKind::kLogLasso ? "log"
+                   : quantity == Quantity::kPowerW
+                       ? (options.term_set == TermSet::kCapped ? "log2_power" : "power")
+                   : options.term_set == TermSet::kCapped ? "capped_polynomial"
+                                                          : "polynomial";
   model.meter = meter;
   model.rapl_domain = quantity == Quantity::kTimeS ? "" : "package";
   model.n_rows = static_cast<int64_t>(rows.size());
   model.n_dropped = static_cast<int64_t>(rows.size()) - n;
+  model.n_terms_total = static_cast<int>(terms.size());
   model.cv_folds = options.folds;
   model.cv_seed = options.seed;
-  model.cv_loss = LossName(options.kind, quantity);
+  const bool reweighted = options.kind == ModelKind::kNnLasso && options.reweight_iterations > 0;
+  model.cv_loss = LossName(options.kind, quantity, reweighted);
 
   const TrainTestSplit split = SplitTrainTest(n, options.test_fraction, options.seed);
   model.n_train = static_cast<int64_t>(split.train.size());
   model.n_test = static_cast<int64_t>(split.test.size());
   std::vector<LayerConfig> train_configs;
-  std::vector<double> train_y;
-  for (const int64_t i : split.train) {
-    train_configs.push_back(usable[static_cast<size_t>(i)].config);
-    train_y.push_back(usable[static_cast<size_t>(i)].value);
+  Eigen::VectorXd y(model.n_train);
+  for (size_t k = 0; k < split.train.size(); ++k) {
+    const TrainingRow& r = usable[static_cast<size_t>(split.train[k])];
+    train_configs.push_back(r.config);
+    y(static_cast<Eigen::Index>(k)) = r.value;
   }
-
-  const std::vector<Term> terms =
-      options.terms.empty() ? ModelTerms(layer, quantity, options.kind, degree) : options.terms;
-  model.n_terms_total = static_cast<int>(terms.size());
+  Eigen::VectorXd pilot;
+  if (options.outlier_factor > 0 ||
+      (options.kind == ModelKind::kNnLasso && options.reweight_iterations > 0)) {
+    pilot = PilotPrediction(layer, train_configs, y);
+  }
+  if (options.outlier_factor > 0) {
+    const double limit = std::log(options.outlier_factor);
+    std::vector<LayerConfig> kept_configs;
+    std::vector<double> kept_y, kept_pilot;
+    for (size_t k = 0; k < train_configs.size(); ++k) {
+      const auto i = static_cast<Eigen::Index>(k);
+      if (std::abs(std::log(y(i) / pilot(i))) > limit) continue;
+      kept_configs.push_back(train_configs[k]);
+      kept_y.push_back(y(i));
+      kept_pilot.push_back(pilot(i));
+    }
+    model.n_outliers = static_cast<int64_t>(train_configs.size() - kept_configs.size());
+    if (static_cast<int64_t>(kept_configs.size()) < 5 * options.folds) {
+      throw FitError(name + ": only " + std::to_string(kept_configs.size()) +
+                     " training rows within a factor " + std::to_string(options.outlier_factor) +
+                     " of the pilot fit");
+    }
+    train_configs = std::move(kept_configs);
+    y = Eigen::Map<const Eigen::VectorXd>(kept_y.data(), static_cast<Eigen::Index>(kept_y.size()));
+    pilot = Eigen::Map<const Eigen::VectorXd>(kept_pilot.data(),
+                                              static_cast<Eigen::Index>(kept_pilot.size()));
+  }
   const Eigen::MatrixXd t = DesignMatrix(layer, terms, train_configs);
-  const Eigen::Index n_train = t.rows();
-  const Eigen::Index p = t.cols();
-  const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(train_y.data(), n_train);
 
-  // Transform to a Lasso problem; remember how to map coefficients back to terms.
-  Design d;
-  Eigen::VectorXd center = Eigen::VectorXd::Zero(p);
-  Eigen::VectorXd scale = Eigen::VectorXd::Ones(p);
-  double intercept_scale = 1;
   if (options.kind == ModelKind::kNnLasso) {
-    const Eigen::ArrayXd inv_y = y.array().inverse();
-    d.x.resize(n_train, p + 1);
-    d.x.col(0) = inv_y.matrix();
-    d.x.rightCols(p) = t.array().colwise() * inv_y;
-    for (Eigen::Index j = 0; j <= p; ++j) {
-      const double rms = std::sqrt(d.x.col(j).squaredNorm() / static_cast<double>(n_train));
-      const double s = rms > 0 ? rms : 1.0;
-      d.x.col(j) /= s;
-      if (j == 0) {
-        intercept_scale = s;
-      } else {
-        scale(j - 1) = s;
+    Eigen::VectorXd m = reweighted ? pilot : y;
+    for (int iteration = 0; iteration < std::max(1, options.reweight_iterations); ++iteration) {
+      Design d = WeightedDesign(t, y, m);
+      FitDesign(d, layer, terms, options, model);
+      if (!reweighted) break;
+      // Next weights: this fit's predictions, floored at 1e-3 of their median so that a row the
+      // model predicts as ~0 cannot take all the weight.
+      Eigen::VectorXd z = Eigen::VectorXd::Constant(t.rows(), model.intercept);
+      for (size_t j = 0; j < terms.size(); ++j) {
+        for (const ModelTerm& mt : model.terms) {
+          if (mt.term == terms[j])
+            z += t.col(static_cast<Eigen::Index>(j)) * (mt.coefficient / mt.scale);
+        }
       }
-    }
-    d.y = Eigen::VectorXd::Ones(n_train);
-    d.lasso.fit_intercept = false;
-    d.lasso.positive = true;
-    d.lasso.penalty_factors = Eigen::VectorXd::Ones(p + 1);
-    d.lasso.penalty_factors(0) = 0;  // the intercept column
-  } else {
-    center = t.colwise().mean().transpose();
-    d.x = t.rowwise() - center.transpose();
-    for (Eigen::Index j = 0; j < p; ++j) {
-      const double sd = std::sqrt(d.x.col(j).squaredNorm() / static_cast<double>(n_train));
-      scale(j) = sd > 0 ? sd : 1.0;
-      d.x.col(j) /= scale(j);
-    }
-    d.y = model.log_target ? Eigen::VectorXd(y.array().log()) : y;
-    d.lasso.fit_intercept = true;
-    d.lasso.positive = false;
-  }
-  d.lasso.max_iter = options.max_iter;
-  d.lasso.tol = options.tol;
-
-  CvOptions cv;
-  cv.folds = options.folds;
-  cv.seed = options.seed;
-  cv.n_alphas = options.n_alphas;
-  cv.eps = options.eps;
-  const CvResult cv_result = CrossValidateLasso(d.x, d.y, d.lasso, cv);
-  model.alpha = cv_result.best_alpha;
-  model.cv_mse = cv_result.mean_mse[static_cast<size_t>(cv_result.best_index)];
-  const std::vector<double> path_alphas(cv_result.alphas.begin(),
-                                        cv_result.alphas.begin() + cv_result.best_index + 1);
-  const LassoFit fit = LassoPath(GramStats::From(d.x, d.y), path_alphas, d.lasso).back();
-
-  if (options.kind == ModelKind::kNnLasso) {
-    model.intercept = fit.coef(0) / intercept_scale;
-    for (Eigen::Index j = 0; j < p; ++j) {
-      if (fit.coef(j + 1) == 0) continue;
-      model.terms.push_back({TermName(layer, terms[static_cast<size_t>(j)]),
-                             terms[static_cast<size_t>(j)], fit.coef(j + 1), 0.0, scale(j)});
+      std::vector<double> sorted(z.data(), z.data() + z.size());
+      std::nth_element(sorted.begin(),
+                       sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2),
+                       sorted.end());
+      const double floor =
+          std::max(1e-3 * sorted[sorted.size() / 2], std::numeric_limits<double>::min());
+      m = z.cwiseMax(floor);
     }
   } else {
-    model.intercept = fit.intercept;
-    for (Eigen::Index j = 0; j < p; ++j) {
-      if (fit.coef(j) == 0) continue;
-      model.terms.push_back({TermName(layer, terms[static_cast<size_t>(j)]),
-                             terms[static_cast<size_t>(j)], fit.coef(j), center(j), scale(j)});
-    }
+    Design d = StandardisedDesign(t, model.log_target ? Eigen::VectorXd(y.array().log()) : y);
+    FitDesign(d, layer, terms, options, model);
   }
 
   // Training bounds of every feature.
@@ -183,7 +285,8 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
       hi[k] = std::max(hi[k], f[k]);
     }
   }
-  for (size_t k = 0; k < feature_names.size(); ++k) model.bounds.push_back({feature_names[k], lo[k], hi[k]});
+  for (size_t k = 0; k < feature_names.size(); ++k)
+    model.bounds.push_back({feature_names[k], lo[k], hi[k]});
 
   const auto score = [&](const std::vector<int64_t>& index) {
     std::vector<double> predicted, measured;

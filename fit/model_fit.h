@@ -10,12 +10,22 @@
 // the training rows; refit on all training rows at that alpha; score train and test rows.
 // The stored model is the one fitted on the training rows, so its test metrics describe it.
 //
-// nnlasso in detail: with terms T_ij >= 0 and targets y_i > 0 it minimises
-//     (1/(2n)) sum_i ((y_i - b - sum_j w_j T_ij / s_j) / y_i)^2 + alpha sum_j |w_j|
-// over w >= 0, b >= 0 (b unpenalised), where s_j = sqrt(mean_i (T_ij / y_i)^2) scales each
+// nnlasso in detail: with terms T_ij >= 0, targets y_i > 0 and row weights 1/m_i^2 it minimises
+//     (1/(2n)) sum_i ((y_i - b - sum_j w_j T_ij / s_j) / m_i)^2 + alpha sum_j |w_j|
+// over w >= 0, b >= 0 (b unpenalised), where s_j = sqrt(mean_i (T_ij / m_i)^2) scales each
 // weighted column to unit root mean square (not centred: centring would break w >= 0 => z >= 0).
-// This is a Lasso on rows divided by y_i with target 1: the fitted loss is the squared relative
-// error, whose root is RMSPE, the metric reported.
+// That is a Lasso on rows divided by m_i. The loss is a relative error: with m_i = y_i
+// (reweight_iterations = 0) exactly the squared relative error, whose root is RMSPE; but that
+// estimator is biased low (under-predicting costs at most 100 %, over-predicting is unbounded)
+// and lets one tiny, noisy y_i dominate. By default m_i is a model prediction instead, as in
+// iteratively reweighted least squares for a Gamma GLM (variance proportional to mean^2, which
+// gives unbiased means): m = the prediction of a lightly regularised log-log pilot fit, then each
+// of reweight_iterations fits (each with its own cross-validated alpha) sets m for the next.
+//
+// Term sets: TermSet::kCapped (default) uses CappedPolynomialTerms for time_s and energy_j and
+// log2(x) terms for power_w; kFull uses NeuralPower's full PolynomialTerms and [x, log2 x] power
+// terms. See fit/features.h for why capped extrapolates sanely, and tests/bench/fit_candidates.cpp
+// for the comparison that chose the defaults.
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
@@ -36,16 +46,26 @@ struct TrainingRow {
   double value = 0;  // unit of the quantity (s, J, W) per execution on the whole batch
 };
 
+enum class TermSet { kCapped, kFull };
+std::string_view ToString(TermSet set);       // "capped", "full"
+TermSet ParseTermSet(std::string_view name);  // throws ConfigError
+
 struct FitOptions {
   ModelKind kind = ModelKind::kNnLasso;
-  int degree = 0;              // 0: DefaultDegree(layer)
+  TermSet term_set = TermSet::kCapped;  // polynomial terms of time_s and energy_j models
+  int degree = 0;                       // 0: DefaultDegree(layer)
   int folds = 10;
   double test_fraction = 0.2;  // in [0, 1)
   uint64_t seed = 1;           // held-out split and fold assignment
   int n_alphas = 100;
-  double eps = 1e-4;           // smallest alpha on the path = eps * alpha_max
-  int max_iter = 1000;         // coordinate descent sweeps per alpha
+  double eps = 1e-4;    // smallest alpha on the path = eps * alpha_max
+  int max_iter = 1000;  // coordinate descent sweeps per alpha
   double tol = 1e-4;
+  int reweight_iterations = 0;  // nnlasso: weighted fits after the pilot; 0: weights 1/y^2
+  // Training rows whose value differs from the log-log pilot fit by more than this factor
+  // (either way) are left out of the fit (a preempted timing, a reading below RAPL resolution).
+  // Held-out rows are always scored. 0 disables.
+  double outlier_factor = 10;
   // Replaces the kind's candidate terms (ModelTerms) when non-empty; for experiments.
   std::vector<Term> terms;
 };
@@ -60,6 +80,7 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
                const FitOptions& options, const std::string& meter = "");
 
 // The candidate terms a kind uses for a quantity (see above).
-std::vector<Term> ModelTerms(LayerType layer, Quantity quantity, ModelKind kind, int degree);
+std::vector<Term> ModelTerms(LayerType layer, Quantity quantity, ModelKind kind, int degree,
+                             TermSet term_set = TermSet::kCapped);
 
 }  // namespace lj

@@ -1,5 +1,6 @@
 #include "fit/store_samples.h"
 
+#include <filesystem>
 #include <set>
 
 #include "core/errors.h"
@@ -17,7 +18,9 @@ void JoinDistinct(std::string& field, const std::string& value) {
   size_t start = 0;
   while (true) {
     const size_t end = field.find(" | ", start);
-    if (field.compare(start, end == std::string::npos ? std::string::npos : end - start, value) == 0) return;
+    if (field.compare(start, end == std::string::npos ? std::string::npos : end - start, value) ==
+        0)
+      return;
     if (end == std::string::npos) break;
     start = end + 3;
   }
@@ -30,8 +33,11 @@ std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string
                                                    const std::string& host) {
   std::map<std::string, HostSamples> hosts;
   for (const std::string& path : db_paths) {
+    if (path != ":memory:" && !std::filesystem::exists(path)) {
+      throw ConfigError(path + ": no such database");  // Store would create an empty one
+    }
     Store store(path);
-    std::map<int64_t, std::string> hostname_of_run;  // "" = skip the run
+    std::map<int64_t, std::string> hostname_of_run;       // "" = skip the run
     std::set<std::pair<std::string, int64_t>> described;  // (hostname, host_id) already merged
     for (const SampleRow& row : store.ReadSamples()) {
       auto it = hostname_of_run.find(row.run_id);
@@ -67,7 +73,8 @@ std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string
                                   std::to_string(row.sample_index) + " (" + row.layer + ")";
       PassSample s;
       try {
-        s.config = LayerConfigFromJson(ParseLayerType(row.layer), nlohmann::json::parse(row.config), context);
+        s.config = LayerConfigFromJson(ParseLayerType(row.layer), nlohmann::json::parse(row.config),
+                                       context);
       } catch (const nlohmann::json::exception& e) {
         throw ConfigError(context + ": config is not valid JSON: " + e.what());
       }

@@ -115,36 +115,6 @@ bool FileExists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-std::vector<SampleRow> ToRows(const std::vector<PassResult>& results, const WorkItem& item,
-                              int64_t run_id, int64_t index, const std::string& meter,
-                              std::optional<double> idle_power_w) {
-  std::vector<SampleRow> rows;
-  const std::string config_json = ToJson(item.config).dump();
-  for (const PassResult& r : results) {
-    SampleRow row;
-    row.run_id = run_id;
-    row.sample_index = index;
-    row.layer = std::string(ToString(item.config.type));
-    row.pass = std::string(ToString(r.pass));
-    row.config = config_json;
-    row.repetitions = r.repetitions;
-    row.trials = r.trials;
-    row.time_s = r.time_s;
-    row.time_std_s = r.time_std_s;
-    row.energy_j = r.energy_j;
-    row.energy_std_j = r.energy_std_j;
-    if (r.energy_j) row.energy_by_socket_j = nlohmann::json(r.energy_by_socket_j).dump();
-    row.dram_energy_j = r.dram_energy_j;
-    row.psys_energy_j = r.psys_energy_j;
-    row.idle_power_w = r.energy_j ? idle_power_w : std::nullopt;
-    row.meter = meter;
-    row.sweep = item.sweep;
-    row.sweep_value = item.sweep_value;
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 }  // namespace
 
 RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& stop) {
@@ -187,25 +157,12 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   }
 
   // 2. One measure per host; then the meter; then the database.
-  InstanceLock lock(options.lock_path.empty() ? DefaultLockPath() : options.lock_path);
-  SelectedMeter meter = SelectMeter(options.meter);
-  if (!meter.fallback_reason.empty()) {
-    spdlog::warn("==================================================================");
-    spdlog::warn("NO ENERGY METER: {}", meter.fallback_reason);
-    spdlog::warn("Recording TIME ONLY: the energy columns of this run will be NULL.");
-    spdlog::warn("==================================================================");
-  }
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : static_cast<int>(std::thread::hardware_concurrency());
-  SetTorchThreads(threads);
-
+  MeasurementHost setup =
+      PrepareMeasurementHost(options.lock_path, options.meter, options.threads);
+  const SelectedMeter& meter = setup.meter;
+  const HostInfo& host = setup.host;
+  const int threads = setup.threads;
   Store store(options.db_path);
-  HostInfo host = DetectHost();
-  host.threads_used = threads;
-  host.torch_version = TorchVersion();
-  host.blas = BlasInfo();
-  host.rapl_domains = DescribeZones(meter.meter.get());
   const int64_t host_id = store.UpsertHost(host);
 
   RunSummary summary;
@@ -244,14 +201,11 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   std::optional<double> idle_power_w;
   auto last_idle = Clock::now();
   auto measure_idle = [&] {
-    if (!meter.meter || options.idle_s <= 0) return;
-    IdleRow idle = MeasureIdle(*meter.meter, options.idle_s, &stop);
-    idle.run_id = summary.run_id;
-    store.InsertIdle(idle);
-    idle_power_w = idle.package_power_w;
+    const auto measured =
+        MeasureAndStoreIdle(meter.meter.get(), options.idle_s, store, summary.run_id, &stop);
+    if (!measured) return;
+    idle_power_w = measured;
     last_idle = Clock::now();
-    spdlog::info("idle power: {:.2f} W package over {:.1f} s", idle.package_power_w,
-                 idle.duration_s);
   };
   measure_idle();
 
@@ -270,8 +224,8 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     try {
       const auto results = MeasureLayer(item.config, measure_options, meter.meter.get(), &stop);
       if (stop.load()) break;  // an interrupted config is neither stored nor a failure
-      store.InsertSamples(
-          ToRows(results, item, summary.run_id, index, meter.name, idle_power_w));
+      store.InsertSamples(ToSampleRows(results, item.config, summary.run_id, index, meter.name,
+                                       idle_power_w, item.sweep, item.sweep_value));
       ++summary.stored;
       ++summary.measured_here;
       failures_in_a_row = 0;
@@ -303,6 +257,71 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   store.SetRunStatus(summary.run_id, summary.status);
   summary.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
   return summary;
+}
+
+MeasurementHost PrepareMeasurementHost(const std::string& lock_path, MeterChoice meter_choice,
+                                       int threads) {
+  MeasurementHost setup;
+  setup.lock = std::make_unique<InstanceLock>(lock_path.empty() ? DefaultLockPath() : lock_path);
+  setup.meter = SelectMeter(meter_choice);
+  if (!setup.meter.fallback_reason.empty()) {
+    spdlog::warn("==================================================================");
+    spdlog::warn("NO ENERGY METER: {}", setup.meter.fallback_reason);
+    spdlog::warn("Recording TIME ONLY: the energy columns of this run will be NULL.");
+    spdlog::warn("==================================================================");
+  }
+  setup.threads = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  SetTorchThreads(setup.threads);
+  setup.host = DetectHost();
+  setup.host.threads_used = setup.threads;
+  setup.host.torch_version = TorchVersion();
+  setup.host.blas = BlasInfo();
+  setup.host.rapl_domains = DescribeZones(setup.meter.meter.get());
+  return setup;
+}
+
+std::optional<double> MeasureAndStoreIdle(EnergyMeter* meter, double idle_s, Store& store,
+                                          int64_t run_id, const std::atomic<bool>* stop) {
+  if (meter == nullptr || idle_s <= 0) return std::nullopt;
+  IdleRow idle = MeasureIdle(*meter, idle_s, stop);
+  idle.run_id = run_id;
+  store.InsertIdle(idle);
+  spdlog::info("idle power: {:.2f} W package over {:.1f} s", idle.package_power_w,
+               idle.duration_s);
+  return idle.package_power_w;
+}
+
+std::vector<SampleRow> ToSampleRows(const std::vector<PassResult>& results,
+                                    const LayerConfig& config, int64_t run_id,
+                                    int64_t sample_index, const std::string& meter,
+                                    std::optional<double> idle_power_w,
+                                    std::optional<std::string> sweep,
+                                    std::optional<double> sweep_value) {
+  std::vector<SampleRow> rows;
+  const std::string config_json = ToJson(config).dump();
+  for (const PassResult& r : results) {
+    SampleRow row;
+    row.run_id = run_id;
+    row.sample_index = sample_index;
+    row.layer = std::string(ToString(config.type));
+    row.pass = std::string(ToString(r.pass));
+    row.config = config_json;
+    row.repetitions = r.repetitions;
+    row.trials = r.trials;
+    row.time_s = r.time_s;
+    row.time_std_s = r.time_std_s;
+    row.energy_j = r.energy_j;
+    row.energy_std_j = r.energy_std_j;
+    if (r.energy_j) row.energy_by_socket_j = nlohmann::json(r.energy_by_socket_j).dump();
+    row.dram_energy_j = r.dram_energy_j;
+    row.psys_energy_j = r.psys_energy_j;
+    row.idle_power_w = r.energy_j ? idle_power_w : std::nullopt;
+    row.meter = meter;
+    row.sweep = sweep;
+    row.sweep_value = sweep_value;
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 std::string FormatSummary(const RunSummary& s) {

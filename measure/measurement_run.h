@@ -6,9 +6,15 @@
 // seconds on SIGINT/SIGTERM, and can be resumed to exactly N configs with the same seed stream.
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "db/store.h"
+#include "measure/instance_lock.h"
 #include "measure/meter_selection.h"
+#include "measure/pass_measurement.h"
 
 namespace lj {
 
@@ -55,5 +61,36 @@ struct RunSummary {
 RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& stop);
 
 std::string FormatSummary(const RunSummary& summary);
+
+// The host-wide setup every measuring run shares (random and sweep runs here, network runs in
+// measure/network_run.h), in this order: the single-instance lock, the meter (auto falls back
+// to time only with a loud warning), LibTorch's thread count, and the host description.
+struct MeasurementHost {
+  std::unique_ptr<InstanceLock> lock;
+  SelectedMeter meter;
+  int threads = 0;  // intra-op threads set for LibTorch
+  HostInfo host;    // incl. threads_used, torch_version, blas and rapl_domains
+};
+
+// lock_path "" = DefaultLockPath(); threads 0 = all hardware threads.
+// Throws: std::runtime_error if another measure holds the lock; MeterError for --meter rapl
+// without a working RAPL.
+MeasurementHost PrepareMeasurementHost(const std::string& lock_path, MeterChoice meter,
+                                       int threads);
+
+// Measures idle power for idle_s seconds, stores it for `run_id` and logs it. Returns the
+// package idle power in watts, or nullopt (nothing measured) without a meter or with
+// idle_s <= 0.
+std::optional<double> MeasureAndStoreIdle(EnergyMeter* meter, double idle_s, Store& store,
+                                          int64_t run_id, const std::atomic<bool>* stop);
+
+// The sample rows of one measured config (one per PassResult, normally forward and backward);
+// idle_power_w is stored only on rows with energy.
+std::vector<SampleRow> ToSampleRows(const std::vector<PassResult>& results,
+                                    const LayerConfig& config, int64_t run_id,
+                                    int64_t sample_index, const std::string& meter,
+                                    std::optional<double> idle_power_w,
+                                    std::optional<std::string> sweep = std::nullopt,
+                                    std::optional<double> sweep_value = std::nullopt);
 
 }  // namespace lj

@@ -6,9 +6,10 @@ namespace lj {
 
 bool IsKnownLayerType(std::string_view type) {
   static constexpr std::array<std::string_view, 15> kKnown = {
-      "conv2d",  "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "linear",
-      "batchnorm2d", "dropout", "flatten",  "relu",  "relu6",
-      "hardswish",   "hardsigmoid", "sigmoid", "add", "mul"};
+      "conv2d",  "maxpool2d",   "avgpool2d", "adaptive_avgpool2d",
+      "linear",  "batchnorm2d", "dropout",   "flatten",
+      "relu",    "relu6",       "hardswish", "hardsigmoid",
+      "sigmoid", "add",         "mul"};
   for (std::string_view k : kKnown) {
     if (k == type) return true;
   }

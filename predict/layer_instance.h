@@ -3,12 +3,11 @@
 // predict/net_builder.h (net.json) and predict/torchscript_layers.h (TorchScript) produce and
 // the predictor sums. No LibTorch.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/layer_config.h"
 
@@ -23,8 +22,8 @@ struct LayerInstance {
   // sum), mul (squeeze-excitation scale). A TorchScript op with no such name keeps its
   // qualified op name, e.g. "aten::cat" (see IsKnownLayerType).
   std::string type;
-  // Where it came from, for messages: "layers[4].layers[1]" (net.json) or the op, e.g.
-  // "aten::_convolution" (TorchScript).
+  // Where it came from, for messages: the net.json location ("layer 3" at the top level,
+  // "layers[4].layers[1]" when nested) or the TorchScript op ("aten::_convolution").
   std::string source;
   // Input (the main operand) and output shapes, dimension 0 = the network's batch size,
   // e.g. {64, 3, 224, 224} -> {64, 64, 112, 112}.

@@ -1,9 +1,9 @@
 #include "predict/net_builder.h"
 
+#include <torch/torch.h>
+
 #include <functional>
 #include <utility>
-
-#include <torch/torch.h>
 
 #include "core/errors.h"
 #include "core/json_reader.h"
@@ -81,8 +81,8 @@ class Builder {
   void RequireRank(const NetLayerSpec& layer, const std::string& path, const Tensor& x,
                    int64_t rank, const std::string& layout, const std::string& hint = "") {
     if (x.dim() == rank) return;
-    throw ConfigError(Context(layer, path) + ": expects a " + std::to_string(rank) +
-                      "-D input " + layout + ", got " + ShapeToString(AtBatchSize(x)) + hint);
+    throw ConfigError(Context(layer, path) + ": expects a " + std::to_string(rank) + "-D input " +
+                      layout + ", got " + ShapeToString(AtBatchSize(x)) + hint);
   }
 
   AnyModule BuildSequential(const NetLayerSpec& layer, const std::string& path, Tensor& x) {
@@ -117,8 +117,8 @@ class Builder {
                         ShapeToString(AtBatchSize(shortcut)) + " differ");
     }
     x = Record(
-        "add", Join(path, "add"), layer, [&](const Tensor& b) { return b + shortcut; }, branch,
-        0, std::nullopt);
+        "add", Join(path, "add"), layer, [&](const Tensor& b) { return b + shortcut; }, branch, 0,
+        std::nullopt);
     if (layer.activation != "none") {
       x = Record(
           layer.activation, Join(path, "activation"), layer,
@@ -127,8 +127,7 @@ class Builder {
     return AnyModule(block);
   }
 
-  AnyModule BuildSqueezeExcitation(const NetLayerSpec& layer, const std::string& path,
-                                   Tensor& x) {
+  AnyModule BuildSqueezeExcitation(const NetLayerSpec& layer, const std::string& path, Tensor& x) {
     RequireRank(layer, path, x, 4, "(N, C, H, W)");
     const int64_t channels = x.size(1);
     SqueezeExcitation se(channels, layer.squeeze_channels, layer.activation,
@@ -196,31 +195,30 @@ class Builder {
       if (t == "conv2d") {
         RequireRank(layer, path, x, 4, "(N, C, H, W)");
         config = SpatialConfig(layer, path, x, LayerType::kConv2d);
-        module = AnyModule(nn::Conv2d(nn::Conv2dOptions(x.size(1), layer.out_channels,
-                                                        layer.kernel_size)
-                                          .stride(layer.stride)
-                                          .padding(layer.padding)
-                                          .groups(layer.groups)
-                                          .bias(layer.bias)));
+        module =
+            AnyModule(nn::Conv2d(nn::Conv2dOptions(x.size(1), layer.out_channels, layer.kernel_size)
+                                     .stride(layer.stride)
+                                     .padding(layer.padding)
+                                     .groups(layer.groups)
+                                     .bias(layer.bias)));
       } else if (t == "maxpool2d") {
         RequireRank(layer, path, x, 4, "(N, C, H, W)");
         config = SpatialConfig(layer, path, x, LayerType::kMaxPool2d);
-        module = AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(layer.kernel_size)
-                                             .stride(layer.stride)
-                                             .padding(layer.padding)));
+        module = AnyModule(nn::MaxPool2d(
+            nn::MaxPool2dOptions(layer.kernel_size).stride(layer.stride).padding(layer.padding)));
       } else if (t == "avgpool2d") {
         RequireRank(layer, path, x, 4, "(N, C, H, W)");
         const int64_t padded_h = x.size(2) + 2 * layer.padding;
         const int64_t padded_w = x.size(3) + 2 * layer.padding;
         if (layer.kernel_size > padded_h || layer.kernel_size > padded_w) {
           throw ConfigError(Context(layer, path) + ": kernel_size " +
-                            std::to_string(layer.kernel_size) + " is larger than the padded input " +
-                            std::to_string(padded_h) + "x" + std::to_string(padded_w));
+                            std::to_string(layer.kernel_size) +
+                            " is larger than the padded input " + std::to_string(padded_h) + "x" +
+                            std::to_string(padded_w));
         }
         kernel_elements = layer.kernel_size * layer.kernel_size;
-        module = AnyModule(nn::AvgPool2d(nn::AvgPool2dOptions(layer.kernel_size)
-                                             .stride(layer.stride)
-                                             .padding(layer.padding)));
+        module = AnyModule(nn::AvgPool2d(
+            nn::AvgPool2dOptions(layer.kernel_size).stride(layer.stride).padding(layer.padding)));
       } else if (t == "adaptive_avgpool2d") {
         RequireRank(layer, path, x, 4, "(N, C, H, W)");
         module = AnyModule(nn::AdaptiveAvgPool2d(
@@ -251,8 +249,8 @@ class Builder {
                             std::to_string(layer.end_dim) + " do not fit the input " +
                             ShapeToString(AtBatchSize(x)));
         }
-        module = AnyModule(nn::Flatten(
-            nn::FlattenOptions().start_dim(layer.start_dim).end_dim(layer.end_dim)));
+        module = AnyModule(
+            nn::Flatten(nn::FlattenOptions().start_dim(layer.start_dim).end_dim(layer.end_dim)));
       } else {
         module = AnyModule(Activation(t));
       }

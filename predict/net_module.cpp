@@ -1,9 +1,9 @@
 #include "predict/net_module.h"
 
+#include <torch/torch.h>
+
 #include <stdexcept>
 #include <utility>
-
-#include <torch/torch.h>
 
 namespace lj {
 
@@ -67,11 +67,11 @@ SqueezeExcitationImpl::SqueezeExcitationImpl(int64_t channels, int64_t squeeze_c
                                              const std::string& activation_type,
                                              const std::string& scale_activation_type) {
   avgpool = register_module("avgpool", torch::nn::AdaptiveAvgPool2d(1));
-  fc1 = register_module("fc1", torch::nn::Conv2d(torch::nn::Conv2dOptions(
-                                   channels, squeeze_channels, 1)));
+  fc1 = register_module("fc1",
+                        torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, squeeze_channels, 1)));
   activation = register_module("activation", Activation(activation_type));
-  fc2 = register_module("fc2", torch::nn::Conv2d(torch::nn::Conv2dOptions(
-                                   squeeze_channels, channels, 1)));
+  fc2 = register_module("fc2",
+                        torch::nn::Conv2d(torch::nn::Conv2dOptions(squeeze_channels, channels, 1)));
   scale_activation = register_module("scale_activation", Activation(scale_activation_type));
 }
 

@@ -3,14 +3,14 @@
 // Include this header only where the module is run or trained: it pulls in LibTorch.
 // Child modules are registered under the net.json path segments, so parameter names follow
 // torchvision ("layer1.0.conv1.weight", "features.1.block.1.fc1.bias").
-#include <string>
-#include <vector>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/pooling.h>
 #include <torch/nn/pimpl.h>
+
+#include <string>
+#include <vector>
 
 namespace lj {
 

@@ -11,8 +11,8 @@ namespace lj {
 namespace {
 
 const std::vector<std::string> kLeafTypes = {
-    "conv2d",  "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "linear",
-    "batchnorm2d", "dropout", "flatten"};
+    "conv2d", "maxpool2d",   "avgpool2d", "adaptive_avgpool2d",
+    "linear", "batchnorm2d", "dropout",   "flatten"};
 const std::vector<std::string> kActivationTypes = {"relu", "relu6", "hardswish", "hardsigmoid",
                                                    "sigmoid"};
 const std::vector<std::string> kBlockTypes = {"sequential", "residual", "squeeze_excitation"};
@@ -29,7 +29,8 @@ std::string JoinNames(const std::vector<std::string>& names) {
 
 // The keys a layer of `type` may have besides "type" and "name".
 std::vector<std::string> FieldsOf(const std::string& type) {
-  if (type == "conv2d") return {"out_channels", "kernel_size", "stride", "padding", "groups", "bias"};
+  if (type == "conv2d")
+    return {"out_channels", "kernel_size", "stride", "padding", "groups", "bias"};
   if (type == "maxpool2d" || type == "avgpool2d") return {"kernel_size", "stride", "padding"};
   if (type == "adaptive_avgpool2d") return {"output_size"};
   if (type == "linear") return {"out_features", "bias"};
@@ -46,13 +47,9 @@ std::vector<std::string> FieldsOf(const std::string& type) {
 // Absent: `fallback` when given, else "missing key".
 int64_t IntField(const nlohmann::json& j, const std::string& key, const std::string& ctx,
                  int64_t min, std::optional<int64_t> fallback) {
-  auto it = j.find(key);
-  if (it == j.end()) {
-    if (fallback) return *fallback;
-    RequireKey(j, key, ctx);  // throws "missing key"
-  }
+  if (!j.contains(key) && fallback) return *fallback;
   const std::string where = At(ctx, key);
-  const int64_t value = ReadInt(*it, where);
+  const int64_t value = ReadInt(RequireKey(j, key, ctx), where);
   if (value < min) {
     throw ConfigError(where + " must be " + (min == 0 ? ">= 0" : "> 0") + ", got " +
                       std::to_string(value));
@@ -73,25 +70,19 @@ std::string FormatNumber(double v) {
 }
 
 void CheckSegment(const std::string& name, const std::string& where) {
-  if (name.empty() ||
-      !std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(
-                                                                  static_cast<unsigned char>(c)) ||
-                                                              c == '_'; })) {
+  if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+      })) {
     throw ConfigError(where + " must be a non-empty name of letters, digits and '_', got \"" +
                       name + "\"");
   }
 }
 
-std::string ActivationField(const nlohmann::json& j, const std::string& key,
-                            const std::string& ctx, std::optional<std::string> fallback,
-                            bool allow_none) {
-  auto it = j.find(key);
-  if (it == j.end()) {
-    if (fallback) return *fallback;
-    RequireKey(j, key, ctx);
-  }
+std::string ActivationField(const nlohmann::json& j, const std::string& key, const std::string& ctx,
+                            std::optional<std::string> fallback, bool allow_none) {
+  if (!j.contains(key) && fallback) return *fallback;
   const std::string where = At(ctx, key);
-  const std::string value = ReadString(*it, where);
+  const std::string value = ReadString(RequireKey(j, key, ctx), where);
   if (Contains(kActivationTypes, value) || (allow_none && value == "none")) return value;
   throw ConfigError(where + " must be " + (allow_none ? "none, " : "") +
                     JoinNames(kActivationTypes) + ", got \"" + value + "\"");
@@ -125,11 +116,11 @@ class Parser {
     RequireObject(j, At(source_, where));
     NetLayerSpec layer;
     layer.where = where;
-    layer.type = ReadString(RequireKey(j, "type", At(source_, where)),
-                            At(source_, where + ": type"));
+    layer.type =
+        ReadString(RequireKey(j, "type", At(source_, where)), At(source_, where + ": type"));
     if (!Contains(NetLayerTypes(), layer.type)) {
-      throw ConfigError(At(source_, where + ": unknown layer type '" + layer.type +
-                                        "' (expected " + JoinNames(NetLayerTypes()) + ")"));
+      throw ConfigError(At(source_, where + ": unknown layer type '" + layer.type + "' (expected " +
+                                        JoinNames(NetLayerTypes()) + ")"));
     }
     const std::string ctx = At(source_, where + " (" + layer.type + ")");
     std::vector<std::string> allowed = {"type", "name"};
@@ -158,9 +149,9 @@ class Parser {
       layer.stride = IntField(j, "stride", ctx, 1, layer.kernel_size);
       layer.padding = IntField(j, "padding", ctx, 0, 0);
       if (layer.padding > layer.kernel_size / 2) {
-        throw ConfigError(At(ctx, "padding must be <= kernel_size / 2 = " +
-                                      std::to_string(layer.kernel_size / 2) + ", got " +
-                                      std::to_string(layer.padding)));
+        throw ConfigError(At(
+            ctx, "padding must be <= kernel_size / 2 = " + std::to_string(layer.kernel_size / 2) +
+                     ", got " + std::to_string(layer.padding)));
       }
     } else if (t == "adaptive_avgpool2d") {
       const nlohmann::json& size = RequireKey(j, "output_size", ctx);
@@ -205,16 +196,15 @@ class Parser {
                           std::to_string(layer.end_dim));
       }
     } else if (t == "sequential") {
-      layer.layers = ParseList(RequireKey(j, "layers", ctx), key_path + ".layers",
-                               ctx + ": layers", false);
+      layer.layers =
+          ParseList(RequireKey(j, "layers", ctx), key_path + ".layers", ctx + ": layers", false);
       CheckUniqueSegments(layer.layers, {});
     } else if (t == "residual") {
-      layer.layers = ParseList(RequireKey(j, "layers", ctx), key_path + ".layers",
-                               ctx + ": layers", false);
+      layer.layers =
+          ParseList(RequireKey(j, "layers", ctx), key_path + ".layers", ctx + ": layers", false);
       layer.activation = ActivationField(j, "activation", ctx, std::nullopt, true);
       if (j.contains("shortcut")) {
-        layer.shortcut = ParseList(j["shortcut"], key_path + ".shortcut", ctx + ": shortcut",
-                                   true);
+        layer.shortcut = ParseList(j["shortcut"], key_path + ".shortcut", ctx + ": shortcut", true);
         CheckUniqueSegments(layer.shortcut, {});
       }
       if (j.contains("shortcut_name")) {
@@ -232,7 +222,6 @@ class Parser {
     }
     return layer;
   }
-
 
  public:
   // Path segments of `layers` (name or index) must be distinct and not in `reserved` (the
@@ -312,15 +301,14 @@ NetSpec ParseNetSpec(const nlohmann::json& j, const std::string& context) {
       spec.optimizer.momentum = 0.0;
       spec.optimizer.lr = 0.001;  // torch.optim.Adam default
     } else {
-      throw ConfigError(At(opt_ctx, "type") + " must be sgd or adam, got \"" +
-                        spec.optimizer.type + "\"");
+      throw ConfigError(At(opt_ctx, "type") + " must be sgd or adam, got \"" + spec.optimizer.type +
+                        "\"");
     }
     spec.optimizer.lr = NumberField(opt, "lr", opt_ctx, spec.optimizer.lr);
     spec.optimizer.momentum = NumberField(opt, "momentum", opt_ctx, spec.optimizer.momentum);
     spec.optimizer.weight_decay = NumberField(opt, "weight_decay", opt_ctx, 0.0);
     if (!(spec.optimizer.lr > 0)) {
-      throw ConfigError(At(opt_ctx, "lr") + " must be > 0, got " +
-                        FormatNumber(spec.optimizer.lr));
+      throw ConfigError(At(opt_ctx, "lr") + " must be > 0, got " + FormatNumber(spec.optimizer.lr));
     }
     if (spec.optimizer.momentum < 0) {
       throw ConfigError(At(opt_ctx, "momentum") + " must be >= 0, got " +

@@ -8,11 +8,10 @@
 // Sizes that depend on the input (in_channels, in_features, kernel vs. input size, residual
 // shapes) are checked when the network is built (predict/net_builder.h).
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace lj {
 

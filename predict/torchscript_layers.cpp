@@ -1,17 +1,17 @@
 #include "predict/torchscript_layers.h"
 
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/jit_trace.h>
+#include <torch/script.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <unordered_set>
-
-#include <torch/csrc/jit/ir/constants.h>
-#include <torch/csrc/jit/passes/freeze_module.h>
-#include <torch/csrc/jit/passes/inliner.h>
-#include <torch/csrc/jit/runtime/jit_trace.h>
-#include <torch/script.h>
 
 #include "core/errors.h"
 
@@ -23,12 +23,21 @@ using torch::jit::Value;
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-// First line of an exception's message, without a c10::Error's backtrace.
+// The useful line of an exception's message: the first, without a c10::Error's backtrace, or
+// for TorchScript interpreter errors (a TorchScript traceback) the last non-empty line, which
+// holds the cause ("RuntimeError: Given groups=1, weight of size ...").
 std::string Message(const std::exception& e) {
-  if (auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
-    return FirstLine(c10_error->what_without_backtrace());
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  const std::string text = c10_error ? c10_error->what_without_backtrace() : e.what();
+  if (text.rfind("The following operation failed in the TorchScript interpreter", 0) == 0) {
+    const size_t end = text.find_last_not_of(" \n");
+    if (end != std::string::npos) {
+      const size_t newline = text.rfind('\n', end);
+      const size_t start = newline == std::string::npos ? 0 : newline + 1;
+      return text.substr(start, end + 1 - start);
+    }
   }
-  return FirstLine(e.what());
+  return FirstLine(text);
 }
 
 bool IsTensor(const Value* v) { return v->type()->cast<c10::TensorType>() != nullptr; }
@@ -39,7 +48,8 @@ bool IsNone(const Value* v) { return v->type()->kind() == c10::TypeKind::NoneTyp
 bool CarriesTensors(const Value* v) {
   const c10::TypePtr& t = v->type();
   if (t->cast<c10::TensorType>()) return true;
-  if (auto list = t->cast<c10::ListType>()) return list->getElementType()->cast<c10::TensorType>() != nullptr;
+  if (auto list = t->cast<c10::ListType>())
+    return list->getElementType()->cast<c10::TensorType>() != nullptr;
   return t->cast<c10::TupleType>() != nullptr;
 }
 
@@ -199,17 +209,23 @@ class GraphReader {
     return shape;
   }
 
-  // The operand whose shape is reported as the layer input.
+  // The operand whose shape is reported as the layer input; nullptr if there is none.
   const Value* MainInput(const Node* n, const std::string& type,
                          const std::vector<int64_t>& out_shape) const {
     if (n->kind() == c10::Symbol::fromQualString("aten::addmm")) return n->input(1);
     const Value* first = nullptr;
     for (const Value* in : n->inputs()) {
-      if (!derived_.count(in) || !IsTensor(in)) continue;
+      if (!derived_.count(in)) continue;
+      // A tensor list (aten::cat): its first element.
+      if (!IsTensor(in) && in->node()->kind() == c10::prim::ListConstruct &&
+          in->node()->inputs().size() > 0) {
+        in = in->node()->input(0);
+      }
+      if (!IsTensor(in)) continue;
       if (!first) first = in;
       if ((type == "add" || type == "mul") && Shape(in, file_) == out_shape) return in;
     }
-    return first ? first : n->input(0);
+    return first;
   }
 
   int64_t Numel(const Value* v) const {
@@ -230,7 +246,9 @@ class GraphReader {
     const std::string what = file_ + ": " + kind + " at " + li.path;
 
     const std::vector<int64_t> out_raw = Shape(n->output(0), what);
-    const std::vector<int64_t> in_raw = Shape(MainInput(n, li.type, out_raw), what);
+    const Value* main_input = MainInput(n, li.type, out_raw);
+    const std::vector<int64_t> in_raw =
+        main_input ? Shape(main_input, what) : std::vector<int64_t>();
     li.input_shape = AtBatchSize(in_raw);
     li.output_shape = AtBatchSize(out_raw);
 
@@ -246,11 +264,16 @@ class GraphReader {
       const auto padding = IntList(n->input(4));
       const auto dilation = IntList(n->input(5));
       std::string note;
-      if (w[2] != w[3]) note = "non-square kernel " + std::to_string(w[2]) + "x" + std::to_string(w[3]);
-      else if (!Square(stride)) note = "stride " + ListText(stride) + " is not square";
-      else if (!Square(padding)) note = "padding " + ListText(padding) + " is not square or not a size";
-      else if (Square(dilation).value_or(0) != 1) note = "dilation " + ListText(dilation) + " is not modelled";
-      else if (in_raw.size() != 4) note = "input is not 4-D";
+      if (w[2] != w[3])
+        note = "non-square kernel " + std::to_string(w[2]) + "x" + std::to_string(w[3]);
+      else if (!Square(stride))
+        note = "stride " + ListText(stride) + " is not square";
+      else if (!Square(padding))
+        note = "padding " + ListText(padding) + " is not square or not a size";
+      else if (Square(dilation).value_or(0) != 1)
+        note = "dilation " + ListText(dilation) + " is not modelled";
+      else if (in_raw.size() != 4)
+        note = "input is not 4-D";
       if (note.empty()) {
         LayerConfig c;
         c.type = LayerType::kConv2d;
@@ -278,12 +301,18 @@ class GraphReader {
         const auto dilation = IntList(n->input(4));
         const auto ceil_mode = Bool(n->input(5));
         std::string note;
-        if (!Square(kernel)) note = "kernel_size " + ListText(kernel) + " is not square";
-        else if (!Square(stride)) note = "stride " + ListText(stride) + " is not square";
-        else if (!Square(padding)) note = "padding " + ListText(padding) + " is not square";
-        else if (Square(dilation).value_or(0) != 1) note = "dilation " + ListText(dilation) + " is not modelled";
-        else if (ceil_mode.value_or(true)) note = "ceil_mode is not modelled";
-        else if (in_raw.size() != 4) note = "input is not 4-D";
+        if (!Square(kernel))
+          note = "kernel_size " + ListText(kernel) + " is not square";
+        else if (!Square(stride))
+          note = "stride " + ListText(stride) + " is not square";
+        else if (!Square(padding))
+          note = "padding " + ListText(padding) + " is not square";
+        else if (Square(dilation).value_or(0) != 1)
+          note = "dilation " + ListText(dilation) + " is not modelled";
+        else if (ceil_mode.value_or(true))
+          note = "ceil_mode is not modelled";
+        else if (in_raw.size() != 4)
+          note = "input is not 4-D";
         if (note.empty()) {
           LayerConfig c;
           c.type = LayerType::kMaxPool2d;

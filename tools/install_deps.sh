@@ -9,7 +9,7 @@ packages=(
   libsqlite3-dev sqlite3
   libeigen3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev
-  python3 python3-numpy python3-sklearn python3-torch python3-torchvision
+  python3 python3-numpy python3-sklearn python3-torch python3-torchvision python3-jsonschema
   python3-pandas python3-matplotlib python3-ipykernel jupyter-nbconvert
   util-linux
 )

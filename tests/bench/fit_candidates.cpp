@@ -60,7 +60,9 @@ std::vector<std::map<std::string, std::string>> ReadCsv(const std::string& path)
   return rows;
 }
 
-double D(const std::map<std::string, std::string>& r, const std::string& k) { return std::stod(r.at(k)); }
+double D(const std::map<std::string, std::string>& r, const std::string& k) {
+  return std::stod(r.at(k));
+}
 int64_t I(const std::map<std::string, std::string>& r, const std::string& k) {
   return std::llround(std::stod(r.at(k)));
 }
@@ -74,7 +76,9 @@ struct Row {
 };
 
 std::vector<Row> ReadRaptorLake(const std::string& dir, LayerType type) {
-  const char* file = type == LayerType::kConv2d ? "conv.csv" : type == LayerType::kLinear ? "linear.csv" : "pool.csv";
+  const char* file = type == LayerType::kConv2d   ? "conv.csv"
+                     : type == LayerType::kLinear ? "linear.csv"
+                                                  : "pool.csv";
   std::vector<Row> rows;
   for (const auto& r : ReadCsv(dir + "/" + file)) {
     Row row;
@@ -134,7 +138,7 @@ std::vector<Row> ReadLocal(const std::string& path) {
 std::vector<TrainingRow> Training(const std::vector<Row>& rows, int pass, Quantity q) {
   std::vector<TrainingRow> out;
   for (const Row& r : rows) {
-    const double v = q == Quantity::kTimeS ? r.time_s[pass]
+    const double v = q == Quantity::kTimeS     ? r.time_s[pass]
                      : q == Quantity::kEnergyJ ? r.energy_j[pass]
                                                : r.energy_j[pass] / r.time_s[pass];
     out.push_back({r.config, v});
@@ -144,8 +148,8 @@ std::vector<TrainingRow> Training(const std::vector<Row>& rows, int pass, Quanti
 
 struct Score {
   lj::Metrics m;
-  double median_ape = 0;     // percent
-  double geo_ratio = 0;      // geometric mean of pred / y
+  double median_ape = 0;  // percent
+  double geo_ratio = 0;   // geometric mean of pred / y
   int negative = 0;
 };
 Score ScoreOf(const std::vector<double>& pred, const std::vector<double>& y) {
@@ -169,48 +173,36 @@ Score ScoreOf(const std::vector<double>& pred, const std::vector<double>& y) {
 }
 
 void PrintHeader(const char* title) {
-  std::printf("\n== %s\n%-9s %-8s %-9s %-15s %6s %5s %10s %10s %9s %7s %7s %9s %5s\n", title, "layer", "pass",
-              "quantity", "kind", "n_test", "terms", "MAPE%", "RMSPE%", "medAPE%", "R2", "<=10%",
-              "pred/y", "neg");
+  std::printf("\n== %s\n%-9s %-8s %-9s %-15s %6s %5s %10s %10s %9s %7s %7s %9s %5s\n", title,
+              "layer", "pass", "quantity", "kind", "n_test", "terms", "MAPE%", "RMSPE%", "medAPE%",
+              "R2", "<=10%", "pred/y", "neg");
 }
-void PrintScore(LayerType t, int pass, const std::string& q, const std::string& kind, const Score& s, size_t terms) {
-  std::printf("%-9s %-8s %-9s %-20s %6lld %5zu %10.3g %10.3g %9.3g %7.3f %7.3f %9.3g %5d\n",
-              std::string(lj::ToString(t)).c_str(), pass ? "backward" : "forward", q.c_str(), kind.c_str(),
-              static_cast<long long>(s.m.n), terms, s.m.mape, s.m.rmspe, s.median_ape, s.m.r2,
-              s.m.within_10, s.geo_ratio, s.negative);
+void PrintScore(LayerType t, int pass, const std::string& q, const std::string& kind,
+                const Score& s, size_t terms) {
+  std::printf("%-9s %-8s %-9s %-18s %6lld %5zu %10.3g %10.3g %9.3g %7.3f %7.3f %9.3g %5d\n",
+              std::string(lj::ToString(t)).c_str(), pass ? "backward" : "forward", q.c_str(),
+              kind.c_str(), static_cast<long long>(s.m.n), terms, s.m.mape, s.m.rmspe, s.median_ape,
+              s.m.r2, s.m.within_10, s.geo_ratio, s.negative);
 }
 
-// A candidate: a model kind and, optionally, another term set than the kind's default.
-enum class TermSet { kDefault, kDegree1, kSpecial, kPhysical };
+// A candidate: a model kind, a term set, the nnlasso weighting and the outlier filter.
+enum class TermSet { kCapped, kFull, kSpecial };
 struct Candidate {
   std::string name;
   ModelKind kind;
   TermSet terms;
+  int reweight_iterations;
+  double outlier_factor;
 };
 const Candidate kCandidates[] = {
-    {"nnlasso", ModelKind::kNnLasso, TermSet::kDefault},
-    {"nnlasso-d1", ModelKind::kNnLasso, TermSet::kDegree1},
-    {"nnlasso-sp", ModelKind::kNnLasso, TermSet::kSpecial},
-    {"nnlasso-phys", ModelKind::kNnLasso, TermSet::kPhysical},
-    {"loglasso", ModelKind::kLogLasso, TermSet::kDefault},
-    {"lasso", ModelKind::kLasso, TermSet::kDefault},
+    {"nnlasso", ModelKind::kNnLasso, TermSet::kCapped, 0, 10},  // the default
+    {"nnlasso-nofilter", ModelKind::kNnLasso, TermSet::kCapped, 0, 0},
+    {"nnlasso-irls", ModelKind::kNnLasso, TermSet::kCapped, 2, 10},      // weights 1/pred^2
+    {"nnlasso-full", ModelKind::kNnLasso, TermSet::kFull, 0, 10},        // NeuralPower's polynomial
+    {"nnlasso-special", ModelKind::kNnLasso, TermSet::kSpecial, 0, 10},  // intercept + MACs, sizes
+    {"loglasso", ModelKind::kLogLasso, TermSet::kCapped, 0, 10},
+    {"lasso-full", ModelKind::kLasso, TermSet::kFull, 0, 0},  // the prototype
 };
-
-// Polynomial terms whose exponent of each base feature stays within what the cost can grow
-// with: linear in batch and channel counts and groups, quadratic in input size and kernel size.
-std::vector<lj::Term> PhysicalTerms(LayerType t) {
-  const auto& names = lj::FeatureNames(t);
-  std::vector<lj::Term> out;
-  for (const lj::Term& term : lj::PolynomialTerms(t, lj::DefaultDegree(t) + 1)) {
-    bool ok = true;
-    for (size_t i = 0; i < term.exponents.size(); ++i) {
-      const int cap = (names[i] == "input_size" || names[i] == "kernel_size") ? 2 : 1;
-      if (term.exponents[i] > cap) ok = false;
-    }
-    if (ok) out.push_back(term);
-  }
-  return out;
-}
 
 std::vector<lj::Term> Log2Terms(LayerType t) {
   std::vector<lj::Term> out;
@@ -223,54 +215,52 @@ lj::FitOptions Options(const Candidate& c, LayerType t, Quantity q) {
   lj::FitOptions o;
   o.kind = c.kind;
   o.test_fraction = 0.0;
-  if (q == Quantity::kPowerW) return o;
-  const int n_base = lj::NumBase(t);
-  switch (c.terms) {
-    case TermSet::kDefault:
-      break;
-    case TermSet::kDegree1:
-      o.terms = lj::PolynomialTerms(t, 1);
-      break;
-    case TermSet::kSpecial:
-      o.terms = lj::PolynomialTerms(t, 1);
-      o.terms.erase(o.terms.begin(), o.terms.begin() + n_base);
-      break;
-    case TermSet::kPhysical:
-      o.terms = PhysicalTerms(t);
-      break;
+  o.reweight_iterations = c.reweight_iterations;
+  o.outlier_factor = c.outlier_factor;
+  o.term_set = c.terms == TermSet::kFull ? lj::TermSet::kFull : lj::TermSet::kCapped;
+  if (c.terms == TermSet::kSpecial && q != Quantity::kPowerW) {
+    o.terms = lj::PolynomialTerms(t, 1);
+    o.terms.erase(o.terms.begin(), o.terms.begin() + lj::NumBase(t));
   }
   return o;
 }
 
 // Fits on `train` (all rows, no inner split) and scores `test`.
-void TrainTest(LayerType t, int pass, Quantity q, const std::vector<Row>& train, const std::vector<Row>& test) {
+void TrainTest(LayerType t, int pass, Quantity q, const std::vector<Row>& train,
+               const std::vector<Row>& test) {
   for (const Candidate& cand : kCandidates) {
     const std::string kind = cand.name;
-    const lj::Model m = lj::FitModel(t, pass ? Pass::kBackward : Pass::kForward, q, Training(train, pass, q),
-                                     Options(cand, t, q));
+    const lj::Model m = lj::FitModel(t, pass ? Pass::kBackward : Pass::kForward, q,
+                                     Training(train, pass, q), Options(cand, t, q));
     std::vector<double> pred, y;
     for (const TrainingRow& r : Training(test, pass, q)) {
       pred.push_back(lj::Predict(m, r.config).value);
       y.push_back(r.value);
     }
     PrintScore(t, pass, std::string(lj::ToString(q)), kind, ScoreOf(pred, y), m.terms.size());
-    if (q == Quantity::kEnergyJ && cand.terms != TermSet::kDegree1) {  // NeuralPower: time x power
+    if (q == Quantity::kEnergyJ && (cand.name == "nnlasso" || cand.name == "loglasso" ||
+                                    cand.name == "lasso-full")) {  // NeuralPower: time x power
       const Pass pp = pass ? Pass::kBackward : Pass::kForward;
-      const lj::Model mt = lj::FitModel(t, pp, Quantity::kTimeS, Training(train, pass, Quantity::kTimeS),
-                                        Options(cand, t, Quantity::kTimeS));
+      const lj::Model mt =
+          lj::FitModel(t, pp, Quantity::kTimeS, Training(train, pass, Quantity::kTimeS),
+                       Options(cand, t, Quantity::kTimeS));
       lj::FitOptions po = Options(cand, t, Quantity::kPowerW);
-      const lj::Model mp = lj::FitModel(t, pp, Quantity::kPowerW, Training(train, pass, Quantity::kPowerW), po);
+      const lj::Model mp =
+          lj::FitModel(t, pp, Quantity::kPowerW, Training(train, pass, Quantity::kPowerW), po);
       po.terms = Log2Terms(t);
-      const lj::Model mp2 = lj::FitModel(t, pp, Quantity::kPowerW, Training(train, pass, Quantity::kPowerW), po);
+      const lj::Model mp2 =
+          lj::FitModel(t, pp, Quantity::kPowerW, Training(train, pass, Quantity::kPowerW), po);
       std::vector<double> pe, pe2;
       for (const Row& r : test) {
         const double time = lj::Predict(mt, r.config).value;
         pe.push_back(time * lj::Predict(mp, r.config).value);
         pe2.push_back(time * lj::Predict(mp2, r.config).value);
       }
-      PrintScore(t, pass, "energy_j", kind + " t*P", ScoreOf(pe, y), mt.terms.size() + mp.terms.size());
+      PrintScore(t, pass, "energy_j", kind + " t*P", ScoreOf(pe, y),
+                 mt.terms.size() + mp.terms.size());
       if (cand.kind == ModelKind::kNnLasso) {
-        PrintScore(t, pass, "energy_j", kind + " t*Plog", ScoreOf(pe2, y), mt.terms.size() + mp2.terms.size());
+        PrintScore(t, pass, "energy_j", kind + " t*Plog", ScoreOf(pe2, y),
+                   mt.terms.size() + mp2.terms.size());
       }
     }
   }
@@ -284,7 +274,8 @@ std::vector<Row> Usable(const std::vector<Row>& rows, int pass, bool energy) {
   return out;
 }
 
-LayerConfig Conv(int64_t n, int64_t in, int64_t out, int64_t side, int64_t k, int64_t s, int64_t p) {
+LayerConfig Conv(int64_t n, int64_t in, int64_t out, int64_t side, int64_t k, int64_t s,
+                 int64_t p) {
   LayerConfig c;
   c.type = LayerType::kConv2d;
   c.batch_size = n;
@@ -319,19 +310,23 @@ LayerConfig Linear(int64_t n, int64_t in, int64_t out) {
 
 int main(int argc, char** argv) {
   const char* src = std::getenv("LJ_SOURCE_DIR");
-  const std::string rl = argc > 1 ? argv[1] : std::string(src ? src : ".") + "/../shared/data/legacy-pyrapl/raptorlake";
+  const std::string rl =
+      argc > 1 ? argv[1]
+               : std::string(src ? src : ".") + "/../shared/data/legacy-pyrapl/raptorlake";
   const std::string local = argc > 2 ? argv[2] : "";
   const bool verbose = std::getenv("LJ_VERBOSE") != nullptr;
   const bool skip_ab = std::getenv("LJ_SKIP_AB") != nullptr;
   std::map<LayerType, std::vector<Row>> data;
-  for (const LayerType t : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) data[t] = ReadRaptorLake(rl, t);
+  for (const LayerType t : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear})
+    data[t] = ReadRaptorLake(rl, t);
 
   PrintHeader("A: Raptor Lake, random 80/20 held-out split (seed 1), 10-fold CV on the 80 %");
   for (const auto& [t, rows] : data) {
     if (skip_ab) break;
     for (int pass = 0; pass < (t == LayerType::kMaxPool2d ? 1 : 2); ++pass) {
       const std::vector<Row> usable = Usable(rows, pass, true);
-      const lj::TrainTestSplit split = lj::SplitTrainTest(static_cast<int64_t>(usable.size()), 0.2, 1);
+      const lj::TrainTestSplit split =
+          lj::SplitTrainTest(static_cast<int64_t>(usable.size()), 0.2, 1);
       std::vector<Row> train, test;
       for (auto i : split.train) train.push_back(usable[i]);
       for (auto i : split.test) test.push_back(usable[i]);
@@ -349,7 +344,8 @@ int main(int argc, char** argv) {
         return lj::ForwardMacs(a.config) < lj::ForwardMacs(b.config);
       });
       const size_t cut = usable.size() * 8 / 10;
-      const std::vector<Row> train(usable.begin(), usable.begin() + cut), test(usable.begin() + cut, usable.end());
+      const std::vector<Row> train(usable.begin(), usable.begin() + cut),
+          test(usable.begin() + cut, usable.end());
       TrainTest(t, pass, Quantity::kTimeS, train, test);
       TrainTest(t, pass, Quantity::kEnergyJ, train, test);
     }
@@ -358,14 +354,18 @@ int main(int argc, char** argv) {
   // C: AlexNet (torchvision) on 64x64 inputs, batch 512, plus Linear(1000, 10).
   const int64_t n = 512;
   const std::vector<LayerConfig> alexnet = {
-      Conv(n, 3, 64, 64, 11, 4, 2),  Pool(n, 64, 15),          Conv(n, 64, 192, 7, 5, 1, 2),
-      Pool(n, 192, 7),               Conv(n, 192, 384, 3, 3, 1, 1), Conv(n, 384, 256, 3, 3, 1, 1),
-      Conv(n, 256, 256, 3, 3, 1, 1), Pool(n, 256, 3),          Linear(n, 9216, 4096),
-      Linear(n, 4096, 4096),         Linear(n, 4096, 1000),    Linear(n, 1000, 10)};
-  const double measured[2][2] = {{0.2536, 18.44}, {0.3770, 24.20}};  // [pass][time_s, energy_j], epochs 2-10 means
-  std::printf("\n== C: AlexNet 64x64 batch 512 (Raptor Lake): sum of layer predictions / measured\n");
-  std::printf("%-15s %-8s %12s %12s %12s %12s %14s\n", "kind", "pass", "time_s", "/measured", "energy_j",
-              "/measured", "t*P energy_j");
+      Conv(n, 3, 64, 64, 11, 4, 2),  Pool(n, 64, 15),
+      Conv(n, 64, 192, 7, 5, 1, 2),  Pool(n, 192, 7),
+      Conv(n, 192, 384, 3, 3, 1, 1), Conv(n, 384, 256, 3, 3, 1, 1),
+      Conv(n, 256, 256, 3, 3, 1, 1), Pool(n, 256, 3),
+      Linear(n, 9216, 4096),         Linear(n, 4096, 4096),
+      Linear(n, 4096, 1000),         Linear(n, 1000, 10)};
+  const double measured[2][2] = {{0.2536, 18.44},
+                                 {0.3770, 24.20}};  // [pass][time_s, energy_j], epochs 2-10 means
+  std::printf(
+      "\n== C: AlexNet 64x64 batch 512 (Raptor Lake): sum of layer predictions / measured\n");
+  std::printf("%-15s %-8s %12s %12s %12s %12s %14s\n", "kind", "pass", "time_s", "/measured",
+              "energy_j", "/measured", "t*P energy_j");
   for (const Candidate& cand : kCandidates) {
     for (int pass = 0; pass < 2; ++pass) {
       double sum[3] = {0, 0, 0};
@@ -373,13 +373,16 @@ int main(int argc, char** argv) {
         const int p = t == LayerType::kMaxPool2d ? 0 : pass;  // pool: forward only (no parameters)
         const Pass pp = p ? Pass::kBackward : Pass::kForward;
         const std::vector<Row> usable = Usable(rows, p, true);
-        const lj::Model mt = lj::FitModel(t, pp, Quantity::kTimeS, Training(usable, p, Quantity::kTimeS),
-                                          Options(cand, t, Quantity::kTimeS));
-        const lj::Model me = lj::FitModel(t, pp, Quantity::kEnergyJ, Training(usable, p, Quantity::kEnergyJ),
-                                          Options(cand, t, Quantity::kEnergyJ));
+        const lj::Model mt =
+            lj::FitModel(t, pp, Quantity::kTimeS, Training(usable, p, Quantity::kTimeS),
+                         Options(cand, t, Quantity::kTimeS));
+        const lj::Model me =
+            lj::FitModel(t, pp, Quantity::kEnergyJ, Training(usable, p, Quantity::kEnergyJ),
+                         Options(cand, t, Quantity::kEnergyJ));
         lj::FitOptions po = Options(cand, t, Quantity::kPowerW);
         if (cand.kind == ModelKind::kNnLasso) po.terms = Log2Terms(t);
-        const lj::Model mp = lj::FitModel(t, pp, Quantity::kPowerW, Training(usable, p, Quantity::kPowerW), po);
+        const lj::Model mp =
+            lj::FitModel(t, pp, Quantity::kPowerW, Training(usable, p, Quantity::kPowerW), po);
         for (const LayerConfig& c : alexnet) {
           if (c.type != t) continue;
           if (t == LayerType::kMaxPool2d && pass == 1) continue;  // no pool backward data
@@ -390,8 +393,9 @@ int main(int argc, char** argv) {
           sum[1] += energy;
           sum[2] += time * power;
           if (verbose) {
-            std::printf("    %-13s %-8s %-52s time_s %10.4g energy_j %10.4g power_w %8.4g\n", cand.name.c_str(),
-                        pass ? "backward" : "forward", lj::ToJson(c).dump().substr(0, 52).c_str(), time, energy, power);
+            std::printf("    %-13s %-8s %-52s time_s %10.4g energy_j %10.4g power_w %8.4g\n",
+                        cand.name.c_str(), pass ? "backward" : "forward",
+                        lj::ToJson(c).dump().substr(0, 52).c_str(), time, energy, power);
           }
         }
       }
@@ -402,7 +406,8 @@ int main(int argc, char** argv) {
   }
 
   if (!local.empty()) {
-    const std::vector<Row> random = ReadLocal(local + "/random.csv"), real = ReadLocal(local + "/realnet.csv");
+    const std::vector<Row> random = ReadLocal(local + "/random.csv"),
+                           real = ReadLocal(local + "/realnet.csv");
     PrintHeader("D: local CPU timings, train on random layers (all), test on real-network layers");
     for (const LayerType t : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) {
       for (int pass = 0; pass < 2; ++pass) {
@@ -422,7 +427,8 @@ int main(int argc, char** argv) {
         for (const Row& r : random)
           if (r.config.type == t && r.time_s[pass] > 0) rows.push_back(r);
         if (rows.size() < 90) continue;
-        const lj::TrainTestSplit split = lj::SplitTrainTest(static_cast<int64_t>(rows.size()), 0.2, 1);
+        const lj::TrainTestSplit split =
+            lj::SplitTrainTest(static_cast<int64_t>(rows.size()), 0.2, 1);
         std::vector<Row> train, test;
         for (auto i : split.train) train.push_back(rows[i]);
         for (auto i : split.test) test.push_back(rows[i]);

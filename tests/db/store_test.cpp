@@ -458,5 +458,60 @@ TEST(StoreTest, NetworkSamplesTableChecksThePhase) {
   EXPECT_EQ(RawQuery(store.handle(), "SELECT count(*) FROM network_samples"), "1");
 }
 
+TEST(StoreTest, NetworkSamplesRoundTripAndFilterByNetwork) {
+  Store store(":memory:");
+  const int64_t run = store.CreateRun(MakeRun(store.UpsertHost(MakeHost()), "network"));
+  NetworkSampleRow a;
+  a.run_id = run;
+  a.network = "lenet5";
+  a.batch_size = 64;
+  a.phase = "forward";
+  a.iteration = 2;
+  a.time_s = 0.0125;
+  a.energy_j = 0.5;
+  a.idle_power_w = 4.0;
+  a.meter = "rapl";
+  NetworkSampleRow b = a;
+  b.network = "alexnet";
+  b.phase = "iteration";
+  b.energy_j.reset();
+  b.idle_power_w.reset();
+  b.meter = "none";
+  store.InsertNetworkSamples({a, b});
+
+  const auto lenet = store.ReadNetworkSamples("lenet5");
+  ASSERT_EQ(lenet.size(), 1u);
+  EXPECT_EQ(lenet[0].run_id, run);
+  EXPECT_EQ(lenet[0].batch_size, 64);
+  EXPECT_EQ(lenet[0].phase, "forward");
+  EXPECT_EQ(lenet[0].iteration, 2);
+  EXPECT_DOUBLE_EQ(lenet[0].time_s, 0.0125);
+  EXPECT_EQ(lenet[0].energy_j, std::optional<double>(0.5));
+  EXPECT_FALSE(lenet[0].dram_energy_j.has_value());
+  EXPECT_EQ(lenet[0].idle_power_w, std::optional<double>(4.0));
+  EXPECT_EQ(lenet[0].meter, "rapl");
+  const auto all = store.ReadNetworkSamples();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].network, "alexnet");
+  EXPECT_FALSE(all[1].energy_j.has_value());
+  EXPECT_TRUE(store.ReadNetworkSamples("vgg11").empty());
+}
+
+TEST(StoreTest, ABadNetworkSampleLeavesNoneOfItsIterationStored) {
+  Store store(":memory:");
+  const int64_t run = store.CreateRun(MakeRun(store.UpsertHost(MakeHost()), "network"));
+  NetworkSampleRow good;
+  good.run_id = run;
+  good.network = "lenet5";
+  good.batch_size = 8;
+  good.phase = "forward";
+  good.time_s = 0.01;
+  good.meter = "none";
+  NetworkSampleRow bad = good;
+  bad.phase = "warmup";  // rejected by the CHECK constraint
+  EXPECT_THROW(store.InsertNetworkSamples({good, bad}), StoreError);
+  EXPECT_TRUE(store.ReadNetworkSamples().empty());
+}
+
 }  // namespace
 }  // namespace lj

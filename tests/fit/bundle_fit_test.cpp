@@ -39,7 +39,8 @@ TEST(BundleFitTest, EnergyRowsGiveThreeQuantitiesTimeOnlyRowsOne) {
   header.hostname = "h1";
   header.torch_version = "1.13.1";
   std::vector<std::string> warnings;
-  const ModelBundle b = FitBundle(header, samples, Fast(), [&](const std::string& w) { warnings.push_back(w); });
+  const ModelBundle b =
+      FitBundle(header, samples, Fast(), [&](const std::string& w) { warnings.push_back(w); });
   EXPECT_TRUE(warnings.empty());
   EXPECT_EQ(b.hostname, "h1");
   EXPECT_EQ(b.torch_version, "1.13.1");
@@ -62,7 +63,8 @@ TEST(BundleFitTest, EnergyRowsGiveThreeQuantitiesTimeOnlyRowsOne) {
 
   const std::string table = MetricsTable({b});
   EXPECT_NE(table.find("RMSPE%"), std::string::npos);
-  EXPECT_NE(table.find("h1           linear    backward energy_j nnlasso"), std::string::npos) << table;
+  EXPECT_NE(table.find("h1           linear    backward energy_j nnlasso"), std::string::npos)
+      << table;
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 9);
 }
 
@@ -71,10 +73,12 @@ TEST(BundleFitTest, TooFewRowsSkipsTheModelWithAWarning) {
   const auto pool = Samples(LayerType::kMaxPool2d, 10, false, 4);
   samples.insert(samples.end(), pool.begin(), pool.end());
   std::vector<std::string> warnings;
-  const ModelBundle b = FitBundle(ModelBundle{}, samples, Fast(), [&](const std::string& w) { warnings.push_back(w); });
+  const ModelBundle b = FitBundle(ModelBundle{}, samples, Fast(),
+                                  [&](const std::string& w) { warnings.push_back(w); });
   EXPECT_EQ(b.models.size(), 2u);
   ASSERT_EQ(warnings.size(), 2u);
-  EXPECT_NE(warnings[0].find("skipping maxpool2d/forward/time_s: 10 usable rows"), std::string::npos)
+  EXPECT_NE(warnings[0].find("skipping maxpool2d/forward/time_s: 10 usable rows"),
+            std::string::npos)
       << warnings[0];
 }
 

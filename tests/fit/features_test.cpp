@@ -24,10 +24,9 @@ LayerConfig Conv() {
 }
 
 TEST(FeaturesTest, ConvFeatureValuesForKnownConfig) {
-  const std::vector<std::string> names = {"batch_size", "in_channels", "out_channels",
-                                          "input_size", "kernel_size", "stride", "groups",
-                                          "macs", "input_elements", "output_elements",
-                                          "weight_elements"};
+  const std::vector<std::string> names = {
+      "batch_size", "in_channels", "out_channels",   "input_size",      "kernel_size",    "stride",
+      "groups",     "macs",        "input_elements", "output_elements", "weight_elements"};
   EXPECT_EQ(FeatureNames(LayerType::kConv2d), names);
   EXPECT_EQ(NumBase(LayerType::kConv2d), 7);
   // Output 10x10 (padding 1, k 3): MACs = 2*8*10*10 * 3*9; weights 8*3*9 + 8 bias.
@@ -81,10 +80,34 @@ TEST(FeaturesTest, PolynomialTermCountsAndNames) {
   EXPECT_EQ(DefaultDegree(LayerType::kLinear), 2);
 }
 
+TEST(FeaturesTest, CappedTermsKeepExponentsWithinMacs) {
+  EXPECT_EQ(CappedPolynomialTerms(LayerType::kConv2d, 3).size(), 77u + 4u);
+  EXPECT_EQ(CappedPolynomialTerms(LayerType::kMaxPool2d, 3).size(), 35u + 3u);
+  EXPECT_EQ(CappedPolynomialTerms(LayerType::kLinear, 2).size(), 6u + 4u);
+  for (const LayerType type : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) {
+    for (const Term& t : CappedPolynomialTerms(type, 3)) {
+      for (int i = 0; i < NumBase(type); ++i) {
+        EXPECT_LE(t.exponents[i], MaxExponent(type, i)) << TermName(type, t);
+      }
+    }
+  }
+  EXPECT_EQ(MaxExponent(LayerType::kConv2d, FeatureIndex(LayerType::kConv2d, "kernel_size")), 2);
+  EXPECT_EQ(MaxExponent(LayerType::kConv2d, FeatureIndex(LayerType::kConv2d, "in_channels")), 1);
+  std::set<std::string> names;
+  for (const Term& t : CappedPolynomialTerms(LayerType::kConv2d, 3))
+    names.insert(TermName(LayerType::kConv2d, t));
+  EXPECT_TRUE(names.count("batch_size*in_channels*kernel_size"));
+  EXPECT_TRUE(names.count("input_size^2*kernel_size"));
+  EXPECT_FALSE(names.count("in_channels^2"));
+  EXPECT_EQ(PowerTerms(LayerType::kLinear).size(), 14u);
+  EXPECT_EQ(PowerTerms(LayerType::kLinear, false).size(), 7u);
+}
+
 TEST(FeaturesTest, TermValueOfNamedTerm) {
   const std::vector<double> f = FeatureValues(Conv());
-  EXPECT_DOUBLE_EQ(TermValue(ParseTerm(LayerType::kConv2d, "batch_size*in_channels*kernel_size^2"), f),
-                   2.0 * 3 * 9);
+  EXPECT_DOUBLE_EQ(
+      TermValue(ParseTerm(LayerType::kConv2d, "batch_size*in_channels*kernel_size^2"), f),
+      2.0 * 3 * 9);
   EXPECT_DOUBLE_EQ(TermValue(ParseTerm(LayerType::kConv2d, "macs"), f), 43200);
   EXPECT_DOUBLE_EQ(TermValue(ParseTerm(LayerType::kConv2d, "log(macs)"), f), std::log(43200.0));
   EXPECT_DOUBLE_EQ(TermValue(ParseTerm(LayerType::kConv2d, "log2(out_channels)"), f), 3.0);
@@ -93,7 +116,8 @@ TEST(FeaturesTest, TermValueOfNamedTerm) {
 TEST(FeaturesTest, NamesRoundTripThroughParse) {
   for (const LayerType type : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) {
     std::vector<Term> all = PolynomialTerms(type, 3);
-    for (const auto& set : {LogTerms(type), PowerTerms(type)}) all.insert(all.end(), set.begin(), set.end());
+    for (const auto& set : {LogTerms(type), PowerTerms(type)})
+      all.insert(all.end(), set.begin(), set.end());
     for (const Term& t : all) {
       const std::string name = TermName(type, t);
       EXPECT_EQ(ParseTerm(type, name), t) << name;
@@ -111,8 +135,10 @@ TEST(FeaturesTest, ParseRejectsUnknownOrMalformedTerms) {
     ParseTerm(LayerType::kLinear, "batch_size*width");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown feature 'width' in term 'batch_size*width' for linear"),
-              std::string::npos) << e.what();
+    EXPECT_NE(
+        std::string(e.what()).find("unknown feature 'width' in term 'batch_size*width' for linear"),
+        std::string::npos)
+        << e.what();
   }
 }
 

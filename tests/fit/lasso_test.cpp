@@ -4,9 +4,8 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 namespace lj {
 namespace {
@@ -64,11 +63,14 @@ TEST(LassoTest, AgreesWithScikitLearn) {
     options.max_iter = 1000000;
     const double alpha = c.at("alpha").get<double>();
     const LassoFit fit = FitLasso(x, y, alpha, options);
-    SCOPED_TRACE("alpha " + std::to_string(alpha) + " positive " + std::to_string(options.positive) +
-                 " fit_intercept " + std::to_string(options.fit_intercept));
+    SCOPED_TRACE("alpha " + std::to_string(alpha) + " positive " +
+                 std::to_string(options.positive) + " fit_intercept " +
+                 std::to_string(options.fit_intercept));
     EXPECT_TRUE(fit.converged);
     const auto coef = c.at("coef").get<std::vector<double>>();
-    const double tol = 1e-6 * (1.0 + Eigen::Map<const Eigen::VectorXd>(coef.data(), coef.size()).cwiseAbs().maxCoeff());
+    const double tol =
+        1e-6 *
+        (1.0 + Eigen::Map<const Eigen::VectorXd>(coef.data(), coef.size()).cwiseAbs().maxCoeff());
     for (size_t j = 0; j < coef.size(); ++j) EXPECT_NEAR(fit.coef(j), coef[j], tol) << "coef " << j;
     EXPECT_NEAR(fit.intercept, c.at("intercept").get<double>(), tol);
     const auto pred = c.at("predictions").get<std::vector<double>>();

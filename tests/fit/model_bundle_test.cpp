@@ -1,12 +1,11 @@
 #include "fit/model_bundle.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <random>
-
-#include <unistd.h>
 
 #include "core/errors.h"
 #include "fit/model_fit.h"
@@ -117,13 +116,14 @@ TEST_F(ModelBundleTest, BadBundlesThrowConfigErrorNamingTheFile) {
   };
   expect_error((dir_ / "missing.json").string(), "cannot open");
   expect_error(Write("broken.json", "{\"format\": "), "not valid JSON");
-  expect_error(Write("other.json", "{\"format\": \"something-else\"}"), "not a layerjoule model bundle");
+  expect_error(Write("other.json", "{\"format\": \"something-else\"}"),
+               "not a layerjoule model bundle");
   nlohmann::json j = ToJson(Fitted());
   j["format_version"] = 99;
   expect_error(Write("future.json", j.dump()), "format_version 99");
   j = ToJson(Fitted());
-  j["models"][1]["terms"].push_back({{"name", "batch_size*colour"}, {"coefficient", 1.0},
-                                     {"center", 0.0}, {"scale", 1.0}});
+  j["models"][1]["terms"].push_back(
+      {{"name", "batch_size*colour"}, {"coefficient", 1.0}, {"center", 0.0}, {"scale", 1.0}});
   expect_error(Write("term.json", j.dump()), "unknown feature 'colour'");
   j = ToJson(Fitted());
   j["models"][0]["layer"] = "lstm";

@@ -24,9 +24,11 @@ TEST(ModelFitTest, NnLassoFitsSyntheticConvTimeWithHeldOutError) {
                            Fast(ModelKind::kNnLasso), "none");
   EXPECT_EQ(m.n_train + m.n_test, 600);
   EXPECT_EQ(m.n_test, 120);
-  EXPECT_EQ(m.n_terms_total, 123);
+  EXPECT_EQ(m.n_terms_total, 81);  // capped polynomial, degree 3
+  EXPECT_EQ(m.term_set, "capped_polynomial");
+  EXPECT_EQ(m.degree, 3);
   EXPECT_GT(m.terms.size(), 0u);
-  EXPECT_LT(m.terms.size(), 123u);
+  EXPECT_LT(m.terms.size(), 81u);
   EXPECT_GE(m.intercept, 0);
   for (const ModelTerm& t : m.terms) {
     EXPECT_GT(t.coefficient, 0) << t.name;
@@ -47,8 +49,15 @@ TEST(ModelFitTest, NnLassoFitsSyntheticConvTimeWithHeldOutError) {
 // a grid far outside the training bounds (every feature 10x its maximum, and all at 1).
 TEST(ModelFitTest, NnLassoPredictionsNonNegativeFarOutsideBounds) {
   for (const LayerType type : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) {
-    const auto rows = testing::SyntheticRows(type, 400, 0.2, 2);
-    const Model m = FitModel(type, Pass::kBackward, Quantity::kEnergyJ, rows, Fast(ModelKind::kNnLasso));
+    // A target that rises and then falls with the batch size inside the bounds, so an
+    // unconstrained fit wants negative (quadratic) batch terms.
+    auto rows = testing::SyntheticRows(type, 400, 0.2, 2);
+    for (auto& r : rows) r.value *= std::exp(-static_cast<double>(r.config.batch_size) / 32.0);
+    const Model m =
+        FitModel(type, Pass::kBackward, Quantity::kEnergyJ, rows, Fast(ModelKind::kNnLasso));
+    const Model plain =
+        FitModel(type, Pass::kBackward, Quantity::kEnergyJ, rows, Fast(ModelKind::kLasso));
+    int plain_negative = 0;
     std::mt19937_64 rng(3);
     int extrapolated = 0;
     for (int i = 0; i < 300; ++i) {
@@ -67,6 +76,7 @@ TEST(ModelFitTest, NnLassoPredictionsNonNegativeFarOutsideBounds) {
       }
       const Prediction p = Predict(m, c);
       EXPECT_GE(p.value, 0) << ToJson(c).dump();
+      if (Predict(plain, c).value < 0) ++plain_negative;
       if (p.extrapolated) ++extrapolated;
       // Monotone: growing the batch never lowers the prediction.
       LayerConfig bigger = c;
@@ -74,6 +84,8 @@ TEST(ModelFitTest, NnLassoPredictionsNonNegativeFarOutsideBounds) {
       EXPECT_GE(Predict(m, bigger).value, p.value);
     }
     EXPECT_EQ(extrapolated, 300) << "every grid point lies outside the training bounds";
+    // The grid has teeth: plain Lasso (the prototype's model) goes negative on it.
+    EXPECT_GT(plain_negative, 0) << ToString(type);
     LayerConfig smallest = testing::RandomConfig(type, rng);
     smallest.batch_size = 1;
     smallest.in_channels = smallest.out_channels = smallest.in_features = smallest.out_features = 1;
@@ -89,8 +101,8 @@ TEST(ModelFitTest, NnLassoPredictionsNonNegativeFarOutsideBounds) {
 
 TEST(ModelFitTest, LogLassoIsPositiveAndLassoCentresTerms) {
   const auto rows = testing::SyntheticRows(LayerType::kLinear, 300, 0.05, 4);
-  const Model log_model =
-      FitModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, rows, Fast(ModelKind::kLogLasso));
+  const Model log_model = FitModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, rows,
+                                   Fast(ModelKind::kLogLasso));
   EXPECT_TRUE(log_model.log_target);
   EXPECT_EQ(log_model.n_terms_total, 7);
   EXPECT_EQ(log_model.degree, 0);
@@ -105,14 +117,67 @@ TEST(ModelFitTest, LogLassoIsPositiveAndLassoCentresTerms) {
   EXPECT_TRUE(centred);
 }
 
-TEST(ModelFitTest, PowerUsesLinearAndLog2Terms) {
+TEST(ModelFitTest, FullTermSetIsNeuralPowersPolynomial) {
+  const auto rows = testing::SyntheticRows(LayerType::kConv2d, 300, 0.05, 5);
+  FitOptions o = Fast(ModelKind::kNnLasso);
+  o.term_set = TermSet::kFull;
+  const Model m = FitModel(LayerType::kConv2d, Pass::kForward, Quantity::kTimeS, rows, o);
+  EXPECT_EQ(m.n_terms_total, 123);
+  EXPECT_EQ(m.term_set, "polynomial");
+  EXPECT_EQ(ParseTermSet(ToString(TermSet::kFull)), TermSet::kFull);
+  EXPECT_THROW(ParseTermSet("cubic"), ConfigError);
+}
+
+TEST(ModelFitTest, PowerUsesLog2TermsOrNeuralPowersLinearAndLog2) {
   auto rows = testing::SyntheticRows(LayerType::kLinear, 200, 0.05, 6);
   for (auto& r : rows) r.value = 30.0 + 2.0 * std::log2(ForwardMacs(r.config));  // watts
-  const Model m = FitModel(LayerType::kLinear, Pass::kForward, Quantity::kPowerW, rows, Fast(ModelKind::kNnLasso));
-  EXPECT_EQ(m.n_terms_total, 14);
+  FitOptions o = Fast(ModelKind::kNnLasso);
+  const Model m = FitModel(LayerType::kLinear, Pass::kForward, Quantity::kPowerW, rows, o);
+  EXPECT_EQ(m.n_terms_total, 7);
+  EXPECT_EQ(m.term_set, "log2_power");
   EXPECT_EQ(m.rapl_domain, "package");
   ASSERT_TRUE(m.test_metrics);
   EXPECT_LT(m.test_metrics->rmspe, 2.0);
+  o.term_set = TermSet::kFull;
+  const Model full = FitModel(LayerType::kLinear, Pass::kForward, Quantity::kPowerW, rows, o);
+  EXPECT_EQ(full.n_terms_total, 14);
+  EXPECT_EQ(full.term_set, "power");
+}
+
+// A few rows far below the truth (a reading below RAPL resolution, a bad subtraction) must not
+// take over a fit weighted by 1/y^2: the outlier filter leaves them out of training.
+TEST(ModelFitTest, OutlierFilterProtectsTheRelativeFit) {
+  auto rows = testing::SyntheticRows(LayerType::kLinear, 300, 0.05, 12);
+  for (size_t i = 0; i < rows.size(); i += 50) rows[i].value *= 1e-4;
+  FitOptions o = Fast(ModelKind::kNnLasso);
+  const Model filtered = FitModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, rows, o);
+  EXPECT_GE(filtered.n_outliers, 3);
+  EXPECT_LE(filtered.n_outliers, 6);
+  o.outlier_factor = 0;
+  const Model unfiltered = FitModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, rows, o);
+  EXPECT_EQ(unfiltered.n_outliers, 0);
+  // Score both on clean rows.
+  std::vector<double> pf, pu, y;
+  for (const auto& r : testing::SyntheticRows(LayerType::kLinear, 200, 0.0, 13)) {
+    pf.push_back(Predict(filtered, r.config).value);
+    pu.push_back(Predict(unfiltered, r.config).value);
+    y.push_back(r.value);
+  }
+  EXPECT_LT(ComputeMetrics(pf, y).rmspe, 10.0);
+  EXPECT_GT(ComputeMetrics(pu, y).rmspe, 50.0);
+}
+
+// Reweighting by the previous fit's prediction (IRLS, Gamma-GLM-like) also fits well and keeps
+// predictions non-negative.
+TEST(ModelFitTest, ReweightedFitWorks) {
+  const auto rows = testing::SyntheticRows(LayerType::kConv2d, 400, 0.05, 14);
+  FitOptions o = Fast(ModelKind::kNnLasso);
+  o.reweight_iterations = 2;
+  const Model m = FitModel(LayerType::kConv2d, Pass::kForward, Quantity::kTimeS, rows, o);
+  ASSERT_TRUE(m.test_metrics);
+  EXPECT_LT(m.test_metrics->rmspe, 8.0);
+  EXPECT_GE(m.test_metrics->min_prediction, 0.0);
+  EXPECT_NE(m.cv_loss.find("previous fit"), std::string::npos);
 }
 
 TEST(ModelFitTest, DropsNonPositiveRowsAndRefusesTooFewRows) {
@@ -129,8 +194,10 @@ TEST(ModelFitTest, DropsNonPositiveRowsAndRefusesTooFewRows) {
   rows.resize(33);            // 30 usable
   EXPECT_THROW(FitModel(LayerType::kLinear, Pass::kForward, Quantity::kEnergyJ, rows, o), FitError);
   o.test_fraction = 1.0;
-  EXPECT_THROW(FitModel(LayerType::kLinear, Pass::kForward, Quantity::kEnergyJ, rows, o), ConfigError);
-  EXPECT_THROW(FitModel(LayerType::kConv2d, Pass::kForward, Quantity::kEnergyJ, rows, Fast(ModelKind::kNnLasso)),
+  EXPECT_THROW(FitModel(LayerType::kLinear, Pass::kForward, Quantity::kEnergyJ, rows, o),
+               ConfigError);
+  EXPECT_THROW(FitModel(LayerType::kConv2d, Pass::kForward, Quantity::kEnergyJ, rows,
+                        Fast(ModelKind::kNnLasso)),
                ConfigError);
 }
 

@@ -128,21 +128,22 @@ TEST(PassMeasurementTest, ValidateRejectsBadOptions) {
 }
 
 TEST(PassMeasurementTest, CalibratesRepetitionsToMinTimeAndMeasuresPerExecution) {
-  const double execution_s = 0.001;
+  const double execution_s = 0.002;
   int executions = 0;
-  const MeasureOptions options{0.05, 4, 2};
+  const MeasureOptions options{0.1, 4, 2};
   const PassResult r = MeasurePass(
       Pass::kForward, [&] { Spin(execution_s); ++executions; }, options, nullptr);
   EXPECT_EQ(r.pass, Pass::kForward);
   EXPECT_EQ(r.trials, 4);
-  EXPECT_GE(r.repetitions, 10);
-  // Per-execution mean: at least the spin, at most a little more (preemption only adds).
+  EXPECT_GE(r.repetitions, 20);
+  // Per-execution mean: at least the spin; preemption on a loaded machine only adds, but a
+  // per-trial instead of per-execution mean would be >= 20x.
   EXPECT_GE(r.time_s, execution_s);
-  EXPECT_LT(r.time_s, 1.5 * execution_s);
+  EXPECT_LT(r.time_s, 5 * execution_s);
   EXPECT_GE(r.time_std_s, 0.0);
   // One trial lasts >= min_time_s, and calibration does not overshoot wildly.
   EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.99);
-  EXPECT_LT(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 2.5);
+  EXPECT_LT(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 4);
   // Warm-up + calibration + trials: the trials alone are trials * repetitions executions.
   EXPECT_GE(executions, options.warmup_runs + options.trials * r.repetitions);
   ExpectNoEnergy(r);

@@ -3,14 +3,14 @@
 // tools/torchvision_param_counts.py into tests/predict/data/param_counts.json).
 #include "predict/net_builder.h"
 
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <torch/torch.h>
 
 #include "core/errors.h"
 #include "predict/net_module.h"
@@ -148,9 +148,9 @@ TEST(NetBuilderTest, ResNet18BlocksAndModuleNames) {
   // Parameter names follow torchvision, so state dicts line up.
   std::set<std::string> names;
   for (const auto& item : net.module->named_parameters()) names.insert(item.key());
-  for (const char* name : {"conv1.weight", "bn1.bias", "layer1.0.conv1.weight",
-                           "layer2.0.downsample.0.weight", "layer2.0.downsample.1.weight",
-                           "layer4.1.bn2.bias", "fc.weight", "fc.bias"}) {
+  for (const char* name :
+       {"conv1.weight", "bn1.bias", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
+        "layer2.0.downsample.1.weight", "layer4.1.bn2.bias", "fc.weight", "fc.bias"}) {
     EXPECT_EQ(names.count(name), 1u) << name;
   }
   EXPECT_EQ(names.size(), 62u);  // as torchvision resnet18().named_parameters()
@@ -194,7 +194,8 @@ NetSpec Parse(const std::string& layers_json, int64_t size = 8) {
       nlohmann::json::parse(R"({"name": "t", "input": {"channels": 3, "height": )" +
                             std::to_string(size) + R"(, "width": )" + std::to_string(size) +
                             R"(}, "batch_size": 4, "dataset_size": 8, "epochs": 1,
-                              "layers": )" + layers_json + "}"),
+                              "layers": )" +
+                            layers_json + "}"),
       "net.json");
 }
 

@@ -1,11 +1,11 @@
 // Tests for predict/net_spec.h: strict net.json parsing (no LibTorch).
 #include "predict/net_spec.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "core/errors.h"
 

@@ -3,14 +3,14 @@
 // or python3 on PATH); without one the tests are skipped with the reason printed.
 #include "predict/torchscript_layers.h"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "core/errors.h"
 #include "predict/net_builder.h"
@@ -48,6 +48,20 @@ class TorchScriptExports {
     }
     return file.string();
   }
+  // Runs `code` with the python that has torchvision; false on failure (sets error).
+  bool RunPython(const std::string& code) {
+    if (!skip_reason.empty()) return false;
+    fs::create_directories(dir_);
+    const fs::path script = dir_ / "script.py";
+    std::ofstream(script) << code;
+    const std::string command = python_ + " " + script.string() + " >/dev/null";
+    if (std::system(command.c_str()) != 0) {
+      error = "failed: " + command;
+      return false;
+    }
+    return true;
+  }
+  fs::path dir() const { return dir_; }
   // Set when no python3 with torchvision was found.
   std::string skip_reason;
   // Set when python3-torchvision is there but the export failed.
@@ -82,11 +96,11 @@ class TorchScriptExports {
 
 // Sets `var` to the exported file; skips the test without python3-torchvision and fails it
 // when the export fails.
-#define EXPORTED_OR_SKIP(var, method, name)                                      \
-  const std::string var = TorchScriptExports::Get().Path(method, name);          \
-  if (var.empty() && !TorchScriptExports::Get().skip_reason.empty()) {           \
-    GTEST_SKIP() << TorchScriptExports::Get().skip_reason;                       \
-  }                                                                              \
+#define EXPORTED_OR_SKIP(var, method, name)                             \
+  const std::string var = TorchScriptExports::Get().Path(method, name); \
+  if (var.empty() && !TorchScriptExports::Get().skip_reason.empty()) {  \
+    GTEST_SKIP() << TorchScriptExports::Get().skip_reason;              \
+  }                                                                     \
   ASSERT_FALSE(var.empty()) << TorchScriptExports::Get().error
 
 int64_t ReferenceParameterCount(const std::string& name) {
@@ -203,16 +217,72 @@ TEST(TorchScriptErrorTest, NotATorchScriptFile) {
   EXPECT_EQ(error.rfind(file.string() + ": not a TorchScript module: ", 0), 0u) << error;
 }
 
-TEST(TorchScriptErrorTest, InputTooSmall) {
+TEST(TorchScriptErrorTest, WrongInputChannelsNamesTheCause) {
   EXPORTED_OR_SKIP(path, "script", "resnet18");
   try {
     LayersFromTorchScript(path, {1, 32, 32}, 4);  // resnet18 wants 3 channels
     FAIL() << "no ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find(path + ": forward pass on input [1, 1, 32, 32] failed: "),
-              std::string::npos)
-        << e.what();
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind(path + ": forward pass on input [1, 1, 32, 32] failed: ", 0), 0u)
+        << message;
+    // The cause from the end of the TorchScript traceback, on one line.
+    EXPECT_NE(message.find("expected input[1, 1, 32, 32] to have 3 channels"), std::string::npos)
+        << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
+}
+
+TEST(TorchScriptLimitsTest, UnmodelledGeometryAndBakedBatchSize) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "odd.pt").string();
+  // A traced module whose view() has the tracing batch size 8 baked in, with a non-square
+  // kernel, a dilated convolution, a ceil_mode pooling and an op with no net.json name.
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Odd(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.wide = nn.Conv2d(3, 4, kernel_size=(1, 3), padding=(0, 1))
+        self.dilated = nn.Conv2d(4, 4, kernel_size=3, dilation=2, padding=2)
+        self.pool = nn.MaxPool2d(2, ceil_mode=True)
+        self.fc = nn.Linear(8 * 5 * 5, 2)
+    def forward(self, x):
+        y = self.pool(self.dilated(self.wide(x)))
+        y = torch.cat([y, y], dim=1)
+        return self.fc(y.view(8, -1))
+torch.jit.trace(Odd().eval(), torch.randn(8, 3, 9, 9)).save(")" +
+                                path + R"(")
+)")) << exports.error;
+
+  const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {3, 9, 9}, 8);
+  std::map<std::string, const LayerInstance*> by_path;
+  for (const LayerInstance& l : layers) by_path[l.path] = &l;
+  ASSERT_EQ(by_path.count("wide"), 1u);
+  EXPECT_EQ(by_path["wide"]->type, "conv2d");
+  EXPECT_FALSE(by_path["wide"]->config.has_value());
+  EXPECT_EQ(by_path["wide"]->note, "non-square kernel 1x3");
+  EXPECT_DOUBLE_EQ(by_path["wide"]->forward_macs, 8.0 * 4 * 9 * 9 * 3 * 3);
+  ASSERT_EQ(by_path.count("dilated"), 1u);
+  EXPECT_FALSE(by_path["dilated"]->config.has_value());
+  EXPECT_EQ(by_path["dilated"]->note, "dilation [2, 2] is not modelled");
+  ASSERT_EQ(by_path.count("pool"), 1u);
+  EXPECT_EQ(by_path["pool"]->note, "ceil_mode is not modelled");
+  EXPECT_EQ(by_path["pool"]->output_shape, std::vector<int64_t>({8, 4, 5, 5}));
+  bool found_cat = false;
+  for (const LayerInstance& l : layers) {
+    if (l.type == "aten::cat") {
+      found_cat = true;
+      EXPECT_FALSE(IsKnownLayerType(l.type));
+    }
+  }
+  EXPECT_TRUE(found_cat);
+  ASSERT_EQ(by_path.count("fc"), 1u);
+  ASSERT_TRUE(by_path["fc"]->config.has_value());
+  EXPECT_EQ(by_path["fc"]->config->batch_size, 8);  // run at batch 8 after batch 1 failed
+  EXPECT_EQ(by_path["fc"]->config->in_features, 200);
 }
 
 }  // namespace

@@ -1,0 +1,91 @@
+// predict: time and energy of training a network, summed from per-layer models.
+//   predict NET.json [--batch-size B] [--dataset-size N] [--epochs E] [--input CxHxW]
+//   predict model.pt --input 3x64x64 --batch-size 64 --dataset-size 50000 --epochs 10
+//   options: [--models FILE | --host NAME] [--json] [--compare [--db PATH]]
+// Models: --models FILE, else db/models/<--host or this hostname>.json (written by `fit`).
+// --compare: predicted vs measured per phase for a network measured by `measure --net`.
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "core/errors.h"
+#include "db/store.h"
+#include "predict/comparison.h"
+#include "predict/network_input.h"
+#include "predict/predictor.h"
+#include "predict/report.h"
+
+namespace {
+
+bool FileExists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"predict: time and energy of training a network from per-layer models", "predict"};
+  std::string net_path, input, models, host, db_path = "db/layerjoule.sqlite";
+  int64_t batch_size = 0, dataset_size = 0, epochs = 0;
+  bool json = false, compare = false;
+  app.add_option("NET", net_path, "net.json file or TorchScript file (.pt)")->required();
+  app.add_option("--input", input, "one sample CxHxW, e.g. 3x64x64 (required for TorchScript)");
+  app.add_option("--batch-size", batch_size, "samples per step (overrides net.json)");
+  app.add_option("--dataset-size", dataset_size, "samples per epoch (overrides net.json)");
+  app.add_option("--epochs", epochs, "epochs (overrides net.json)");
+  app.add_option("--models", models, "model bundle written by fit");
+  app.add_option("--host", host, "use db/models/NAME.json; with --models: check its host");
+  app.add_flag("--json", json, "print JSON instead of text");
+  app.add_flag("--compare", compare, "compare with the network's measurement in --db");
+  app.add_option("--db", db_path, "database of `measure --net` runs (for --compare)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    lj::NetworkOverrides overrides;
+    if (!input.empty()) overrides.input = lj::ParseInputSpec(input);
+    if (app.count("--batch-size")) overrides.batch_size = batch_size;
+    if (app.count("--dataset-size")) overrides.dataset_size = dataset_size;
+    if (app.count("--epochs")) overrides.epochs = epochs;
+    const lj::NetworkLayers network = lj::LoadNetworkLayers(net_path, overrides);
+
+    // --models FILE is taken as given (checked against --host if both are set); otherwise
+    // the bundle of --host or of this machine.
+    const std::string wanted_host = models.empty() && host.empty() ? lj::LocalHostname() : host;
+    const std::string bundle_path = models.empty() ? lj::DefaultBundlePath(wanted_host) : models;
+    const lj::ModelBundle bundle = lj::LoadBundleForHost(bundle_path, wanted_host);
+    const lj::NetworkPrediction prediction =
+        lj::PredictTraining(network.layers, bundle, network.run);
+
+    std::optional<lj::Comparison> comparison;
+    if (compare) {
+      if (!FileExists(db_path)) {
+        throw lj::ConfigError(db_path + ": no such database; measure the network first, e.g. "
+                              "`measure --net " + net_path + " --iterations 20 --db " +
+                              db_path + "`");
+      }
+      lj::Store store(db_path);
+      comparison = lj::Compare(prediction, lj::ReadMeasuredNetwork(store, network.run.network,
+                                                                  network.run.batch_size,
+                                                                  bundle.hostname));
+    }
+
+    if (json) {
+      nlohmann::json out = lj::ToJson(prediction, bundle_path);
+      if (comparison) out["comparison"] = lj::ToJson(*comparison);
+      std::cout << out.dump(2) << std::endl;
+    } else {
+      std::cout << lj::FormatPrediction(prediction, bundle_path);
+      if (comparison) std::cout << "\n" << lj::FormatComparison(*comparison);
+      std::cout.flush();
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "predict: error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,100 @@
+#include "predict/network_input.h"
+
+#include <regex>
+
+#include "core/errors.h"
+#include "predict/net_builder.h"
+#include "predict/torchscript_layers.h"
+
+namespace lj {
+namespace {
+
+void CheckPositive(const std::string& context, const char* flag,
+                   const std::optional<int64_t>& value) {
+  if (value && *value <= 0) {
+    throw ConfigError(context + ": " + flag + " must be > 0, got " + std::to_string(*value));
+  }
+}
+
+void CheckOverrides(const std::string& path, const NetworkOverrides& o) {
+  CheckPositive(path, "--batch-size", o.batch_size);
+  CheckPositive(path, "--dataset-size", o.dataset_size);
+  CheckPositive(path, "--epochs", o.epochs);
+}
+
+int64_t Required(const std::string& path, const char* flag, const std::optional<int64_t>& value,
+                 const char* what) {
+  if (!value) {
+    throw ConfigError(path + ": a TorchScript file has no " + what + "; give " + flag);
+  }
+  return *value;
+}
+
+}  // namespace
+
+InputSpec ParseInputSpec(const std::string& text) {
+  static const std::regex kShape(R"(\s*(\d{1,9})\s*[xX]\s*(\d{1,9})\s*[xX]\s*(\d{1,9})\s*)");
+  std::smatch m;
+  InputSpec input;
+  if (std::regex_match(text, m, kShape)) {
+    input.channels = std::stoll(m[1]);
+    input.height = std::stoll(m[2]);
+    input.width = std::stoll(m[3]);
+  }
+  if (input.channels <= 0 || input.height <= 0 || input.width <= 0) {
+    throw ConfigError("--input must be CxHxW with integers > 0, e.g. 3x64x64, got '" + text +
+                      "'");
+  }
+  return input;
+}
+
+bool IsNetJson(const std::string& path) {
+  return path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+}
+
+std::string TorchScriptNetworkName(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const size_t dot = name.find_last_of('.');
+  if (dot != std::string::npos && dot > 0) name.resize(dot);
+  return name;
+}
+
+NetSpec LoadNetSpecWithOverrides(const std::string& path, const NetworkOverrides& overrides) {
+  CheckOverrides(path, overrides);
+  NetSpec spec = LoadNetSpec(path);
+  if (overrides.input) spec.input = *overrides.input;
+  if (overrides.batch_size) spec.batch_size = *overrides.batch_size;
+  if (overrides.dataset_size) spec.dataset_size = *overrides.dataset_size;
+  if (overrides.epochs) spec.epochs = *overrides.epochs;
+  return spec;
+}
+
+NetworkLayers LoadNetworkLayers(const std::string& path, const NetworkOverrides& overrides) {
+  NetworkLayers out;
+  TrainingRun& run = out.run;
+  if (IsNetJson(path)) {
+    const NetSpec spec = LoadNetSpecWithOverrides(path, overrides);
+    run.network = spec.name;
+    run.input = spec.input;
+    run.batch_size = spec.batch_size;
+    run.dataset_size = spec.dataset_size;
+    run.epochs = spec.epochs;
+    run.optimizer = spec.optimizer;
+    out.layers = LayersFromNetSpec(spec);
+    return out;
+  }
+  CheckOverrides(path, overrides);
+  if (!overrides.input) {
+    throw ConfigError(path + ": a TorchScript file has no input size; give --input CxHxW");
+  }
+  run.network = TorchScriptNetworkName(path);
+  run.input = *overrides.input;
+  run.batch_size = Required(path, "--batch-size", overrides.batch_size, "batch size");
+  run.dataset_size = Required(path, "--dataset-size", overrides.dataset_size, "dataset size");
+  run.epochs = Required(path, "--epochs", overrides.epochs, "number of epochs");
+  out.layers = LayersFromTorchScript(path, run.input, run.batch_size);
+  return out;
+}
+
+}  // namespace lj

@@ -1,0 +1,52 @@
+#pragma once
+// The network `predict` and `measure --net` work on: a net.json file (predict/NET_FORMAT.md)
+// or a TorchScript file, with command-line values that override the file's. A path ending in
+// ".json" is net.json; anything else is read as TorchScript, which carries no input size or
+// training run, so those must come from the command line. This header needs no LibTorch.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "predict/layer_instance.h"
+#include "predict/net_spec.h"
+#include "predict/predictor.h"
+
+namespace lj {
+
+// Command-line values; each set one replaces the net.json field of the same name.
+struct NetworkOverrides {
+  std::optional<InputSpec> input;       // --input CxHxW
+  std::optional<int64_t> batch_size;    // --batch-size
+  std::optional<int64_t> dataset_size;  // --dataset-size
+  std::optional<int64_t> epochs;        // --epochs
+};
+
+// "3x64x64" -> {3, 64, 64}.
+// Throws: ConfigError("--input must be CxHxW with integers > 0, e.g. 3x64x64, got '3x64'").
+InputSpec ParseInputSpec(const std::string& text);
+
+// True for a path ending in ".json".
+bool IsNetJson(const std::string& path);
+
+// The network name of a TorchScript file: its file name without directory and extension
+// ("models/resnet18.pt" -> "resnet18"), so `predict --compare` finds what `measure --net`
+// stored for the same file.
+std::string TorchScriptNetworkName(const std::string& path);
+
+// LoadNetSpec(path) with the overrides applied. Throws ConfigError as LoadNetSpec, and
+// "<path>: --batch-size must be > 0, got 0" (likewise the other overrides).
+NetSpec LoadNetSpecWithOverrides(const std::string& path, const NetworkOverrides& overrides);
+
+struct NetworkLayers {
+  TrainingRun run;
+  std::vector<LayerInstance> layers;  // forward order, shapes at run.batch_size
+};
+
+// net.json: the spec with overrides, built (BuildNet) for its layers. TorchScript:
+// LayersFromTorchScript with --input and --batch-size; --dataset-size and --epochs are needed
+// as well. Throws: ConfigError naming the file, the layer or the missing option, e.g.
+// "model.pt: a TorchScript file has no input size; give --input CxHxW".
+NetworkLayers LoadNetworkLayers(const std::string& path, const NetworkOverrides& overrides);
+
+}  // namespace lj

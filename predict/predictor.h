@@ -1,0 +1,153 @@
+#pragma once
+// Predicts the time and energy of training a network from the per-layer models of a bundle
+// (fit/model_bundle.h): the cost of a training step is the sum of its layers' costs, as in
+// NeuralPower (Cai et al., ACML 2017, Sec. 3.3: network runtime and energy as the sum over
+// layers). For every layer the forward and backward pass are predicted on the whole batch;
+// a step is forward + backward + the optimizer step, an epoch ceil(dataset_size / batch_size)
+// steps (every step counted with a full batch), the training run `epochs` epochs.
+//
+// Nothing is silently zero: a layer the bundle has no model for (batchnorm2d, relu, add, ...,
+// or a conv2d that core/layer_config.h cannot describe) is "unmodelled", its values stay
+// empty, it is listed, and every total it would enter is flagged as a LOWER BOUND. So is the
+// optimizer step until per-parameter optimizer models exist. Only views of the same memory
+// (flatten; TorchScript's view and reshape map to flatten) are "no-cost" and count as 0.
+// No LibTorch, no SQLite.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fit/model_bundle.h"
+#include "predict/layer_instance.h"
+#include "predict/net_spec.h"
+
+namespace lj {
+
+enum class LayerStatus {
+  kModelled,      // every quantity predicted, all features within the models' training bounds
+  kExtrapolated,  // every quantity predicted, some feature outside a model's training bounds
+  kUnmodelled,    // some quantity has no model: those values are empty, totals lower bounds
+  kNoCost,        // flatten (a view): 0 s and 0 J by definition
+};
+// "modelled", "extrapolated", "unmodelled", "no-cost".
+std::string_view ToString(LayerStatus status);
+
+// True for layer types that only re-view memory: "flatten".
+bool IsNoCostLayerType(std::string_view type);
+
+// The training run being predicted (from net.json, or the command line for TorchScript).
+struct TrainingRun {
+  std::string network;  // net.json "name" or the TorchScript file name without extension
+  InputSpec input;      // one sample
+  int64_t batch_size = 0;
+  int64_t dataset_size = 0;  // samples per epoch
+  int64_t epochs = 0;
+  OptimizerSpec optimizer;
+
+  // ceil(dataset_size / batch_size).
+  int64_t StepsPerEpoch() const;
+};
+
+// Predicted cost of one layer for one training step (one execution on the whole batch).
+struct LayerPrediction {
+  LayerInstance layer;
+  LayerStatus status = LayerStatus::kUnmodelled;
+  // Seconds and joules; empty where no model exists (energy: also when the bundle has no
+  // energy models at all). kNoCost: 0 (energy 0 only when the bundle has energy models).
+  std::optional<double> forward_time_s;
+  std::optional<double> forward_energy_j;
+  std::optional<double> backward_time_s;
+  std::optional<double> backward_energy_j;
+  // kUnmodelled: why, e.g. "no model for batchnorm2d layers" or "no linear backward energy_j
+  // model in the bundle" or the LayerInstance note ("dilation 2 is not modelled").
+  std::string reason;
+  // kExtrapolated: the features outside the training bounds, each once, e.g.
+  // "in_channels=384 > max 15".
+  std::vector<std::string> outside;
+};
+
+// Sums over one or more training steps. Empty optional = not known at all.
+struct PhaseTotals {
+  double forward_time_s = 0;   // sum over the layers that have a forward time
+  double backward_time_s = 0;  // sum over the layers that have a backward time
+  std::optional<double> optimizer_time_s;  // no optimizer model yet: always empty
+  double time_s = 0;                       // forward + backward (+ optimizer when known)
+  // Empty when the bundle has no energy models.
+  std::optional<double> forward_energy_j;
+  std::optional<double> backward_energy_j;
+  std::optional<double> optimizer_energy_j;  // always empty for now
+  std::optional<double> energy_j;
+  // True when some layer (or the optimizer step) that costs something has no value in the sum.
+  bool forward_lower_bound = false;
+  bool backward_lower_bound = false;
+  bool time_lower_bound = false;
+  bool energy_lower_bound = false;  // meaningful only when energy_j is set
+
+  // Every time and energy multiplied by `factor` (steps, epochs); flags kept.
+  PhaseTotals Scaled(double factor) const;
+};
+
+// How much of the network the bundle covers.
+struct Coverage {
+  int layers_total = 0;
+  int layers_modelled = 0;      // modelled or extrapolated
+  int layers_extrapolated = 0;  // included in layers_modelled
+  int layers_unmodelled = 0;
+  int layers_no_cost = 0;
+  double macs_total = 0;     // forward MACs of all layers
+  double macs_modelled = 0;  // forward MACs of modelled or extrapolated layers
+
+  // layers_modelled / (layers_total - layers_no_cost): share of the layers that cost something
+  // (1 when there are none).
+  double LayerShare() const;
+  // macs_modelled / macs_total (1 when macs_total is 0).
+  double MacShare() const;
+};
+
+struct NetworkPrediction {
+  TrainingRun run;
+  std::string bundle_host;      // hostname of the bundle's models
+  bool has_energy_models = false;  // the bundle has energy_j models (its data had a meter)
+  std::vector<LayerPrediction> layers;  // forward order
+  int64_t steps_per_epoch = 0;
+  PhaseTotals per_batch;  // one training step
+  PhaseTotals per_epoch;  // per_batch x steps_per_epoch
+  PhaseTotals training;   // per_epoch x epochs
+  // Inference: the forward pass per sample (per_batch forward / batch_size), measured the way
+  // the layer models were: at the training batch size with autograd on.
+  double inference_time_per_sample_s = 0;
+  std::optional<double> inference_energy_per_sample_j;
+  Coverage coverage;
+  // What is not in the totals, one line each: every unmodelled layer ("bn1 (batchnorm2d): no
+  // model for batchnorm2d layers") and the optimizer step ("optimizer step (sgd, 61706
+  // parameters): no optimizer model yet").
+  std::vector<std::string> unmodelled;
+  // One line per extrapolated layer, e.g. "features.3 (conv2d): outside the training bounds:
+  // in_channels=64 > max 15"; and one per clamped negative prediction.
+  std::vector<std::string> warnings;
+
+  // True when the training totals miss something (an unmodelled layer or the optimizer step).
+  bool LowerBound() const { return training.time_lower_bound; }
+};
+
+// Predicts every layer with the bundle's forward and backward time_s models (and energy_j
+// models where the bundle has any), sums them, and fills coverage, unmodelled and warnings.
+// A model that predicts a negative value (possible with kind "lasso") is clamped to 0 with a
+// warning. Throws ConfigError if run.batch_size, dataset_size or epochs is not > 0.
+NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
+                                  const ModelBundle& bundle, const TrainingRun& run);
+
+// "db/models/<host>.json", as written by `fit`.
+std::string DefaultBundlePath(const std::string& host);
+// gethostname(), or "localhost" if it fails.
+std::string LocalHostname();
+
+// Loads the bundle at `path`. expected_host non-empty: the bundle must be of that host.
+// Throws ConfigError: "<path>: no model bundle for host 'h'; make one with `measure --layer
+// conv --n 500` (and maxpool, linear) then `fit --db db/layerjoule.sqlite`" when the file does
+// not exist; "<path>: the bundle is for host 'a', not 'b'; ..." for another host; and
+// LoadBundle's errors for an unreadable or malformed bundle.
+ModelBundle LoadBundleForHost(const std::string& path, const std::string& expected_host);
+
+}  // namespace lj

@@ -1,0 +1,180 @@
+// The fit tool end to end: a store with synthetic samples -> bin/fit -> model bundle; and
+// lj::ReadHostSamples, which feeds it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "db/store.h"
+#include "fit/model_bundle.h"
+#include "fit/store_samples.h"
+#include "tests/fit/synthetic.h"
+
+namespace lj {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Output {
+  int status = 0;
+  std::string text;  // stdout and stderr
+};
+
+Output RunFit(const std::string& args) {
+  const char* bin = std::getenv("LJ_BIN_DIR");
+  const std::string command = std::string(bin ? bin : "build/bin") + "/fit " + args + " 2>&1";
+  Output out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::array<char, 4096> buffer;
+  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) out.text += buffer.data();
+  const int status = pclose(pipe);
+  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+class FitCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("lj_fit_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Adds one run of `n` configs (forward and backward samples) of `type` on host `hostname`;
+  // with energy when meter is "rapl".
+  static void AddRun(Store& store, const std::string& hostname, LayerType type, int n,
+                     const std::string& meter, uint64_t seed, const std::string& kind = "random") {
+    HostInfo host;
+    host.hostname = hostname;
+    host.cpu_model = "Test CPU";
+    host.torch_version = "1.13.1";
+    host.blas = "OpenBLAS 0.3.21";
+    host.rapl_domains = meter == "rapl" ? "package-0" : "";
+    RunInfo run;
+    run.host_id = store.UpsertHost(host);
+    run.kind = kind;
+    run.layer = std::string(ToString(type));
+    run.meter = meter;
+    const int64_t run_id = store.CreateRun(run);
+    int64_t index = 0;
+    for (const TrainingRow& r : testing::SyntheticRows(type, n, 0.05, seed)) {
+      std::vector<SampleRow> rows;
+      for (const Pass pass : {Pass::kForward, Pass::kBackward}) {
+        SampleRow s;
+        s.run_id = run_id;
+        s.sample_index = index;
+        s.layer = std::string(ToString(type));
+        s.pass = std::string(ToString(pass));
+        s.config = ToJson(r.config).dump();
+        s.repetitions = 10;
+        s.trials = 3;
+        s.time_s = r.value * (pass == Pass::kBackward ? 2 : 1);
+        if (meter == "rapl") s.energy_j = s.time_s * 35.0;
+        s.meter = meter;
+        rows.push_back(s);
+      }
+      store.InsertSamples(rows);
+      ++index;
+    }
+    store.SetRunStatus(run_id, "finished");
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(FitCliTest, ReadHostSamplesGroupsByHostAndSkipsNetworkRuns) {
+  const std::string db = (dir_ / "a.sqlite").string();
+  {
+    Store store(db);
+    AddRun(store, "alpha", LayerType::kLinear, 30, "rapl", 1);
+    AddRun(store, "beta", LayerType::kConv2d, 20, "none", 2);
+    AddRun(store, "alpha", LayerType::kLinear, 5, "rapl", 3, "network");
+  }
+  const auto hosts = ReadHostSamples({db});
+  ASSERT_EQ(hosts.size(), 2u);
+  const HostSamples& alpha = hosts.at("alpha");
+  EXPECT_EQ(alpha.samples.size(), 60u);  // the network run is skipped
+  EXPECT_EQ(alpha.header.hostname, "alpha");
+  EXPECT_EQ(alpha.header.torch_version, "1.13.1");
+  EXPECT_EQ(alpha.header.rapl_domains, "package-0");
+  EXPECT_EQ(alpha.header.sources, std::vector<std::string>{db});
+  ASSERT_TRUE(alpha.samples[0].energy_j.has_value());
+  EXPECT_EQ(alpha.samples[0].config.type, LayerType::kLinear);
+  EXPECT_FALSE(hosts.at("beta").samples[0].energy_j.has_value());
+  EXPECT_EQ(ReadHostSamples({db}, "beta").size(), 1u);
+  EXPECT_TRUE(ReadHostSamples({db}, "gamma").empty());
+}
+
+TEST_F(FitCliTest, FitsEveryModelAndWritesTheBundle) {
+  const std::string db = (dir_ / "a.sqlite").string();
+  {
+    Store store(db);
+    AddRun(store, "alpha", LayerType::kLinear, 120, "rapl", 1);
+    AddRun(store, "alpha", LayerType::kConv2d, 120, "none", 2);
+    AddRun(store, "alpha", LayerType::kMaxPool2d, 12, "none", 3);
+  }
+  const std::string out = (dir_ / "models" / "alpha.json").string();
+  const Output r = RunFit("--db " + db + " --out " + out + " --folds 5 --seed 7");
+  ASSERT_EQ(r.status, 0) << r.text;
+  // Pool has 12 configs: fewer than 5 folds x 5 rows / 0.8 -> skipped with a warning.
+  EXPECT_NE(r.text.find("skipping maxpool2d/forward/time_s"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("RMSPE%"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("alpha        linear    forward  power_w  nnlasso"), std::string::npos)
+      << r.text;
+  const ModelBundle b = LoadBundle(out);
+  EXPECT_EQ(b.hostname, "alpha");
+  EXPECT_EQ(b.blas, "OpenBLAS 0.3.21");
+  ASSERT_EQ(b.models.size(), 6u + 2u);  // linear: 3 quantities x 2 passes; conv2d: time x 2
+  const Model* m = b.Find(LayerType::kLinear, Pass::kBackward, Quantity::kEnergyJ);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->meter, "rapl");
+  EXPECT_EQ(m->rapl_domain, "package");
+  EXPECT_EQ(m->cv_folds, 5);
+  EXPECT_EQ(m->cv_seed, 7u);
+  EXPECT_EQ(m->n_train + m->n_test, 120);
+  ASSERT_TRUE(m->test_metrics);
+  EXPECT_LT(m->test_metrics->rmspe, 15.0);
+  EXPECT_EQ(b.Find(LayerType::kConv2d, Pass::kForward, Quantity::kEnergyJ), nullptr);
+}
+
+TEST_F(FitCliTest, ErrorsExitOneWithAMessage) {
+  const std::string db = (dir_ / "a.sqlite").string();
+  {
+    Store store(db);
+    AddRun(store, "alpha", LayerType::kLinear, 60, "none", 1);
+    AddRun(store, "beta", LayerType::kLinear, 60, "none", 2);
+  }
+  Output r = RunFit("--db " + db + " --model ridge");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.text.find("fit: error: unknown model kind 'ridge'"), std::string::npos) << r.text;
+  r = RunFit("--db " + db + " --out " + (dir_ / "x.json").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.text.find("fit: error: --out names one file but the databases hold 2 hosts"),
+            std::string::npos)
+      << r.text;
+  r = RunFit("--db " + db + " --host gamma");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.text.find("fit: error: no samples of host 'gamma'"), std::string::npos) << r.text;
+  r = RunFit("--db " + db + " --terms cubic --host alpha");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.text.find("unknown term set 'cubic'"), std::string::npos) << r.text;
+  r = RunFit("--db " + (dir_ / "missing.sqlite").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.text.find("missing.sqlite: no such database"), std::string::npos) << r.text;
+  EXPECT_FALSE(fs::exists(dir_ / "missing.sqlite"));
+  r = RunFit("");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.text.find("--db is required"), std::string::npos) << r.text;
+}
+
+}  // namespace
+}  // namespace lj
