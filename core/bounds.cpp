@@ -38,6 +38,11 @@ const ParameterSpec kStride = LJ_INT_PARAMETER("stride", stride, 1);
 const ParameterSpec kPadding = LJ_INT_PARAMETER("padding", padding, 0);
 const ParameterSpec kInFeatures = LJ_INT_PARAMETER("in_features", in_features, 1);
 const ParameterSpec kOutFeatures = LJ_INT_PARAMETER("out_features", out_features, 1);
+const ParameterSpec kOutputSize = LJ_INT_PARAMETER("output_size", output_size, 1);
+const ParameterSpec kPPercent = LJ_INT_PARAMETER("p_percent", p_percent, 0);
+const ParameterSpec kNumClasses = LJ_INT_PARAMETER("num_classes", num_classes, 1);
+const ParameterSpec kParameters = LJ_INT_PARAMETER("parameters", parameters, 1);
+const ParameterSpec kParameterTensors = LJ_INT_PARAMETER("parameter_tensors", parameter_tensors, 1);
 #undef LJ_INT_PARAMETER
 
 const ParameterSpec kImageSize{"image_size",
@@ -73,18 +78,40 @@ struct TypeBoundsSpec {
 };
 
 const std::vector<TypeBoundsSpec>& TypeSpecs() {
-  static const std::vector<TypeBoundsSpec> kSpecs = {
-      {LayerType::kConv2d,
-       "configs/bounds/conv.json",
-       {kBatchSize, kInChannels, kOutChannels, kImageSize, kKernelSize, kStride, kPadding, kGroups,
-        kBias}},
-      {LayerType::kMaxPool2d,
-       "configs/bounds/maxpool.json",
-       {kBatchSize, kChannels, kImageSize, kKernelSize, kStride, kPadding}},
-      {LayerType::kLinear,
-       "configs/bounds/linear.json",
-       {kBatchSize, kInFeatures, kOutFeatures, kBias}},
-  };
+  static const std::vector<TypeBoundsSpec> kSpecs = [] {
+    const std::vector<ParameterSpec> nchw = {kBatchSize, kChannels, kImageSize};
+    const std::vector<ParameterSpec> pool = {kBatchSize,  kChannels, kImageSize,
+                                             kKernelSize, kStride,   kPadding};
+    const std::vector<ParameterSpec> optimizer = {kParameters, kParameterTensors};
+    return std::vector<TypeBoundsSpec>{
+        {LayerType::kConv2d,
+         "configs/bounds/conv.json",
+         {kBatchSize, kInChannels, kOutChannels, kImageSize, kKernelSize, kStride, kPadding,
+          kGroups, kBias}},
+        {LayerType::kMaxPool2d, "configs/bounds/maxpool.json", pool},
+        {LayerType::kLinear,
+         "configs/bounds/linear.json",
+         {kBatchSize, kInFeatures, kOutFeatures, kBias}},
+        {LayerType::kBatchNorm2d, "configs/bounds/batchnorm2d.json", nchw},
+        {LayerType::kReLU, "configs/bounds/relu.json", nchw},
+        {LayerType::kReLU6, "configs/bounds/relu6.json", nchw},
+        {LayerType::kHardswish, "configs/bounds/hardswish.json", nchw},
+        {LayerType::kHardsigmoid, "configs/bounds/hardsigmoid.json", nchw},
+        {LayerType::kSigmoid, "configs/bounds/sigmoid.json", nchw},
+        {LayerType::kAvgPool2d, "configs/bounds/avgpool2d.json", pool},
+        {LayerType::kAdaptiveAvgPool2d,
+         "configs/bounds/adaptive_avgpool2d.json",
+         {kBatchSize, kChannels, kImageSize, kOutputSize}},
+        {LayerType::kAdd, "configs/bounds/add.json", nchw},
+        {LayerType::kMul, "configs/bounds/mul.json", nchw},
+        {LayerType::kDropout,
+         "configs/bounds/dropout.json",
+         {kBatchSize, kChannels, kImageSize, kPPercent}},
+        {LayerType::kCrossEntropy, "configs/bounds/cross_entropy.json", {kBatchSize, kNumClasses}},
+        {LayerType::kSgd, "configs/bounds/sgd.json", optimizer},
+        {LayerType::kAdam, "configs/bounds/adam.json", optimizer},
+    };
+  }();
   return kSpecs;
 }
 
@@ -306,7 +333,8 @@ LayerBounds ParseBounds(const nlohmann::json& j, const std::string& context) {
   }
 
   // Cross-parameter checks: some draw must be able to give a valid geometry.
-  if (bounds.type == LayerType::kConv2d || bounds.type == LayerType::kMaxPool2d) {
+  const bool pool = bounds.type == LayerType::kMaxPool2d || bounds.type == LayerType::kAvgPool2d;
+  if (bounds.type == LayerType::kConv2d || pool) {
     const ParameterBounds& kernel = bounds.Get("kernel_size");
     const ParameterBounds& image = bounds.Get("image_size");
     const ParameterBounds& padding = bounds.Get("padding");
@@ -317,12 +345,30 @@ LayerBounds ParseBounds(const nlohmann::json& j, const std::string& context) {
                                         std::to_string(padding.max) + " = " +
                                         std::to_string(image.max + 2 * padding.max)));
     }
-    if (bounds.type == LayerType::kMaxPool2d && padding.min > kernel.max / 2) {
-      throw ConfigError(
-          At(context, "parameters.padding.min " + std::to_string(padding.min) +
-                          " > kernel_size.max / 2 = " + std::to_string(kernel.max / 2) +
-                          " (maxpool2d needs padding <= kernel_size / 2)"));
+    if (pool && padding.min > kernel.max / 2) {
+      throw ConfigError(At(
+          context, "parameters.padding.min " + std::to_string(padding.min) +
+                       " > kernel_size.max / 2 = " + std::to_string(kernel.max / 2) + " (" +
+                       std::string(ToString(bounds.type)) + " needs padding <= kernel_size / 2)"));
     }
+  }
+  if (bounds.type == LayerType::kDropout && bounds.Get("p_percent").max > 100) {
+    throw ConfigError(At(context, "parameters.p_percent.max must be <= 100, got " +
+                                      std::to_string(bounds.Get("p_percent").max)));
+  }
+  if (bounds.type == LayerType::kBatchNorm2d && bounds.Get("batch_size").max < 2 &&
+      bounds.Get("image_size").max < 2) {
+    throw ConfigError(At(context,
+                         "batch_size.max and image_size.max are 1: batchnorm2d in training "
+                         "mode needs batch_size * height * width > 1"));
+  }
+  if (IsOptimizerStep(bounds.type) &&
+      bounds.Get("parameter_tensors").min > bounds.Get("parameters").max) {
+    throw ConfigError(At(context, "parameters.parameter_tensors.min " +
+                                      std::to_string(bounds.Get("parameter_tensors").min) +
+                                      " > parameters.max " +
+                                      std::to_string(bounds.Get("parameters").max) +
+                                      " (each tensor holds at least one element)"));
   }
   return bounds;
 }

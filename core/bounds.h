@@ -15,20 +15,30 @@
 //      "groups":       {"choices": [1, 2, 4], "depthwise_probability": 0.1},
 //      "bias":         {"choices": [true]}}}
 //
-// Top level: "layer" (conv2d, maxpool2d, linear or an alias of ParseLayerType), "max_forward_macs"
-// (> 0: draws whose ForwardMacs exceed it are rejected), "parameters", optional "_comment".
-// Parameters per layer type (names as torch.nn; images are square, height = width = image_size):
+// Top level: "layer" (a type name or alias of ParseLayerType), "max_forward_macs" (> 0: draws
+// whose ForwardMacs exceed it are rejected; for element-wise types that is an element cap, for
+// sgd/adam a parameter cap), "parameters", optional "_comment".
+// Parameters per layer type (names as torch.nn; images are square, height = width = image_size;
+// "channels" sets in_channels, which batchnorm2d serialises as num_features):
 //   conv2d:    batch_size, in_channels, out_channels, image_size, kernel_size, stride, padding,
 //              groups (optional, default {"choices":[1]}), bias (optional, default [true])
-//   maxpool2d: batch_size, channels (-> in_channels), image_size, kernel_size, stride, padding
+//   maxpool2d, avgpool2d:
+//              batch_size, channels, image_size, kernel_size, stride, padding
 //   linear:    batch_size, in_features, out_features, bias (optional, default [true])
+//   batchnorm2d, relu, relu6, hardswish, hardsigmoid, sigmoid, add, mul:
+//              batch_size, channels, image_size
+//   dropout:   batch_size, channels, image_size, p_percent (0..100)
+//   adaptive_avgpool2d:
+//              batch_size, channels, image_size, output_size
+//   cross_entropy: batch_size, num_classes
+//   sgd, adam: parameters, parameter_tensors
 // Each parameter is an object with either
 //   "min", "max" (integers, inclusive) and "distribution": "uniform" (default) | "log_uniform",
 // or
 //   "choices": [v, ...] (distinct integers, or booleans for "bias"; drawn with equal chance),
-// and an optional "_comment". padding may be 0, every other integer must be >= 1; log_uniform
-// needs min >= 1. "groups" may also carry "depthwise_probability" in [0, 1]: the chance that a
-// draw is a depthwise conv (groups = in_channels, out_channels = in_channels).
+// and an optional "_comment". padding and p_percent may be 0, every other integer must be >= 1;
+// log_uniform needs min >= 1. "groups" may also carry "depthwise_probability" in [0, 1]: the chance
+// that a draw is a depthwise conv (groups = in_channels, out_channels = in_channels).
 //
 // All errors are ConfigError naming the file, the key path and the value, e.g.
 //   configs/bounds/conv.json: parameters.kernel_size.min must be > 0, got 0
@@ -83,8 +93,10 @@ std::vector<std::string> BoundsParameterNames(LayerType type);
 // unknown parameters for the layer type, wrong JSON types, non-integers, unknown distribution,
 // min > max, sizes <= 0 (padding < 0), log_uniform with min < 1, empty or duplicate choices,
 // depthwise_probability outside [0, 1] or on a parameter other than groups,
-// max_forward_macs <= 0, and a kernel larger than every possible padded image
-// (kernel_size.min > image_size.max + 2 * padding.max).
+// max_forward_macs <= 0, a kernel larger than every possible padded image
+// (kernel_size.min > image_size.max + 2 * padding.max), pooling padding.min > kernel_size.max / 2,
+// dropout p_percent.max > 100, batchnorm2d with batch_size.max = image_size.max = 1, and
+// sgd/adam parameter_tensors.min > parameters.max.
 LayerBounds ParseBounds(const nlohmann::json& j, const std::string& context);
 
 // Reads `path` and calls ParseBounds(j, path). Also throws ConfigError for a missing file and
@@ -92,7 +104,8 @@ LayerBounds ParseBounds(const nlohmann::json& j, const std::string& context);
 LayerBounds LoadBounds(const std::string& path);
 
 // The shipped bounds file of a type, relative to the repository root:
-// configs/bounds/conv.json, configs/bounds/maxpool.json, configs/bounds/linear.json.
+// configs/bounds/conv.json, configs/bounds/maxpool.json, configs/bounds/linear.json, and
+// configs/bounds/<type name>.json for every other type (e.g. configs/bounds/batchnorm2d.json).
 std::string DefaultBoundsPath(LayerType type);
 
 // Sets the config fields behind a bounds parameter: "image_size" sets height and width,

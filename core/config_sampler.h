@@ -19,8 +19,10 @@
 // nearest multiple of g within their [min, max] (ties go down; e.g. g = 4: 1..5 -> 4, 6 -> 4,
 // 7 -> 8) so that grouped convs are not rejected three times out of four.
 // A draw is rejected, counted by reason, and redrawn until it passes, in this order:
-//   impossible_geometry  Validate fails (kernel > padded image, maxpool padding > k/2, groups
-//                        not dividing channels) or the adjusted config left the bounds
+//   impossible_geometry  Validate fails (kernel > padded image, pooling padding > k/2, groups
+//                        not dividing channels, batchnorm2d with batch_size*height*width = 1,
+//                        sgd/adam with parameter_tensors > parameters) or the adjusted config
+//                        left the bounds
 //   over_mac_cap         ForwardMacs(config) > caps.max_forward_macs
 //   over_memory_cap      EstimateTrainingMemoryBytes(config) > caps.max_memory_bytes
 // Every returned config passes Validate, WithinBounds and both caps.

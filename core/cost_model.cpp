@@ -22,7 +22,26 @@ double EstimateTrainingMemoryBytes(const LayerConfig& config) {
   const TensorSizes s = Sizes(config);
   double bytes = kFloat32Bytes * (2 * s.input_elements + 2 * s.output_elements +
                                   2 * s.weight_elements + Im2colWorkspaceElements(config));
-  if (config.type == LayerType::kMaxPool2d) bytes += kInt64Bytes * s.output_elements;
+  switch (config.type) {
+    case LayerType::kMaxPool2d:
+      bytes += kInt64Bytes * s.output_elements;
+      break;
+    case LayerType::kDropout:
+      bytes += kFloat32Bytes * s.output_elements;
+      break;
+    case LayerType::kCrossEntropy:
+      bytes +=
+          kFloat32Bytes * s.input_elements + kInt64Bytes * static_cast<double>(config.batch_size);
+      break;
+    case LayerType::kSgd:
+      bytes += kFloat32Bytes * s.weight_elements;
+      break;
+    case LayerType::kAdam:
+      bytes += 2 * kFloat32Bytes * s.weight_elements;
+      break;
+    default:
+      break;
+  }
   return bytes;
 }
 

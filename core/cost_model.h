@@ -15,12 +15,16 @@ double Im2colWorkspaceElements(const LayerConfig& config);
 
 // Upper estimate, in bytes, of the memory one training step (forward + backward) of the layer
 // alone holds at its peak, all tensors float32 (4 bytes per element):
-//   4 * (2 * input + 2 * output + 2 * weights + workspace)  [+ 8 * output for maxpool2d]
+//   4 * (2 * input + 2 * output + 2 * weights + workspace) + extra
 // i.e. input, output and weights (incl. bias) plus a gradient of the same size of each, plus
-// for conv2d the im2col workspace (Im2colWorkspaceElements), and for maxpool2d the int64
-// argmax indices that max_pool2d_with_indices keeps for the backward pass. Element counts
-// come from Sizes(config). Does not count allocator slack or the framework's own memory.
-// Precondition: Validate(config) passes.
+// for conv2d the im2col workspace (Im2colWorkspaceElements), and as `extra`:
+//   maxpool2d: 8 * output (the int64 argmax indices max_pool2d_with_indices keeps for backward);
+//   dropout: 4 * output (the float mask kept for backward);
+//   cross_entropy: 4 * input (the log-softmax kept for backward) + 8 * batch_size (labels);
+//   sgd: 4 * parameters (momentum buffer); adam: 8 * parameters (exp_avg and exp_avg_sq).
+// For sgd/adam input = output = 0 and weights = parameters (the parameters and their grads).
+// Element counts come from Sizes(config). Does not count allocator slack or the framework's
+// own memory. Precondition: Validate(config) passes.
 double EstimateTrainingMemoryBytes(const LayerConfig& config);
 
 }  // namespace lj

@@ -28,12 +28,32 @@ const Field kGroups{"groups", &LayerConfig::groups, nullptr, 1};
 const Field kBias{"bias", nullptr, &LayerConfig::bias, 0};
 const Field kInFeatures{"in_features", &LayerConfig::in_features, nullptr, 1};
 const Field kOutFeatures{"out_features", &LayerConfig::out_features, nullptr, 1};
+// batchnorm2d's channel count: torch.nn.BatchNorm2d(num_features), stored in in_channels.
+const Field kNumFeatures{"num_features", &LayerConfig::in_channels, nullptr, 1};
+const Field kOutputSize{"output_size", &LayerConfig::output_size, nullptr, 1};
+const Field kPPercent{"p_percent", &LayerConfig::p_percent, nullptr, 0};
+const Field kNumClasses{"num_classes", &LayerConfig::num_classes, nullptr, 1};
+const Field kParameters{"parameters", &LayerConfig::parameters, nullptr, 1};
+const Field kParameterTensors{"parameter_tensors", &LayerConfig::parameter_tensors, nullptr, 1};
+
+// What a type computes, for the shape, MAC and size rules shared by several types.
+enum class Family {
+  kConv,          // conv2d
+  kPool,          // maxpool2d, avgpool2d: kernel, stride, padding
+  kLinear,        // linear
+  kElementwise,   // batchnorm2d, activations, add, mul, dropout: output shape = input shape
+  kAdaptivePool,  // adaptive_avgpool2d
+  kLoss,          // cross_entropy
+  kOptimizer,     // sgd, adam
+};
 
 // One row per layer type: its names and the fields it uses. Adding a layer type means adding
-// an enum value, a row here, and its cases in OutputShape/ForwardMacs/Sizes/CheckGeometry.
+// an enum value, a row here, and its cases in OutputShape/ForwardMacs/Sizes/CheckGeometry when
+// its family's rules do not fit.
 struct TypeInfo {
   LayerType type;
   const char* name;
+  Family family;
   std::vector<std::string_view> aliases;  // accepted by ParseLayerType besides `name`
   std::vector<Field> fields;              // serialisation order
   std::vector<std::string> field_names;   // names of `fields`, filled in Types()
@@ -41,19 +61,58 @@ struct TypeInfo {
 
 const std::vector<TypeInfo>& Types() {
   static const std::vector<TypeInfo> kTypes = [] {
+    const std::vector<Field> nchw = {kBatchSize, kInChannels, kHeight, kWidth};
+    const std::vector<Field> pool = {kBatchSize,  kInChannels, kHeight, kWidth,
+                                     kKernelSize, kStride,     kPadding};
     std::vector<TypeInfo> types = {
         {LayerType::kConv2d,
          "conv2d",
+         Family::kConv,
          {"conv"},
          {kBatchSize, kInChannels, kOutChannels, kHeight, kWidth, kKernelSize, kStride, kPadding,
           kGroups, kBias},
          {}},
-        {LayerType::kMaxPool2d,
-         "maxpool2d",
-         {"maxpool", "pool"},
-         {kBatchSize, kInChannels, kHeight, kWidth, kKernelSize, kStride, kPadding},
+        {LayerType::kMaxPool2d, "maxpool2d", Family::kPool, {"maxpool", "pool"}, pool, {}},
+        {LayerType::kLinear,
+         "linear",
+         Family::kLinear,
+         {},
+         {kBatchSize, kInFeatures, kOutFeatures, kBias},
          {}},
-        {LayerType::kLinear, "linear", {}, {kBatchSize, kInFeatures, kOutFeatures, kBias}, {}},
+        {LayerType::kBatchNorm2d,
+         "batchnorm2d",
+         Family::kElementwise,
+         {"batchnorm", "bn"},
+         {kBatchSize, kNumFeatures, kHeight, kWidth},
+         {}},
+        {LayerType::kReLU, "relu", Family::kElementwise, {}, nchw, {}},
+        {LayerType::kReLU6, "relu6", Family::kElementwise, {}, nchw, {}},
+        {LayerType::kHardswish, "hardswish", Family::kElementwise, {}, nchw, {}},
+        {LayerType::kHardsigmoid, "hardsigmoid", Family::kElementwise, {}, nchw, {}},
+        {LayerType::kSigmoid, "sigmoid", Family::kElementwise, {}, nchw, {}},
+        {LayerType::kAvgPool2d, "avgpool2d", Family::kPool, {"avgpool"}, pool, {}},
+        {LayerType::kAdaptiveAvgPool2d,
+         "adaptive_avgpool2d",
+         Family::kAdaptivePool,
+         {"adaptive_avgpool"},
+         {kBatchSize, kInChannels, kHeight, kWidth, kOutputSize},
+         {}},
+        {LayerType::kAdd, "add", Family::kElementwise, {}, nchw, {}},
+        {LayerType::kMul, "mul", Family::kElementwise, {}, nchw, {}},
+        {LayerType::kDropout,
+         "dropout",
+         Family::kElementwise,
+         {},
+         {kBatchSize, kInChannels, kHeight, kWidth, kPPercent},
+         {}},
+        {LayerType::kCrossEntropy,
+         "cross_entropy",
+         Family::kLoss,
+         {"crossentropy", "loss"},
+         {kBatchSize, kNumClasses},
+         {}},
+        {LayerType::kSgd, "sgd", Family::kOptimizer, {}, {kParameters, kParameterTensors}, {}},
+        {LayerType::kAdam, "adam", Family::kOptimizer, {}, {kParameters, kParameterTensors}, {}},
     };
     for (TypeInfo& t : types) {
       for (const Field& f : t.fields) t.field_names.emplace_back(f.name);
@@ -80,8 +139,26 @@ std::string ExpectedTypeNames() {
   return out;
 }
 
+Family FamilyOf(LayerType type) { return Info(type).family; }
+
+// Types with a square kernel sliding over a padded input.
 bool IsSpatial(LayerType type) {
-  return type == LayerType::kConv2d || type == LayerType::kMaxPool2d;
+  const Family f = FamilyOf(type);
+  return f == Family::kConv || f == Family::kPool;
+}
+
+// Sum over the o output positions of an adaptive pool of their window lengths along a side of
+// `input` elements: window i is [floor(i*input/o), ceil((i+1)*input/o)) (ATen's start_index /
+// end_index). Equals `input` when o divides it.
+double AdaptiveWindowSum(int64_t input, int64_t o) {
+  if (o < 1 || input < 1) return 0;
+  double sum = 0;
+  for (int64_t i = 0; i < o; ++i) {
+    const int64_t start = (i * input) / o;
+    const int64_t end = ((i + 1) * input + o - 1) / o;
+    sum += static_cast<double>(end - start);
+  }
+  return sum;
 }
 
 // floor((input + 2*padding - kernel) / stride) + 1; 0 for a stride < 1 (an invalid config,
@@ -112,14 +189,36 @@ std::string CheckGeometry(const LayerConfig& c) {
       }
       break;
     case LayerType::kMaxPool2d:
-      // torch: "pad should be at most half of effective kernel size".
+    case LayerType::kAvgPool2d:
+      // torch: "pad should be at most half of effective kernel size" (max_pool2d) and "pad
+      // should be at most half of kernel size" (avg_pool2d).
       if (c.padding > c.kernel_size / 2) {
         return "padding " + std::to_string(c.padding) +
-               " must be <= kernel_size / 2 = " + std::to_string(c.kernel_size / 2) +
-               " for maxpool2d";
+               " must be <= kernel_size / 2 = " + std::to_string(c.kernel_size / 2) + " for " +
+               std::string(Info(c.type).name);
       }
       break;
-    case LayerType::kLinear:
+    case LayerType::kBatchNorm2d:
+      // torch: "Expected more than 1 value per channel when training".
+      if (c.batch_size * c.height * c.width <= 1) {
+        return "batch_size * height * width must be > 1 in training mode, got " +
+               std::to_string(c.batch_size) + " * " + std::to_string(c.height) + " * " +
+               std::to_string(c.width);
+      }
+      break;
+    case LayerType::kDropout:
+      if (c.p_percent > 100) {
+        return "p_percent must be <= 100, got " + std::to_string(c.p_percent);
+      }
+      break;
+    case LayerType::kSgd:
+    case LayerType::kAdam:
+      if (c.parameter_tensors > c.parameters) {
+        return "parameter_tensors " + std::to_string(c.parameter_tensors) +
+               " must be <= parameters " + std::to_string(c.parameters);
+      }
+      break;
+    default:
       break;
   }
   return "";
@@ -155,6 +254,10 @@ Pass ParsePass(std::string_view name) {
   if (name == "backward") return Pass::kBackward;
   throw ConfigError("unknown pass '" + std::string(name) + "' (expected forward or backward)");
 }
+
+bool IsOptimizerStep(LayerType type) { return FamilyOf(type) == Family::kOptimizer; }
+
+bool HasBackwardPass(LayerType type) { return !IsOptimizerStep(type); }
 
 const std::vector<LayerType>& AllLayerTypes() {
   static const std::vector<LayerType> kAll = [] {
@@ -200,30 +303,51 @@ void Validate(const LayerConfig& config, const std::string& context) {
 }
 
 std::vector<int64_t> OutputShape(const LayerConfig& c) {
-  switch (c.type) {
-    case LayerType::kConv2d:
-    case LayerType::kMaxPool2d: {
+  switch (FamilyOf(c.type)) {
+    case Family::kConv:
+    case Family::kPool: {
       const int64_t channels = c.type == LayerType::kConv2d ? c.out_channels : c.in_channels;
       return {c.batch_size, channels, OutputSide(c.height, c.kernel_size, c.stride, c.padding),
               OutputSide(c.width, c.kernel_size, c.stride, c.padding)};
     }
-    case LayerType::kLinear:
+    case Family::kLinear:
       return {c.batch_size, c.out_features};
+    case Family::kElementwise:
+      return {c.batch_size, c.in_channels, c.height, c.width};
+    case Family::kAdaptivePool:
+      return {c.batch_size, c.in_channels, c.output_size, c.output_size};
+    case Family::kLoss:
+    case Family::kOptimizer:
+      return {};
   }
   return {};
 }
 
 double ForwardMacs(const LayerConfig& c) {
-  const std::vector<int64_t> out = OutputShape(c);
   const double k2 = static_cast<double>(c.kernel_size) * static_cast<double>(c.kernel_size);
-  switch (c.type) {
-    case LayerType::kConv2d:
+  const double nchw = static_cast<double>(c.batch_size) * static_cast<double>(c.in_channels) *
+                      static_cast<double>(c.height) * static_cast<double>(c.width);
+  switch (FamilyOf(c.type)) {
+    case Family::kConv: {
+      const std::vector<int64_t> out = OutputShape(c);
       return static_cast<double>(out[0]) * out[1] * out[2] * out[3] *
              (static_cast<double>(c.in_channels) / c.groups) * k2;
-    case LayerType::kMaxPool2d:
+    }
+    case Family::kPool: {
+      const std::vector<int64_t> out = OutputShape(c);
       return static_cast<double>(out[0]) * out[1] * out[2] * out[3] * k2;
-    case LayerType::kLinear:
+    }
+    case Family::kLinear:
       return static_cast<double>(c.batch_size) * c.in_features * c.out_features;
+    case Family::kElementwise:
+      return nchw;
+    case Family::kAdaptivePool:
+      return static_cast<double>(c.batch_size) * static_cast<double>(c.in_channels) *
+             AdaptiveWindowSum(c.height, c.output_size) * AdaptiveWindowSum(c.width, c.output_size);
+    case Family::kLoss:
+      return static_cast<double>(c.batch_size) * static_cast<double>(c.num_classes);
+    case Family::kOptimizer:
+      return static_cast<double>(c.parameters);
   }
   return 0;
 }
@@ -233,22 +357,39 @@ TensorSizes Sizes(const LayerConfig& c) {
   double out = 1;
   for (int64_t d : OutputShape(c)) out *= static_cast<double>(d);
   s.output_elements = out;
-  switch (c.type) {
-    case LayerType::kConv2d:
-      s.input_elements = static_cast<double>(c.batch_size) * c.in_channels * c.height * c.width;
+  const double nchw = static_cast<double>(c.batch_size) * static_cast<double>(c.in_channels) *
+                      static_cast<double>(c.height) * static_cast<double>(c.width);
+  switch (FamilyOf(c.type)) {
+    case Family::kConv:
+      s.input_elements = nchw;
       s.weight_elements = static_cast<double>(c.out_channels) *
                               (static_cast<double>(c.in_channels) / c.groups) * c.kernel_size *
                               c.kernel_size +
                           (c.bias ? static_cast<double>(c.out_channels) : 0.0);
       break;
-    case LayerType::kMaxPool2d:
-      s.input_elements = static_cast<double>(c.batch_size) * c.in_channels * c.height * c.width;
-      s.weight_elements = 0;
+    case Family::kPool:
+    case Family::kAdaptivePool:
+      s.input_elements = nchw;
       break;
-    case LayerType::kLinear:
+    case Family::kLinear:
       s.input_elements = static_cast<double>(c.batch_size) * c.in_features;
       s.weight_elements = static_cast<double>(c.in_features) * c.out_features +
                           (c.bias ? static_cast<double>(c.out_features) : 0.0);
+      break;
+    case Family::kElementwise:
+      s.input_elements = nchw;
+      if (c.type == LayerType::kAdd) s.input_elements = 2 * nchw;
+      if (c.type == LayerType::kMul) {
+        s.input_elements = nchw + static_cast<double>(c.batch_size) * c.in_channels;
+      }
+      if (c.type == LayerType::kBatchNorm2d) s.weight_elements = 2.0 * c.in_channels;
+      break;
+    case Family::kLoss:
+      s.input_elements = static_cast<double>(c.batch_size) * static_cast<double>(c.num_classes);
+      break;
+    case Family::kOptimizer:
+      s.output_elements = 0;
+      s.weight_elements = static_cast<double>(c.parameters);
       break;
   }
   return s;

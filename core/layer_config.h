@@ -1,7 +1,73 @@
 #pragma once
 // One layer configuration: what `measure` samples, `fit` models and `predict` sums.
-// Field names follow torch.nn (Conv2d, MaxPool2d, Linear); sizes are element counts, not bytes.
-// Input tensors are NCHW float32 for conv2d/maxpool2d and (batch_size, in_features) for linear.
+// Field names follow torch.nn (Conv2d, MaxPool2d, Linear, BatchNorm2d, Dropout, ...); sizes are
+// element counts, not bytes. All tensors are float32 (class labels int64).
+//
+// Layer types: the fields of each (JSON keys of ToJson, in this order; integers except "bias")
+// and what one forward execution (and one backward execution) of it runs in LayerRunner:
+//   conv2d       batch_size in_channels out_channels height width kernel_size stride padding
+//                groups bias: nn::Conv2d on NCHW (grads of input, weight, bias)
+//   maxpool2d    batch_size in_channels height width kernel_size stride padding:
+//                nn::MaxPool2d on NCHW (grad of input)
+//   linear       batch_size in_features out_features bias: nn::Linear on (N, in_features)
+//   batchnorm2d  batch_size num_features height width: nn::BatchNorm2d(num_features) in training
+//                mode, affine, updating its running statistics (grads of input, weight, bias)
+//   relu, relu6, hardswish, hardsigmoid, sigmoid
+//                batch_size in_channels height width: the activation on NCHW, out of place
+//                (grad of input)
+//   avgpool2d    as maxpool2d: nn::AvgPool2d, floor mode, count_include_pad (grad of input)
+//   adaptive_avgpool2d
+//                batch_size in_channels height width output_size: nn::AdaptiveAvgPool2d with a
+//                square output_size (grad of input)
+//   add          batch_size in_channels height width: a + b, both NCHW, as a residual sum
+//                (grads of a and b)
+//   mul          batch_size in_channels height width: scale * x with x NCHW and scale
+//                (N, C, 1, 1), as the squeeze-excitation product (grads of x and scale)
+//   dropout      batch_size in_channels height width p_percent: torch::dropout in training mode
+//                with p = p_percent / 100 (grad of input)
+//   cross_entropy
+//                batch_size num_classes: mean cross-entropy of logits (N, num_classes) and
+//                random int64 labels; forward = the loss value, backward = grad of the logits
+//   sgd, adam    parameters parameter_tensors: one optimizer.step() of torch::optim::SGD (lr 0.01,
+//                momentum 0.9) or torch::optim::Adam (lr 1e-3, default betas), no weight decay,
+//                over `parameters` float32 elements split into `parameter_tensors` tensors of
+//                (nearly) equal size, each with its .grad present. No backward pass: one step is
+//                one forward execution, and only a "forward" row is measured and stored
+//                (HasBackwardPass).
+//
+// Element-wise and normalisation types take any NCHW input; a 2-D input (N, F), e.g. a ReLU or
+// Dropout after a Linear, is (batch_size N, in_channels F, height 1, width 1): the cost depends
+// on the element count, not on the layout.
+//
+// Mapping for `predict` (net layer type, predict/layer_instance.h -> LayerConfig):
+//   conv2d, maxpool2d, linear   the LayerInstance's config as before (groups up to depthwise).
+//   batchnorm2d                 input (N, C, H, W) -> batch_size N, num_features C, height H,
+//                               width W. eps and momentum do not change the cost.
+//   relu, relu6, hardswish,     input (N, C, H, W) -> batch_size N, in_channels C, height H,
+//   hardsigmoid, sigmoid,       width W; input (N, F) -> (N, F, 1, 1). In-place variants
+//   dropout                     (inplace=True) are measured out of place. dropout: p_percent =
+//                               round(100 * p); p = 0 is the identity (no cost; skip the layer).
+//   avgpool2d                   as maxpool2d (square kernel, floor mode, count_include_pad).
+//   adaptive_avgpool2d          input (N, C, H, W), output_size o (square; [o, o] only) ->
+//                               batch_size N, in_channels C, height H, width W, output_size o.
+//   add                         the residual sum of two (N, C, H, W) tensors -> batch_size N,
+//                               in_channels C, height H, width W. Its backward only hands
+//                               grad_output to both operands (almost free); the sum of the two
+//                               gradients where the residual forks (autograd's accumulation into
+//                               the block input) is an element-wise add of the same shape that no
+//                               layer's backward includes: charge one add forward per residual
+//                               block to the backward pass if it matters.
+//   mul                         the SE product (N, C, H, W) * (N, C, 1, 1) -> batch_size N,
+//                               in_channels C, height H, width W of the large operand.
+//   flatten                     no model (a view, no cost).
+//   the loss                    one cross_entropy per step: batch_size N, num_classes = the
+//                               network's output features (net.json num_classes).
+//   the optimizer step          one sgd or adam per step (net.json optimizer.type; sgd is measured
+//                               with momentum 0.9 whatever the net's momentum): parameters = the
+//                               network's trainable parameter elements (sum of
+//                               LayerInstance::parameter_count), parameter_tensors = its number of
+//                               trainable parameter tensors (each weight and each bias is one:
+//                               conv2d 1 or 2, linear 1 or 2, batchnorm2d 2). Forward pass only.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,31 +77,62 @@
 
 namespace lj {
 
-// Layer types. Names as stored in the database column samples.layer.
-enum class LayerType { kConv2d, kMaxPool2d, kLinear };
+// Layer types. Names as stored in the database column samples.layer (see the table above).
+// New types are appended: the enum values of existing types do not change.
+enum class LayerType {
+  kConv2d,
+  kMaxPool2d,
+  kLinear,
+  kBatchNorm2d,
+  kReLU,
+  kReLU6,
+  kHardswish,
+  kHardsigmoid,
+  kSigmoid,
+  kAvgPool2d,
+  kAdaptiveAvgPool2d,
+  kAdd,
+  kMul,
+  kDropout,
+  kCrossEntropy,
+  kSgd,
+  kAdam,
+};
 
 // Pass of a training step. Names as stored in samples.pass.
 enum class Pass { kForward, kBackward };
 
-// "conv2d", "maxpool2d", "linear".
+// "conv2d", "maxpool2d", "linear", "batchnorm2d", "relu", "relu6", "hardswish", "hardsigmoid",
+// "sigmoid", "avgpool2d", "adaptive_avgpool2d", "add", "mul", "dropout", "cross_entropy", "sgd",
+// "adam".
 std::string_view ToString(LayerType type);
 // "forward", "backward".
 std::string_view ToString(Pass pass);
-// Accepts the names above and the short CLI aliases "conv", "maxpool"/"pool".
-// Throws ConfigError("unknown layer type 'x' (expected conv2d, maxpool2d or linear)").
+// Accepts the names above and the short CLI aliases "conv", "maxpool"/"pool", "batchnorm"/"bn",
+// "avgpool", "adaptive_avgpool", "crossentropy"/"loss".
+// Throws ConfigError("unknown layer type 'x' (expected conv2d, maxpool2d, ..., sgd or adam)").
 LayerType ParseLayerType(std::string_view name);
 Pass ParsePass(std::string_view name);
 
+// Whether a type has a backward pass that `measure` measures and stores: false for the
+// optimizer steps (sgd, adam), whose one execution is the whole step and is stored as pass
+// "forward"; true for every other type.
+bool HasBackwardPass(LayerType type);
+// sgd and adam.
+bool IsOptimizerStep(LayerType type);
+
 // The parameters of one layer and its input. Unused fields for a type keep their defaults and
-// are not serialised. For maxpool2d the channel count is in_channels (out_channels == in_channels).
+// are not serialised. The channel count of every NCHW type other than conv2d is in_channels
+// (out_channels is unused; batchnorm2d serialises it as "num_features").
 struct LayerConfig {
   LayerType type = LayerType::kConv2d;
   int64_t batch_size = 1;
-  // conv2d and maxpool2d: input (batch_size, in_channels, height, width), square kernel.
+  // NCHW types: input (batch_size, in_channels, height, width).
   int64_t in_channels = 0;
   int64_t out_channels = 0;  // conv2d only
   int64_t height = 0;        // input height before padding
   int64_t width = 0;         // input width before padding
+  // conv2d, maxpool2d, avgpool2d: square kernel.
   int64_t kernel_size = 0;
   int64_t stride = 1;
   int64_t padding = 0;
@@ -44,6 +141,16 @@ struct LayerConfig {
   // linear: input (batch_size, in_features).
   int64_t in_features = 0;
   int64_t out_features = 0;
+  // adaptive_avgpool2d: output (batch_size, in_channels, output_size, output_size).
+  int64_t output_size = 0;
+  // dropout: drop probability in percent, 0..100 (torch.nn.Dropout p = p_percent / 100).
+  int64_t p_percent = 50;
+  // cross_entropy: logits (batch_size, num_classes).
+  int64_t num_classes = 0;
+  // sgd, adam: trainable float32 elements updated by one step, and the number of tensors they
+  // are split into (the optimizer loops over tensors: many small tensors cost more per element).
+  int64_t parameters = 0;
+  int64_t parameter_tensors = 1;
 
   // Compares the type and the fields the type uses (FieldNames); unused fields are ignored, so a
   // config equals its JSON round trip.
@@ -51,10 +158,12 @@ struct LayerConfig {
   bool operator!=(const LayerConfig& other) const { return !(*this == other); }
 };
 
-// Checks that the layer can be built and run: sizes > 0, kernel fits the padded input,
-// groups divides in_channels and out_channels, padding <= kernel_size / 2 for maxpool2d (a
-// torch rule). Throws ConfigError naming the field and value, prefixed with `context`
-// (e.g. "configs/bounds/conv.json" or "net.json: layer 3 (conv2d)").
+// Checks that the layer can be built and run: every field >= 1 (padding and p_percent >= 0),
+// kernel fits the padded input, groups divides in_channels and out_channels, padding <=
+// kernel_size / 2 for maxpool2d and avgpool2d (a torch rule), batch_size * height * width > 1
+// for batchnorm2d (torch: "Expected more than 1 value per channel when training"), p_percent
+// <= 100, parameter_tensors <= parameters. Throws ConfigError naming the field and value,
+// prefixed with `context` (e.g. "configs/bounds/conv.json" or "net.json: layer 3 (conv2d)").
 // With an empty context the message is prefixed with the type, e.g.
 // "conv2d: kernel_size must be > 0, got 0".
 void Validate(const LayerConfig& config, const std::string& context = "");
@@ -67,26 +176,49 @@ const std::vector<LayerType>& AllLayerTypes();
 // {"batch_size", "in_features", "out_features", "bias"}. "bias" is the only boolean field.
 const std::vector<std::string>& FieldNames(LayerType type);
 
-// Output shape: conv2d/maxpool2d {N, C_out, H_out, W_out} with
-// H_out = floor((height + 2*padding - kernel_size) / stride) + 1; linear {N, out_features}.
+// Output shape:
+//   conv2d, maxpool2d, avgpool2d: {N, C_out, H_out, W_out} with
+//     H_out = floor((height + 2*padding - kernel_size) / stride) + 1 (C_out = C for pools);
+//   linear: {N, out_features};
+//   batchnorm2d, activations, add, mul, dropout: {N, C, H, W} (the input's shape);
+//   adaptive_avgpool2d: {N, C, output_size, output_size};
+//   cross_entropy: {} (the 0-dim loss: one element);
+//   sgd, adam: {} (the step updates the parameters in place and produces no tensor).
 std::vector<int64_t> OutputShape(const LayerConfig& config);
 
-// Multiply-accumulates of one forward pass over the whole batch.
-// conv2d: N * C_out * H_out * W_out * (C_in / groups) * k^2; linear: N * in * out;
-// maxpool2d: N * C * H_out * W_out * k^2 (comparisons, counted as MACs as NeuralPower does).
+// Multiply-accumulates of one forward pass over the whole batch: the compute measure that the
+// bounds files cap (max_forward_macs) and fit uses as a feature.
+//   conv2d: N * C_out * H_out * W_out * (C_in / groups) * k^2; linear: N * in * out;
+//   maxpool2d, avgpool2d: N * C * H_out * W_out * k^2 (comparisons / additions, counted as
+//     MACs as NeuralPower does);
+//   adaptive_avgpool2d: N * C * (sum of the output rows' window heights) * (sum of the output
+//     columns' window widths), window i spanning [floor(i*H/o), ceil((i+1)*H/o)): the input
+//     elements summed, = N*C*H*W when o divides H and W (e.g. o = 1);
+//   batchnorm2d, activations, add, mul, dropout: N * C * H * W (one operation per element);
+//   cross_entropy: N * num_classes (the logits);
+//   sgd, adam: parameters (elements updated).
 double ForwardMacs(const LayerConfig& config);
 
 // Element counts of the tensors a layer touches (multiply by 4 for float32 bytes).
 struct TensorSizes {
-  double input_elements = 0;   // N*C*H*W or N*in_features
-  double output_elements = 0;  // product of OutputShape
-  double weight_elements = 0;  // weights + bias; 0 for maxpool2d
+  // All inputs: N*C*H*W, N*in_features, N*num_classes (logits); add: 2*N*C*H*W (both
+  // operands); mul: N*C*H*W + N*C (tensor and scale); 0 for sgd/adam.
+  double input_elements = 0;
+  // Product of OutputShape (1 for cross_entropy's scalar); 0 for sgd/adam.
+  double output_elements = 0;
+  // Trainable weights + bias: conv2d, linear; batchnorm2d 2*C (weight and bias; the running
+  // statistics are buffers); sgd/adam: parameters; 0 otherwise.
+  double weight_elements = 0;
 };
 TensorSizes Sizes(const LayerConfig& config);
 
 // JSON with torch.nn field names, only the fields that matter for the type, e.g.
 // {"batch_size":8,"in_channels":3,"out_channels":16,"height":32,"width":32,"kernel_size":3,
-//  "stride":1,"padding":1,"groups":1,"bias":true}. Stored as text in samples.config.
+//  "stride":1,"padding":1,"groups":1,"bias":true}, batchnorm2d
+// {"batch_size":64,"num_features":64,"height":56,"width":56}, dropout
+// {"batch_size":64,"in_channels":4096,"height":1,"width":1,"p_percent":50}, cross_entropy
+// {"batch_size":64,"num_classes":10}, sgd {"parameters":11181642,"parameter_tensors":62}.
+// Stored as text in samples.config.
 nlohmann::json ToJson(const LayerConfig& config);
 // Inverse of ToJson for a given type. Unknown keys, missing keys and wrong types throw
 // ConfigError naming `context`, the key and the value. Does not call Validate.

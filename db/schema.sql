@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS samples (
   id                 INTEGER PRIMARY KEY,
   run_id             INTEGER NOT NULL REFERENCES runs(id),
   sample_index       INTEGER NOT NULL CHECK (sample_index >= 0),  -- index in the run's seed stream
-  layer              TEXT    NOT NULL CHECK (layer IN ('conv2d', 'maxpool2d', 'linear')),
+  layer              TEXT    NOT NULL CHECK (layer <> ''),  -- a core LayerType name (core/layer_config.h)
   pass               TEXT    NOT NULL CHECK (pass IN ('forward', 'backward')),
   config             TEXT    NOT NULL CHECK (json_valid(config)),  -- torch.nn field names
   repetitions        INTEGER NOT NULL CHECK (repetitions > 0),     -- executions per trial

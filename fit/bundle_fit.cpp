@@ -1,5 +1,6 @@
 #include "fit/bundle_fit.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -34,8 +35,9 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
   bundle.models.clear();
   bundle.tool_version = LAYERJOULE_VERSION;
   bundle.created_at = UtcNow();
-  for (const LayerType layer : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) {
+  for (const LayerType layer : AllLayerTypes()) {
     for (const Pass pass : {Pass::kForward, Pass::kBackward}) {
+      if (pass == Pass::kBackward && !HasBackwardPass(layer)) continue;  // sgd/adam
       std::vector<TrainingRow> time_rows, energy_rows, power_rows;
       std::set<std::string> meters, energy_meters;
       for (const PassSample& s : samples) {
@@ -73,10 +75,17 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
 std::string MetricsTable(const std::vector<ModelBundle>& bundles) {
   std::ostringstream out;
   char line[512];
+  // The layer column is as wide as the longest layer name (at least 9: "maxpool2d").
+  int layer_width = 9;
+  for (const ModelBundle& b : bundles) {
+    for (const Model& m : b.models) {
+      layer_width = std::max(layer_width, static_cast<int>(ToString(m.layer).size()));
+    }
+  }
   std::snprintf(line, sizeof(line),
-                "%-12s %-9s %-8s %-8s %-8s %7s %6s %9s %9s %8s %8s %7s %7s %10s\n", "host", "layer",
-                "pass", "quantity", "kind", "n_train", "n_test", "terms", "alpha", "MAPE%",
-                "RMSPE%", "R2", "<=10%", "min_pred");
+                "%-12s %-*s %-8s %-8s %-8s %7s %6s %9s %9s %8s %8s %7s %7s %10s\n", "host",
+                layer_width, "layer", "pass", "quantity", "kind", "n_train", "n_test", "terms",
+                "alpha", "MAPE%", "RMSPE%", "R2", "<=10%", "min_pred");
   out << line;
   for (const ModelBundle& b : bundles) {
     for (const Model& m : b.models) {
@@ -86,8 +95,8 @@ std::string MetricsTable(const std::vector<ModelBundle>& bundles) {
         const Metrics& t = *m.test_metrics;
         std::snprintf(
             line, sizeof(line),
-            "%-12s %-9s %-8s %-8s %-8s %7lld %6lld %9s %9.3g %8.2f %8.2f %7.3f %7.3f %10.3g\n",
-            b.hostname.c_str(), std::string(ToString(m.layer)).c_str(),
+            "%-12s %-*s %-8s %-8s %-8s %7lld %6lld %9s %9.3g %8.2f %8.2f %7.3f %7.3f %10.3g\n",
+            b.hostname.c_str(), layer_width, std::string(ToString(m.layer)).c_str(),
             std::string(ToString(m.pass)).c_str(), std::string(ToString(m.quantity)).c_str(),
             std::string(ToString(m.kind)).c_str(), static_cast<long long>(m.n_train),
             static_cast<long long>(m.n_test), terms.c_str(), m.alpha, t.mape, t.rmspe, t.r2,
@@ -95,8 +104,8 @@ std::string MetricsTable(const std::vector<ModelBundle>& bundles) {
       } else {
         std::snprintf(
             line, sizeof(line),
-            "%-12s %-9s %-8s %-8s %-8s %7lld %6lld %9s %9.3g %8s %8s %7s %7s %10s\n",
-            b.hostname.c_str(), std::string(ToString(m.layer)).c_str(),
+            "%-12s %-*s %-8s %-8s %-8s %7lld %6lld %9s %9.3g %8s %8s %7s %7s %10s\n",
+            b.hostname.c_str(), layer_width, std::string(ToString(m.layer)).c_str(),
             std::string(ToString(m.pass)).c_str(), std::string(ToString(m.quantity)).c_str(),
             std::string(ToString(m.kind)).c_str(), static_cast<long long>(m.n_train),
             static_cast<long long>(m.n_test), terms.c_str(), m.alpha, "-", "-", "-", "-", "-");

@@ -23,7 +23,8 @@ struct PassSample {
 
 // Fits the models of `samples` (any mix of layer types and passes) into a copy of `header`
 // (host fields, sources and versions are kept; created_at and tool_version are set). For each
-// layer type and pass: a time_s model from all rows, and energy_j and power_w (energy / time)
+// layer type (AllLayerTypes) and pass (backward only where HasBackwardPass: sgd and adam have a
+// forward model only): a time_s model from all rows, and energy_j and power_w (energy / time)
 // models from the rows with energy. A model with fewer than MinRows(options) usable rows is
 // skipped and `warn` is called with a line saying which and why.
 ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& samples,

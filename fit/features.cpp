@@ -1,5 +1,6 @@
 #include "fit/features.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <sstream>
@@ -18,6 +19,15 @@ const std::vector<std::string> kPoolNames = {"batch_size",     "channels",      
 const std::vector<std::string> kLinearNames = {
     "batch_size",     "in_features",     "out_features",   "macs",
     "input_elements", "output_elements", "weight_elements"};
+const std::vector<std::string> kElementwiseNames = {"batch_size", "channels", "input_size",
+                                                    "elements"};
+const std::vector<std::string> kDropoutNames = {"batch_size", "channels", "input_size",
+                                                "minority_percent", "elements"};
+const std::vector<std::string> kAdaptivePoolNames = {"batch_size",     "channels", "input_size",
+                                                     "output_size",    "macs",     "input_elements",
+                                                     "output_elements"};
+const std::vector<std::string> kLossNames = {"batch_size", "num_classes", "elements"};
+const std::vector<std::string> kOptimizerNames = {"parameters", "parameter_tensors"};
 
 double PaddedInputSize(const LayerConfig& c) {
   const double h = static_cast<double>(c.height + 2 * c.padding);
@@ -47,9 +57,28 @@ const std::vector<std::string>& FeatureNames(LayerType type) {
     case LayerType::kConv2d:
       return kConvNames;
     case LayerType::kMaxPool2d:
+    case LayerType::kAvgPool2d:
       return kPoolNames;
     case LayerType::kLinear:
       return kLinearNames;
+    case LayerType::kBatchNorm2d:
+    case LayerType::kReLU:
+    case LayerType::kReLU6:
+    case LayerType::kHardswish:
+    case LayerType::kHardsigmoid:
+    case LayerType::kSigmoid:
+    case LayerType::kAdd:
+    case LayerType::kMul:
+      return kElementwiseNames;
+    case LayerType::kDropout:
+      return kDropoutNames;
+    case LayerType::kAdaptiveAvgPool2d:
+      return kAdaptivePoolNames;
+    case LayerType::kCrossEntropy:
+      return kLossNames;
+    case LayerType::kSgd:
+    case LayerType::kAdam:
+      return kOptimizerNames;
   }
   throw ConfigError("unknown layer type");
 }
@@ -59,9 +88,26 @@ int NumBase(LayerType type) {
     case LayerType::kConv2d:
       return 7;
     case LayerType::kMaxPool2d:
+    case LayerType::kAvgPool2d:
       return 5;
+    case LayerType::kAdaptiveAvgPool2d:
+    case LayerType::kDropout:
+      return 4;
     case LayerType::kLinear:
       return 3;
+    case LayerType::kBatchNorm2d:
+    case LayerType::kReLU:
+    case LayerType::kReLU6:
+    case LayerType::kHardswish:
+    case LayerType::kHardsigmoid:
+    case LayerType::kSigmoid:
+    case LayerType::kAdd:
+    case LayerType::kMul:
+      return 3;
+    case LayerType::kCrossEntropy:
+    case LayerType::kSgd:
+    case LayerType::kAdam:
+      return 2;
   }
   return 0;
 }
@@ -84,12 +130,35 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               d(c.kernel_size),     d(c.stride),           d(c.groups),          macs,
               sizes.input_elements, sizes.output_elements, sizes.weight_elements};
     case LayerType::kMaxPool2d:
+    case LayerType::kAvgPool2d:
       return {d(c.batch_size),      d(c.in_channels),     PaddedInputSize(c),
               d(c.kernel_size),     d(c.stride),          macs,
               sizes.input_elements, sizes.output_elements};
     case LayerType::kLinear:
       return {d(c.batch_size),      d(c.in_features),      d(c.out_features),    macs,
               sizes.input_elements, sizes.output_elements, sizes.weight_elements};
+    case LayerType::kBatchNorm2d:
+    case LayerType::kReLU:
+    case LayerType::kReLU6:
+    case LayerType::kHardswish:
+    case LayerType::kHardsigmoid:
+    case LayerType::kSigmoid:
+    case LayerType::kAdd:
+    case LayerType::kMul:
+      return {d(c.batch_size), d(c.in_channels), PaddedInputSize(c), macs};
+    case LayerType::kDropout: {
+      const double minority = std::max<double>(1, std::min(c.p_percent, 100 - c.p_percent));
+      return {d(c.batch_size), d(c.in_channels), PaddedInputSize(c), minority, macs};
+    }
+    case LayerType::kAdaptiveAvgPool2d:
+      return {
+          d(c.batch_size),      d(c.in_channels),     PaddedInputSize(c), d(c.output_size), macs,
+          sizes.input_elements, sizes.output_elements};
+    case LayerType::kCrossEntropy:
+      return {d(c.batch_size), d(c.num_classes), macs};
+    case LayerType::kSgd:
+    case LayerType::kAdam:
+      return {d(c.parameters), d(c.parameter_tensors)};
   }
   throw ConfigError("unknown layer type");
 }
@@ -203,7 +272,7 @@ std::vector<Term> PolynomialTerms(LayerType type, int degree) {
 
 int MaxExponent(LayerType type, int index) {
   const std::string& name = FeatureNames(type).at(static_cast<size_t>(index));
-  return (name == "input_size" || name == "kernel_size") ? 2 : 1;
+  return (name == "input_size" || name == "kernel_size" || name == "output_size") ? 2 : 1;
 }
 
 std::vector<Term> CappedPolynomialTerms(LayerType type, int degree) {
@@ -242,7 +311,16 @@ std::vector<Term> PowerTerms(LayerType type, bool with_linear) {
   return terms;
 }
 
-int DefaultDegree(LayerType type) { return type == LayerType::kLinear ? 2 : 3; }
+int DefaultDegree(LayerType type) {
+  switch (type) {
+    case LayerType::kConv2d:
+    case LayerType::kMaxPool2d:
+    case LayerType::kAvgPool2d:
+      return 3;
+    default:
+      return 2;
+  }
+}
 
 Eigen::MatrixXd DesignMatrix(LayerType type, const std::vector<Term>& terms,
                              const std::vector<LayerConfig>& configs) {

@@ -5,14 +5,28 @@
 //
 // Feature vector of a config (FeatureNames lists it, in this order):
 //   conv2d:    batch_size, in_channels, out_channels, input_size, kernel_size, stride, groups
-//   maxpool2d: batch_size, channels, input_size, kernel_size, stride
+//   maxpool2d, avgpool2d: batch_size, channels, input_size, kernel_size, stride
 //   linear:    batch_size, in_features, out_features
-// followed by the special features of every type
-//   macs, input_elements, output_elements[, weight_elements]   (weight_elements: not maxpool2d)
+// followed by the special features of these types
+//   macs, input_elements, output_elements[, weight_elements]   (weight_elements: not pools)
+// and for the other types (core/layer_config.h):
+//   batchnorm2d, relu, relu6, hardswish, hardsigmoid, sigmoid, add, mul:
+//              batch_size, channels, input_size | elements
+//   dropout:   batch_size, channels, input_size, minority_percent | elements
+//   adaptive_avgpool2d:
+//              batch_size, channels, input_size, output_size | macs, input_elements,
+//              output_elements
+//   cross_entropy: batch_size, num_classes | elements
+//   sgd, adam: parameters, parameter_tensors   (no special features)
+// where "|" separates base from special features, elements = ForwardMacs = N*C*H*W (the
+// logits N*num_classes for cross_entropy), and minority_percent = max(1, min(p_percent,
+// 100 - p_percent)): the share of the rarer outcome of dropout's Bernoulli mask, which sets the
+// cost of sampling it (branch mispredictions peak at p = 0.5: the mask of 3.2 M elements took
+// 12 ms at p = 0.01 and 34 ms at p = 0.5 with torch 1.13 here; p = 0 and 1 are not modelled).
 // input_size is the padded input side: height + 2*padding for square inputs, and the geometric
 // mean sqrt((height + 2*padding) * (width + 2*padding)) otherwise (same padded area).
 // The first NumBase(type) entries are the "base" features; polynomial terms use only those.
-// All features of a valid config are >= 1, so every term below is >= 0.
+// All features of a valid config are >= 1, so every term below is >= 0 (and every log finite).
 //
 // A Term is either a monomial of features ("batch_size*in_channels*kernel_size^2", "macs") or
 // the logarithm of one feature ("log(macs)" natural log, "log2(batch_size)"). Its name is its
@@ -27,7 +41,7 @@ namespace lj {
 
 // Names of the feature vector, base features first (see above).
 const std::vector<std::string>& FeatureNames(LayerType type);
-// Number of base features (3, 5 or 7).
+// Number of base features (2 to 7).
 int NumBase(LayerType type);
 // Index of a feature name for `type`, or -1.
 int FeatureIndex(LayerType type, const std::string& name);
@@ -61,12 +75,12 @@ double TermValue(const Term& term, const std::vector<double>& features);
 std::vector<Term> PolynomialTerms(LayerType type, int degree);
 // The monomials of PolynomialTerms whose exponent of each base feature is at most the exponent
 // with which that feature enters MACs and tensor sizes (MaxExponent): 1 for batch_size, channel
-// counts, in/out_features, groups and stride, 2 for input_size and kernel_size; then the special
-// terms. With non-negative coefficients such a model grows no faster than MACs in any single
-// feature, so it extrapolates far more sanely than the full polynomial (where e.g.
-// in_channels^3 explodes 25^3-fold for a 384-channel layer trained on <= 15 channels).
-// Count: conv2d degree 3: 77 + 4 = 81; maxpool2d degree 3: 35 + 3 = 38; linear degree 2: 6 + 4
-// = 10.
+// counts, in/out_features, groups, stride, minority_percent, num_classes, parameters and
+// parameter_tensors, 2 for input_size, kernel_size and output_size; then the special terms. With
+// non-negative coefficients such a model grows no faster than MACs in any single feature, so it
+// extrapolates far more sanely than the full polynomial (where e.g. in_channels^3 explodes
+// 25^3-fold for a 384-channel layer trained on <= 15 channels). Count: conv2d degree 3: 77 + 4 =
+// 81; maxpool2d degree 3: 35 + 3 = 38; linear degree 2: 6 + 4 = 10.
 std::vector<Term> CappedPolynomialTerms(LayerType type, int degree);
 // Largest exponent of base feature `index` in CappedPolynomialTerms.
 int MaxExponent(LayerType type, int index);
@@ -76,7 +90,8 @@ std::vector<Term> LogTerms(LayerType type);
 // Without with_linear only log2(x): power then grows logarithmically outside the training
 // bounds instead of linearly (power is bounded by the package's TDP in reality).
 std::vector<Term> PowerTerms(LayerType type, bool with_linear = true);
-// NeuralPower's default degree: 3 for conv2d and maxpool2d, 2 for linear.
+// NeuralPower's default degree: 3 for conv2d and maxpool2d (and avgpool2d), 2 for linear; 2 for
+// the other types, whose cost is close to linear in their element or parameter count.
 int DefaultDegree(LayerType type);
 
 // Design matrix X: n_samples x n_terms, row i = term values of configs[i] (unscaled).

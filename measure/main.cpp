@@ -9,6 +9,8 @@
 #include "db/store.h"
 #include "measure/legacy_import.h"
 #include "measure/measurement_run.h"
+#include "measure/openmp_env.h"
+#include "measure/network_run.h"
 
 namespace {
 
@@ -29,11 +31,14 @@ std::string JoinArgs(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lj::EnsureOpenMpWaitPolicy(argv);  // before any timing; see measure/openmp_env.h
   CLI::App app{"measure: time and energy of single layers (forward and backward) into SQLite"};
   lj::RunOptions opt;
   std::string meter = "auto", import_dir, import_host;
   double max_memory_gib = opt.max_memory_bytes / double(1ull << 30);
-  app.add_option("--layer", opt.layer, "conv (conv2d), maxpool (maxpool2d) or linear");
+  app.add_option("--layer", opt.layer, "layer type: conv (conv2d), maxpool, linear, batchnorm2d, relu, relu6, hardswish, "
+                 "hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, dropout, "
+                 "cross_entropy, sgd, adam");
   app.add_option("--n", opt.n, "configs to measure (each stores a forward and a backward row)");
   app.add_option("--sweep", opt.sweep_path, "one-factor sweep file (configs/sweeps/*.json)");
   app.add_option("--db", opt.db_path, "SQLite database")->capture_default_str();
@@ -53,6 +58,14 @@ int main(int argc, char** argv) {
   app.add_option("--lock-file", opt.lock_path, "host-wide lock [/run/lock/layerjoule-measure.lock]");
   app.add_option("--import-legacy", import_dir, "import the Python prototype's CSV files from DIR");
   app.add_option("--host", import_host, "host name for --import-legacy");
+  lj::NetworkRunOptions net;
+  int64_t batch_size = 0;
+  std::string input;
+  app.add_option("--net", net.net_path, "train a whole network: net.json or TorchScript file");
+  app.add_option("--iterations", net.iterations, "--net: measured training iterations");
+  app.add_option("--batch-size", batch_size, "--net: batch size (overrides net.json)");
+  app.add_option("--input", input, "--net: one sample CxHxW, e.g. 3x64x64");
+  app.add_flag("--layers", net.layers, "--net: also measure its conv/maxpool/linear layers");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -66,11 +79,27 @@ int main(int argc, char** argv) {
           lj::ImportLegacy(import_dir, import_host, store, opt.command_line));
       return 0;
     }
-    if (opt.sweep_path.empty() && !opt.resume && (opt.layer.empty() || opt.n <= 0)) {
-      throw lj::ConfigError("give --layer and --n, --sweep FILE, --resume or --import-legacy DIR");
-    }
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
+    if (!net.net_path.empty()) {
+      if (app.count("--batch-size")) net.overrides.batch_size = batch_size;
+      if (!input.empty()) net.overrides.input = lj::ParseInputSpec(input);
+      net.db_path = opt.db_path;
+      net.lock_path = opt.lock_path;
+      net.command_line = opt.command_line;
+      net.meter = opt.meter;
+      net.seed = opt.seed;
+      net.threads = opt.threads;
+      net.idle_s = opt.idle_s;
+      net.layer_options = {opt.min_time_s, opt.trials, opt.warmup_runs};
+      const lj::NetworkRunSummary summary = lj::RunNetworkMeasurement(net, g_stop);
+      std::cout << lj::FormatNetworkSummary(summary) << std::flush;
+      return summary.status == "finished" ? 0 : 128 + static_cast<int>(g_signal);
+    }
+    if (opt.sweep_path.empty() && !opt.resume && (opt.layer.empty() || opt.n <= 0)) {
+      throw lj::ConfigError(
+          "give --layer and --n, --sweep FILE, --net FILE, --resume or --import-legacy DIR");
+    }
     const lj::RunSummary summary = lj::RunMeasurement(opt, g_stop);
     std::cout << lj::FormatSummary(summary) << std::endl;
     return summary.status == "finished" ? 0 : 128 + static_cast<int>(g_signal);

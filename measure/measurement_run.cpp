@@ -20,6 +20,7 @@
 #include "measure/host_info.h"
 #include "measure/idle_power.h"
 #include "measure/instance_lock.h"
+#include "measure/openmp_env.h"
 #include "measure/pass_measurement.h"
 #include "measure/progress.h"
 #include "measure/torch_info.h"
@@ -147,7 +148,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   } else if (!options.sweep_path.empty()) {
     plan = SweepPlan(ReadFile(options.sweep_path), options.sweep_path);
   } else {
-    if (options.layer.empty()) throw ConfigError("--layer is required (conv, maxpool, linear)");
+    if (options.layer.empty()) throw ConfigError("--layer is required (e.g. conv, maxpool, linear, batchnorm2d, relu, sgd)");
     const std::string layer = std::string(ToString(ParseLayerType(options.layer)));
     const std::string bounds_path =
         options.bounds_path.empty() ? DefaultBoundsPath(ParseLayerType(options.layer))
@@ -222,16 +223,17 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     }
     const WorkItem item = plan.item(index, summary);
     try {
-      const auto results = MeasureLayer(item.config, measure_options, meter.meter.get(), &stop);
+      const auto results = MeasureLayer(item.config, measure_options, meter.meter.get(), &stop,
+                                        static_cast<uint64_t>(index));
       if (stop.load()) break;  // an interrupted config is neither stored nor a failure
       store.InsertSamples(ToSampleRows(results, item.config, summary.run_id, index, meter.name,
                                        idle_power_w, item.sweep, item.sweep_value));
       ++summary.stored;
       ++summary.measured_here;
       failures_in_a_row = 0;
-      spdlog::info("[{}] #{} fwd {:.3g} s bwd {:.3g} s | {}", plan.layer, index,
-                   results.at(0).time_s, results.size() > 1 ? results[1].time_s : 0.0,
-                   progress.Advance());
+      std::string times = fmt::format("fwd {:.3g} s", results.at(0).time_s);
+      if (results.size() > 1) times += fmt::format(" bwd {:.3g} s", results[1].time_s);
+      spdlog::info("[{}] #{} {} | {}", plan.layer, index, times, progress.Advance());
     } catch (const MeasurementInterrupted&) {
       break;
     } catch (const StoreError&) {
@@ -275,7 +277,7 @@ MeasurementHost PrepareMeasurementHost(const std::string& lock_path, MeterChoice
   setup.host = DetectHost();
   setup.host.threads_used = setup.threads;
   setup.host.torch_version = TorchVersion();
-  setup.host.blas = BlasInfo();
+  setup.host.blas = BlasInfo() + "; " + OpenMpWaitPolicy();
   setup.host.rapl_domains = DescribeZones(setup.meter.meter.get());
   return setup;
 }

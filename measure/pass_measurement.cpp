@@ -181,6 +181,7 @@ std::vector<PassResult> MeasureLayer(const LayerConfig& config, const MeasureOpt
   results.push_back(MeasurePass(
       Pass::kForward, [&runner] { runner.Forward(); }, options, meter, stop,
       forward_label.c_str()));
+  if (!HasBackwardPass(config.type)) return results;  // sgd/adam: the step is the forward row
   if (StopRequested(stop)) ThrowInterrupted(backward_label.c_str());
   runner.PrepareBackward();
   results.push_back(MeasurePass(

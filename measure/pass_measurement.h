@@ -81,7 +81,9 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
 
 // Builds a LayerRunner for `config` (seeded with `seed`) and measures its forward pass, then
 // its backward pass (after LayerRunner::PrepareBackward). meter == nullptr measures time only.
-// Returns: {forward, backward}.
+// Returns: {forward, backward}; {forward} alone for types without a backward pass
+// (HasBackwardPass: the optimizer steps sgd and adam, whose forward execution is one
+// optimizer.step()), so that `measure` stores exactly the rows that exist.
 // Throws: as MeasurePass, and ConfigError / std::runtime_error from building the layer.
 std::vector<PassResult> MeasureLayer(const LayerConfig& config, const MeasureOptions& options,
                                      EnergyMeter* meter,

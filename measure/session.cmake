@@ -5,6 +5,7 @@ add_library(lj_measure STATIC
   ${CMAKE_CURRENT_LIST_DIR}/instance_lock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/measurement_run.cpp
   ${CMAKE_CURRENT_LIST_DIR}/meter_selection.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/openmp_env.cpp
   ${CMAKE_CURRENT_LIST_DIR}/progress.cpp
 )
 target_link_libraries(lj_measure PUBLIC lj_runner lj_meter lj_db lj_core spdlog::spdlog)

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
@@ -126,6 +127,11 @@ std::string ParallelInfo() {
   if (!mkldnn.empty()) info += ", MKL-DNN " + mkldnn;
   const std::string capability = ConfigLine(config, "CPU capability usage: ");
   if (!capability.empty()) info += ", CPU capability " + capability;
+  // libgomp reads this once at load time. Unset means active spin-waiting, under which idle
+  // OpenMP workers and OpenBLAS pthread workers fight over the cores (measured 3-8x slower
+  // linear layers on 2 cores); PASSIVE avoids that.
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  info += std::string(", OMP_WAIT_POLICY ") + (wait_policy != nullptr ? wait_policy : "unset");
   return info;
 }
 

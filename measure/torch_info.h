@@ -21,7 +21,10 @@ std::string TorchVersion();
 std::string BlasInfo();
 
 // One line on parallelism, e.g. "intra-op threads 2 (OpenMP), inter-op threads 1,
-// OpenBLAS threads 2, MKL-DNN on". Never throws.
+// OpenBLAS threads 2, MKL-DNN ON, CPU capability AVX2, OMP_WAIT_POLICY unset". Never throws.
+// OMP_WAIT_POLICY matters with a pthread OpenBLAS (Debian's default): unset, idle OpenMP
+// workers spin and steal the cores OpenBLAS's own threads need; PASSIVE avoids this. It is
+// read when libgomp loads, so it must be set in the environment before the program starts.
 std::string ParallelInfo();
 
 // Sets the threads LibTorch uses for one layer: intra-op threads (at::set_num_threads, which

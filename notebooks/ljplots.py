@@ -23,16 +23,20 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSES = ("forward", "backward")
-QUANTITY_LABELS = {"time_s": "time per execution [s]", "energy_j": "package energy per execution [J]",
+QUANTITY_LABELS = {"time_s": "time per execution [s]",
+                   "energy_j": "package energy per execution [J]",
                    "power_w": "package power [W]"}
+UNITS = {"time_s": "s", "energy_j": "J", "power_w": "W"}
 PASS_COLORS = {"forward": "tab:blue", "backward": "tab:orange"}
 HOST_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 HOST_LINESTYLES = ("-", "--", ":", "-.")
+WIDE_RANGE = 30  # max / min from which an axis is drawn on a log scale
 REQUIRED_TABLES = ("hosts", "runs", "samples", "network_samples", "samples_with_host")
 
 
@@ -42,11 +46,15 @@ class DataError(RuntimeError):
 
 # ----------------------------------------------------------------------------------- inputs
 
-def setting(env_name, default):
-    """Path from environment variable `env_name`, else `default`; relative to the repo root."""
-    value = os.environ.get(env_name, "").strip() or str(default)
-    path = Path(value).expanduser()
+def resolve(path):
+    """Path object for `path`; relative paths are taken from the repository root."""
+    path = Path(str(path)).expanduser()
     return path if path.is_absolute() else REPO_ROOT / path
+
+
+def setting(env_name, default):
+    """Path from environment variable `env_name`, else `default` (see resolve())."""
+    return resolve(os.environ.get(env_name, "").strip() or str(default))
 
 
 def say(message):
@@ -137,8 +145,9 @@ def read_samples(con):
     """All layer samples with host and run kind, ordered by id (the order fit reads them).
 
     Returns a DataFrame with the columns of samples_with_host plus run_kind, the config's
-    torch.nn fields as columns (where they do not clash with a column) and macs. Empty frame,
-    same columns, when the table is empty.
+    torch.nn fields as columns (where they do not clash with a column) and macs (NaN for layer
+    types whose features ljplots does not mirror, see FEATURE_NAMES). Empty frame, same
+    columns, when the table is empty.
     """
     df = pd.read_sql_query(
         "SELECT s.*, r.kind AS run_kind FROM samples_with_host AS s "
@@ -151,7 +160,8 @@ def read_samples(con):
     for column in cfg.columns:
         if column not in df.columns:
             df[column] = cfg[column]
-    df["macs"] = [layer_features(layer, c)["macs"] for layer, c in zip(df["layer"], configs)]
+    df["macs"] = [layer_features(layer, c)["macs"] if layer in FEATURE_NAMES else np.nan
+                  for layer, c in zip(df["layer"], configs)]
     return df
 
 
@@ -234,16 +244,17 @@ def sweep_linearity(summary, threshold=0.15):
     """Where each sweep's cost is not linear in the work: one row per sweep point and quantity.
 
     Per (sweep, host, pass, quantity) fits quantity = a + b * macs with linear_fit (against
-    sweep_value when MACs do not vary across the sweep). Columns: sweep, host, pass,
-    quantity, sweep_value, x (the regressor), value, fit, rel_residual, flagged, per_mac
-    (value / macs: seconds or joules per MAC, flat where cost is linear in MACs).
+    sweep_value when MACs do not vary across the sweep or are unknown for the layer type).
+    Columns: sweep, host, pass, quantity, sweep_value, x (the regressor), value, fit,
+    rel_residual, flagged, per_mac (value / macs: seconds or joules per MAC, flat where cost
+    is linear in MACs).
     """
     columns = ["sweep", "host", "pass", "quantity", "sweep_value", "x", "value", "fit",
                "rel_residual", "flagged", "per_mac"]
     rows = []
     for (sweep, host, pas), g in summary.groupby(["sweep", "host", "pass"], sort=True):
         g = g.sort_values("sweep_value")
-        use_macs = g["macs"].nunique() > 1
+        use_macs = g["macs"].notna().all() and g["macs"].nunique() > 1
         for q in ("time_s", "energy_j"):
             gq = g[g[q].notna() & (g[q] > 0)]
             if gq.empty:
@@ -283,7 +294,7 @@ def plot_sweep(summary, linearity, sweep, parameter=None):
     fig, axes = plt.subplots(len(quantities), 2, figsize=(12, 3.8 * len(quantities)),
                              squeeze=False)
     values = s["sweep_value"].to_numpy(float)
-    log_x = values.min() > 0 and values.max() / values.min() >= 10
+    log_x = values.min() > 0 and values.max() / values.min() >= WIDE_RANGE
     for row, q in enumerate(quantities):
         ax_v, ax_m = axes[row]
         for h_i, host in enumerate(hosts):
@@ -308,20 +319,24 @@ def plot_sweep(summary, linearity, sweep, parameter=None):
                                  edgecolors="red", linewidths=1.5, zorder=5)
                     ax_m.scatter(off["sweep_value"], off["per_mac"], s=150, facecolors="none",
                                  edgecolors="red", linewidths=1.5, zorder=5)
-        unit = q.split("_")[-1]
         ax_v.set_ylabel(QUANTITY_LABELS[q])
-        ax_m.set_ylabel(f"{q.split('_')[0]} per MAC [{unit}/MAC]")
+        ax_m.set_ylabel(f"{q.split('_')[0]} per MAC [{UNITS[q]}/MAC]")
         for ax in (ax_v, ax_m):
             ax.set_xlabel(parameter or "sweep value")
             if log_x:
                 ax.set_xscale("log")
             ax.grid(True, which="both", alpha=0.3)
-        if s[q].min() > 0 and s[q].max() / s[q].min() >= 100:
+        if s[q].min() > 0 and s[q].max() / s[q].min() >= WIDE_RANGE:
             ax_v.set_yscale("log")
-        ax_m.set_yscale("log")
+        if s["macs"].notna().any():
+            ax_m.set_yscale("log")
         ax_v.legend(fontsize=8)
+        if s["macs"].isna().all():
+            ax_m.text(0.5, 0.5, f"MACs not known to ljplots for {s['layer'].iloc[0]}",
+                      ha="center", va="center", transform=ax_m.transAxes)
+    fit_x = "MACs" if s["macs"].notna().all() and s["macs"].nunique() > 1 else "the parameter"
     n_flagged = int(lin["flagged"].sum())
-    fig.suptitle(f"sweep {sweep}: mean ± std over repeats; dashed = linear fit in MACs, "
+    fig.suptitle(f"sweep {sweep}: mean ± std over repeats; dashed = linear fit in {fit_x}, "
                  f"red rings = {n_flagged} point(s) off it", fontsize=11)
     fig.tight_layout()
     return fig
@@ -329,14 +344,22 @@ def plot_sweep(summary, linearity, sweep, parameter=None):
 
 # ------------------------------------------------------------------------------ model bundles
 
-def bundle_paths(default_dir="db/models"):
-    """Bundle files from LJ_BUNDLE (one path or several joined with os.pathsep), else every
-    *.json in `default_dir`. Relative paths are taken from the repository root."""
-    value = os.environ.get("LJ_BUNDLE", "").strip()
-    if value:
-        return [setting("LJ_BUNDLE__unused", p) for p in value.split(os.pathsep) if p]
-    directory = setting("LJ_BUNDLE_DIR", default_dir)
-    return sorted(directory.glob("*.json")) if directory.is_dir() else []
+def bundle_files(spec):
+    """Model bundle files named by `spec`: a file, a directory (its *.json files) or several
+    of these joined with os.pathsep. A directory that does not exist gives no files (the
+    notebooks then say so); a named file that does not exist raises FileNotFoundError."""
+    files = []
+    for part in str(spec).split(os.pathsep):
+        if not part:
+            continue
+        path = resolve(part)
+        if path.is_dir() or (not path.exists() and path.suffix != ".json"):
+            files += sorted(path.glob("*.json")) if path.is_dir() else []
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such model bundle; set LJ_BUNDLE")
+    return files
 
 
 def load_bundle(path):
@@ -504,11 +527,12 @@ def model_predictions(samples, bundles, rtol=1e-6):
     out. The split counts as reproduced when the row count equals counts.train + counts.test
     and the held-out MAPE computed here equals the bundle's metrics.test.mape_pct within
     `rtol`; otherwise (e.g. the database is not the one the bundle was fitted on) every row
-    is labelled split "unknown".
+    is labelled split "unknown". Models of layer types whose features ljplots does not mirror
+    (not in FEATURE_NAMES) are not evaluated; their checks row says so in `note`.
     Returns (predictions, checks): predictions with columns host, model, layer, pass,
     quantity, split ('test', 'train' or 'unknown'), sample_id, macs, measured, predicted,
     rel_error ((predicted - measured) / measured); checks one row per model with rows,
-    expected_rows, mape_here, mape_bundle, reproduced.
+    expected_rows, mape_here, mape_bundle, reproduced, note.
     """
     preds, checks = [], []
     for b in bundles:
@@ -520,8 +544,13 @@ def model_predictions(samples, bundles, rtol=1e-6):
             check = {"host": b["host"]["hostname"], "model": model_name(m), "rows": len(rows),
                      "expected_rows": expected, "mape_here": np.nan,
                      "mape_bundle": m.get("metrics", {}).get("test", {}).get("mape_pct", np.nan),
-                     "reproduced": False}
+                     "reproduced": False, "note": ""}
+            if m["layer"] not in FEATURE_NAMES:
+                check["note"] = f"not evaluated: ljplots does not mirror {m['layer']} features"
+                checks.append(check)
+                continue
             if rows.empty:
+                check["note"] = "no rows of this model in the database"
                 checks.append(check)
                 continue
             configs = [json.loads(c) for c in rows["config"]]
@@ -533,9 +562,15 @@ def model_predictions(samples, bundles, rtol=1e-6):
                 is_test[test] = True
                 mape = compute_metrics(predicted[is_test], rows["measured"].to_numpy()[is_test])
                 check["mape_here"] = mape["mape_pct"]
-                if math.isclose(mape["mape_pct"], check["mape_bundle"], rel_tol=rtol, abs_tol=1e-9):
+                if math.isclose(mape["mape_pct"], check["mape_bundle"], rel_tol=rtol,
+                                abs_tol=1e-9):
                     check["reproduced"] = True
                     split = np.where(is_test, "test", "train")
+                else:
+                    check["note"] = "held-out MAPE differs from the bundle's"
+            else:
+                check["note"] = (f"{len(rows)} rows here, the bundle was fitted on {expected}"
+                                 if n_test > 0 else "the bundle holds no held-out rows")
             checks.append(check)
             preds.append(pd.DataFrame({
                 "host": check["host"], "model": check["model"], "layer": m["layer"],
@@ -593,7 +628,7 @@ def plot_predicted_vs_measured(predictions, host=None):
         within = 100 * (shown["rel_error"].abs() <= 0.1).mean()
         ax.set_title(f"{name}\n{label}: MAPE {mape:.1f} %, {within:.0f} % within ±10 %",
                      fontsize=9)
-        unit = name.split("_")[-1]
+        unit = UNITS[g["quantity"].iloc[0]]
         ax.set_xlabel(f"measured [{unit}]")
         ax.set_ylabel(f"predicted [{unit}]")
         ax.grid(True, which="both", alpha=0.3)
@@ -607,32 +642,47 @@ def plot_predicted_vs_measured(predictions, host=None):
 
 
 def plot_residuals_vs_macs(predictions, host=None):
-    """Relative error (predicted - measured) / measured in percent against forward MACs,
-    one panel per model, held-out rows (or all rows where the split is unknown), with the
-    +-10 % band. Returns the Figure."""
+    """Relative error against forward MACs, one panel per model, held-out rows (or all rows
+    where the split is unknown), with the +-10 % band. The y axis is predicted / measured on a
+    log scale labelled as relative error, so over- and under-prediction by the same factor lie
+    equally far from 0 %; predictions <= 0 cannot be drawn and are counted in the panel.
+    Returns the Figure."""
     p = predictions if host is None else predictions[predictions["host"] == host]
     models = list(dict.fromkeys(p["model"]))
     fig, axes = _grid(len(models), size=(4.6, 3.4))
+    ticks = [0.1, 0.25, 0.5, 0.8, 1.0, 1.25, 2.0, 4.0, 10.0]
     for ax, name in zip(axes, models):
         g = p[p["model"] == name]
         shown, label = _shown_rows(g)
-        ax.axhspan(-10, 10, color="tab:green", alpha=0.2)
-        ax.axhline(0, color="k", lw=0.8)
-        ax.scatter(shown["macs"], 100 * shown["rel_error"], s=8, alpha=0.7,
+        ratio = shown["predicted"] / shown["measured"]
+        positive = ratio > 0
+        ax.axhspan(0.9, 1.1, color="tab:green", alpha=0.2, label="±10 %")
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.scatter(shown.loc[positive, "macs"], ratio[positive], s=8, alpha=0.7,
                    color=PASS_COLORS.get(g["pass"].iloc[0], "tab:green"))
         ax.set_xscale("log")
-        ax.set_yscale("symlog", linthresh=100)
+        ax.set_yscale("log")
+        lo = min(0.8, ratio[positive].min() / 1.1) if positive.any() else 0.8
+        hi = max(1.25, ratio[positive].max() * 1.1) if positive.any() else 1.25
+        ax.set_ylim(lo, hi)
+        ax.set_yticks([t for t in ticks if lo <= t <= hi])
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+            lambda r, _: "0 %" if r == 1 else f"{100 * (r - 1):+.0f} %"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("forward MACs")
-        ax.set_ylabel("relative error [%]")
+        ax.set_ylabel("relative error (predicted / measured)")
         ax.set_title(f"{name} ({label})", fontsize=9)
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, which="major", alpha=0.3)
+        if (~positive).any():
+            ax.text(0.02, 0.02, f"{int((~positive).sum())} prediction(s) <= 0 not shown",
+                    transform=ax.transAxes, fontsize=8, color="red")
     fig.tight_layout()
     return fig
 
 
 # ---------------------------------------------------------------------------------- networks
 
-NETWORK_PHASES = ("forward", "backward", "optimizer", "loss", "iteration")
+NETWORK_PHASES = ("forward", "loss", "backward", "optimizer", "iteration")
 # per_batch keys of `predict --json` for each measured phase.
 PREDICTED_KEYS = {
     ("forward", "time_s"): "forward_time_s", ("backward", "time_s"): "backward_time_s",
@@ -690,7 +740,9 @@ def predicted_layers(prediction):
 
 def compare_phases(summary, prediction, network, batch_size, host):
     """Measured (mean +- std over iterations) against predicted per phase and quantity for one
-    network run; phases without a prediction or measurement are left out."""
+    network, batch size and host (all its iterations, over all runs); phases without a
+    prediction or measurement are left out. lower_bound: predict's per_batch flag that some
+    layers had no model (<phase>_lower_bound, else lower_bound / energy_lower_bound)."""
     per_batch = prediction.get("per_batch", {})
     rows = []
     s = summary[(summary["network"] == network) & (summary["batch_size"] == batch_size)
@@ -701,11 +753,18 @@ def compare_phases(summary, prediction, network, batch_size, host):
             if key is None or pd.isna(r[q]) or per_batch.get(key) is None:
                 continue
             predicted = float(per_batch[key])
+            flag = "lower_bound" if q == "time_s" else "energy_lower_bound"
+            if r["phase"] != "iteration" and f"{r['phase']}_lower_bound" in per_batch:
+                flag = f"{r['phase']}_lower_bound"
             rows.append({"phase": r["phase"], "quantity": q, "measured": r[q],
                          "measured_std": r[q.replace("_", "_std_", 1)], "predicted": predicted,
-                         "rel_error_%": 100 * (predicted - r[q]) / r[q]})
-    return pd.DataFrame(rows, columns=["phase", "quantity", "measured", "measured_std",
-                                       "predicted", "rel_error_%"])
+                         "rel_error_%": 100 * (predicted - r[q]) / r[q],
+                         "lower_bound": bool(per_batch.get(flag) or False)})
+    out = pd.DataFrame(rows, columns=["phase", "quantity", "measured", "measured_std",
+                                      "predicted", "rel_error_%", "lower_bound"])
+    order = out["phase"].map({p: i for i, p in enumerate(NETWORK_PHASES)})
+    return out.assign(_order=order).sort_values(["quantity", "_order"], ascending=[False, True]) \
+        .drop(columns="_order").reset_index(drop=True)
 
 
 def plot_phase_comparison(comparison, title):
@@ -717,11 +776,12 @@ def plot_phase_comparison(comparison, title):
         c = comparison[comparison["quantity"] == q]
         x = np.arange(len(c))
         ax.bar(x - 0.2, c["measured"], 0.4, yerr=c["measured_std"].fillna(0), capsize=3,
-               label="measured")
-        ax.bar(x + 0.2, c["predicted"], 0.4, label="predicted")
+               label="measured (mean ± std)", color="0.55")
+        ax.bar(x + 0.2, c["predicted"], 0.4, label="predicted (≥: lower bound, layers "
+               "without a model)", color="tab:green")
         for xi, (_, r) in zip(x, c.iterrows()):
-            ax.annotate(f"{r['rel_error_%']:+.0f} %", (xi + 0.2, r["predicted"]),
-                        ha="center", va="bottom", fontsize=8)
+            ax.annotate(f"{'≥ ' if r['lower_bound'] else ''}{r['rel_error_%']:+.0f} %",
+                        (xi + 0.2, r["predicted"]), ha="center", va="bottom", fontsize=8)
         ax.set_xticks(x, c["phase"])
         ax.set_ylabel(QUANTITY_LABELS[q].replace("per execution", "per iteration"))
         ax.legend(fontsize=8)
@@ -744,10 +804,12 @@ def plot_layer_breakdown(layers, title, top=30):
         d = layers.copy()
         d["f"] = d[f"forward_{q}"].fillna(0)
         d["b"] = d[f"backward_{q}"].fillna(0)
+        n_all = len(d)
         d = d[(d["f"] + d["b"]) > 0]
-        note = ""
+        note = f"; {n_all - len(d)} layer(s) without a prediction not shown" if len(d) < n_all \
+            else ""
         if len(d) > top:
-            note = f" ({top} costliest of {len(d)} layers)"
+            note = f" ({top} costliest of {len(d)} layers{note})"
             d = d.loc[(d["f"] + d["b"]).nlargest(top).index].sort_index()
         x = np.arange(len(d))
         ax.bar(x, d["f"], label="forward", color=PASS_COLORS["forward"])

@@ -41,8 +41,8 @@ std::string Cell(const std::string& s, size_t width) {
 
 }  // namespace
 
-MeasuredNetwork ReadMeasuredNetwork(Store& store, const std::string& network,
-                                    int64_t batch_size, const std::string& host) {
+MeasuredNetwork ReadMeasuredNetwork(Store& store, const std::string& network, int64_t batch_size,
+                                    const std::string& host) {
   const std::vector<NetworkSampleRow> rows = store.ReadNetworkSamples(network);
   if (rows.empty()) {
     throw ConfigError(store.path() + ": no measurements of network '" + network +

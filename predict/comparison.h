@@ -3,11 +3,10 @@
 // `measure --net` stored in table network_samples (db/schema.sql), per phase of a training
 // iteration: forward, loss, backward, optimizer and the whole iteration.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "db/store.h"
 #include "predict/predictor.h"
@@ -28,9 +27,9 @@ struct MeasuredPhase {
 struct MeasuredNetwork {
   std::string network;
   int64_t batch_size = 0;
-  int64_t run_id = 0;    // the run the phases come from (the newest that matches)
-  std::string hostname;  // host of that run
-  std::string meter;     // "rapl" or "none"
+  int64_t run_id = 0;                 // the run the phases come from (the newest that matches)
+  std::string hostname;               // host of that run
+  std::string meter;                  // "rapl" or "none"
   std::vector<MeasuredPhase> phases;  // in the order forward, loss, backward, optimizer, iteration
   std::string note;  // e.g. "measured on host 'a', the models are of host 'b'"; else empty
 };
@@ -39,8 +38,8 @@ struct MeasuredNetwork {
 // `host` (when no run of that host exists, the newest of any host, with a note).
 // Throws: ConfigError "<db>: no measurements of network 'x'; run `measure --net ...`" or
 // "<db>: network 'x' was measured at batch sizes 32, 128, not 64; ..."; StoreError.
-MeasuredNetwork ReadMeasuredNetwork(Store& store, const std::string& network,
-                                    int64_t batch_size, const std::string& host);
+MeasuredNetwork ReadMeasuredNetwork(Store& store, const std::string& network, int64_t batch_size,
+                                    const std::string& host);
 
 struct PhaseComparison {
   std::string phase;

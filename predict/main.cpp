@@ -64,14 +64,15 @@ int main(int argc, char** argv) {
     std::optional<lj::Comparison> comparison;
     if (compare) {
       if (!FileExists(db_path)) {
-        throw lj::ConfigError(db_path + ": no such database; measure the network first, e.g. "
-                              "`measure --net " + net_path + " --iterations 20 --db " +
-                              db_path + "`");
+        throw lj::ConfigError(db_path +
+                              ": no such database; measure the network first, e.g. "
+                              "`measure --net " +
+                              net_path + " --iterations 20 --db " + db_path + "`");
       }
       lj::Store store(db_path);
-      comparison = lj::Compare(prediction, lj::ReadMeasuredNetwork(store, network.run.network,
-                                                                  network.run.batch_size,
-                                                                  bundle.hostname));
+      comparison =
+          lj::Compare(prediction, lj::ReadMeasuredNetwork(store, network.run.network,
+                                                          network.run.batch_size, bundle.hostname));
     }
 
     if (json) {

@@ -42,8 +42,7 @@ InputSpec ParseInputSpec(const std::string& text) {
     input.width = std::stoll(m[3]);
   }
   if (input.channels <= 0 || input.height <= 0 || input.width <= 0) {
-    throw ConfigError("--input must be CxHxW with integers > 0, e.g. 3x64x64, got '" + text +
-                      "'");
+    throw ConfigError("--input must be CxHxW with integers > 0, e.g. 3x64x64, got '" + text + "'");
   }
   return input;
 }

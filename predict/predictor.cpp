@@ -11,12 +11,10 @@
 namespace lj {
 namespace {
 
-// The layer types the bundle can have models for (core/layer_config.h LayerType).
-std::optional<LayerType> ModelledType(const std::string& type) {
-  if (type == "conv2d") return LayerType::kConv2d;
-  if (type == "maxpool2d") return LayerType::kMaxPool2d;
-  if (type == "linear") return LayerType::kLinear;
-  return std::nullopt;
+// Types whose LayerInstance normally carries a LayerConfig (predict/layer_instance.h): without
+// one, the layer has a geometry core/layer_config.h cannot describe.
+bool ExpectsConfig(const std::string& type) {
+  return type == "conv2d" || type == "maxpool2d" || type == "linear";
 }
 
 bool HasEnergyModels(const ModelBundle& bundle) {
@@ -35,8 +33,8 @@ std::optional<double> PredictQuantity(const ModelBundle& bundle, const LayerConf
                                       std::vector<std::string>& warnings) {
   const Model* model = bundle.Find(config.type, pass, quantity);
   if (model == nullptr) {
-    missing.push_back(std::string(ToString(config.type)) + " " + std::string(ToString(pass)) +
-                      " " + std::string(ToString(quantity)));
+    missing.push_back(std::string(ToString(config.type)) + " " + std::string(ToString(pass)) + " " +
+                      std::string(ToString(quantity)));
     return std::nullopt;
   }
   const Prediction p = Predict(*model, config);
@@ -61,13 +59,15 @@ LayerPrediction PredictLayer(const LayerInstance& layer, const ModelBundle& bund
     return out;
   }
   out.status = LayerStatus::kUnmodelled;
-  if (!ModelledType(layer.type)) {
-    out.reason = IsKnownLayerType(layer.type) ? "no model for " + layer.type + " layers"
-                                              : "unknown operation, no model";
-    return out;
-  }
+  // The config decides which models apply, so every layer type that gets a LayerConfig (and a
+  // model in the bundle) is predicted without changes here.
   if (!layer.config) {
-    out.reason = layer.note.empty() ? "no layer config" : layer.note;
+    if (ExpectsConfig(layer.type)) {
+      out.reason = layer.note.empty() ? "no layer config" : layer.note;
+    } else {
+      out.reason = IsKnownLayerType(layer.type) ? "no model for " + layer.type + " layers"
+                                                : "unknown operation, no model";
+    }
     return out;
   }
   std::vector<std::string> missing;
@@ -153,8 +153,7 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
                                   const ModelBundle& bundle, const TrainingRun& run) {
   const std::string context = run.network.empty() ? "predict" : run.network;
   if (run.batch_size <= 0) {
-    throw ConfigError(context + ": batch_size must be > 0, got " +
-                      std::to_string(run.batch_size));
+    throw ConfigError(context + ": batch_size must be > 0, got " + std::to_string(run.batch_size));
   }
   if (run.dataset_size <= 0) {
     throw ConfigError(context + ": dataset_size must be > 0, got " +

@@ -69,8 +69,8 @@ struct LayerPrediction {
 
 // Sums over one or more training steps. Empty optional = not known at all.
 struct PhaseTotals {
-  double forward_time_s = 0;   // sum over the layers that have a forward time
-  double backward_time_s = 0;  // sum over the layers that have a backward time
+  double forward_time_s = 0;               // sum over the layers that have a forward time
+  double backward_time_s = 0;              // sum over the layers that have a backward time
   std::optional<double> optimizer_time_s;  // no optimizer model yet: always empty
   double time_s = 0;                       // forward + backward (+ optimizer when known)
   // Empty when the bundle has no energy models.
@@ -107,8 +107,8 @@ struct Coverage {
 
 struct NetworkPrediction {
   TrainingRun run;
-  std::string bundle_host;      // hostname of the bundle's models
-  bool has_energy_models = false;  // the bundle has energy_j models (its data had a meter)
+  std::string bundle_host;              // hostname of the bundle's models
+  bool has_energy_models = false;       // the bundle has energy_j models (its data had a meter)
   std::vector<LayerPrediction> layers;  // forward order
   int64_t steps_per_epoch = 0;
   PhaseTotals per_batch;  // one training step
@@ -119,9 +119,9 @@ struct NetworkPrediction {
   double inference_time_per_sample_s = 0;
   std::optional<double> inference_energy_per_sample_j;
   Coverage coverage;
-  // What is not in the totals, one line each: every unmodelled layer ("bn1 (batchnorm2d): no
-  // model for batchnorm2d layers") and the optimizer step ("optimizer step (sgd, 61706
-  // parameters): no optimizer model yet").
+  // What is not in the totals, one line each: first every unmodelled layer in forward order
+  // ("bn1 (batchnorm2d): no model for batchnorm2d layers"), then the optimizer step
+  // ("optimizer step (sgd, 61706 parameters): no optimizer model yet").
   std::vector<std::string> unmodelled;
   // One line per extrapolated layer, e.g. "features.3 (conv2d): outside the training bounds:
   // in_channels=64 > max 15"; and one per clamped negative prediction.

@@ -42,25 +42,25 @@ std::string Bound(const std::string& value, bool lower_bound) {
 }
 
 nlohmann::json TotalsJson(const PhaseTotals& t) {
-  return {{"forward_time_s", t.forward_time_s},
-          {"backward_time_s", t.backward_time_s},
-          {"optimizer_time_s", OrNull(t.optimizer_time_s)},
-          {"time_s", t.time_s},
-          {"forward_energy_j", OrNull(t.forward_energy_j)},
-          {"backward_energy_j", OrNull(t.backward_energy_j)},
-          {"optimizer_energy_j", OrNull(t.optimizer_energy_j)},
-          {"energy_j", OrNull(t.energy_j)},
-          {"lower_bound", t.time_lower_bound},
-          {"forward_lower_bound", t.forward_lower_bound},
-          {"backward_lower_bound", t.backward_lower_bound},
-          {"energy_lower_bound", t.energy_j ? nlohmann::json(t.energy_lower_bound)
-                                            : nlohmann::json()}};
+  return {
+      {"forward_time_s", t.forward_time_s},
+      {"backward_time_s", t.backward_time_s},
+      {"optimizer_time_s", OrNull(t.optimizer_time_s)},
+      {"time_s", t.time_s},
+      {"forward_energy_j", OrNull(t.forward_energy_j)},
+      {"backward_energy_j", OrNull(t.backward_energy_j)},
+      {"optimizer_energy_j", OrNull(t.optimizer_energy_j)},
+      {"energy_j", OrNull(t.energy_j)},
+      {"lower_bound", t.time_lower_bound},
+      {"forward_lower_bound", t.forward_lower_bound},
+      {"backward_lower_bound", t.backward_lower_bound},
+      {"energy_lower_bound", t.energy_j ? nlohmann::json(t.energy_lower_bound) : nlohmann::json()}};
 }
 
 void LayerTable(std::ostream& out, const NetworkPrediction& p) {
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> header = {"path", "type", "output shape", "MACs", "fwd time",
-                                     "bwd time"};
+  std::vector<std::string> header = {"path", "type",     "output shape",
+                                     "MACs", "fwd time", "bwd time"};
   if (p.has_energy_models) {
     header.push_back("fwd energy");
     header.push_back("bwd energy");
@@ -68,7 +68,8 @@ void LayerTable(std::ostream& out, const NetworkPrediction& p) {
   header.push_back("status");
   rows.push_back(header);
   for (const LayerPrediction& l : p.layers) {
-    std::vector<std::string> row = {l.layer.path, l.layer.type,
+    std::vector<std::string> row = {l.layer.path,
+                                    l.layer.type,
                                     ShapeToString(l.layer.output_shape),
                                     FormatMacs(l.layer.forward_macs),
                                     FormatSeconds(l.forward_time_s),
@@ -105,13 +106,12 @@ void TotalsTable(std::ostream& out, const NetworkPrediction& p) {
       {"training (" + std::to_string(p.run.epochs) + " epochs)", &p.training}};
   size_t w = 0;
   for (const auto& s : scopes) w = std::max(w, s.first.size());
-  out << Pad("time", w) << "  " << PadLeft("forward", 13) << "  " << PadLeft("backward", 13)
-      << "  " << PadLeft("optimizer", 10) << "  " << PadLeft("total", 13) << "\n";
+  out << Pad("time", w) << "  " << PadLeft("forward", 13) << "  " << PadLeft("backward", 13) << "  "
+      << PadLeft("optimizer", 10) << "  " << PadLeft("total", 13) << "\n";
   for (const auto& [name, t] : scopes) {
     out << Pad(name, w) << "  "
         << PadLeft(Bound(FormatSeconds(t->forward_time_s), t->forward_lower_bound), 13) << "  "
-        << PadLeft(Bound(FormatSeconds(t->backward_time_s), t->backward_lower_bound), 13)
-        << "  "
+        << PadLeft(Bound(FormatSeconds(t->backward_time_s), t->backward_lower_bound), 13) << "  "
         << PadLeft(t->optimizer_time_s ? FormatSeconds(t->optimizer_time_s) : "unmodelled", 10)
         << "  " << PadLeft(Bound(FormatSeconds(t->time_s), t->time_lower_bound), 13) << "\n";
   }
@@ -124,12 +124,43 @@ void TotalsTable(std::ostream& out, const NetworkPrediction& p) {
   for (const auto& [name, t] : scopes) {
     out << Pad(name, w) << "  "
         << PadLeft(Bound(FormatJoules(t->forward_energy_j), t->energy_lower_bound), 13) << "  "
-        << PadLeft(Bound(FormatJoules(t->backward_energy_j), t->energy_lower_bound), 13)
-        << "  "
-        << PadLeft(t->optimizer_energy_j ? FormatJoules(t->optimizer_energy_j) : "unmodelled",
-                   10)
+        << PadLeft(Bound(FormatJoules(t->backward_energy_j), t->energy_lower_bound), 13) << "  "
+        << PadLeft(t->optimizer_energy_j ? FormatJoules(t->optimizer_energy_j) : "unmodelled", 10)
         << "  " << PadLeft(Bound(FormatJoules(t->energy_j), t->energy_lower_bound), 13) << "\n";
   }
+}
+
+// Unmodelled layers grouped by type and reason (the table lists each one), then the other
+// unmodelled items (the optimizer step), which follow the layers in p.unmodelled.
+void UnmodelledGroups(std::ostream& out, const NetworkPrediction& p) {
+  struct Group {
+    std::string type, reason;
+    std::vector<std::string> paths;
+    double macs = 0;
+  };
+  std::vector<Group> groups;
+  size_t layers = 0;
+  for (const LayerPrediction& l : p.layers) {
+    if (l.status != LayerStatus::kUnmodelled) continue;
+    ++layers;
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+      return g.type == l.layer.type && g.reason == l.reason;
+    });
+    if (it == groups.end()) it = groups.insert(groups.end(), Group{l.layer.type, l.reason, {}, 0});
+    it->paths.push_back(l.layer.path);
+    it->macs += l.layer.forward_macs;
+  }
+  constexpr size_t kShown = 3;
+  for (const Group& g : groups) {
+    out << "  " << g.type << " x " << g.paths.size() << " (" << FormatMacs(g.macs)
+        << " MACs): " << g.reason << " (";
+    for (size_t i = 0; i < std::min(kShown, g.paths.size()); ++i) {
+      out << (i ? ", " : "") << g.paths[i];
+    }
+    if (g.paths.size() > kShown) out << ", ... " << g.paths.size() - kShown << " more";
+    out << ")\n";
+  }
+  for (size_t i = layers; i < p.unmodelled.size(); ++i) out << "  " << p.unmodelled[i] << "\n";
 }
 
 }  // namespace
@@ -168,20 +199,19 @@ std::string FormatPrediction(const NetworkPrediction& p, const std::string& bund
   std::ostringstream out;
   const TrainingRun& r = p.run;
   out << r.network << ": batch " << r.batch_size << " x " << r.input.channels << "x"
-      << r.input.height << "x" << r.input.width << ", " << r.dataset_size
-      << " samples per epoch (" << p.steps_per_epoch << " steps), " << r.epochs
-      << " epochs, optimizer " << r.optimizer.type << "\n";
+      << r.input.height << "x" << r.input.width << ", " << r.dataset_size << " samples per epoch ("
+      << p.steps_per_epoch << " steps), " << r.epochs << " epochs, optimizer " << r.optimizer.type
+      << "\n";
   out << "models: " << bundle_path << " (host " << p.bundle_host << ")\n\n";
   LayerTable(out, p);
   out << "\n";
   TotalsTable(out, p);
   const PhaseTotals& t = p.training;
-  out << "\ntraining: " << Bound(FormatSeconds(t.time_s), t.time_lower_bound) << " ("
-      << G4(t.time_s) << " s)";
+  out << "\ntraining: " << Bound(FormatSeconds(t.time_s), t.time_lower_bound);
+  if (t.time_s >= 120) out << " (" << G4(t.time_s) << " s)";
   if (t.energy_j) {
     out << ", " << Bound(FormatJoules(t.energy_j), t.energy_lower_bound) << " = "
-        << G4(*t.energy_j / kJoulesPerWh) << " Wh = " << G4(*t.energy_j / kJoulesPerKwh)
-        << " kWh";
+        << G4(*t.energy_j / kJoulesPerWh) << " Wh = " << G4(*t.energy_j / kJoulesPerKwh) << " kWh";
   }
   if (p.LowerBound()) out << "  LOWER BOUND: the unmodelled items below are not included";
   out << "\ninference per sample (forward pass at batch " << r.batch_size << "): "
@@ -196,8 +226,8 @@ std::string FormatPrediction(const NetworkPrediction& p, const std::string& bund
       << Percent(c.MacShare()) << " of " << FormatMacs(c.macs_total) << " MACs; "
       << c.layers_extrapolated << " extrapolated, " << c.layers_no_cost << " no-cost\n";
   if (!p.unmodelled.empty()) {
-    out << "\nunmodelled (" << p.unmodelled.size() << ", not in the totals):\n";
-    for (const std::string& u : p.unmodelled) out << "  " << u << "\n";
+    out << "\nunmodelled (not in the totals):\n";
+    UnmodelledGroups(out, p);
   }
   if (!p.warnings.empty()) {
     out << "\nwarnings (" << p.warnings.size() << "):\n";
@@ -229,42 +259,43 @@ nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path
   nlohmann::json per_epoch = TotalsJson(p.per_epoch);
   per_epoch["steps"] = p.steps_per_epoch;
   nlohmann::json training = TotalsJson(p.training);
-  training["wh"] = p.training.energy_j ? nlohmann::json(*p.training.energy_j / kJoulesPerWh)
-                                       : nlohmann::json();
-  training["kwh"] = p.training.energy_j ? nlohmann::json(*p.training.energy_j / kJoulesPerKwh)
-                                        : nlohmann::json();
+  training["wh"] =
+      p.training.energy_j ? nlohmann::json(*p.training.energy_j / kJoulesPerWh) : nlohmann::json();
+  training["kwh"] =
+      p.training.energy_j ? nlohmann::json(*p.training.energy_j / kJoulesPerKwh) : nlohmann::json();
   const Coverage& c = p.coverage;
-  return {
-      {"network",
-       {{"name", r.network},
-        {"input", {r.input.channels, r.input.height, r.input.width}},
-        {"batch_size", r.batch_size},
-        {"dataset_size", r.dataset_size},
-        {"epochs", r.epochs},
-        {"steps_per_epoch", p.steps_per_epoch},
-        {"optimizer", r.optimizer.type}}},
-      {"bundle",
-       {{"path", bundle_path}, {"host", p.bundle_host}, {"has_energy_models", p.has_energy_models}}},
-      {"layers", layers},
-      {"per_batch", TotalsJson(p.per_batch)},
-      {"per_epoch", per_epoch},
-      {"training", training},
-      {"inference_per_sample",
-       {{"time_s", p.inference_time_per_sample_s},
-        {"energy_j", OrNull(p.inference_energy_per_sample_j)}}},
-      {"coverage",
-       {{"layers_total", c.layers_total},
-        {"layers_modelled", c.layers_modelled},
-        {"layers_extrapolated", c.layers_extrapolated},
-        {"layers_unmodelled", c.layers_unmodelled},
-        {"layers_no_cost", c.layers_no_cost},
-        {"layer_share", c.LayerShare()},
-        {"macs_total", c.macs_total},
-        {"macs_modelled", c.macs_modelled},
-        {"macs_share", c.MacShare()}}},
-      {"lower_bound", p.LowerBound()},
-      {"unmodelled", p.unmodelled},
-      {"warnings", p.warnings}};
+  return {{"network",
+           {{"name", r.network},
+            {"input", {r.input.channels, r.input.height, r.input.width}},
+            {"batch_size", r.batch_size},
+            {"dataset_size", r.dataset_size},
+            {"epochs", r.epochs},
+            {"steps_per_epoch", p.steps_per_epoch},
+            {"optimizer", r.optimizer.type}}},
+          {"bundle",
+           {{"path", bundle_path},
+            {"host", p.bundle_host},
+            {"has_energy_models", p.has_energy_models}}},
+          {"layers", layers},
+          {"per_batch", TotalsJson(p.per_batch)},
+          {"per_epoch", per_epoch},
+          {"training", training},
+          {"inference_per_sample",
+           {{"time_s", p.inference_time_per_sample_s},
+            {"energy_j", OrNull(p.inference_energy_per_sample_j)}}},
+          {"coverage",
+           {{"layers_total", c.layers_total},
+            {"layers_modelled", c.layers_modelled},
+            {"layers_extrapolated", c.layers_extrapolated},
+            {"layers_unmodelled", c.layers_unmodelled},
+            {"layers_no_cost", c.layers_no_cost},
+            {"layer_share", c.LayerShare()},
+            {"macs_total", c.macs_total},
+            {"macs_modelled", c.macs_modelled},
+            {"macs_share", c.MacShare()}}},
+          {"lower_bound", p.LowerBound()},
+          {"unmodelled", p.unmodelled},
+          {"warnings", p.warnings}};
 }
 
 }  // namespace lj

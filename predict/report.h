@@ -1,10 +1,9 @@
 #pragma once
 // The report `predict` prints for a NetworkPrediction (predict/predictor.h): a text report
 // for people and the same content as JSON (--json). No LibTorch, no SQLite.
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "predict/predictor.h"
 
@@ -39,7 +38,8 @@ nlohmann::json ToJson(const NetworkPrediction& prediction, const std::string& bu
 // Human units with 4 significant digits: "812.3 us", "1.234 ms", "12.35 s", "3.5 min",
 // "27.78 h". Empty optional: "-".
 std::string FormatSeconds(std::optional<double> seconds);
-// "15.2 uJ", "3.1 mJ", "12.35 J", "4.2 kJ", "1.25 MJ". Empty optional: "-".
+// "15.2 uJ", "3.1 mJ", "12.35 J", "4200 J", "42 kJ", "12.5 MJ" (J up to 10 kJ). Empty
+// optional: "-".
 std::string FormatJoules(std::optional<double> joules);
 // "0", "850", "7.53 K", "416.4 M", "1.82 G", "3.6 T".
 std::string FormatMacs(double macs);

@@ -74,6 +74,7 @@ TEST(BoundsTest, ShippedFilesLoad) {
     for (size_t i = 0; i < b.parameters.size(); ++i) {
       EXPECT_EQ(b.parameters[i].name, BoundsParameterNames(type)[i]);
     }
+    if (IsOptimizerStep(type)) continue;  // sgd/adam: no batch (parameters, parameter_tensors)
     EXPECT_EQ(b.Get("batch_size").min, 1);
     EXPECT_GE(b.Get("batch_size").max, 512);
   }
@@ -223,7 +224,9 @@ TEST(BoundsTest, RejectsBadFilesNamingKeyAndValue) {
        ": parameters.kernel_size.min 12 exceeds every padded image: image_size.max 8 + 2 * "
        "padding.max 1 = 10"},
       {With(GoodConv(), [](json& d) { d["layer"] = "conv3d"; }),
-       ": layer: unknown layer type 'conv3d' (expected conv2d, maxpool2d or linear)"},
+       ": layer: unknown layer type 'conv3d' (expected conv2d, maxpool2d, linear, batchnorm2d, "
+       "relu, relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
+       "dropout, cross_entropy, sgd or adam)"},
       {With(GoodConv(), [](json& d) { d["layer"] = 2; }), ": layer must be a string, got 2"},
       {With(GoodConv(), [](json& d) { d.erase("layer"); }), ": missing key 'layer'"},
       {With(GoodConv(), [](json& d) { d.erase("max_forward_macs"); }),

@@ -81,10 +81,17 @@ TEST(ConfigSamplerTest, TenThousandDrawsStayWithinBoundsAndCaps) {
       rejected += s.rejected_total();
       batch_sizes.insert(s.config.batch_size);
     }
-    // The caps bite (the space is larger than a night) but most draws are accepted.
-    EXPECT_GT(rejected, 0);
+    // Most draws are accepted.
     EXPECT_LT(rejected, 10000);
-    EXPECT_GT(batch_sizes.size(), 100u);  // log-uniform over 1..512 spreads widely
+    // The caps of the original three types bite (their space is larger than a night); the
+    // other types are tested in tests/core/new_layer_types_test.cpp.
+    if (type == LayerType::kConv2d || type == LayerType::kMaxPool2d || type == LayerType::kLinear) {
+      EXPECT_GT(rejected, 0);
+    }
+    // Log-uniform over 1..512 spreads widely (sgd/adam have no batch).
+    if (!IsOptimizerStep(type)) {
+      EXPECT_GT(batch_sizes.size(), 100u);
+    }
   }
 }
 

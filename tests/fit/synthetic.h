@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "core/layer_config.h"
@@ -38,6 +39,8 @@ inline LayerConfig RandomConfig(LayerType type, std::mt19937_64& rng) {
       c.in_features = uniform(1, 512);
       c.out_features = uniform(1, 512);
       break;
+    default:
+      throw std::invalid_argument("RandomConfig: only conv2d, maxpool2d and linear");
   }
   return c;
 }

@@ -35,6 +35,7 @@ TEST(TorchInfoTest, SetTorchThreadsChangesIntraOpThreads) {
   EXPECT_EQ(TorchThreads(), 1);
   EXPECT_NE(ParallelInfo().find("intra-op threads 1 "), std::string::npos) << ParallelInfo();
   EXPECT_NE(ParallelInfo().find("inter-op threads 1"), std::string::npos) << ParallelInfo();
+  EXPECT_NE(ParallelInfo().find("OMP_WAIT_POLICY "), std::string::npos) << ParallelInfo();
   SetTorchThreads(2);
   EXPECT_EQ(TorchThreads(), 2);
   EXPECT_NE(ParallelInfo().find("intra-op threads 2 "), std::string::npos) << ParallelInfo();

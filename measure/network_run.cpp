@@ -1,0 +1,382 @@
+#include "measure/network_run.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/errors.h"
+#include "db/store.h"
+#include "measure/measurement_run.h"
+#include "predict/net_builder.h"
+#include "predict/net_module.h"
+#include "predict/torchscript_layers.h"
+
+namespace lj {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::vector<std::string>& Phases() {
+  static const std::vector<std::string> kPhases = {"forward", "loss", "backward", "optimizer",
+                                                   "iteration"};
+  return kPhases;
+}
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A network ready to train: its forward function, trainable parameters and leaf layers.
+struct TrainableNet {
+  std::string name;
+  InputSpec input;
+  int64_t batch_size = 0;
+  OptimizerSpec optimizer;
+  std::function<torch::Tensor(const torch::Tensor&)> forward;
+  std::vector<torch::Tensor> parameters;
+  std::vector<LayerInstance> layers;  // filled only when --layers asks for them
+  std::string description;            // runs.bounds_json: the net.json text or a JSON summary
+};
+
+TrainableNet LoadNet(const NetworkRunOptions& options) {
+  TrainableNet net;
+  const std::string& path = options.net_path;
+  if (IsNetJson(path)) {
+    const NetSpec spec = LoadNetSpecWithOverrides(path, options.overrides);
+    BuiltNet built = BuildNet(spec);
+    built.module->train();
+    std::shared_ptr<NetModuleImpl> module = built.module;
+    net.name = spec.name;
+    net.input = spec.input;
+    net.batch_size = spec.batch_size;
+    net.optimizer = spec.optimizer;
+    net.forward = [module](const torch::Tensor& x) { return module->forward(x); };
+    net.parameters = module->parameters();
+    net.layers = std::move(built.layers);
+    net.description = ReadText(path);
+    return net;
+  }
+  const NetworkOverrides& o = options.overrides;
+  if (!o.input) throw ConfigError(path + ": a TorchScript file has no input size; give --input");
+  if (!o.batch_size || *o.batch_size <= 0) {
+    throw ConfigError(path + ": a TorchScript file has no batch size; give --batch-size B > 0");
+  }
+  net.name = TorchScriptNetworkName(path);
+  net.input = *o.input;
+  net.batch_size = *o.batch_size;
+  if (options.layers) net.layers = LayersFromTorchScript(path, net.input, net.batch_size);
+  auto module = std::make_shared<torch::jit::Module>();
+  try {
+    *module = torch::jit::load(path);
+  } catch (const std::exception& e) {
+    throw ConfigError(path + ": not a readable TorchScript module: " + FirstLine(e.what()));
+  }
+  module->train();
+  for (const torch::Tensor& p : module->parameters()) {
+    if (p.requires_grad()) net.parameters.push_back(p);
+  }
+  net.forward = [module](const torch::Tensor& x) { return module->forward({x}).toTensor(); };
+  net.description =
+      nlohmann::json({{"torchscript", path},
+                      {"input", {net.input.channels, net.input.height, net.input.width}},
+                      {"batch_size", net.batch_size}})
+          .dump();
+  return net;
+}
+
+std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const OptimizerSpec& spec,
+                                                       const std::vector<torch::Tensor>& params) {
+  if (spec.type == "adam") {
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(spec.lr).weight_decay(spec.weight_decay));
+  }
+  return std::make_unique<torch::optim::SGD>(
+      params,
+      torch::optim::SGDOptions(spec.lr).momentum(spec.momentum).weight_decay(spec.weight_decay));
+}
+
+bool HasPackageZone(const EnergyMeter* meter) {
+  if (meter == nullptr) return false;
+  for (const RaplZone& z : meter->Zones()) {
+    if (z.domain == RaplDomain::kPackage) return true;
+  }
+  return false;
+}
+
+// Runs training iterations and times their phases; reads the meter after every phase.
+class Trainer {
+ public:
+  Trainer(TrainableNet& net, EnergyMeter* meter, uint64_t seed) : net_(net), meter_(meter) {
+    torch::manual_seed(seed);
+    input_ = torch::randn({net.batch_size, net.input.channels, net.input.height, net.input.width});
+    torch::Tensor out;
+    {
+      torch::NoGradGuard no_grad;
+      out = net.forward(input_);
+    }
+    if (out.dim() != 2 || out.size(0) != net.batch_size) {
+      throw ConfigError(net.name + ": the output " + ShapeToString(out.sizes().vec()) +
+                        " is not (batch_size, classes) = (" + std::to_string(net.batch_size) +
+                        ", C); cross_entropy needs class scores");
+    }
+    labels_ = torch::randint(0, out.size(1), {net.batch_size}, torch::kLong);
+    if (net.parameters.empty()) throw ConfigError(net.name + ": no trainable parameters");
+    optimizer_ = MakeOptimizer(net.optimizer, net.parameters);
+    with_energy_ = HasPackageZone(meter);
+  }
+
+  // One iteration; rows in Phases() order with iteration index `iteration`.
+  std::vector<NetworkSampleRow> Step(int64_t iteration) {
+    std::vector<NetworkSampleRow> rows;
+    EnergyCounters start_counters, last;
+    if (meter_) last = start_counters = meter_->Read();
+    const auto start = Clock::now();
+    auto end = start;
+    torch::Tensor output, loss;
+    auto phase = [&](const char* name, const std::function<void()>& run) {
+      const auto t0 = Clock::now();
+      run();
+      end = Clock::now();
+      NetworkSampleRow row;
+      row.phase = name;
+      row.time_s = std::chrono::duration<double>(end - t0).count();
+      if (meter_) {
+        const EnergyCounters now = meter_->Read();
+        SetEnergy(row, meter_->Between(last, now));
+        last = now;
+      }
+      rows.push_back(std::move(row));
+    };
+    phase("forward", [&] { output = net_.forward(input_); });
+    phase("loss", [&] { loss = torch::nn::functional::cross_entropy(output, labels_); });
+    phase("backward", [&] { loss.backward(); });
+    phase("optimizer", [&] {
+      optimizer_->step();
+      optimizer_->zero_grad();
+    });
+    NetworkSampleRow total;
+    total.phase = "iteration";
+    total.time_s = std::chrono::duration<double>(end - start).count();
+    if (meter_) SetEnergy(total, meter_->Between(start_counters, last));
+    rows.push_back(std::move(total));
+    for (NetworkSampleRow& r : rows) {
+      r.iteration = iteration;
+      r.network = net_.name;
+      r.batch_size = net_.batch_size;
+      r.time_s = std::max(r.time_s, 1e-9);  // the schema wants time_s > 0
+    }
+    return rows;
+  }
+
+ private:
+  void SetEnergy(NetworkSampleRow& row, const EnergyDelta& delta) const {
+    if (!with_energy_) return;
+    row.energy_j = delta.package_j;
+    row.dram_energy_j = delta.dram_j;
+  }
+
+  TrainableNet& net_;
+  EnergyMeter* meter_;
+  bool with_energy_ = false;
+  torch::Tensor input_, labels_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+};
+
+// The distinct conv2d / maxpool2d / linear configs of the network and the paths using each.
+std::vector<std::pair<LayerConfig, std::vector<std::string>>> DistinctConfigs(
+    const std::vector<LayerInstance>& layers) {
+  std::vector<std::pair<LayerConfig, std::vector<std::string>>> out;
+  std::map<std::string, size_t> index;
+  for (const LayerInstance& l : layers) {
+    if (!l.config) continue;
+    const std::string key = ToJson(*l.config).dump();
+    auto [it, inserted] = index.emplace(key, out.size());
+    if (inserted) out.push_back({*l.config, {}});
+    out[it->second].second.push_back(l.path);
+  }
+  return out;
+}
+
+void MeasureNetworkLayers(const TrainableNet& net, const NetworkRunOptions& options,
+                          const MeasurementHost& setup, Store& store, int64_t host_id,
+                          std::optional<double> idle_power_w, const std::atomic<bool>& stop,
+                          NetworkRunSummary& summary) {
+  const auto configs = DistinctConfigs(net.layers);
+  summary.layer_configs = static_cast<int64_t>(configs.size());
+  RunInfo run;
+  run.host_id = host_id;
+  run.command_line = options.command_line;
+  run.seed = options.seed;
+  run.kind = "net-layers";
+  run.bounds_json = net.description;
+  run.target_n = summary.layer_configs;
+  run.meter = setup.meter.name;
+  run.min_time_s = options.layer_options.min_time_s;
+  run.trials = options.layer_options.trials;
+  summary.layer_run_id = store.CreateRun(run);
+  for (size_t i = 0; i < configs.size() && !stop.load(); ++i) {
+    const auto& [config, paths] = configs[i];
+    const int64_t index = static_cast<int64_t>(i);
+    try {
+      const auto results = MeasureLayer(config, options.layer_options, setup.meter.meter.get(),
+                                        &stop, options.seed + i);
+      std::vector<SampleRow> rows = ToSampleRows(results, config, summary.layer_run_id, index,
+                                                 setup.meter.name, idle_power_w);
+      std::string notes = net.name + " layer ";
+      for (size_t p = 0; p < paths.size(); ++p) notes += (p ? ", " : "") + paths[p];
+      for (SampleRow& r : rows) r.notes = notes;
+      store.InsertSamples(rows);
+      ++summary.layers_stored;
+      spdlog::info("[net-layers] {} {}: fwd {:.3g} s bwd {:.3g} s", ToString(config.type),
+                   paths.front(), results.at(0).time_s, results.at(1).time_s);
+    } catch (const MeasurementInterrupted&) {
+      break;
+    } catch (const StoreError&) {
+      throw;
+    } catch (const std::exception& e) {
+      store.InsertFailure({summary.layer_run_id, index, std::string(ToString(config.type)),
+                           ToJson(config).dump(), e.what()});
+      ++summary.layers_failed;
+      spdlog::warn("[net-layers] {} failed: {}", paths.front(), e.what());
+    }
+  }
+  const bool complete = summary.layers_stored + summary.layers_failed == summary.layer_configs;
+  store.SetRunStatus(summary.layer_run_id, complete ? "finished" : "interrupted");
+}
+
+}  // namespace
+
+NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
+                                        const std::atomic<bool>& stop) {
+  const auto wall_start = Clock::now();
+  // 1. Validate and build everything before anything is written.
+  if (options.iterations <= 0) {
+    throw ConfigError("--iterations must be > 0, got " + std::to_string(options.iterations));
+  }
+  if (options.warmup_iterations < 0) {
+    throw ConfigError("warm-up iterations must be >= 0, got " +
+                      std::to_string(options.warmup_iterations));
+  }
+  if (options.layers) Validate(options.layer_options);
+  torch::manual_seed(options.seed);
+  TrainableNet net = LoadNet(options);
+
+  // 2. Lock, meter, threads, host; then the database.
+  MeasurementHost setup = PrepareMeasurementHost(options.lock_path, options.meter, options.threads);
+  EnergyMeter* meter = setup.meter.meter.get();
+  std::unique_ptr<Trainer> trainer;
+  try {
+    trainer = std::make_unique<Trainer>(net, meter, options.seed);
+  } catch (const c10::Error& e) {
+    throw ConfigError(options.net_path + ": cannot run the network: " + FirstLine(e.what()));
+  }
+  Store store(options.db_path);
+  const int64_t host_id = store.UpsertHost(setup.host);
+  RunInfo run;
+  run.host_id = host_id;
+  run.command_line = options.command_line;
+  run.seed = options.seed;
+  run.kind = "network";
+  run.bounds_json = net.description;
+  run.target_n = options.iterations;
+  run.meter = setup.meter.name;
+  NetworkRunSummary summary;
+  summary.run_id = store.CreateRun(run);
+  summary.network = net.name;
+  summary.batch_size = net.batch_size;
+  summary.meter = setup.meter.name;
+  spdlog::info("run {}: network {} at batch {} on {} ({} threads), meter {}", summary.run_id,
+               net.name, net.batch_size, setup.host.cpu_model, setup.threads, setup.meter.name);
+  const std::optional<double> idle_power_w =
+      MeasureAndStoreIdle(meter, options.idle_s, store, summary.run_id, &stop);
+
+  // 3. Warm-up, then the measured iterations, each stored in one transaction.
+  std::map<std::string, NetworkPhaseStats> sums;
+  try {
+    for (int i = 0; i < options.warmup_iterations && !stop.load(); ++i) trainer->Step(-1);
+    for (int64_t i = 0; i < options.iterations && !stop.load(); ++i) {
+      std::vector<NetworkSampleRow> rows = trainer->Step(i);
+      for (NetworkSampleRow& r : rows) {
+        r.run_id = summary.run_id;
+        r.meter = setup.meter.name;
+        if (r.energy_j) r.idle_power_w = idle_power_w;
+        NetworkPhaseStats& s = sums[r.phase];
+        s.time_s += r.time_s;
+        if (r.energy_j) s.energy_j = s.energy_j.value_or(0.0) + *r.energy_j;
+      }
+      store.InsertNetworkSamples(rows);
+      ++summary.iterations;
+      spdlog::info("[{}] iteration {}: {:.4g} s", net.name, i, rows.back().time_s);
+    }
+  } catch (const c10::Error& e) {
+    store.SetRunStatus(summary.run_id, "failed");
+    throw std::runtime_error(net.name + ": training iteration failed: " + FirstLine(e.what()));
+  }
+  trainer.reset();
+  for (const std::string& phase : Phases()) {
+    auto it = sums.find(phase);
+    if (it == sums.end()) continue;
+    NetworkPhaseStats s = it->second;
+    s.phase = phase;
+    s.time_s /= static_cast<double>(summary.iterations);
+    if (s.energy_j) *s.energy_j /= static_cast<double>(summary.iterations);
+    summary.phases.push_back(s);
+  }
+  const bool complete = summary.iterations == options.iterations;
+  summary.status = complete ? "finished" : "interrupted";
+  store.SetRunStatus(summary.run_id, summary.status);
+
+  // 4. --layers: the network's layers as ordinary samples for fit.
+  if (options.layers && complete) {
+    MeasureNetworkLayers(net, options, setup, store, host_id, idle_power_w, stop, summary);
+    if (summary.layers_stored + summary.layers_failed < summary.layer_configs) {
+      summary.status = "interrupted";
+    }
+  }
+  summary.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
+  return summary;
+}
+
+std::string FormatNetworkSummary(const NetworkRunSummary& s) {
+  std::ostringstream out;
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "%.1f s", s.wall_s);
+  out << "run " << s.run_id << " " << s.status << ": " << s.network << " at batch " << s.batch_size
+      << ", " << s.iterations << " iterations stored, meter " << s.meter << ", " << buf
+      << " wall\n";
+  out << "phase      mean time_s  mean energy_j (sum over iterations / iterations)\n";
+  for (const NetworkPhaseStats& p : s.phases) {
+    std::snprintf(buf, sizeof(buf), "%-10s %11.4g  ", p.phase.c_str(), p.time_s);
+    out << buf;
+    if (p.energy_j) {
+      std::snprintf(buf, sizeof(buf), "%.4g", *p.energy_j);
+      out << buf << "\n";
+    } else {
+      out << "-\n";
+    }
+  }
+  if (s.layer_run_id != 0) {
+    out << "layers: run " << s.layer_run_id << " (net-layers): " << s.layers_stored << " of "
+        << s.layer_configs << " distinct conv2d/maxpool2d/linear configs stored, "
+        << s.layers_failed << " failed\n";
+  }
+  if (s.status == "interrupted") out << "interrupted: the iterations above are stored\n";
+  return out.str();
+}
+
+}  // namespace lj

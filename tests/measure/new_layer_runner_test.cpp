@@ -1,0 +1,243 @@
+// Tests of LayerRunner and MeasureLayer for the layer types beyond conv2d, maxpool2d and linear:
+// each forward and backward really runs its operation (shapes, which gradients exist and what
+// they look like), training-mode side effects happen (batch norm running statistics, optimizer
+// parameter updates), and the optimizer steps have exactly one (forward) pass.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/errors.h"
+#include "core/layer_config.h"
+#include "measure/layer_runner.h"
+#include "measure/pass_measurement.h"
+
+namespace lj {
+namespace {
+
+using Shape = std::vector<int64_t>;
+
+LayerConfig Nchw(LayerType type, int64_t n, int64_t c, int64_t h, int64_t w) {
+  LayerConfig config;
+  config.type = type;
+  config.batch_size = n;
+  config.in_channels = c;
+  config.height = h;
+  config.width = w;
+  return config;
+}
+
+LayerConfig Optimizer(LayerType type, int64_t parameters, int64_t tensors) {
+  LayerConfig config;
+  config.type = type;
+  config.parameters = parameters;
+  config.parameter_tensors = tensors;
+  return config;
+}
+
+std::map<std::string, GradientInfo> Backward(LayerRunner& runner) {
+  runner.PrepareBackward();
+  runner.Backward();
+  std::map<std::string, GradientInfo> out;
+  for (const GradientInfo& g : runner.LastGradients()) out[g.name] = g;
+  return out;
+}
+
+std::map<std::string, StateInfo> StateOf(const LayerRunner& runner) {
+  std::map<std::string, StateInfo> out;
+  for (const StateInfo& s : runner.State()) out[s.name] = s;
+  return out;
+}
+
+// Forward gives OutputShape; backward gives exactly `names` gradients, each computed (> 0).
+void ExpectRuns(const LayerConfig& config, const std::vector<std::string>& names) {
+  SCOPED_TRACE(ToJson(config).dump() + " " + std::string(ToString(config.type)));
+  LayerRunner runner(config, 7);
+  runner.Forward();
+  EXPECT_EQ(runner.LastOutputShape(), OutputShape(config));
+  const auto grads = Backward(runner);
+  ASSERT_EQ(grads.size(), names.size());
+  for (const std::string& name : names) {
+    ASSERT_EQ(grads.count(name), 1u) << name;
+    EXPECT_GT(grads.at(name).abs_sum, 0) << name;
+    EXPECT_TRUE(std::isfinite(grads.at(name).abs_sum)) << name;
+  }
+  EXPECT_TRUE(runner.BackwardProducesInputGrad());
+  EXPECT_EQ(grads.at("input").shape,
+            (Shape{config.batch_size, config.in_channels, config.height, config.width}));
+}
+
+TEST(NewLayerRunnerTest, ActivationsProduceInputGradients) {
+  for (LayerType type : {LayerType::kReLU, LayerType::kReLU6, LayerType::kHardswish,
+                         LayerType::kHardsigmoid, LayerType::kSigmoid}) {
+    ExpectRuns(Nchw(type, 2, 3, 5, 7), {"input"});
+  }
+  // On randn input, ReLU and ReLU6 pass the gradient only where 0 < x (< 6): about half;
+  // sigmoid's gradient is nowhere zero.
+  const auto zero_fraction = [](LayerType type) {
+    LayerRunner runner(Nchw(type, 4, 16, 16, 16), 3);
+    return Backward(runner).at("input").zero_fraction;
+  };
+  EXPECT_NEAR(zero_fraction(LayerType::kReLU), 0.5, 0.05);
+  EXPECT_NEAR(zero_fraction(LayerType::kReLU6), 0.5, 0.05);
+  EXPECT_EQ(zero_fraction(LayerType::kSigmoid), 0.0);
+  // Hardsigmoid is flat only outside [-3, 3]: 0.27 % of a standard normal.
+  EXPECT_LT(zero_fraction(LayerType::kHardsigmoid), 0.02);
+}
+
+TEST(NewLayerRunnerTest, BatchNormUpdatesRunningStatisticsAndHasAffineGradients) {
+  const LayerConfig config = Nchw(LayerType::kBatchNorm2d, 4, 6, 5, 5);
+  ExpectRuns(config, {"input", "weight", "bias"});
+  LayerRunner runner(config, 1);
+  auto before = StateOf(runner);
+  ASSERT_EQ(before.count("running_mean"), 1u);
+  EXPECT_EQ(before.at("running_mean").shape, (Shape{6}));
+  EXPECT_DOUBLE_EQ(before.at("running_mean").sum, 0.0);  // initialised to zeros
+  EXPECT_DOUBLE_EQ(before.at("running_var").sum, 6.0);   // and ones
+  runner.Forward();
+  runner.Forward();
+  const auto after = StateOf(runner);
+  // Training mode: each forward moves the running statistics by momentum 0.1 towards the
+  // batch statistics and counts the batch.
+  EXPECT_NE(after.at("running_mean").sum, 0.0);
+  EXPECT_NE(after.at("running_var").sum, 6.0);
+  EXPECT_DOUBLE_EQ(after.at("num_batches_tracked").sum, 2.0);
+  const auto grads = Backward(runner);
+  EXPECT_EQ(grads.at("weight").shape, (Shape{6}));
+  EXPECT_EQ(grads.at("bias").shape, (Shape{6}));
+}
+
+TEST(NewLayerRunnerTest, BatchNormRejectsASingleValuePerChannel) {
+  EXPECT_THROW(LayerRunner(Nchw(LayerType::kBatchNorm2d, 1, 8, 1, 1)), ConfigError);
+  ExpectRuns(Nchw(LayerType::kBatchNorm2d, 2, 8, 1, 1), {"input", "weight", "bias"});
+}
+
+TEST(NewLayerRunnerTest, AddGivesBothOperandsTheOutputGradient) {
+  const LayerConfig config = Nchw(LayerType::kAdd, 2, 4, 6, 6);
+  ExpectRuns(config, {"input", "other"});
+  LayerRunner runner(config, 2);
+  const auto grads = Backward(runner);
+  EXPECT_EQ(grads.at("other").shape, grads.at("input").shape);
+  // d(a + b)/da = d(a + b)/db = grad_output.
+  EXPECT_DOUBLE_EQ(grads.at("input").abs_sum, grads.at("other").abs_sum);
+}
+
+TEST(NewLayerRunnerTest, MulBroadcastsAChannelScaleAndReducesItsGradient) {
+  const LayerConfig config = Nchw(LayerType::kMul, 3, 5, 7, 7);
+  ExpectRuns(config, {"input", "scale"});
+  LayerRunner runner(config, 2);
+  const auto grads = Backward(runner);
+  EXPECT_EQ(grads.at("scale").shape, (Shape{3, 5, 1, 1}));
+}
+
+TEST(NewLayerRunnerTest, DropoutMasksAboutPOfTheGradient) {
+  for (int64_t p : {20, 50, 80}) {
+    LayerConfig config = Nchw(LayerType::kDropout, 8, 64, 8, 8);
+    config.p_percent = p;
+    SCOPED_TRACE(p);
+    ExpectRuns(config, {"input"});
+    LayerRunner runner(config, 5);
+    // 32768 elements: the share of dropped elements is within 0.02 of p with high probability.
+    EXPECT_NEAR(Backward(runner).at("input").zero_fraction, p / 100.0, 0.02);
+  }
+  LayerConfig none = Nchw(LayerType::kDropout, 4, 16, 4, 4);
+  none.p_percent = 0;
+  LayerRunner runner(none, 5);
+  EXPECT_EQ(Backward(runner).at("input").zero_fraction, 0.0);
+}
+
+TEST(NewLayerRunnerTest, PoolsHaveTheirOutputShapes) {
+  LayerConfig avg = Nchw(LayerType::kAvgPool2d, 2, 3, 11, 9);
+  avg.kernel_size = 3;
+  avg.stride = 2;
+  avg.padding = 1;
+  ExpectRuns(avg, {"input"});
+  EXPECT_EQ(OutputShape(avg), (Shape{2, 3, 6, 5}));
+
+  LayerConfig adaptive = Nchw(LayerType::kAdaptiveAvgPool2d, 2, 3, 7, 7);
+  adaptive.output_size = 1;  // global average pooling (ATen: a mean)
+  ExpectRuns(adaptive, {"input"});
+  adaptive.output_size = 3;  // overlapping windows
+  ExpectRuns(adaptive, {"input"});
+  adaptive.height = adaptive.width = 1;
+  adaptive.output_size = 6;  // upsampling, as alexnet_legacy's 1x1 -> 6x6
+  ExpectRuns(adaptive, {"input"});
+}
+
+TEST(NewLayerRunnerTest, CrossEntropyGivesTheLossAndTheLogitGradient) {
+  LayerConfig config;
+  config.type = LayerType::kCrossEntropy;
+  config.batch_size = 16;
+  config.num_classes = 10;
+  LayerRunner runner(config, 4);
+  runner.Forward();
+  EXPECT_TRUE(runner.LastOutputShape().empty());  // a 0-dim loss
+  const auto grads = Backward(runner);
+  ASSERT_EQ(grads.size(), 1u);
+  EXPECT_EQ(grads.at("input").shape, (Shape{16, 10}));
+  // Row i of the gradient of the mean loss is (softmax_i - onehot_i) / N, whose absolute
+  // values sum to 2 (1 - p_label) / N: in all 2 * mean(1 - p_label), strictly in (0, 2).
+  EXPECT_GT(grads.at("input").abs_sum, 0.0);
+  EXPECT_LT(grads.at("input").abs_sum, 2.0);
+  EXPECT_TRUE(runner.BackwardProducesInputGrad());
+}
+
+TEST(NewLayerRunnerTest, OptimizerStepsChangeTheParametersAndHaveNoBackward) {
+  for (LayerType type : {LayerType::kSgd, LayerType::kAdam}) {
+    SCOPED_TRACE(std::string(ToString(type)));
+    LayerRunner runner(Optimizer(type, 1003, 4), 9);
+    const auto before = StateOf(runner);
+    ASSERT_EQ(before.count("parameters"), 1u);
+    EXPECT_EQ(before.at("parameters").shape, (Shape{1003}));
+    EXPECT_EQ(before.at("parameters").tensors, 4);
+    runner.Forward();
+    const double after_one = StateOf(runner).at("parameters").sum;
+    EXPECT_NE(after_one, before.at("parameters").sum);
+    runner.Forward();
+    EXPECT_NE(StateOf(runner).at("parameters").sum, after_one);
+    EXPECT_TRUE(runner.LastOutputShape().empty());
+    EXPECT_THROW(runner.PrepareBackward(), std::logic_error);
+    EXPECT_THROW(runner.Backward(), std::logic_error);
+  }
+  // One tensor per element at the smallest split.
+  LayerRunner one_each(Optimizer(LayerType::kSgd, 5, 5), 1);
+  EXPECT_EQ(StateOf(one_each).at("parameters").tensors, 5);
+  EXPECT_THROW(LayerRunner(Optimizer(LayerType::kAdam, 3, 4)), ConfigError);
+}
+
+TEST(NewLayerRunnerTest, SgdAndAdamUpdateDifferently) {
+  // Same parameters and grads (same seed): one SGD step moves them by lr * grad = 0.01 * g,
+  // one Adam step by about lr * sign(g) = 1e-3 per element.
+  LayerRunner sgd(Optimizer(LayerType::kSgd, 4000, 2), 11);
+  LayerRunner adam(Optimizer(LayerType::kAdam, 4000, 2), 11);
+  const double start = StateOf(sgd).at("parameters").sum;
+  ASSERT_DOUBLE_EQ(StateOf(adam).at("parameters").sum, start);
+  sgd.Forward();
+  adam.Forward();
+  EXPECT_NE(StateOf(sgd).at("parameters").sum, StateOf(adam).at("parameters").sum);
+}
+
+TEST(NewLayerRunnerTest, MeasureLayerStoresOnlyTheRowsThatExist) {
+  MeasureOptions options;
+  options.min_time_s = 0.002;
+  options.trials = 2;
+  options.warmup_runs = 1;
+  const auto relu = MeasureLayer(Nchw(LayerType::kReLU, 2, 4, 8, 8), options, nullptr);
+  ASSERT_EQ(relu.size(), 2u);
+  EXPECT_EQ(relu[0].pass, Pass::kForward);
+  EXPECT_EQ(relu[1].pass, Pass::kBackward);
+  for (LayerType type : {LayerType::kSgd, LayerType::kAdam}) {
+    const auto step = MeasureLayer(Optimizer(type, 10000, 3), options, nullptr);
+    ASSERT_EQ(step.size(), 1u) << ToString(type);
+    EXPECT_EQ(step[0].pass, Pass::kForward);
+    EXPECT_GT(step[0].time_s, 0);
+    EXPECT_GE(step[0].repetitions, 1);
+    EXPECT_FALSE(step[0].energy_j.has_value());
+  }
+}
+
+}  // namespace
+}  // namespace lj

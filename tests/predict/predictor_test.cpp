@@ -1,0 +1,271 @@
+// lj::PredictTraining and bundle selection, on the hand-made layers and bundle of
+// tests/predict/prediction_fixture.h (models exact in MACs, so every sum has a known value).
+#include "predict/predictor.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/errors.h"
+#include "fit/model_bundle.h"
+#include "tests/predict/prediction_fixture.h"
+
+namespace lj {
+namespace {
+
+namespace fs = std::filesystem;
+
+using namespace lj::test;  // NOLINT: the fixture's helpers
+
+const LayerPrediction& Find(const NetworkPrediction& p, const std::string& path) {
+  for (const LayerPrediction& l : p.layers) {
+    if (l.layer.path == path) return l;
+  }
+  throw std::runtime_error("no layer " + path);
+}
+
+TEST(PredictorTest, SumsLayersPerBatchAndScalesToEpochsAndTraining) {
+  const NetworkPrediction p = PredictTraining(SmallNet(), MakeBundle(true), SmallRun());
+  const double conv_macs = ForwardMacs(Conv());
+  const double fc_macs = ForwardMacs(Fc());
+  ASSERT_EQ(p.layers.size(), 5u);
+  const LayerPrediction& conv = Find(p, "features.0");
+  EXPECT_EQ(conv.status, LayerStatus::kModelled);
+  EXPECT_NEAR(*conv.forward_time_s, kForwardSPerMac * conv_macs, 1e-15);
+  EXPECT_NEAR(*conv.backward_time_s, kBackwardSPerMac * conv_macs, 1e-15);
+  EXPECT_NEAR(*conv.forward_energy_j, kForwardJPerMac * conv_macs, 1e-12);
+  EXPECT_NEAR(*conv.backward_energy_j, kBackwardJPerMac * conv_macs, 1e-12);
+
+  const double macs = conv_macs + fc_macs;
+  EXPECT_NEAR(p.per_batch.forward_time_s, kForwardSPerMac * macs, 1e-15);
+  EXPECT_NEAR(p.per_batch.backward_time_s, kBackwardSPerMac * macs, 1e-15);
+  EXPECT_NEAR(p.per_batch.time_s, (kForwardSPerMac + kBackwardSPerMac) * macs, 1e-15);
+  ASSERT_TRUE(p.per_batch.energy_j.has_value());
+  EXPECT_NEAR(*p.per_batch.energy_j, (kForwardJPerMac + kBackwardJPerMac) * macs, 1e-12);
+
+  EXPECT_EQ(p.steps_per_epoch, 13);
+  EXPECT_NEAR(p.per_epoch.time_s, 13 * p.per_batch.time_s, 1e-12);
+  EXPECT_NEAR(p.training.time_s, 3 * 13 * p.per_batch.time_s, 1e-12);
+  EXPECT_NEAR(*p.training.energy_j, 3 * 13 * *p.per_batch.energy_j, 1e-9);
+  EXPECT_NEAR(p.inference_time_per_sample_s, p.per_batch.forward_time_s / 8, 1e-15);
+  EXPECT_NEAR(*p.inference_energy_per_sample_j, *p.per_batch.forward_energy_j / 8, 1e-12);
+}
+
+TEST(PredictorTest, UnmodelledLayersAreListedEmptyAndMakeTotalsALowerBound) {
+  const NetworkPrediction p = PredictTraining(SmallNet(), MakeBundle(true), SmallRun());
+  for (const char* path : {"features.1", "features.2"}) {
+    const LayerPrediction& l = Find(p, path);
+    EXPECT_EQ(l.status, LayerStatus::kUnmodelled) << path;
+    EXPECT_FALSE(l.forward_time_s.has_value()) << path;
+    EXPECT_FALSE(l.backward_time_s.has_value()) << path;
+    EXPECT_FALSE(l.forward_energy_j.has_value()) << path;
+    EXPECT_FALSE(l.reason.empty()) << path;
+  }
+  EXPECT_NE(Find(p, "features.1").reason.find("relu"), std::string::npos);
+  EXPECT_NE(Find(p, "features.2").reason.find("maxpool2d"), std::string::npos);
+
+  EXPECT_TRUE(p.per_batch.forward_lower_bound);
+  EXPECT_TRUE(p.per_batch.backward_lower_bound);
+  EXPECT_TRUE(p.per_batch.time_lower_bound);
+  EXPECT_TRUE(p.per_batch.energy_lower_bound);
+  EXPECT_TRUE(p.training.time_lower_bound);
+  EXPECT_TRUE(p.LowerBound());
+
+  // Coverage: 2 of the 4 layers that cost something; MACs of conv + linear of all MACs.
+  EXPECT_EQ(p.coverage.layers_total, 5);
+  EXPECT_EQ(p.coverage.layers_modelled, 2);
+  EXPECT_EQ(p.coverage.layers_unmodelled, 2);
+  EXPECT_EQ(p.coverage.layers_no_cost, 1);
+  EXPECT_DOUBLE_EQ(p.coverage.LayerShare(), 0.5);
+  const double modelled = ForwardMacs(Conv()) + ForwardMacs(Fc());
+  EXPECT_DOUBLE_EQ(p.coverage.MacShare(), modelled / (modelled + ForwardMacs(Pool())));
+  EXPECT_LT(p.coverage.MacShare(), 1.0);
+
+  // Listed: both layers and the optimizer step, which has no value.
+  ASSERT_EQ(p.unmodelled.size(), 3u);
+  EXPECT_EQ(p.unmodelled[0].rfind("features.1 (relu)", 0), 0u) << p.unmodelled[0];
+  EXPECT_EQ(p.unmodelled[1].rfind("features.2 (maxpool2d)", 0), 0u) << p.unmodelled[1];
+  EXPECT_NE(p.unmodelled[2].find("optimizer step (sgd"), std::string::npos) << p.unmodelled[2];
+  EXPECT_FALSE(p.per_batch.optimizer_time_s.has_value());
+  EXPECT_FALSE(p.per_batch.optimizer_energy_j.has_value());
+}
+
+TEST(PredictorTest, AFullyModelledNetworkIsStillALowerBoundForTheOptimizerStep) {
+  const std::vector<LayerInstance> layers = {Modelled("conv", Conv(), {8, 3, 32, 32})};
+  const NetworkPrediction p = PredictTraining(layers, MakeBundle(false), SmallRun());
+  EXPECT_FALSE(p.per_batch.forward_lower_bound);
+  EXPECT_FALSE(p.per_batch.backward_lower_bound);
+  EXPECT_TRUE(p.per_batch.time_lower_bound);  // the optimizer step is not modelled
+  EXPECT_DOUBLE_EQ(p.coverage.LayerShare(), 1.0);
+  EXPECT_DOUBLE_EQ(p.coverage.MacShare(), 1.0);
+  ASSERT_EQ(p.unmodelled.size(), 1u);
+  EXPECT_NE(p.unmodelled[0].find("optimizer"), std::string::npos);
+}
+
+TEST(PredictorTest, FlattenCostsNothingAndIsNotUnmodelled) {
+  const NetworkPrediction with = PredictTraining(SmallNet(), MakeBundle(true), SmallRun());
+  const LayerPrediction& f = Find(with, "flatten");
+  EXPECT_EQ(f.status, LayerStatus::kNoCost);
+  EXPECT_EQ(f.forward_time_s, std::optional<double>(0.0));
+  EXPECT_EQ(f.backward_energy_j, std::optional<double>(0.0));
+  const NetworkPrediction without = PredictTraining(SmallNet(), MakeBundle(false), SmallRun());
+  EXPECT_FALSE(Find(without, "flatten").forward_energy_j.has_value());
+  EXPECT_EQ(ToString(LayerStatus::kNoCost), "no-cost");
+  EXPECT_TRUE(IsNoCostLayerType("flatten"));
+  EXPECT_FALSE(IsNoCostLayerType("dropout"));  // dropout computes a mask in training
+}
+
+TEST(PredictorTest, ExtrapolationIsFlaggedPerLayerWithTheFeatureOutsideTheBounds) {
+  // Bounds [0, 1e6] on every feature: the conv (1.1 M MACs) and the linear layer (327 K MACs,
+  // 32768 input elements) compared against them.
+  const double conv_macs = ForwardMacs(Conv());
+  ASSERT_GT(conv_macs, 1e6);
+  const NetworkPrediction p = PredictTraining(SmallNet(), MakeBundle(false, 1e6), SmallRun());
+  const LayerPrediction& conv = Find(p, "features.0");
+  EXPECT_EQ(conv.status, LayerStatus::kExtrapolated);
+  ASSERT_FALSE(conv.outside.empty());
+  EXPECT_NE(conv.outside[0].find("> max 1e+06"), std::string::npos) << conv.outside[0];
+  // Still predicted and summed.
+  EXPECT_NEAR(*conv.forward_time_s, kForwardSPerMac * conv_macs, 1e-15);
+  EXPECT_EQ(Find(p, "fc").status, LayerStatus::kModelled);
+  EXPECT_EQ(p.coverage.layers_extrapolated, 1);
+  EXPECT_EQ(p.coverage.layers_modelled, 2);
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_EQ(p.warnings[0].rfind("features.0 (conv2d): outside the training bounds", 0), 0u)
+      << p.warnings[0];
+  EXPECT_NE(p.warnings[0].find("macs="), std::string::npos) << p.warnings[0];
+}
+
+TEST(PredictorTest, EnergyIsEmptyWithoutEnergyModels) {
+  const NetworkPrediction p = PredictTraining(SmallNet(), MakeBundle(false), SmallRun());
+  EXPECT_FALSE(p.has_energy_models);
+  EXPECT_GT(p.per_batch.time_s, 0);
+  for (const LayerPrediction& l : p.layers) {
+    EXPECT_FALSE(l.forward_energy_j.has_value()) << l.layer.path;
+    EXPECT_FALSE(l.backward_energy_j.has_value()) << l.layer.path;
+  }
+  for (const PhaseTotals* t : {&p.per_batch, &p.per_epoch, &p.training}) {
+    EXPECT_FALSE(t->energy_j.has_value());
+    EXPECT_FALSE(t->forward_energy_j.has_value());
+    EXPECT_FALSE(t->backward_energy_j.has_value());
+  }
+  EXPECT_FALSE(p.inference_energy_per_sample_j.has_value());
+  // Time models alone make conv and linear fully modelled.
+  EXPECT_EQ(Find(p, "features.0").status, LayerStatus::kModelled);
+}
+
+TEST(PredictorTest, ALayerMissingOneOfTheBundlesEnergyModelsIsUnmodelled) {
+  ModelBundle bundle = MakeBundle(true);
+  // Drop the linear backward energy model.
+  bundle.models.erase(std::remove_if(bundle.models.begin(), bundle.models.end(),
+                                     [](const Model& m) {
+                                       return m.layer == LayerType::kLinear &&
+                                              m.pass == Pass::kBackward &&
+                                              m.quantity == Quantity::kEnergyJ;
+                                     }),
+                      bundle.models.end());
+  const NetworkPrediction p = PredictTraining(SmallNet(), bundle, SmallRun());
+  const LayerPrediction& fc = Find(p, "fc");
+  EXPECT_EQ(fc.status, LayerStatus::kUnmodelled);
+  EXPECT_NE(fc.reason.find("linear backward energy_j"), std::string::npos) << fc.reason;
+  EXPECT_TRUE(fc.backward_time_s.has_value());  // what exists is still predicted
+  EXPECT_FALSE(fc.backward_energy_j.has_value());
+  EXPECT_TRUE(p.per_batch.energy_lower_bound);
+  EXPECT_EQ(p.coverage.layers_modelled, 1);
+}
+
+TEST(PredictorTest, ANegativePredictionCountsAsZeroWithAWarning) {
+  ModelBundle bundle;
+  bundle.hostname = "node7";
+  bundle.models.push_back(
+      LinearMacsModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, 1e-12, 1e15, -1.0));
+  bundle.models.push_back(
+      LinearMacsModel(LayerType::kLinear, Pass::kBackward, Quantity::kTimeS, kBackwardSPerMac));
+  const NetworkPrediction p =
+      PredictTraining({Modelled("fc", Fc(), {8, 4096})}, bundle, SmallRun());
+  EXPECT_EQ(p.layers[0].forward_time_s, std::optional<double>(0.0));
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_NE(p.warnings[0].find("fc (linear): the forward time_s model predicts"), std::string::npos)
+      << p.warnings[0];
+}
+
+TEST(PredictorTest, UnknownOperationsAndLayersWithoutConfigAreUnmodelled) {
+  LayerInstance dilated = Plain("conv_d", "conv2d", {8, 3, 32, 32}, 5e5);
+  dilated.note = "dilation 2 is not modelled";
+  const std::vector<LayerInstance> layers = {dilated, Plain("cat", "aten::cat", {8, 6, 32, 32})};
+  const NetworkPrediction p = PredictTraining(layers, MakeBundle(false), SmallRun());
+  EXPECT_EQ(p.layers[0].status, LayerStatus::kUnmodelled);
+  EXPECT_EQ(p.layers[0].reason, "dilation 2 is not modelled");
+  EXPECT_EQ(p.layers[1].status, LayerStatus::kUnmodelled);
+  EXPECT_EQ(p.per_batch.time_s, 0);
+  EXPECT_TRUE(p.per_batch.time_lower_bound);
+  EXPECT_DOUBLE_EQ(p.coverage.MacShare(), 0.0);
+}
+
+TEST(PredictorTest, RejectsANonPositiveTrainingRun) {
+  TrainingRun r = SmallRun();
+  r.batch_size = 0;
+  EXPECT_THROW(PredictTraining(SmallNet(), MakeBundle(false), r), ConfigError);
+  r = SmallRun();
+  r.epochs = 0;
+  EXPECT_THROW(PredictTraining(SmallNet(), MakeBundle(false), r), ConfigError);
+}
+
+class BundleFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("lj_predictor_test_" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(BundleFileTest, LoadsTheBundleOfTheAskedHostFromItsJsonFile) {
+  const std::string path = (dir_ / "node7.json").string();
+  SaveBundle(MakeBundle(true), path);
+  const ModelBundle b = LoadBundleForHost(path, "node7");
+  EXPECT_EQ(b.hostname, "node7");
+  EXPECT_EQ(b.models.size(), 8u);
+  // The round trip through the file predicts exactly what the in-memory bundle does.
+  const NetworkPrediction from_file = PredictTraining(SmallNet(), b, SmallRun());
+  const NetworkPrediction in_memory = PredictTraining(SmallNet(), MakeBundle(true), SmallRun());
+  EXPECT_DOUBLE_EQ(from_file.training.time_s, in_memory.training.time_s);
+  EXPECT_EQ(LoadBundleForHost(path, "").hostname, "node7");  // no host asked: any
+}
+
+TEST_F(BundleFileTest, ABundleOfAnotherHostIsAnErrorNamingTheFile) {
+  const std::string path = (dir_ / "node8.json").string();
+  SaveBundle(MakeBundle(false), path);
+  try {
+    LoadBundleForHost(path, "node8");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(path), std::string::npos) << what;
+    EXPECT_NE(what.find("'node7', not 'node8'"), std::string::npos) << what;
+  }
+}
+
+TEST_F(BundleFileTest, AMissingBundleSaysHowToMakeOne) {
+  const std::string path = (dir_ / "nowhere.json").string();
+  try {
+    LoadBundleForHost(path, "nowhere");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind(path, 0), 0u) << what;
+    EXPECT_NE(what.find("measure --layer"), std::string::npos) << what;
+    EXPECT_NE(what.find("fit --db"), std::string::npos) << what;
+  }
+  EXPECT_EQ(DefaultBundlePath("node7"), "db/models/node7.json");
+  EXPECT_FALSE(LocalHostname().empty());
+}
+
+}  // namespace
+}  // namespace lj

@@ -1,0 +1,124 @@
+// The text and JSON reports of a prediction (predict/report.h).
+#include "predict/report.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/predict/prediction_fixture.h"
+
+namespace lj {
+namespace {
+
+using namespace lj::test;  // NOLINT: the fixture's helpers
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(ReportTest, JsonHasEveryLayerAndTotalWithNullsForUnknownValues) {
+  const NetworkPrediction p = PredictTraining(SmallNet(), MakeBundle(false), SmallRun());
+  const nlohmann::json j = ToJson(p, "models/node7.json");
+  ASSERT_EQ(j.at("layers").size(), 5u);
+  for (const auto& l : j.at("layers")) {
+    for (const char* key : {"path", "type", "output_shape", "macs", "forward_time_s",
+                            "forward_energy_j", "backward_time_s", "backward_energy_j", "status"}) {
+      EXPECT_TRUE(l.contains(key)) << key;
+    }
+  }
+  const auto& conv = j.at("layers")[0];
+  EXPECT_EQ(conv.at("status"), "modelled");
+  EXPECT_DOUBLE_EQ(conv.at("forward_time_s").get<double>(), *p.layers[0].forward_time_s);
+  EXPECT_TRUE(conv.at("forward_energy_j").is_null());  // no energy models
+  EXPECT_EQ(conv.at("output_shape"), nlohmann::json({8, 16, 32, 32}));
+  const auto& relu = j.at("layers")[1];
+  EXPECT_EQ(relu.at("status"), "unmodelled");
+  EXPECT_TRUE(relu.at("forward_time_s").is_null());  // never 0
+  EXPECT_TRUE(relu.contains("reason"));
+  EXPECT_EQ(j.at("layers")[3].at("status"), "no-cost");
+
+  for (const char* scope : {"per_batch", "per_epoch", "training"}) {
+    const auto& t = j.at(scope);
+    for (const char* key :
+         {"forward_time_s", "backward_time_s", "optimizer_time_s", "time_s", "forward_energy_j",
+          "backward_energy_j", "optimizer_energy_j", "energy_j", "lower_bound"}) {
+      EXPECT_TRUE(t.contains(key)) << scope << "." << key;
+    }
+    EXPECT_TRUE(t.at("optimizer_time_s").is_null()) << scope;
+    EXPECT_TRUE(t.at("energy_j").is_null()) << scope;
+    EXPECT_TRUE(t.at("lower_bound").get<bool>()) << scope;
+  }
+  EXPECT_DOUBLE_EQ(j.at("per_batch").at("time_s").get<double>(), p.per_batch.time_s);
+  EXPECT_DOUBLE_EQ(j.at("training").at("time_s").get<double>(), p.training.time_s);
+  EXPECT_TRUE(j.at("training").at("kwh").is_null());
+  EXPECT_EQ(j.at("per_epoch").at("steps"), 13);
+  EXPECT_EQ(j.at("coverage").at("layers_modelled"), 2);
+  EXPECT_DOUBLE_EQ(j.at("coverage").at("layer_share").get<double>(), 0.5);
+  EXPECT_LT(j.at("coverage").at("macs_share").get<double>(), 1.0);
+  EXPECT_TRUE(j.at("lower_bound").get<bool>());
+  EXPECT_EQ(j.at("unmodelled").size(), 3u);
+  EXPECT_EQ(j.at("bundle").at("path"), "models/node7.json");
+  EXPECT_EQ(j.at("network").at("batch_size"), 8);
+}
+
+TEST(ReportTest, JsonTrainingEnergyInJoulesWattHoursAndKilowattHours) {
+  const NetworkPrediction p = PredictTraining(SmallNet(), MakeBundle(true), SmallRun());
+  const nlohmann::json j = ToJson(p, "b.json");
+  const double joules = j.at("training").at("energy_j").get<double>();
+  EXPECT_DOUBLE_EQ(joules, *p.training.energy_j);
+  EXPECT_NEAR(j.at("training").at("wh").get<double>(), joules / 3600, 1e-12);
+  EXPECT_NEAR(j.at("training").at("kwh").get<double>(), joules / 3.6e6, 1e-15);
+  EXPECT_TRUE(j.at("training").at("energy_lower_bound").get<bool>());
+  EXPECT_FALSE(j.at("inference_per_sample").at("energy_j").is_null());
+}
+
+TEST(ReportTest, TextListsLayersTotalsCoverageAndWhatIsMissing) {
+  const NetworkPrediction p = PredictTraining(SmallNet(), MakeBundle(false, 1e6), SmallRun());
+  const std::string text = FormatPrediction(p, "models/node7.json");
+  EXPECT_TRUE(Contains(text, "models/node7.json")) << text;
+  for (const char* path : {"features.0", "features.1", "features.2", "flatten", "fc"}) {
+    EXPECT_TRUE(Contains(text, path)) << path << "\n" << text;
+  }
+  EXPECT_TRUE(Contains(text, "extrapolated")) << text;
+  EXPECT_TRUE(Contains(text, "unmodelled")) << text;
+  EXPECT_TRUE(Contains(text, "no-cost")) << text;
+  EXPECT_TRUE(Contains(text, "per epoch (13 steps)")) << text;
+  EXPECT_TRUE(Contains(text, "training (3 epochs)")) << text;
+  EXPECT_TRUE(Contains(text, "LOWER BOUND")) << text;
+  EXPECT_TRUE(Contains(text, ">= ")) << text;
+  EXPECT_TRUE(Contains(text, "no energy model: the data had no meter")) << text;
+  EXPECT_TRUE(Contains(text, "coverage: 2 of 4 layers")) << text;
+  EXPECT_TRUE(Contains(text, "optimizer step (sgd")) << text;
+  EXPECT_TRUE(Contains(text, "features.0 (conv2d): outside the training bounds")) << text;
+}
+
+TEST(ReportTest, TextShowsEnergyColumnsWhenTheBundleHasEnergyModels) {
+  const NetworkPrediction p = PredictTraining(SmallNet(), MakeBundle(true), SmallRun());
+  const std::string text = FormatPrediction(p, "b.json");
+  EXPECT_TRUE(Contains(text, "fwd energy")) << text;
+  EXPECT_FALSE(Contains(text, "no energy model")) << text;
+  EXPECT_TRUE(Contains(text, " Wh = ")) << text;
+  EXPECT_TRUE(Contains(text, " kWh")) << text;
+}
+
+TEST(ReportTest, FormatsUnits) {
+  EXPECT_EQ(FormatSeconds(std::nullopt), "-");
+  EXPECT_EQ(FormatSeconds(0.0), "0 s");
+  EXPECT_EQ(FormatSeconds(812.3e-6), "812.3 us");
+  EXPECT_EQ(FormatSeconds(1.234e-3), "1.234 ms");
+  EXPECT_EQ(FormatSeconds(12.35), "12.35 s");
+  EXPECT_EQ(FormatSeconds(600), "10 min");
+  EXPECT_EQ(FormatSeconds(36000), "10 h");
+  EXPECT_EQ(FormatJoules(std::nullopt), "-");
+  EXPECT_EQ(FormatJoules(3.1e-3), "3.1 mJ");
+  EXPECT_EQ(FormatJoules(12.35), "12.35 J");
+  EXPECT_EQ(FormatJoules(4.2e3), "4200 J");
+  EXPECT_EQ(FormatJoules(4.2e4), "42 kJ");
+  EXPECT_EQ(FormatJoules(1.25e7), "12.5 MJ");
+  EXPECT_EQ(FormatMacs(850), "850");
+  EXPECT_EQ(FormatMacs(7.526e6), "7.526 M");
+  EXPECT_EQ(FormatMacs(1.82e9), "1.82 G");
+}
+
+}  // namespace
+}  // namespace lj
