@@ -1,5 +1,6 @@
 #include "measure/legacy_import.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -275,6 +276,67 @@ void RefuseDuplicate(const ParsedFile& parsed, const std::vector<RunInfo>& runs,
   }
 }
 
+// One parsed dir/nets/<net>.json file (see ImportNetworkSummary).
+struct ParsedNetwork {
+  ImportNetworkSummary summary;
+  std::string content_hash;
+  std::vector<double> forward_j, forward_s, iteration_j, iteration_s;
+};
+
+std::vector<double> PositiveArray(const nlohmann::json& j, const char* key,
+                                  const std::string& path) {
+  if (!j.contains(key) || !j[key].is_array() || j[key].empty()) {
+    throw ConfigError(path + ": '" + key + "' must be a non-empty array of numbers");
+  }
+  std::vector<double> out;
+  for (const auto& v : j[key]) {
+    if (!v.is_number() || !(v.get<double>() > 0)) {
+      throw ConfigError(path + ": '" + key + "' must hold positive numbers, got " + v.dump());
+    }
+    out.push_back(v.get<double>());
+  }
+  return out;
+}
+
+ParsedNetwork ParseNetworkFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string content = ss.str();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(content);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(path + ": invalid JSON: " + e.what());
+  }
+  if (!j.is_object() || !j.contains("net") || !j["net"].is_string() ||
+      !j.contains("batch_size") || !j["batch_size"].is_number_integer() ||
+      j["batch_size"].get<int64_t>() <= 0) {
+    throw ConfigError(path + ": needs a string 'net' and a positive integer 'batch_size'");
+  }
+  ParsedNetwork net;
+  net.summary.file = path;
+  net.summary.network = j["net"].get<std::string>() + "_legacy";
+  net.summary.batch_size = j["batch_size"].get<int64_t>();
+  net.content_hash = Hex(Fnv1a64(content));
+  const auto fwd_uj = PositiveArray(j, "forward_energy", path);
+  const auto fwd_us = PositiveArray(j, "forward_time", path);
+  const auto bwd_uj = PositiveArray(j, "backward_energy", path);
+  const auto bwd_us = PositiveArray(j, "backward_time", path);
+  if (fwd_us.size() != fwd_uj.size() || bwd_uj.size() != fwd_uj.size() ||
+      bwd_us.size() != fwd_uj.size()) {
+    throw ConfigError(path + ": forward/backward energy and time arrays differ in length");
+  }
+  for (size_t i = 0; i < fwd_uj.size(); ++i) {
+    net.forward_j.push_back(fwd_uj[i] * 1e-6);
+    net.forward_s.push_back(fwd_us[i] * 1e-6);
+    net.iteration_j.push_back((fwd_uj[i] + bwd_uj[i]) * 1e-6);
+    net.iteration_s.push_back((fwd_us[i] + bwd_us[i]) * 1e-6);
+  }
+  net.summary.epochs = static_cast<int64_t>(fwd_uj.size());
+  return net;
+}
+
 }  // namespace
 
 std::string_view ToString(RejectReason reason) {
@@ -313,11 +375,31 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
     if (!fs::exists(path, ec)) continue;
     parsed.push_back(ParseFile(format, path));
   }
-  if (parsed.empty()) {
-    throw ConfigError(dir + ": none of conv.csv, linear.csv, pool.csv found");
+  std::vector<ParsedNetwork> networks;
+  const fs::path nets_dir = fs::path(dir) / "nets";
+  if (fs::is_directory(nets_dir, ec)) {
+    std::vector<std::string> paths;
+    for (const auto& entry : fs::directory_iterator(nets_dir)) {
+      if (entry.path().extension() == ".json") paths.push_back(entry.path().string());
+    }
+    std::sort(paths.begin(), paths.end());
+    for (const std::string& path : paths) networks.push_back(ParseNetworkFile(path));
+  }
+  if (parsed.empty() && networks.empty()) {
+    throw ConfigError(dir + ": none of conv.csv, linear.csv, pool.csv, nets/*.json found");
   }
   const std::vector<RunInfo> runs = store.ReadRuns();
   for (const ParsedFile& p : parsed) RefuseDuplicate(p, runs, store.path());
+  for (const ParsedNetwork& net : networks) {
+    for (const RunInfo& run : runs) {
+      const nlohmann::json source = nlohmann::json::parse(run.bounds_json, nullptr, false);
+      if (run.kind == "network" && source.is_object() &&
+          source.value("content_fnv1a64", "") == net.content_hash) {
+        throw ConfigError(net.summary.file + ": already imported into " + store.path() +
+                          " as run " + std::to_string(run.id) + " (same content); nothing imported");
+      }
+    }
+  }
 
   // 2. Write everything in one transaction.
   ImportSummary summary;
@@ -370,6 +452,43 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
     store.SetRunStatus(p.summary.run_id, "finished");
     summary.files.push_back(std::move(p.summary));
   }
+  for (ParsedNetwork& net : networks) {
+    RunInfo run;
+    run.host_id = summary.host_id;
+    run.command_line = command_line;
+    run.kind = "network";
+    run.bounds_json = nlohmann::json{{"source", "legacy-pyrapl"},
+                                     {"file", net.summary.file},
+                                     {"network", net.summary.network},
+                                     {"content_fnv1a64", net.content_hash},
+                                     {"phases", "forward = model(x); iteration = forward + "
+                                                "cross-entropy + backward + SGD step"}}
+                          .dump();
+    run.target_n = net.summary.epochs;
+    run.meter = kMeter;
+    run.trials = 1;
+    net.summary.run_id = store.CreateRun(run);
+    std::vector<NetworkSampleRow> rows;
+    for (int64_t i = 0; i < net.summary.epochs; ++i) {
+      const auto row = [&](const char* phase, double time_s, double energy_j) {
+        NetworkSampleRow r;
+        r.run_id = net.summary.run_id;
+        r.network = net.summary.network;
+        r.batch_size = net.summary.batch_size;
+        r.phase = phase;
+        r.iteration = i;
+        r.time_s = time_s;
+        r.energy_j = energy_j;
+        r.meter = kMeter;
+        return r;
+      };
+      rows.push_back(row("forward", net.forward_s[i], net.forward_j[i]));
+      rows.push_back(row("iteration", net.iteration_s[i], net.iteration_j[i]));
+    }
+    store.InsertNetworkSamples(rows);
+    store.SetRunStatus(net.summary.run_id, "finished");
+    summary.networks.push_back(net.summary);
+  }
   txn.Commit();
   return summary;
 }
@@ -396,6 +515,11 @@ std::string FormatImportSummary(const ImportSummary& summary) {
     rows += f.rows_read;
     imported += f.samples_imported;
     rejected += f.RejectedSamples();
+  }
+  for (const ImportNetworkSummary& n : summary.networks) {
+    out << std::filesystem::path(n.file).filename().string() << " -> run " << n.run_id
+        << " (network " << n.network << ", batch " << n.batch_size << "): " << n.epochs
+        << " epochs x phases forward, iteration\n";
   }
   out << "host '" << summary.host_name << "' (id " << summary.host_id << "): " << rows
       << " rows, " << imported << " samples imported, " << rejected << " rejected\n";

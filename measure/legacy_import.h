@@ -70,14 +70,31 @@ struct ImportFileSummary {
   int64_t RejectedSamples() const;
 };
 
+// A whole-network measurement of the prototype (dir/nets/<net>.json): per-batch forward and
+// "backward" (cross-entropy + backward + SGD step) energy (uJ) and time (us), one value per
+// epoch (means over that epoch's batches). Stored in network_samples under the network name
+// "<net>_legacy" (the prototype's variant: configs/nets/alexnet_legacy.json is its AlexNet),
+// one row per epoch and phase: "forward", and "iteration" = forward + its backward, because
+// the prototype's backward also holds the loss and the optimizer step (no phase of ours alone).
+struct ImportNetworkSummary {
+  std::string file;
+  std::string network;      // e.g. "alexnet_legacy"
+  int64_t batch_size = 0;
+  int64_t run_id = 0;
+  int64_t epochs = 0;       // rows per phase
+};
+
 struct ImportSummary {
   std::string host_name;
   int64_t host_id = 0;
   std::vector<ImportFileSummary> files;  // in the order conv.csv, linear.csv, pool.csv
+  std::vector<ImportNetworkSummary> networks;  // dir/nets/*.json, by file name
 };
 
-// Imports the files present among dir/conv.csv, dir/linear.csv, dir/pool.csv into `store`,
-// recording `command_line` in each run.
+// Imports the files present among dir/conv.csv, dir/linear.csv, dir/pool.csv and
+// dir/nets/*.json into `store`, recording `command_line` in each run. A nets file must have
+// "net", "batch_size" and equally long, non-empty arrays "forward_energy", "forward_time",
+// "backward_energy", "backward_time" of positive numbers, else the import is refused as below.
 // Throws ConfigError if none of the files exists; if a file is malformed as a whole (missing or
 // wrong header, wrong column count, a non-numeric or non-finite field, a non-integer in an
 // integer column), naming the file, line and column (e.g. "d/conv.csv:17: column 7

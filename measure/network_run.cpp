@@ -77,6 +77,10 @@ TrainableNet LoadNet(const NetworkRunOptions& options) {
     throw ConfigError(path + ": a TorchScript file has no batch size; give --batch-size B > 0");
   }
   net.name = TorchScriptNetworkName(path);
+  if (o.optimizer) {
+    net.optimizer.type = *o.optimizer;
+    net.optimizer.lr = *o.optimizer == "adam" ? 1e-3 : 0.01;
+  }
   net.input = *o.input;
   net.batch_size = *o.batch_size;
   if (options.layers) net.layers = LayersFromTorchScript(path, net.input, net.batch_size);
@@ -197,18 +201,31 @@ class Trainer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
 };
 
-// The distinct conv2d / maxpool2d / linear configs of the network and the paths using each.
+// The distinct configs of one training step of the network and the paths using each: every
+// layer's config, its gradient accumulations ("<path> grad accumulation", add), the loss
+// ("loss", cross_entropy on the network output) and the optimizer step ("optimizer step",
+// sgd or adam over the trainable tensors the optimizer gets).
 std::vector<std::pair<LayerConfig, std::vector<std::string>>> DistinctConfigs(
-    const std::vector<LayerInstance>& layers) {
+    const TrainableNet& net) {
   std::vector<std::pair<LayerConfig, std::vector<std::string>>> out;
   std::map<std::string, size_t> index;
-  for (const LayerInstance& l : layers) {
-    if (!l.config) continue;
-    const std::string key = ToJson(*l.config).dump();
+  auto add = [&](const LayerConfig& config, const std::string& path) {
+    const std::string key = std::string(ToString(config.type)) + ToJson(config).dump();
     auto [it, inserted] = index.emplace(key, out.size());
-    if (inserted) out.push_back({*l.config, {}});
-    out[it->second].second.push_back(l.path);
+    if (inserted) out.push_back({config, {}});
+    out[it->second].second.push_back(path);
+  };
+  for (const LayerInstance& l : net.layers) {
+    if (l.config) add(*l.config, l.path);
+    for (const LayerConfig& acc : l.grad_accumulations) add(acc, l.path + " grad accumulation");
   }
+  if (auto loss = LossConfigOf(net.layers)) add(*loss, "loss");
+  LayerConfig step;
+  step.type = net.optimizer.type == "adam" ? LayerType::kAdam : LayerType::kSgd;
+  step.parameters = 0;
+  step.parameter_tensors = static_cast<int64_t>(net.parameters.size());
+  for (const torch::Tensor& p : net.parameters) step.parameters += p.numel();
+  if (IsValid(step)) add(step, "optimizer step");
   return out;
 }
 
@@ -216,7 +233,7 @@ void MeasureNetworkLayers(const TrainableNet& net, const NetworkRunOptions& opti
                           const MeasurementHost& setup, Store& store, int64_t host_id,
                           std::optional<double> idle_power_w, const std::atomic<bool>& stop,
                           NetworkRunSummary& summary) {
-  const auto configs = DistinctConfigs(net.layers);
+  const auto configs = DistinctConfigs(net);
   summary.layer_configs = static_cast<int64_t>(configs.size());
   RunInfo run;
   run.host_id = host_id;
@@ -242,8 +259,13 @@ void MeasureNetworkLayers(const TrainableNet& net, const NetworkRunOptions& opti
       for (SampleRow& r : rows) r.notes = notes;
       store.InsertSamples(rows);
       ++summary.layers_stored;
-      spdlog::info("[net-layers] {} {}: fwd {:.3g} s bwd {:.3g} s", ToString(config.type),
-                   paths.front(), results.at(0).time_s, results.at(1).time_s);
+      if (results.size() > 1) {
+        spdlog::info("[net-layers] {} {}: fwd {:.3g} s bwd {:.3g} s", ToString(config.type),
+                     paths.front(), results.at(0).time_s, results.at(1).time_s);
+      } else {  // sgd / adam: the step is the only (forward) row
+        spdlog::info("[net-layers] {} {}: {:.3g} s", ToString(config.type), paths.front(),
+                     results.at(0).time_s);
+      }
     } catch (const MeasurementInterrupted&) {
       break;
     } catch (const StoreError&) {
@@ -372,7 +394,7 @@ std::string FormatNetworkSummary(const NetworkRunSummary& s) {
   }
   if (s.layer_run_id != 0) {
     out << "layers: run " << s.layer_run_id << " (net-layers): " << s.layers_stored << " of "
-        << s.layer_configs << " distinct conv2d/maxpool2d/linear configs stored, "
+        << s.layer_configs << " distinct layer, loss and optimizer configs stored, "
         << s.layers_failed << " failed\n";
   }
   if (s.status == "interrupted") out << "interrupted: the iterations above are stored\n";

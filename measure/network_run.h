@@ -25,10 +25,14 @@
 // error shrinks with the number of iterations since the update instants fall at
 // random points of the windows. Without a meter all energy columns are NULL.
 //
-// --layers additionally measures every distinct conv2d / maxpool2d / linear config of the
-// network (at its batch size) with the random-run protocol (MeasureLayer: forward and backward
-// rows, measure/pass_measurement.h) into a second run of kind "net-layers", so `fit` can use
-// them as extra training data; samples.notes names the network and the layer paths.
+// --layers additionally measures every distinct config of one training step (at the network's
+// batch size): every layer's LayerConfig (predict/layer_instance.h: conv2d, pools, linear,
+// batchnorm2d, activations, add, mul, dropout), the gradient accumulations (add), the loss
+// (cross_entropy) and the optimizer step (sgd / adam over the optimizer's parameter tensors),
+// with the random-run protocol (MeasureLayer: forward and backward rows, the optimizer step a
+// forward row only; measure/pass_measurement.h) into a second run of kind "net-layers", so
+// `fit` can use them as extra training data; samples.notes names the network and the layer
+// paths ("loss", "optimizer step", "<path> grad accumulation").
 //
 // Takes the same host-wide lock, meter choice, thread setting and host row as random runs
 // (PrepareMeasurementHost, measure/measurement_run.h) and measures idle power at the start.
@@ -77,7 +81,7 @@ struct NetworkRunSummary {
   std::vector<NetworkPhaseStats> phases;
   // --layers only:
   int64_t layer_run_id = 0;
-  int64_t layer_configs = 0;  // distinct conv2d / maxpool2d / linear configs in the network
+  int64_t layer_configs = 0;  // distinct configs of a training step (see --layers above)
   int64_t layers_stored = 0;  // configs stored (forward + backward rows each)
   int64_t layers_failed = 0;  // configs recorded in failures
   double wall_s = 0;

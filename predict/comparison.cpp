@@ -126,6 +126,9 @@ Comparison Compare(const NetworkPrediction& prediction, const MeasuredNetwork& m
       pc.predicted_time_s = b.backward_time_s;
       pc.predicted_lower_bound = b.backward_lower_bound;
       pc.predicted_energy_j = b.backward_energy_j;
+    } else if (phase == "loss") {
+      pc.predicted_time_s = b.loss_time_s;
+      pc.predicted_energy_j = b.loss_energy_j;
     } else if (phase == "optimizer") {
       pc.predicted_time_s = b.optimizer_time_s;
       pc.predicted_energy_j = b.optimizer_energy_j;
@@ -180,8 +183,10 @@ std::string FormatComparison(const Comparison& c) {
     out << line << "\n";
   }
   out << "error = (predicted - measured) / measured. Predictions marked >= leave out "
-         "unmodelled layers (and the loss and optimizer step for the iteration), so their "
-         "error is biased low.\n";
+         "unmodelled parts (layers, or the loss or optimizer step for the iteration), so their "
+         "error is biased low. The predicted loss is the cross_entropy forward; its backward is "
+         "in the backward phase, as in the measurement; the measured optimizer phase also "
+         "holds zero_grad().\n";
   if (!energy) {
     out << "energy: not compared (the bundle has no energy models or the run had no meter)\n";
   }

@@ -43,7 +43,7 @@ MeasuredNetwork ReadMeasuredNetwork(Store& store, const std::string& network, in
 
 struct PhaseComparison {
   std::string phase;
-  std::optional<double> predicted_time_s;  // empty: not modelled (loss, optimizer)
+  std::optional<double> predicted_time_s;  // empty: not modelled (loss or optimizer model missing)
   bool predicted_lower_bound = false;      // the prediction misses some unmodelled part
   std::optional<double> measured_time_s;   // empty: the phase was not measured
   std::optional<double> time_error_pct;    // 100 * (predicted - measured) / measured
@@ -57,9 +57,10 @@ struct Comparison {
   std::vector<PhaseComparison> phases;  // forward, loss, backward, optimizer, iteration
 };
 
-// Pairs the per-batch prediction with the measured means. The predicted iteration is
-// forward + backward (+ optimizer when modelled) and is flagged as a lower bound when it
-// misses something; the measured one includes the loss and the optimizer step.
+// Pairs the per-batch prediction with the measured means, phase by phase (see
+// predict/predictor.h: the loss phase is the cross_entropy forward, its backward is in the
+// backward phase). The predicted iteration is forward + loss + backward + optimizer and is
+// flagged as a lower bound when it misses something.
 Comparison Compare(const NetworkPrediction& prediction, const MeasuredNetwork& measured);
 
 // A table: phase, predicted, measured, error % (time; energy too where both sides have it).

@@ -16,6 +16,64 @@ bool IsKnownLayerType(std::string_view type) {
   return false;
 }
 
+std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<int64_t>& shape) {
+  if (shape.size() != 4 && shape.size() != 2) return std::nullopt;
+  LayerConfig c;
+  c.type = type;
+  c.batch_size = shape[0];
+  c.in_channels = shape[1];
+  c.height = shape.size() == 4 ? shape[2] : 1;
+  c.width = shape.size() == 4 ? shape[3] : 1;
+  return c;
+}
+
+std::optional<LayerConfig> LossConfigOf(const std::vector<LayerInstance>& layers,
+                                        std::string* reason) {
+  auto fail = [&](const std::string& why) -> std::optional<LayerConfig> {
+    if (reason) *reason = why;
+    return std::nullopt;
+  };
+  if (layers.empty()) return fail("the network has no layers");
+  const std::vector<int64_t>& out = layers.back().output_shape;
+  if (out.size() != 2) {
+    return fail("the network output " + ShapeToString(out) +
+                " is not (batch_size, num_classes); cross_entropy needs class scores");
+  }
+  LayerConfig c;
+  c.type = LayerType::kCrossEntropy;
+  c.batch_size = out[0];
+  c.num_classes = out[1];
+  std::string why;
+  if (!IsValid(c, &why)) return fail(why);
+  return c;
+}
+
+std::optional<LayerConfig> OptimizerConfigOf(const std::vector<LayerInstance>& layers,
+                                             const std::string& optimizer, std::string* reason) {
+  auto fail = [&](const std::string& why) -> std::optional<LayerConfig> {
+    if (reason) *reason = why;
+    return std::nullopt;
+  };
+  LayerConfig c;
+  if (optimizer == "sgd") {
+    c.type = LayerType::kSgd;
+  } else if (optimizer == "adam") {
+    c.type = LayerType::kAdam;
+  } else {
+    return fail("optimizer '" + optimizer + "' is not modelled (sgd or adam)");
+  }
+  c.parameters = 0;
+  c.parameter_tensors = 0;
+  for (const LayerInstance& l : layers) {
+    c.parameters += l.parameter_count;
+    c.parameter_tensors += l.parameter_tensors;
+  }
+  if (c.parameters <= 0) return fail("the network has no trainable parameters");
+  std::string why;
+  if (!IsValid(c, &why)) return fail(why);
+  return c;
+}
+
 int64_t NumElements(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
@@ -57,8 +115,15 @@ nlohmann::json ToJson(const LayerInstance& layer) {
                       {"output_shape", layer.output_shape},
                       {"config", layer.config ? ToJson(*layer.config) : nlohmann::json()},
                       {"parameter_count", layer.parameter_count},
+                      {"parameter_tensors", layer.parameter_tensors},
                       {"forward_macs", layer.forward_macs}};
   if (!layer.note.empty()) j["note"] = layer.note;
+  if (layer.no_cost) j["no_cost"] = true;
+  if (!layer.grad_accumulations.empty()) {
+    j["grad_accumulations"] = nlohmann::json::array();
+    for (const LayerConfig& c : layer.grad_accumulations)
+      j["grad_accumulations"].push_back(ToJson(c));
+  }
   return j;
 }
 

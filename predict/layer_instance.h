@@ -29,22 +29,60 @@ struct LayerInstance {
   // e.g. {64, 3, 224, 224} -> {64, 64, 112, 112}.
   std::vector<int64_t> input_shape;
   std::vector<int64_t> output_shape;
-  // Set for conv2d, maxpool2d and linear when core/layer_config.h can describe the layer
-  // (square kernel, no dilation, floor mode), with batch_size = the network's batch size
-  // (for linear on N-D input: the product of the leading dimensions).
+  // The layer as core/layer_config.h describes it (see the mapping notes there), with
+  // batch_size = the network's batch size, checked with core Validate: conv2d, maxpool2d and
+  // avgpool2d (square kernel, stride and padding, no dilation, floor mode; avgpool2d with
+  // count_include_pad and no divisor_override), linear (on N-D input: batch_size = the product
+  // of the leading dimensions), batchnorm2d, the activations, adaptive_avgpool2d (square
+  // output), add (two operands of one shape), mul ((N, C, H, W) * (N, C, 1, 1)) and dropout
+  // (p > 0). 2-D inputs (N, F) of the element-wise types are (N, F, 1, 1). Unset for no-cost
+  // layers and for geometries the core cannot describe (then `note` says why).
   std::optional<LayerConfig> config;
-  // Why config is unset for a conv2d / maxpool2d / linear, e.g. "dilation 2 is not modelled";
-  // empty otherwise.
+  // Why config is unset for a layer of a known type that costs something, e.g. "dilation 2 is
+  // not modelled"; empty otherwise.
   std::string note;
+  // True for layers that are the identity in training and cost nothing: flatten (and
+  // TorchScript's view / reshape) and dropout with p = 0.
+  bool no_cost = false;
+  // Gradient accumulation: where a tensor feeds two layers (the input of a residual block
+  // feeds the branch and the shortcut; the input of a squeeze-excitation block feeds its
+  // avgpool and the product), autograd sums the two incoming gradients in the backward pass,
+  // an element-wise add of that tensor's shape that no layer's own backward includes. One
+  // `add` config (batch_size N, in_channels C, height H, width W of the forked tensor; (N, F)
+  // as (N, F, 1, 1)) per extra consumer, attached to the layer that joins the fork (the
+  // residual add, the SE mul; TorchScript: the last consumer in forward order). The predictor
+  // adds its add forward model to this layer's backward pass.
+  std::vector<LayerConfig> grad_accumulations;
   // Trainable parameter elements of this layer (weights and biases; BatchNorm running
   // statistics are buffers and not counted).
   int64_t parameter_count = 0;
+  // Trainable parameter tensors of this layer: each weight and each bias is one (conv2d and
+  // linear 1 or 2, batchnorm2d 2 when affine, 0 otherwise); the optimizer loops over them.
+  int64_t parameter_tensors = 0;
   // Multiply-accumulates of one forward pass over the whole batch; see ForwardMacsOf.
   double forward_macs = 0;
 };
 
 // True for the type names listed in LayerInstance::type (not for "aten::..." names).
 bool IsKnownLayerType(std::string_view type);
+
+// The element-wise config (batchnorm2d, activations, add, mul, dropout) of `type` for a
+// (N, C, H, W) or (N, F) input: batch_size N, in_channels C (F), height H (1), width W (1).
+// Empty for other ranks. Not validated.
+std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<int64_t>& shape);
+
+// The training loss core/layer_config.h models: one cross_entropy on the network's output
+// (the last layer's output shape, which must be (N, num_classes)): batch_size N, num_classes.
+// Empty, with the reason in *reason, for no layers or another output rank.
+std::optional<LayerConfig> LossConfigOf(const std::vector<LayerInstance>& layers,
+                                        std::string* reason = nullptr);
+
+// One optimizer step: sgd or adam (`optimizer` "sgd" / "adam") with parameters = the sum of
+// parameter_count and parameter_tensors = the sum of parameter_tensors over `layers`.
+// Empty, with the reason in *reason, for another optimizer or no trainable parameters.
+std::optional<LayerConfig> OptimizerConfigOf(const std::vector<LayerInstance>& layers,
+                                             const std::string& optimizer,
+                                             std::string* reason = nullptr);
 
 // Product of the dimensions (1 for an empty shape).
 int64_t NumElements(const std::vector<int64_t>& shape);
@@ -64,7 +102,8 @@ std::string ShapeToString(const std::vector<int64_t>& shape);
 double ForwardMacsOf(const LayerInstance& layer, int64_t kernel_elements = 0, int64_t groups = 1);
 
 // {"path", "type", "source", "input_shape", "output_shape", "config" (core ToJson, or null),
-//  "note" (only when set), "parameter_count", "forward_macs"}.
+//  "note" (only when set), "no_cost" (only when true), "grad_accumulations" (core ToJson
+//  each, only when any), "parameter_count", "parameter_tensors", "forward_macs"}.
 nlohmann::json ToJson(const LayerInstance& layer);
 
 }  // namespace lj

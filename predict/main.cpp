@@ -1,7 +1,8 @@
 // predict: time and energy of training a network, summed from per-layer models.
 //   predict NET.json [--batch-size B] [--dataset-size N] [--epochs E] [--input CxHxW]
 //   predict model.pt --input 3x64x64 --batch-size 64 --dataset-size 50000 --epochs 10
-//   options: [--models FILE | --host NAME] [--json] [--compare [--db PATH]]
+//   options: [--models FILE | --host NAME] [--optimizer sgd|adam] [--json]
+//            [--compare [--db PATH]]
 // Models: --models FILE, else db/models/<--host or this hostname>.json (written by `fit`).
 // --compare: predicted vs measured per phase for a network measured by `measure --net`.
 #include <sys/stat.h>
@@ -29,7 +30,7 @@ bool FileExists(const std::string& path) {
 
 int main(int argc, char** argv) {
   CLI::App app{"predict: time and energy of training a network from per-layer models", "predict"};
-  std::string net_path, input, models, host, db_path = "db/layerjoule.sqlite";
+  std::string net_path, input, models, host, optimizer, db_path = "db/layerjoule.sqlite";
   int64_t batch_size = 0, dataset_size = 0, epochs = 0;
   bool json = false, compare = false;
   app.add_option("NET", net_path, "net.json file or TorchScript file (.pt)")->required();
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", batch_size, "samples per step (overrides net.json)");
   app.add_option("--dataset-size", dataset_size, "samples per epoch (overrides net.json)");
   app.add_option("--epochs", epochs, "epochs (overrides net.json)");
+  app.add_option("--optimizer", optimizer,
+                 "optimizer step to predict: sgd or adam (overrides net.json; TorchScript: sgd)");
   app.add_option("--models", models, "model bundle written by fit");
   app.add_option("--host", host, "use db/models/NAME.json; with --models: check its host");
   app.add_flag("--json", json, "print JSON instead of text");
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
     if (app.count("--batch-size")) overrides.batch_size = batch_size;
     if (app.count("--dataset-size")) overrides.dataset_size = dataset_size;
     if (app.count("--epochs")) overrides.epochs = epochs;
+    if (app.count("--optimizer")) overrides.optimizer = optimizer;
     const lj::NetworkLayers network = lj::LoadNetworkLayers(net_path, overrides);
 
     // --models FILE is taken as given (checked against --host if both are set); otherwise

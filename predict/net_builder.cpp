@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <functional>
 #include <utility>
 
@@ -23,6 +24,10 @@ int64_t ParameterCount(const torch::nn::Module& module) {
   int64_t n = 0;
   for (const Tensor& p : module.parameters()) n += p.numel();
   return n;
+}
+
+int64_t ParameterTensors(const torch::nn::Module& module) {
+  return static_cast<int64_t>(module.parameters().size());
 }
 
 class Builder {
@@ -49,10 +54,16 @@ class Builder {
   }
 
   // Runs `run` on x and appends the LayerInstance; returns the output.
+  // `module` (may be null) holds the layer's trainable parameters. A `config` that core
+  // Validate rejects (e.g. batchnorm2d on a single value per channel) is dropped and its reason
+  // kept as the note; conv2d, maxpool2d, avgpool2d and linear configs are validated (and throw)
+  // before their module is built.
   Tensor Record(const std::string& type, const std::string& path, const NetLayerSpec& layer,
                 const std::function<Tensor(const Tensor&)>& run, const Tensor& x,
-                int64_t parameter_count, std::optional<LayerConfig> config,
+                const torch::nn::Module* module, std::optional<LayerConfig> config,
                 int64_t kernel_elements = 0) {
+    std::string invalid;
+    if (config && !IsValid(*config, &invalid)) config.reset();
     Tensor y;
     try {
       y = run(x);
@@ -66,10 +77,18 @@ class Builder {
     li.input_shape = AtBatchSize(x);
     li.output_shape = AtBatchSize(y);
     li.config = std::move(config);
-    li.parameter_count = parameter_count;
+    li.note = invalid;
+    li.no_cost = type == "flatten" || (type == "dropout" && layer.p == 0.0);
+    li.parameter_count = module ? ParameterCount(*module) : 0;
+    li.parameter_tensors = module ? ParameterTensors(*module) : 0;
     li.forward_macs = ForwardMacsOf(li, kernel_elements, layer.groups);
     layers_.push_back(std::move(li));
     return y;
+  }
+
+  // The element-wise config of `type` ("relu", "add", ...) on x at the net's batch size.
+  std::optional<LayerConfig> Elementwise(const std::string& type, const Tensor& x) const {
+    return ElementwiseConfig(ParseLayerType(type), AtBatchSize(x));
   }
 
   std::vector<int64_t> AtBatchSize(const Tensor& t) const {
@@ -117,12 +136,15 @@ class Builder {
                         ShapeToString(AtBatchSize(shortcut)) + " differ");
     }
     x = Record(
-        "add", Join(path, "add"), layer, [&](const Tensor& b) { return b + shortcut; }, branch, 0,
-        std::nullopt);
+        "add", Join(path, "add"), layer, [&](const Tensor& b) { return b + shortcut; }, branch,
+        nullptr, Elementwise("add", branch));
+    // The block input feeds the branch and the shortcut: autograd sums their gradients.
+    if (auto acc = Elementwise("add", input)) layers_.back().grad_accumulations.push_back(*acc);
     if (layer.activation != "none") {
       x = Record(
           layer.activation, Join(path, "activation"), layer,
-          [&](const Tensor& in) { return block->Activate(in); }, x, 0, std::nullopt);
+          [&](const Tensor& in) { return block->Activate(in); }, x, nullptr,
+          Elementwise(layer.activation, x));
     }
     return AnyModule(block);
   }
@@ -143,24 +165,36 @@ class Builder {
       c.kernel_size = 1;
       return c;
     };
+    LayerConfig pool;
+    pool.type = LayerType::kAdaptiveAvgPool2d;
+    pool.batch_size = spec_.batch_size;
+    pool.in_channels = channels;
+    pool.height = x.size(2);
+    pool.width = x.size(3);
+    pool.output_size = 1;
     Tensor s = Record(
         "adaptive_avgpool2d", Join(path, "avgpool"), layer,
-        [&](const Tensor& in) { return se->avgpool->forward(in); }, x, 0, std::nullopt);
+        [&](const Tensor& in) { return se->avgpool->forward(in); }, x, nullptr, pool);
     s = Record(
         "conv2d", Join(path, "fc1"), layer, [&](const Tensor& in) { return se->fc1->forward(in); },
-        s, ParameterCount(*se->fc1), conv1x1(channels, layer.squeeze_channels));
+        s, se->fc1.get(), conv1x1(channels, layer.squeeze_channels));
     s = Record(
         layer.activation, Join(path, "activation"), layer,
-        [&](const Tensor& in) { return se->activation->forward(in); }, s, 0, std::nullopt);
+        [&](const Tensor& in) { return se->activation->forward(in); }, s, nullptr,
+        Elementwise(layer.activation, s));
     s = Record(
         "conv2d", Join(path, "fc2"), layer, [&](const Tensor& in) { return se->fc2->forward(in); },
-        s, ParameterCount(*se->fc2), conv1x1(layer.squeeze_channels, channels));
+        s, se->fc2.get(), conv1x1(layer.squeeze_channels, channels));
     s = Record(
         layer.scale_activation, Join(path, "scale_activation"), layer,
-        [&](const Tensor& in) { return se->scale_activation->forward(in); }, s, 0, std::nullopt);
+        [&](const Tensor& in) { return se->scale_activation->forward(in); }, s, nullptr,
+        Elementwise(layer.scale_activation, s));
     x = Record(
-        "mul", Join(path, "mul"), layer, [&](const Tensor& in) { return s * in; }, x, 0,
-        std::nullopt);
+        "mul", Join(path, "mul"), layer, [&](const Tensor& in) { return s * in; }, x, nullptr,
+        Elementwise("mul", x));
+    // The block input feeds the avgpool and the product: autograd sums their gradients.
+    // (x has the shape of the block input.)
+    if (auto acc = Elementwise("add", x)) layers_.back().grad_accumulations.push_back(*acc);
     return AnyModule(se);
   }
 
@@ -190,6 +224,7 @@ class Builder {
     const std::string& t = layer.type;
     AnyModule module;
     std::optional<LayerConfig> config;
+    std::string note;
     int64_t kernel_elements = 0;
     try {
       if (t == "conv2d") {
@@ -217,10 +252,24 @@ class Builder {
                             std::to_string(padded_w));
         }
         kernel_elements = layer.kernel_size * layer.kernel_size;
+        config = SpatialConfig(layer, path, x, LayerType::kAvgPool2d);
         module = AnyModule(nn::AvgPool2d(
             nn::AvgPool2dOptions(layer.kernel_size).stride(layer.stride).padding(layer.padding)));
       } else if (t == "adaptive_avgpool2d") {
         RequireRank(layer, path, x, 4, "(N, C, H, W)");
+        if (layer.output_height == layer.output_width) {
+          LayerConfig c;
+          c.type = LayerType::kAdaptiveAvgPool2d;
+          c.batch_size = spec_.batch_size;
+          c.in_channels = x.size(1);
+          c.height = x.size(2);
+          c.width = x.size(3);
+          c.output_size = layer.output_height;
+          config = c;
+        } else {
+          note = "output size " + std::to_string(layer.output_height) + "x" +
+                 std::to_string(layer.output_width) + " is not square";
+        }
         module = AnyModule(nn::AdaptiveAvgPool2d(
             nn::AdaptiveAvgPool2dOptions({layer.output_height, layer.output_width})));
       } else if (t == "linear") {
@@ -237,9 +286,18 @@ class Builder {
             nn::Linear(nn::LinearOptions(x.size(1), layer.out_features).bias(layer.bias)));
       } else if (t == "batchnorm2d") {
         RequireRank(layer, path, x, 4, "(N, C, H, W)");
+        config = Elementwise(t, x);
         module = AnyModule(nn::BatchNorm2d(
             nn::BatchNorm2dOptions(x.size(1)).eps(layer.eps).momentum(layer.momentum)));
       } else if (t == "dropout") {
+        if (layer.p > 0) {  // p = 0 is the identity: no cost, no config
+          config = Elementwise(t, x);
+          if (!config) {
+            note = "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
+          } else {
+            config->p_percent = static_cast<int64_t>(std::lround(100.0 * layer.p));
+          }
+        }
         module = AnyModule(nn::Dropout(nn::DropoutOptions(layer.p)));
       } else if (t == "flatten") {
         const int64_t end = layer.end_dim < 0 ? x.dim() + layer.end_dim : layer.end_dim;
@@ -253,6 +311,10 @@ class Builder {
             nn::Flatten(nn::FlattenOptions().start_dim(layer.start_dim).end_dim(layer.end_dim)));
       } else {
         module = AnyModule(Activation(t));
+        config = Elementwise(t, x);
+        if (!config) {
+          note = "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
+        }
       }
     } catch (const c10::Error& e) {
       throw ConfigError(Context(layer, path) + ": " + FirstLine(e.what_without_backtrace()));
@@ -260,7 +322,8 @@ class Builder {
     module.ptr()->eval();
     x = Record(
         t, path, layer, [&](const Tensor& in) { return module.forward<Tensor>(in); }, x,
-        ParameterCount(*module.ptr()), config, kernel_elements);
+        module.ptr().get(), config, kernel_elements);
+    if (!note.empty()) layers_.back().note = note;
     return module;
   }
 

@@ -20,6 +20,9 @@ void CheckOverrides(const std::string& path, const NetworkOverrides& o) {
   CheckPositive(path, "--batch-size", o.batch_size);
   CheckPositive(path, "--dataset-size", o.dataset_size);
   CheckPositive(path, "--epochs", o.epochs);
+  if (o.optimizer && *o.optimizer != "sgd" && *o.optimizer != "adam") {
+    throw ConfigError(path + ": --optimizer must be sgd or adam, got '" + *o.optimizer + "'");
+  }
 }
 
 int64_t Required(const std::string& path, const char* flag, const std::optional<int64_t>& value,
@@ -66,6 +69,10 @@ NetSpec LoadNetSpecWithOverrides(const std::string& path, const NetworkOverrides
   if (overrides.batch_size) spec.batch_size = *overrides.batch_size;
   if (overrides.dataset_size) spec.dataset_size = *overrides.dataset_size;
   if (overrides.epochs) spec.epochs = *overrides.epochs;
+  if (overrides.optimizer && *overrides.optimizer != spec.optimizer.type) {
+    spec.optimizer.type = *overrides.optimizer;
+    spec.optimizer.lr = spec.optimizer.type == "adam" ? 1e-3 : 0.01;  // torch defaults
+  }
   return spec;
 }
 
@@ -92,6 +99,7 @@ NetworkLayers LoadNetworkLayers(const std::string& path, const NetworkOverrides&
   run.batch_size = Required(path, "--batch-size", overrides.batch_size, "batch size");
   run.dataset_size = Required(path, "--dataset-size", overrides.dataset_size, "dataset size");
   run.epochs = Required(path, "--epochs", overrides.epochs, "number of epochs");
+  if (overrides.optimizer) run.optimizer.type = *overrides.optimizer;  // default sgd
   out.layers = LayersFromTorchScript(path, run.input, run.batch_size);
   return out;
 }

@@ -20,6 +20,9 @@ struct NetworkOverrides {
   std::optional<int64_t> batch_size;    // --batch-size
   std::optional<int64_t> dataset_size;  // --dataset-size
   std::optional<int64_t> epochs;        // --epochs
+  // --optimizer sgd|adam: the optimizer step predicted (net.json: replaces optimizer.type, and
+  // the learning rate by torch's default when the type changes; TorchScript: default sgd).
+  std::optional<std::string> optimizer;
 };
 
 // "3x64x64" -> {3, 64, 64}.
@@ -35,7 +38,8 @@ bool IsNetJson(const std::string& path);
 std::string TorchScriptNetworkName(const std::string& path);
 
 // LoadNetSpec(path) with the overrides applied. Throws ConfigError as LoadNetSpec, and
-// "<path>: --batch-size must be > 0, got 0" (likewise the other overrides).
+// "<path>: --batch-size must be > 0, got 0" (likewise the other overrides), "<path>:
+// --optimizer must be sgd or adam, got 'x'".
 NetSpec LoadNetSpecWithOverrides(const std::string& path, const NetworkOverrides& overrides);
 
 struct NetworkLayers {

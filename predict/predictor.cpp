@@ -11,12 +11,6 @@
 namespace lj {
 namespace {
 
-// Types whose LayerInstance normally carries a LayerConfig (predict/layer_instance.h): without
-// one, the layer has a geometry core/layer_config.h cannot describe.
-bool ExpectsConfig(const std::string& type) {
-  return type == "conv2d" || type == "maxpool2d" || type == "linear";
-}
-
 bool HasEnergyModels(const ModelBundle& bundle) {
   return std::any_of(bundle.models.begin(), bundle.models.end(),
                      [](const Model& m) { return m.quantity == Quantity::kEnergyJ; });
@@ -52,7 +46,7 @@ LayerPrediction PredictLayer(const LayerInstance& layer, const ModelBundle& bund
                              bool with_energy, std::vector<std::string>& warnings) {
   LayerPrediction out;
   out.layer = layer;
-  if (IsNoCostLayerType(layer.type)) {
+  if (IsNoCostLayerType(layer.type) || layer.no_cost) {
     out.status = LayerStatus::kNoCost;
     out.forward_time_s = out.backward_time_s = 0.0;
     if (with_energy) out.forward_energy_j = out.backward_energy_j = 0.0;
@@ -62,26 +56,41 @@ LayerPrediction PredictLayer(const LayerInstance& layer, const ModelBundle& bund
   // The config decides which models apply, so every layer type that gets a LayerConfig (and a
   // model in the bundle) is predicted without changes here.
   if (!layer.config) {
-    if (ExpectsConfig(layer.type)) {
-      out.reason = layer.note.empty() ? "no layer config" : layer.note;
+    if (!layer.note.empty()) {
+      out.reason = layer.note;
     } else {
-      out.reason = IsKnownLayerType(layer.type) ? "no model for " + layer.type + " layers"
+      out.reason = IsKnownLayerType(layer.type) ? "no " + layer.type + " layer config"
                                                 : "unknown operation, no model";
     }
     return out;
   }
   std::vector<std::string> missing;
   const LayerConfig& c = *layer.config;
+  const bool backward = HasBackwardPass(c.type);
+  // The backward value: the layer's backward model plus its gradient accumulations (add
+  // forward models); empty when any part is missing.
+  auto backward_value = [&](Quantity quantity) -> std::optional<double> {
+    std::optional<double> v =
+        PredictQuantity(bundle, c, Pass::kBackward, quantity, out, missing, warnings);
+    for (const LayerConfig& acc : layer.grad_accumulations) {
+      const std::optional<double> a =
+          PredictQuantity(bundle, acc, Pass::kForward, quantity, out, missing, warnings);
+      v = v && a ? std::optional<double>(*v + *a) : std::nullopt;
+    }
+    return v;
+  };
   out.forward_time_s =
       PredictQuantity(bundle, c, Pass::kForward, Quantity::kTimeS, out, missing, warnings);
-  out.backward_time_s =
-      PredictQuantity(bundle, c, Pass::kBackward, Quantity::kTimeS, out, missing, warnings);
+  if (backward) out.backward_time_s = backward_value(Quantity::kTimeS);
   if (with_energy) {
     out.forward_energy_j =
         PredictQuantity(bundle, c, Pass::kForward, Quantity::kEnergyJ, out, missing, warnings);
-    out.backward_energy_j =
-        PredictQuantity(bundle, c, Pass::kBackward, Quantity::kEnergyJ, out, missing, warnings);
+    if (backward) out.backward_energy_j = backward_value(Quantity::kEnergyJ);
   }
+  // Each missing model once (several gradient accumulations use the same add model).
+  std::vector<std::string> unique;
+  for (const std::string& m : missing) AddOnce(unique, m);
+  missing = std::move(unique);
   if (!missing.empty()) {
     out.reason = "no ";
     for (size_t i = 0; i < missing.size(); ++i) out.reason += (i ? ", " : "") + missing[i];
@@ -132,10 +141,12 @@ int64_t TrainingRun::StepsPerEpoch() const {
 PhaseTotals PhaseTotals::Scaled(double factor) const {
   PhaseTotals t = *this;
   t.forward_time_s *= factor;
+  t.loss_time_s = Times(loss_time_s, factor);
   t.backward_time_s *= factor;
   t.optimizer_time_s = Times(optimizer_time_s, factor);
   t.time_s *= factor;
   t.forward_energy_j = Times(forward_energy_j, factor);
+  t.loss_energy_j = Times(loss_energy_j, factor);
   t.backward_energy_j = Times(backward_energy_j, factor);
   t.optimizer_energy_j = Times(optimizer_energy_j, factor);
   t.energy_j = Times(energy_j, factor);
@@ -170,10 +181,8 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
 
   PhaseTotals& b = out.per_batch;
   double forward_energy_j = 0, backward_energy_j = 0;
-  int64_t parameters = 0;
   for (const LayerInstance& layer : layers) {
     LayerPrediction p = PredictLayer(layer, bundle, out.has_energy_models, out.warnings);
-    parameters += layer.parameter_count;
     Coverage& c = out.coverage;
     ++c.layers_total;
     c.macs_total += layer.forward_macs;
@@ -207,16 +216,73 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
     out.layers.push_back(std::move(p));
   }
 
-  // The optimizer step: no per-parameter model yet, so it is listed, never guessed.
-  out.unmodelled.push_back("optimizer step (" + run.optimizer.type + ", " +
-                           std::to_string(parameters) + " parameters): no optimizer model yet");
-  b.time_s = b.forward_time_s + b.backward_time_s;
-  b.time_lower_bound = b.forward_lower_bound || b.backward_lower_bound || !b.optimizer_time_s;
+  // The loss and the optimizer step, predicted like layers from their configs.
+  auto step_item = [&](const std::string& path, const std::string& type,
+                       const std::optional<LayerConfig>& config, const std::string& reason) {
+    LayerInstance li;
+    li.path = path;
+    li.type = type;
+    li.source = "training step";
+    li.config = config;
+    li.note = reason;
+    if (config) {
+      li.output_shape = OutputShape(*config);
+      li.forward_macs = ForwardMacs(*config);
+    }
+    return li;
+  };
+  std::string loss_reason, optimizer_reason;
+  const std::optional<LayerConfig> loss_config = LossConfigOf(layers, &loss_reason);
+  const std::optional<LayerConfig> optimizer_config =
+      OptimizerConfigOf(layers, run.optimizer.type, &optimizer_reason);
+  if (loss_config) loss_reason.clear();
+  if (optimizer_config) optimizer_reason.clear();
+  out.loss = PredictLayer(step_item("loss", "cross_entropy", loss_config, loss_reason), bundle,
+                          out.has_energy_models, out.warnings);
+  out.optimizer_step = PredictLayer(
+      step_item("optimizer step", run.optimizer.type, optimizer_config, optimizer_reason), bundle,
+      out.has_energy_models, out.warnings);
+  if (out.loss.status == LayerStatus::kUnmodelled) {
+    out.unmodelled.push_back("loss (cross_entropy" +
+                             (loss_config
+                                  ? ", " + std::to_string(loss_config->num_classes) + " classes"
+                                  : std::string()) +
+                             "): " + out.loss.reason);
+  }
+  if (out.optimizer_step.status == LayerStatus::kUnmodelled) {
+    std::string what = "optimizer step (" + run.optimizer.type;
+    if (optimizer_config) {
+      what += ", " + std::to_string(optimizer_config->parameters) + " parameters in " +
+              std::to_string(optimizer_config->parameter_tensors) + " tensors";
+    }
+    out.unmodelled.push_back(what + "): " + out.optimizer_step.reason);
+  }
+  for (const LayerPrediction* item : {&out.loss, &out.optimizer_step}) {
+    if (item->status != LayerStatus::kExtrapolated) continue;
+    out.warnings.push_back(item->layer.path + " (" + item->layer.type +
+                           "): outside the training bounds of its models: ");
+    for (size_t i = 0; i < item->outside.size(); ++i) {
+      out.warnings.back() += (i ? ", " : "") + item->outside[i];
+    }
+  }
+  b.loss_time_s = out.loss.forward_time_s;
+  Accumulate(out.loss.backward_time_s, b.backward_time_s, b.backward_lower_bound);
+  b.optimizer_time_s = out.optimizer_step.forward_time_s;
+  b.time_s = b.forward_time_s + b.loss_time_s.value_or(0.0) + b.backward_time_s +
+             b.optimizer_time_s.value_or(0.0);
+  b.time_lower_bound =
+      b.forward_lower_bound || b.backward_lower_bound || !b.loss_time_s || !b.optimizer_time_s;
   if (out.has_energy_models) {
+    bool missing_energy = false;
+    Accumulate(out.loss.backward_energy_j, backward_energy_j, missing_energy);
     b.forward_energy_j = forward_energy_j;
+    b.loss_energy_j = out.loss.forward_energy_j;
     b.backward_energy_j = backward_energy_j;
-    b.energy_j = forward_energy_j + backward_energy_j;
-    b.energy_lower_bound = b.energy_lower_bound || !b.optimizer_energy_j;
+    b.optimizer_energy_j = out.optimizer_step.forward_energy_j;
+    b.energy_j = forward_energy_j + b.loss_energy_j.value_or(0.0) + backward_energy_j +
+                 b.optimizer_energy_j.value_or(0.0);
+    b.energy_lower_bound =
+        b.energy_lower_bound || missing_energy || !b.loss_energy_j || !b.optimizer_energy_j;
   }
   out.per_epoch = b.Scaled(static_cast<double>(out.steps_per_epoch));
   out.training = out.per_epoch.Scaled(static_cast<double>(run.epochs));

@@ -2,15 +2,33 @@
 // Predicts the time and energy of training a network from the per-layer models of a bundle
 // (fit/model_bundle.h): the cost of a training step is the sum of its layers' costs, as in
 // NeuralPower (Cai et al., ACML 2017, Sec. 3.3: network runtime and energy as the sum over
-// layers). For every layer the forward and backward pass are predicted on the whole batch;
-// a step is forward + backward + the optimizer step, an epoch ceil(dataset_size / batch_size)
-// steps (every step counted with a full batch), the training run `epochs` epochs.
+// layers). For every layer the forward and backward pass are predicted on the whole batch
+// from its LayerConfig (predict/layer_instance.h); a step is forward + loss + backward + the
+// optimizer step, an epoch ceil(dataset_size / batch_size) steps (every step counted with a
+// full batch), the training run `epochs` epochs.
 //
-// Nothing is silently zero: a layer the bundle has no model for (batchnorm2d, relu, add, ...,
-// or a conv2d that core/layer_config.h cannot describe) is "unmodelled", its values stay
-// empty, it is listed, and every total it would enter is flagged as a LOWER BOUND. So is the
-// optimizer step until per-parameter optimizer models exist. Only views of the same memory
-// (flatten; TorchScript's view and reshape map to flatten) are "no-cost" and count as 0.
+// Phases, as `measure --net` times them (measure/network_run.h), so that --compare lines up
+// phase by phase:
+//   forward    every layer's forward model;
+//   loss       the cross_entropy forward model (one per step, batch_size N, num_classes = the
+//              network's output width: LossConfigOf);
+//   backward   every layer's backward model, plus the cross_entropy backward model (in `measure
+//              --net` the gradient of the logits is computed inside loss.backward()), plus
+//              the gradient accumulations (LayerInstance::grad_accumulations): one `add`
+//              forward per tensor that feeds two layers (the input of every residual and
+//              squeeze-excitation block), the sum of the two incoming gradients that autograd
+//              computes and that no layer's own backward measurement contains (a measured add's
+//              backward only passes grad_output on);
+//   optimizer  the sgd or adam model (run.optimizer.type) with parameters and
+//              parameter_tensors summed over the layers (OptimizerConfigOf): step() only; the
+//              measured phase also holds zero_grad(), a fill of the gradients that no model
+//              covers (small next to the step).
+//
+// Nothing is silently zero: a layer the bundle has no model for (or a layer whose geometry
+// core/layer_config.h cannot describe, or an unknown TorchScript op) is "unmodelled", its
+// values stay empty, it is listed, and every total it would enter is flagged as a LOWER BOUND;
+// so are a loss or an optimizer step without a model. Only views of the same memory (flatten;
+// TorchScript's view and reshape) and dropout with p = 0 are "no-cost" and count as 0.
 // No LibTorch, no SQLite.
 #include <cstdint>
 #include <optional>
@@ -28,12 +46,13 @@ enum class LayerStatus {
   kModelled,      // every quantity predicted, all features within the models' training bounds
   kExtrapolated,  // every quantity predicted, some feature outside a model's training bounds
   kUnmodelled,    // some quantity has no model: those values are empty, totals lower bounds
-  kNoCost,        // flatten (a view): 0 s and 0 J by definition
+  kNoCost,        // flatten (a view), dropout p = 0: 0 s and 0 J by definition
 };
 // "modelled", "extrapolated", "unmodelled", "no-cost".
 std::string_view ToString(LayerStatus status);
 
-// True for layer types that only re-view memory: "flatten".
+// True for layer types that only re-view memory: "flatten". (LayerInstance::no_cost marks
+// these and dropout with p = 0.)
 bool IsNoCostLayerType(std::string_view type);
 
 // The training run being predicted (from net.json, or the command line for TorchScript).
@@ -59,8 +78,10 @@ struct LayerPrediction {
   std::optional<double> forward_energy_j;
   std::optional<double> backward_time_s;
   std::optional<double> backward_energy_j;
-  // kUnmodelled: why, e.g. "no model for batchnorm2d layers" or "no linear backward energy_j
-  // model in the bundle" or the LayerInstance note ("dilation 2 is not modelled").
+  // The backward values include the layer's gradient accumulations (add forward models).
+  // The optimizer step has no backward pass: its backward values stay empty.
+  // kUnmodelled: why, e.g. "no batchnorm2d forward time_s model in the bundle", "no add forward
+  // time_s model in the bundle" or the LayerInstance note ("dilation 2 is not modelled").
   std::string reason;
   // kExtrapolated: the features outside the training bounds, each once, e.g.
   // "in_channels=384 > max 15".
@@ -69,16 +90,22 @@ struct LayerPrediction {
 
 // Sums over one or more training steps. Empty optional = not known at all.
 struct PhaseTotals {
-  double forward_time_s = 0;               // sum over the layers that have a forward time
-  double backward_time_s = 0;              // sum over the layers that have a backward time
-  std::optional<double> optimizer_time_s;  // no optimizer model yet: always empty
-  double time_s = 0;                       // forward + backward (+ optimizer when known)
-  // Empty when the bundle has no energy models.
+  double forward_time_s = 0;  // sum over the layers that have a forward time
+  // The loss forward (cross_entropy); empty without its model.
+  std::optional<double> loss_time_s;
+  // Sum over the layers that have a backward time (with their gradient accumulations) and the
+  // loss backward.
+  double backward_time_s = 0;
+  std::optional<double> optimizer_time_s;  // the sgd / adam step; empty without its model
+  double time_s = 0;                       // forward + loss + backward + optimizer (known parts)
+  // Empty when the bundle has no energy models (loss and optimizer: also without their model).
   std::optional<double> forward_energy_j;
+  std::optional<double> loss_energy_j;
   std::optional<double> backward_energy_j;
-  std::optional<double> optimizer_energy_j;  // always empty for now
+  std::optional<double> optimizer_energy_j;
   std::optional<double> energy_j;
-  // True when some layer (or the optimizer step) that costs something has no value in the sum.
+  // True when some layer (or the loss or optimizer step) that costs something has no value in
+  // the sum.
   bool forward_lower_bound = false;
   bool backward_lower_bound = false;
   bool time_lower_bound = false;
@@ -110,6 +137,12 @@ struct NetworkPrediction {
   std::string bundle_host;              // hostname of the bundle's models
   bool has_energy_models = false;       // the bundle has energy_j models (its data had a meter)
   std::vector<LayerPrediction> layers;  // forward order
+  // The loss (path "loss", type "cross_entropy", config from LossConfigOf): forward = the loss
+  // phase, backward = its share of the backward phase. The optimizer step (path "optimizer
+  // step", type "sgd" or "adam", config from OptimizerConfigOf): forward = the optimizer phase.
+  // Neither counts in `coverage`, which is about the network's layers.
+  LayerPrediction loss;
+  LayerPrediction optimizer_step;
   int64_t steps_per_epoch = 0;
   PhaseTotals per_batch;  // one training step
   PhaseTotals per_epoch;  // per_batch x steps_per_epoch
@@ -120,19 +153,22 @@ struct NetworkPrediction {
   std::optional<double> inference_energy_per_sample_j;
   Coverage coverage;
   // What is not in the totals, one line each: first every unmodelled layer in forward order
-  // ("bn1 (batchnorm2d): no model for batchnorm2d layers"), then the optimizer step
-  // ("optimizer step (sgd, 61706 parameters): no optimizer model yet").
+  // ("bn1 (batchnorm2d): no batchnorm2d forward time_s model in the bundle"), then the loss
+  // and the optimizer step when unmodelled ("optimizer step (sgd, 61706 parameters in 10
+  // tensors): no sgd forward time_s model in the bundle").
   std::vector<std::string> unmodelled;
   // One line per extrapolated layer, e.g. "features.3 (conv2d): outside the training bounds:
   // in_channels=64 > max 15"; and one per clamped negative prediction.
   std::vector<std::string> warnings;
 
-  // True when the training totals miss something (an unmodelled layer or the optimizer step).
+  // True when the training totals miss something (an unmodelled layer, loss or optimizer
+  // step).
   bool LowerBound() const { return training.time_lower_bound; }
 };
 
-// Predicts every layer with the bundle's forward and backward time_s models (and energy_j
-// models where the bundle has any), sums them, and fills coverage, unmodelled and warnings.
+// Predicts every layer, the loss and the optimizer step with the bundle's forward and backward
+// time_s models (and energy_j models where the bundle has any), sums them per phase, and fills
+// coverage, unmodelled and warnings.
 // A model that predicts a negative value (possible with kind "lasso") is clamped to 0 with a
 // warning. Throws ConfigError if run.batch_size, dataset_size or epochs is not > 0.
 NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,

@@ -44,10 +44,12 @@ std::string Bound(const std::string& value, bool lower_bound) {
 nlohmann::json TotalsJson(const PhaseTotals& t) {
   return {
       {"forward_time_s", t.forward_time_s},
+      {"loss_time_s", OrNull(t.loss_time_s)},
       {"backward_time_s", t.backward_time_s},
       {"optimizer_time_s", OrNull(t.optimizer_time_s)},
       {"time_s", t.time_s},
       {"forward_energy_j", OrNull(t.forward_energy_j)},
+      {"loss_energy_j", OrNull(t.loss_energy_j)},
       {"backward_energy_j", OrNull(t.backward_energy_j)},
       {"optimizer_energy_j", OrNull(t.optimizer_energy_j)},
       {"energy_j", OrNull(t.energy_j)},
@@ -67,7 +69,13 @@ void LayerTable(std::ostream& out, const NetworkPrediction& p) {
   }
   header.push_back("status");
   rows.push_back(header);
-  for (const LayerPrediction& l : p.layers) {
+  // The network's layers, then the loss and the optimizer step of every training step.
+  std::vector<const LayerPrediction*> items;
+  for (const LayerPrediction& l : p.layers) items.push_back(&l);
+  items.push_back(&p.loss);
+  items.push_back(&p.optimizer_step);
+  for (const LayerPrediction* item : items) {
+    const LayerPrediction& l = *item;
     std::vector<std::string> row = {l.layer.path,
                                     l.layer.type,
                                     ShapeToString(l.layer.output_shape),
@@ -106,11 +114,13 @@ void TotalsTable(std::ostream& out, const NetworkPrediction& p) {
       {"training (" + std::to_string(p.run.epochs) + " epochs)", &p.training}};
   size_t w = 0;
   for (const auto& s : scopes) w = std::max(w, s.first.size());
-  out << Pad("time", w) << "  " << PadLeft("forward", 13) << "  " << PadLeft("backward", 13) << "  "
-      << PadLeft("optimizer", 10) << "  " << PadLeft("total", 13) << "\n";
+  out << Pad("time", w) << "  " << PadLeft("forward", 13) << "  " << PadLeft("loss", 10) << "  "
+      << PadLeft("backward", 13) << "  " << PadLeft("optimizer", 10) << "  " << PadLeft("total", 13)
+      << "\n";
   for (const auto& [name, t] : scopes) {
     out << Pad(name, w) << "  "
         << PadLeft(Bound(FormatSeconds(t->forward_time_s), t->forward_lower_bound), 13) << "  "
+        << PadLeft(t->loss_time_s ? FormatSeconds(t->loss_time_s) : "unmodelled", 10) << "  "
         << PadLeft(Bound(FormatSeconds(t->backward_time_s), t->backward_lower_bound), 13) << "  "
         << PadLeft(t->optimizer_time_s ? FormatSeconds(t->optimizer_time_s) : "unmodelled", 10)
         << "  " << PadLeft(Bound(FormatSeconds(t->time_s), t->time_lower_bound), 13) << "\n";
@@ -119,11 +129,13 @@ void TotalsTable(std::ostream& out, const NetworkPrediction& p) {
     out << "energy: no energy model: the data had no meter (the bundle has time models only)\n";
     return;
   }
-  out << Pad("energy", w) << "  " << PadLeft("forward", 13) << "  " << PadLeft("backward", 13)
-      << "  " << PadLeft("optimizer", 10) << "  " << PadLeft("total", 13) << "\n";
+  out << Pad("energy", w) << "  " << PadLeft("forward", 13) << "  " << PadLeft("loss", 10) << "  "
+      << PadLeft("backward", 13) << "  " << PadLeft("optimizer", 10) << "  " << PadLeft("total", 13)
+      << "\n";
   for (const auto& [name, t] : scopes) {
     out << Pad(name, w) << "  "
         << PadLeft(Bound(FormatJoules(t->forward_energy_j), t->energy_lower_bound), 13) << "  "
+        << PadLeft(t->loss_energy_j ? FormatJoules(t->loss_energy_j) : "unmodelled", 10) << "  "
         << PadLeft(Bound(FormatJoules(t->backward_energy_j), t->energy_lower_bound), 13) << "  "
         << PadLeft(t->optimizer_energy_j ? FormatJoules(t->optimizer_energy_j) : "unmodelled", 10)
         << "  " << PadLeft(Bound(FormatJoules(t->energy_j), t->energy_lower_bound), 13) << "\n";
@@ -131,7 +143,7 @@ void TotalsTable(std::ostream& out, const NetworkPrediction& p) {
 }
 
 // Unmodelled layers grouped by type and reason (the table lists each one), then the other
-// unmodelled items (the optimizer step), which follow the layers in p.unmodelled.
+// unmodelled items (the loss, the optimizer step), which follow the layers in p.unmodelled.
 void UnmodelledGroups(std::ostream& out, const NetworkPrediction& p) {
   struct Group {
     std::string type, reason;
@@ -238,8 +250,7 @@ std::string FormatPrediction(const NetworkPrediction& p, const std::string& bund
 
 nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path) {
   const TrainingRun& r = p.run;
-  nlohmann::json layers = nlohmann::json::array();
-  for (const LayerPrediction& l : p.layers) {
+  auto item_json = [](const LayerPrediction& l) {
     nlohmann::json j = {{"path", l.layer.path},
                         {"type", l.layer.type},
                         {"input_shape", l.layer.input_shape},
@@ -254,8 +265,16 @@ nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path
                         {"status", ToString(l.status)}};
     if (!l.reason.empty()) j["reason"] = l.reason;
     if (!l.outside.empty()) j["outside"] = l.outside;
-    layers.push_back(std::move(j));
-  }
+    if (!l.layer.grad_accumulations.empty()) {
+      j["grad_accumulations"] = nlohmann::json::array();
+      for (const LayerConfig& c : l.layer.grad_accumulations) {
+        j["grad_accumulations"].push_back(ToJson(c));
+      }
+    }
+    return j;
+  };
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerPrediction& l : p.layers) layers.push_back(item_json(l));
   nlohmann::json per_epoch = TotalsJson(p.per_epoch);
   per_epoch["steps"] = p.steps_per_epoch;
   nlohmann::json training = TotalsJson(p.training);
@@ -277,6 +296,8 @@ nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path
             {"host", p.bundle_host},
             {"has_energy_models", p.has_energy_models}}},
           {"layers", layers},
+          {"loss", item_json(p.loss)},
+          {"optimizer_step", item_json(p.optimizer_step)},
           {"per_batch", TotalsJson(p.per_batch)},
           {"per_epoch", per_epoch},
           {"training", training},

@@ -7,6 +7,7 @@
 #include <torch/script.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -190,6 +191,10 @@ class GraphReader {
   std::vector<LayerInstance> Read(const torch::jit::Graph& graph) {
     derived_.insert(graph.inputs()[1]);
     std::vector<LayerInstance> layers;
+    // Layers (indices) consuming each derived tensor other than the network input, which
+    // needs no gradient.
+    std::vector<std::pair<const Value*, std::vector<size_t>>> consumers;
+    std::map<const Value*, size_t> consumer_index;
     for (const Node* n : graph.nodes()) {
       bool from_input = false;
       for (const Value* in : n->inputs()) from_input = from_input || derived_.count(in) > 0;
@@ -199,6 +204,24 @@ class GraphReader {
       }
       if (!n->kind().is_aten() || n->outputs().empty() || !IsTensor(n->output(0))) continue;
       layers.push_back(Layer(n));
+      std::unordered_set<const Value*> seen;
+      for (const Value* in : n->inputs()) {
+        if (in == graph.inputs()[1] || !derived_.count(in) || !IsTensor(in)) continue;
+        if (!seen.insert(in).second) continue;  // x * x: one consumer
+        auto [it, inserted] = consumer_index.emplace(in, consumers.size());
+        if (inserted) consumers.push_back({in, {}});
+        consumers[it->second].second.push_back(layers.size() - 1);
+      }
+    }
+    // Gradient accumulation where a tensor feeds k > 1 layers: k - 1 element-wise adds of its
+    // shape in the backward pass, charged to the last consumer.
+    for (const auto& [value, users] : consumers) {
+      if (users.size() < 2) continue;
+      auto acc = ElementwiseConfig(lj::LayerType::kAdd, AtBatchSize(Shape(value, file_)));
+      if (!acc || !IsValid(*acc)) continue;
+      for (size_t i = 1; i < users.size(); ++i) {
+        layers[users.back()].grad_accumulations.push_back(*acc);
+      }
     }
     return layers;
   }
@@ -258,6 +281,7 @@ class GraphReader {
       const bool generic = kind != "aten::conv2d";
       const std::vector<int64_t> w = Shape(n->input(1), what);  // [out, in/groups, kh, kw]
       li.parameter_count = NumElements(w) + Numel(n->input(2));
+      li.parameter_tensors = 1 + (IsNone(n->input(2)) ? 0 : 1);
       kernel_elements = w[2] * w[3];
       groups = Int(n->input(generic ? 8 : 6)).value_or(1);
       const auto stride = IntList(n->input(3));
@@ -276,7 +300,7 @@ class GraphReader {
         note = "input is not 4-D";
       if (note.empty()) {
         LayerConfig c;
-        c.type = LayerType::kConv2d;
+        c.type = lj::LayerType::kConv2d;
         c.batch_size = li.input_shape[0];
         c.in_channels = in_raw[1];
         c.out_channels = w[0];
@@ -315,7 +339,40 @@ class GraphReader {
           note = "input is not 4-D";
         if (note.empty()) {
           LayerConfig c;
-          c.type = LayerType::kMaxPool2d;
+          c.type = lj::LayerType::kMaxPool2d;
+          c.batch_size = li.input_shape[0];
+          c.in_channels = in_raw[1];
+          c.height = in_raw[2];
+          c.width = in_raw[3];
+          c.kernel_size = *Square(kernel);
+          c.stride = *Square(stride);
+          c.padding = *Square(padding);
+          SetConfig(&li, c);
+        } else {
+          li.note = note;
+        }
+      } else {  // avg_pool2d(self, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                //            divisor_override)
+        const auto ceil_mode = Bool(n->input(4));
+        const auto count_include_pad = Bool(n->input(5));
+        std::string note;
+        if (!Square(kernel))
+          note = "kernel_size " + ListText(kernel) + " is not square";
+        else if (!Square(stride))
+          note = "stride " + ListText(stride) + " is not square";
+        else if (!Square(padding))
+          note = "padding " + ListText(padding) + " is not square";
+        else if (ceil_mode.value_or(true))
+          note = "ceil_mode is not modelled";
+        else if (!count_include_pad.value_or(false))
+          note = "count_include_pad=False is not modelled";
+        else if (n->inputs().size() > 6 && !IsNone(n->input(6)))
+          note = "divisor_override is not modelled";
+        else if (in_raw.size() != 4)
+          note = "input is not 4-D";
+        if (note.empty()) {
+          LayerConfig c;
+          c.type = lj::LayerType::kAvgPool2d;
           c.batch_size = li.input_shape[0];
           c.in_channels = in_raw[1];
           c.height = in_raw[2];
@@ -328,6 +385,22 @@ class GraphReader {
           li.note = note;
         }
       }
+    } else if (li.type == "adaptive_avgpool2d") {
+      const auto output_size = Square(IntList(n->input(1)));
+      if (!output_size) {
+        li.note = "output size " + ListText(IntList(n->input(1))) + " is not square";
+      } else if (in_raw.size() != 4) {
+        li.note = "input is not 4-D";
+      } else {
+        LayerConfig c;
+        c.type = lj::LayerType::kAdaptiveAvgPool2d;
+        c.batch_size = li.input_shape[0];
+        c.in_channels = in_raw[1];
+        c.height = in_raw[2];
+        c.width = in_raw[3];
+        c.output_size = *output_size;
+        SetConfig(&li, c);
+      }
     } else if (li.type == "linear") {
       int64_t in_features = 0;
       int64_t out_features = 0;
@@ -338,15 +411,17 @@ class GraphReader {
         out_features = w[1];
         bias = true;
         li.parameter_count = NumElements(w) + Numel(n->input(0));
+        li.parameter_tensors = 2;
       } else {
         const std::vector<int64_t> w = Shape(n->input(1), what);  // [out, in]
         out_features = w[0];
         in_features = w[1];
         bias = !IsNone(n->input(2));
         li.parameter_count = NumElements(w) + Numel(n->input(2));
+        li.parameter_tensors = 1 + (bias ? 1 : 0);
       }
       LayerConfig c;
-      c.type = LayerType::kLinear;
+      c.type = lj::LayerType::kLinear;
       c.batch_size = in_features > 0 ? NumElements(li.input_shape) / in_features : 0;
       c.in_features = in_features;
       c.out_features = out_features;
@@ -354,12 +429,81 @@ class GraphReader {
       SetConfig(&li, c);
     } else if (li.type == "batchnorm2d") {
       li.parameter_count = Numel(n->input(1)) + Numel(n->input(2));
+      li.parameter_tensors = (IsNone(n->input(1)) ? 0 : 1) + (IsNone(n->input(2)) ? 0 : 1);
+      if (in_raw.size() == 4) {
+        SetConfig(&li, *ElementwiseConfig(lj::LayerType::kBatchNorm2d, li.input_shape));
+      } else {
+        li.note = "input " + ShapeToString(li.input_shape) + " is not 4-D";
+      }
+    } else if (li.type == "flatten") {
+      li.no_cost = true;
+    } else if (li.type == "dropout") {
+      const auto p = Double(n->input(1));
+      if (p && *p == 0.0) {
+        li.no_cost = true;
+      } else if (!p) {
+        li.note = "p is not a constant";
+      } else {
+        SetElementwise(&li, lj::LayerType::kDropout);
+        if (li.config) {
+          LayerConfig c = *li.config;
+          c.p_percent = static_cast<int64_t>(std::lround(100.0 * *p));
+          SetConfig(&li, c);
+        }
+      }
+    } else if (li.type == "relu" || li.type == "relu6" || li.type == "hardswish" ||
+               li.type == "hardsigmoid" || li.type == "sigmoid") {
+      SetElementwise(&li, ParseLayerType(li.type));
+    } else if (li.type == "add") {
+      // add(self, other, alpha): the residual sum of two tensors of one shape.
+      if (!IsTensor(n->input(1)) || !IsTensor(n->input(0))) {
+        li.note = "adds a scalar; only the sum of two tensors is modelled";
+      } else if (Shape(n->input(0), what) != Shape(n->input(1), what)) {
+        li.note = "operands " + ShapeToString(Shape(n->input(0), what)) + " and " +
+                  ShapeToString(Shape(n->input(1), what)) +
+                  " differ; only equal shapes are modelled";
+      } else {
+        SetElementwise(&li, lj::LayerType::kAdd);
+      }
+    } else if (li.type == "mul") {
+      // The squeeze-excitation product x (N, C, H, W) * scale (N, C, 1, 1), either order.
+      std::string note;
+      if (!IsTensor(n->input(0)) || !IsTensor(n->input(1))) {
+        note = "multiplies by a scalar; only x * scale (N, C, 1, 1) is modelled";
+      } else {
+        const std::vector<int64_t> a = Shape(n->input(0), what);
+        const std::vector<int64_t> b = Shape(n->input(1), what);
+        const std::vector<int64_t>& big = a == out_raw ? a : b;
+        const std::vector<int64_t>& small = a == out_raw ? b : a;
+        const bool se = big == out_raw && big.size() == 4 && small.size() == 4 &&
+                        small[0] == big[0] && small[1] == big[1] && small[2] == 1 && small[3] == 1;
+        if (!se) {
+          note = "operands " + ShapeToString(a) + " and " + ShapeToString(b) +
+                 " are not x (N, C, H, W) * scale (N, C, 1, 1)";
+        }
+      }
+      if (note.empty()) {
+        SetElementwise(&li, lj::LayerType::kMul);
+      } else {
+        li.note = note;
+      }
     }
     li.forward_macs = ForwardMacsOf(li, kernel_elements, groups);
     return li;
   }
 
+  // The element-wise config of the layer's (N, C, H, W) or (N, F) input.
+  static void SetElementwise(LayerInstance* li, lj::LayerType type) {
+    auto c = ElementwiseConfig(type, li->input_shape);
+    if (c) {
+      SetConfig(li, *c);
+    } else {
+      li->note = "input " + ShapeToString(li->input_shape) + " is neither (N, C, H, W) nor (N, F)";
+    }
+  }
+
   static void SetConfig(LayerInstance* li, const LayerConfig& c) {
+    li->config.reset();
     std::string reason;
     if (IsValid(c, &reason)) {
       li->config = c;

@@ -18,10 +18,20 @@
 // add(_) -> add, mul(_) -> mul, flatten / view / reshape -> flatten. Any other op keeps its
 // qualified name (e.g. "aten::cat"); IsKnownLayerType() is false for it.
 //
+// Configs (LayerInstance::config, core/layer_config.h) at batch_size: conv2d, maxpool2d,
+// avgpool2d, adaptive_avgpool2d, linear, batchnorm2d, the activations, dropout (p > 0), add of
+// two equal-shape tensors and mul x (N, C, H, W) * scale (N, C, 1, 1); in-place variants map
+// to the same types. flatten / view / reshape and dropout with p = 0 are no-cost. Trainable
+// parameter tensors per layer: conv2d / linear 1 + bias, batch_norm weight + bias. Gradient
+// accumulation: a derived tensor (not the network input) consumed by k > 1 layers gets k - 1
+// `add` configs of its shape on its last consumer (LayerInstance::grad_accumulations).
+//
 // Limits: the module's forward must take one tensor; shapes are those of this input size only;
-// conv2d / maxpool2d with non-square kernel, stride or padding, dilation != 1, string padding
-// or ceil_mode get no LayerConfig (LayerInstance::note says why); a traced module with a batch
-// size baked into view/reshape is run at batch_size instead of 1.
+// conv2d / maxpool2d / avgpool2d with non-square kernel, stride or padding, dilation != 1,
+// string padding or ceil_mode (avgpool2d: count_include_pad=False, divisor_override), non-square
+// adaptive output sizes, add with a scalar or broadcast, and other mul shapes get no LayerConfig
+// (LayerInstance::note says why); a traced module with a batch size baked into view/reshape is
+// run at batch_size instead of 1. Parameters used by several ops are counted once per op.
 #include <cstdint>
 #include <string>
 #include <vector>

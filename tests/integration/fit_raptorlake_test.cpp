@@ -74,6 +74,24 @@ TEST_F(FitRaptorLake, ImportCountsRejectionsByReason) {
   EXPECT_NE(import_->output.find("-0.1 sentinel: 3"), std::string::npos) << import_->output;
 }
 
+TEST_F(FitRaptorLake, ImportsThePrototypesWholeNetworkMeasurement) {
+  const std::string db = *dir_ + "/rl.sqlite";
+  EXPECT_NE(import_->output.find("network alexnet_legacy, batch 512"), std::string::npos)
+      << import_->output;
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM network_samples WHERE network='alexnet_legacy' "
+                         "AND batch_size=512 AND phase='forward'"),
+            10);
+  // nets/alexnet.json: forward energies in uJ, mean of the 10 epochs 18,582,490 uJ.
+  const double forward_j = std::stod(QueryText(
+      db, "SELECT AVG(energy_j) FROM network_samples WHERE phase='forward'"));
+  EXPECT_NEAR(forward_j, 18.5825, 0.001);
+  // iteration = forward + (loss + backward + step), so it exceeds forward in every epoch.
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM network_samples f JOIN network_samples i "
+                         "ON f.iteration = i.iteration AND f.phase='forward' AND "
+                         "i.phase='iteration' WHERE i.energy_j > f.energy_j"),
+            10);
+}
+
 TEST_F(FitRaptorLake, EveryModelIsNonNegativeFarOutsideItsTrainingBounds) {
   const ModelBundle bundle = LoadBundle(*dir_ + "/raptorlake.json");
   ASSERT_GE(bundle.models.size(), 10u);

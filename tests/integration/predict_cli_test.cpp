@@ -120,8 +120,8 @@ TEST_F(PredictCli, PredictsLenet5WithABundleFittedByFit) {
        {"lenet5: batch 64 x 1x32x32", "782 steps", "conv1", "pool2", "fc3", "flatten", "no-cost",
         "unmodelled", "extrapolated", "per batch", "training (10 epochs)", "LOWER BOUND",
         "no energy model: the data had no meter", "relu x 4",
-        "optimizer step (sgd, 61706 parameters)", "coverage: 7 of 11",
-        "outside the training bounds"}) {
+        "optimizer step (sgd, 61706 parameters in 10 tensors)", "loss (cross_entropy, 10 classes)",
+        "coverage: 7 of 11", "outside the training bounds"}) {
     EXPECT_TRUE(Contains(r.output, part)) << part << "\n" << r.output;
   }
 }
@@ -153,8 +153,18 @@ TEST_F(PredictCli, JsonCarriesLayersTotalsAndCoverage) {
         "backward_energy_j", "optimizer_energy_j", "energy_j"}) {
     EXPECT_TRUE(batch.contains(key)) << key;
   }
-  EXPECT_TRUE(batch.at("optimizer_time_s").is_null());
+  EXPECT_TRUE(batch.at("optimizer_time_s").is_null());  // the bundle has no sgd model
+  EXPECT_TRUE(batch.at("loss_time_s").is_null());       // nor a cross_entropy model
   EXPECT_TRUE(batch.at("energy_j").is_null());
+  // relu layers have configs (and would be predicted with a relu model in the bundle).
+  for (const auto& l : j.at("layers")) {
+    if (l.at("type") == "relu") {
+      EXPECT_EQ(l.at("config").at("batch_size"), 64) << l.dump();
+    }
+  }
+  EXPECT_EQ(j.at("optimizer_step").at("config").at("parameters"), 61706);
+  EXPECT_EQ(j.at("optimizer_step").at("config").at("parameter_tensors"), 10);
+  EXPECT_EQ(j.at("loss").at("config").at("num_classes"), 10);
   const double step_s = batch.at("time_s").get<double>();
   EXPECT_NEAR(step_s,
               batch.at("forward_time_s").get<double>() + batch.at("backward_time_s").get<double>(),
@@ -297,12 +307,24 @@ TEST_F(MeasureNetCli, LayersAddsTheNetworksLayersAsSamplesForFit) {
   const CommandResult r = Measure({"--iterations", "1", "--batch-size", "8", "--layers",
                                    "--min-time", "0.005", "--trials", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  // LeNet-5 has 2 conv2d, 2 maxpool2d and 3 linear layers, all distinct: 7 configs.
+  // LeNet-5 has 2 conv2d, 2 maxpool2d, 4 relu and 3 linear layers, all distinct (flatten is
+  // no-cost), plus the loss and the sgd step: 13 configs, forward and backward rows each
+  // except the optimizer step (forward only).
   EXPECT_EQ(QueryInt(db,
                      "SELECT COUNT(*) FROM samples AS s JOIN runs AS r ON r.id = s.run_id "
                      "WHERE r.kind = 'net-layers'"),
-            14);
-  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM samples WHERE pass = 'backward'"), 7);
+            25);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM samples WHERE pass = 'backward'"), 12);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM samples WHERE layer = 'relu'"), 8);
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT COUNT(*) FROM samples WHERE layer = 'cross_entropy' AND notes = "
+                     "'lenet5 layer loss' AND json_extract(config, '$.num_classes') = 10"),
+            2);
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT COUNT(*) FROM samples WHERE layer = 'sgd' AND pass = 'forward' AND "
+                     "json_extract(config, '$.parameters') = 61706 AND "
+                     "json_extract(config, '$.parameter_tensors') = 10"),
+            1);
   EXPECT_EQ(QueryInt(db,
                      "SELECT COUNT(*) FROM samples WHERE notes = 'lenet5 layer conv1' AND "
                      "json_extract(config, '$.batch_size') = 8"),

@@ -79,22 +79,35 @@ TEST_P(ShippedNetTest, MatchesReferenceModel) {
     EXPECT_EQ(layer->output_shape, expected) << item.key();
   }
 
-  // Paths are unique; conv2d / maxpool2d / linear carry a valid config at the batch size,
-  // whose output shape is the recorded one and whose MACs are the layer's.
+  // Paths are unique; every layer but the no-cost ones (flatten, dropout p = 0) carries a
+  // valid config of its type at the batch size, whose output has the recorded shape (element-
+  // wise types on (N, F): (N, F, 1, 1)); conv2d / maxpool2d / linear MACs are the config's.
   std::set<std::string> paths;
   for (const LayerInstance& l : net.layers) {
     EXPECT_TRUE(paths.insert(l.path).second) << "duplicate path " << l.path;
     EXPECT_TRUE(IsKnownLayerType(l.type)) << l.type;
     EXPECT_EQ(l.input_shape.at(0), spec.batch_size) << l.path;
-    const bool modelled = l.type == "conv2d" || l.type == "maxpool2d" || l.type == "linear";
-    ASSERT_EQ(l.config.has_value(), modelled) << l.path;
-    if (!modelled) continue;
+    ASSERT_EQ(l.config.has_value(), !l.no_cost) << l.path << ": " << l.note;
+    EXPECT_EQ(l.no_cost, l.type == "flatten") << l.path;  // no dropout with p = 0 here
+    if (l.no_cost) continue;
+    EXPECT_EQ(ToString(l.config->type), l.type) << l.path;
     EXPECT_EQ(l.config->batch_size, spec.batch_size);
     EXPECT_NO_THROW(Validate(*l.config));
-    EXPECT_EQ(OutputShape(*l.config), l.output_shape) << l.path;
-    EXPECT_DOUBLE_EQ(l.forward_macs, ForwardMacs(*l.config)) << l.path;
-    EXPECT_GT(l.forward_macs, 0) << l.path;
+    if (OutputShape(*l.config).size() == l.output_shape.size()) {
+      EXPECT_EQ(OutputShape(*l.config), l.output_shape) << l.path;
+    } else {
+      EXPECT_EQ(NumElements(OutputShape(*l.config)), NumElements(l.output_shape)) << l.path;
+    }
+    const bool spatial = l.type == "conv2d" || l.type == "maxpool2d" || l.type == "linear";
+    if (spatial) {
+      EXPECT_DOUBLE_EQ(l.forward_macs, ForwardMacs(*l.config)) << l.path;
+    }
+    EXPECT_GT(ForwardMacs(*l.config), 0) << l.path;
   }
+  // The parameter tensors add up to the module's.
+  int64_t tensors = 0;
+  for (const LayerInstance& l : net.layers) tensors += l.parameter_tensors;
+  EXPECT_EQ(tensors, static_cast<int64_t>(net.module->parameters().size()));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllNets, ShippedNetTest,
@@ -207,6 +220,54 @@ std::string BuildError(const NetSpec& spec) {
   }
   ADD_FAILURE() << "no ConfigError";
   return "";
+}
+
+TEST(NetBuilderTest, EveryLayerTypeGetsItsCoreConfig) {
+  const BuiltNet net = BuildNet(Parse(R"([
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+      {"type": "batchnorm2d"},
+      {"type": "hardswish", "name": "act"},
+      {"type": "avgpool2d", "kernel_size": 2, "stride": 2},
+      {"type": "adaptive_avgpool2d", "output_size": [2, 2], "name": "square"},
+      {"type": "adaptive_avgpool2d", "output_size": [2, 1], "name": "wide"},
+      {"type": "flatten"},
+      {"type": "dropout", "p": 0.0, "name": "off"},
+      {"type": "dropout", "p": 0.3, "name": "on"},
+      {"type": "linear", "out_features": 10}])"));
+  const auto config = [&](const std::string& path) -> const LayerInstance& {
+    const LayerInstance* l = Find(net.layers, path);
+    if (l == nullptr) throw std::runtime_error("no layer " + path);
+    return *l;
+  };
+  const LayerInstance& bn = config("1");
+  ASSERT_TRUE(bn.config.has_value());
+  EXPECT_EQ(ToJson(*bn.config),
+            nlohmann::json({{"batch_size", 4}, {"num_features", 4}, {"height", 8}, {"width", 8}}));
+  EXPECT_EQ(bn.parameter_tensors, 2);
+  EXPECT_EQ(config("0").parameter_tensors, 2);  // weight and bias
+  EXPECT_EQ(config("act").config->type, LayerType::kHardswish);
+  const LayerInstance& avg = config("3");
+  ASSERT_TRUE(avg.config.has_value());
+  EXPECT_EQ(avg.config->type, LayerType::kAvgPool2d);
+  EXPECT_EQ(avg.config->kernel_size, 2);
+  EXPECT_EQ(avg.config->stride, 2);
+  EXPECT_EQ(OutputShape(*avg.config), avg.output_shape);
+  ASSERT_TRUE(config("square").config.has_value());
+  EXPECT_EQ(config("square").config->output_size, 2);
+  EXPECT_EQ(config("square").config->height, 4);
+  EXPECT_FALSE(config("wide").config.has_value());  // 2x1 is not modelled
+  EXPECT_EQ(config("wide").note, "output size 2x1 is not square");
+  EXPECT_TRUE(config("6").no_cost);  // flatten
+  EXPECT_TRUE(config("off").no_cost);
+  EXPECT_FALSE(config("off").config.has_value());
+  const LayerInstance& on = config("on");
+  ASSERT_TRUE(on.config.has_value());
+  // (N, F) = (4, 8) as (N, F, 1, 1), p_percent = round(100 p).
+  EXPECT_EQ(
+      ToJson(*on.config),
+      nlohmann::json(
+          {{"batch_size", 4}, {"in_channels", 8}, {"height", 1}, {"width", 1}, {"p_percent", 30}}));
+  EXPECT_FALSE(on.no_cost);
 }
 
 TEST(NetBuilderTest, KernelLargerThanInputNamesTheLayer) {

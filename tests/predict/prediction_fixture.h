@@ -18,9 +18,16 @@ inline constexpr double kBackwardSPerMac = 2e-9;
 inline constexpr double kForwardJPerMac = 3e-8;
 inline constexpr double kBackwardJPerMac = 5e-8;
 
-// value = intercept + coefficient * macs, training bounds [0, max_bound] on every feature.
+// value = intercept + coefficient * ForwardMacs(config), training bounds [0, max_bound] on every
+// feature.
 inline Model LinearMacsModel(LayerType layer, Pass pass, Quantity quantity, double coefficient,
                              double max_bound = 1e15, double intercept = 0) {
+  // The feature equal to core ForwardMacs: "macs", "elements" (element-wise types, loss) or
+  // "parameters" (sgd, adam).
+  std::string term = "parameters";
+  for (const std::string& name : FeatureNames(layer)) {
+    if (name == "macs" || name == "elements") term = name;
+  }
   Model m;
   m.layer = layer;
   m.pass = pass;
@@ -32,7 +39,7 @@ inline Model LinearMacsModel(LayerType layer, Pass pass, Quantity quantity, doub
   m.rapl_domain = quantity == Quantity::kTimeS ? "" : "package";
   m.intercept = intercept;
   m.n_terms_total = 1;
-  m.terms.push_back({"macs", ParseTerm(layer, "macs"), coefficient, 0.0, 1.0});
+  m.terms.push_back({term, ParseTerm(layer, term), coefficient, 0.0, 1.0});
   for (const std::string& name : FeatureNames(layer)) m.bounds.push_back({name, 0, max_bound});
   m.n_rows = m.n_train = 20;
   m.cv_folds = 2;
@@ -57,6 +64,30 @@ inline ModelBundle MakeBundle(bool with_energy, double max_bound = 1e15) {
           LinearMacsModel(t, Pass::kForward, Quantity::kEnergyJ, kForwardJPerMac, max_bound));
       b.models.push_back(
           LinearMacsModel(t, Pass::kBackward, Quantity::kEnergyJ, kBackwardJPerMac, max_bound));
+    }
+  }
+  return b;
+}
+
+// Time (and energy) models for every layer type of the core, linear in MACs as above: forward
+// for all, backward for the types that have one (not sgd / adam). `without`: types left out.
+inline ModelBundle MakeFullBundle(bool with_energy, const std::vector<LayerType>& without = {}) {
+  ModelBundle b = MakeBundle(false);
+  b.models.clear();
+  for (LayerType t : AllLayerTypes()) {
+    bool skip = false;
+    for (LayerType w : without) skip = skip || w == t;
+    if (skip) continue;
+    std::vector<Pass> passes = {Pass::kForward};
+    if (HasBackwardPass(t)) passes.push_back(Pass::kBackward);
+    for (Pass pass : passes) {
+      const bool fwd = pass == Pass::kForward;
+      b.models.push_back(
+          LinearMacsModel(t, pass, Quantity::kTimeS, fwd ? kForwardSPerMac : kBackwardSPerMac));
+      if (with_energy) {
+        b.models.push_back(
+            LinearMacsModel(t, pass, Quantity::kEnergyJ, fwd ? kForwardJPerMac : kBackwardJPerMac));
+      }
     }
   }
   return b;

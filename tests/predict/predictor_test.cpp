@@ -86,25 +86,124 @@ TEST(PredictorTest, UnmodelledLayersAreListedEmptyAndMakeTotalsALowerBound) {
   EXPECT_DOUBLE_EQ(p.coverage.MacShare(), modelled / (modelled + ForwardMacs(Pool())));
   EXPECT_LT(p.coverage.MacShare(), 1.0);
 
-  // Listed: both layers and the optimizer step, which has no value.
-  ASSERT_EQ(p.unmodelled.size(), 3u);
+  // Listed: both layers, then the loss and the optimizer step (no cross_entropy or sgd
+  // model in this bundle), which have no value.
+  ASSERT_EQ(p.unmodelled.size(), 4u);
   EXPECT_EQ(p.unmodelled[0].rfind("features.1 (relu)", 0), 0u) << p.unmodelled[0];
   EXPECT_EQ(p.unmodelled[1].rfind("features.2 (maxpool2d)", 0), 0u) << p.unmodelled[1];
-  EXPECT_NE(p.unmodelled[2].find("optimizer step (sgd"), std::string::npos) << p.unmodelled[2];
+  EXPECT_EQ(p.unmodelled[2].rfind("loss (cross_entropy, 10 classes): no cross_entropy forward "
+                                  "time_s",
+                                  0),
+            0u)
+      << p.unmodelled[2];
+  // SmallNet's hand-made layers carry no parameter counts.
+  EXPECT_EQ(p.unmodelled[3], "optimizer step (sgd): the network has no trainable parameters");
+  EXPECT_FALSE(p.per_batch.loss_time_s.has_value());
   EXPECT_FALSE(p.per_batch.optimizer_time_s.has_value());
   EXPECT_FALSE(p.per_batch.optimizer_energy_j.has_value());
 }
 
-TEST(PredictorTest, AFullyModelledNetworkIsStillALowerBoundForTheOptimizerStep) {
-  const std::vector<LayerInstance> layers = {Modelled("conv", Conv(), {8, 3, 32, 32})};
+TEST(PredictorTest, WithoutLossAndOptimizerModelsAFullyModelledNetworkIsALowerBound) {
+  std::vector<LayerInstance> layers = {Modelled("fc", Fc(), {8, 4096})};
+  layers[0].parameter_count = 4096 * 10 + 10;
+  layers[0].parameter_tensors = 2;
   const NetworkPrediction p = PredictTraining(layers, MakeBundle(false), SmallRun());
   EXPECT_FALSE(p.per_batch.forward_lower_bound);
-  EXPECT_FALSE(p.per_batch.backward_lower_bound);
-  EXPECT_TRUE(p.per_batch.time_lower_bound);  // the optimizer step is not modelled
+  EXPECT_TRUE(p.per_batch.backward_lower_bound);  // the loss backward has no model
+  EXPECT_TRUE(p.per_batch.time_lower_bound);      // the loss and optimizer step are missing
   EXPECT_DOUBLE_EQ(p.coverage.LayerShare(), 1.0);
   EXPECT_DOUBLE_EQ(p.coverage.MacShare(), 1.0);
-  ASSERT_EQ(p.unmodelled.size(), 1u);
-  EXPECT_NE(p.unmodelled[0].find("optimizer"), std::string::npos);
+  ASSERT_EQ(p.unmodelled.size(), 2u);
+  EXPECT_EQ(p.unmodelled[0].rfind("loss (cross_entropy", 0), 0u) << p.unmodelled[0];
+  EXPECT_EQ(p.unmodelled[1].rfind("optimizer step (sgd, 40970 parameters in 2 tensors): no sgd "
+                                  "forward time_s model in the bundle",
+                                  0),
+            0u)
+      << p.unmodelled[1];
+}
+
+// conv -> relu -> residual-style add (with one gradient accumulation) -> dropout p = 0 ->
+// flatten -> linear, every layer with its config, and a bundle with every type.
+std::vector<LayerInstance> FullyMappedNet() {
+  LayerInstance conv = Modelled("conv", Conv(), {8, 3, 32, 32});
+  conv.parameter_count = 16 * 3 * 9 + 16;
+  conv.parameter_tensors = 2;
+  const std::vector<int64_t> map = {8, 16, 32, 32};
+  LayerInstance relu = Modelled("relu", *ElementwiseConfig(LayerType::kReLU, map), map);
+  LayerInstance add = Modelled("add", *ElementwiseConfig(LayerType::kAdd, map), map);
+  add.grad_accumulations.push_back(*ElementwiseConfig(LayerType::kAdd, map));
+  LayerInstance dropout = Plain("dropout", "dropout", map);
+  dropout.no_cost = true;  // p = 0
+  LayerConfig fc = Fc();
+  fc.in_features = 16 * 32 * 32;
+  LayerInstance linear = Modelled("fc", fc, {8, 16 * 32 * 32});
+  linear.parameter_count = 16 * 32 * 32 * 10 + 10;
+  linear.parameter_tensors = 2;
+  return {conv, relu, add, dropout, Plain("flatten", "flatten", {8, 16 * 32 * 32}), linear};
+}
+
+TEST(PredictorTest, LossBackwardAndGradientAccumulationsEnterTheBackwardPass) {
+  const std::vector<LayerInstance> layers = FullyMappedNet();
+  const NetworkPrediction p = PredictTraining(layers, MakeFullBundle(true), SmallRun());
+  EXPECT_TRUE(p.unmodelled.empty()) << p.unmodelled.front();
+  EXPECT_FALSE(p.LowerBound());
+  EXPECT_EQ(Find(p, "dropout").status, LayerStatus::kNoCost);
+  EXPECT_EQ(p.coverage.layers_no_cost, 2);
+  EXPECT_DOUBLE_EQ(p.coverage.LayerShare(), 1.0);
+
+  const double elements = 8.0 * 16 * 32 * 32;
+  // The add's backward: its own backward model plus one add forward (the accumulation).
+  EXPECT_NEAR(*Find(p, "add").backward_time_s,
+              kBackwardSPerMac * elements + kForwardSPerMac * elements, 1e-15);
+  EXPECT_NEAR(*Find(p, "add").backward_energy_j,
+              kBackwardJPerMac * elements + kForwardJPerMac * elements, 1e-12);
+  // The loss on the (8, 10) logits; its backward in the backward phase.
+  ASSERT_TRUE(p.per_batch.loss_time_s.has_value());
+  EXPECT_NEAR(*p.per_batch.loss_time_s, kForwardSPerMac * 80, 1e-18);
+  EXPECT_NEAR(*p.loss.backward_time_s, kBackwardSPerMac * 80, 1e-18);
+  EXPECT_EQ(p.loss.layer.config->num_classes, 10);
+  // The optimizer step over all parameters, no backward.
+  const double parameters = 16 * 3 * 9 + 16 + 16 * 32 * 32 * 10 + 10;
+  EXPECT_EQ(p.optimizer_step.layer.config->parameters, static_cast<int64_t>(parameters));
+  EXPECT_EQ(p.optimizer_step.layer.config->parameter_tensors, 4);
+  EXPECT_NEAR(*p.per_batch.optimizer_time_s, kForwardSPerMac * parameters, 1e-15);
+  EXPECT_FALSE(p.optimizer_step.backward_time_s.has_value());
+
+  double backward = kBackwardSPerMac * 80;  // the loss
+  for (const LayerPrediction& l : p.layers) backward += l.backward_time_s.value_or(0.0);
+  EXPECT_NEAR(p.per_batch.backward_time_s, backward, 1e-15);
+  EXPECT_NEAR(p.per_batch.time_s,
+              p.per_batch.forward_time_s + *p.per_batch.loss_time_s + p.per_batch.backward_time_s +
+                  *p.per_batch.optimizer_time_s,
+              1e-15);
+  EXPECT_NEAR(*p.per_batch.energy_j,
+              *p.per_batch.forward_energy_j + *p.per_batch.loss_energy_j +
+                  *p.per_batch.backward_energy_j + *p.per_batch.optimizer_energy_j,
+              1e-12);
+
+  // Without an add model, the add layer (its forward and its accumulation) is unmodelled.
+  const NetworkPrediction no_add =
+      PredictTraining(layers, MakeFullBundle(true, {LayerType::kAdd}), SmallRun());
+  EXPECT_TRUE(no_add.LowerBound());
+  EXPECT_EQ(Find(no_add, "add").status, LayerStatus::kUnmodelled);
+  EXPECT_FALSE(Find(no_add, "add").backward_time_s.has_value());
+}
+
+TEST(PredictorTest, ALossNeedsClassScoresAndAnOptimizerTrainableParameters) {
+  const std::vector<LayerInstance> layers = {Modelled("conv", Conv(), {8, 3, 32, 32})};
+  TrainingRun run = SmallRun();
+  run.optimizer.type = "adam";
+  const NetworkPrediction p = PredictTraining(layers, MakeFullBundle(false), run);
+  EXPECT_EQ(p.loss.status, LayerStatus::kUnmodelled);
+  EXPECT_NE(p.loss.reason.find("[8, 16, 32, 32] is not (batch_size, num_classes)"),
+            std::string::npos)
+      << p.loss.reason;
+  EXPECT_EQ(p.optimizer_step.status, LayerStatus::kUnmodelled);  // parameter_count 0 here
+  EXPECT_NE(p.optimizer_step.reason.find("no trainable parameters"), std::string::npos)
+      << p.optimizer_step.reason;
+  EXPECT_TRUE(p.LowerBound());
+  ASSERT_EQ(p.unmodelled.size(), 2u);
+  EXPECT_EQ(p.unmodelled[1].rfind("optimizer step (adam): ", 0), 0u) << p.unmodelled[1];
 }
 
 TEST(PredictorTest, FlattenCostsNothingAndIsNotUnmodelled) {

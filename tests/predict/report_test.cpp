@@ -39,9 +39,9 @@ TEST(ReportTest, JsonHasEveryLayerAndTotalWithNullsForUnknownValues) {
 
   for (const char* scope : {"per_batch", "per_epoch", "training"}) {
     const auto& t = j.at(scope);
-    for (const char* key :
-         {"forward_time_s", "backward_time_s", "optimizer_time_s", "time_s", "forward_energy_j",
-          "backward_energy_j", "optimizer_energy_j", "energy_j", "lower_bound"}) {
+    for (const char* key : {"forward_time_s", "loss_time_s", "backward_time_s", "optimizer_time_s",
+                            "time_s", "forward_energy_j", "loss_energy_j", "backward_energy_j",
+                            "optimizer_energy_j", "energy_j", "lower_bound"}) {
       EXPECT_TRUE(t.contains(key)) << scope << "." << key;
     }
     EXPECT_TRUE(t.at("optimizer_time_s").is_null()) << scope;
@@ -56,7 +56,12 @@ TEST(ReportTest, JsonHasEveryLayerAndTotalWithNullsForUnknownValues) {
   EXPECT_DOUBLE_EQ(j.at("coverage").at("layer_share").get<double>(), 0.5);
   EXPECT_LT(j.at("coverage").at("macs_share").get<double>(), 1.0);
   EXPECT_TRUE(j.at("lower_bound").get<bool>());
-  EXPECT_EQ(j.at("unmodelled").size(), 3u);
+  EXPECT_EQ(j.at("unmodelled").size(), 4u);  // relu, maxpool2d, loss, optimizer step
+  EXPECT_EQ(j.at("loss").at("type"), "cross_entropy");
+  EXPECT_EQ(j.at("loss").at("status"), "unmodelled");
+  EXPECT_TRUE(j.at("loss").at("forward_time_s").is_null());
+  EXPECT_EQ(j.at("optimizer_step").at("type"), "sgd");
+  EXPECT_TRUE(j.at("per_batch").at("loss_time_s").is_null());
   EXPECT_EQ(j.at("bundle").at("path"), "models/node7.json");
   EXPECT_EQ(j.at("network").at("batch_size"), 8);
 }
