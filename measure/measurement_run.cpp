@@ -15,6 +15,7 @@
 #include "core/bounds.h"
 #include "core/config_sampler.h"
 #include "core/errors.h"
+#include "core/json_reader.h"
 #include "core/sweep.h"
 #include "db/store.h"
 #include "measure/host_info.h"
@@ -41,21 +42,14 @@ struct WorkItem {
 struct WorkPlan {
   std::string kind;        // random | sweep
   std::string layer;       // conv2d | maxpool2d | linear
-  std::string spec_json;   // bounds or sweep file content, stored in runs.bounds_json
+  std::string spec_json;   // bounds or sweep document (compact JSON), stored in runs.bounds_json
   int64_t target = 0;      // configs to store
   int64_t last_index = -1; // sweeps end at their last point; random runs are open-ended
   std::function<WorkItem(int64_t, RunSummary&)> item;
 };
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot read file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-nlohmann::json ParseJson(const std::string& text, const std::string& context) {
+// The bounds or sweep document stored with a run (runs.bounds_json), for --resume.
+nlohmann::json ParseStoredJson(const std::string& text, const std::string& context) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
@@ -63,12 +57,12 @@ nlohmann::json ParseJson(const std::string& text, const std::string& context) {
   }
 }
 
-WorkPlan RandomPlan(const std::string& layer_name, const std::string& spec_json,
+WorkPlan RandomPlan(const std::string& layer_name, const nlohmann::json& spec,
                     const std::string& context, uint64_t seed, int64_t n,
                     double max_memory_bytes) {
   if (n <= 0) throw ConfigError("--n must be > 0, got " + std::to_string(n));
   const LayerType type = ParseLayerType(layer_name);
-  auto bounds = ParseBounds(ParseJson(spec_json, context), context);
+  auto bounds = ParseBounds(spec, context);
   if (bounds.type != type) {
     throw ConfigError(context + ": layer is '" + std::string(ToString(bounds.type)) +
                       "', but --layer asks for '" + std::string(ToString(type)) + "'");
@@ -82,7 +76,7 @@ WorkPlan RandomPlan(const std::string& layer_name, const std::string& spec_json,
   WorkPlan plan;
   plan.kind = "random";
   plan.layer = std::string(ToString(type));
-  plan.spec_json = spec_json;
+  plan.spec_json = spec.dump();
   plan.target = n;
   plan.item = [sampler](int64_t index, RunSummary& summary) {
     const SampledConfig sampled = sampler->Sample(index);
@@ -94,13 +88,13 @@ WorkPlan RandomPlan(const std::string& layer_name, const std::string& spec_json,
   return plan;
 }
 
-WorkPlan SweepPlan(const std::string& spec_json, const std::string& context) {
-  const SweepSpec spec = ParseSweep(ParseJson(spec_json, context), context);
+WorkPlan SweepPlan(const nlohmann::json& spec_json, const std::string& context) {
+  const SweepSpec spec = ParseSweep(spec_json, context);
   auto points = std::make_shared<std::vector<SweepPoint>>(ExpandSweep(spec));
   WorkPlan plan;
   plan.kind = "sweep";
   plan.layer = std::string(ToString(spec.type));
-  plan.spec_json = spec_json;
+  plan.spec_json = spec_json.dump();
   plan.target = static_cast<int64_t>(points->size());
   plan.last_index = plan.target - 1;
   const std::string name = spec.name;
@@ -142,18 +136,21 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     }
     const std::string context = options.db_path + ": run " + std::to_string(resumed->id);
     plan = resumed->kind == "sweep"
-               ? SweepPlan(resumed->bounds_json, context)
-               : RandomPlan(resumed->layer, resumed->bounds_json, context, resumed->seed,
+               ? SweepPlan(ParseStoredJson(resumed->bounds_json, context), context)
+               : RandomPlan(resumed->layer, ParseStoredJson(resumed->bounds_json, context),
+                            context, resumed->seed,
                             resumed->target_n, options.max_memory_bytes);
   } else if (!options.sweep_path.empty()) {
-    plan = SweepPlan(ReadFile(options.sweep_path), options.sweep_path);
+    plan = SweepPlan(LoadJsonFile(options.sweep_path), options.sweep_path);
   } else {
-    if (options.layer.empty()) throw ConfigError("--layer is required (e.g. conv, maxpool, linear, batchnorm2d, relu, sgd)");
+    if (options.layer.empty()) {
+      throw ConfigError("--layer is required (e.g. conv, maxpool, linear, batchnorm2d, relu, sgd)");
+    }
     const std::string layer = std::string(ToString(ParseLayerType(options.layer)));
     const std::string bounds_path =
         options.bounds_path.empty() ? DefaultBoundsPath(ParseLayerType(options.layer))
                                     : options.bounds_path;
-    plan = RandomPlan(layer, ReadFile(bounds_path), bounds_path, options.seed, options.n,
+    plan = RandomPlan(layer, LoadJsonFile(bounds_path), bounds_path, options.seed, options.n,
                       options.max_memory_bytes);
   }
 

@@ -1,15 +1,42 @@
 #!/usr/bin/env bash
-# README command 1: installs dependencies, builds, and runs the main job on a short real run.
+# README command 1: installs dependencies, builds, and runs the main job on a short real run:
+# measure a few layers of every type LeNet-5 trains with, import the prototype's real RAPL data,
+# fit models for both hosts, and predict the cost of training LeNet-5 and the prototype's AlexNet.
+# About 3 minutes after the build on 2 cores. Numbers from so few samples are rough: for real
+# models measure thousands of configs (tools/collect_devvm.sh, README "measure").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
 bash tools/build.sh
 db=db/demo.sqlite
-rm -f "$db" "$db-wal" "$db-shm"
-# A few real samples per layer type; energy is recorded where RAPL is readable (--meter auto).
-build/bin/measure --layer conv --n 3 --db "$db" --min-time 0.1
-build/bin/measure --layer maxpool --n 3 --db "$db" --min-time 0.1
-build/bin/measure --layer linear --n 3 --db "$db" --min-time 0.1
+models=db/demo-models
+rm -rf "$db" "$db-wal" "$db-shm" "$models"
+lock=$(mktemp -u /tmp/layerjoule-demo.XXXXXX.lock)
+
+# 1. Measure: forward and backward of random configs; energy where RAPL is readable.
+for t in conv maxpool linear relu cross_entropy sgd; do
+  build/bin/measure --layer "$t" --n 30 --db "$db" --min-time 0.02 --trials 2 --idle 0.5 \
+    --lock-file "$lock" --seed 1
+done
 sqlite3 -header -column "$db" \
-  "SELECT layer, pass, COUNT(*) AS rows, printf('%.3g', AVG(time_s)) AS mean_time_s,
-          COUNT(energy_j) AS rows_with_energy FROM samples GROUP BY layer, pass"
+  "SELECT layer, pass, COUNT(*) AS samples, printf('%.3g', AVG(time_s)) AS mean_time_s,
+          COUNT(energy_j) AS with_energy FROM samples GROUP BY layer, pass"
+
+# 2. Real RAPL data of the Python prototype (Raptor Lake desktop), if ../shared is there.
+legacy=../shared/data/legacy-pyrapl/raptorlake
+if [ -d "$legacy" ]; then
+  build/bin/measure --import-legacy "$legacy" --host raptorlake --db "$db"
+fi
+
+# 3. Fit one model bundle per host.
+host=$(hostname)
+build/bin/fit --db "$db" --folds 3 --out "$models/$host.json" --host "$host"
+[ -d "$legacy" ] && build/bin/fit --db "$db" --host raptorlake --out "$models/raptorlake.json"
+
+# 4. Predict training LeNet-5 on this host (time) and the prototype's AlexNet on Raptor Lake
+#    (energy), the latter against its measured training.
+build/bin/predict configs/nets/lenet5.json --models "$models/$host.json"
+if [ -d "$legacy" ]; then
+  build/bin/predict configs/nets/alexnet_legacy.json --models "$models/raptorlake.json" \
+    --compare --db "$db"
+fi
