@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 1: installs dependencies, builds, and runs the main job on a short real run:
-# measure a few layers of every type LeNet-5 trains with, import the prototype's real RAPL data,
-# fit models for both hosts, and predict the cost of training LeNet-5 and the prototype's AlexNet.
-# About 3 minutes after the build on 2 cores. Numbers from so few samples are rough: for real
+# measure a few random configs of every layer type, import the prototype's real RAPL data, fit
+# models for both hosts, and predict the cost of training LeNet-5 (this host) and the prototype's
+# AlexNet (Raptor Lake, energy, against its measured training). About 5 minutes after the build
+# on 2 cores. The demo keeps to db/demo.sqlite and db/demo-models/, never db/models/. Numbers from so few samples are rough: for real
 # models measure thousands of configs (tools/collect_devvm.sh, README "measure").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +15,9 @@ rm -rf "$db" "$db-wal" "$db-shm" "$models"
 lock=$(mktemp -u /tmp/layerjoule-demo.XXXXXX.lock)
 
 # 1. Measure: forward and backward of random configs; energy where RAPL is readable.
-for t in conv maxpool linear relu cross_entropy sgd; do
-  build/bin/measure --layer "$t" --n 30 --db "$db" --min-time 0.02 --trials 2 --idle 0.5 \
+for t in conv maxpool linear batchnorm2d relu relu6 hardswish hardsigmoid sigmoid avgpool2d \
+         adaptive_avgpool2d add mul dropout cross_entropy sgd adam; do
+  build/bin/measure --layer "$t" --n 24 --db "$db" --min-time 0.02 --trials 2 --idle 0.5 \
     --lock-file "$lock" --seed 1
 done
 sqlite3 -header -column "$db" \
@@ -33,8 +35,9 @@ host=$(hostname)
 build/bin/fit --db "$db" --folds 3 --out "$models/$host.json" --host "$host"
 [ -d "$legacy" ] && build/bin/fit --db "$db" --host raptorlake --out "$models/raptorlake.json"
 
-# 4. Predict training LeNet-5 on this host (time) and the prototype's AlexNet on Raptor Lake
-#    (energy), the latter against its measured training.
+# 4. Predict training LeNet-5 on this host (time; every layer type has a model, so also try
+#    `build/bin/predict configs/nets/mobilenet_v3_small.json --models db/demo-models/$(hostname).json`)
+#    and the prototype's AlexNet on Raptor Lake (energy), the latter against its measured training.
 build/bin/predict configs/nets/lenet5.json --models "$models/$host.json"
 if [ -d "$legacy" ]; then
   build/bin/predict configs/nets/alexnet_legacy.json --models "$models/raptorlake.json" \

@@ -251,7 +251,7 @@ INSTANTIATE_TEST_SUITE_P(
                    "padding":{"min":0,"max":1}}})",
                  "kernel_size"},
         BadInput{"NotJson", "{\"layer\": ", "JSON"}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST_F(MeasureCli, KernelTooLargeForConvLayerIsNamedEvenWithLayerMismatch) {
   // --layer linear with a conv2d bounds file: refused before anything is written.

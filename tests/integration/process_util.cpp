@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -79,11 +80,29 @@ std::string Source(const std::string& relative) {
   return std::string(dir ? dir : ".") + "/" + relative;
 }
 
+namespace {
+// Directories made by TempDir(), removed when the test process exits. Never destroyed, so it
+// outlives the atexit handler that reads it.
+std::vector<std::string>& CreatedDirs() {
+  static auto* dirs = new std::vector<std::string>;
+  return *dirs;
+}
+void RemoveCreatedDirs() {
+  for (const std::string& dir : CreatedDirs()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+}
+}  // namespace
+
 std::string TempDir() {
   static std::atomic<int> counter{0};
+  static const bool cleanup_registered = std::atexit(RemoveCreatedDirs) == 0;
+  (void)cleanup_registered;
   std::string templ = "/tmp/lj_test_" + std::to_string(getpid()) + "_" +
                       std::to_string(counter++) + "_XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  CreatedDirs().push_back(templ);
   return templ;
 }
 

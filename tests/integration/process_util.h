@@ -25,7 +25,8 @@ int WaitFor(pid_t pid, double timeout_s);
 std::string Bin(const std::string& name);
 // <repo>/<relative>, from LJ_SOURCE_DIR.
 std::string Source(const std::string& relative);
-// A fresh empty directory under /tmp, unique to this process and call.
+// A fresh empty directory under /tmp, unique to this process and call; removed (with its
+// contents) when the process exits.
 std::string TempDir();
 std::string ReadText(const std::string& path);
 void WriteText(const std::string& path, const std::string& text);
