@@ -92,6 +92,23 @@ std::optional<bool> Bool(const Value* v) {
   return std::nullopt;
 }
 
+// The config of a square max or average pooling over an NCHW input (the real batch size
+// replaces the traced one).
+LayerConfig SquarePoolConfig(lj::LayerType type, int64_t batch_size,
+                             const std::vector<int64_t>& input_nchw, int64_t kernel_size,
+                             int64_t stride, int64_t padding) {
+  LayerConfig c;
+  c.type = type;
+  c.batch_size = batch_size;
+  c.in_channels = input_nchw[1];
+  c.height = input_nchw[2];
+  c.width = input_nchw[3];
+  c.kernel_size = kernel_size;
+  c.stride = stride;
+  c.padding = padding;
+  return c;
+}
+
 // The single value of a 1- or 2-element size list with equal elements.
 std::optional<int64_t> Square(const std::optional<std::vector<int64_t>>& v) {
   if (!v) return std::nullopt;
@@ -338,16 +355,8 @@ class GraphReader {
         else if (in_raw.size() != 4)
           note = "input is not 4-D";
         if (note.empty()) {
-          LayerConfig c;
-          c.type = lj::LayerType::kMaxPool2d;
-          c.batch_size = li.input_shape[0];
-          c.in_channels = in_raw[1];
-          c.height = in_raw[2];
-          c.width = in_raw[3];
-          c.kernel_size = *Square(kernel);
-          c.stride = *Square(stride);
-          c.padding = *Square(padding);
-          SetConfig(&li, c);
+          SetConfig(&li, SquarePoolConfig(lj::LayerType::kMaxPool2d, li.input_shape[0], in_raw,
+                                          *Square(kernel), *Square(stride), *Square(padding)));
         } else {
           li.note = note;
         }
@@ -371,16 +380,8 @@ class GraphReader {
         else if (in_raw.size() != 4)
           note = "input is not 4-D";
         if (note.empty()) {
-          LayerConfig c;
-          c.type = lj::LayerType::kAvgPool2d;
-          c.batch_size = li.input_shape[0];
-          c.in_channels = in_raw[1];
-          c.height = in_raw[2];
-          c.width = in_raw[3];
-          c.kernel_size = *Square(kernel);
-          c.stride = *Square(stride);
-          c.padding = *Square(padding);
-          SetConfig(&li, c);
+          SetConfig(&li, SquarePoolConfig(lj::LayerType::kAvgPool2d, li.input_shape[0], in_raw,
+                                          *Square(kernel), *Square(stride), *Square(padding)));
         } else {
           li.note = note;
         }
