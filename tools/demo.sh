@@ -35,11 +35,11 @@ host=$(hostname)
 build/bin/fit --db "$db" --folds 3 --out "$models/$host.json" --host "$host"
 [ -d "$legacy" ] && build/bin/fit --db "$db" --host raptorlake --out "$models/raptorlake.json"
 
-# 4. Predict training LeNet-5 on this host (time; every layer type has a model, so also try
-#    `build/bin/predict configs/nets/mobilenet_v3_small.json --models db/demo-models/$(hostname).json`)
-#    and the prototype's AlexNet on Raptor Lake (energy), the latter against its measured training.
-build/bin/predict configs/nets/lenet5.json --models "$models/$host.json"
+# 4. Predict: the prototype's AlexNet on Raptor Lake (energy) against its measured training, then
+#    training LeNet-5 on this host (time). Every layer type has a model, so also try
+#    `build/bin/predict configs/nets/mobilenet_v3_small.json --models db/demo-models/$(hostname).json`.
 if [ -d "$legacy" ]; then
   build/bin/predict configs/nets/alexnet_legacy.json --models "$models/raptorlake.json" \
     --compare --db "$db"
 fi
+build/bin/predict configs/nets/lenet5.json --models "$models/$host.json"

@@ -220,7 +220,11 @@ TEST(PassMeasurementTest, MeasureLayerReturnsForwardThenBackward) {
     EXPECT_GT(r.time_s, 0.0);
     EXPECT_GE(r.repetitions, 1);
     EXPECT_EQ(r.trials, 3);
-    EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.99);
+    // Calibration guarantees that one run of `repetitions` executions lasted >= min_time_s;
+    // later trials with the same count may run faster (warm caches, less load), so a trial's
+    // mean is only about min_time_s. Half of it still fails if calibration is broken: one
+    // execution of this conv is ~1 % of min_time_s.
+    EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.5);
     ExpectNoEnergy(r);
   }
 }
