@@ -29,18 +29,26 @@ std::string Describe(const nlohmann::json& value) {
   return text;
 }
 
-nlohmann::json LoadJsonFile(const std::string& path) {
-  std::ifstream in(path);
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw ConfigError(path + ": cannot open file (" + std::strerror(errno) + ")");
   }
   std::stringstream text;
   text << in.rdbuf();
+  return text.str();
+}
+
+nlohmann::json ParseJsonText(const std::string& text, const std::string& context) {
   try {
-    return nlohmann::json::parse(text.str());
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError(path + ": invalid JSON: " + e.what());
+    throw ConfigError(context + ": invalid JSON: " + e.what());
   }
+}
+
+nlohmann::json LoadJsonFile(const std::string& path) {
+  return ParseJsonText(ReadTextFile(path), path);
 }
 
 void RequireObject(const nlohmann::json& j, const std::string& where) {

@@ -21,7 +21,13 @@ std::string Join(const std::string& path, std::string_view key);
 // The JSON text of a value for messages, truncated to ~80 characters.
 std::string Describe(const nlohmann::json& value);
 
-// Reads and parses a JSON file.
+// The whole content of a file.
+// Throws ConfigError "<path>: cannot open file (<strerror>)".
+std::string ReadTextFile(const std::string& path);
+// Parses JSON text; `context` (a file path, or "db: run 3") prefixes the error.
+// Throws ConfigError "<context>: invalid JSON: <parser message with line and column>".
+nlohmann::json ParseJsonText(const std::string& text, const std::string& context);
+// Reads and parses a JSON file: ParseJsonText(ReadTextFile(path), path).
 // Throws ConfigError "<path>: cannot open file (<strerror>)" or
 // "<path>: invalid JSON: <parser message with line and column>".
 nlohmann::json LoadJsonFile(const std::string& path);

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <sstream>
 #include <utility>
@@ -13,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
+#include "core/json_reader.h"
 #include "core/layer_config.h"
 
 namespace lj {
@@ -158,11 +158,7 @@ std::optional<RejectReason> CheckPass(double energy_uj, double time_us) {
 }
 
 ParsedFile ParseFile(const FileFormat& format, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot read file");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  const std::string content = buffer.str();
+  const std::string content = ReadTextFile(path);
 
   ParsedFile parsed;
   parsed.format = &format;
@@ -299,16 +295,8 @@ std::vector<double> PositiveArray(const nlohmann::json& j, const char* key,
 }
 
 ParsedNetwork ParseNetworkFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string content = ss.str();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(content);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError(path + ": invalid JSON: " + e.what());
-  }
+  const std::string content = ReadTextFile(path);
+  const nlohmann::json j = ParseJsonText(content, path);
   if (!j.is_object() || !j.contains("net") || !j["net"].is_string() ||
       !j.contains("batch_size") || !j["batch_size"].is_number_integer() ||
       j["batch_size"].get<int64_t>() <= 0) {

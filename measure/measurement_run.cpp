@@ -48,15 +48,6 @@ struct WorkPlan {
   std::function<WorkItem(int64_t, RunSummary&)> item;
 };
 
-// The bounds or sweep document stored with a run (runs.bounds_json), for --resume.
-nlohmann::json ParseStoredJson(const std::string& text, const std::string& context) {
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError(context + ": invalid JSON: " + e.what());
-  }
-}
-
 WorkPlan RandomPlan(const std::string& layer_name, const nlohmann::json& spec,
                     const std::string& context, uint64_t seed, int64_t n,
                     double max_memory_bytes) {
@@ -136,8 +127,8 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     }
     const std::string context = options.db_path + ": run " + std::to_string(resumed->id);
     plan = resumed->kind == "sweep"
-               ? SweepPlan(ParseStoredJson(resumed->bounds_json, context), context)
-               : RandomPlan(resumed->layer, ParseStoredJson(resumed->bounds_json, context),
+               ? SweepPlan(ParseJsonText(resumed->bounds_json, context), context)
+               : RandomPlan(resumed->layer, ParseJsonText(resumed->bounds_json, context),
                             context, resumed->seed,
                             resumed->target_n, options.max_memory_bytes);
   } else if (!options.sweep_path.empty()) {

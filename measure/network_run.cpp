@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +13,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/json_reader.h"
 #include "db/store.h"
 #include "measure/measurement_run.h"
 #include "predict/net_builder.h"
@@ -32,14 +32,6 @@ const std::vector<std::string>& Phases() {
 }
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot read file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A network ready to train: its forward function, trainable parameters and leaf layers.
 struct TrainableNet {
@@ -68,7 +60,7 @@ TrainableNet LoadNet(const NetworkRunOptions& options) {
     net.forward = [module](const torch::Tensor& x) { return module->forward(x); };
     net.parameters = module->parameters();
     net.layers = std::move(built.layers);
-    net.description = ReadText(path);
+    net.description = ReadTextFile(path);
     return net;
   }
   const NetworkOverrides& o = options.overrides;
