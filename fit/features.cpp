@@ -10,24 +10,62 @@
 namespace lj {
 namespace {
 
-const std::vector<std::string> kConvNames = {
-    "batch_size", "in_channels", "out_channels",   "input_size",      "kernel_size",    "stride",
-    "groups",     "macs",        "input_elements", "output_elements", "weight_elements"};
-const std::vector<std::string> kPoolNames = {"batch_size",     "channels",       "input_size",
-                                             "kernel_size",    "stride",         "macs",
-                                             "input_elements", "output_elements"};
-const std::vector<std::string> kLinearNames = {
-    "batch_size",     "in_features",     "out_features",   "macs",
-    "input_elements", "output_elements", "weight_elements"};
-const std::vector<std::string> kElementwiseNames = {"batch_size", "channels", "input_size",
-                                                    "elements"};
-const std::vector<std::string> kDropoutNames = {"batch_size", "channels", "input_size",
-                                                "minority_percent", "elements"};
-const std::vector<std::string> kAdaptivePoolNames = {"batch_size",     "channels", "input_size",
-                                                     "output_size",    "macs",     "input_elements",
-                                                     "output_elements"};
-const std::vector<std::string> kLossNames = {"batch_size", "num_classes", "elements"};
-const std::vector<std::string> kOptimizerNames = {"parameters", "parameter_tensors"};
+// The features of a type: the first num_base names are the base features (polynomial terms
+// use only those), the rest are special terms (MACs, tensor sizes).
+struct FeatureSet {
+  std::vector<std::string> names;
+  int num_base;
+};
+
+const FeatureSet kConvFeatures = {
+    {"batch_size", "in_channels", "out_channels", "input_size", "kernel_size", "stride", "groups",
+     "macs", "input_elements", "output_elements", "weight_elements"},
+    7};
+const FeatureSet kPoolFeatures = {{"batch_size", "channels", "input_size", "kernel_size", "stride",
+                                   "macs", "input_elements", "output_elements"},
+                                  5};
+const FeatureSet kLinearFeatures = {{"batch_size", "in_features", "out_features", "macs",
+                                     "input_elements", "output_elements", "weight_elements"},
+                                    3};
+const FeatureSet kElementwiseFeatures = {{"batch_size", "channels", "input_size", "elements"}, 3};
+const FeatureSet kDropoutFeatures = {
+    {"batch_size", "channels", "input_size", "minority_percent", "elements"}, 4};
+const FeatureSet kAdaptivePoolFeatures = {{"batch_size", "channels", "input_size", "output_size",
+                                           "macs", "input_elements", "output_elements"},
+                                          4};
+const FeatureSet kLossFeatures = {{"batch_size", "num_classes", "elements"}, 2};
+const FeatureSet kOptimizerFeatures = {{"parameters", "parameter_tensors"}, 2};
+
+const FeatureSet& FeatureSetOf(LayerType type) {
+  switch (type) {
+    case LayerType::kConv2d:
+      return kConvFeatures;
+    case LayerType::kMaxPool2d:
+    case LayerType::kAvgPool2d:
+      return kPoolFeatures;
+    case LayerType::kLinear:
+      return kLinearFeatures;
+    case LayerType::kBatchNorm2d:
+    case LayerType::kReLU:
+    case LayerType::kReLU6:
+    case LayerType::kHardswish:
+    case LayerType::kHardsigmoid:
+    case LayerType::kSigmoid:
+    case LayerType::kAdd:
+    case LayerType::kMul:
+      return kElementwiseFeatures;
+    case LayerType::kDropout:
+      return kDropoutFeatures;
+    case LayerType::kAdaptiveAvgPool2d:
+      return kAdaptivePoolFeatures;
+    case LayerType::kCrossEntropy:
+      return kLossFeatures;
+    case LayerType::kSgd:
+    case LayerType::kAdam:
+      return kOptimizerFeatures;
+  }
+  throw ConfigError("unknown layer type");
+}
 
 double PaddedInputSize(const LayerConfig& c) {
   const double h = static_cast<double>(c.height + 2 * c.padding);
@@ -52,65 +90,9 @@ void Monomials(int n, int degree, int first, std::vector<int>& exps,
 
 }  // namespace
 
-const std::vector<std::string>& FeatureNames(LayerType type) {
-  switch (type) {
-    case LayerType::kConv2d:
-      return kConvNames;
-    case LayerType::kMaxPool2d:
-    case LayerType::kAvgPool2d:
-      return kPoolNames;
-    case LayerType::kLinear:
-      return kLinearNames;
-    case LayerType::kBatchNorm2d:
-    case LayerType::kReLU:
-    case LayerType::kReLU6:
-    case LayerType::kHardswish:
-    case LayerType::kHardsigmoid:
-    case LayerType::kSigmoid:
-    case LayerType::kAdd:
-    case LayerType::kMul:
-      return kElementwiseNames;
-    case LayerType::kDropout:
-      return kDropoutNames;
-    case LayerType::kAdaptiveAvgPool2d:
-      return kAdaptivePoolNames;
-    case LayerType::kCrossEntropy:
-      return kLossNames;
-    case LayerType::kSgd:
-    case LayerType::kAdam:
-      return kOptimizerNames;
-  }
-  throw ConfigError("unknown layer type");
-}
+const std::vector<std::string>& FeatureNames(LayerType type) { return FeatureSetOf(type).names; }
 
-int NumBase(LayerType type) {
-  switch (type) {
-    case LayerType::kConv2d:
-      return 7;
-    case LayerType::kMaxPool2d:
-    case LayerType::kAvgPool2d:
-      return 5;
-    case LayerType::kAdaptiveAvgPool2d:
-    case LayerType::kDropout:
-      return 4;
-    case LayerType::kLinear:
-      return 3;
-    case LayerType::kBatchNorm2d:
-    case LayerType::kReLU:
-    case LayerType::kReLU6:
-    case LayerType::kHardswish:
-    case LayerType::kHardsigmoid:
-    case LayerType::kSigmoid:
-    case LayerType::kAdd:
-    case LayerType::kMul:
-      return 3;
-    case LayerType::kCrossEntropy:
-    case LayerType::kSgd:
-    case LayerType::kAdam:
-      return 2;
-  }
-  return 0;
-}
+int NumBase(LayerType type) { return FeatureSetOf(type).num_base; }
 
 int FeatureIndex(LayerType type, const std::string& name) {
   const auto& names = FeatureNames(type);
