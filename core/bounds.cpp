@@ -110,6 +110,8 @@ const std::vector<TypeBoundsSpec>& TypeSpecs() {
         {LayerType::kCrossEntropy, "configs/bounds/cross_entropy.json", {kBatchSize, kNumClasses}},
         {LayerType::kSgd, "configs/bounds/sgd.json", optimizer},
         {LayerType::kAdam, "configs/bounds/adam.json", optimizer},
+        {LayerType::kGradAccumulate, "configs/bounds/grad_accumulate.json", optimizer},
+        {LayerType::kZeroGrad, "configs/bounds/zero_grad.json", optimizer},
     };
   }();
   return kSpecs;
@@ -385,6 +387,16 @@ void ApplyBoundsParameter(LayerConfig& config, std::string_view name, int64_t va
                       JoinNames(BoundsParameterNames(config.type)) + ")");
   }
   spec->set(config, value);
+}
+
+int64_t BoundsParameterValue(const LayerConfig& config, std::string_view name) {
+  const ParameterSpec* spec = FindSpec(config.type, name);
+  if (!spec) {
+    throw ConfigError("no bounds parameter '" + std::string(name) + "' for " +
+                      std::string(ToString(config.type)) + " (expected " +
+                      JoinNames(BoundsParameterNames(config.type)) + ")");
+  }
+  return spec->get(config);
 }
 
 bool WithinBounds(const LayerBounds& bounds, const LayerConfig& config, std::string* reason) {

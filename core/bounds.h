@@ -112,6 +112,9 @@ std::string DefaultBoundsPath(LayerType type);
 // "channels" sets in_channels, "bias" takes 0/1, others set the field of the same name.
 // Throws ConfigError for a name that is not a parameter of config.type.
 void ApplyBoundsParameter(LayerConfig& config, std::string_view name, int64_t value);
+// The value of bounds parameter `name` in `config` (image_size: height), the inverse of
+// ApplyBoundsParameter. Throws ConfigError as ApplyBoundsParameter.
+int64_t BoundsParameterValue(const LayerConfig& config, std::string_view name);
 
 // Whether config (of bounds.type) lies within the bounds: every parameter admitted, and for
 // "image_size" height == width. A depthwise conv (groups == in_channels == out_channels) is

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "core/cost_model.h"
 #include "core/errors.h"
@@ -55,6 +57,57 @@ int64_t NearestMultiple(int64_t value, int64_t groups, const ParameterBounds& p)
   return m;
 }
 
+// The parameters a near draw perturbs; every other parameter keeps the anchor's value.
+bool IsSizeParameter(const std::string& name) {
+  return name == "batch_size" || name == "channels" || name == "in_channels" ||
+         name == "out_channels" || name == "in_features" || name == "out_features" ||
+         name == "num_features" || name == "image_size" || name == "num_classes" ||
+         name == "parameters" || name == "parameter_tensors";
+}
+
+// Standard normal from two uniforms (Box-Muller), portable across standard libraries.
+double StandardNormal(std::mt19937_64& rng) {
+  const double u1 = 1.0 - UniformUnit(rng);  // (0, 1]
+  const double u2 = UniformUnit(rng);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.14159265358979323846 * u2);
+}
+
+// A perturbed copy of an anchor (see the header).
+LayerConfig NearDraw(const LayerBounds& bounds, const NearAnchor& anchor, double sigma,
+                     std::mt19937_64& rng) {
+  LayerConfig c = anchor.config;
+  const bool depthwise = c.type == LayerType::kConv2d && c.groups > 1 &&
+                         c.groups == c.in_channels && c.out_channels == c.in_channels;
+  for (const ParameterBounds& p : bounds.parameters) {
+    const double z = StandardNormal(rng);  // drawn for every parameter: a fixed stream shape
+    if (p.name == "batch_size") {
+      // How a network is trained, not what it is: from the bounds, as a uniform draw.
+      ApplyBoundsParameter(c, p.name, DrawValue(p, rng));
+      continue;
+    }
+    if (!IsSizeParameter(p.name)) continue;
+    const double v = static_cast<double>(BoundsParameterValue(c, p.name));
+    int64_t x = static_cast<int64_t>(std::llround(v * std::exp(sigma * z)));
+    if (p.distribution == Distribution::kChoices) {
+      int64_t best = p.choices.front();
+      for (int64_t choice : p.choices) {
+        if (std::llabs(choice - x) < std::llabs(best - x)) best = choice;
+      }
+      x = best;
+    }
+    ApplyBoundsParameter(c, p.name, std::min(p.max, std::max(p.min, x)));
+  }
+  if (c.type == LayerType::kConv2d) {
+    if (depthwise) {
+      c.groups = c.out_channels = c.in_channels;
+    } else if (c.groups > 1) {
+      c.in_channels = NearestMultiple(c.in_channels, c.groups, bounds.Get("in_channels"));
+      c.out_channels = NearestMultiple(c.out_channels, c.groups, bounds.Get("out_channels"));
+    }
+  }
+  return c;
+}
+
 std::string FormatNumber(double x) {
   std::ostringstream s;
   s << x;
@@ -70,8 +123,22 @@ uint64_t SplitMix64(uint64_t x) {
   return z ^ (z >> 31);
 }
 
-ConfigSampler::ConfigSampler(const LayerBounds& bounds, uint64_t seed, SamplingCaps caps)
-    : bounds_(bounds), seed_(seed), caps_(caps) {
+ConfigSampler::ConfigSampler(const LayerBounds& bounds, uint64_t seed, SamplingCaps caps,
+                             NearOptions near)
+    : bounds_(bounds), seed_(seed), caps_(caps), near_(std::move(near)) {
+  if (!(near_.near_share >= 0 && near_.near_share <= 1)) {
+    throw ConfigError("near share must be in [0, 1], got " + FormatNumber(near_.near_share));
+  }
+  if (!(near_.sigma >= 0)) {
+    throw ConfigError("near sigma must be >= 0, got " + FormatNumber(near_.sigma));
+  }
+  for (const NearAnchor& a : near_.anchors) {
+    if (a.config.type != bounds_.type) {
+      throw ConfigError(a.network + ": layer " + a.path + " is a " +
+                        std::string(ToString(a.config.type)) + ", not a " +
+                        std::string(ToString(bounds_.type)));
+    }
+  }
   // !(x > 0) also catches NaN.
   if (!(caps_.max_forward_macs > 0)) {
     throw ConfigError(At(bounds_.source, "MAC cap max_forward_macs must be > 0, got " +
@@ -93,10 +160,16 @@ SampledConfig ConfigSampler::Sample(int64_t index) const {
   for (int64_t draw = 0; draw < kMaxDraws; ++draw) {
     LayerConfig c;
     c.type = bounds_.type;
-    for (const ParameterBounds& p : bounds_.parameters) {
-      ApplyBoundsParameter(c, p.name, DrawValue(p, rng));
+    out.anchor = -1;
+    if (!near_.anchors.empty() && UniformUnit(rng) < near_.near_share) {
+      out.anchor = static_cast<int64_t>(UniformBelow(rng, near_.anchors.size()));
+      c = NearDraw(bounds_, near_.anchors[static_cast<size_t>(out.anchor)], near_.sigma, rng);
+    } else {
+      for (const ParameterBounds& p : bounds_.parameters) {
+        ApplyBoundsParameter(c, p.name, DrawValue(p, rng));
+      }
     }
-    if (c.type == LayerType::kConv2d) {
+    if (c.type == LayerType::kConv2d && out.anchor < 0) {
       const double u = UniformUnit(rng);
       if (u < bounds_.depthwise_probability) {
         c.groups = c.in_channels;

@@ -26,8 +26,22 @@
 //   over_mac_cap         ForwardMacs(config) > caps.max_forward_macs
 //   over_memory_cap      EstimateTrainingMemoryBytes(config) > caps.max_memory_bytes
 // Every returned config passes Validate, WithinBounds and both caps.
+//
+// Sampling near real networks (issue 10 § 4; `measure --near NET.json`): with anchors, every
+// draw first takes one uniform number u; if u < near_share it starts from an anchor (a layer
+// of a real network, chosen with equal chance) instead of the bounds: batch_size is drawn from
+// its bounds as in a uniform draw (how a network is trained, not what it is); the other size
+// parameters (channel and feature counts, image_size, num_classes, parameters and
+// parameter_tensors) are each multiplied by exp(sigma * z), z ~ N(0, 1) (Box-Muller), rounded
+// and clamped into their bounds; the structure (kernel_size, stride, padding, output_size,
+// p_percent, bias) stays the anchor's; a depthwise anchor stays depthwise (groups =
+// out_channels = in_channels), a grouped one keeps its groups with channels moved to multiples
+// of them. Otherwise (u >= near_share) the draw is the uniform one above. The same rejection
+// rules apply. Without anchors no u is drawn, so those streams are as before.
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "core/bounds.h"
 #include "core/layer_config.h"
@@ -41,6 +55,19 @@ struct SamplingCaps {
   double max_memory_bytes = std::numeric_limits<double>::infinity();
 };
 
+// A layer of a real network to sample near: its config at the network's batch size.
+struct NearAnchor {
+  std::string network;  // net.json "name"
+  std::string path;     // the layer's path in the network ("layer1.0.conv1")
+  LayerConfig config;
+};
+
+struct NearOptions {
+  std::vector<NearAnchor> anchors;  // empty: plain sampling
+  double near_share = 0.7;          // in [0, 1]
+  double sigma = 0.35;              // log-normal spread of the size parameters
+};
+
 struct SampledConfig {
   LayerConfig config;
   int64_t index = 0;
@@ -50,6 +77,7 @@ struct SampledConfig {
   int64_t rejected_impossible_geometry = 0;
   int64_t rejected_over_mac_cap = 0;
   int64_t rejected_over_memory_cap = 0;
+  int64_t anchor = -1;  // index into NearOptions::anchors of a near draw; -1 for a uniform one
 
   int64_t rejected_total() const {
     return rejected_impossible_geometry + rejected_over_mac_cap + rejected_over_memory_cap;
@@ -61,8 +89,9 @@ class ConfigSampler {
   // Draws per Sample() before giving up.
   static constexpr int64_t kMaxDraws = 10000;
 
-  // Throws ConfigError when a cap is NaN or <= 0.
-  ConfigSampler(const LayerBounds& bounds, uint64_t seed, SamplingCaps caps);
+  // Throws ConfigError when a cap is NaN or <= 0, near_share is outside [0, 1], sigma < 0, or
+  // an anchor is not of the bounds' layer type.
+  ConfigSampler(const LayerBounds& bounds, uint64_t seed, SamplingCaps caps, NearOptions near = {});
 
   // The config at `index` (>= 0) of this seed's stream.
   // Throws ConfigError when index < 0, or when kMaxDraws draws in a row are rejected; the
@@ -73,11 +102,13 @@ class ConfigSampler {
   const LayerBounds& bounds() const { return bounds_; }
   uint64_t seed() const { return seed_; }
   const SamplingCaps& caps() const { return caps_; }
+  const NearOptions& near() const { return near_; }
 
  private:
   LayerBounds bounds_;
   uint64_t seed_;
   SamplingCaps caps_;
+  NearOptions near_;
 };
 
 // SplitMix64 finaliser (Steele, Lea, Flood 2014): a bijective 64-bit mix.

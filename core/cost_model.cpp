@@ -34,6 +34,7 @@ double EstimateTrainingMemoryBytes(const LayerConfig& config) {
           kFloat32Bytes * s.input_elements + kInt64Bytes * static_cast<double>(config.batch_size);
       break;
     case LayerType::kSgd:
+    case LayerType::kGradAccumulate:  // momentum buffer / the incoming gradients
       bytes += kFloat32Bytes * s.weight_elements;
       break;
     case LayerType::kAdam:

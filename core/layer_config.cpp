@@ -44,7 +44,7 @@ enum class Family {
   kElementwise,   // batchnorm2d, activations, add, mul, dropout: output shape = input shape
   kAdaptivePool,  // adaptive_avgpool2d
   kLoss,          // cross_entropy
-  kOptimizer,     // sgd, adam
+  kOptimizer,     // sgd, adam, grad_accumulate, zero_grad: over the trainable parameters
 };
 
 // One row per layer type: its names and the fields it uses. Adding a layer type means adding
@@ -113,6 +113,18 @@ const std::vector<TypeInfo>& Types() {
          {}},
         {LayerType::kSgd, "sgd", Family::kOptimizer, {}, {kParameters, kParameterTensors}, {}},
         {LayerType::kAdam, "adam", Family::kOptimizer, {}, {kParameters, kParameterTensors}, {}},
+        {LayerType::kGradAccumulate,
+         "grad_accumulate",
+         Family::kOptimizer,
+         {},
+         {kParameters, kParameterTensors},
+         {}},
+        {LayerType::kZeroGrad,
+         "zero_grad",
+         Family::kOptimizer,
+         {},
+         {kParameters, kParameterTensors},
+         {}},
     };
     for (TypeInfo& t : types) {
       for (const Field& f : t.fields) t.field_names.emplace_back(f.name);
@@ -213,6 +225,8 @@ std::string CheckGeometry(const LayerConfig& c) {
       break;
     case LayerType::kSgd:
     case LayerType::kAdam:
+    case LayerType::kGradAccumulate:
+    case LayerType::kZeroGrad:
       if (c.parameter_tensors > c.parameters) {
         return "parameter_tensors " + std::to_string(c.parameter_tensors) +
                " must be <= parameters " + std::to_string(c.parameters);

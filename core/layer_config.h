@@ -34,6 +34,16 @@
 //                (nearly) equal size, each with its .grad present. No backward pass: one step is
 //                one forward execution, and only a "forward" row is measured and stored
 //                (HasBackwardPass).
+//   grad_accumulate
+//                parameters parameter_tensors: what loss.backward() does to every trainable tensor
+//                whose .grad already exists (zero_grad() zero-filled it, the default of torch and
+//                LibTorch 1.13): .grad += the new gradient, in place (tensor.grad().add_(g)),
+//                over tensors split as for sgd. No layer measurement contains it (LayerRunner
+//                returns fresh gradients through autograd::grad). Forward row only.
+//   zero_grad    parameters parameter_tensors: optimizer.zero_grad() of torch::optim::SGD over
+//                such tensors: detach_() and zero_() of every .grad (1.13's only convention; with
+//                set_to_none, PyTorch >= 2.0's default, there is nothing to run and the next
+//                backward assigns instead of accumulating). Forward row only.
 //
 // Element-wise and normalisation types take any NCHW input; a 2-D input (N, F), e.g. a ReLU or
 // Dropout after a Linear, is (batch_size N, in_channels F, height 1, width 1): the cost depends
@@ -97,6 +107,8 @@ enum class LayerType {
   kCrossEntropy,
   kSgd,
   kAdam,
+  kGradAccumulate,
+  kZeroGrad,
 };
 
 // Pass of a training step. Names as stored in samples.pass.
@@ -104,7 +116,7 @@ enum class Pass { kForward, kBackward };
 
 // "conv2d", "maxpool2d", "linear", "batchnorm2d", "relu", "relu6", "hardswish", "hardsigmoid",
 // "sigmoid", "avgpool2d", "adaptive_avgpool2d", "add", "mul", "dropout", "cross_entropy", "sgd",
-// "adam".
+// "adam", "grad_accumulate", "zero_grad".
 std::string_view ToString(LayerType type);
 // "forward", "backward".
 std::string_view ToString(Pass pass);
@@ -115,10 +127,11 @@ LayerType ParseLayerType(std::string_view name);
 Pass ParsePass(std::string_view name);
 
 // Whether a type has a backward pass that `measure` measures and stores: false for the
-// optimizer steps (sgd, adam), whose one execution is the whole step and is stored as pass
-// "forward"; true for every other type.
+// parameter-wide steps (sgd, adam, grad_accumulate, zero_grad), whose one execution is the
+// whole step and is stored as pass "forward"; true for every other type.
 bool HasBackwardPass(LayerType type);
-// sgd and adam.
+// The parameter-wide steps of training: sgd, adam, grad_accumulate and zero_grad (fields
+// parameters and parameter_tensors).
 bool IsOptimizerStep(LayerType type);
 
 // The parameters of one layer and its input. Unused fields for a type keep their defaults and

@@ -19,6 +19,15 @@ struct PassSample {
   double time_s = 0;               // per execution on the whole batch
   std::optional<double> energy_j;  // package energy per execution; absent without a meter
   std::string meter;               // "rapl", "none", "pyrapl", ...
+  // Samples of `measure --net --layers` (run kind "net-layers"): the network whose training
+  // step this config belongs to, and the paths in that network that use it ("features.3",
+  // "layer1.0 grad accumulation", "loss", "optimizer step"; from samples.notes). Empty for
+  // random, sweep and imported samples.
+  std::string network;
+  std::vector<std::string> network_paths;
+  // Samples of `measure --near` runs drawn near a network's layer (samples.notes "near
+  // <network> <path>"): that network. A leave-one-network-out fit for it leaves them out too.
+  std::string near_network;
 };
 
 // Fits the models of `samples` (any mix of layer types and passes) into a copy of `header`

@@ -18,8 +18,8 @@ struct FeatureSet {
 };
 
 const FeatureSet kConvFeatures = {
-    {"batch_size", "in_channels", "out_channels", "input_size", "kernel_size", "stride", "groups",
-     "macs", "input_elements", "output_elements", "weight_elements"},
+    {"batch_size", "in_channels_per_group", "out_channels", "input_size", "kernel_size", "stride",
+     "groups", "macs", "input_elements", "output_elements", "weight_elements"},
     7};
 const FeatureSet kPoolFeatures = {{"batch_size", "channels", "input_size", "kernel_size", "stride",
                                    "macs", "input_elements", "output_elements"},
@@ -62,6 +62,8 @@ const FeatureSet& FeatureSetOf(LayerType type) {
       return kLossFeatures;
     case LayerType::kSgd:
     case LayerType::kAdam:
+    case LayerType::kGradAccumulate:
+    case LayerType::kZeroGrad:
       return kOptimizerFeatures;
   }
   throw ConfigError("unknown layer type");
@@ -108,9 +110,16 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
   const auto d = [](int64_t v) { return static_cast<double>(v); };
   switch (c.type) {
     case LayerType::kConv2d:
-      return {d(c.batch_size),      d(c.in_channels),      d(c.out_channels),    PaddedInputSize(c),
-              d(c.kernel_size),     d(c.stride),           d(c.groups),          macs,
-              sizes.input_elements, sizes.output_elements, sizes.weight_elements};
+      // Fan-in per group, not in_channels: a depthwise conv (groups = in_channels) then has the
+      // features of a dense conv with one input channel, whose MACs it has, instead of those of
+      // a dense conv with in_channels inputs (which made a depthwise conv cost up to 16x the
+      // dense one when fitted on dense data: issue 10).
+      return {d(c.batch_size),      d(c.in_channels) / d(std::max<int64_t>(c.groups, 1)),
+              d(c.out_channels),    PaddedInputSize(c),
+              d(c.kernel_size),     d(c.stride),
+              d(c.groups),          macs,
+              sizes.input_elements, sizes.output_elements,
+              sizes.weight_elements};
     case LayerType::kMaxPool2d:
     case LayerType::kAvgPool2d:
       return {d(c.batch_size),      d(c.in_channels),     PaddedInputSize(c),
@@ -140,6 +149,8 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
       return {d(c.batch_size), d(c.num_classes), macs};
     case LayerType::kSgd:
     case LayerType::kAdam:
+    case LayerType::kGradAccumulate:
+    case LayerType::kZeroGrad:
       return {d(c.parameters), d(c.parameter_tensors)};
   }
   throw ConfigError("unknown layer type");
@@ -264,6 +275,20 @@ std::vector<Term> CappedPolynomialTerms(LayerType type, int degree) {
     for (int i = 0; i < NumBase(type); ++i)
       keep = keep && t.exponents[static_cast<size_t>(i)] <= MaxExponent(type, i);
     if (keep) terms.push_back(std::move(t));
+  }
+  return terms;
+}
+
+std::vector<Term> MacLinearTerms(LayerType type) {
+  const int n = static_cast<int>(FeatureNames(type).size());
+  const int n_base = NumBase(type);
+  std::vector<Term> terms;
+  // The special features (MACs and tensor sizes); types without any (sgd, adam) use their
+  // base features, which are already element counts.
+  for (int i = n_base < n ? n_base : 0; i < n; ++i) {
+    Term t{Term::Kind::kMonomial, std::vector<int>(n, 0)};
+    t.exponents[i] = 1;
+    terms.push_back(t);
   }
   return terms;
 }

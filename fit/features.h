@@ -4,7 +4,8 @@
 // the input, output and weights) as extra linear columns.
 //
 // Feature vector of a config (FeatureNames lists it, in this order):
-//   conv2d:    batch_size, in_channels, out_channels, input_size, kernel_size, stride, groups
+//   conv2d:    batch_size, in_channels_per_group (in_channels / groups), out_channels,
+//              input_size, kernel_size, stride, groups
 //   maxpool2d, avgpool2d: batch_size, channels, input_size, kernel_size, stride
 //   linear:    batch_size, in_features, out_features
 // followed by the special features of these types
@@ -17,7 +18,7 @@
 //              batch_size, channels, input_size, output_size | macs, input_elements,
 //              output_elements
 //   cross_entropy: batch_size, num_classes | elements
-//   sgd, adam: parameters, parameter_tensors   (no special features)
+//   sgd, adam, grad_accumulate, zero_grad: parameters, parameter_tensors   (no special features)
 // where "|" separates base from special features, elements = ForwardMacs = N*C*H*W (the
 // logits N*num_classes for cross_entropy), and minority_percent = max(1, min(p_percent,
 // 100 - p_percent)): the share of the rarer outcome of dropout's Bernoulli mask, which sets the
@@ -28,9 +29,9 @@
 // The first NumBase(type) entries are the "base" features; polynomial terms use only those.
 // All features of a valid config are >= 1, so every term below is >= 0 (and every log finite).
 //
-// A Term is either a monomial of features ("batch_size*in_channels*kernel_size^2", "macs") or
-// the logarithm of one feature ("log(macs)" natural log, "log2(batch_size)"). Its name is its
-// definition: ParseTerm(type, TermName(t)) == t, and model bundles store only names.
+// A Term is either a monomial of features ("batch_size*in_channels_per_group*kernel_size^2",
+// "macs") or the logarithm of one feature ("log(macs)" natural log, "log2(batch_size)"). Its name
+// is its definition: ParseTerm(type, TermName(t)) == t, and model bundles store only names.
 #include <Eigen/Dense>
 #include <string>
 #include <vector>
@@ -60,7 +61,7 @@ struct Term {
   }
 };
 
-// "batch_size*in_channels*kernel_size^2", "macs", "log(macs)", "log2(batch_size)".
+// "batch_size*in_channels_per_group*kernel_size^2", "macs", "log(macs)", "log2(batch_size)".
 std::string TermName(LayerType type, const Term& term);
 // Inverse of TermName. Throws ConfigError("unknown feature 'x' in term 'y' for conv2d") etc.
 Term ParseTerm(LayerType type, const std::string& name);
@@ -69,21 +70,27 @@ double TermValue(const Term& term, const std::vector<double>& features);
 
 // Term sets.
 // Polynomial: every monomial of the base features of total degree 1..degree (graded order,
-// e.g. batch_size, in_channels, ..., batch_size^2, batch_size*in_channels, ...), then the
-// special features as linear terms. Count: C(n_base + degree, degree) - 1 + n_special
-// (conv2d degree 3: 119 + 4 = 123; maxpool2d degree 3: 55 + 3 = 58; linear degree 2: 9 + 4 = 13).
+// e.g. batch_size, in_channels_per_group, ..., batch_size^2, batch_size*in_channels_per_group,
+// ...), then the special features as linear terms. Count: C(n_base + degree, degree) - 1 +
+// n_special (conv2d degree 3: 119 + 4 = 123; maxpool2d degree 3: 55 + 3 = 58; linear degree 2: 9 +
+// 4 = 13).
 std::vector<Term> PolynomialTerms(LayerType type, int degree);
 // The monomials of PolynomialTerms whose exponent of each base feature is at most the exponent
 // with which that feature enters MACs and tensor sizes (MaxExponent): 1 for batch_size, channel
 // counts, in/out_features, groups, stride, minority_percent, num_classes, parameters and
 // parameter_tensors, 2 for input_size, kernel_size and output_size; then the special terms. With
 // non-negative coefficients such a model grows no faster than MACs in any single feature, so it
-// extrapolates far more sanely than the full polynomial (where e.g. in_channels^3 explodes
-// 25^3-fold for a 384-channel layer trained on <= 15 channels). Count: conv2d degree 3: 77 + 4 =
-// 81; maxpool2d degree 3: 35 + 3 = 38; linear degree 2: 6 + 4 = 10.
+// extrapolates far more sanely than the full polynomial (where e.g. in_channels_per_group^3
+// explodes 25^3-fold for a 384-channel layer trained on <= 15 channels). Count: conv2d degree 3: 77
+// + 4 = 81; maxpool2d degree 3: 35 + 3 = 38; linear degree 2: 6 + 4 = 10.
 std::vector<Term> CappedPolynomialTerms(LayerType type, int degree);
 // Largest exponent of base feature `index` in CappedPolynomialTerms.
 int MaxExponent(LayerType type, int index);
+// The roofline-like terms of the "maclinear" baseline: MACs, input, output and weight elements
+// as linear terms (the special features; sgd and adam: parameters and parameter_tensors).
+// A non-negative fit on them is time = intercept + a*MACs + b*bytes: cost grows linearly with
+// work and traffic, also far outside the training bounds.
+std::vector<Term> MacLinearTerms(LayerType type);
 // log(x) of every feature: the log-log model ("loglasso"), a product of powers after exp().
 std::vector<Term> LogTerms(LayerType type);
 // Power model terms. NeuralPower's (with_linear): x and log2(x) of every feature (degree 1).

@@ -1,6 +1,7 @@
 // fit: NeuralPower-style per-layer models from measurements (see fit/model_fit.h).
 //   fit --db PATH [--db PATH ...] [--host NAME] [--out FILE] [--degree N] [--folds K]
-//       [--test-fraction F] [--seed S] [--model nnlasso|loglasso|lasso] [--terms capped|full]
+//       [--test-fraction F] [--seed S] [--model nnlasso|loglasso|lasso|maclinear]
+//       [--terms capped|full] [--calibration none|sum|median|mean] [--no-envelope]
 // For each host in the databases, fits layer type x pass x quantity models and writes one model
 // bundle per host (default db/models/<host>.json); prints the held-out metrics table.
 #include <spdlog/spdlog.h>
@@ -37,8 +38,23 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 0.9));
   app.add_option("--seed", options.seed, "seed of the held-out split and the folds")
       ->capture_default_str();
-  app.add_option("--model", kind, "nnlasso (default, non-negative), loglasso or lasso")
+  app.add_option("--model", kind,
+                 "nnlasso (default, non-negative), loglasso, lasso (the prototype's) or "
+                 "maclinear (the baseline: NNLS on MACs and tensor sizes)")
       ->capture_default_str();
+  bool no_envelope = false;
+  std::string calibration = "none";
+  app.add_option("--loss-exponent", options.loss_exponent,
+                 "nnlasso/maclinear rows weigh 1/y^k in the loss: 2 relative error, 1 in "
+                 "proportion to size, 0 absolute error")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 2.0));
+  app.add_option("--calibration", calibration,
+                 "rescale nnlasso/maclinear models so that on the training rows sum(measured) = "
+                 "sum(predicted) (sum), or median / mean(measured / predicted) = 1, or none")
+      ->capture_default_str();
+  app.add_flag("--no-envelope", no_envelope,
+               "do not clamp predictions to the measured range of cost per MAC and byte");
   app.add_option("--terms", terms,
                  "capped (default: exponents within MACs') or full (NeuralPower's polynomial)")
       ->capture_default_str();
@@ -50,6 +66,8 @@ int main(int argc, char** argv) {
 
   try {
     options.kind = lj::ParseModelKind(kind);
+    options.calibration = lj::ParseCalibration(calibration);
+    options.envelope = !no_envelope;
     options.term_set = lj::ParseTermSet(terms);
     const auto hosts = lj::ReadHostSamples(db_paths, host);
     if (hosts.empty()) {

@@ -1,5 +1,6 @@
 #include "fit/model_bundle.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,7 +12,7 @@ namespace lj {
 namespace {
 
 constexpr const char* kFormat = "layerjoule-model-bundle";
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;
 
 std::string Prefix(const std::string& context) { return context.empty() ? "" : context + ": "; }
 
@@ -51,6 +52,8 @@ std::string_view ToString(ModelKind kind) {
       return "loglasso";
     case ModelKind::kLasso:
       return "lasso";
+    case ModelKind::kMacLinear:
+      return "maclinear";
   }
   return "?";
 }
@@ -59,8 +62,9 @@ ModelKind ParseModelKind(std::string_view name) {
   if (name == "nnlasso") return ModelKind::kNnLasso;
   if (name == "loglasso") return ModelKind::kLogLasso;
   if (name == "lasso") return ModelKind::kLasso;
+  if (name == "maclinear") return ModelKind::kMacLinear;
   throw ConfigError("unknown model kind '" + std::string(name) +
-                    "' (expected nnlasso, loglasso or lasso)");
+                    "' (expected nnlasso, loglasso, lasso or maclinear)");
 }
 
 const Model* ModelBundle::Find(LayerType layer, Pass pass, Quantity quantity) const {
@@ -70,6 +74,34 @@ const Model* ModelBundle::Find(LayerType layer, Pass pass, Quantity quantity) co
   return nullptr;
 }
 
+double Envelope::Proxy(const std::vector<double>& features) const {
+  double z = intercept;
+  for (const ModelTerm& t : terms) z += t.coefficient * TermValue(t.term, features);
+  return z;
+}
+
+namespace {
+
+// The model's own value: intercept + terms (exp() for log targets).
+double RawValue(const Model& model, const std::vector<double>& features) {
+  double z = model.intercept;
+  for (const ModelTerm& t : model.terms) {
+    z += t.coefficient * (TermValue(t.term, features) - t.center) / t.scale;
+  }
+  return model.log_target ? std::exp(z) : z;
+}
+
+// RawValue clamped by the model's envelope.
+double EnvelopedValue(const Model& model, const std::vector<double>& features) {
+  const double value = RawValue(model, features);
+  if (!model.envelope) return value;
+  const double proxy = model.envelope->Proxy(features);
+  if (!(proxy > 0) || !std::isfinite(proxy)) return value;
+  return std::clamp(value, model.envelope->min_ratio * proxy, model.envelope->max_ratio * proxy);
+}
+
+}  // namespace
+
 Prediction Predict(const Model& model, const LayerConfig& config) {
   if (config.type != model.layer) {
     throw ConfigError("cannot predict a " + std::string(ToString(config.type)) +
@@ -77,11 +109,14 @@ Prediction Predict(const Model& model, const LayerConfig& config) {
   }
   const std::vector<double> features = FeatureValues(config);
   Prediction p;
-  double z = model.intercept;
-  for (const ModelTerm& t : model.terms) {
-    z += t.coefficient * (TermValue(t.term, features) - t.center) / t.scale;
+  p.unclamped = RawValue(model, features);
+  p.value = EnvelopedValue(model, features);
+  if (config.type == LayerType::kConv2d && config.groups > 1) {
+    LayerConfig dense = config;
+    dense.groups = 1;
+    p.value = std::min(p.value, EnvelopedValue(model, FeatureValues(dense)));
   }
-  p.value = model.log_target ? std::exp(z) : z;
+  p.clamped = p.value != p.unclamped;
   for (const FeatureBound& b : model.bounds) {
     const int index = FeatureIndex(model.layer, b.name);
     if (index < 0) continue;
@@ -94,6 +129,40 @@ Prediction Predict(const Model& model, const LayerConfig& config) {
   p.extrapolated = !p.outside.empty();
   return p;
 }
+
+namespace {
+
+nlohmann::json EnvelopeJson(const std::optional<Envelope>& e) {
+  if (!e) return nullptr;
+  nlohmann::json terms = nlohmann::json::array();
+  for (const ModelTerm& t : e->terms)
+    terms.push_back({{"name", t.name}, {"coefficient", t.coefficient}});
+  return {{"intercept", e->intercept}, {"terms", terms}, {"ratio", {e->min_ratio, e->max_ratio}}};
+}
+
+Envelope EnvelopeFromJson(LayerType layer, const nlohmann::json& j) {
+  Envelope e;
+  e.intercept = j.at("intercept").get<double>();
+  for (const auto& t : j.at("terms")) {
+    ModelTerm term;
+    term.name = t.at("name").get<std::string>();
+    term.term = ParseTerm(layer, term.name);
+    term.coefficient = t.at("coefficient").get<double>();
+    e.terms.push_back(std::move(term));
+  }
+  const auto& ratio = j.at("ratio");
+  if (!ratio.is_array() || ratio.size() != 2)
+    throw ConfigError("envelope.ratio must be [min, max]");
+  e.min_ratio = ratio[0].get<double>();
+  e.max_ratio = ratio[1].get<double>();
+  if (!(e.min_ratio >= 0 && e.min_ratio <= e.max_ratio) || !std::isfinite(e.max_ratio)) {
+    throw ConfigError("envelope.ratio must be [min, max] with 0 <= min <= max, got [" +
+                      FormatValue(e.min_ratio) + ", " + FormatValue(e.max_ratio) + "]");
+  }
+  return e;
+}
+
+}  // namespace
 
 nlohmann::json ToJson(const Model& m) {
   nlohmann::json terms = nlohmann::json::array();
@@ -129,7 +198,9 @@ nlohmann::json ToJson(const Model& m) {
         {"test", m.n_test},
         {"outliers", m.n_outliers}}},
       {"cv", {{"folds", m.cv_folds}, {"seed", m.cv_seed}, {"loss", m.cv_loss}, {"mse", m.cv_mse}}},
-      {"metrics", metrics}};
+      {"metrics", metrics},
+      {"calibration", m.calibration},
+      {"envelope", EnvelopeJson(m.envelope)}};
 }
 
 Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
@@ -189,6 +260,10 @@ Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
     const auto& metrics = j.at("metrics");
     m.train_metrics = MetricsFromJson(metrics.at("train"));
     if (metrics.contains("test")) m.test_metrics = MetricsFromJson(metrics.at("test"));
+    if (j.contains("calibration")) m.calibration = j.at("calibration").get<double>();
+    if (j.contains("envelope") && !j.at("envelope").is_null()) {
+      m.envelope = EnvelopeFromJson(m.layer, j.at("envelope"));
+    }
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(Prefix(where) + e.what());
   } catch (const ConfigError& e) {

@@ -11,7 +11,8 @@
 // in the unit of its quantity (time_s: seconds, energy_j: joules, power_w: watts), for one
 // execution of the layer on the whole batch. Terms are named as in fit/features.h.
 //
-// JSON layout (format "layerjoule-model-bundle", format_version 1):
+// JSON layout (format "layerjoule-model-bundle", format_version 2; version 1 bundles are refused:
+// their conv2d terms use in_channels where version 2 uses in_channels_per_group):
 // {"format":..., "format_version":1, "tool_version":"0.1.0", "created_at":"...Z",
 //  "host":{"hostname":..., "cpu_model":..., "sockets":..., "cores":..., "threads_used":...,
 //          "torch_version":..., "blas":..., "rapl_domains":...},
@@ -24,8 +25,11 @@
 //     "bounds":{"batch_size":[min,max], ..., "macs":[min,max], ...},
 //     "counts":{"rows":1000,"dropped":0,"train":800,"test":200,"outliers":3},
 //     "cv":{"folds":10,"loss":"...","mse":...,"seed":1},
-//     "metrics":{"train":{...},"test":{...}}}]}     (metrics: see fit/metrics.h; "test" absent
+//     "metrics":{"train":{...},"test":{...}},     (metrics: see fit/metrics.h; "test" absent
 //                                                    when no rows were held out)
+//     "calibration":1.07,                            (optional, default 1)
+//     "envelope":{"intercept":...,"terms":[{"name":"macs","coefficient":...}],
+//                 "ratio":[min,max]}}]}              (optional)
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,7 +50,10 @@ Quantity ParseQuantity(std::string_view name);  // throws ConfigError
 //          non-decreasing in every feature. The default.
 // loglasso: Lasso on standardised log features for log y: a product of powers, always > 0.
 // lasso:   plain Lasso on standardised terms for y (the prototype; can predict < 0).
-enum class ModelKind { kNnLasso, kLogLasso, kLasso };
+// maclinear: the baseline every other kind must beat (issue 10): non-negative least squares of
+//          y on MACs, input, output and weight elements plus a non-negative intercept
+//          (MacLinearTerms), fitted to relative error like nnlasso, no regularisation.
+enum class ModelKind { kNnLasso, kLogLasso, kLasso, kMacLinear };
 std::string_view ToString(ModelKind kind);
 ModelKind ParseModelKind(std::string_view name);  // throws ConfigError
 
@@ -62,6 +69,21 @@ struct FeatureBound {
   std::string name;  // a feature of fit/features.h (base features and the special ones)
   double min = 0;
   double max = 0;
+};
+
+// Bounds a model's prediction by physics outside the data (issue 10 § 3): a roofline proxy
+//     proxy(config) = intercept + sum_j coefficient_j * term_j(config)
+// (a non-negative fit on MacLinearTerms: linear in MACs and tensor sizes) and the range
+// [min_ratio, max_ratio] of measured / proxy over the training rows. A prediction is clamped to
+// [min_ratio * proxy, max_ratio * proxy]: however far a config lies outside the training bounds,
+// its cost per unit of work and traffic stays within what was ever measured, instead of
+// following high-order polynomial terms.
+struct Envelope {
+  double intercept = 0;
+  std::vector<ModelTerm> terms;  // center 0, scale 1
+  double min_ratio = 0;
+  double max_ratio = 0;
+  double Proxy(const std::vector<double>& features) const;
 };
 
 struct Model {
@@ -90,6 +112,10 @@ struct Model {
   double cv_mse = 0;    // mean validation MSE at alpha
   Metrics train_metrics;
   std::optional<Metrics> test_metrics;  // held-out rows, never used to choose alpha
+  // Mean of measured / fitted over the training rows, already multiplied into the intercept
+  // and the coefficients (1 = not calibrated): removes the low bias of relative-error fits.
+  double calibration = 1;
+  std::optional<Envelope> envelope;  // absent: predictions are not clamped
 };
 
 struct ModelBundle {
@@ -105,11 +131,17 @@ struct ModelBundle {
 };
 
 struct Prediction {
-  double value = 0;                  // unit of the model's quantity
+  double value = 0;                  // unit of the model's quantity (after any clamping)
+  double unclamped = 0;              // the model's own value before the envelope and groups rule
+  bool clamped = false;              // the envelope or the groups rule changed the value
   bool extrapolated = false;         // some feature outside the training bounds
   std::vector<std::string> outside;  // e.g. "in_channels=384 > max 15"
 };
 
+// The model's value for `config`, then two physical rules:
+//   - the envelope (if any) clamps it to [min_ratio, max_ratio] x proxy;
+//   - conv2d with groups > 1: at most the prediction for the same layer with groups = 1 (a
+//     grouped or depthwise conv never costs more than the dense conv of the same shape).
 // Throws ConfigError if config.type != model.layer.
 Prediction Predict(const Model& model, const LayerConfig& config);
 

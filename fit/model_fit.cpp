@@ -26,6 +26,8 @@ std::string LossName(ModelKind kind, Quantity quantity, bool reweighted) {
       return "mean squared error of ln(y)";
     case ModelKind::kLasso:
       return "mean squared error of y (" + std::string(ToString(quantity)) + ")";
+    case ModelKind::kMacLinear:
+      return "mean squared relative error ((y - pred) / y)^2, no penalty (alpha 1e-9 alpha_max)";
   }
   return "";
 }
@@ -42,12 +44,14 @@ struct Design {
   int offset = 0;
 };
 
-// Lasso design for nnlasso with row multipliers 1 / m_i (see model_fit.h).
-Design WeightedDesign(const Eigen::MatrixXd& t, const Eigen::VectorXd& y,
-                      const Eigen::VectorXd& m) {
+// Lasso design for nnlasso with row multipliers m_i^(-exponent / 2) (see model_fit.h): the
+// loss weights row i by m_i^-exponent (2: relative error; 1: variance proportional to the mean;
+// 0: absolute error).
+Design WeightedDesign(const Eigen::MatrixXd& t, const Eigen::VectorXd& y, const Eigen::VectorXd& m,
+                      double exponent = 2) {
   const Eigen::Index n = t.rows(), p = t.cols();
   Design d;
-  const Eigen::ArrayXd r = m.array().inverse();
+  const Eigen::ArrayXd r = m.array().pow(-exponent / 2);
   d.x.resize(n, p + 1);
   d.x.col(0) = r.matrix();
   d.x.rightCols(p) = t.array().colwise() * r;
@@ -91,21 +95,31 @@ Design StandardisedDesign(const Eigen::MatrixXd& t, const Eigen::VectorXd& y) {
 
 // Cross-validates alpha, refits on all rows of the design, and stores intercept and non-zero
 // terms in `model`.
+// fixed_alpha_fraction > 0: no cross-validation, alpha = fixed_alpha_fraction * alpha_max.
 void FitDesign(Design& d, LayerType layer, const std::vector<Term>& terms,
-               const FitOptions& options, Model& model) {
+               const FitOptions& options, Model& model, double fixed_alpha_fraction = 0) {
   d.lasso.max_iter = options.max_iter;
   d.lasso.tol = options.tol;
-  CvOptions cv;
-  cv.folds = options.folds;
-  cv.seed = options.seed;
-  cv.n_alphas = options.n_alphas;
-  cv.eps = options.eps;
-  const CvResult result = CrossValidateLasso(d.x, d.y, d.lasso, cv);
-  model.alpha = result.best_alpha;
-  model.cv_mse = result.mean_mse[static_cast<size_t>(result.best_index)];
-  const std::vector<double> path_alphas(result.alphas.begin(),
-                                        result.alphas.begin() + result.best_index + 1);
-  const LassoFit fit = LassoPath(GramStats::From(d.x, d.y), path_alphas, d.lasso).back();
+  LassoFit fit;
+  if (fixed_alpha_fraction > 0) {
+    const GramStats stats = GramStats::From(d.x, d.y);
+    d.lasso.max_iter = std::max(options.max_iter, 10000);
+    model.alpha = fixed_alpha_fraction * AlphaMax(stats, d.lasso);
+    model.cv_mse = 0;
+    fit = FitLasso(stats, model.alpha, d.lasso);
+  } else {
+    CvOptions cv;
+    cv.folds = options.folds;
+    cv.seed = options.seed;
+    cv.n_alphas = options.n_alphas;
+    cv.eps = options.eps;
+    const CvResult result = CrossValidateLasso(d.x, d.y, d.lasso, cv);
+    model.alpha = result.best_alpha;
+    model.cv_mse = result.mean_mse[static_cast<size_t>(result.best_index)];
+    const std::vector<double> path_alphas(result.alphas.begin(),
+                                          result.alphas.begin() + result.best_index + 1);
+    fit = LassoPath(GramStats::From(d.x, d.y), path_alphas, d.lasso).back();
+  }
   model.intercept = d.offset == 1 ? fit.coef(0) / d.intercept_scale : fit.intercept;
   model.terms.clear();
   for (size_t j = 0; j < terms.size(); ++j) {
@@ -128,6 +142,92 @@ Eigen::VectorXd PilotPrediction(LayerType layer, const std::vector<LayerConfig>&
   return PredictLinear(d.x, fit).array().exp().matrix();
 }
 
+constexpr double kNnlsAlphaFraction = 1e-9;
+
+// The model's value (before any envelope) for each configuration.
+std::vector<double> RawPredictions(const Model& model, const std::vector<LayerConfig>& configs) {
+  Model raw = model;
+  raw.envelope.reset();
+  std::vector<double> out;
+  out.reserve(configs.size());
+  for (const LayerConfig& c : configs) out.push_back(Predict(raw, c).unclamped);
+  return out;
+}
+
+// Multiplies the model by the calibration factor over the rows with a prediction > 0.
+void Calibrate(Model& model, const std::vector<LayerConfig>& configs, const Eigen::VectorXd& y,
+               FitOptions::Calibration how) {
+  const std::vector<double> predicted = RawPredictions(model, configs);
+  double sum_y = 0, sum_p = 0;
+  std::vector<double> ratios;
+  for (size_t i = 0; i < predicted.size(); ++i) {
+    if (!(predicted[i] > 0)) continue;
+    const double yi = y(static_cast<Eigen::Index>(i));
+    sum_y += yi;
+    sum_p += predicted[i];
+    ratios.push_back(yi / predicted[i]);
+  }
+  if (ratios.empty()) return;
+  double c = 1;
+  switch (how) {
+    case FitOptions::Calibration::kNone:
+      return;
+    case FitOptions::Calibration::kSum:
+      c = sum_y / sum_p;
+      break;
+    case FitOptions::Calibration::kMedian: {
+      const auto mid = ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2);
+      std::nth_element(ratios.begin(), mid, ratios.end());
+      c = *mid;
+      break;
+    }
+    case FitOptions::Calibration::kMean: {
+      double s = 0;
+      for (double r : ratios) s += r;
+      c = s / static_cast<double>(ratios.size());
+      break;
+    }
+  }
+  if (!(c > 0) || !std::isfinite(c)) return;
+  model.calibration = c;
+  model.intercept *= c;
+  for (ModelTerm& t : model.terms) t.coefficient *= c;
+}
+
+// The roofline proxy and the measured / proxy range of the training rows.
+Envelope FitEnvelope(LayerType layer, const std::vector<LayerConfig>& configs,
+                     const Eigen::VectorXd& y, const FitOptions& options) {
+  const std::vector<Term> terms = MacLinearTerms(layer);
+  const Eigen::MatrixXd t = DesignMatrix(layer, terms, configs);
+  Design d = WeightedDesign(t, y, y);
+  Model proxy;
+  proxy.layer = layer;
+  FitDesign(d, layer, terms, options, proxy, kNnlsAlphaFraction);
+  Envelope e;
+  e.intercept = proxy.intercept;
+  for (const ModelTerm& mt : proxy.terms) {
+    ModelTerm folded = mt;
+    folded.coefficient = mt.coefficient / mt.scale;
+    folded.center = 0;
+    folded.scale = 1;
+    e.terms.push_back(folded);
+  }
+  e.min_ratio = std::numeric_limits<double>::infinity();
+  e.max_ratio = 0;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const double p = e.Proxy(FeatureValues(configs[i]));
+    if (!(p > 0)) continue;
+    const double r = y(static_cast<Eigen::Index>(i)) / p;
+    e.min_ratio = std::min(e.min_ratio, r);
+    e.max_ratio = std::max(e.max_ratio, r);
+  }
+  if (!(e.max_ratio > 0) || !std::isfinite(e.min_ratio)) {
+    e.min_ratio = 0;  // no usable proxy: the envelope then never clamps
+    e.max_ratio = std::numeric_limits<double>::max();
+  }
+  return e;
+}
+
 }  // namespace
 
 std::string_view ToString(TermSet set) { return set == TermSet::kCapped ? "capped" : "full"; }
@@ -136,6 +236,29 @@ TermSet ParseTermSet(std::string_view name) {
   if (name == "capped") return TermSet::kCapped;
   if (name == "full") return TermSet::kFull;
   throw ConfigError("unknown term set '" + std::string(name) + "' (expected capped or full)");
+}
+
+std::string_view ToString(FitOptions::Calibration calibration) {
+  switch (calibration) {
+    case FitOptions::Calibration::kNone:
+      return "none";
+    case FitOptions::Calibration::kSum:
+      return "sum";
+    case FitOptions::Calibration::kMedian:
+      return "median";
+    case FitOptions::Calibration::kMean:
+      return "mean";
+  }
+  return "?";
+}
+
+FitOptions::Calibration ParseCalibration(std::string_view name) {
+  for (const auto c : {FitOptions::Calibration::kNone, FitOptions::Calibration::kSum,
+                       FitOptions::Calibration::kMedian, FitOptions::Calibration::kMean}) {
+    if (name == ToString(c)) return c;
+  }
+  throw ConfigError("unknown calibration '" + std::string(name) +
+                    "' (expected none, sum, median or mean)");
 }
 
 int64_t MinRows(const FitOptions& options) {
@@ -147,6 +270,7 @@ std::vector<Term> ModelTerms(LayerType layer, Quantity quantity, ModelKind kind,
                              TermSet term_set) {
   if (kind == ModelKind::kLogLasso) return LogTerms(layer);
   if (quantity == Quantity::kPowerW) return PowerTerms(layer, term_set == TermSet::kFull);
+  if (kind == ModelKind::kMacLinear) return MacLinearTerms(layer);
   return term_set == TermSet::kCapped ? CappedPolynomialTerms(layer, degree)
                                       : PolynomialTerms(layer, degree);
 }
@@ -188,11 +312,13 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   model.quantity = quantity;
   model.kind = options.kind;
   model.log_target = options.kind == ModelKind::kLogLasso;
-  const bool polynomial =
-      !custom && options.kind != ModelKind::kLogLasso && quantity != Quantity::kPowerW;
+  const bool maclinear = options.kind == ModelKind::kMacLinear;
+  const bool polynomial = !custom && options.kind != ModelKind::kLogLasso && !maclinear &&
+                          quantity != Quantity::kPowerW;
   model.degree = polynomial ? degree : 0;
-  model.term_set = custom                                 ? "custom"
-                   : options.kind == ModelKind::kLogLasso ? "log"
+  model.term_set = custom                                       ? "custom"
+                   : options.kind == ModelKind::kLogLasso       ? "log"
+                   : maclinear && quantity != Quantity::kPowerW ? "maclinear"
                    : quantity == Quantity::kPowerW
                        ? (options.term_set == TermSet::kCapped ? "log2_power" : "power")
                    : options.term_set == TermSet::kCapped ? "capped_polynomial"
@@ -246,10 +372,13 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   }
   const Eigen::MatrixXd t = DesignMatrix(layer, terms, train_configs);
 
-  if (options.kind == ModelKind::kNnLasso) {
+  if (maclinear) {
+    Design d = WeightedDesign(t, y, y, options.loss_exponent);
+    FitDesign(d, layer, terms, options, model, kNnlsAlphaFraction);
+  } else if (options.kind == ModelKind::kNnLasso) {
     Eigen::VectorXd m = reweighted ? pilot : y;
     for (int iteration = 0; iteration < std::max(1, options.reweight_iterations); ++iteration) {
-      Design d = WeightedDesign(t, y, m);
+      Design d = WeightedDesign(t, y, m, options.loss_exponent);
       FitDesign(d, layer, terms, options, model);
       if (!reweighted) break;
       // Next weights: this fit's predictions, floored at 1e-3 of their median so that a row the
@@ -272,6 +401,15 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   } else {
     Design d = StandardisedDesign(t, model.log_target ? Eigen::VectorXd(y.array().log()) : y);
     FitDesign(d, layer, terms, options, model);
+  }
+
+  if (options.calibration != FitOptions::Calibration::kNone &&
+      (maclinear || options.kind == ModelKind::kNnLasso)) {
+    Calibrate(model, train_configs, y, options.calibration);
+  }
+  if (options.envelope &&
+      (options.kind == ModelKind::kNnLasso || options.kind == ModelKind::kLogLasso)) {
+    model.envelope = FitEnvelope(layer, train_configs, y, options);
   }
 
   // Training bounds of every feature.

@@ -22,6 +22,12 @@
 // gives unbiased means): m = the prediction of a lightly regularised log-log pilot fit, then each
 // of reweight_iterations fits (each with its own cross-validated alpha) sets m for the next.
 //
+// maclinear: the design of nnlasso with m_i = y_i on MacLinearTerms, at a fixed alpha of 1e-9 *
+// alpha_max (no cross-validation): relative-error non-negative least squares.
+//
+// After the fit, calibration (FitOptions::calibrate) and the envelope (FitOptions::envelope)
+// as described there.
+//
 // Term sets: TermSet::kCapped (default) uses CappedPolynomialTerms for time_s and energy_j and
 // log2(x) terms for power_w; kFull uses NeuralPower's full PolynomialTerms and [x, log2 x] power
 // terms. See fit/features.h for why capped extrapolates sanely, and tests/bench/fit_candidates.cpp
@@ -62,13 +68,34 @@ struct FitOptions {
   int max_iter = 1000;  // coordinate descent sweeps per alpha
   double tol = 1e-4;
   int reweight_iterations = 0;  // nnlasso: weighted fits after the pilot; 0: weights 1/y^2
+  // nnlasso and maclinear: rows weigh 1/m^loss_exponent in the squared-error loss (m = y, or the
+  // reweighting's prediction): 2 is the squared relative error (every row counts alike, a 10 us
+  // ReLU as much as a 1 s conv), 1 weighs rows by their size (variance proportional to the
+  // mean, as for counts: large layers, which dominate a network's total, count more), 0 is the
+  // absolute error.
+  double loss_exponent = 2;
   // Training rows whose value differs from the log-log pilot fit by more than this factor
   // (either way) are left out of the fit (a preempted timing, a reading below RAPL resolution).
   // Held-out rows are always scored. 0 disables.
   double outlier_factor = 10;
   // Replaces the kind's candidate terms (ModelTerms) when non-empty; for experiments.
   std::vector<Term> terms;
+  // nnlasso and maclinear: multiply the fitted model by a factor c over the training rows
+  // (Model::calibration). A fit to relative error is biased low under multiplicative noise
+  // (over-predicting is penalised more than under-predicting by the same factor). kSum: c =
+  // sum(y) / sum(prediction), the training rows' total; kMedian: median(y / prediction);
+  // kMean: mean(y / prediction). Default kNone: on real-network layers left out of the fit
+  // every calibration made the error worse (JOURNAL.md 2026-12-01: random rows that are slow
+  // for their size pull c up), so it is an option to evaluate, not a fix.
+  enum class Calibration { kNone, kSum, kMedian, kMean };
+  Calibration calibration = Calibration::kNone;
+  // nnlasso and loglasso: attach an Envelope (fit/model_bundle.h) fitted on the training rows.
+  bool envelope = true;
 };
+
+// "none", "sum", "median", "mean"; Parse throws ConfigError.
+std::string_view ToString(FitOptions::Calibration calibration);
+FitOptions::Calibration ParseCalibration(std::string_view name);
 
 // Rows a model needs: 5 per fold in the training split, i.e. ceil(5 * folds / (1 - test_fraction)).
 int64_t MinRows(const FitOptions& options);

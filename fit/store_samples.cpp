@@ -27,6 +27,21 @@ void JoinDistinct(std::string& field, const std::string& value) {
   field += " | " + value;
 }
 
+// samples.notes of a net-layers sample: "<network> layer <path>, <path>, ...".
+void ParseNetworkNotes(const std::string& notes, PassSample& s) {
+  const std::string marker = " layer ";
+  const size_t at = notes.find(marker);
+  if (at == std::string::npos) return;
+  s.network = notes.substr(0, at);
+  size_t start = at + marker.size();
+  while (start <= notes.size()) {
+    const size_t end = notes.find(", ", start);
+    s.network_paths.push_back(notes.substr(start, end == std::string::npos ? end : end - start));
+    if (end == std::string::npos) break;
+    start = end + 2;
+  }
+}
+
 }  // namespace
 
 std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string>& db_paths,
@@ -38,6 +53,8 @@ std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string
     }
     Store store(path);
     std::map<int64_t, std::string> hostname_of_run;       // "" = skip the run
+    std::set<int64_t> net_layer_runs;                     // runs of kind "net-layers"
+    std::set<int64_t> near_runs;                          // runs of kind "near"
     std::set<std::pair<std::string, int64_t>> described;  // (hostname, host_id) already merged
     for (const SampleRow& row : store.ReadSamples()) {
       auto it = hostname_of_run.find(row.run_id);
@@ -47,6 +64,8 @@ std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string
         std::string name;
         if (run && info && run->kind != "network" && (host.empty() || info->hostname == host)) {
           name = info->hostname;
+          if (run->kind == "net-layers") net_layer_runs.insert(row.run_id);
+          if (run->kind == "near") near_runs.insert(row.run_id);
           HostSamples& h = hosts[name];
           if (described.insert({name, run->host_id}).second) {
             ModelBundle& b = h.header;
@@ -82,6 +101,11 @@ std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string
       s.time_s = row.time_s;
       s.energy_j = row.energy_j;
       s.meter = row.meter;
+      if (net_layer_runs.count(row.run_id) && row.notes) ParseNetworkNotes(*row.notes, s);
+      if (near_runs.count(row.run_id) && row.notes && row.notes->rfind("near ", 0) == 0) {
+        const std::string rest = row.notes->substr(5);
+        s.near_network = rest.substr(0, rest.find(' '));
+      }
       hosts[it->second].samples.push_back(std::move(s));
     }
   }

@@ -15,10 +15,11 @@ struct HostSamples {
 };
 
 // All samples of every database, keyed by hostname (only `host` if non-empty). Samples of runs
-// of kind "network" are skipped. Host fields come from the hosts table; where one hostname has
-// several host rows that differ (e.g. two torch versions), the distinct values are joined with
-// " | ". Throws ConfigError("<db>: no such database") for a missing file, StoreError from the
-// store, ConfigError("<db>: sample <id>: ...") for a sample whose config cannot be parsed.
+// of kind "network" are skipped; samples of kind "net-layers" carry their network and layer
+// paths (PassSample::network, network_paths). Host fields come from the hosts table; where one
+// hostname has several host rows that differ (e.g. two torch versions), the distinct values are
+// joined with " | ". Throws ConfigError("<db>: no such database") for a missing file, StoreError
+// from the store, ConfigError("<db>: sample <id>: ...") for a sample whose config cannot be parsed.
 std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string>& db_paths,
                                                    const std::string& host = "");
 

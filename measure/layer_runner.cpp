@@ -21,8 +21,10 @@ struct LayerRunner::Impl {
   torch::Tensor other;   // add: the second operand; mul: the (N, C, 1, 1) scale
   torch::Tensor labels;  // cross_entropy: int64 class indices (N)
   double dropout_p = 0;
-  // sgd/adam: the parameter tensors (with .grad) and the optimizer over them.
+  // sgd/adam/zero_grad: the parameter tensors (with .grad) and the optimizer over them;
+  // grad_accumulate: the parameter tensors and the incoming gradients added into their .grad.
   std::vector<torch::Tensor> parameters;
+  std::vector<torch::Tensor> incoming;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   // Tensors whose gradients Backward() computes: inputs, then weight and bias if any.
   std::vector<torch::Tensor> grad_targets;
@@ -69,6 +71,8 @@ struct LayerRunner::Impl {
         return torch::nn::functional::cross_entropy(input, labels);
       case LayerType::kSgd:
       case LayerType::kAdam:
+      case LayerType::kGradAccumulate:
+      case LayerType::kZeroGrad:
         break;
     }
     throw std::logic_error("LayerRunner: " + std::string(ToString(config.type)) +
@@ -90,7 +94,9 @@ struct LayerRunner::Impl {
       p.mutable_grad() = torch::randn_like(p);
       parameters.push_back(p);
     }
-    if (config.type == LayerType::kSgd) {
+    if (config.type == LayerType::kGradAccumulate) {
+      for (const torch::Tensor& p : parameters) incoming.push_back(torch::randn_like(p));
+    } else if (config.type == LayerType::kSgd || config.type == LayerType::kZeroGrad) {
       optimizer = std::make_unique<torch::optim::SGD>(parameters,
                                                       torch::optim::SGDOptions(0.01).momentum(0.9));
     } else {
@@ -184,6 +190,8 @@ LayerRunner::LayerRunner(const LayerConfig& config, uint64_t seed) : impl_(new I
         break;
       case LayerType::kSgd:
       case LayerType::kAdam:
+      case LayerType::kGradAccumulate:
+      case LayerType::kZeroGrad:
         m.BuildOptimizer();
         break;
     }
@@ -223,6 +231,17 @@ const LayerConfig& LayerRunner::config() const { return impl_->config; }
 void LayerRunner::Forward() {
   Impl& m = *impl_;
   try {
+    if (m.config.type == LayerType::kGradAccumulate) {
+      torch::NoGradGuard no_grad;  // as the autograd engine's AccumulateGrad
+      for (size_t i = 0; i < m.parameters.size(); ++i) {
+        m.parameters[i].mutable_grad().add_(m.incoming[i]);
+      }
+      return;
+    }
+    if (m.config.type == LayerType::kZeroGrad) {
+      m.optimizer->zero_grad();
+      return;
+    }
     if (m.optimizer) {
       m.optimizer->step();
       return;
@@ -325,6 +344,12 @@ std::vector<StateInfo> LayerRunner::State() const {
     }
     info.shape = {elements};
     out.push_back(std::move(info));
+    StateInfo grads;
+    grads.name = "grads";
+    grads.tensors = info.tensors;
+    grads.shape = {elements};
+    for (const torch::Tensor& p : m.parameters) grads.sum += p.grad().sum().item<double>();
+    out.push_back(std::move(grads));
   }
   return out;
 }

@@ -28,7 +28,8 @@ struct GradientInfo {
 // tests check that training-mode side effects really happen.
 struct StateInfo {
   // batchnorm2d: "running_mean", "running_var", "num_batches_tracked";
-  // sgd/adam: "parameters" (all parameter tensors together).
+  // sgd/adam/grad_accumulate/zero_grad: "parameters" (all parameter tensors together) and
+  // "grads" (their .grad tensors together).
   std::string name;
   std::vector<int64_t> shape;  // "parameters": {total elements}
   int64_t tensors = 1;         // tensors summarised ("parameters": parameter_tensors)
@@ -61,6 +62,10 @@ class LayerRunner {
   //   sgd, adam: `parameter_tensors` leaf tensors of (nearly) equal size, `parameters` elements
   //              in all, from torch::randn, each with a torch::randn .grad; optimizer
   //              torch::optim::SGD(lr 0.01, momentum 0.9) or torch::optim::Adam(lr 1e-3).
+  //   grad_accumulate: such tensors and one torch::randn incoming gradient each; one forward
+  //              execution is .grad().add_(incoming) for every tensor, without grad mode.
+  //   zero_grad: such tensors and torch::optim::SGD over them; one forward execution is
+  //              optimizer.zero_grad() (detach_ and zero_ of every .grad).
   // Weights keep torch's default initialisation (kaiming_uniform). Inputs require grad, as the
   // input of an inner layer does in training. `seed` seeds torch's global CPU generator
   // first, so the same config and seed give the same weights and input.

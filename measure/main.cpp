@@ -1,16 +1,17 @@
 // measure: per-layer forward/backward time and energy into SQLite. See README.md.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
-
 #include "db/store.h"
 #include "measure/legacy_import.h"
 #include "measure/measurement_run.h"
-#include "measure/openmp_env.h"
+#include "measure/near_anchors.h"
 #include "measure/network_run.h"
+#include "measure/openmp_env.h"
 
 namespace {
 
@@ -36,9 +37,10 @@ int main(int argc, char** argv) {
   lj::RunOptions opt;
   std::string meter = "auto", import_dir, import_host;
   double max_memory_gib = opt.max_memory_bytes / double(1ull << 30);
-  app.add_option("--layer", opt.layer, "layer type: conv (conv2d), maxpool, linear, batchnorm2d, relu, relu6, hardswish, "
+  app.add_option("--layer", opt.layer,
+                 "layer type: conv (conv2d), maxpool, linear, batchnorm2d, relu, relu6, hardswish, "
                  "hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, dropout, "
-                 "cross_entropy, sgd, adam");
+                 "cross_entropy, sgd, adam, grad_accumulate, zero_grad");
   app.add_option("--n", opt.n, "configs to measure (each stores a forward and a backward row)");
   app.add_option("--sweep", opt.sweep_path, "one-factor sweep file (configs/sweeps/*.json)");
   app.add_option("--db", opt.db_path, "SQLite database")->capture_default_str();
@@ -66,6 +68,13 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", batch_size, "--net: batch size (overrides net.json)");
   app.add_option("--input", input, "--net: one sample CxHxW, e.g. 3x64x64");
   app.add_flag("--layers", net.layers, "--net: also measure its conv/maxpool/linear layers");
+  app.add_option("--near", opt.near_paths,
+                 "with --layer: sample near that type's layers of these net.json files "
+                 "(repeatable; run kind near)");
+  app.add_option("--near-share", opt.near_share,
+                 "with --near: share of draws perturbed from a network layer, the rest uniform")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -99,6 +108,10 @@ int main(int argc, char** argv) {
     if (opt.sweep_path.empty() && !opt.resume && (opt.layer.empty() || opt.n <= 0)) {
       throw lj::ConfigError(
           "give --layer and --n, --sweep FILE, --net FILE, --resume or --import-legacy DIR");
+    }
+    if (!opt.near_paths.empty()) {
+      if (opt.layer.empty()) throw lj::ConfigError("--near needs --layer");
+      opt.near_anchors = lj::AnchorsFromNets(opt.near_paths, lj::ParseLayerType(opt.layer));
     }
     const lj::RunSummary summary = lj::RunMeasurement(opt, g_stop);
     std::cout << lj::FormatSummary(summary) << std::endl;

@@ -36,6 +36,7 @@ struct WorkItem {
   LayerConfig config;
   std::optional<std::string> sweep;
   std::optional<double> sweep_value;
+  std::optional<std::string> notes;  // near runs: "near <network> <path>" of an anchored draw
 };
 
 // The run's stream of configs: deterministic per index, so a resumed run sees the same stream.
@@ -48,9 +49,33 @@ struct WorkPlan {
   std::function<WorkItem(int64_t, RunSummary&)> item;
 };
 
+// The stored document of a near run (runs.bounds_json): {"bounds": <bounds file>, "near_share":
+// s, "near": [{"network", "path", "config"}, ...]}; everything a resume needs.
+nlohmann::json NearSpec(const nlohmann::json& bounds, const NearOptions& near) {
+  nlohmann::json anchors = nlohmann::json::array();
+  for (const NearAnchor& a : near.anchors) {
+    anchors.push_back({{"network", a.network}, {"path", a.path}, {"config", ToJson(a.config)}});
+  }
+  return {{"bounds", bounds}, {"near_share", near.near_share}, {"near", anchors}};
+}
+
+NearOptions NearFromSpec(const nlohmann::json& spec, LayerType type, const std::string& context) {
+  NearOptions near;
+  try {
+    near.near_share = spec.at("near_share").get<double>();
+    for (const auto& a : spec.at("near")) {
+      near.anchors.push_back({a.at("network").get<std::string>(), a.at("path").get<std::string>(),
+                              LayerConfigFromJson(type, a.at("config"), context)});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(context + ": not a near-run document: " + e.what());
+  }
+  return near;
+}
+
 WorkPlan RandomPlan(const std::string& layer_name, const nlohmann::json& spec,
-                    const std::string& context, uint64_t seed, int64_t n,
-                    double max_memory_bytes) {
+                    const std::string& context, uint64_t seed, int64_t n, double max_memory_bytes,
+                    const NearOptions& near = {}) {
   if (n <= 0) throw ConfigError("--n must be > 0, got " + std::to_string(n));
   const LayerType type = ParseLayerType(layer_name);
   auto bounds = ParseBounds(spec, context);
@@ -61,20 +86,25 @@ WorkPlan RandomPlan(const std::string& layer_name, const nlohmann::json& spec,
   SamplingCaps caps;
   caps.max_forward_macs = bounds.max_forward_macs;
   caps.max_memory_bytes = max_memory_bytes;
-  auto sampler = std::make_shared<ConfigSampler>(bounds, seed, caps);
+  auto sampler = std::make_shared<ConfigSampler>(bounds, seed, caps, near);
   sampler->Sample(0);  // fails here, before anything is written, if the bounds admit nothing
 
   WorkPlan plan;
-  plan.kind = "random";
+  plan.kind = near.anchors.empty() ? "random" : "near";
   plan.layer = std::string(ToString(type));
-  plan.spec_json = spec.dump();
+  plan.spec_json = near.anchors.empty() ? spec.dump() : NearSpec(spec, near).dump();
   plan.target = n;
   plan.item = [sampler](int64_t index, RunSummary& summary) {
     const SampledConfig sampled = sampler->Sample(index);
     summary.rejected_geometry += sampled.rejected_impossible_geometry;
     summary.rejected_mac_cap += sampled.rejected_over_mac_cap;
     summary.rejected_memory_cap += sampled.rejected_over_memory_cap;
-    return WorkItem{sampled.config, std::nullopt, std::nullopt};
+    WorkItem item{sampled.config, std::nullopt, std::nullopt, std::nullopt};
+    if (sampled.anchor >= 0) {
+      const NearAnchor& a = sampler->near().anchors[static_cast<size_t>(sampled.anchor)];
+      item.notes = "near " + a.network + " " + a.path;
+    }
+    return item;
   };
   return plan;
 }
@@ -91,7 +121,7 @@ WorkPlan SweepPlan(const nlohmann::json& spec_json, const std::string& context) 
   const std::string name = spec.name;
   plan.item = [points, name](int64_t index, RunSummary&) {
     const SweepPoint& point = points->at(static_cast<size_t>(index));
-    return WorkItem{point.config, name, point.value};
+    return WorkItem{point.config, name, point.value, std::nullopt};
   };
   return plan;
 }
@@ -120,17 +150,30 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
       throw ConfigError("--resume: no database at " + options.db_path);
     }
     Store probe(options.db_path);
-    resumed = probe.LastUnfinishedRun(options.sweep_path.empty() ? "random" : "sweep");
+    if (options.sweep_path.empty()) {
+      // The newer of the last unfinished random and near runs.
+      resumed = probe.LastUnfinishedRun("random");
+      const std::optional<RunInfo> near_run = probe.LastUnfinishedRun("near");
+      if (near_run && (!resumed || near_run->id > resumed->id)) resumed = near_run;
+    } else {
+      resumed = probe.LastUnfinishedRun("sweep");
+    }
     if (!resumed) {
       throw ConfigError("--resume: " + options.db_path + " has no unfinished " +
-                        (options.sweep_path.empty() ? "random" : "sweep") + " run");
+                        (options.sweep_path.empty() ? "random or near" : "sweep") + " run");
     }
     const std::string context = options.db_path + ": run " + std::to_string(resumed->id);
-    plan = resumed->kind == "sweep"
-               ? SweepPlan(ParseJsonText(resumed->bounds_json, context), context)
-               : RandomPlan(resumed->layer, ParseJsonText(resumed->bounds_json, context),
-                            context, resumed->seed,
-                            resumed->target_n, options.max_memory_bytes);
+    const nlohmann::json stored = ParseJsonText(resumed->bounds_json, context);
+    if (resumed->kind == "sweep") {
+      plan = SweepPlan(stored, context);
+    } else if (resumed->kind == "near") {
+      plan = RandomPlan(resumed->layer, stored.at("bounds"), context, resumed->seed,
+                        resumed->target_n, options.max_memory_bytes,
+                        NearFromSpec(stored, ParseLayerType(resumed->layer), context));
+    } else {
+      plan = RandomPlan(resumed->layer, stored, context, resumed->seed, resumed->target_n,
+                        options.max_memory_bytes);
+    }
   } else if (!options.sweep_path.empty()) {
     plan = SweepPlan(LoadJsonFile(options.sweep_path), options.sweep_path);
   } else {
@@ -141,8 +184,14 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     const std::string bounds_path =
         options.bounds_path.empty() ? DefaultBoundsPath(ParseLayerType(options.layer))
                                     : options.bounds_path;
+    NearOptions near;
+    near.anchors = options.near_anchors;
+    near.near_share = options.near_share;
+    if (!options.near_paths.empty() && near.anchors.empty()) {
+      throw ConfigError("--near: the networks have no " + layer + " layers to sample near");
+    }
     plan = RandomPlan(layer, LoadJsonFile(bounds_path), bounds_path, options.seed, options.n,
-                      options.max_memory_bytes);
+                      options.max_memory_bytes, near);
   }
 
   // 2. One measure per host; then the meter; then the database.
@@ -214,8 +263,13 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
       const auto results = MeasureLayer(item.config, measure_options, meter.meter.get(), &stop,
                                         static_cast<uint64_t>(index));
       if (stop.load()) break;  // an interrupted config is neither stored nor a failure
-      store.InsertSamples(ToSampleRows(results, item.config, summary.run_id, index, meter.name,
-                                       idle_power_w, item.sweep, item.sweep_value));
+      std::vector<SampleRow> rows =
+          ToSampleRows(results, item.config, summary.run_id, index, meter.name, idle_power_w,
+                       item.sweep, item.sweep_value);
+      if (item.notes) {
+        for (SampleRow& r : rows) r.notes = item.notes;
+      }
+      store.InsertSamples(rows);
       ++summary.stored;
       ++summary.measured_here;
       failures_in_a_row = 0;

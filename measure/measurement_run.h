@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config_sampler.h"
 #include "db/store.h"
 #include "measure/instance_lock.h"
 #include "measure/meter_selection.h"
@@ -39,6 +40,12 @@ struct RunOptions {
   int64_t n = 0;
   // One-factor sweep (kind "sweep"): non-empty selects a sweep.
   std::string sweep_path;
+  // --near NET.json ...: sample near these layers of real networks (core/config_sampler.h,
+  // run kind "near"); near_paths are the files, near_anchors their layers of --layer's type
+  // (AnchorsFromNets, measure/near_anchors.h), near_share the share of near draws.
+  std::vector<std::string> near_paths;
+  std::vector<NearAnchor> near_anchors;
+  double near_share = 0.7;
 };
 
 struct RunSummary {

@@ -195,8 +195,10 @@ class Trainer {
 
 // The distinct configs of one training step of the network and the paths using each: every
 // layer's config, its gradient accumulations ("<path> grad accumulation", add), the loss
-// ("loss", cross_entropy on the network output) and the optimizer step ("optimizer step",
-// sgd or adam over the trainable tensors the optimizer gets).
+// ("loss", cross_entropy on the network output), the optimizer step ("optimizer step", sgd or
+// adam over the trainable tensors the optimizer gets), and over the same tensors the
+// accumulation into .grad ("grad accumulation (.grad)") and the fill of zero_grad()
+// ("zero_grad").
 std::vector<std::pair<LayerConfig, std::vector<std::string>>> DistinctConfigs(
     const TrainableNet& net) {
   std::vector<std::pair<LayerConfig, std::vector<std::string>>> out;
@@ -217,7 +219,17 @@ std::vector<std::pair<LayerConfig, std::vector<std::string>>> DistinctConfigs(
   step.parameters = 0;
   step.parameter_tensors = static_cast<int64_t>(net.parameters.size());
   for (const torch::Tensor& p : net.parameters) step.parameters += p.numel();
-  if (IsValid(step)) add(step, "optimizer step");
+  if (IsValid(step)) {
+    add(step, "optimizer step");
+    // LibTorch 1.13's zero_grad() zero-fills, so every backward adds into .grad and every
+    // optimizer phase holds the fill (predict/NET_FORMAT.md, "The training loop").
+    LayerConfig accumulate = step;
+    accumulate.type = LayerType::kGradAccumulate;
+    add(accumulate, "grad accumulation (.grad)");
+    LayerConfig zero = step;
+    zero.type = LayerType::kZeroGrad;
+    add(zero, "zero_grad");
+  }
   return out;
 }
 

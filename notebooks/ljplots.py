@@ -87,7 +87,7 @@ def open_db(path):
 # (FeatureValues), so that bundle terms can be evaluated on stored configs.
 
 FEATURE_NAMES = {
-    "conv2d": ("batch_size", "in_channels", "out_channels", "input_size", "kernel_size",
+    "conv2d": ("batch_size", "in_channels_per_group", "out_channels", "input_size", "kernel_size",
                "stride", "groups", "macs", "input_elements", "output_elements",
                "weight_elements"),
     "maxpool2d": ("batch_size", "channels", "input_size", "kernel_size", "stride", "macs",
@@ -122,7 +122,7 @@ def layer_features(layer, config):
             cout = float(c["out_channels"])
             macs = n * cout * out_hw * (cin / groups) * k * k
             weights = cout * (cin / groups) * k * k + (cout if c.get("bias", True) else 0.0)
-            return {"batch_size": n, "in_channels": cin, "out_channels": cout,
+            return {"batch_size": n, "in_channels_per_group": cin / groups, "out_channels": cout,
                     "input_size": input_size, "kernel_size": float(k), "stride": float(stride),
                     "groups": float(groups), "macs": macs,
                     "input_elements": n * cin * h * w, "output_elements": n * cout * out_hw,
@@ -363,15 +363,15 @@ def bundle_files(spec):
 
 
 def load_bundle(path):
-    """Reads a model bundle (fit/model_bundle.h, format_version 1). Raises DataError naming the
+    """Reads a model bundle (fit/model_bundle.h, format_version 2). Raises DataError naming the
     file when it is not a layerjoule model bundle or has another format_version."""
     path = Path(path)
     with open(path) as f:
         bundle = json.load(f)
     if bundle.get("format") != "layerjoule-model-bundle":
         raise DataError(f"{path}: not a layerjoule model bundle (format {bundle.get('format')!r})")
-    if bundle.get("format_version") != 1:
-        raise DataError(f"{path}: format_version {bundle.get('format_version')!r}, expected 1")
+    if bundle.get("format_version") != 2:
+        raise DataError(f"{path}: format_version {bundle.get('format_version')!r}, expected 2")
     bundle["_path"] = str(path)
     return bundle
 
@@ -441,7 +441,22 @@ def predict(model, features):
             for feature, e in exps.items():
                 value *= features[feature] ** e
         z += t["coefficient"] * (value - t["center"]) / t["scale"]
-    return math.exp(z) if model.get("target_transform") == "log" else z
+    value = math.exp(z) if model.get("target_transform") == "log" else z
+    envelope = model.get("envelope")
+    if envelope:  # fit/model_bundle.h Envelope: clamp to the measured cost per roofline unit
+        proxy = float(envelope["intercept"])
+        for t in envelope["terms"]:
+            if "_parsed" not in t:
+                t["_parsed"] = _parse_term(t["name"], model["layer"])
+            _, exps = t["_parsed"]
+            term = 1.0
+            for feature, e in exps.items():
+                term *= features[feature] ** e
+            proxy += t["coefficient"] * term
+        if proxy > 0:
+            lo, hi = envelope["ratio"]
+            value = min(max(value, lo * proxy), hi * proxy)
+    return value
 
 
 class Mt19937_64:

@@ -54,14 +54,22 @@ std::optional<LayerConfig> OptimizerConfigOf(const std::vector<LayerInstance>& l
     if (reason) *reason = why;
     return std::nullopt;
   };
-  LayerConfig c;
-  if (optimizer == "sgd") {
-    c.type = LayerType::kSgd;
-  } else if (optimizer == "adam") {
-    c.type = LayerType::kAdam;
-  } else {
-    return fail("optimizer '" + optimizer + "' is not modelled (sgd or adam)");
+  if (optimizer == "sgd") return ParameterStepConfigOf(layers, LayerType::kSgd, reason);
+  if (optimizer == "adam") return ParameterStepConfigOf(layers, LayerType::kAdam, reason);
+  return fail("optimizer '" + optimizer + "' is not modelled (sgd or adam)");
+}
+
+std::optional<LayerConfig> ParameterStepConfigOf(const std::vector<LayerInstance>& layers,
+                                                 LayerType type, std::string* reason) {
+  auto fail = [&](const std::string& why) -> std::optional<LayerConfig> {
+    if (reason) *reason = why;
+    return std::nullopt;
+  };
+  if (!IsOptimizerStep(type)) {
+    return fail(std::string(ToString(type)) + " is not a parameter-wide step");
   }
+  LayerConfig c;
+  c.type = type;
   c.parameters = 0;
   c.parameter_tensors = 0;
   for (const LayerInstance& l : layers) {

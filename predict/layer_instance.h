@@ -84,6 +84,12 @@ std::optional<LayerConfig> OptimizerConfigOf(const std::vector<LayerInstance>& l
                                              const std::string& optimizer,
                                              std::string* reason = nullptr);
 
+// A parameter-wide step of `type` (sgd, adam, grad_accumulate or zero_grad) over the network's
+// trainable parameters, counted as OptimizerConfigOf does. Empty, with the reason in *reason,
+// for a type that is not a parameter-wide step or no trainable parameters.
+std::optional<LayerConfig> ParameterStepConfigOf(const std::vector<LayerInstance>& layers,
+                                                 LayerType type, std::string* reason = nullptr);
+
 // Product of the dimensions (1 for an empty shape).
 int64_t NumElements(const std::vector<int64_t>& shape);
 

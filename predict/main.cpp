@@ -40,6 +40,10 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", epochs, "epochs (overrides net.json)");
   app.add_option("--optimizer", optimizer,
                  "optimizer step to predict: sgd or adam (overrides net.json; TorchScript: sgd)");
+  std::string zero_grad;
+  app.add_option("--zero-grad", zero_grad,
+                 "the training loop's zero_grad(): zero (fill, torch 1.13; default) or none "
+                 "(set_to_none, torch >= 2.0's default); overrides net.json");
   app.add_option("--models", models, "model bundle written by fit");
   app.add_option("--host", host, "use db/models/NAME.json; with --models: check its host");
   app.add_flag("--json", json, "print JSON instead of text");
@@ -55,6 +59,7 @@ int main(int argc, char** argv) {
     if (app.count("--dataset-size")) overrides.dataset_size = dataset_size;
     if (app.count("--epochs")) overrides.epochs = epochs;
     if (app.count("--optimizer")) overrides.optimizer = optimizer;
+    if (app.count("--zero-grad")) overrides.zero_grad = zero_grad;
     const lj::NetworkLayers network = lj::LoadNetworkLayers(net_path, overrides);
 
     // --models FILE is taken as given (checked against --host if both are set); otherwise

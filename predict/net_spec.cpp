@@ -295,14 +295,21 @@ NetSpec ParseNetSpec(const nlohmann::json& j, const std::string& context) {
     RequireObject(opt, opt_ctx);
     spec.optimizer.type = ReadString(RequireKey(opt, "type", opt_ctx), At(opt_ctx, "type"));
     if (spec.optimizer.type == "sgd") {
-      RejectUnknownKeys(opt, {"type", "lr", "momentum", "weight_decay"}, opt_ctx);
+      RejectUnknownKeys(opt, {"type", "lr", "momentum", "weight_decay", "zero_grad"}, opt_ctx);
     } else if (spec.optimizer.type == "adam") {
-      RejectUnknownKeys(opt, {"type", "lr", "weight_decay"}, opt_ctx);
+      RejectUnknownKeys(opt, {"type", "lr", "weight_decay", "zero_grad"}, opt_ctx);
       spec.optimizer.momentum = 0.0;
       spec.optimizer.lr = 0.001;  // torch.optim.Adam default
     } else {
       throw ConfigError(At(opt_ctx, "type") + " must be sgd or adam, got \"" + spec.optimizer.type +
                         "\"");
+    }
+    if (opt.contains("zero_grad")) {
+      spec.optimizer.zero_grad = ReadString(opt["zero_grad"], At(opt_ctx, "zero_grad"));
+      if (spec.optimizer.zero_grad != "zero" && spec.optimizer.zero_grad != "none") {
+        throw ConfigError(At(opt_ctx, "zero_grad") + " must be \"zero\" or \"none\", got \"" +
+                          spec.optimizer.zero_grad + "\"");
+      }
     }
     spec.optimizer.lr = NumberField(opt, "lr", opt_ctx, spec.optimizer.lr);
     spec.optimizer.momentum = NumberField(opt, "momentum", opt_ctx, spec.optimizer.momentum);

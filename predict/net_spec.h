@@ -72,6 +72,11 @@ struct NetLayerSpec {
 // Optimizer of the training run. sgd uses lr, momentum, weight_decay; adam lr, weight_decay.
 struct OptimizerSpec {
   std::string type = "sgd";  // "sgd" or "adam"
+  // The training loop's zero_grad() convention: "zero" fills every .grad with zeros (torch and
+  // LibTorch 1.13, and torch >= 2.0 with set_to_none=False), so the next backward accumulates
+  // into it (grad_accumulate) and zero_grad costs a fill (zero_grad); "none" sets .grad to None
+  // (torch >= 2.0's default): neither costs anything. predict/NET_FORMAT.md.
+  std::string zero_grad = "zero";
   double lr = 0.01;
   double momentum = 0.9;
   double weight_decay = 0.0;

@@ -23,6 +23,9 @@ void CheckOverrides(const std::string& path, const NetworkOverrides& o) {
   if (o.optimizer && *o.optimizer != "sgd" && *o.optimizer != "adam") {
     throw ConfigError(path + ": --optimizer must be sgd or adam, got '" + *o.optimizer + "'");
   }
+  if (o.zero_grad && *o.zero_grad != "zero" && *o.zero_grad != "none") {
+    throw ConfigError(path + ": --zero-grad must be zero or none, got '" + *o.zero_grad + "'");
+  }
 }
 
 int64_t Required(const std::string& path, const char* flag, const std::optional<int64_t>& value,
@@ -73,6 +76,7 @@ NetSpec LoadNetSpecWithOverrides(const std::string& path, const NetworkOverrides
     spec.optimizer.type = *overrides.optimizer;
     spec.optimizer.lr = spec.optimizer.type == "adam" ? 1e-3 : 0.01;  // torch defaults
   }
+  if (overrides.zero_grad) spec.optimizer.zero_grad = *overrides.zero_grad;
   return spec;
 }
 
@@ -100,6 +104,7 @@ NetworkLayers LoadNetworkLayers(const std::string& path, const NetworkOverrides&
   run.dataset_size = Required(path, "--dataset-size", overrides.dataset_size, "dataset size");
   run.epochs = Required(path, "--epochs", overrides.epochs, "number of epochs");
   if (overrides.optimizer) run.optimizer.type = *overrides.optimizer;  // default sgd
+  if (overrides.zero_grad) run.optimizer.zero_grad = *overrides.zero_grad;
   out.layers = LayersFromTorchScript(path, run.input, run.batch_size);
   return out;
 }

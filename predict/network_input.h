@@ -23,6 +23,8 @@ struct NetworkOverrides {
   // --optimizer sgd|adam: the optimizer step predicted (net.json: replaces optimizer.type, and
   // the learning rate by torch's default when the type changes; TorchScript: default sgd).
   std::optional<std::string> optimizer;
+  // --zero-grad zero|none: the training loop's zero_grad() convention (OptimizerSpec).
+  std::optional<std::string> zero_grad;
 };
 
 // "3x64x64" -> {3, 64, 64}.

@@ -265,20 +265,57 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
       out.warnings.back() += (i ? ", " : "") + item->outside[i];
     }
   }
+  // The training loop's zero_grad convention: accumulation into .grad and the fill itself.
+  const bool zero_fill = run.optimizer.zero_grad != "none";
+  const auto parameter_step = [&](const std::string& path, LayerType type) {
+    std::string reason;
+    const std::optional<LayerConfig> config = ParameterStepConfigOf(layers, type, &reason);
+    LayerInstance li = step_item(path, std::string(ToString(type)), config, config ? "" : reason);
+    li.no_cost = !zero_fill;
+    LayerPrediction p = PredictLayer(li, bundle, out.has_energy_models, out.warnings);
+    if (p.status == LayerStatus::kUnmodelled) {
+      out.unmodelled.push_back(path + " (" + std::string(ToString(type)) +
+                               (config ? ", " + std::to_string(config->parameters) +
+                                             " parameters in " +
+                                             std::to_string(config->parameter_tensors) + " tensors"
+                                       : std::string()) +
+                               "): " + p.reason);
+    } else if (p.status == LayerStatus::kExtrapolated) {
+      out.warnings.push_back(path + " (" + std::string(ToString(type)) +
+                             "): outside the training bounds of its models: ");
+      for (size_t i = 0; i < p.outside.size(); ++i) {
+        out.warnings.back() += (i ? ", " : "") + p.outside[i];
+      }
+    }
+    return p;
+  };
+  out.grad_accumulation = parameter_step("grad accumulation (.grad)", LayerType::kGradAccumulate);
+  out.zero_grad = parameter_step("zero_grad", LayerType::kZeroGrad);
+
   b.loss_time_s = out.loss.forward_time_s;
   Accumulate(out.loss.backward_time_s, b.backward_time_s, b.backward_lower_bound);
+  Accumulate(out.grad_accumulation.forward_time_s, b.backward_time_s, b.backward_lower_bound);
   b.optimizer_time_s = out.optimizer_step.forward_time_s;
+  if (b.optimizer_time_s) {
+    Accumulate(out.zero_grad.forward_time_s, *b.optimizer_time_s, b.optimizer_lower_bound);
+  } else {
+    b.optimizer_lower_bound = true;
+  }
   b.time_s = b.forward_time_s + b.loss_time_s.value_or(0.0) + b.backward_time_s +
              b.optimizer_time_s.value_or(0.0);
-  b.time_lower_bound =
-      b.forward_lower_bound || b.backward_lower_bound || !b.loss_time_s || !b.optimizer_time_s;
+  b.time_lower_bound = b.forward_lower_bound || b.backward_lower_bound || !b.loss_time_s ||
+                       !b.optimizer_time_s || b.optimizer_lower_bound;
   if (out.has_energy_models) {
     bool missing_energy = false;
     Accumulate(out.loss.backward_energy_j, backward_energy_j, missing_energy);
+    Accumulate(out.grad_accumulation.forward_energy_j, backward_energy_j, missing_energy);
     b.forward_energy_j = forward_energy_j;
     b.loss_energy_j = out.loss.forward_energy_j;
     b.backward_energy_j = backward_energy_j;
     b.optimizer_energy_j = out.optimizer_step.forward_energy_j;
+    if (b.optimizer_energy_j) {
+      Accumulate(out.zero_grad.forward_energy_j, *b.optimizer_energy_j, missing_energy);
+    }
     b.energy_j = forward_energy_j + b.loss_energy_j.value_or(0.0) + backward_energy_j +
                  b.optimizer_energy_j.value_or(0.0);
     b.energy_lower_bound =

@@ -19,10 +19,16 @@
 //              squeeze-excitation block), the sum of the two incoming gradients that autograd
 //              computes and that no layer's own backward measurement contains (a measured add's
 //              backward only passes grad_output on);
+//              and, with optimizer.zero_grad "zero" (the default: torch 1.13's zero-filling
+//              zero_grad()), the grad_accumulate model over all trainable parameters
+//              (ParameterStepConfigOf): loss.backward() adds every new gradient into its
+//              zero-filled .grad, which no layer measurement contains;
 //   optimizer  the sgd or adam model (run.optimizer.type) with parameters and
-//              parameter_tensors summed over the layers (OptimizerConfigOf): step() only; the
-//              measured phase also holds zero_grad(), a fill of the gradients that no model
-//              covers (small next to the step).
+//              parameter_tensors summed over the layers (OptimizerConfigOf): step(); plus,
+//              with zero_grad "zero", the zero_grad model over the same tensors (the
+//              optimizer.zero_grad() that `measure --net` times in this phase). With
+//              zero_grad "none" (set_to_none) both extra steps are no-cost.
+// (predict/NET_FORMAT.md, "The training loop predict assumes".)
 //
 // Nothing is silently zero: a layer the bundle has no model for (or a layer whose geometry
 // core/layer_config.h cannot describe, or an unknown TorchScript op) is "unmodelled", its
@@ -96,7 +102,9 @@ struct PhaseTotals {
   // Sum over the layers that have a backward time (with their gradient accumulations) and the
   // loss backward.
   double backward_time_s = 0;
-  std::optional<double> optimizer_time_s;  // the sgd / adam step; empty without its model
+  // The sgd / adam step plus zero_grad; empty without the step's model.
+  std::optional<double> optimizer_time_s;
+  bool optimizer_lower_bound = false;      // zero_grad (or the step) has no model
   double time_s = 0;                       // forward + loss + backward + optimizer (known parts)
   // Empty when the bundle has no energy models (loss and optimizer: also without their model).
   std::optional<double> forward_energy_j;
@@ -143,6 +151,12 @@ struct NetworkPrediction {
   // Neither counts in `coverage`, which is about the network's layers.
   LayerPrediction loss;
   LayerPrediction optimizer_step;
+  // The accumulation of the gradients into .grad (path "grad accumulation (.grad)", type
+  // "grad_accumulate": forward = its share of the backward phase) and zero_grad() (path
+  // "zero_grad", type "zero_grad": forward = its share of the optimizer phase); no-cost with
+  // optimizer.zero_grad "none".
+  LayerPrediction grad_accumulation;
+  LayerPrediction zero_grad;
   int64_t steps_per_epoch = 0;
   PhaseTotals per_batch;  // one training step
   PhaseTotals per_epoch;  // per_batch x steps_per_epoch

@@ -74,6 +74,8 @@ void LayerTable(std::ostream& out, const NetworkPrediction& p) {
   for (const LayerPrediction& l : p.layers) items.push_back(&l);
   items.push_back(&p.loss);
   items.push_back(&p.optimizer_step);
+  items.push_back(&p.grad_accumulation);
+  items.push_back(&p.zero_grad);
   for (const LayerPrediction* item : items) {
     const LayerPrediction& l = *item;
     std::vector<std::string> row = {l.layer.path,
@@ -213,7 +215,7 @@ std::string FormatPrediction(const NetworkPrediction& p, const std::string& bund
   out << r.network << ": batch " << r.batch_size << " x " << r.input.channels << "x"
       << r.input.height << "x" << r.input.width << ", " << r.dataset_size << " samples per epoch ("
       << p.steps_per_epoch << " steps), " << r.epochs << " epochs, optimizer " << r.optimizer.type
-      << "\n";
+      << " (zero_grad " << r.optimizer.zero_grad << ")\n";
   out << "models: " << bundle_path << " (host " << p.bundle_host << ")\n\n";
   LayerTable(out, p);
   out << "\n";
@@ -290,7 +292,8 @@ nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path
             {"dataset_size", r.dataset_size},
             {"epochs", r.epochs},
             {"steps_per_epoch", p.steps_per_epoch},
-            {"optimizer", r.optimizer.type}}},
+            {"optimizer", r.optimizer.type},
+            {"zero_grad", r.optimizer.zero_grad}}},
           {"bundle",
            {{"path", bundle_path},
             {"host", p.bundle_host},
@@ -298,6 +301,8 @@ nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path
           {"layers", layers},
           {"loss", item_json(p.loss)},
           {"optimizer_step", item_json(p.optimizer_step)},
+          {"grad_accumulation", item_json(p.grad_accumulation)},
+          {"zero_grad", item_json(p.zero_grad)},
           {"per_batch", TotalsJson(p.per_batch)},
           {"per_epoch", per_epoch},
           {"training", training},

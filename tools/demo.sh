@@ -2,9 +2,10 @@
 # README command 1: installs dependencies, builds, and runs the main job on a short real run:
 # measure a few random configs of every layer type, import the prototype's real RAPL data, fit
 # models for both hosts, and predict the cost of training LeNet-5 (this host) and the prototype's
-# AlexNet (Raptor Lake, energy, against its measured training). About 5 minutes after the build
+# AlexNet (Raptor Lake, energy, against its measured training), then evaluate every model kind
+# leave-one-network-out against the measured networks. About 6 minutes after the build
 # on 2 cores. The demo keeps to db/demo.sqlite and db/demo-models/, never db/models/. Numbers from so few samples are rough: for real
-# models measure thousands of configs (tools/collect_devvm.sh, README "measure").
+# models measure thousands of configs (tools/campaign.sh, README "measure" and "evaluate").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
@@ -16,10 +17,16 @@ lock=$(mktemp -u /tmp/layerjoule-demo.XXXXXX.lock)
 
 # 1. Measure: forward and backward of random configs; energy where RAPL is readable.
 for t in conv maxpool linear batchnorm2d relu relu6 hardswish hardsigmoid sigmoid avgpool2d \
-         adaptive_avgpool2d add mul dropout cross_entropy sgd adam; do
+         adaptive_avgpool2d add mul dropout cross_entropy sgd adam grad_accumulate zero_grad; do
   build/bin/measure --layer "$t" --n 24 --db "$db" --min-time 0.02 --trials 2 --idle 0.5 \
     --lock-file "$lock" --seed 1
 done
+# 1b. Ground truth: real training iterations of two networks, with their own layers measured
+#     in isolation (--layers), so that the evaluation below can leave each one out.
+build/bin/measure --net configs/nets/lenet5.json --iterations 10 --layers --db "$db" \
+  --min-time 0.02 --trials 2 --idle 0.5 --lock-file "$lock"
+build/bin/measure --net configs/nets/mobilenet_v3_small.json --batch-size 8 --iterations 10 \
+  --layers --db "$db" --min-time 0.02 --trials 2 --idle 0.5 --lock-file "$lock"
 sqlite3 -header -column "$db" \
   "SELECT layer, pass, COUNT(*) AS samples, printf('%.3g', AVG(time_s)) AS mean_time_s,
           COUNT(energy_j) AS with_energy FROM samples GROUP BY layer, pass"
@@ -43,3 +50,7 @@ if [ -d "$legacy" ]; then
     --compare --db "$db"
 fi
 build/bin/predict configs/nets/lenet5.json --models "$models/$host.json"
+
+# 5. The yardstick: every model kind against real networks, leave one network out (what
+#    predict's numbers are worth on networks the models never saw; README "evaluate").
+build/bin/evaluate --db "$db" --folds 3

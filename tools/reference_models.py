@@ -37,13 +37,15 @@ def lenet5() -> nn.Module:
     ]))
 
 
+def with_cifar_head(model: nn.Module, name: str) -> nn.Module:
+    """The prototype's networks (its src/nets/torch_nets.py): a torchvision model with its
+    1000-class head, followed by an extra Linear(1000, 10) for CIFAR-10 resized to 64x64."""
+    return nn.Sequential(OrderedDict([(name, model), ("fc", nn.Linear(1000, NUM_CLASSES))]))
+
+
 def alexnet_legacy() -> nn.Module:
-    """The prototype's measured network: torchvision AlexNet with its 1000-class head, followed
-    by an extra Linear(1000, 10)."""
-    return nn.Sequential(OrderedDict([
-        ("alexnet", torchvision.models.alexnet(num_classes=1000)),
-        ("fc", nn.Linear(1000, NUM_CLASSES)),
-    ]))
+    """The prototype's measured AlexNet."""
+    return with_cifar_head(torchvision.models.alexnet(num_classes=1000), "alexnet")
 
 
 # name -> (constructor, default input (C, H, W))
@@ -55,6 +57,11 @@ MODELS = {
     "resnet18": (lambda: torchvision.models.resnet18(num_classes=NUM_CLASSES), (3, 224, 224)),
     "mobilenet_v3_small": (lambda: torchvision.models.mobilenet_v3_small(num_classes=NUM_CLASSES),
                            (3, 224, 224)),
+    "resnet18_legacy": (lambda: with_cifar_head(torchvision.models.resnet18(num_classes=1000),
+                                                "resnet18"), (3, 64, 64)),
+    "mobilenet_v3_small_legacy": (
+        lambda: with_cifar_head(torchvision.models.mobilenet_v3_small(num_classes=1000),
+                                "mobilenet_v3_small"), (3, 64, 64)),
 }
 
 

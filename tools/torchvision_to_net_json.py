@@ -39,6 +39,14 @@ SETTINGS = {
         "The prototype's measured network: torchvision 0.14 alexnet(num_classes=1000) "
         "followed by an extra Linear(1000, 10), on 3x64x64 inputs (AdaptiveAvgPool2d((6, 6)) "
         "upsamples the 1x1 feature map). 61,110,850 parameters.")),
+    "resnet18_legacy": dict(batch_size=512, comment=(
+        "The prototype's measured ResNet-18: torchvision 0.14 resnet18(num_classes=1000) "
+        "followed by an extra Linear(1000, 10), on 3x64x64 inputs (its src/nets/torch_nets.py). "
+        "11,699,522 parameters.")),
+    "mobilenet_v3_small_legacy": dict(batch_size=512, comment=(
+        "The prototype's measured MobileNetV3-Small: torchvision 0.14 "
+        "mobilenet_v3_small(num_classes=1000) followed by an extra Linear(1000, 10), on 3x64x64 "
+        "inputs (its src/nets/torch_nets.py). 2,552,866 parameters.")),
     "vgg11": dict(batch_size=64, comment=(
         "torchvision 0.14 vgg11(num_classes=10) (configuration A, no batch norm); 224x224 "
         "input as torchvision. 128,807,306 parameters.")),

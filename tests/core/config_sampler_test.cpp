@@ -273,5 +273,84 @@ TEST(ConfigSamplerTest, RejectsBadCapsAndIndices) {
   EXPECT_THROW(ok.Sample(-1), ConfigError);
 }
 
+// Sampling near real-network layers (issue 10 § 4): with near_share 1 every config starts from
+// an anchor, keeps its structure (kernel, stride, padding, depthwise), has sizes within the
+// log-normal spread of the anchor's (batch sizes come from the bounds), stays in bounds, and is
+// a pure function of the index.
+TEST(ConfigSamplerTest, NearDrawsPerturbSizesOfAnchorsAndKeepTheirStructure) {
+  const LayerBounds b = Shipped(LayerType::kConv2d);
+  LayerConfig dense;
+  dense.type = LayerType::kConv2d;
+  dense.batch_size = 16;
+  dense.in_channels = 64;
+  dense.out_channels = 128;
+  dense.height = dense.width = 28;
+  dense.kernel_size = 3;
+  dense.stride = 2;
+  dense.padding = 1;
+  LayerConfig dw = dense;
+  dw.in_channels = dw.out_channels = dw.groups = 96;
+  dw.stride = 1;
+  dw.kernel_size = 5;
+  dw.padding = 2;
+  NearOptions near;
+  near.anchors = {{"netA", "features.3", dense}, {"netB", "block.1", dw}};
+  near.near_share = 1.0;
+  const ConfigSampler sampler(b, 5, Caps(b, 4 * kGiB), near);
+  int from_dense = 0, from_dw = 0;
+  for (int64_t i = 0; i < 200; ++i) {
+    const SampledConfig s = sampler.Sample(i);
+    ASSERT_GE(s.anchor, 0);
+    EXPECT_TRUE(WithinBounds(b, s.config)) << ToJson(s.config).dump();
+    const LayerConfig& a = near.anchors[static_cast<size_t>(s.anchor)].config;
+    EXPECT_EQ(s.config.kernel_size, a.kernel_size);
+    EXPECT_EQ(s.config.stride, a.stride);
+    EXPECT_EQ(s.config.padding, a.padding);
+    // Within 5 sigma (sigma 0.35: a factor 5.75) of the anchor, or at a bound.
+    for (const auto& [got, want] :
+         {std::pair<int64_t, int64_t>{s.config.out_channels, a.out_channels},
+          {s.config.height, a.height}}) {
+      EXPECT_LT(std::abs(std::log(static_cast<double>(got) / want)), 5 * 0.35 + 0.1)
+          << ToJson(s.config).dump();
+    }
+    if (s.anchor == 1) {
+      ++from_dw;
+      EXPECT_EQ(s.config.groups, s.config.in_channels);
+      EXPECT_EQ(s.config.out_channels, s.config.in_channels);
+    } else {
+      ++from_dense;
+      EXPECT_EQ(s.config.groups, 1);
+    }
+    EXPECT_EQ(sampler.Sample(i).config, s.config) << "config i depends only on (seed, i)";
+  }
+  EXPECT_GT(from_dense, 50);
+  EXPECT_GT(from_dw, 50);
+  // The mixed default: some uniform draws (anchor -1) among the near ones.
+  NearOptions mixed = near;
+  mixed.near_share = 0.5;
+  const ConfigSampler half(b, 5, Caps(b, 4 * kGiB), mixed);
+  int uniform = 0;
+  for (int64_t i = 0; i < 200; ++i) uniform += half.Sample(i).anchor < 0;
+  EXPECT_GT(uniform, 60);
+  EXPECT_LT(uniform, 140);
+  // Without anchors the stream is the plain one.
+  const ConfigSampler plain(b, 5, Caps(b, 4 * kGiB));
+  const ConfigSampler none(b, 5, Caps(b, 4 * kGiB), NearOptions{});
+  for (int64_t i = 0; i < 20; ++i) EXPECT_EQ(plain.Sample(i).config, none.Sample(i).config);
+}
+
+TEST(ConfigSamplerTest, NearOptionsAreChecked) {
+  const LayerBounds b = Shipped(LayerType::kConv2d);
+  LayerConfig lin;
+  lin.type = LayerType::kLinear;
+  lin.in_features = lin.out_features = 8;
+  NearOptions wrong;
+  wrong.anchors = {{"netA", "fc", lin}};
+  EXPECT_THROW(ConfigSampler(b, 1, Caps(b, kGiB), wrong), ConfigError);
+  NearOptions share;
+  share.near_share = 1.5;
+  EXPECT_THROW(ConfigSampler(b, 1, Caps(b, kGiB), share), ConfigError);
+}
+
 }  // namespace
 }  // namespace lj

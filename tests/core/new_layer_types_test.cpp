@@ -23,13 +23,22 @@ using Shape = std::vector<int64_t>;
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
-const std::vector<LayerType> kNewTypes = {LayerType::kBatchNorm2d, LayerType::kReLU,
-                                          LayerType::kReLU6,       LayerType::kHardswish,
-                                          LayerType::kHardsigmoid, LayerType::kSigmoid,
-                                          LayerType::kAvgPool2d,   LayerType::kAdaptiveAvgPool2d,
-                                          LayerType::kAdd,         LayerType::kMul,
-                                          LayerType::kDropout,     LayerType::kCrossEntropy,
-                                          LayerType::kSgd,         LayerType::kAdam};
+const std::vector<LayerType> kNewTypes = {LayerType::kBatchNorm2d,
+                                          LayerType::kReLU,
+                                          LayerType::kReLU6,
+                                          LayerType::kHardswish,
+                                          LayerType::kHardsigmoid,
+                                          LayerType::kSigmoid,
+                                          LayerType::kAvgPool2d,
+                                          LayerType::kAdaptiveAvgPool2d,
+                                          LayerType::kAdd,
+                                          LayerType::kMul,
+                                          LayerType::kDropout,
+                                          LayerType::kCrossEntropy,
+                                          LayerType::kSgd,
+                                          LayerType::kAdam,
+                                          LayerType::kGradAccumulate,
+                                          LayerType::kZeroGrad};
 
 LayerConfig Nchw(LayerType type, int64_t n, int64_t c, int64_t h, int64_t w) {
   LayerConfig config;
@@ -124,12 +133,16 @@ TEST(NewLayerTypesTest, NamesAliasesAndPasses) {
       {"cross_entropy", LayerType::kCrossEntropy},
       {"loss", LayerType::kCrossEntropy},
       {"sgd", LayerType::kSgd},
-      {"adam", LayerType::kAdam}};
+      {"adam", LayerType::kAdam},
+      {"grad_accumulate", LayerType::kGradAccumulate},
+      {"zero_grad", LayerType::kZeroGrad}};
   for (const auto& [name, type] : names) EXPECT_EQ(ParseLayerType(name), type) << name;
   EXPECT_EQ(ParseLayerType("pool"), LayerType::kMaxPool2d);  // the old alias is unchanged
   EXPECT_EQ(AllLayerTypes().size(), 3 + kNewTypes.size());
   for (LayerType t : AllLayerTypes()) {
-    EXPECT_EQ(HasBackwardPass(t), t != LayerType::kSgd && t != LayerType::kAdam) << ToString(t);
+    EXPECT_EQ(HasBackwardPass(t), t != LayerType::kSgd && t != LayerType::kAdam &&
+                                      t != LayerType::kGradAccumulate && t != LayerType::kZeroGrad)
+        << ToString(t);
     EXPECT_EQ(IsOptimizerStep(t), !HasBackwardPass(t));
   }
   // The old enum values keep their numbers (stored nowhere, but cheap to keep).

@@ -24,14 +24,46 @@ LayerConfig Conv() {
 }
 
 TEST(FeaturesTest, ConvFeatureValuesForKnownConfig) {
-  const std::vector<std::string> names = {
-      "batch_size", "in_channels", "out_channels",   "input_size",      "kernel_size",    "stride",
-      "groups",     "macs",        "input_elements", "output_elements", "weight_elements"};
+  const std::vector<std::string> names = {"batch_size",     "in_channels_per_group",
+                                          "out_channels",   "input_size",
+                                          "kernel_size",    "stride",
+                                          "groups",         "macs",
+                                          "input_elements", "output_elements",
+                                          "weight_elements"};
   EXPECT_EQ(FeatureNames(LayerType::kConv2d), names);
   EXPECT_EQ(NumBase(LayerType::kConv2d), 7);
   // Output 10x10 (padding 1, k 3): MACs = 2*8*10*10 * 3*9; weights 8*3*9 + 8 bias.
   const std::vector<double> expected = {2, 3, 8, 12, 3, 1, 1, 43200, 600, 1600, 224};
   EXPECT_EQ(FeatureValues(Conv()), expected);
+}
+
+// A grouped conv's fan-in feature is in_channels / groups, so a depthwise conv looks like the
+// dense conv with one input channel whose MACs it has.
+TEST(FeaturesTest, GroupedConvUsesInChannelsPerGroup) {
+  LayerConfig c = Conv();
+  c.in_channels = c.out_channels = 8;
+  c.groups = 8;  // depthwise
+  const std::vector<double> f = FeatureValues(c);
+  EXPECT_EQ(f[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "in_channels_per_group"))], 1);
+  EXPECT_EQ(f[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "groups"))], 8);
+  LayerConfig one = Conv();
+  one.in_channels = 1;
+  one.out_channels = 8;
+  EXPECT_EQ(f[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "macs"))],
+            FeatureValues(one)[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "macs"))]);
+}
+
+TEST(FeaturesTest, MacLinearTermsAreTheSpecialFeatures) {
+  std::vector<std::string> names;
+  for (const Term& t : MacLinearTerms(LayerType::kConv2d)) {
+    names.push_back(TermName(LayerType::kConv2d, t));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"macs", "input_elements", "output_elements",
+                                             "weight_elements"}));
+  names.clear();
+  for (const Term& t : MacLinearTerms(LayerType::kSgd))
+    names.push_back(TermName(LayerType::kSgd, t));
+  EXPECT_EQ(names, (std::vector<std::string>{"parameters", "parameter_tensors"}));
 }
 
 TEST(FeaturesTest, NonSquareInputUsesGeometricMeanOfPaddedSides) {
@@ -71,8 +103,9 @@ TEST(FeaturesTest, PolynomialTermCountsAndNames) {
     names.insert(TermName(LayerType::kConv2d, t));
   }
   EXPECT_EQ(names.size(), 123u) << "term names must be unique";
-  for (const char* expected : {"batch_size", "kernel_size^2", "batch_size*in_channels*kernel_size",
-                               "stride^3", "macs", "weight_elements"}) {
+  for (const char* expected :
+       {"batch_size", "kernel_size^2", "batch_size*in_channels_per_group*kernel_size", "stride^3",
+        "macs", "weight_elements"}) {
     EXPECT_TRUE(names.count(expected)) << expected;
   }
   EXPECT_FALSE(names.count("batch_size^4"));
@@ -92,13 +125,15 @@ TEST(FeaturesTest, CappedTermsKeepExponentsWithinMacs) {
     }
   }
   EXPECT_EQ(MaxExponent(LayerType::kConv2d, FeatureIndex(LayerType::kConv2d, "kernel_size")), 2);
-  EXPECT_EQ(MaxExponent(LayerType::kConv2d, FeatureIndex(LayerType::kConv2d, "in_channels")), 1);
+  EXPECT_EQ(
+      MaxExponent(LayerType::kConv2d, FeatureIndex(LayerType::kConv2d, "in_channels_per_group")),
+      1);
   std::set<std::string> names;
   for (const Term& t : CappedPolynomialTerms(LayerType::kConv2d, 3))
     names.insert(TermName(LayerType::kConv2d, t));
-  EXPECT_TRUE(names.count("batch_size*in_channels*kernel_size"));
+  EXPECT_TRUE(names.count("batch_size*in_channels_per_group*kernel_size"));
   EXPECT_TRUE(names.count("input_size^2*kernel_size"));
-  EXPECT_FALSE(names.count("in_channels^2"));
+  EXPECT_FALSE(names.count("in_channels_per_group^2"));
   EXPECT_EQ(PowerTerms(LayerType::kLinear).size(), 14u);
   EXPECT_EQ(PowerTerms(LayerType::kLinear, false).size(), 7u);
 }
@@ -106,7 +141,7 @@ TEST(FeaturesTest, CappedTermsKeepExponentsWithinMacs) {
 TEST(FeaturesTest, TermValueOfNamedTerm) {
   const std::vector<double> f = FeatureValues(Conv());
   EXPECT_DOUBLE_EQ(
-      TermValue(ParseTerm(LayerType::kConv2d, "batch_size*in_channels*kernel_size^2"), f),
+      TermValue(ParseTerm(LayerType::kConv2d, "batch_size*in_channels_per_group*kernel_size^2"), f),
       2.0 * 3 * 9);
   EXPECT_DOUBLE_EQ(TermValue(ParseTerm(LayerType::kConv2d, "macs"), f), 43200);
   EXPECT_DOUBLE_EQ(TermValue(ParseTerm(LayerType::kConv2d, "log(macs)"), f), std::log(43200.0));

@@ -21,13 +21,22 @@
 namespace lj {
 namespace {
 
-const std::vector<LayerType> kNewTypes = {LayerType::kBatchNorm2d, LayerType::kReLU,
-                                          LayerType::kReLU6,       LayerType::kHardswish,
-                                          LayerType::kHardsigmoid, LayerType::kSigmoid,
-                                          LayerType::kAvgPool2d,   LayerType::kAdaptiveAvgPool2d,
-                                          LayerType::kAdd,         LayerType::kMul,
-                                          LayerType::kDropout,     LayerType::kCrossEntropy,
-                                          LayerType::kSgd,         LayerType::kAdam};
+const std::vector<LayerType> kNewTypes = {LayerType::kBatchNorm2d,
+                                          LayerType::kReLU,
+                                          LayerType::kReLU6,
+                                          LayerType::kHardswish,
+                                          LayerType::kHardsigmoid,
+                                          LayerType::kSigmoid,
+                                          LayerType::kAvgPool2d,
+                                          LayerType::kAdaptiveAvgPool2d,
+                                          LayerType::kAdd,
+                                          LayerType::kMul,
+                                          LayerType::kDropout,
+                                          LayerType::kCrossEntropy,
+                                          LayerType::kSgd,
+                                          LayerType::kAdam,
+                                          LayerType::kGradAccumulate,
+                                          LayerType::kZeroGrad};
 
 std::string SourceDir() {
   const char* dir = std::getenv("LJ_SOURCE_DIR");

@@ -294,3 +294,80 @@ TEST_F(MeasureCli, SweepTagsRowsWithItsNameAndValue) {
 
 }  // namespace
 }  // namespace lj::test
+
+namespace lj::test {
+namespace {
+
+// `measure --near NET.json`: a run of kind "near" whose anchored samples say which network
+// layer they were drawn near; killed and resumed, it completes the same config stream from the
+// anchors stored in the run (no net.json needed to resume).
+TEST(MeasureNearCli, NearRunTagsSamplesAndResumesFromTheStoredAnchors) {
+  const std::string dir = TempDir();
+  const std::string db = dir + "/near.sqlite";
+  const std::vector<std::string> base = {Bin("measure"),
+                                         "--db",
+                                         db,
+                                         "--layer",
+                                         "linear",
+                                         "--lock-file",
+                                         dir + "/lock",
+                                         "--min-time",
+                                         "0.005",
+                                         "--trials",
+                                         "1",
+                                         "--idle",
+                                         "0",
+                                         "--threads",
+                                         "1",
+                                         "--meter",
+                                         "none",
+                                         "--seed",
+                                         "3"};
+  std::vector<std::string> near = base;
+  for (const char* a : {"--n", "12", "--near", "configs/nets/lenet5.json", "--near-share", "1"}) {
+    near.emplace_back(a);
+  }
+  near[near.size() - 3] = Source("configs/nets/lenet5.json");
+  const pid_t pid = Spawn(near, dir + "/first.log");
+  for (int i = 0; i < 3000; ++i) {
+    try {
+      if (QueryInt(db, "SELECT COUNT(DISTINCT sample_index) FROM samples") >= 3) break;
+    } catch (const std::exception&) {
+    }
+    usleep(20000);
+  }
+  kill(pid, SIGKILL);
+  WaitFor(pid, 10);
+  EXPECT_EQ(QueryText(db, "SELECT kind FROM runs"), "near");
+  EXPECT_NE(QueryText(db, "SELECT bounds_json FROM runs").find("\"near\""), std::string::npos);
+  std::vector<std::string> resume = {Bin("measure"), "--db",        db,        "--resume",
+                                     "--lock-file",  dir + "/lock", "--idle",  "0",
+                                     "--threads",    "1",           "--meter", "none"};
+  const auto r = RunCommand(resume);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryText(db, "SELECT status FROM runs"), "finished");
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(DISTINCT sample_index) FROM samples"), 12);
+  // near_share 1: every sample is drawn near one of lenet5's three linear layers.
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM samples WHERE notes LIKE 'near lenet5 fc%'"), 24);
+  // The same command uninterrupted gives the same configs.
+  std::vector<std::string> again = near;
+  again[2] = dir + "/again.sqlite";
+  ASSERT_EQ(RunCommand(again).exit_code, 0);
+  const std::string q =
+      "SELECT group_concat(config, '|') FROM (SELECT config FROM samples WHERE pass='forward' "
+      "ORDER BY sample_index)";
+  EXPECT_EQ(QueryText(db, q), QueryText(dir + "/again.sqlite", q));
+  // A network without layers of the type is a clear error that writes nothing.
+  std::vector<std::string> none = base;
+  none[4] = "add";  // lenet5 has no residual sums
+  for (const char* a : {"--n", "2", "--near"}) none.emplace_back(a);
+  none.push_back(Source("configs/nets/lenet5.json"));
+  none[2] = dir + "/none.sqlite";
+  const auto bad = RunCommand(none);
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("no add layers"), std::string::npos) << bad.output;
+  EXPECT_FALSE(Exists(dir + "/none.sqlite"));
+}
+
+}  // namespace
+}  // namespace lj::test

@@ -308,12 +308,21 @@ TEST_F(MeasureNetCli, LayersAddsTheNetworksLayersAsSamplesForFit) {
                                    "--min-time", "0.005", "--trials", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // LeNet-5 has 2 conv2d, 2 maxpool2d, 4 relu and 3 linear layers, all distinct (flatten is
-  // no-cost), plus the loss and the sgd step: 13 configs, forward and backward rows each
-  // except the optimizer step (forward only).
+  // no-cost), plus the loss, the sgd step, the accumulation into .grad and zero_grad: 15
+  // configs, forward and backward rows each except the three parameter-wide steps (forward
+  // only).
   EXPECT_EQ(QueryInt(db,
                      "SELECT COUNT(*) FROM samples AS s JOIN runs AS r ON r.id = s.run_id "
                      "WHERE r.kind = 'net-layers'"),
-            25);
+            27);
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT COUNT(*) FROM samples WHERE layer = 'grad_accumulate' AND "
+                     "notes = 'lenet5 layer grad accumulation (.grad)'"),
+            1);
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT COUNT(*) FROM samples WHERE layer = 'zero_grad' AND "
+                     "notes = 'lenet5 layer zero_grad'"),
+            1);
   EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM samples WHERE pass = 'backward'"), 12);
   EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM samples WHERE layer = 'relu'"), 8);
   EXPECT_EQ(QueryInt(db,

@@ -208,6 +208,38 @@ TEST(NewLayerRunnerTest, OptimizerStepsChangeTheParametersAndHaveNoBackward) {
   EXPECT_THROW(LayerRunner(Optimizer(LayerType::kAdam, 3, 4)), ConfigError);
 }
 
+// grad_accumulate adds the incoming gradients into .grad (the parameters do not move);
+// zero_grad fills every .grad with zeros.
+TEST(NewLayerRunnerTest, GradAccumulateAddsIntoGradAndZeroGradClearsIt) {
+  LayerRunner acc(Optimizer(LayerType::kGradAccumulate, 1003, 4), 9);
+  const auto before = StateOf(acc);
+  ASSERT_EQ(before.count("grads"), 1u);
+  acc.Forward();
+  const double after_one = StateOf(acc).at("grads").sum;
+  acc.Forward();
+  const double after_two = StateOf(acc).at("grads").sum;
+  // Each execution adds the same incoming gradients: the sum moves by the same step twice.
+  EXPECT_NE(after_one, before.at("grads").sum);
+  EXPECT_NEAR(after_two - after_one, after_one - before.at("grads").sum, 1e-6 * 1003);
+  EXPECT_DOUBLE_EQ(StateOf(acc).at("parameters").sum, before.at("parameters").sum);
+  EXPECT_THROW(acc.PrepareBackward(), std::logic_error);
+
+  LayerRunner zero(Optimizer(LayerType::kZeroGrad, 1003, 4), 9);
+  EXPECT_NE(StateOf(zero).at("grads").sum, 0.0);
+  zero.Forward();
+  EXPECT_EQ(StateOf(zero).at("grads").sum, 0.0);
+  EXPECT_EQ(StateOf(zero).at("parameters").tensors, 4);
+  zero.Forward();  // again: still valid, still zero
+  EXPECT_EQ(StateOf(zero).at("grads").sum, 0.0);
+  MeasureOptions quick;
+  quick.min_time_s = 0.002;
+  quick.trials = 2;
+  quick.warmup_runs = 1;
+  const auto rows = MeasureLayer(Optimizer(LayerType::kZeroGrad, 10000, 3), quick, nullptr);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].pass, Pass::kForward);
+}
+
 TEST(NewLayerRunnerTest, SgdAndAdamUpdateDifferently) {
   // Same parameters and grads (same seed): one SGD step moves them by lr * grad = 0.01 * g,
   // one Adam step by about lr * sign(g) = 1e-3 per element.

@@ -75,6 +75,7 @@ class FeaturesTest(unittest.TestCase):
         self.assertEqual(f["input_size"], 10)
         self.assertEqual(f["weight_elements"], 6 * 2 * 9 + 6)
         self.assertEqual(f["output_elements"], 2 * 6 * 64)
+        self.assertEqual(f["in_channels_per_group"], 2)  # fit/features.h: in_channels / groups
 
     def test_maxpool2d_and_linear(self):
         f = lj.layer_features("maxpool2d", {"batch_size": 1, "in_channels": 3, "height": 9,
@@ -251,7 +252,7 @@ class BundleTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             d = Path(d)
             (d / "a.json").write_text(json.dumps({"format": "layerjoule-model-bundle",
-                                                  "format_version": 1, "models": []}))
+                                                  "format_version": 2, "models": []}))
             (d / "b.json").write_text(json.dumps({"format": "other"}))
             self.assertEqual(lj.bundle_files(d), [d / "a.json", d / "b.json"])
             self.assertEqual(lj.bundle_files(f"{d / 'a.json'}{os.pathsep}{d / 'nothing'}"),

@@ -110,7 +110,11 @@ void ExpectFullCoverage(const std::vector<LayerInstance>& layers, const Training
   EXPECT_EQ(step.parameters, parameters);
   EXPECT_EQ(step.parameter_tensors, tensors);
   ASSERT_TRUE(p.per_batch.optimizer_time_s.has_value());
-  EXPECT_NEAR(*p.per_batch.optimizer_time_s, kForwardSPerMac * static_cast<double>(parameters),
+  // The step and zero_grad (zero-filling, the default convention), each over every parameter.
+  EXPECT_EQ(p.zero_grad.status, LayerStatus::kModelled) << net << ": " << p.zero_grad.reason;
+  EXPECT_EQ(p.grad_accumulation.status, LayerStatus::kModelled) << net;
+  EXPECT_EQ(p.grad_accumulation.layer.config->parameters, parameters);
+  EXPECT_NEAR(*p.per_batch.optimizer_time_s, 2 * kForwardSPerMac * static_cast<double>(parameters),
               1e-12);
   EXPECT_FALSE(p.optimizer_step.backward_time_s.has_value());
 
@@ -126,6 +130,7 @@ void ExpectFullCoverage(const std::vector<LayerInstance>& layers, const Training
     }
   }
   backward += kBackwardSPerMac * logits;
+  backward += kForwardSPerMac * static_cast<double>(parameters);  // grad accumulation (.grad)
   const PhaseTotals& b = p.per_batch;
   EXPECT_NEAR(b.forward_time_s, forward, 1e-9 * forward);
   EXPECT_NEAR(b.backward_time_s, backward, 1e-9 * backward);

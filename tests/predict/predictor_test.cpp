@@ -87,8 +87,12 @@ TEST(PredictorTest, UnmodelledLayersAreListedEmptyAndMakeTotalsALowerBound) {
   EXPECT_LT(p.coverage.MacShare(), 1.0);
 
   // Listed: both layers, then the loss and the optimizer step (no cross_entropy or sgd
-  // model in this bundle), which have no value.
-  ASSERT_EQ(p.unmodelled.size(), 4u);
+  // model in this bundle), which have no value, then the accumulation into .grad and
+  // zero_grad (no parameters here).
+  ASSERT_EQ(p.unmodelled.size(), 6u);
+  EXPECT_EQ(p.unmodelled[4],
+            "grad accumulation (.grad) (grad_accumulate): the network has no trainable parameters");
+  EXPECT_EQ(p.unmodelled[5].rfind("zero_grad (zero_grad): ", 0), 0u) << p.unmodelled[5];
   EXPECT_EQ(p.unmodelled[0].rfind("features.1 (relu)", 0), 0u) << p.unmodelled[0];
   EXPECT_EQ(p.unmodelled[1].rfind("features.2 (maxpool2d)", 0), 0u) << p.unmodelled[1];
   EXPECT_EQ(p.unmodelled[2].rfind("loss (cross_entropy, 10 classes): no cross_entropy forward "
@@ -113,7 +117,13 @@ TEST(PredictorTest, WithoutLossAndOptimizerModelsAFullyModelledNetworkIsALowerBo
   EXPECT_TRUE(p.per_batch.time_lower_bound);      // the loss and optimizer step are missing
   EXPECT_DOUBLE_EQ(p.coverage.LayerShare(), 1.0);
   EXPECT_DOUBLE_EQ(p.coverage.MacShare(), 1.0);
-  ASSERT_EQ(p.unmodelled.size(), 2u);
+  ASSERT_EQ(p.unmodelled.size(), 4u);
+  EXPECT_EQ(p.unmodelled[2].rfind("grad accumulation (.grad) (grad_accumulate, 40970 parameters "
+                                  "in 2 tensors): no grad_accumulate forward time_s model",
+                                  0),
+            0u)
+      << p.unmodelled[2];
+  EXPECT_TRUE(p.per_batch.optimizer_lower_bound);
   EXPECT_EQ(p.unmodelled[0].rfind("loss (cross_entropy", 0), 0u) << p.unmodelled[0];
   EXPECT_EQ(p.unmodelled[1].rfind("optimizer step (sgd, 40970 parameters in 2 tensors): no sgd "
                                   "forward time_s model in the bundle",
@@ -166,10 +176,12 @@ TEST(PredictorTest, LossBackwardAndGradientAccumulationsEnterTheBackwardPass) {
   const double parameters = 16 * 3 * 9 + 16 + 16 * 32 * 32 * 10 + 10;
   EXPECT_EQ(p.optimizer_step.layer.config->parameters, static_cast<int64_t>(parameters));
   EXPECT_EQ(p.optimizer_step.layer.config->parameter_tensors, 4);
-  EXPECT_NEAR(*p.per_batch.optimizer_time_s, kForwardSPerMac * parameters, 1e-15);
+  // The step and zero_grad, both over every parameter (the fixture's models are MACs-linear).
+  EXPECT_NEAR(*p.per_batch.optimizer_time_s, 2 * kForwardSPerMac * parameters, 1e-15);
   EXPECT_FALSE(p.optimizer_step.backward_time_s.has_value());
 
-  double backward = kBackwardSPerMac * 80;  // the loss
+  // The loss and the accumulation of every gradient into its zero-filled .grad.
+  double backward = kBackwardSPerMac * 80 + kForwardSPerMac * parameters;
   for (const LayerPrediction& l : p.layers) backward += l.backward_time_s.value_or(0.0);
   EXPECT_NEAR(p.per_batch.backward_time_s, backward, 1e-15);
   EXPECT_NEAR(p.per_batch.time_s,
@@ -202,8 +214,28 @@ TEST(PredictorTest, ALossNeedsClassScoresAndAnOptimizerTrainableParameters) {
   EXPECT_NE(p.optimizer_step.reason.find("no trainable parameters"), std::string::npos)
       << p.optimizer_step.reason;
   EXPECT_TRUE(p.LowerBound());
-  ASSERT_EQ(p.unmodelled.size(), 2u);
+  ASSERT_EQ(p.unmodelled.size(), 4u);  // loss, optimizer step, grad accumulation, zero_grad
   EXPECT_EQ(p.unmodelled[1].rfind("optimizer step (adam): ", 0), 0u) << p.unmodelled[1];
+}
+
+// optimizer.zero_grad "none" (set_to_none): no accumulation into .grad and no fill, both
+// no-cost; "zero" (the default) charges both.
+TEST(PredictorTest, ZeroGradNoneMakesAccumulationAndFillFree) {
+  std::vector<LayerInstance> layers = {Modelled("fc", Fc(), {8, 4096})};
+  layers[0].parameter_count = 4096 * 10 + 10;
+  layers[0].parameter_tensors = 2;
+  TrainingRun run = SmallRun();
+  const NetworkPrediction zero = PredictTraining(layers, MakeFullBundle(false), run);
+  run.optimizer.zero_grad = "none";
+  const NetworkPrediction none = PredictTraining(layers, MakeFullBundle(false), run);
+  EXPECT_EQ(none.grad_accumulation.status, LayerStatus::kNoCost);
+  EXPECT_EQ(none.zero_grad.status, LayerStatus::kNoCost);
+  EXPECT_FALSE(none.LowerBound());
+  const double params = 4096 * 10 + 10;
+  EXPECT_NEAR(zero.per_batch.backward_time_s - none.per_batch.backward_time_s,
+              kForwardSPerMac * params, 1e-15);
+  EXPECT_NEAR(*zero.per_batch.optimizer_time_s - *none.per_batch.optimizer_time_s,
+              kForwardSPerMac * params, 1e-15);
 }
 
 TEST(PredictorTest, FlattenCostsNothingAndIsNotUnmodelled) {

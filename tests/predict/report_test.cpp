@@ -56,7 +56,10 @@ TEST(ReportTest, JsonHasEveryLayerAndTotalWithNullsForUnknownValues) {
   EXPECT_DOUBLE_EQ(j.at("coverage").at("layer_share").get<double>(), 0.5);
   EXPECT_LT(j.at("coverage").at("macs_share").get<double>(), 1.0);
   EXPECT_TRUE(j.at("lower_bound").get<bool>());
-  EXPECT_EQ(j.at("unmodelled").size(), 4u);  // relu, maxpool2d, loss, optimizer step
+  // relu, maxpool2d, loss, optimizer step, grad accumulation, zero_grad
+  EXPECT_EQ(j.at("unmodelled").size(), 6u);
+  EXPECT_EQ(j.at("zero_grad").at("type"), "zero_grad");
+  EXPECT_EQ(j.at("grad_accumulation").at("type"), "grad_accumulate");
   EXPECT_EQ(j.at("loss").at("type"), "cross_entropy");
   EXPECT_EQ(j.at("loss").at("status"), "unmodelled");
   EXPECT_TRUE(j.at("loss").at("forward_time_s").is_null());

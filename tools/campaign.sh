@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The measurement campaign behind JOURNAL.md's accuracy tables for one machine (issue 10 § 7),
+# all into one database, then the leave-one-network-out evaluation:
+#   1. random layers of every type within configs/bounds/ (log-uniform: small and large alike);
+#   2. layers sampled near the five reference nets' layers (`--near`, 70 % perturbed from a
+#      network layer, 30 % uniform): where real networks are. evaluate leaves the samples drawn
+#      near a network out of the fit that predicts it;
+#   3. the one-factor sweeps;
+#   4. real training iterations of the five reference nets (ground truth, 20 iterations each)
+#      with `--layers`: each distinct layer of the training step measured in isolation.
+# About 55 minutes on 2 cores. Run it on an idle machine: other processes on the cores inflate
+# the times (JOURNAL.md: the same loop measured 693 and 845 ms minutes apart).
+# Usage: tools/campaign.sh [DB=db/campaign.sqlite] [PARTS=random,near,sweeps,nets]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+db=${1:-db/campaign.sqlite}
+parts=${2:-random,near,sweeps,nets}
+measure=(build/bin/measure --db "$db" --min-time 0.1 --trials 3 --meter auto)
+log() { echo "== $(date -u +%H:%M:%S) $*"; }
+want() { [[ ",$parts," == *",$1,"* ]]; }
+nets=(lenet5 alexnet vgg11 resnet18 mobilenet_v3_small)
+
+log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, $(uname -r)"
+if want random; then
+  log "random conv2d, maxpool2d, linear"
+  "${measure[@]}" --layer conv --n 200 --seed 1
+  "${measure[@]}" --layer maxpool --n 100 --seed 2
+  "${measure[@]}" --layer linear --n 150 --seed 3
+  seed=10
+  for t in batchnorm2d relu relu6 hardswish hardsigmoid sigmoid avgpool2d adaptive_avgpool2d add \
+           mul dropout cross_entropy sgd adam grad_accumulate zero_grad; do
+    log "random $t"
+    "${measure[@]}" --layer "$t" --n 50 --seed $((seed++))
+  done
+fi
+if want near; then
+  near=()
+  for net in "${nets[@]}"; do near+=(--near "configs/nets/$net.json"); done
+  seed=40
+  for spec in conv:150 linear:60 batchnorm2d:50 relu:50 maxpool:30 add:30 hardswish:30 \
+              hardsigmoid:20 mul:20 adaptive_avgpool2d:20 dropout:20; do
+    log "near the reference nets: ${spec%%:*}"
+    "${measure[@]}" --layer "${spec%%:*}" --n "${spec##*:}" --seed $((seed++)) "${near[@]}"
+  done
+fi
+if want sweeps; then
+  for s in configs/sweeps/*.json; do
+    log "sweep $s"
+    "${measure[@]}" --sweep "$s"
+  done
+fi
+if want nets; then
+  # Batch sizes at which one training iteration takes 10 ms to 1 s on 2 cores.
+  declare -A batch=([lenet5]=64 [alexnet]=16 [vgg11]=4 [resnet18]=16 [mobilenet_v3_small]=32)
+  for net in "${nets[@]}"; do
+    log "network $net (batch ${batch[$net]})"
+    build/bin/measure --db "$db" --meter auto --net "configs/nets/$net.json" \
+      --batch-size "${batch[$net]}" --iterations 20 --layers --min-time 0.1 --trials 3
+  done
+fi
+log "measured; evaluating"
+build/bin/evaluate --db "$db"
+log done
