@@ -19,21 +19,29 @@ struct FeatureSet {
 
 const FeatureSet kConvFeatures = {
     {"batch_size", "in_channels_per_group", "out_channels", "input_size", "kernel_size", "stride",
-     "groups", "macs", "input_elements", "output_elements", "weight_elements"},
+     "groups", "macs", "input_elements", "output_elements", "weight_elements",
+     "mmap_input_elements", "mmap_output_elements", "mmap_weight_elements"},
     7};
-const FeatureSet kPoolFeatures = {{"batch_size", "channels", "input_size", "kernel_size", "stride",
-                                   "macs", "input_elements", "output_elements"},
-                                  5};
-const FeatureSet kLinearFeatures = {{"batch_size", "in_features", "out_features", "macs",
-                                     "input_elements", "output_elements", "weight_elements"},
-                                    3};
-const FeatureSet kElementwiseFeatures = {{"batch_size", "channels", "input_size", "elements"}, 3};
-const FeatureSet kDropoutFeatures = {
-    {"batch_size", "channels", "input_size", "minority_percent", "elements"}, 4};
-const FeatureSet kAdaptivePoolFeatures = {{"batch_size", "channels", "input_size", "output_size",
-                                           "macs", "input_elements", "output_elements"},
-                                          4};
-const FeatureSet kLossFeatures = {{"batch_size", "num_classes", "elements"}, 2};
+const FeatureSet kPoolFeatures = {
+    {"batch_size", "channels", "input_size", "kernel_size", "stride", "macs", "input_elements",
+     "output_elements", "mmap_input_elements", "mmap_output_elements"},
+    5};
+const FeatureSet kLinearFeatures = {
+    {"batch_size", "in_features", "out_features", "macs", "input_elements", "output_elements",
+     "weight_elements", "mmap_input_elements", "mmap_output_elements", "mmap_weight_elements"},
+    3};
+const FeatureSet kElementwiseFeatures = {{"batch_size", "channels", "input_size", "elements",
+                                          "mmap_input_elements", "mmap_output_elements"},
+                                         3};
+const FeatureSet kDropoutFeatures = {{"batch_size", "channels", "input_size", "minority_percent",
+                                      "elements", "mmap_input_elements", "mmap_output_elements"},
+                                     4};
+const FeatureSet kAdaptivePoolFeatures = {
+    {"batch_size", "channels", "input_size", "output_size", "macs", "input_elements",
+     "output_elements", "mmap_input_elements", "mmap_output_elements"},
+    4};
+const FeatureSet kLossFeatures = {
+    {"batch_size", "num_classes", "elements", "mmap_input_elements", "mmap_output_elements"}, 2};
 const FeatureSet kOptimizerFeatures = {{"parameters", "parameter_tensors"}, 2};
 
 const FeatureSet& FeatureSetOf(LayerType type) {
@@ -68,6 +76,19 @@ const FeatureSet& FeatureSetOf(LayerType type) {
   }
   throw ConfigError("unknown layer type");
 }
+
+// glibc's malloc serves requests above its mmap threshold with fresh pages from mmap, which
+// fault in on first touch: a cost per element that cached, reused memory does not have (on
+// the KVM guest of JOURNAL.md 2026-12-01 about 1 ns per element: a 12.8 M-element ReLU took
+// 15.9 ms, the ReLU model without this feature predicted 1.3 ms). The threshold adapts but
+// never exceeds 32 MiB on 64-bit Linux (DEFAULT_MMAP_THRESHOLD_MAX), so a float32 tensor of
+// 8 Mi elements or more is always fresh memory: its output in the forward pass, the gradients
+// of its input and weights in the backward pass.
+constexpr double kMmapElements = 8.0 * 1024 * 1024;
+
+// 1 + elements when the tensor is always freshly mapped (see above), else 1 (features stay
+// >= 1 for the log terms).
+double Mmap(double elements) { return elements >= kMmapElements ? 1 + elements : 1; }
 
 double PaddedInputSize(const LayerConfig& c) {
   const double h = static_cast<double>(c.height + 2 * c.padding);
@@ -114,20 +135,43 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
       // features of a dense conv with one input channel, whose MACs it has, instead of those of
       // a dense conv with in_channels inputs (which made a depthwise conv cost up to 16x the
       // dense one when fitted on dense data: issue 10).
-      return {d(c.batch_size),      d(c.in_channels) / d(std::max<int64_t>(c.groups, 1)),
-              d(c.out_channels),    PaddedInputSize(c),
-              d(c.kernel_size),     d(c.stride),
-              d(c.groups),          macs,
-              sizes.input_elements, sizes.output_elements,
-              sizes.weight_elements};
+      return {d(c.batch_size),
+              d(c.in_channels) / d(std::max<int64_t>(c.groups, 1)),
+              d(c.out_channels),
+              PaddedInputSize(c),
+              d(c.kernel_size),
+              d(c.stride),
+              d(c.groups),
+              macs,
+              sizes.input_elements,
+              sizes.output_elements,
+              sizes.weight_elements,
+              Mmap(sizes.input_elements),
+              Mmap(sizes.output_elements),
+              Mmap(sizes.weight_elements)};
     case LayerType::kMaxPool2d:
     case LayerType::kAvgPool2d:
-      return {d(c.batch_size),      d(c.in_channels),     PaddedInputSize(c),
-              d(c.kernel_size),     d(c.stride),          macs,
-              sizes.input_elements, sizes.output_elements};
+      return {d(c.batch_size),
+              d(c.in_channels),
+              PaddedInputSize(c),
+              d(c.kernel_size),
+              d(c.stride),
+              macs,
+              sizes.input_elements,
+              sizes.output_elements,
+              Mmap(sizes.input_elements),
+              Mmap(sizes.output_elements)};
     case LayerType::kLinear:
-      return {d(c.batch_size),      d(c.in_features),      d(c.out_features),    macs,
-              sizes.input_elements, sizes.output_elements, sizes.weight_elements};
+      return {d(c.batch_size),
+              d(c.in_features),
+              d(c.out_features),
+              macs,
+              sizes.input_elements,
+              sizes.output_elements,
+              sizes.weight_elements,
+              Mmap(sizes.input_elements),
+              Mmap(sizes.output_elements),
+              Mmap(sizes.weight_elements)};
     case LayerType::kBatchNorm2d:
     case LayerType::kReLU:
     case LayerType::kReLU6:
@@ -136,17 +180,35 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
     case LayerType::kSigmoid:
     case LayerType::kAdd:
     case LayerType::kMul:
-      return {d(c.batch_size), d(c.in_channels), PaddedInputSize(c), macs};
+      return {d(c.batch_size),
+              d(c.in_channels),
+              PaddedInputSize(c),
+              macs,
+              Mmap(sizes.input_elements),
+              Mmap(sizes.output_elements)};
     case LayerType::kDropout: {
       const double minority = std::max<double>(1, std::min(c.p_percent, 100 - c.p_percent));
-      return {d(c.batch_size), d(c.in_channels), PaddedInputSize(c), minority, macs};
+      return {d(c.batch_size),
+              d(c.in_channels),
+              PaddedInputSize(c),
+              minority,
+              macs,
+              Mmap(sizes.input_elements),
+              Mmap(sizes.output_elements)};
     }
     case LayerType::kAdaptiveAvgPool2d:
-      return {
-          d(c.batch_size),      d(c.in_channels),     PaddedInputSize(c), d(c.output_size), macs,
-          sizes.input_elements, sizes.output_elements};
+      return {d(c.batch_size),
+              d(c.in_channels),
+              PaddedInputSize(c),
+              d(c.output_size),
+              macs,
+              sizes.input_elements,
+              sizes.output_elements,
+              Mmap(sizes.input_elements),
+              Mmap(sizes.output_elements)};
     case LayerType::kCrossEntropy:
-      return {d(c.batch_size), d(c.num_classes), macs};
+      return {d(c.batch_size), d(c.num_classes), macs, Mmap(sizes.input_elements),
+              Mmap(sizes.output_elements)};
     case LayerType::kSgd:
     case LayerType::kAdam:
     case LayerType::kGradAccumulate:

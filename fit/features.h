@@ -9,7 +9,14 @@
 //   maxpool2d, avgpool2d: batch_size, channels, input_size, kernel_size, stride
 //   linear:    batch_size, in_features, out_features
 // followed by the special features of these types
-//   macs, input_elements, output_elements[, weight_elements]   (weight_elements: not pools)
+//   macs, input_elements, output_elements[, weight_elements],  (weight_elements: not pools)
+//   mmap_input_elements, mmap_output_elements[, mmap_weight_elements]
+// where mmap_X_elements = 1 + X's elements when X has >= 8 Mi float32 elements (32 MiB, glibc's
+// largest mmap threshold: such a tensor, its output or gradient, is always fresh memory whose
+// pages fault in on first touch) and 1 otherwise; the element-wise types, dropout,
+// adaptive_avgpool2d and cross_entropy have mmap_input_elements and mmap_output_elements after
+// their other special features. Terms whose value is constant over the training rows (a
+// feature that never left 1 there) are left out of a fit (fit/model_fit.cpp VaryingTerms).
 // and for the other types (core/layer_config.h):
 //   batchnorm2d, relu, relu6, hardswish, hardsigmoid, sigmoid, add, mul:
 //              batch_size, channels, input_size | elements

@@ -144,6 +144,21 @@ Eigen::VectorXd PilotPrediction(LayerType layer, const std::vector<LayerConfig>&
 
 constexpr double kNnlsAlphaFraction = 1e-9;
 
+// The terms whose value varies over the rows. A term that is constant in the training data
+// cannot be told from the intercept, and its coefficient would be extrapolated arbitrarily
+// (a feature that never left 1 there, such as groups on dense-only data or mmap_*_elements on
+// small layers, would scale it by its value outside), so it is left out of the fit.
+std::vector<Term> VaryingTerms(LayerType layer, const std::vector<Term>& terms,
+                               const std::vector<LayerConfig>& configs) {
+  const Eigen::MatrixXd t = DesignMatrix(layer, terms, configs);
+  std::vector<Term> out;
+  for (Eigen::Index j = 0; j < t.cols(); ++j) {
+    const double hi = t.col(j).maxCoeff(), lo = t.col(j).minCoeff();
+    if (hi - lo > 1e-12 * std::max(1.0, std::abs(hi))) out.push_back(terms[static_cast<size_t>(j)]);
+  }
+  return out;
+}
+
 // The model's value (before any envelope) for each configuration.
 std::vector<double> RawPredictions(const Model& model, const std::vector<LayerConfig>& configs) {
   Model raw = model;
@@ -197,12 +212,12 @@ void Calibrate(Model& model, const std::vector<LayerConfig>& configs, const Eige
 // The roofline proxy and the measured / proxy range of the training rows.
 Envelope FitEnvelope(LayerType layer, const std::vector<LayerConfig>& configs,
                      const Eigen::VectorXd& y, const FitOptions& options) {
-  const std::vector<Term> terms = MacLinearTerms(layer);
-  const Eigen::MatrixXd t = DesignMatrix(layer, terms, configs);
+  const std::vector<Term> used = VaryingTerms(layer, MacLinearTerms(layer), configs);
+  const Eigen::MatrixXd t = DesignMatrix(layer, used, configs);
   Design d = WeightedDesign(t, y, y);
   Model proxy;
   proxy.layer = layer;
-  FitDesign(d, layer, terms, options, proxy, kNnlsAlphaFraction);
+  FitDesign(d, layer, used, options, proxy, kNnlsAlphaFraction);
   Envelope e;
   e.intercept = proxy.intercept;
   for (const ModelTerm& mt : proxy.terms) {
@@ -370,23 +385,24 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
     pilot = Eigen::Map<const Eigen::VectorXd>(kept_pilot.data(),
                                               static_cast<Eigen::Index>(kept_pilot.size()));
   }
-  const Eigen::MatrixXd t = DesignMatrix(layer, terms, train_configs);
+  const std::vector<Term> used = VaryingTerms(layer, terms, train_configs);
+  const Eigen::MatrixXd t = DesignMatrix(layer, used, train_configs);
 
   if (maclinear) {
     Design d = WeightedDesign(t, y, y, options.loss_exponent);
-    FitDesign(d, layer, terms, options, model, kNnlsAlphaFraction);
+    FitDesign(d, layer, used, options, model, kNnlsAlphaFraction);
   } else if (options.kind == ModelKind::kNnLasso) {
     Eigen::VectorXd m = reweighted ? pilot : y;
     for (int iteration = 0; iteration < std::max(1, options.reweight_iterations); ++iteration) {
       Design d = WeightedDesign(t, y, m, options.loss_exponent);
-      FitDesign(d, layer, terms, options, model);
+      FitDesign(d, layer, used, options, model);
       if (!reweighted) break;
       // Next weights: this fit's predictions, floored at 1e-3 of their median so that a row the
       // model predicts as ~0 cannot take all the weight.
       Eigen::VectorXd z = Eigen::VectorXd::Constant(t.rows(), model.intercept);
-      for (size_t j = 0; j < terms.size(); ++j) {
+      for (size_t j = 0; j < used.size(); ++j) {
         for (const ModelTerm& mt : model.terms) {
-          if (mt.term == terms[j])
+          if (mt.term == used[j])
             z += t.col(static_cast<Eigen::Index>(j)) * (mt.coefficient / mt.scale);
         }
       }
@@ -400,7 +416,7 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
     }
   } else {
     Design d = StandardisedDesign(t, model.log_target ? Eigen::VectorXd(y.array().log()) : y);
-    FitDesign(d, layer, terms, options, model);
+    FitDesign(d, layer, used, options, model);
   }
 
   if (options.calibration != FitOptions::Calibration::kNone &&

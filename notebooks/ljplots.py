@@ -89,12 +89,25 @@ def open_db(path):
 FEATURE_NAMES = {
     "conv2d": ("batch_size", "in_channels_per_group", "out_channels", "input_size", "kernel_size",
                "stride", "groups", "macs", "input_elements", "output_elements",
-               "weight_elements"),
+               "weight_elements", "mmap_input_elements", "mmap_output_elements",
+               "mmap_weight_elements"),
     "maxpool2d": ("batch_size", "channels", "input_size", "kernel_size", "stride", "macs",
-                  "input_elements", "output_elements"),
+                  "input_elements", "output_elements", "mmap_input_elements",
+                  "mmap_output_elements"),
     "linear": ("batch_size", "in_features", "out_features", "macs", "input_elements",
-               "output_elements", "weight_elements"),
+               "output_elements", "weight_elements", "mmap_input_elements",
+               "mmap_output_elements", "mmap_weight_elements"),
 }
+MMAP_ELEMENTS = 8 * 1024 * 1024  # fit/features.cpp kMmapElements
+
+
+def _with_mmap(features):
+    """Adds fit/features.h's mmap_*_elements to a features dict."""
+    for name in ("input", "output", "weight"):
+        e = features.get(f"{name}_elements")
+        if e is not None:
+            features[f"mmap_{name}_elements"] = 1 + e if e >= MMAP_ELEMENTS else 1.0
+    return features
 
 
 def _output_side(size, kernel, stride, padding):
@@ -122,20 +135,22 @@ def layer_features(layer, config):
             cout = float(c["out_channels"])
             macs = n * cout * out_hw * (cin / groups) * k * k
             weights = cout * (cin / groups) * k * k + (cout if c.get("bias", True) else 0.0)
-            return {"batch_size": n, "in_channels_per_group": cin / groups, "out_channels": cout,
-                    "input_size": input_size, "kernel_size": float(k), "stride": float(stride),
-                    "groups": float(groups), "macs": macs,
-                    "input_elements": n * cin * h * w, "output_elements": n * cout * out_hw,
-                    "weight_elements": weights}
-        return {"batch_size": n, "channels": cin, "input_size": input_size,
-                "kernel_size": float(k), "stride": float(stride),
-                "macs": n * cin * out_hw * k * k, "input_elements": n * cin * h * w,
-                "output_elements": n * cin * out_hw}
+            return _with_mmap({
+                "batch_size": n, "in_channels_per_group": cin / groups, "out_channels": cout,
+                "input_size": input_size, "kernel_size": float(k), "stride": float(stride),
+                "groups": float(groups), "macs": macs,
+                "input_elements": n * cin * h * w, "output_elements": n * cout * out_hw,
+                "weight_elements": weights})
+        return _with_mmap({"batch_size": n, "channels": cin, "input_size": input_size,
+                           "kernel_size": float(k), "stride": float(stride),
+                           "macs": n * cin * out_hw * k * k, "input_elements": n * cin * h * w,
+                           "output_elements": n * cin * out_hw})
     if layer == "linear":
         fin, fout = float(c["in_features"]), float(c["out_features"])
-        return {"batch_size": n, "in_features": fin, "out_features": fout,
-                "macs": n * fin * fout, "input_elements": n * fin, "output_elements": n * fout,
-                "weight_elements": fin * fout + (fout if c.get("bias", True) else 0.0)}
+        return _with_mmap({
+            "batch_size": n, "in_features": fin, "out_features": fout,
+            "macs": n * fin * fout, "input_elements": n * fin, "output_elements": n * fout,
+            "weight_elements": fin * fout + (fout if c.get("bias", True) else 0.0)})
     raise DataError(f"unknown layer type '{layer}' (expected conv2d, maxpool2d or linear)")
 
 

@@ -24,16 +24,24 @@ LayerConfig Conv() {
 }
 
 TEST(FeaturesTest, ConvFeatureValuesForKnownConfig) {
-  const std::vector<std::string> names = {"batch_size",     "in_channels_per_group",
-                                          "out_channels",   "input_size",
-                                          "kernel_size",    "stride",
-                                          "groups",         "macs",
-                                          "input_elements", "output_elements",
-                                          "weight_elements"};
+  const std::vector<std::string> names = {"batch_size",
+                                          "in_channels_per_group",
+                                          "out_channels",
+                                          "input_size",
+                                          "kernel_size",
+                                          "stride",
+                                          "groups",
+                                          "macs",
+                                          "input_elements",
+                                          "output_elements",
+                                          "weight_elements",
+                                          "mmap_input_elements",
+                                          "mmap_output_elements",
+                                          "mmap_weight_elements"};
   EXPECT_EQ(FeatureNames(LayerType::kConv2d), names);
   EXPECT_EQ(NumBase(LayerType::kConv2d), 7);
   // Output 10x10 (padding 1, k 3): MACs = 2*8*10*10 * 3*9; weights 8*3*9 + 8 bias.
-  const std::vector<double> expected = {2, 3, 8, 12, 3, 1, 1, 43200, 600, 1600, 224};
+  const std::vector<double> expected = {2, 3, 8, 12, 3, 1, 1, 43200, 600, 1600, 224, 1, 1, 1};
   EXPECT_EQ(FeatureValues(Conv()), expected);
 }
 
@@ -53,13 +61,30 @@ TEST(FeaturesTest, GroupedConvUsesInChannelsPerGroup) {
             FeatureValues(one)[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "macs"))]);
 }
 
+// Tensors of 8 Mi elements or more (always mmap-ed by glibc) count in the mmap features.
+TEST(FeaturesTest, MmapFeaturesCountOnlyTensorsAboveTheMmapThreshold) {
+  LayerConfig big;
+  big.type = LayerType::kReLU;
+  big.batch_size = 16;
+  big.in_channels = 64;
+  big.height = big.width = 112;  // 12.8 M elements
+  const std::vector<double> f = FeatureValues(big);
+  EXPECT_EQ(f[static_cast<size_t>(FeatureIndex(LayerType::kReLU, "mmap_output_elements"))],
+            1 + 16.0 * 64 * 112 * 112);
+  big.height = big.width = 56;  // 3.2 M elements: reused heap memory
+  EXPECT_EQ(FeatureValues(
+                big)[static_cast<size_t>(FeatureIndex(LayerType::kReLU, "mmap_output_elements"))],
+            1);
+}
+
 TEST(FeaturesTest, MacLinearTermsAreTheSpecialFeatures) {
   std::vector<std::string> names;
   for (const Term& t : MacLinearTerms(LayerType::kConv2d)) {
     names.push_back(TermName(LayerType::kConv2d, t));
   }
   EXPECT_EQ(names, (std::vector<std::string>{"macs", "input_elements", "output_elements",
-                                             "weight_elements"}));
+                                             "weight_elements", "mmap_input_elements",
+                                             "mmap_output_elements", "mmap_weight_elements"}));
   names.clear();
   for (const Term& t : MacLinearTerms(LayerType::kSgd))
     names.push_back(TermName(LayerType::kSgd, t));
@@ -81,28 +106,29 @@ TEST(FeaturesTest, PoolAndLinearFeatures) {
   pool.kernel_size = 3;
   pool.stride = 2;
   // Output 4x4; MACs (comparisons) = 4*5*4*4*9.
-  EXPECT_EQ(FeatureValues(pool), (std::vector<double>{4, 5, 9, 3, 2, 2880, 1620, 320}));
-  EXPECT_EQ(FeatureNames(LayerType::kMaxPool2d).size(), 8u);
+  EXPECT_EQ(FeatureValues(pool), (std::vector<double>{4, 5, 9, 3, 2, 2880, 1620, 320, 1, 1}));
+  EXPECT_EQ(FeatureNames(LayerType::kMaxPool2d).size(), 10u);
 
   LayerConfig linear;
   linear.type = LayerType::kLinear;
   linear.batch_size = 16;
   linear.in_features = 100;
   linear.out_features = 10;
-  EXPECT_EQ(FeatureValues(linear), (std::vector<double>{16, 100, 10, 16000, 1600, 160, 1010}));
+  EXPECT_EQ(FeatureValues(linear),
+            (std::vector<double>{16, 100, 10, 16000, 1600, 160, 1010, 1, 1, 1}));
 }
 
 TEST(FeaturesTest, PolynomialTermCountsAndNames) {
   // C(n_base + d, d) - 1 monomials plus the special terms.
-  EXPECT_EQ(PolynomialTerms(LayerType::kConv2d, 3).size(), 119u + 4u);
-  EXPECT_EQ(PolynomialTerms(LayerType::kMaxPool2d, 3).size(), 55u + 3u);
-  EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 2).size(), 9u + 4u);
-  EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 1).size(), 3u + 4u);
+  EXPECT_EQ(PolynomialTerms(LayerType::kConv2d, 3).size(), 119u + 7u);
+  EXPECT_EQ(PolynomialTerms(LayerType::kMaxPool2d, 3).size(), 55u + 5u);
+  EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 2).size(), 9u + 7u);
+  EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 1).size(), 3u + 7u);
   std::set<std::string> names;
   for (const Term& t : PolynomialTerms(LayerType::kConv2d, 3)) {
     names.insert(TermName(LayerType::kConv2d, t));
   }
-  EXPECT_EQ(names.size(), 123u) << "term names must be unique";
+  EXPECT_EQ(names.size(), 126u) << "term names must be unique";
   for (const char* expected :
        {"batch_size", "kernel_size^2", "batch_size*in_channels_per_group*kernel_size", "stride^3",
         "macs", "weight_elements"}) {
@@ -114,9 +140,9 @@ TEST(FeaturesTest, PolynomialTermCountsAndNames) {
 }
 
 TEST(FeaturesTest, CappedTermsKeepExponentsWithinMacs) {
-  EXPECT_EQ(CappedPolynomialTerms(LayerType::kConv2d, 3).size(), 77u + 4u);
-  EXPECT_EQ(CappedPolynomialTerms(LayerType::kMaxPool2d, 3).size(), 35u + 3u);
-  EXPECT_EQ(CappedPolynomialTerms(LayerType::kLinear, 2).size(), 6u + 4u);
+  EXPECT_EQ(CappedPolynomialTerms(LayerType::kConv2d, 3).size(), 77u + 7u);
+  EXPECT_EQ(CappedPolynomialTerms(LayerType::kMaxPool2d, 3).size(), 35u + 5u);
+  EXPECT_EQ(CappedPolynomialTerms(LayerType::kLinear, 2).size(), 6u + 7u);
   for (const LayerType type : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) {
     for (const Term& t : CappedPolynomialTerms(type, 3)) {
       for (int i = 0; i < NumBase(type); ++i) {
@@ -134,8 +160,8 @@ TEST(FeaturesTest, CappedTermsKeepExponentsWithinMacs) {
   EXPECT_TRUE(names.count("batch_size*in_channels_per_group*kernel_size"));
   EXPECT_TRUE(names.count("input_size^2*kernel_size"));
   EXPECT_FALSE(names.count("in_channels_per_group^2"));
-  EXPECT_EQ(PowerTerms(LayerType::kLinear).size(), 14u);
-  EXPECT_EQ(PowerTerms(LayerType::kLinear, false).size(), 7u);
+  EXPECT_EQ(PowerTerms(LayerType::kLinear).size(), 20u);
+  EXPECT_EQ(PowerTerms(LayerType::kLinear, false).size(), 10u);
 }
 
 TEST(FeaturesTest, TermValueOfNamedTerm) {

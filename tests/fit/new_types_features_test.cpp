@@ -100,14 +100,15 @@ TEST(NewTypesFeaturesTest, FeaturesFollowTheBrief) {
   bn.in_channels = 64;
   bn.height = bn.width = 56;
   EXPECT_EQ(FeatureNames(LayerType::kBatchNorm2d),
-            (std::vector<std::string>{"batch_size", "channels", "input_size", "elements"}));
-  EXPECT_EQ(FeatureValues(bn), (std::vector<double>{8, 64, 56, 8.0 * 64 * 56 * 56}));
+            (std::vector<std::string>{"batch_size", "channels", "input_size", "elements",
+                                      "mmap_input_elements", "mmap_output_elements"}));
+  EXPECT_EQ(FeatureValues(bn), (std::vector<double>{8, 64, 56, 8.0 * 64 * 56 * 56, 1, 1}));
 
   LayerConfig ce;
   ce.type = LayerType::kCrossEntropy;
   ce.batch_size = 32;
   ce.num_classes = 1000;
-  EXPECT_EQ(FeatureValues(ce), (std::vector<double>{32, 1000, 32000}));
+  EXPECT_EQ(FeatureValues(ce), (std::vector<double>{32, 1000, 32000, 1, 1}));
 
   LayerConfig adam;
   adam.type = LayerType::kAdam;

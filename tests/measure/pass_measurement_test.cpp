@@ -222,9 +222,10 @@ TEST(PassMeasurementTest, MeasureLayerReturnsForwardThenBackward) {
     EXPECT_EQ(r.trials, 3);
     // Calibration guarantees that one run of `repetitions` executions lasted >= min_time_s;
     // later trials with the same count may run faster (warm caches, less load), so a trial's
-    // mean is only about min_time_s. Half of it still fails if calibration is broken: one
-    // execution of this conv is ~1 % of min_time_s.
-    EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.5);
+    // mean is only about min_time_s (0.43 x seen when another job loaded the 2 cores during
+    // calibration). A quarter of it still fails if calibration is broken: one execution of
+    // this conv is ~1 % of min_time_s.
+    EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.25);
     ExpectNoEnergy(r);
   }
 }
