@@ -80,11 +80,6 @@ LayerConfig NearDraw(const LayerBounds& bounds, const NearAnchor& anchor, double
                          c.groups == c.in_channels && c.out_channels == c.in_channels;
   for (const ParameterBounds& p : bounds.parameters) {
     const double z = StandardNormal(rng);  // drawn for every parameter: a fixed stream shape
-    if (p.name == "batch_size") {
-      // How a network is trained, not what it is: from the bounds, as a uniform draw.
-      ApplyBoundsParameter(c, p.name, DrawValue(p, rng));
-      continue;
-    }
     if (!IsSizeParameter(p.name)) continue;
     const double v = static_cast<double>(BoundsParameterValue(c, p.name));
     int64_t x = static_cast<int64_t>(std::llround(v * std::exp(sigma * z)));

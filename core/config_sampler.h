@@ -29,15 +29,14 @@
 //
 // Sampling near real networks (issue 10 § 4; `measure --near NET.json`): with anchors, every
 // draw first takes one uniform number u; if u < near_share it starts from an anchor (a layer
-// of a real network, chosen with equal chance) instead of the bounds: batch_size is drawn from
-// its bounds as in a uniform draw (how a network is trained, not what it is); the other size
-// parameters (channel and feature counts, image_size, num_classes, parameters and
-// parameter_tensors) are each multiplied by exp(sigma * z), z ~ N(0, 1) (Box-Muller), rounded
-// and clamped into their bounds; the structure (kernel_size, stride, padding, output_size,
-// p_percent, bias) stays the anchor's; a depthwise anchor stays depthwise (groups =
-// out_channels = in_channels), a grouped one keeps its groups with channels moved to multiples
-// of them. Otherwise (u >= near_share) the draw is the uniform one above. The same rejection
-// rules apply. Without anchors no u is drawn, so those streams are as before.
+// of a real network at the batch size it is trained with, chosen with equal chance) instead of
+// the bounds: the size parameters (batch_size, channel and feature counts, image_size,
+// num_classes, parameters and parameter_tensors) are each multiplied by exp(sigma * z),
+// z ~ N(0, 1) (Box-Muller), rounded and clamped into their bounds; the structure (kernel_size,
+// stride, padding, output_size, p_percent, bias) stays the anchor's; a depthwise anchor stays
+// depthwise (groups = out_channels = in_channels), a grouped one keeps its groups with channels
+// moved to multiples of them. Otherwise (u >= near_share) the draw is the uniform one above. The
+// same rejection rules apply. Without anchors no u is drawn, so those streams are as before.
 #include <cstdint>
 #include <limits>
 #include <string>

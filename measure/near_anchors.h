@@ -12,7 +12,9 @@
 namespace lj {
 
 // One anchor per distinct config (the first path that uses it), in file and forward order.
-// Throws ConfigError naming the file for an unreadable or invalid net.json.
+// A path may end in ":B" (configs/nets/vgg11.json:4): the network's layers at batch size B
+// instead of its net.json batch_size, i.e. as it is trained.
+// Throws ConfigError naming the file for an unreadable or invalid net.json or a bad ":B".
 std::vector<NearAnchor> AnchorsFromNets(const std::vector<std::string>& net_paths, LayerType type);
 
 }  // namespace lj

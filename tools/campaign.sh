@@ -20,6 +20,8 @@ measure=(build/bin/measure --db "$db" --min-time 0.1 --trials 3 --meter auto)
 log() { echo "== $(date -u +%H:%M:%S) $*"; }
 want() { [[ ",$parts," == *",$1,"* ]]; }
 nets=(lenet5 alexnet vgg11 resnet18 mobilenet_v3_small)
+# Batch sizes at which one training iteration takes 10 ms to 1 s on 2 cores.
+declare -A batch=([lenet5]=64 [alexnet]=16 [vgg11]=4 [resnet18]=16 [mobilenet_v3_small]=32)
 
 log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, $(uname -r)"
 if want random; then
@@ -36,7 +38,7 @@ if want random; then
 fi
 if want near; then
   near=()
-  for net in "${nets[@]}"; do near+=(--near "configs/nets/$net.json"); done
+  for net in "${nets[@]}"; do near+=(--near "configs/nets/$net.json:${batch[$net]}"); done
   seed=40
   for spec in conv:150 linear:60 batchnorm2d:50 relu:50 maxpool:30 add:30 hardswish:30 \
               hardsigmoid:20 mul:20 adaptive_avgpool2d:20 dropout:20; do
@@ -51,8 +53,6 @@ if want sweeps; then
   done
 fi
 if want nets; then
-  # Batch sizes at which one training iteration takes 10 ms to 1 s on 2 cores.
-  declare -A batch=([lenet5]=64 [alexnet]=16 [vgg11]=4 [resnet18]=16 [mobilenet_v3_small]=32)
   for net in "${nets[@]}"; do
     log "network $net (batch ${batch[$net]})"
     build/bin/measure --db "$db" --meter auto --net "configs/nets/$net.json" \

@@ -275,8 +275,8 @@ TEST(ConfigSamplerTest, RejectsBadCapsAndIndices) {
 
 // Sampling near real-network layers (issue 10 § 4): with near_share 1 every config starts from
 // an anchor, keeps its structure (kernel, stride, padding, depthwise), has sizes within the
-// log-normal spread of the anchor's (batch sizes come from the bounds), stays in bounds, and is
-// a pure function of the index.
+// log-normal spread of the anchor's (batch size included), stays in bounds, and is a pure
+// function of the index.
 TEST(ConfigSamplerTest, NearDrawsPerturbSizesOfAnchorsAndKeepTheirStructure) {
   const LayerBounds b = Shipped(LayerType::kConv2d);
   LayerConfig dense;
@@ -309,6 +309,7 @@ TEST(ConfigSamplerTest, NearDrawsPerturbSizesOfAnchorsAndKeepTheirStructure) {
     // Within 5 sigma (sigma 0.35: a factor 5.75) of the anchor, or at a bound.
     for (const auto& [got, want] :
          {std::pair<int64_t, int64_t>{s.config.out_channels, a.out_channels},
+          {s.config.batch_size, a.batch_size},
           {s.config.height, a.height}}) {
       EXPECT_LT(std::abs(std::log(static_cast<double>(got) / want)), 5 * 0.35 + 0.1)
           << ToJson(s.config).dump();
