@@ -19,9 +19,36 @@ std::string DefaultLockPath() {
 }
 
 InstanceLock::InstanceLock(const std::string& path) {
-  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // measure runs as root (RAPL needs it) and the default path is in a world-writable
+  // directory: never follow a symbolic link planted there (O_NOFOLLOW), never block on a FIFO
+  // (O_NONBLOCK), and truncate nothing before the file is known to be ours (issue 11).
+  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
   if (fd_ < 0) {
-    throw std::runtime_error("cannot open lock file " + path + ": " + std::strerror(errno));
+    const int err = errno;
+    if (err == ELOOP) {
+      throw std::runtime_error("lock file " + path +
+                               " is a symbolic link; refusing to follow it (remove it, or "
+                               "give --lock-file PATH)");
+    }
+    throw std::runtime_error("cannot open lock file " + path + ": " + std::strerror(err));
+  }
+  struct stat st {};
+  std::string refusal;
+  if (fstat(fd_, &st) != 0) {
+    refusal = std::string("cannot stat it: ") + std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    refusal = "it is not a regular file";
+  } else if (st.st_uid != geteuid()) {
+    refusal = "it belongs to uid " + std::to_string(st.st_uid) + ", not to this user (uid " +
+              std::to_string(geteuid()) + "); another user may be holding it";
+  } else if (st.st_nlink != 1) {
+    refusal = "it has " + std::to_string(st.st_nlink) + " hard links";
+  }
+  if (!refusal.empty()) {
+    close(fd_);
+    fd_ = -1;
+    throw std::runtime_error("lock file " + path + ": " + refusal +
+                             "; refusing to use it (remove it, or give --lock-file PATH)");
   }
   if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
