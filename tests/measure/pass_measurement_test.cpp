@@ -218,14 +218,13 @@ TEST(PassMeasurementTest, MeasureLayerReturnsForwardThenBackward) {
   EXPECT_EQ(results[1].pass, Pass::kBackward);
   for (const PassResult& r : results) {
     EXPECT_GT(r.time_s, 0.0);
-    EXPECT_GE(r.repetitions, 1);
     EXPECT_EQ(r.trials, 3);
-    // Calibration guarantees that one run of `repetitions` executions lasted >= min_time_s;
-    // later trials with the same count may run faster (warm caches, less load), so a trial's
-    // mean is only about min_time_s (0.43 x seen when another job loaded the 2 cores during
-    // calibration). A quarter of it still fails if calibration is broken: one execution of
-    // this conv is ~1 % of min_time_s.
-    EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.25);
+    // Calibration repeats the layer until one run lasts >= min_time_s. One execution of this
+    // conv is ~1 % of min_time_s, so a working calibration gives dozens of repetitions, and
+    // one that does nothing gives 1. No bound on the trials' duration here: later trials with
+    // the same count run faster when the 2 cores were loaded during calibration (0.14 x
+    // min_time_s seen in CI beside another job), which is timing, not behaviour.
+    EXPECT_GE(r.repetitions, 2);
     ExpectNoEnergy(r);
   }
 }
