@@ -172,10 +172,14 @@ TEST(PassMeasurementTest, FakeMeterPowerIsRecovered) {
   ASSERT_TRUE(r.dram_energy_j.has_value());
   EXPECT_FALSE(r.psys_energy_j.has_value());
   ASSERT_EQ(r.energy_by_socket_j.size(), 2u);
-  EXPECT_NEAR(*r.energy_j / r.time_s, 30.0, 30.0 * 0.02);
-  EXPECT_NEAR(r.energy_by_socket_j[0] / r.time_s, 20.0, 20.0 * 0.02);
-  EXPECT_NEAR(r.energy_by_socket_j[1] / r.time_s, 10.0, 10.0 * 0.02);
-  EXPECT_NEAR(*r.dram_energy_j / r.time_s, 3.0, 3.0 * 0.02);
+  // The fake meter and the protocol read two clocks one after the other, so a preemption
+  // between them (2 loaded cores: a 1 ms gap is 2 % of a 50 ms trial) shifts the ratio; 10 %
+  // still fails for any unit, zone or per-execution scaling error (factors of 2 and more).
+  EXPECT_NEAR(*r.energy_j / r.time_s, 30.0, 30.0 * 0.10);
+  EXPECT_NEAR(r.energy_by_socket_j[0] / r.time_s, 20.0, 20.0 * 0.10);
+  EXPECT_NEAR(r.energy_by_socket_j[1] / r.time_s, 10.0, 10.0 * 0.10);
+  EXPECT_NEAR(*r.dram_energy_j / r.time_s, 3.0, 3.0 * 0.10);
+  EXPECT_NEAR(r.energy_by_socket_j[0] / r.energy_by_socket_j[1], 2.0, 1e-3);  // one clock read
   EXPECT_NEAR(r.energy_by_socket_j[0] + r.energy_by_socket_j[1], *r.energy_j,
               1e-9 * *r.energy_j);
   EXPECT_LT(*r.energy_std_j, 0.1 * *r.energy_j);
