@@ -57,6 +57,17 @@ int64_t NearestMultiple(int64_t value, int64_t groups, const ParameterBounds& p)
   return m;
 }
 
+// A conv2d draw made depthwise (groups = out_channels = in_channels), or with groups > 1 its
+// channel counts moved to the nearest multiples of groups within their bounds.
+void ApplyGrouping(LayerConfig& c, const LayerBounds& bounds, bool depthwise) {
+  if (depthwise) {
+    c.groups = c.out_channels = c.in_channels;
+  } else if (c.groups > 1) {
+    c.in_channels = NearestMultiple(c.in_channels, c.groups, bounds.Get("in_channels"));
+    c.out_channels = NearestMultiple(c.out_channels, c.groups, bounds.Get("out_channels"));
+  }
+}
+
 // The parameters a near draw perturbs; every other parameter keeps the anchor's value.
 bool IsSizeParameter(const std::string& name) {
   return name == "batch_size" || name == "channels" || name == "in_channels" ||
@@ -92,14 +103,7 @@ LayerConfig NearDraw(const LayerBounds& bounds, const NearAnchor& anchor, double
     }
     ApplyBoundsParameter(c, p.name, std::min(p.max, std::max(p.min, x)));
   }
-  if (c.type == LayerType::kConv2d) {
-    if (depthwise) {
-      c.groups = c.out_channels = c.in_channels;
-    } else if (c.groups > 1) {
-      c.in_channels = NearestMultiple(c.in_channels, c.groups, bounds.Get("in_channels"));
-      c.out_channels = NearestMultiple(c.out_channels, c.groups, bounds.Get("out_channels"));
-    }
-  }
+  if (c.type == LayerType::kConv2d) ApplyGrouping(c, bounds, depthwise);
   return c;
 }
 
@@ -165,14 +169,7 @@ SampledConfig ConfigSampler::Sample(int64_t index) const {
       }
     }
     if (c.type == LayerType::kConv2d && out.anchor < 0) {
-      const double u = UniformUnit(rng);
-      if (u < bounds_.depthwise_probability) {
-        c.groups = c.in_channels;
-        c.out_channels = c.in_channels;
-      } else if (c.groups > 1) {
-        c.in_channels = NearestMultiple(c.in_channels, c.groups, bounds_.Get("in_channels"));
-        c.out_channels = NearestMultiple(c.out_channels, c.groups, bounds_.Get("out_channels"));
-      }
+      ApplyGrouping(c, bounds_, UniformUnit(rng) < bounds_.depthwise_probability);
     }
     if (!IsValid(c) || !WithinBounds(bounds_, c)) {
       ++out.rejected_impossible_geometry;

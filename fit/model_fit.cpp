@@ -144,28 +144,36 @@ Eigen::VectorXd PilotPrediction(LayerType layer, const std::vector<LayerConfig>&
 
 constexpr double kNnlsAlphaFraction = 1e-9;
 
-// The terms whose value varies over the rows. A term that is constant in the training data
-// cannot be told from the intercept, and its coefficient would be extrapolated arbitrarily
-// (a feature that never left 1 there, such as groups on dense-only data or mmap_*_elements on
-// small layers, would scale it by its value outside), so it is left out of the fit.
-std::vector<Term> VaryingTerms(LayerType layer, const std::vector<Term>& terms,
-                               const std::vector<LayerConfig>& configs) {
-  const Eigen::MatrixXd t = DesignMatrix(layer, terms, configs);
-  std::vector<Term> out;
-  for (Eigen::Index j = 0; j < t.cols(); ++j) {
-    const double hi = t.col(j).maxCoeff(), lo = t.col(j).minCoeff();
-    if (hi - lo > 1e-12 * std::max(1.0, std::abs(hi))) out.push_back(terms[static_cast<size_t>(j)]);
+// The terms whose value varies over the rows, and their design matrix. A term that is constant
+// in the training data cannot be told from the intercept, and its coefficient would be
+// extrapolated arbitrarily (a feature that never left 1 there, such as groups on dense-only
+// data or mmap_*_elements on small layers, would scale it by its value outside), so it is left
+// out of the fit.
+struct VaryingDesign {
+  std::vector<Term> terms;
+  Eigen::MatrixXd t;  // rows x terms.size()
+};
+VaryingDesign VaryingTerms(LayerType layer, const std::vector<Term>& terms,
+                           const std::vector<LayerConfig>& configs) {
+  const Eigen::MatrixXd all = DesignMatrix(layer, terms, configs);
+  std::vector<Eigen::Index> keep;
+  VaryingDesign out;
+  for (Eigen::Index j = 0; j < all.cols(); ++j) {
+    const double hi = all.col(j).maxCoeff(), lo = all.col(j).minCoeff();
+    if (hi - lo > 1e-12 * std::max(1.0, std::abs(hi))) {
+      keep.push_back(j);
+      out.terms.push_back(terms[static_cast<size_t>(j)]);
+    }
   }
+  out.t = all(Eigen::all, keep);
   return out;
 }
 
-// The model's value (before any envelope) for each configuration.
+// The model's own value (Prediction::unclamped: no envelope, no groups rule) for each config.
 std::vector<double> RawPredictions(const Model& model, const std::vector<LayerConfig>& configs) {
-  Model raw = model;
-  raw.envelope.reset();
   std::vector<double> out;
   out.reserve(configs.size());
-  for (const LayerConfig& c : configs) out.push_back(Predict(raw, c).unclamped);
+  for (const LayerConfig& c : configs) out.push_back(Predict(model, c).unclamped);
   return out;
 }
 
@@ -212,9 +220,9 @@ void Calibrate(Model& model, const std::vector<LayerConfig>& configs, const Eige
 // The roofline proxy and the measured / proxy range of the training rows.
 Envelope FitEnvelope(LayerType layer, const std::vector<LayerConfig>& configs,
                      const Eigen::VectorXd& y, const FitOptions& options) {
-  const std::vector<Term> used = VaryingTerms(layer, MacLinearTerms(layer), configs);
-  const Eigen::MatrixXd t = DesignMatrix(layer, used, configs);
-  Design d = WeightedDesign(t, y, y);
+  const VaryingDesign v = VaryingTerms(layer, MacLinearTerms(layer), configs);
+  const std::vector<Term>& used = v.terms;
+  Design d = WeightedDesign(v.t, y, y);
   Model proxy;
   proxy.layer = layer;
   FitDesign(d, layer, used, options, proxy, kNnlsAlphaFraction);
@@ -385,8 +393,9 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
     pilot = Eigen::Map<const Eigen::VectorXd>(kept_pilot.data(),
                                               static_cast<Eigen::Index>(kept_pilot.size()));
   }
-  const std::vector<Term> used = VaryingTerms(layer, terms, train_configs);
-  const Eigen::MatrixXd t = DesignMatrix(layer, used, train_configs);
+  const VaryingDesign varying = VaryingTerms(layer, terms, train_configs);
+  const std::vector<Term>& used = varying.terms;
+  const Eigen::MatrixXd& t = varying.t;
 
   if (maclinear) {
     Design d = WeightedDesign(t, y, y, options.loss_exponent);

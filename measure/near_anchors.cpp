@@ -31,7 +31,8 @@ std::vector<NearAnchor> AnchorsFromNets(const std::vector<std::string>& net_path
     };
     for (const LayerInstance& l : LayersFromNetSpec(spec)) {
       if (l.config) add(*l.config, l.path);
-      for (const LayerConfig& acc : l.grad_accumulations) add(acc, l.path + " grad accumulation");
+      for (const LayerConfig& acc : l.grad_accumulations)
+        add(acc, l.path + kForkAccumulationSuffix);
     }
   }
   return out;

@@ -211,24 +211,26 @@ std::vector<std::pair<LayerConfig, std::vector<std::string>>> DistinctConfigs(
   };
   for (const LayerInstance& l : net.layers) {
     if (l.config) add(*l.config, l.path);
-    for (const LayerConfig& acc : l.grad_accumulations) add(acc, l.path + " grad accumulation");
+    for (const LayerConfig& acc : l.grad_accumulations) add(acc, l.path + kForkAccumulationSuffix);
   }
-  if (auto loss = LossConfigOf(net.layers)) add(*loss, "loss");
+  if (auto loss = LossConfigOf(net.layers)) add(*loss, kLossPath);
   LayerConfig step;
   step.type = net.optimizer.type == "adam" ? LayerType::kAdam : LayerType::kSgd;
   step.parameters = 0;
   step.parameter_tensors = static_cast<int64_t>(net.parameters.size());
   for (const torch::Tensor& p : net.parameters) step.parameters += p.numel();
   if (IsValid(step)) {
-    add(step, "optimizer step");
-    // LibTorch 1.13's zero_grad() zero-fills, so every backward adds into .grad and every
-    // optimizer phase holds the fill (predict/NET_FORMAT.md, "The training loop").
-    LayerConfig accumulate = step;
-    accumulate.type = LayerType::kGradAccumulate;
-    add(accumulate, "grad accumulation (.grad)");
-    LayerConfig zero = step;
-    zero.type = LayerType::kZeroGrad;
-    add(zero, "zero_grad");
+    // The step, and (LibTorch 1.13's zero_grad() zero-fills) the accumulation of every backward
+    // into .grad and the fill in every optimizer phase (predict/NET_FORMAT.md, "The training
+    // loop"): all three over the same tensors.
+    for (const auto& [type, path] :
+         {std::pair<LayerType, const char*>{step.type, kOptimizerStepPath},
+          {LayerType::kGradAccumulate, kGradAccumulationPath},
+          {LayerType::kZeroGrad, kZeroGradPath}}) {
+      LayerConfig c = step;
+      c.type = type;
+      add(c, path);
+    }
   }
   return out;
 }

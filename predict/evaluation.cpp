@@ -38,6 +38,13 @@ double Mean(const std::vector<double>& v) {
   return v.empty() ? 0 : sum / static_cast<double>(v.size());
 }
 
+// A measured phase over its iterations. Time: the median iteration. Energy: the sum over
+// iterations / iterations, since a single short RAPL window is off by up to one counter
+// update (measure/network_run.h).
+double MeasuredValue(const std::vector<double>& per_iteration, bool energy) {
+  return energy ? Mean(per_iteration) : Quantile(per_iteration, 0.5);
+}
+
 // One measured network run: per phase, the values of each stored iteration (by index).
 struct MeasuredRun {
   std::string db, host, network, definition;
@@ -105,7 +112,9 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
 std::optional<NetworkLayers> LayersOf(const MeasuredRun& m, const EvaluationOptions& options,
                                       std::string* why) {
   const std::string context = m.db + ": run " + std::to_string(m.run_id) + " (" + m.network + ")";
-  std::optional<NetSpec> spec;
+  NetworkOverrides overrides;
+  overrides.batch_size = m.batch_size;
+  NetworkLayers out;
   nlohmann::json stored;
   try {
     stored = nlohmann::json::parse(m.definition);
@@ -113,21 +122,18 @@ std::optional<NetworkLayers> LayersOf(const MeasuredRun& m, const EvaluationOpti
     stored = nullptr;
   }
   if (stored.is_object() && stored.contains("layers")) {
-    spec = ParseNetSpec(stored, context);
+    NetSpec spec = ParseNetSpec(stored, context);
+    spec.batch_size = m.batch_size;
+    out = NetworkLayersFromSpec(spec);
   } else if (stored.is_object() && stored.contains("torchscript") &&
              stored.at("torchscript").is_string() &&
              std::filesystem::exists(stored.at("torchscript").get<std::string>())) {
-    NetworkOverrides overrides;
     const auto& input = stored.at("input");
     overrides.input = InputSpec{input.at(0).get<int64_t>(), input.at(1).get<int64_t>(),
                                 input.at(2).get<int64_t>()};
-    overrides.batch_size = m.batch_size;
-    overrides.dataset_size = m.batch_size;
+    overrides.dataset_size = m.batch_size;  // a TorchScript file has no training run
     overrides.epochs = 1;
-    NetworkLayers layers =
-        LoadNetworkLayers(stored.at("torchscript").get<std::string>(), overrides);
-    layers.run.network = m.network;
-    return layers;
+    out = LoadNetworkLayers(stored.at("torchscript").get<std::string>(), overrides);
   } else {
     const std::string path = options.nets_dir + "/" + m.network + ".json";
     if (!std::filesystem::exists(path)) {
@@ -135,19 +141,9 @@ std::optional<NetworkLayers> LayersOf(const MeasuredRun& m, const EvaluationOpti
              "): no network definition in the database and no " + path;
       return std::nullopt;
     }
-    spec = LoadNetSpec(path);
+    out = LoadNetworkLayers(path, overrides);
   }
-  spec->batch_size = m.batch_size;
-  if (spec->dataset_size <= 0) spec->dataset_size = m.batch_size;
-  if (spec->epochs <= 0) spec->epochs = 1;
-  NetworkLayers out;
   out.run.network = m.network;
-  out.run.input = spec->input;
-  out.run.batch_size = spec->batch_size;
-  out.run.dataset_size = spec->dataset_size;
-  out.run.epochs = spec->epochs;
-  out.run.optimizer = spec->optimizer;
-  out.layers = LayersFromNetSpec(*spec);
   return out;
 }
 
@@ -188,12 +184,12 @@ PhaseValue PredictedPhase(const PhaseTotals& t, const std::string& phase, bool e
 
 // The phase a path of a net-layers sample belongs to, for the composition gap; "" to skip.
 std::string PhaseOfPath(const std::string& path, Pass pass) {
-  const std::string acc = " grad accumulation";
-  if (path == "loss") return pass == Pass::kForward ? "loss" : "backward";
-  if (path == "optimizer step" || path == "zero_grad") {
+  const std::string acc = kForkAccumulationSuffix;
+  if (path == kLossPath) return pass == Pass::kForward ? "loss" : "backward";
+  if (path == kOptimizerStepPath || path == kZeroGradPath) {
     return pass == Pass::kForward ? "optimizer" : "";
   }
-  if (path == "grad accumulation (.grad)") return pass == Pass::kForward ? "backward" : "";
+  if (path == kGradAccumulationPath) return pass == Pass::kForward ? "backward" : "";
   if (path.size() > acc.size() && path.compare(path.size() - acc.size(), acc.size(), acc) == 0) {
     return pass == Pass::kForward ? "backward" : "";  // the add's forward is the accumulation
   }
@@ -309,12 +305,18 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
     }
 
     // Bundles fitted on every sample, and on every sample but one network's own layers.
-    std::set<std::string> layer_networks, own_data;  // own_data: net-layers or near samples
+    // Per network: its net-layers samples, one per (config, pass); own_data: the networks with
+    // net-layers or near samples, which their own fits leave out.
+    std::map<std::string, std::vector<const PassSample*>> layer_samples;
+    std::set<std::string> own_data;
     for (const PassSample& s : data.samples) {
-      if (!s.network.empty()) layer_networks.insert(s.network);
-      if (!s.network.empty()) own_data.insert(s.network);
+      if (!s.network.empty()) {
+        own_data.insert(s.network);
+        layer_samples[s.network];
+      }
       if (!s.near_network.empty()) own_data.insert(s.near_network);
     }
+    for (auto& [network, samples] : layer_samples) samples = SamplesOf(data.samples, network);
     const std::vector<ModelBundle> all = FitKinds(data.header, data.samples, options, 0);
     std::map<std::string, std::vector<ModelBundle>> without;
     for (const std::string& network : own_data) {
@@ -326,8 +328,8 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
     }
 
     // (b) real-network layers, leave one network out.
-    for (const std::string& network : layer_networks) {
-      for (const PassSample* s : SamplesOf(data.samples, network)) {
+    for (const auto& [network, samples] : layer_samples) {
+      for (const PassSample* s : samples) {
         std::vector<std::pair<Quantity, double>> quantities = {{Quantity::kTimeS, s->time_s}};
         if (s->energy_j && *s->energy_j > 0)
           quantities.push_back({Quantity::kEnergyJ, *s->energy_j});
@@ -385,9 +387,7 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
           p.phase = phase;
           p.quantity = energy ? "energy_j" : "time_s";
           p.iterations = static_cast<int64_t>(values.size());
-          // Time: the median iteration. Energy: the sum over iterations / iterations, since a
-          // single short RAPL window is off by up to one counter update (measure/network_run.h).
-          p.measured_median = energy ? Mean(values) : Quantile(values, 0.5);
+          p.measured_median = MeasuredValue(values, energy);
           if (!(p.measured_median > 0)) continue;
           p.measured_spread =
               (Quantile(values, 0.75) - Quantile(values, 0.25)) / 2 / p.measured_median;
@@ -402,9 +402,7 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
         }
       }
     }
-    for (const std::string& network : layer_networks) {
-      const auto samples = SamplesOf(data.samples, network);
-      if (samples.empty()) continue;
+    for (const auto& [network, samples] : layer_samples) {
       const int64_t batch = samples.front()->config.batch_size;
       const MeasuredRun* m = nullptr;
       for (const MeasuredRun& r : measured) {
@@ -439,7 +437,7 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
           row.phase = phase;
           row.quantity = energy ? "energy_j" : "time_s";
           row.isolated_sum = sums.at(phase);
-          row.measured_median = energy ? Mean(values) : Quantile(values, 0.5);
+          row.measured_median = MeasuredValue(values, energy);
           if (row.measured_median > 0) ev.composition.push_back(row);
         }
       }

@@ -63,6 +63,16 @@ struct LayerInstance {
   double forward_macs = 0;
 };
 
+// Paths of the parts of a training step that are not layers: the predictor's items
+// (predict/predictor.h) and the samples.notes of `measure --net --layers`, which
+// predict/evaluation.cpp reads back to assign each sample to its phase.
+inline constexpr char kLossPath[] = "loss";
+inline constexpr char kOptimizerStepPath[] = "optimizer step";
+inline constexpr char kGradAccumulationPath[] = "grad accumulation (.grad)";
+inline constexpr char kZeroGradPath[] = "zero_grad";
+// Appended to the path of the layer that joins a fork (LayerInstance::grad_accumulations).
+inline constexpr char kForkAccumulationSuffix[] = " grad accumulation";
+
 // True for the type names listed in LayerInstance::type (not for "aten::..." names).
 bool IsKnownLayerType(std::string_view type);
 

@@ -80,20 +80,23 @@ NetSpec LoadNetSpecWithOverrides(const std::string& path, const NetworkOverrides
   return spec;
 }
 
-NetworkLayers LoadNetworkLayers(const std::string& path, const NetworkOverrides& overrides) {
+NetworkLayers NetworkLayersFromSpec(const NetSpec& spec) {
   NetworkLayers out;
   TrainingRun& run = out.run;
-  if (IsNetJson(path)) {
-    const NetSpec spec = LoadNetSpecWithOverrides(path, overrides);
-    run.network = spec.name;
-    run.input = spec.input;
-    run.batch_size = spec.batch_size;
-    run.dataset_size = spec.dataset_size;
-    run.epochs = spec.epochs;
-    run.optimizer = spec.optimizer;
-    out.layers = LayersFromNetSpec(spec);
-    return out;
-  }
+  run.network = spec.name;
+  run.input = spec.input;
+  run.batch_size = spec.batch_size;
+  run.dataset_size = spec.dataset_size;
+  run.epochs = spec.epochs;
+  run.optimizer = spec.optimizer;
+  out.layers = LayersFromNetSpec(spec);
+  return out;
+}
+
+NetworkLayers LoadNetworkLayers(const std::string& path, const NetworkOverrides& overrides) {
+  if (IsNetJson(path)) return NetworkLayersFromSpec(LoadNetSpecWithOverrides(path, overrides));
+  NetworkLayers out;
+  TrainingRun& run = out.run;
   CheckOverrides(path, overrides);
   if (!overrides.input) {
     throw ConfigError(path + ": a TorchScript file has no input size; give --input CxHxW");

@@ -49,6 +49,10 @@ struct NetworkLayers {
   std::vector<LayerInstance> layers;  // forward order, shapes at run.batch_size
 };
 
+// A parsed net.json spec, built (BuildNet) for its layers, with its training run.
+// Throws: ConfigError naming the layer when the network cannot be built.
+NetworkLayers NetworkLayersFromSpec(const NetSpec& spec);
+
 // net.json: the spec with overrides, built (BuildNet) for its layers. TorchScript:
 // LayersFromTorchScript with --input and --batch-size; --dataset-size and --epochs are needed
 // as well. Throws: ConfigError naming the file, the layer or the missing option, e.g.

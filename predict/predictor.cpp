@@ -101,6 +101,14 @@ LayerPrediction PredictLayer(const LayerInstance& layer, const ModelBundle& bund
   return out;
 }
 
+// "features.3 (conv2d): outside the training bounds of its models: in_channels=384 > max 15".
+std::string OutsideWarning(const LayerPrediction& p) {
+  std::string w =
+      p.layer.path + " (" + p.layer.type + "): outside the training bounds of its models: ";
+  for (size_t i = 0; i < p.outside.size(); ++i) w += (i ? ", " : "") + p.outside[i];
+  return w;
+}
+
 // Adds `value` to `sum`, or marks the sum a lower bound when the value is missing.
 void Accumulate(const std::optional<double>& value, double& sum, bool& lower_bound) {
   if (value) {
@@ -189,11 +197,7 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
     switch (p.status) {
       case LayerStatus::kExtrapolated:
         ++c.layers_extrapolated;
-        out.warnings.push_back(layer.path + " (" + layer.type +
-                               "): outside the training bounds of its models: ");
-        for (size_t i = 0; i < p.outside.size(); ++i) {
-          out.warnings.back() += (i ? ", " : "") + p.outside[i];
-        }
+        out.warnings.push_back(OutsideWarning(p));
         [[fallthrough]];
       case LayerStatus::kModelled:
         ++c.layers_modelled;
@@ -237,10 +241,10 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
       OptimizerConfigOf(layers, run.optimizer.type, &optimizer_reason);
   if (loss_config) loss_reason.clear();
   if (optimizer_config) optimizer_reason.clear();
-  out.loss = PredictLayer(step_item("loss", "cross_entropy", loss_config, loss_reason), bundle,
+  out.loss = PredictLayer(step_item(kLossPath, "cross_entropy", loss_config, loss_reason), bundle,
                           out.has_energy_models, out.warnings);
   out.optimizer_step = PredictLayer(
-      step_item("optimizer step", run.optimizer.type, optimizer_config, optimizer_reason), bundle,
+      step_item(kOptimizerStepPath, run.optimizer.type, optimizer_config, optimizer_reason), bundle,
       out.has_energy_models, out.warnings);
   if (out.loss.status == LayerStatus::kUnmodelled) {
     out.unmodelled.push_back("loss (cross_entropy" +
@@ -249,21 +253,21 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
                                   : std::string()) +
                              "): " + out.loss.reason);
   }
-  if (out.optimizer_step.status == LayerStatus::kUnmodelled) {
-    std::string what = "optimizer step (" + run.optimizer.type;
-    if (optimizer_config) {
-      what += ", " + std::to_string(optimizer_config->parameters) + " parameters in " +
-              std::to_string(optimizer_config->parameter_tensors) + " tensors";
+  // "optimizer step (sgd, 61706 parameters in 10 tensors): <reason>" for an unmodelled
+  // parameter-wide step.
+  const auto unmodelled_step = [&](const LayerPrediction& p,
+                                   const std::optional<LayerConfig>& config) {
+    if (p.status != LayerStatus::kUnmodelled) return;
+    std::string what = p.layer.path + " (" + p.layer.type;
+    if (config) {
+      what += ", " + std::to_string(config->parameters) + " parameters in " +
+              std::to_string(config->parameter_tensors) + " tensors";
     }
-    out.unmodelled.push_back(what + "): " + out.optimizer_step.reason);
-  }
+    out.unmodelled.push_back(what + "): " + p.reason);
+  };
+  unmodelled_step(out.optimizer_step, optimizer_config);
   for (const LayerPrediction* item : {&out.loss, &out.optimizer_step}) {
-    if (item->status != LayerStatus::kExtrapolated) continue;
-    out.warnings.push_back(item->layer.path + " (" + item->layer.type +
-                           "): outside the training bounds of its models: ");
-    for (size_t i = 0; i < item->outside.size(); ++i) {
-      out.warnings.back() += (i ? ", " : "") + item->outside[i];
-    }
+    if (item->status == LayerStatus::kExtrapolated) out.warnings.push_back(OutsideWarning(*item));
   }
   // The training loop's zero_grad convention: accumulation into .grad and the fill itself.
   const bool zero_fill = run.optimizer.zero_grad != "none";
@@ -273,24 +277,12 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
     LayerInstance li = step_item(path, std::string(ToString(type)), config, config ? "" : reason);
     li.no_cost = !zero_fill;
     LayerPrediction p = PredictLayer(li, bundle, out.has_energy_models, out.warnings);
-    if (p.status == LayerStatus::kUnmodelled) {
-      out.unmodelled.push_back(path + " (" + std::string(ToString(type)) +
-                               (config ? ", " + std::to_string(config->parameters) +
-                                             " parameters in " +
-                                             std::to_string(config->parameter_tensors) + " tensors"
-                                       : std::string()) +
-                               "): " + p.reason);
-    } else if (p.status == LayerStatus::kExtrapolated) {
-      out.warnings.push_back(path + " (" + std::string(ToString(type)) +
-                             "): outside the training bounds of its models: ");
-      for (size_t i = 0; i < p.outside.size(); ++i) {
-        out.warnings.back() += (i ? ", " : "") + p.outside[i];
-      }
-    }
+    unmodelled_step(p, config);
+    if (p.status == LayerStatus::kExtrapolated) out.warnings.push_back(OutsideWarning(p));
     return p;
   };
-  out.grad_accumulation = parameter_step("grad accumulation (.grad)", LayerType::kGradAccumulate);
-  out.zero_grad = parameter_step("zero_grad", LayerType::kZeroGrad);
+  out.grad_accumulation = parameter_step(kGradAccumulationPath, LayerType::kGradAccumulate);
+  out.zero_grad = parameter_step(kZeroGradPath, LayerType::kZeroGrad);
 
   b.loss_time_s = out.loss.forward_time_s;
   Accumulate(out.loss.backward_time_s, b.backward_time_s, b.backward_lower_bound);
