@@ -70,62 +70,40 @@ const ParameterSpec kBias{"bias",
                           [](const LayerConfig& c) -> int64_t { return c.bias ? 1 : 0; },
                           [](LayerConfig& c, int64_t v) { c.bias = v != 0; }};
 
-// One row per layer type: its shipped bounds file and its parameters in canonical order.
-struct TypeBoundsSpec {
-  LayerType type;
-  const char* default_path;
-  std::vector<ParameterSpec> parameters;
-};
-
-const std::vector<TypeBoundsSpec>& TypeSpecs() {
-  static const std::vector<TypeBoundsSpec> kSpecs = [] {
-    const std::vector<ParameterSpec> nchw = {kBatchSize, kChannels, kImageSize};
-    const std::vector<ParameterSpec> pool = {kBatchSize,  kChannels, kImageSize,
-                                             kKernelSize, kStride,   kPadding};
-    const std::vector<ParameterSpec> optimizer = {kParameters, kParameterTensors};
-    return std::vector<TypeBoundsSpec>{
-        {LayerType::kConv2d,
-         "configs/bounds/conv.json",
-         {kBatchSize, kInChannels, kOutChannels, kImageSize, kKernelSize, kStride, kPadding,
-          kGroups, kBias}},
-        {LayerType::kMaxPool2d, "configs/bounds/maxpool.json", pool},
-        {LayerType::kLinear,
-         "configs/bounds/linear.json",
-         {kBatchSize, kInFeatures, kOutFeatures, kBias}},
-        {LayerType::kBatchNorm2d, "configs/bounds/batchnorm2d.json", nchw},
-        {LayerType::kReLU, "configs/bounds/relu.json", nchw},
-        {LayerType::kReLU6, "configs/bounds/relu6.json", nchw},
-        {LayerType::kHardswish, "configs/bounds/hardswish.json", nchw},
-        {LayerType::kHardsigmoid, "configs/bounds/hardsigmoid.json", nchw},
-        {LayerType::kSigmoid, "configs/bounds/sigmoid.json", nchw},
-        {LayerType::kAvgPool2d, "configs/bounds/avgpool2d.json", pool},
-        {LayerType::kAdaptiveAvgPool2d,
-         "configs/bounds/adaptive_avgpool2d.json",
-         {kBatchSize, kChannels, kImageSize, kOutputSize}},
-        {LayerType::kAdd, "configs/bounds/add.json", nchw},
-        {LayerType::kMul, "configs/bounds/mul.json", nchw},
-        {LayerType::kDropout,
-         "configs/bounds/dropout.json",
-         {kBatchSize, kChannels, kImageSize, kPPercent}},
-        {LayerType::kCrossEntropy, "configs/bounds/cross_entropy.json", {kBatchSize, kNumClasses}},
-        {LayerType::kSgd, "configs/bounds/sgd.json", optimizer},
-        {LayerType::kAdam, "configs/bounds/adam.json", optimizer},
-        {LayerType::kGradAccumulate, "configs/bounds/grad_accumulate.json", optimizer},
-        {LayerType::kZeroGrad, "configs/bounds/zero_grad.json", optimizer},
-    };
-  }();
-  return kSpecs;
+// Every bounds parameter, by name. A descriptor's `bounds_parameters` name rows of this table.
+const std::vector<ParameterSpec>& AllParameterSpecs() {
+  static const std::vector<ParameterSpec> kAll = {
+      kBatchSize,   kInChannels, kOutChannels, kChannels, kKernelSize,  kStride,
+      kPadding,     kInFeatures, kOutFeatures, kOutputSize, kPPercent,  kNumClasses,
+      kParameters,  kParameterTensors, kImageSize, kGroups, kBias};
+  return kAll;
 }
 
-const TypeBoundsSpec& TypeSpec(LayerType type) {
-  for (const TypeBoundsSpec& s : TypeSpecs()) {
-    if (s.type == type) return s;
-  }
-  throw ConfigError("no bounds parameters defined for layer type " + std::string(ToString(type)));
+// The bounds parameters of each type, in the descriptor's canonical order (built once).
+const std::vector<ParameterSpec>& ParameterSpecsOf(LayerType type) {
+  static const std::vector<std::vector<ParameterSpec>> kByType = [] {
+    std::vector<std::vector<ParameterSpec>> by_type;
+    for (LayerType t : AllLayerTypes()) {
+      std::vector<ParameterSpec> specs;
+      for (std::string_view name : Describe(t).bounds_parameters) {
+        const auto& all = AllParameterSpecs();
+        auto it = std::find_if(all.begin(), all.end(),
+                               [&](const ParameterSpec& p) { return name == p.name; });
+        if (it == all.end()) {
+          throw std::logic_error("core/layer_types.cpp: " + std::string(ToString(t)) +
+                                 " names unknown bounds parameter '" + std::string(name) + "'");
+        }
+        specs.push_back(*it);
+      }
+      by_type.push_back(std::move(specs));
+    }
+    return by_type;
+  }();
+  return kByType.at(static_cast<size_t>(type));
 }
 
 const ParameterSpec* FindSpec(LayerType type, std::string_view name) {
-  for (const ParameterSpec& p : TypeSpec(type).parameters) {
+  for (const ParameterSpec& p : ParameterSpecsOf(type)) {
     if (name == p.name) return &p;
   }
   return nullptr;
@@ -279,7 +257,7 @@ const ParameterBounds& LayerBounds::Get(std::string_view name) const {
 
 std::vector<std::string> BoundsParameterNames(LayerType type) {
   std::vector<std::string> names;
-  for (const ParameterSpec& p : TypeSpec(type).parameters) names.emplace_back(p.name);
+  for (const ParameterSpec& p : ParameterSpecsOf(type)) names.emplace_back(p.name);
   return names;
 }
 
@@ -314,7 +292,7 @@ LayerBounds ParseBounds(const nlohmann::json& j, const std::string& context) {
                         " (expected " + JoinNames(names) + ")");
     }
   }
-  for (const ParameterSpec& spec : TypeSpec(bounds.type).parameters) {
+  for (const ParameterSpec& spec : ParameterSpecsOf(bounds.type)) {
     auto it = params.find(spec.name);
     if (it == params.end()) {
       if (spec.required) {
@@ -335,8 +313,9 @@ LayerBounds ParseBounds(const nlohmann::json& j, const std::string& context) {
   }
 
   // Cross-parameter checks: some draw must be able to give a valid geometry.
-  const bool pool = bounds.type == LayerType::kMaxPool2d || bounds.type == LayerType::kAvgPool2d;
-  if (bounds.type == LayerType::kConv2d || pool) {
+  const LayerFamily family = Describe(bounds.type).family;
+  const bool pool = family == LayerFamily::kPool;
+  if (family == LayerFamily::kConv || pool) {
     const ParameterBounds& kernel = bounds.Get("kernel_size");
     const ParameterBounds& image = bounds.Get("image_size");
     const ParameterBounds& padding = bounds.Get("padding");
@@ -377,7 +356,9 @@ LayerBounds ParseBounds(const nlohmann::json& j, const std::string& context) {
 
 LayerBounds LoadBounds(const std::string& path) { return ParseBounds(LoadJsonFile(path), path); }
 
-std::string DefaultBoundsPath(LayerType type) { return TypeSpec(type).default_path; }
+std::string DefaultBoundsPath(LayerType type) {
+  return std::string(Describe(type).default_bounds_path);
+}
 
 void ApplyBoundsParameter(LayerConfig& config, std::string_view name, int64_t value) {
   const ParameterSpec* spec = FindSpec(config.type, name);

@@ -36,127 +36,44 @@ const Field kNumClasses{"num_classes", &LayerConfig::num_classes, nullptr, 1};
 const Field kParameters{"parameters", &LayerConfig::parameters, nullptr, 1};
 const Field kParameterTensors{"parameter_tensors", &LayerConfig::parameter_tensors, nullptr, 1};
 
-// What a type computes, for the shape, MAC and size rules shared by several types.
-enum class Family {
-  kConv,          // conv2d
-  kPool,          // maxpool2d, avgpool2d: kernel, stride, padding
-  kLinear,        // linear
-  kElementwise,   // batchnorm2d, activations, add, mul, dropout: output shape = input shape
-  kAdaptivePool,  // adaptive_avgpool2d
-  kLoss,          // cross_entropy
-  kOptimizer,     // sgd, adam, grad_accumulate, zero_grad: over the trainable parameters
-};
+// Every serialisable field, by JSON key. A descriptor's `fields` name rows of this table.
+const std::vector<Field>& AllFields() {
+  static const std::vector<Field> kFields = {
+      kBatchSize, kInChannels, kOutChannels, kHeight,      kWidth,      kKernelSize,
+      kStride,    kPadding,    kGroups,      kBias,        kInFeatures, kOutFeatures,
+      kNumFeatures, kOutputSize, kPPercent,  kNumClasses,  kParameters, kParameterTensors};
+  return kFields;
+}
 
-// One row per layer type: its names and the fields it uses. Adding a layer type means adding
-// an enum value, a row here, and its cases in OutputShape/ForwardMacs/Sizes/CheckGeometry when
-// its family's rules do not fit.
-struct TypeInfo {
-  LayerType type;
-  const char* name;
-  Family family;
-  std::vector<std::string_view> aliases;  // accepted by ParseLayerType besides `name`
-  std::vector<Field> fields;              // serialisation order
-  std::vector<std::string> field_names;   // names of `fields`, filled in Types()
-};
-
-const std::vector<TypeInfo>& Types() {
-  static const std::vector<TypeInfo> kTypes = [] {
-    const std::vector<Field> nchw = {kBatchSize, kInChannels, kHeight, kWidth};
-    const std::vector<Field> pool = {kBatchSize,  kInChannels, kHeight, kWidth,
-                                     kKernelSize, kStride,     kPadding};
-    std::vector<TypeInfo> types = {
-        {LayerType::kConv2d,
-         "conv2d",
-         Family::kConv,
-         {"conv"},
-         {kBatchSize, kInChannels, kOutChannels, kHeight, kWidth, kKernelSize, kStride, kPadding,
-          kGroups, kBias},
-         {}},
-        {LayerType::kMaxPool2d, "maxpool2d", Family::kPool, {"maxpool", "pool"}, pool, {}},
-        {LayerType::kLinear,
-         "linear",
-         Family::kLinear,
-         {},
-         {kBatchSize, kInFeatures, kOutFeatures, kBias},
-         {}},
-        {LayerType::kBatchNorm2d,
-         "batchnorm2d",
-         Family::kElementwise,
-         {"batchnorm", "bn"},
-         {kBatchSize, kNumFeatures, kHeight, kWidth},
-         {}},
-        {LayerType::kReLU, "relu", Family::kElementwise, {}, nchw, {}},
-        {LayerType::kReLU6, "relu6", Family::kElementwise, {}, nchw, {}},
-        {LayerType::kHardswish, "hardswish", Family::kElementwise, {}, nchw, {}},
-        {LayerType::kHardsigmoid, "hardsigmoid", Family::kElementwise, {}, nchw, {}},
-        {LayerType::kSigmoid, "sigmoid", Family::kElementwise, {}, nchw, {}},
-        {LayerType::kAvgPool2d, "avgpool2d", Family::kPool, {"avgpool"}, pool, {}},
-        {LayerType::kAdaptiveAvgPool2d,
-         "adaptive_avgpool2d",
-         Family::kAdaptivePool,
-         {"adaptive_avgpool"},
-         {kBatchSize, kInChannels, kHeight, kWidth, kOutputSize},
-         {}},
-        {LayerType::kAdd, "add", Family::kElementwise, {}, nchw, {}},
-        {LayerType::kMul, "mul", Family::kElementwise, {}, nchw, {}},
-        {LayerType::kDropout,
-         "dropout",
-         Family::kElementwise,
-         {},
-         {kBatchSize, kInChannels, kHeight, kWidth, kPPercent},
-         {}},
-        {LayerType::kCrossEntropy,
-         "cross_entropy",
-         Family::kLoss,
-         {"crossentropy", "loss"},
-         {kBatchSize, kNumClasses},
-         {}},
-        {LayerType::kSgd, "sgd", Family::kOptimizer, {}, {kParameters, kParameterTensors}, {}},
-        {LayerType::kAdam, "adam", Family::kOptimizer, {}, {kParameters, kParameterTensors}, {}},
-        {LayerType::kGradAccumulate,
-         "grad_accumulate",
-         Family::kOptimizer,
-         {},
-         {kParameters, kParameterTensors},
-         {}},
-        {LayerType::kZeroGrad,
-         "zero_grad",
-         Family::kOptimizer,
-         {},
-         {kParameters, kParameterTensors},
-         {}},
-    };
-    for (TypeInfo& t : types) {
-      for (const Field& f : t.fields) t.field_names.emplace_back(f.name);
+// The fields of each type, in the descriptor's order (built once).
+const std::vector<Field>& FieldsOf(LayerType type) {
+  static const std::vector<std::vector<Field>> kByType = [] {
+    std::vector<std::vector<Field>> by_type;
+    for (LayerType t : AllLayerTypes()) {
+      std::vector<Field> fields;
+      for (const std::string& name : Describe(t).fields) {
+        const auto& all = AllFields();
+        auto it = std::find_if(all.begin(), all.end(),
+                               [&](const Field& f) { return name == f.name; });
+        if (it == all.end()) {
+          throw std::logic_error("core/layer_types.cpp: " + std::string(ToString(t)) +
+                                 " names unknown field '" + name + "'");
+        }
+        fields.push_back(*it);
+      }
+      by_type.push_back(std::move(fields));
     }
-    return types;
+    return by_type;
   }();
-  return kTypes;
+  return kByType.at(static_cast<size_t>(type));
 }
 
-const TypeInfo& Info(LayerType type) {
-  for (const TypeInfo& t : Types()) {
-    if (t.type == type) return t;
-  }
-  throw ConfigError("unknown layer type value " + std::to_string(static_cast<int>(type)));
-}
-
-std::string ExpectedTypeNames() {
-  std::string out;
-  const auto& types = Types();
-  for (size_t i = 0; i < types.size(); ++i) {
-    if (i > 0) out += (i + 1 == types.size()) ? " or " : ", ";
-    out += types[i].name;
-  }
-  return out;
-}
-
-Family FamilyOf(LayerType type) { return Info(type).family; }
+LayerFamily FamilyOf(LayerType type) { return Describe(type).family; }
 
 // Types with a square kernel sliding over a padded input.
 bool IsSpatial(LayerType type) {
-  const Family f = FamilyOf(type);
-  return f == Family::kConv || f == Family::kPool;
+  const LayerFamily f = FamilyOf(type);
+  return f == LayerFamily::kConv || f == LayerFamily::kPool;
 }
 
 // Sum over the o output positions of an adaptive pool of their window lengths along a side of
@@ -192,101 +109,41 @@ std::string CheckGeometry(const LayerConfig& c) {
       }
     }
   }
-  switch (c.type) {
-    case LayerType::kConv2d:
-      if (c.in_channels % c.groups != 0 || c.out_channels % c.groups != 0) {
-        return "groups " + std::to_string(c.groups) + " must divide in_channels " +
-               std::to_string(c.in_channels) + " and out_channels " +
-               std::to_string(c.out_channels);
-      }
-      break;
-    case LayerType::kMaxPool2d:
-    case LayerType::kAvgPool2d:
-      // torch: "pad should be at most half of effective kernel size" (max_pool2d) and "pad
-      // should be at most half of kernel size" (avg_pool2d).
-      if (c.padding > c.kernel_size / 2) {
-        return "padding " + std::to_string(c.padding) +
-               " must be <= kernel_size / 2 = " + std::to_string(c.kernel_size / 2) + " for " +
-               std::string(Info(c.type).name);
-      }
-      break;
-    case LayerType::kBatchNorm2d:
-      // torch: "Expected more than 1 value per channel when training".
-      if (c.batch_size * c.height * c.width <= 1) {
-        return "batch_size * height * width must be > 1 in training mode, got " +
-               std::to_string(c.batch_size) + " * " + std::to_string(c.height) + " * " +
-               std::to_string(c.width);
-      }
-      break;
-    case LayerType::kDropout:
-      if (c.p_percent > 100) {
-        return "p_percent must be <= 100, got " + std::to_string(c.p_percent);
-      }
-      break;
-    case LayerType::kSgd:
-    case LayerType::kAdam:
-    case LayerType::kGradAccumulate:
-    case LayerType::kZeroGrad:
-      if (c.parameter_tensors > c.parameters) {
-        return "parameter_tensors " + std::to_string(c.parameter_tensors) +
-               " must be <= parameters " + std::to_string(c.parameters);
-      }
-      break;
-    default:
-      break;
+  const LayerFamily family = FamilyOf(c.type);
+  if (family == LayerFamily::kConv &&
+      (c.in_channels % c.groups != 0 || c.out_channels % c.groups != 0)) {
+    return "groups " + std::to_string(c.groups) + " must divide in_channels " +
+           std::to_string(c.in_channels) + " and out_channels " + std::to_string(c.out_channels);
+  }
+  // torch: "pad should be at most half of effective kernel size" (max_pool2d) and "pad
+  // should be at most half of kernel size" (avg_pool2d).
+  if (family == LayerFamily::kPool && c.padding > c.kernel_size / 2) {
+    return "padding " + std::to_string(c.padding) + " must be <= kernel_size / 2 = " +
+           std::to_string(c.kernel_size / 2) + " for " + std::string(ToString(c.type));
+  }
+  // torch: "Expected more than 1 value per channel when training".
+  if (c.type == LayerType::kBatchNorm2d && c.batch_size * c.height * c.width <= 1) {
+    return "batch_size * height * width must be > 1 in training mode, got " +
+           std::to_string(c.batch_size) + " * " + std::to_string(c.height) + " * " +
+           std::to_string(c.width);
+  }
+  if (c.type == LayerType::kDropout && c.p_percent > 100) {
+    return "p_percent must be <= 100, got " + std::to_string(c.p_percent);
+  }
+  if (family == LayerFamily::kOptimizer && c.parameter_tensors > c.parameters) {
+    return "parameter_tensors " + std::to_string(c.parameter_tensors) +
+           " must be <= parameters " + std::to_string(c.parameters);
   }
   return "";
 }
 
 }  // namespace
 
-std::string_view ToString(LayerType type) { return Info(type).name; }
-
-std::string_view ToString(Pass pass) {
-  switch (pass) {
-    case Pass::kForward:
-      return "forward";
-    case Pass::kBackward:
-      return "backward";
-  }
-  return "unknown";
-}
-
-LayerType ParseLayerType(std::string_view name) {
-  for (const TypeInfo& t : Types()) {
-    if (name == t.name) return t.type;
-    for (std::string_view alias : t.aliases) {
-      if (name == alias) return t.type;
-    }
-  }
-  throw ConfigError("unknown layer type '" + std::string(name) + "' (expected " +
-                    ExpectedTypeNames() + ")");
-}
-
-Pass ParsePass(std::string_view name) {
-  if (name == "forward") return Pass::kForward;
-  if (name == "backward") return Pass::kBackward;
-  throw ConfigError("unknown pass '" + std::string(name) + "' (expected forward or backward)");
-}
-
-bool IsOptimizerStep(LayerType type) { return FamilyOf(type) == Family::kOptimizer; }
-
-bool HasBackwardPass(LayerType type) { return !IsOptimizerStep(type); }
-
-const std::vector<LayerType>& AllLayerTypes() {
-  static const std::vector<LayerType> kAll = [] {
-    std::vector<LayerType> all;
-    for (const TypeInfo& t : Types()) all.push_back(t.type);
-    return all;
-  }();
-  return kAll;
-}
-
-const std::vector<std::string>& FieldNames(LayerType type) { return Info(type).field_names; }
+const std::vector<std::string>& FieldNames(LayerType type) { return Describe(type).fields; }
 
 bool LayerConfig::operator==(const LayerConfig& other) const {
   if (type != other.type) return false;
-  for (const Field& f : Info(type).fields) {
+  for (const Field& f : FieldsOf(type)) {
     if (f.int_member && this->*f.int_member != other.*f.int_member) return false;
     if (f.bool_member && this->*f.bool_member != other.*f.bool_member) return false;
   }
@@ -295,7 +152,7 @@ bool LayerConfig::operator==(const LayerConfig& other) const {
 
 bool IsValid(const LayerConfig& config, std::string* reason) {
   std::string error;
-  for (const Field& f : Info(config.type).fields) {
+  for (const Field& f : FieldsOf(config.type)) {
     if (!f.int_member) continue;
     const int64_t value = config.*f.int_member;
     if (value < f.min_value) {
@@ -318,20 +175,21 @@ void Validate(const LayerConfig& config, const std::string& context) {
 
 std::vector<int64_t> OutputShape(const LayerConfig& c) {
   switch (FamilyOf(c.type)) {
-    case Family::kConv:
-    case Family::kPool: {
-      const int64_t channels = c.type == LayerType::kConv2d ? c.out_channels : c.in_channels;
+    case LayerFamily::kConv:
+    case LayerFamily::kPool: {
+      const int64_t channels =
+          FamilyOf(c.type) == LayerFamily::kConv ? c.out_channels : c.in_channels;
       return {c.batch_size, channels, OutputSide(c.height, c.kernel_size, c.stride, c.padding),
               OutputSide(c.width, c.kernel_size, c.stride, c.padding)};
     }
-    case Family::kLinear:
+    case LayerFamily::kLinear:
       return {c.batch_size, c.out_features};
-    case Family::kElementwise:
+    case LayerFamily::kElementwise:
       return {c.batch_size, c.in_channels, c.height, c.width};
-    case Family::kAdaptivePool:
+    case LayerFamily::kAdaptivePool:
       return {c.batch_size, c.in_channels, c.output_size, c.output_size};
-    case Family::kLoss:
-    case Family::kOptimizer:
+    case LayerFamily::kLoss:
+    case LayerFamily::kOptimizer:
       return {};
   }
   return {};
@@ -342,25 +200,25 @@ double ForwardMacs(const LayerConfig& c) {
   const double nchw = static_cast<double>(c.batch_size) * static_cast<double>(c.in_channels) *
                       static_cast<double>(c.height) * static_cast<double>(c.width);
   switch (FamilyOf(c.type)) {
-    case Family::kConv: {
+    case LayerFamily::kConv: {
       const std::vector<int64_t> out = OutputShape(c);
       return static_cast<double>(out[0]) * out[1] * out[2] * out[3] *
              (static_cast<double>(c.in_channels) / c.groups) * k2;
     }
-    case Family::kPool: {
+    case LayerFamily::kPool: {
       const std::vector<int64_t> out = OutputShape(c);
       return static_cast<double>(out[0]) * out[1] * out[2] * out[3] * k2;
     }
-    case Family::kLinear:
+    case LayerFamily::kLinear:
       return static_cast<double>(c.batch_size) * c.in_features * c.out_features;
-    case Family::kElementwise:
+    case LayerFamily::kElementwise:
       return nchw;
-    case Family::kAdaptivePool:
+    case LayerFamily::kAdaptivePool:
       return static_cast<double>(c.batch_size) * static_cast<double>(c.in_channels) *
              AdaptiveWindowSum(c.height, c.output_size) * AdaptiveWindowSum(c.width, c.output_size);
-    case Family::kLoss:
+    case LayerFamily::kLoss:
       return static_cast<double>(c.batch_size) * static_cast<double>(c.num_classes);
-    case Family::kOptimizer:
+    case LayerFamily::kOptimizer:
       return static_cast<double>(c.parameters);
   }
   return 0;
@@ -374,34 +232,37 @@ TensorSizes Sizes(const LayerConfig& c) {
   const double nchw = static_cast<double>(c.batch_size) * static_cast<double>(c.in_channels) *
                       static_cast<double>(c.height) * static_cast<double>(c.width);
   switch (FamilyOf(c.type)) {
-    case Family::kConv:
+    case LayerFamily::kConv:
       s.input_elements = nchw;
       s.weight_elements = static_cast<double>(c.out_channels) *
                               (static_cast<double>(c.in_channels) / c.groups) * c.kernel_size *
                               c.kernel_size +
                           (c.bias ? static_cast<double>(c.out_channels) : 0.0);
       break;
-    case Family::kPool:
-    case Family::kAdaptivePool:
+    case LayerFamily::kPool:
+    case LayerFamily::kAdaptivePool:
       s.input_elements = nchw;
       break;
-    case Family::kLinear:
+    case LayerFamily::kLinear:
       s.input_elements = static_cast<double>(c.batch_size) * c.in_features;
       s.weight_elements = static_cast<double>(c.in_features) * c.out_features +
                           (c.bias ? static_cast<double>(c.out_features) : 0.0);
       break;
-    case Family::kElementwise:
+    case LayerFamily::kElementwise:
+    {
+      const LayerDescriptor& d = Describe(c.type);
+      const double nc = static_cast<double>(c.batch_size) * static_cast<double>(c.in_channels);
       s.input_elements = nchw;
-      if (c.type == LayerType::kAdd) s.input_elements = 2 * nchw;
-      if (c.type == LayerType::kMul) {
-        s.input_elements = nchw + static_cast<double>(c.batch_size) * c.in_channels;
-      }
-      if (c.type == LayerType::kBatchNorm2d) s.weight_elements = 2.0 * c.in_channels;
+      if (d.second_operand == SecondOperand::kSameShape) s.input_elements += nchw;
+      if (d.second_operand == SecondOperand::kChannelScale) s.input_elements += nc;
+      s.weight_elements =
+          static_cast<double>(d.weights_per_channel) * static_cast<double>(c.in_channels);
       break;
-    case Family::kLoss:
+    }
+    case LayerFamily::kLoss:
       s.input_elements = static_cast<double>(c.batch_size) * static_cast<double>(c.num_classes);
       break;
-    case Family::kOptimizer:
+    case LayerFamily::kOptimizer:
       s.output_elements = 0;
       s.weight_elements = static_cast<double>(c.parameters);
       break;
@@ -411,7 +272,7 @@ TensorSizes Sizes(const LayerConfig& c) {
 
 nlohmann::json ToJson(const LayerConfig& config) {
   nlohmann::json j = nlohmann::json::object();
-  for (const Field& f : Info(config.type).fields) {
+  for (const Field& f : FieldsOf(config.type)) {
     if (f.int_member) j[f.name] = config.*f.int_member;
     if (f.bool_member) j[f.name] = config.*f.bool_member;
   }
@@ -420,13 +281,13 @@ nlohmann::json ToJson(const LayerConfig& config) {
 
 LayerConfig LayerConfigFromJson(LayerType type, const nlohmann::json& j,
                                 const std::string& context) {
-  const TypeInfo& info = Info(type);
+  const LayerDescriptor& info = Describe(type);
   const std::string where = context.empty() ? std::string(info.name) : context;
   RequireObject(j, where);
-  RejectUnknownKeys(j, info.field_names, where);
+  RejectUnknownKeys(j, info.fields, where);
   LayerConfig config;
   config.type = type;
-  for (const Field& f : info.fields) {
+  for (const Field& f : FieldsOf(type)) {
     const nlohmann::json& value = RequireKey(j, f.name, where);
     const std::string value_where = At(where, f.name);
     if (f.int_member) config.*f.int_member = ReadInt(value, value_where);

@@ -85,54 +85,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/layer_type.h"
+
 namespace lj {
-
-// Layer types. Names as stored in the database column samples.layer (see the table above).
-// New types are appended: the enum values of existing types do not change.
-enum class LayerType {
-  kConv2d,
-  kMaxPool2d,
-  kLinear,
-  kBatchNorm2d,
-  kReLU,
-  kReLU6,
-  kHardswish,
-  kHardsigmoid,
-  kSigmoid,
-  kAvgPool2d,
-  kAdaptiveAvgPool2d,
-  kAdd,
-  kMul,
-  kDropout,
-  kCrossEntropy,
-  kSgd,
-  kAdam,
-  kGradAccumulate,
-  kZeroGrad,
-};
-
-// Pass of a training step. Names as stored in samples.pass.
-enum class Pass { kForward, kBackward };
-
-// "conv2d", "maxpool2d", "linear", "batchnorm2d", "relu", "relu6", "hardswish", "hardsigmoid",
-// "sigmoid", "avgpool2d", "adaptive_avgpool2d", "add", "mul", "dropout", "cross_entropy", "sgd",
-// "adam", "grad_accumulate", "zero_grad".
-std::string_view ToString(LayerType type);
-// "forward", "backward".
-std::string_view ToString(Pass pass);
-// Accepts the names above and the short CLI aliases "conv", "maxpool"/"pool", "batchnorm"/"bn",
-// "avgpool", "adaptive_avgpool", "crossentropy"/"loss".
-// Throws ConfigError("unknown layer type 'x' (expected conv2d, maxpool2d, ..., sgd or adam)").
-LayerType ParseLayerType(std::string_view name);
-Pass ParsePass(std::string_view name);
-
-// Whether a type has a backward pass that `measure` measures and stores: false for the
-// parameter-wide steps (sgd, adam, grad_accumulate, zero_grad), whose one execution is the
-// whole step and is stored as pass "forward"; true for every other type.
-bool HasBackwardPass(LayerType type);
-// The parameter-wide steps of training: sgd, adam, grad_accumulate and zero_grad (fields
-// parameters and parameter_tensors).
-bool IsOptimizerStep(LayerType type);
 
 // The parameters of one layer and its input. Unused fields for a type keep their defaults and
 // are not serialised. The channel count of every NCHW type other than conv2d is in_channels
@@ -183,8 +138,6 @@ void Validate(const LayerConfig& config, const std::string& context = "");
 // Non-throwing Validate: false, and the message (without context) in *reason if non-null.
 bool IsValid(const LayerConfig& config, std::string* reason = nullptr);
 
-// All layer types, in enum order.
-const std::vector<LayerType>& AllLayerTypes();
 // The JSON keys (torch.nn names) ToJson writes for `type`, in declaration order, e.g. linear:
 // {"batch_size", "in_features", "out_features", "bias"}. "bias" is the only boolean field.
 const std::vector<std::string>& FieldNames(LayerType type);

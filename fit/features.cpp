@@ -45,36 +45,25 @@ const FeatureSet kLossFeatures = {
 const FeatureSet kOptimizerFeatures = {{"parameters", "parameter_tensors"}, 2};
 
 const FeatureSet& FeatureSetOf(LayerType type) {
-  switch (type) {
-    case LayerType::kConv2d:
+  switch (Describe(type).features) {
+    case FeatureKind::kConv:
       return kConvFeatures;
-    case LayerType::kMaxPool2d:
-    case LayerType::kAvgPool2d:
+    case FeatureKind::kPool:
       return kPoolFeatures;
-    case LayerType::kLinear:
+    case FeatureKind::kLinear:
       return kLinearFeatures;
-    case LayerType::kBatchNorm2d:
-    case LayerType::kReLU:
-    case LayerType::kReLU6:
-    case LayerType::kHardswish:
-    case LayerType::kHardsigmoid:
-    case LayerType::kSigmoid:
-    case LayerType::kAdd:
-    case LayerType::kMul:
+    case FeatureKind::kElementwise:
       return kElementwiseFeatures;
-    case LayerType::kDropout:
+    case FeatureKind::kDropout:
       return kDropoutFeatures;
-    case LayerType::kAdaptiveAvgPool2d:
+    case FeatureKind::kAdaptivePool:
       return kAdaptivePoolFeatures;
-    case LayerType::kCrossEntropy:
+    case FeatureKind::kLoss:
       return kLossFeatures;
-    case LayerType::kSgd:
-    case LayerType::kAdam:
-    case LayerType::kGradAccumulate:
-    case LayerType::kZeroGrad:
+    case FeatureKind::kOptimizer:
       return kOptimizerFeatures;
   }
-  throw ConfigError("unknown layer type");
+  throw ConfigError("unknown feature kind of " + std::string(ToString(type)));
 }
 
 // glibc's malloc serves requests above its mmap threshold with fresh pages from mmap, which
@@ -129,8 +118,8 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
   const TensorSizes sizes = Sizes(c);
   const double macs = ForwardMacs(c);
   const auto d = [](int64_t v) { return static_cast<double>(v); };
-  switch (c.type) {
-    case LayerType::kConv2d:
+  switch (Describe(c.type).features) {
+    case FeatureKind::kConv:
       // Fan-in per group, not in_channels: a depthwise conv (groups = in_channels) then has the
       // features of a dense conv with one input channel, whose MACs it has, instead of those of
       // a dense conv with in_channels inputs (which made a depthwise conv cost up to 16x the
@@ -149,8 +138,7 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               Mmap(sizes.input_elements),
               Mmap(sizes.output_elements),
               Mmap(sizes.weight_elements)};
-    case LayerType::kMaxPool2d:
-    case LayerType::kAvgPool2d:
+    case FeatureKind::kPool:
       return {d(c.batch_size),
               d(c.in_channels),
               PaddedInputSize(c),
@@ -161,7 +149,7 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               sizes.output_elements,
               Mmap(sizes.input_elements),
               Mmap(sizes.output_elements)};
-    case LayerType::kLinear:
+    case FeatureKind::kLinear:
       return {d(c.batch_size),
               d(c.in_features),
               d(c.out_features),
@@ -172,21 +160,14 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               Mmap(sizes.input_elements),
               Mmap(sizes.output_elements),
               Mmap(sizes.weight_elements)};
-    case LayerType::kBatchNorm2d:
-    case LayerType::kReLU:
-    case LayerType::kReLU6:
-    case LayerType::kHardswish:
-    case LayerType::kHardsigmoid:
-    case LayerType::kSigmoid:
-    case LayerType::kAdd:
-    case LayerType::kMul:
+    case FeatureKind::kElementwise:
       return {d(c.batch_size),
               d(c.in_channels),
               PaddedInputSize(c),
               macs,
               Mmap(sizes.input_elements),
               Mmap(sizes.output_elements)};
-    case LayerType::kDropout: {
+    case FeatureKind::kDropout: {
       const double minority = std::max<double>(1, std::min(c.p_percent, 100 - c.p_percent));
       return {d(c.batch_size),
               d(c.in_channels),
@@ -196,7 +177,7 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               Mmap(sizes.input_elements),
               Mmap(sizes.output_elements)};
     }
-    case LayerType::kAdaptiveAvgPool2d:
+    case FeatureKind::kAdaptivePool:
       return {d(c.batch_size),
               d(c.in_channels),
               PaddedInputSize(c),
@@ -206,16 +187,13 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               sizes.output_elements,
               Mmap(sizes.input_elements),
               Mmap(sizes.output_elements)};
-    case LayerType::kCrossEntropy:
+    case FeatureKind::kLoss:
       return {d(c.batch_size), d(c.num_classes), macs, Mmap(sizes.input_elements),
               Mmap(sizes.output_elements)};
-    case LayerType::kSgd:
-    case LayerType::kAdam:
-    case LayerType::kGradAccumulate:
-    case LayerType::kZeroGrad:
+    case FeatureKind::kOptimizer:
       return {d(c.parameters), d(c.parameter_tensors)};
   }
-  throw ConfigError("unknown layer type");
+  throw ConfigError("unknown feature kind of " + std::string(ToString(c.type)));
 }
 
 std::string TermName(LayerType type, const Term& term) {
@@ -381,14 +359,8 @@ std::vector<Term> PowerTerms(LayerType type, bool with_linear) {
 }
 
 int DefaultDegree(LayerType type) {
-  switch (type) {
-    case LayerType::kConv2d:
-    case LayerType::kMaxPool2d:
-    case LayerType::kAvgPool2d:
-      return 3;
-    default:
-      return 2;
-  }
+  const FeatureKind kind = Describe(type).features;
+  return kind == FeatureKind::kConv || kind == FeatureKind::kPool ? 3 : 2;
 }
 
 Eigen::MatrixXd DesignMatrix(LayerType type, const std::vector<Term>& terms,

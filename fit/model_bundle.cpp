@@ -111,7 +111,7 @@ Prediction Predict(const Model& model, const LayerConfig& config) {
   Prediction p;
   p.unclamped = RawValue(model, features);
   p.value = EnvelopedValue(model, features);
-  if (config.type == LayerType::kConv2d && config.groups > 1) {
+  if (Describe(config.type).family == LayerFamily::kConv && config.groups > 1) {
     LayerConfig dense = config;
     dense.groups = 1;
     p.value = std::min(p.value, EnvelopedValue(model, FeatureValues(dense)));

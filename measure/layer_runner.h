@@ -36,6 +36,10 @@ struct StateInfo {
   double sum = 0;              // sum of all elements
 };
 
+// Whether measure/layer_ops.cpp registers a runner for `type` (every type must:
+// tests/core/layer_registry_test.cpp).
+bool HasLayerRunner(LayerType type);
+
 class LayerRunner {
  public:
   // Builds the layer and its inputs from `config`:

@@ -1,0 +1,308 @@
+// One LayerOp per layer type and the registry of their factories (measure/layer_ops.h).
+// Adding a layer type: a factory here and its row in Registry().
+#include "measure/layer_ops.h"
+
+#include <utility>
+
+namespace lj {
+namespace {
+
+const auto kFloat = torch::TensorOptions().dtype(torch::kFloat32);
+
+std::vector<int64_t> Nchw(const LayerConfig& c) {
+  return {c.batch_size, c.in_channels, c.height, c.width};
+}
+
+// Makes `t` a leaf that requires grad and a gradient target named `name`.
+void AddInput(LayerOp& op, torch::Tensor t, const char* name) {
+  t.set_requires_grad(true);
+  op.grad_targets.push_back(t);
+  op.grad_names.emplace_back(name);
+}
+
+StateInfo Summary(const std::string& name, const torch::Tensor& t) {
+  StateInfo info;
+  info.name = name;
+  info.shape = t.sizes().vec();
+  info.sum = t.sum().item<double>();
+  return info;
+}
+
+// A torch::nn module on one input: conv2d, the pools, linear, batchnorm2d. Its parameters
+// (weight, then bias if any) are gradient targets after the input; its buffers (batchnorm2d's
+// running statistics) are its state.
+template <typename Module>
+class ModuleOp : public LayerOp {
+ public:
+  ModuleOp(Module module, const std::vector<int64_t>& input_shape) : module_(std::move(module)) {
+    input = torch::randn(input_shape, kFloat);
+    AddInput(*this, input, "input");
+    for (const auto& p : module_->named_parameters(/*recurse=*/false)) {
+      grad_targets.push_back(p.value());
+      grad_names.push_back(p.key());
+    }
+  }
+  torch::Tensor Run() override { return module_->forward(input); }
+  std::vector<StateInfo> State() const override {
+    torch::NoGradGuard no_grad;
+    std::vector<StateInfo> out;
+    for (const auto& b : module_->named_buffers(/*recurse=*/false)) {
+      out.push_back(Summary(b.key(), b.value()));
+    }
+    return out;
+  }
+
+ private:
+  Module module_;
+};
+
+template <typename Module>
+std::unique_ptr<LayerOp> MakeModuleOp(Module module, const std::vector<int64_t>& input_shape) {
+  return std::make_unique<ModuleOp<Module>>(std::move(module), input_shape);
+}
+
+// A function of one NCHW input, out of place: the activations and dropout.
+class UnaryOp : public LayerOp {
+ public:
+  using Function = torch::Tensor (*)(const torch::Tensor& input, double arg);
+  UnaryOp(const LayerConfig& c, Function f, double arg) : f_(f), arg_(arg) {
+    input = torch::randn(Nchw(c), kFloat);
+    AddInput(*this, input, "input");
+  }
+  torch::Tensor Run() override { return f_(input, arg_); }
+
+ private:
+  Function f_;
+  double arg_;
+};
+
+std::unique_ptr<LayerOp> MakeUnaryOp(const LayerConfig& c, UnaryOp::Function f, double arg = 0) {
+  return std::make_unique<UnaryOp>(c, f, arg);
+}
+
+// A function of the input and a second operand: add (a + b, as a residual sum) and mul (scale *
+// x, as the squeeze-excitation product).
+class BinaryOp : public LayerOp {
+ public:
+  BinaryOp(torch::Tensor a, torch::Tensor b, const char* b_name, bool is_mul) : is_mul_(is_mul) {
+    input = std::move(a);
+    other_ = std::move(b);
+    AddInput(*this, input, "input");
+    AddInput(*this, other_, b_name);
+  }
+  torch::Tensor Run() override { return is_mul_ ? other_ * input : input + other_; }
+
+ private:
+  torch::Tensor other_;
+  bool is_mul_;
+};
+
+// Mean cross-entropy of logits (N, num_classes) and random int64 labels.
+class CrossEntropyOp : public LayerOp {
+ public:
+  explicit CrossEntropyOp(const LayerConfig& c) {
+    input = torch::randn({c.batch_size, c.num_classes}, kFloat);
+    labels_ = torch::randint(c.num_classes, {c.batch_size},
+                             torch::TensorOptions().dtype(torch::kInt64));
+    AddInput(*this, input, "input");
+  }
+  torch::Tensor Run() override { return torch::nn::functional::cross_entropy(input, labels_); }
+  torch::Tensor GradOutput(const torch::Tensor& output) const override {
+    return torch::ones_like(output);
+  }
+
+ private:
+  torch::Tensor labels_;
+};
+
+// A parameter-wide step over `parameter_tensors` leaf tensors of (nearly) equal size, each
+// with a .grad: sgd and adam (optimizer.step()), zero_grad (optimizer.zero_grad()) and
+// grad_accumulate (.grad += an incoming gradient, as autograd's AccumulateGrad).
+class StepOp : public LayerOp {
+ public:
+  explicit StepOp(const LayerConfig& c) : type_(c.type) {
+    const int64_t k = c.parameter_tensors;
+    const int64_t base = c.parameters / k;
+    const int64_t remainder = c.parameters % k;
+    for (int64_t i = 0; i < k; ++i) {
+      torch::Tensor p = torch::randn({base + (i < remainder ? 1 : 0)});
+      p.set_requires_grad(true);
+      p.mutable_grad() = torch::randn_like(p);
+      parameters_.push_back(p);
+    }
+    if (type_ == LayerType::kGradAccumulate) {
+      for (const torch::Tensor& p : parameters_) incoming_.push_back(torch::randn_like(p));
+    } else if (type_ == LayerType::kAdam) {
+      optimizer_ =
+          std::make_unique<torch::optim::Adam>(parameters_, torch::optim::AdamOptions(1e-3));
+    } else {  // sgd, zero_grad
+      optimizer_ = std::make_unique<torch::optim::SGD>(
+          parameters_, torch::optim::SGDOptions(0.01).momentum(0.9));
+    }
+  }
+  torch::Tensor Run() override {
+    if (type_ == LayerType::kGradAccumulate) {
+      torch::NoGradGuard no_grad;  // as the autograd engine's AccumulateGrad
+      for (size_t i = 0; i < parameters_.size(); ++i) {
+        parameters_[i].mutable_grad().add_(incoming_[i]);
+      }
+    } else if (type_ == LayerType::kZeroGrad) {
+      optimizer_->zero_grad();
+    } else {
+      optimizer_->step();
+    }
+    return {};
+  }
+  std::vector<StateInfo> State() const override {
+    torch::NoGradGuard no_grad;
+    StateInfo params;
+    params.name = "parameters";
+    params.tensors = static_cast<int64_t>(parameters_.size());
+    StateInfo grads;
+    grads.name = "grads";
+    grads.tensors = params.tensors;
+    int64_t elements = 0;
+    for (const torch::Tensor& p : parameters_) {
+      elements += p.numel();
+      params.sum += p.sum().item<double>();
+      grads.sum += p.grad().sum().item<double>();
+    }
+    params.shape = grads.shape = {elements};
+    return {params, grads};
+  }
+
+ private:
+  LayerType type_;
+  std::vector<torch::Tensor> parameters_;
+  std::vector<torch::Tensor> incoming_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+};
+
+std::unique_ptr<LayerOp> MakeStepOp(const LayerConfig& c) { return std::make_unique<StepOp>(c); }
+
+using torch::nn::AdaptiveAvgPool2d;
+using torch::nn::AdaptiveAvgPool2dOptions;
+using torch::nn::AvgPool2d;
+using torch::nn::AvgPool2dOptions;
+using torch::nn::BatchNorm2d;
+using torch::nn::BatchNorm2dOptions;
+using torch::nn::Conv2d;
+using torch::nn::Conv2dOptions;
+using torch::nn::Linear;
+using torch::nn::LinearOptions;
+using torch::nn::MaxPool2d;
+using torch::nn::MaxPool2dOptions;
+
+struct Registration {
+  LayerType type;
+  LayerOpFactory make;
+};
+
+// One row per layer type: what one forward execution runs (core/layer_config.h, LayerRunner).
+const std::vector<Registration>& Registry() {
+  static const std::vector<Registration> kRegistry = {
+      {LayerType::kConv2d,
+       [](const LayerConfig& c) {
+         return MakeModuleOp(Conv2d(Conv2dOptions(c.in_channels, c.out_channels, c.kernel_size)
+                                        .stride(c.stride)
+                                        .padding(c.padding)
+                                        .groups(c.groups)
+                                        .bias(c.bias)),
+                             Nchw(c));
+       }},
+      {LayerType::kMaxPool2d,
+       [](const LayerConfig& c) {
+         return MakeModuleOp(
+             MaxPool2d(MaxPool2dOptions(c.kernel_size).stride(c.stride).padding(c.padding)),
+             Nchw(c));
+       }},
+      {LayerType::kLinear,
+       [](const LayerConfig& c) {
+         return MakeModuleOp(Linear(LinearOptions(c.in_features, c.out_features).bias(c.bias)),
+                             {c.batch_size, c.in_features});
+       }},
+      {LayerType::kBatchNorm2d,
+       [](const LayerConfig& c) {
+         BatchNorm2d bn(BatchNorm2dOptions(c.in_channels));
+         bn->train();  // updates its running statistics, as in training
+         return MakeModuleOp(bn, Nchw(c));
+       }},
+      {LayerType::kReLU,
+       [](const LayerConfig& c) {
+         return MakeUnaryOp(c, [](const torch::Tensor& x, double) { return torch::relu(x); });
+       }},
+      {LayerType::kReLU6,
+       [](const LayerConfig& c) {  // torch.nn.ReLU6
+         return MakeUnaryOp(
+             c, [](const torch::Tensor& x, double) { return torch::hardtanh(x, 0.0, 6.0); });
+       }},
+      {LayerType::kHardswish,
+       [](const LayerConfig& c) {
+         return MakeUnaryOp(c,
+                            [](const torch::Tensor& x, double) { return torch::hardswish(x); });
+       }},
+      {LayerType::kHardsigmoid,
+       [](const LayerConfig& c) {
+         return MakeUnaryOp(c,
+                            [](const torch::Tensor& x, double) { return torch::hardsigmoid(x); });
+       }},
+      {LayerType::kSigmoid,
+       [](const LayerConfig& c) {
+         return MakeUnaryOp(c, [](const torch::Tensor& x, double) { return torch::sigmoid(x); });
+       }},
+      {LayerType::kAvgPool2d,
+       [](const LayerConfig& c) {
+         return MakeModuleOp(
+             AvgPool2d(AvgPool2dOptions(c.kernel_size).stride(c.stride).padding(c.padding)),
+             Nchw(c));
+       }},
+      {LayerType::kAdaptiveAvgPool2d,
+       [](const LayerConfig& c) {
+         return MakeModuleOp(
+             AdaptiveAvgPool2d(AdaptiveAvgPool2dOptions({c.output_size, c.output_size})),
+             Nchw(c));
+       }},
+      {LayerType::kAdd,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         torch::Tensor a = torch::randn(Nchw(c), kFloat);
+         torch::Tensor b = torch::randn(Nchw(c), kFloat);
+         return std::make_unique<BinaryOp>(a, b, "other", /*is_mul=*/false);
+       }},
+      {LayerType::kMul,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         torch::Tensor x = torch::randn(Nchw(c), kFloat);
+         // A sigmoid-like gate in [0, 1), as torchvision's SqueezeExcitation scale.
+         torch::Tensor scale = torch::rand({c.batch_size, c.in_channels, 1, 1}, kFloat);
+         return std::make_unique<BinaryOp>(x, scale, "scale", /*is_mul=*/true);
+       }},
+      {LayerType::kDropout,
+       [](const LayerConfig& c) {
+         return MakeUnaryOp(
+             c,
+             [](const torch::Tensor& x, double p) { return torch::dropout(x, p, /*train=*/true); },
+             static_cast<double>(c.p_percent) / 100.0);
+       }},
+      {LayerType::kCrossEntropy,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         return std::make_unique<CrossEntropyOp>(c);
+       }},
+      {LayerType::kSgd, MakeStepOp},
+      {LayerType::kAdam, MakeStepOp},
+      {LayerType::kGradAccumulate, MakeStepOp},
+      {LayerType::kZeroGrad, MakeStepOp},
+  };
+  return kRegistry;
+}
+
+}  // namespace
+
+LayerOpFactory FindLayerOpFactory(LayerType type) {
+  for (const Registration& r : Registry()) {
+    if (r.type == type) return r.make;
+  }
+  return nullptr;
+}
+
+bool HasLayerRunner(LayerType type) { return FindLayerOpFactory(type) != nullptr; }
+
+}  // namespace lj
