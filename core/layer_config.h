@@ -49,7 +49,7 @@
 // Dropout after a Linear, is (batch_size N, in_channels F, height 1, width 1): the cost depends
 // on the element count, not on the layout.
 //
-// Mapping for `predict` (net layer type, predict/layer_instance.h -> LayerConfig):
+// Mapping for `predict` (net layer type, net/layer_instance.h -> LayerConfig):
 //   conv2d, maxpool2d, linear   the LayerInstance's config as before (groups up to depthwise).
 //   batchnorm2d                 input (N, C, H, W) -> batch_size N, num_features C, height H,
 //                               width W. eps and momentum do not change the cost.

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "core/errors.h"
-#include "predict/net_builder.h"
-#include "predict/net_spec.h"
+#include "net/net_builder.h"
+#include "net/net_spec.h"
 
 namespace lj {
 

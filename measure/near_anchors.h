@@ -2,7 +2,7 @@
 // The layers of real networks that `measure --near NET.json --layer T` samples near
 // (core/config_sampler.h NearOptions; issue 10 § 4): every distinct config of type T in the
 // networks' training step at their net.json batch size, i.e. each layer's LayerConfig and, for
-// add, the gradient accumulations where a tensor forks (predict/layer_instance.h).
+// add, the gradient accumulations where a tensor forks (net/layer_instance.h).
 #include <string>
 #include <vector>
 

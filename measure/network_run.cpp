@@ -16,9 +16,9 @@
 #include "core/json_reader.h"
 #include "db/store.h"
 #include "measure/measurement_run.h"
-#include "predict/net_builder.h"
-#include "predict/net_module.h"
-#include "predict/torchscript_layers.h"
+#include "net/net_builder.h"
+#include "net/net_module.h"
+#include "net/torchscript_layers.h"
 
 namespace lj {
 namespace {

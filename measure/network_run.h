@@ -2,7 +2,7 @@
 // Ground truth for `predict`: real training iterations of a whole network (`measure --net`),
 // stored per phase and per iteration in table network_samples.
 //
-// The network: a net.json file (predict/net_builder.h BuildNet's module) or a TorchScript file
+// The network: a net.json file (net/net_builder.h BuildNet's module) or a TorchScript file
 // (torch::jit::load, train mode, its parameters() for the optimizer). Data: one random input
 // batch (N, C, H, W) ~ N(0, 1) and random class labels in [0, classes), classes = the output's
 // second dimension. One iteration, each phase timed with steady_clock:
@@ -26,7 +26,7 @@
 // random points of the windows. Without a meter all energy columns are NULL.
 //
 // --layers additionally measures every distinct config of one training step (at the network's
-// batch size): every layer's LayerConfig (predict/layer_instance.h: conv2d, pools, linear,
+// batch size): every layer's LayerConfig (net/layer_instance.h: conv2d, pools, linear,
 // batchnorm2d, activations, add, mul, dropout), the gradient accumulations (add), the loss
 // (cross_entropy) and the optimizer step (sgd / adam over the optimizer's parameter tensors),
 // with the random-run protocol (MeasureLayer: forward and backward rows, the optimizer step a
@@ -44,7 +44,7 @@
 
 #include "measure/meter_selection.h"
 #include "measure/pass_measurement.h"
-#include "predict/network_input.h"
+#include "net/network_input.h"
 
 namespace lj {
 

@@ -13,8 +13,8 @@
 #include "db/store.h"
 #include "fit/bundle_fit.h"
 #include "fit/store_samples.h"
-#include "predict/net_builder.h"
-#include "predict/network_input.h"
+#include "net/net_builder.h"
+#include "net/network_input.h"
 #include "predict/predictor.h"
 
 namespace lj {

@@ -15,7 +15,7 @@
 #include "core/errors.h"
 #include "db/store.h"
 #include "predict/comparison.h"
-#include "predict/network_input.h"
+#include "net/network_input.h"
 #include "predict/predictor.h"
 #include "predict/report.h"
 

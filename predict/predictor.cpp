@@ -59,7 +59,7 @@ LayerPrediction PredictLayer(const LayerInstance& layer, const ModelBundle& bund
     if (!layer.note.empty()) {
       out.reason = layer.note;
     } else {
-      out.reason = IsKnownLayerType(layer.type) ? "no " + layer.type + " layer config"
+      out.reason = HasKnownType(layer) ? "no " + layer.type + " layer config"
                                                 : "unknown operation, no model";
     }
     return out;
@@ -139,12 +139,7 @@ std::string_view ToString(LayerStatus status) {
   return "unmodelled";
 }
 
-bool IsNoCostLayerType(std::string_view type) { return type == "flatten"; }
-
-int64_t TrainingRun::StepsPerEpoch() const {
-  if (batch_size <= 0) return 0;
-  return (dataset_size + batch_size - 1) / batch_size;
-}
+bool IsNoCostLayerType(std::string_view type) { return type == kFlattenType; }
 
 PhaseTotals PhaseTotals::Scaled(double factor) const {
   PhaseTotals t = *this;
@@ -225,7 +220,7 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
                        const std::optional<LayerConfig>& config, const std::string& reason) {
     LayerInstance li;
     li.path = path;
-    li.type = type;
+    SetLayerType(li, type);
     li.source = "training step";
     li.config = config;
     li.note = reason;

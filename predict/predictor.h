@@ -3,7 +3,7 @@
 // (fit/model_bundle.h): the cost of a training step is the sum of its layers' costs, as in
 // NeuralPower (Cai et al., ACML 2017, Sec. 3.3: network runtime and energy as the sum over
 // layers). For every layer the forward and backward pass are predicted on the whole batch
-// from its LayerConfig (predict/layer_instance.h); a step is forward + loss + backward + the
+// from its LayerConfig (net/layer_instance.h); a step is forward + loss + backward + the
 // optimizer step, an epoch ceil(dataset_size / batch_size) steps (every step counted with a
 // full batch), the training run `epochs` epochs.
 //
@@ -43,8 +43,9 @@
 #include <vector>
 
 #include "fit/model_bundle.h"
-#include "predict/layer_instance.h"
-#include "predict/net_spec.h"
+#include "net/layer_instance.h"
+#include "net/net_spec.h"
+#include "net/training_run.h"
 
 namespace lj {
 
@@ -60,19 +61,6 @@ std::string_view ToString(LayerStatus status);
 // True for layer types that only re-view memory: "flatten". (LayerInstance::no_cost marks
 // these and dropout with p = 0.)
 bool IsNoCostLayerType(std::string_view type);
-
-// The training run being predicted (from net.json, or the command line for TorchScript).
-struct TrainingRun {
-  std::string network;  // net.json "name" or the TorchScript file name without extension
-  InputSpec input;      // one sample
-  int64_t batch_size = 0;
-  int64_t dataset_size = 0;  // samples per epoch
-  int64_t epochs = 0;
-  OptimizerSpec optimizer;
-
-  // ceil(dataset_size / batch_size).
-  int64_t StepsPerEpoch() const;
-};
 
 // Predicted cost of one layer for one training step (one execution on the whole batch).
 struct LayerPrediction {

@@ -3,7 +3,7 @@
 of the PyTorch models behind configs/nets/*.json, computed by torch itself.
 
 Usage: /usr/bin/python3 tools/torchvision_param_counts.py [OUT_JSON]
-       (default OUT_JSON: tests/predict/data/param_counts.json)
+       (default OUT_JSON: tests/net/data/param_counts.json)
 
 Output: {"<net>": {"parameter_count": N, "input": [C, H, W],
                    "output_shapes": {"<module path>": [C, H, W] or [F], ...}}}

@@ -6,3 +6,5 @@ target_link_libraries(fit_bench PRIVATE lj_fit)
 # fit_candidates: the model-kind comparison on the Raptor Lake data (see the file's header).
 add_executable(fit_candidates ${CMAKE_CURRENT_LIST_DIR}/fit_candidates.cpp)
 target_link_libraries(fit_candidates PRIVATE lj_fit)
+lj_module_headers(fit_bench tests)
+lj_module_headers(fit_candidates tests)

@@ -1,6 +1,6 @@
 # measure_run_bench: resident memory over a long run and time outside the timed loops.
 add_executable(measure_run_bench ${CMAKE_CURRENT_LIST_DIR}/measure_run_bench.cpp
   ${PROJECT_SOURCE_DIR}/tests/integration/process_util.cpp)
-target_include_directories(measure_run_bench PRIVATE ${PROJECT_SOURCE_DIR})
+lj_module_headers(measure_run_bench tests)
 target_link_libraries(measure_run_bench PRIVATE SQLite::SQLite3)
 add_dependencies(measure_run_bench measure)

@@ -1,6 +1,6 @@
 // Coverage of the shipped networks: every layer of configs/nets/*.json and of the TorchScript
 // exports of resnet18 and mobilenet_v3_small maps to a known type with a valid core
-// LayerConfig (predict/layer_instance.h) or is no-cost; with a bundle that has a model for
+// LayerConfig (net/layer_instance.h) or is no-cost; with a bundle that has a model for
 // every core layer type (built with the fit library's types, tests/predict/prediction_fixture.h)
 // the predictor covers 100 % of the layers, the loss and the optimizer step, and the totals are
 // exact sums; a bundle without one of the types the network uses makes them a lower bound.
@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "predict/network_input.h"
+#include "net/network_input.h"
 #include "predict/predictor.h"
-#include "predict/torchscript_layers.h"
+#include "net/torchscript_layers.h"
 #include "tests/predict/prediction_fixture.h"
-#include "tests/predict/torchscript_exports.h"
+#include "tests/net/torchscript_exports.h"
 
 namespace lj {
 namespace {
@@ -44,7 +44,7 @@ void ExpectEveryLayerMapped(const std::vector<LayerInstance>& layers, const std:
   ASSERT_FALSE(layers.empty()) << net;
   for (const LayerInstance& l : layers) {
     const std::string where = net + ": " + l.path + " (" + l.type + ")";
-    EXPECT_TRUE(IsKnownLayerType(l.type)) << where << " from " << l.source;
+    EXPECT_TRUE(HasKnownType(l)) << where << " from " << l.source;
     if (l.no_cost) {
       EXPECT_FALSE(l.config.has_value()) << where;
       EXPECT_TRUE(l.type == "flatten" || l.type == "dropout") << where;

@@ -7,7 +7,7 @@
 
 #include "fit/features.h"
 #include "fit/model_bundle.h"
-#include "predict/layer_instance.h"
+#include "net/layer_instance.h"
 #include "predict/predictor.h"
 
 namespace lj::test {
@@ -97,7 +97,7 @@ inline LayerInstance Modelled(const std::string& path, const LayerConfig& c,
                               std::vector<int64_t> input_shape) {
   LayerInstance l;
   l.path = path;
-  l.type = std::string(ToString(c.type));
+  SetLayerType(l, ToString(c.type));
   l.source = "test";
   l.input_shape = std::move(input_shape);
   l.output_shape = OutputShape(c);
@@ -110,7 +110,7 @@ inline LayerInstance Plain(const std::string& path, const std::string& type,
                            std::vector<int64_t> shape, double macs = 0) {
   LayerInstance l;
   l.path = path;
-  l.type = type;
+  SetLayerType(l, type);
   l.source = "test";
   l.input_shape = shape;
   l.output_shape = std::move(shape);

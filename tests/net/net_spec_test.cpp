@@ -1,5 +1,6 @@
-// Tests for predict/net_spec.h: strict net.json parsing (no LibTorch).
-#include "predict/net_spec.h"
+// Tests for net/net_spec.h: strict net.json parsing (no LibTorch).
+#include "net/net_spec.h"
+#include "net/training_run.h"
 
 #include <gtest/gtest.h>
 
@@ -51,7 +52,7 @@ TEST(NetSpecTest, ParsesFieldsAndTorchDefaults) {
   EXPECT_EQ(spec.name, "tiny");
   EXPECT_EQ(spec.input.channels, 3);
   EXPECT_EQ(spec.batch_size, 4);
-  EXPECT_EQ(spec.StepsPerEpoch(), 3);  // ceil(10 / 4)
+  EXPECT_EQ(StepsPerEpoch(spec.dataset_size, spec.batch_size), 3);  // ceil(10 / 4)
   ASSERT_TRUE(spec.num_classes.has_value());
   EXPECT_EQ(*spec.num_classes, 10);
   EXPECT_EQ(spec.optimizer.type, "sgd");

@@ -1,19 +1,20 @@
-#include "predict/layer_instance.h"
+#include "net/layer_instance.h"
 
-#include <array>
 
 namespace lj {
 
-bool IsKnownLayerType(std::string_view type) {
-  static constexpr std::array<std::string_view, 15> kKnown = {
-      "conv2d",  "maxpool2d",   "avgpool2d", "adaptive_avgpool2d",
-      "linear",  "batchnorm2d", "dropout",   "flatten",
-      "relu",    "relu6",       "hardswish", "hardsigmoid",
-      "sigmoid", "add",         "mul"};
-  for (std::string_view k : kKnown) {
-    if (k == type) return true;
+void SetLayerType(LayerInstance& layer, std::string_view name) {
+  LayerType type;
+  if (FindLayerType(name, &type)) {
+    layer.layer_type = type;
+  } else {
+    layer.layer_type.reset();
   }
-  return false;
+  layer.type = std::string(name);
+}
+
+bool HasKnownType(const LayerInstance& layer) {
+  return layer.layer_type.has_value() || layer.type == kFlattenType;
 }
 
 std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<int64_t>& shape) {
@@ -95,23 +96,27 @@ std::string ShapeToString(const std::vector<int64_t>& shape) {
 }
 
 double ForwardMacsOf(const LayerInstance& layer, int64_t kernel_elements, int64_t groups) {
-  const std::string& t = layer.type;
-  if (layer.config && (t == "conv2d" || t == "maxpool2d" || t == "linear")) {
-    return ForwardMacs(*layer.config);
-  }
+  if (layer.config) return ForwardMacs(*layer.config);
+  if (!layer.layer_type) return 0;
   const double out = static_cast<double>(NumElements(layer.output_shape));
-  if (t == "conv2d") {
-    if (layer.input_shape.size() < 2 || groups <= 0) return 0;
-    return out * static_cast<double>(layer.input_shape[1] / groups) *
-           static_cast<double>(kernel_elements);
+  switch (Describe(*layer.layer_type).family) {
+    case LayerFamily::kConv:
+      if (layer.input_shape.size() < 2 || groups <= 0) return 0;
+      return out * static_cast<double>(layer.input_shape[1] / groups) *
+             static_cast<double>(kernel_elements);
+    case LayerFamily::kLinear:
+      if (layer.input_shape.empty()) return 0;
+      return out * static_cast<double>(layer.input_shape.back());
+    case LayerFamily::kPool:
+      return out * static_cast<double>(kernel_elements);
+    case LayerFamily::kAdaptivePool:
+      return static_cast<double>(NumElements(layer.input_shape));
+    case LayerFamily::kElementwise:
+      return out;
+    case LayerFamily::kLoss:
+    case LayerFamily::kOptimizer:
+      return 0;  // not layers of a network
   }
-  if (t == "linear") {
-    if (layer.input_shape.empty()) return 0;
-    return out * static_cast<double>(layer.input_shape.back());
-  }
-  if (t == "maxpool2d" || t == "avgpool2d") return out * static_cast<double>(kernel_elements);
-  if (t == "adaptive_avgpool2d") return static_cast<double>(NumElements(layer.input_shape));
-  if (t == "batchnorm2d" || t == "add" || t == "mul") return out;
   return 0;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // One layer of a concrete network with its shapes at the network's batch size: what
-// predict/net_builder.h (net.json) and predict/torchscript_layers.h (TorchScript) produce and
+// net/net_builder.h (net.json) and net/torchscript_layers.h (TorchScript) produce and
 // the predictor sums. No LibTorch.
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -17,10 +17,13 @@ struct LayerInstance {
   // Module path as torch.nn names parameters: "features.3", "layer1.0.conv1",
   // "layer1.0.add" (the residual sum), "features.1.block.1.mul" (the SE product).
   std::string path;
-  // torch.nn lowercase name: conv2d, maxpool2d, avgpool2d, adaptive_avgpool2d, linear,
-  // batchnorm2d, dropout, flatten, relu, relu6, hardswish, hardsigmoid, sigmoid, add (residual
-  // sum), mul (squeeze-excitation scale). A TorchScript op with no such name keeps its
-  // qualified op name, e.g. "aten::cat" (see IsKnownLayerType).
+  // The layer type (core/layer_type.h) when the layer is one: conv2d, maxpool2d, avgpool2d,
+  // adaptive_avgpool2d, linear, batchnorm2d, dropout, relu, relu6, hardswish, hardsigmoid,
+  // sigmoid, add (residual sum), mul (squeeze-excitation scale). Empty for views (flatten) and
+  // for TorchScript ops with no layer type.
+  std::optional<LayerType> layer_type;
+  // The name shown and written: ToString(*layer_type) when set, "flatten" for a view, else the
+  // qualified op name, e.g. "aten::cat".
   std::string type;
   // Where it came from, for messages: the net.json location ("layer 3" at the top level,
   // "layers[4].layers[1]" when nested) or the TorchScript op ("aten::_convolution").
@@ -73,8 +76,16 @@ inline constexpr char kZeroGradPath[] = "zero_grad";
 // Appended to the path of the layer that joins a fork (LayerInstance::grad_accumulations).
 inline constexpr char kForkAccumulationSuffix[] = " grad accumulation";
 
-// True for the type names listed in LayerInstance::type (not for "aten::..." names).
-bool IsKnownLayerType(std::string_view type);
+// The name of a view that costs nothing (net.json "flatten"; TorchScript's flatten, view and
+// reshape): LayerInstance::type of such a layer, which has no layer_type.
+inline constexpr char kFlattenType[] = "flatten";
+
+// A LayerInstance's type fields for the op `name`: layer_type set when `name` is a layer type
+// (core ToString), `type` = name in every case.
+void SetLayerType(LayerInstance& layer, std::string_view name);
+
+// True for a layer of a layer type or a view (flatten); false for an op with no layer type.
+bool HasKnownType(const LayerInstance& layer);
 
 // The element-wise config (batchnorm2d, activations, add, mul, dropout) of `type` for a
 // (N, C, H, W) or (N, F) input: batch_size N, in_channels C (F), height H (1), width W (1).
@@ -106,14 +117,12 @@ int64_t NumElements(const std::vector<int64_t>& shape);
 // "[64, 3, 224, 224]".
 std::string ShapeToString(const std::vector<int64_t>& shape);
 
-// Forward multiply-accumulates of a layer over the whole batch:
-//   conv2d / maxpool2d / linear with a config: core ForwardMacs (NeuralPower's counting);
-//   without a config: conv2d N*C_out*H_out*W_out*(C_in/groups)*kernel_elements,
-//     linear in_features*out_features per row, maxpool2d/avgpool2d output*kernel_elements;
-//   avgpool2d: output elements * kernel_elements (kernel_elements = kernel height * width);
-//   adaptive_avgpool2d: input elements (each input summed once);
-//   batchnorm2d, add, mul: output elements (one multiply-add per element);
-//   activations, dropout, flatten and unknown types: 0.
+// Forward multiply-accumulates of a layer over the whole batch, core's definition (core
+// ForwardMacs, the one fit's "macs" feature and the bounds' max_forward_macs use) whenever the
+// layer has a config. Without one (a geometry core cannot describe), the same counting from the
+// shapes: conv2d output * (C_in / groups) * kernel_elements, linear output * in_features,
+// maxpool2d / avgpool2d output * kernel_elements, adaptive_avgpool2d input elements, the other
+// element-wise types output elements; views and ops without a layer type 0.
 // `kernel_elements` and `groups` are used only where stated.
 double ForwardMacsOf(const LayerInstance& layer, int64_t kernel_elements = 0, int64_t groups = 1);
 

@@ -1,5 +1,5 @@
 #pragma once
-// The torch::nn modules a net.json network is built from (predict/net_builder.h builds them).
+// The torch::nn modules a net.json network is built from (net/net_builder.h builds them).
 // Include this header only where the module is run or trained: it pulls in LibTorch.
 // Child modules are registered under the net.json path segments, so parameter names follow
 // torchvision ("layer1.0.conv1.weight", "features.1.block.1.fc1.bias").

@@ -1,5 +1,5 @@
-// Loading the network predict and measure --net work on (predict/network_input.h).
-#include "predict/network_input.h"
+// Loading the network predict and measure --net work on (net/network_input.h).
+#include "net/network_input.h"
 
 #include <gtest/gtest.h>
 

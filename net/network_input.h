@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "predict/layer_instance.h"
-#include "predict/net_spec.h"
-#include "predict/predictor.h"
+#include "net/layer_instance.h"
+#include "net/net_spec.h"
+#include "net/training_run.h"
 
 namespace lj {
 

@@ -1,4 +1,4 @@
-#include "predict/net_builder.h"
+#include "net/net_builder.h"
 
 #include <torch/torch.h>
 
@@ -8,7 +8,7 @@
 
 #include "core/errors.h"
 #include "core/json_reader.h"
-#include "predict/net_module.h"
+#include "net/net_module.h"
 
 namespace lj {
 namespace {
@@ -72,13 +72,13 @@ class Builder {
     }
     LayerInstance li;
     li.path = path;
-    li.type = type;
+    SetLayerType(li, type);
     li.source = layer.where;
     li.input_shape = AtBatchSize(x);
     li.output_shape = AtBatchSize(y);
     li.config = std::move(config);
     li.note = invalid;
-    li.no_cost = type == "flatten" || (type == "dropout" && layer.p == 0.0);
+    li.no_cost = type == kFlattenType || (type == "dropout" && layer.p == 0.0);
     li.parameter_count = module ? ParameterCount(*module) : 0;
     li.parameter_tensors = module ? ParameterTensors(*module) : 0;
     li.forward_macs = ForwardMacsOf(li, kernel_elements, layer.groups);
@@ -227,79 +227,7 @@ class Builder {
     std::string note;
     int64_t kernel_elements = 0;
     try {
-      if (t == "conv2d") {
-        RequireRank(layer, path, x, 4, "(N, C, H, W)");
-        config = SpatialConfig(layer, path, x, LayerType::kConv2d);
-        module =
-            AnyModule(nn::Conv2d(nn::Conv2dOptions(x.size(1), layer.out_channels, layer.kernel_size)
-                                     .stride(layer.stride)
-                                     .padding(layer.padding)
-                                     .groups(layer.groups)
-                                     .bias(layer.bias)));
-      } else if (t == "maxpool2d") {
-        RequireRank(layer, path, x, 4, "(N, C, H, W)");
-        config = SpatialConfig(layer, path, x, LayerType::kMaxPool2d);
-        module = AnyModule(nn::MaxPool2d(
-            nn::MaxPool2dOptions(layer.kernel_size).stride(layer.stride).padding(layer.padding)));
-      } else if (t == "avgpool2d") {
-        RequireRank(layer, path, x, 4, "(N, C, H, W)");
-        const int64_t padded_h = x.size(2) + 2 * layer.padding;
-        const int64_t padded_w = x.size(3) + 2 * layer.padding;
-        if (layer.kernel_size > padded_h || layer.kernel_size > padded_w) {
-          throw ConfigError(Context(layer, path) + ": kernel_size " +
-                            std::to_string(layer.kernel_size) +
-                            " is larger than the padded input " + std::to_string(padded_h) + "x" +
-                            std::to_string(padded_w));
-        }
-        kernel_elements = layer.kernel_size * layer.kernel_size;
-        config = SpatialConfig(layer, path, x, LayerType::kAvgPool2d);
-        module = AnyModule(nn::AvgPool2d(
-            nn::AvgPool2dOptions(layer.kernel_size).stride(layer.stride).padding(layer.padding)));
-      } else if (t == "adaptive_avgpool2d") {
-        RequireRank(layer, path, x, 4, "(N, C, H, W)");
-        if (layer.output_height == layer.output_width) {
-          LayerConfig c;
-          c.type = LayerType::kAdaptiveAvgPool2d;
-          c.batch_size = spec_.batch_size;
-          c.in_channels = x.size(1);
-          c.height = x.size(2);
-          c.width = x.size(3);
-          c.output_size = layer.output_height;
-          config = c;
-        } else {
-          note = "output size " + std::to_string(layer.output_height) + "x" +
-                 std::to_string(layer.output_width) + " is not square";
-        }
-        module = AnyModule(nn::AdaptiveAvgPool2d(
-            nn::AdaptiveAvgPool2dOptions({layer.output_height, layer.output_width})));
-      } else if (t == "linear") {
-        RequireRank(layer, path, x, 2, "(batch, features)", "; add a flatten layer before it");
-        LayerConfig c;
-        c.type = LayerType::kLinear;
-        c.batch_size = spec_.batch_size;
-        c.in_features = x.size(1);
-        c.out_features = layer.out_features;
-        c.bias = layer.bias;
-        Validate(c, Context(layer, path));
-        config = c;
-        module = AnyModule(
-            nn::Linear(nn::LinearOptions(x.size(1), layer.out_features).bias(layer.bias)));
-      } else if (t == "batchnorm2d") {
-        RequireRank(layer, path, x, 4, "(N, C, H, W)");
-        config = Elementwise(t, x);
-        module = AnyModule(nn::BatchNorm2d(
-            nn::BatchNorm2dOptions(x.size(1)).eps(layer.eps).momentum(layer.momentum)));
-      } else if (t == "dropout") {
-        if (layer.p > 0) {  // p = 0 is the identity: no cost, no config
-          config = Elementwise(t, x);
-          if (!config) {
-            note = "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
-          } else {
-            config->p_percent = static_cast<int64_t>(std::lround(100.0 * layer.p));
-          }
-        }
-        module = AnyModule(nn::Dropout(nn::DropoutOptions(layer.p)));
-      } else if (t == "flatten") {
+      if (!layer.layer_type) {  // flatten, a view
         const int64_t end = layer.end_dim < 0 ? x.dim() + layer.end_dim : layer.end_dim;
         if (layer.start_dim >= x.dim() || end >= x.dim() || end < layer.start_dim) {
           throw ConfigError(Context(layer, path) + ": start_dim " +
@@ -310,10 +238,114 @@ class Builder {
         module = AnyModule(
             nn::Flatten(nn::FlattenOptions().start_dim(layer.start_dim).end_dim(layer.end_dim)));
       } else {
-        module = AnyModule(Activation(t));
-        config = Elementwise(t, x);
-        if (!config) {
-          note = "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
+        // Registered against the enum: a type without a case is a compile error (-Wswitch).
+        switch (*layer.layer_type) {
+          case LayerType::kConv2d: {
+            RequireRank(layer, path, x, 4, "(N, C, H, W)");
+            config = SpatialConfig(layer, path, x, LayerType::kConv2d);
+            module =
+                AnyModule(nn::Conv2d(nn::Conv2dOptions(x.size(1), layer.out_channels, layer.kernel_size)
+                                         .stride(layer.stride)
+                                         .padding(layer.padding)
+                                         .groups(layer.groups)
+                                         .bias(layer.bias)));
+            break;
+          }
+          case LayerType::kMaxPool2d: {
+            RequireRank(layer, path, x, 4, "(N, C, H, W)");
+            config = SpatialConfig(layer, path, x, LayerType::kMaxPool2d);
+            module = AnyModule(nn::MaxPool2d(
+                nn::MaxPool2dOptions(layer.kernel_size).stride(layer.stride).padding(layer.padding)));
+            break;
+          }
+          case LayerType::kAvgPool2d: {
+            RequireRank(layer, path, x, 4, "(N, C, H, W)");
+            const int64_t padded_h = x.size(2) + 2 * layer.padding;
+            const int64_t padded_w = x.size(3) + 2 * layer.padding;
+            if (layer.kernel_size > padded_h || layer.kernel_size > padded_w) {
+              throw ConfigError(Context(layer, path) + ": kernel_size " +
+                                std::to_string(layer.kernel_size) +
+                                " is larger than the padded input " + std::to_string(padded_h) + "x" +
+                                std::to_string(padded_w));
+            }
+            kernel_elements = layer.kernel_size * layer.kernel_size;
+            config = SpatialConfig(layer, path, x, LayerType::kAvgPool2d);
+            module = AnyModule(nn::AvgPool2d(
+                nn::AvgPool2dOptions(layer.kernel_size).stride(layer.stride).padding(layer.padding)));
+            break;
+          }
+          case LayerType::kAdaptiveAvgPool2d: {
+            RequireRank(layer, path, x, 4, "(N, C, H, W)");
+            if (layer.output_height == layer.output_width) {
+              LayerConfig c;
+              c.type = LayerType::kAdaptiveAvgPool2d;
+              c.batch_size = spec_.batch_size;
+              c.in_channels = x.size(1);
+              c.height = x.size(2);
+              c.width = x.size(3);
+              c.output_size = layer.output_height;
+              config = c;
+            } else {
+              note = "output size " + std::to_string(layer.output_height) + "x" +
+                     std::to_string(layer.output_width) + " is not square";
+            }
+            module = AnyModule(nn::AdaptiveAvgPool2d(
+                nn::AdaptiveAvgPool2dOptions({layer.output_height, layer.output_width})));
+            break;
+          }
+          case LayerType::kLinear: {
+            RequireRank(layer, path, x, 2, "(batch, features)", "; add a flatten layer before it");
+            LayerConfig c;
+            c.type = LayerType::kLinear;
+            c.batch_size = spec_.batch_size;
+            c.in_features = x.size(1);
+            c.out_features = layer.out_features;
+            c.bias = layer.bias;
+            Validate(c, Context(layer, path));
+            config = c;
+            module = AnyModule(
+                nn::Linear(nn::LinearOptions(x.size(1), layer.out_features).bias(layer.bias)));
+            break;
+          }
+          case LayerType::kBatchNorm2d: {
+            RequireRank(layer, path, x, 4, "(N, C, H, W)");
+            config = Elementwise(t, x);
+            module = AnyModule(nn::BatchNorm2d(
+                nn::BatchNorm2dOptions(x.size(1)).eps(layer.eps).momentum(layer.momentum)));
+            break;
+          }
+          case LayerType::kDropout: {
+            if (layer.p > 0) {  // p = 0 is the identity: no cost, no config
+              config = Elementwise(t, x);
+              if (!config) {
+                note = "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
+              } else {
+                config->p_percent = static_cast<int64_t>(std::lround(100.0 * layer.p));
+              }
+            }
+            module = AnyModule(nn::Dropout(nn::DropoutOptions(layer.p)));
+            break;
+          }
+          case LayerType::kReLU:
+          case LayerType::kReLU6:
+          case LayerType::kHardswish:
+          case LayerType::kHardsigmoid:
+          case LayerType::kSigmoid: {
+            module = AnyModule(Activation(t));
+            config = Elementwise(t, x);
+            if (!config) {
+              note = "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
+            }
+            break;
+          }
+          case LayerType::kAdd:  // made by residual blocks
+          case LayerType::kMul:  // made by squeeze_excitation blocks
+          case LayerType::kCrossEntropy:
+          case LayerType::kSgd:
+          case LayerType::kAdam:
+          case LayerType::kGradAccumulate:
+          case LayerType::kZeroGrad:
+            throw std::logic_error(Context(layer, path) + ": not a net.json leaf");
         }
       }
     } catch (const c10::Error& e) {

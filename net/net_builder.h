@@ -1,19 +1,19 @@
 #pragma once
-// Builds a net.json network (predict/net_spec.h) as torch::nn modules and records every leaf
+// Builds a net.json network (net/net_spec.h) as torch::nn modules and records every leaf
 // layer's shapes "by construction": each layer is created from the previous layer's output
 // (in_channels / in_features / num_features inferred) and run once on a batch-1 random input
 // in eval mode without autograd; the recorded shapes are then reported at the net's batch size.
-// This header needs no LibTorch; include predict/net_module.h to run or train the module.
+// This header needs no LibTorch; include net/net_module.h to run or train the module.
 #include <cstdint>
 #include <memory>
 #include <vector>
 
-#include "predict/layer_instance.h"
-#include "predict/net_spec.h"
+#include "net/layer_instance.h"
+#include "net/net_spec.h"
 
 namespace lj {
 
-class NetModuleImpl;  // predict/net_module.h
+class NetModuleImpl;  // net/net_module.h
 
 struct BuiltNet {
   // The network, input (N, C, H, W) float32 -> output; training mode, torch's default

@@ -1,7 +1,7 @@
-// Tests for predict/net_builder.h: networks built in LibTorch from configs/nets/*.json match
+// Tests for net/net_builder.h: networks built in LibTorch from configs/nets/*.json match
 // the reference PyTorch models (parameter counts and per-module output shapes written by
-// tools/torchvision_param_counts.py into tests/predict/data/param_counts.json).
-#include "predict/net_builder.h"
+// tools/torchvision_param_counts.py into tests/net/data/param_counts.json).
+#include "net/net_builder.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -13,7 +13,7 @@
 #include <string>
 
 #include "core/errors.h"
-#include "predict/net_module.h"
+#include "net/net_module.h"
 
 namespace lj {
 namespace {
@@ -25,7 +25,7 @@ std::string SourceDir() {
 
 const nlohmann::json& Reference() {
   static const nlohmann::json j = [] {
-    const std::string path = SourceDir() + "/tests/predict/data/param_counts.json";
+    const std::string path = SourceDir() + "/tests/net/data/param_counts.json";
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot open " + path);
     return nlohmann::json::parse(in);
@@ -85,7 +85,7 @@ TEST_P(ShippedNetTest, MatchesReferenceModel) {
   std::set<std::string> paths;
   for (const LayerInstance& l : net.layers) {
     EXPECT_TRUE(paths.insert(l.path).second) << "duplicate path " << l.path;
-    EXPECT_TRUE(IsKnownLayerType(l.type)) << l.type;
+    EXPECT_TRUE(HasKnownType(l)) << l.type;
     EXPECT_EQ(l.input_shape.at(0), spec.batch_size) << l.path;
     ASSERT_EQ(l.config.has_value(), !l.no_cost) << l.path << ": " << l.note;
     EXPECT_EQ(l.no_cost, l.type == "flatten") << l.path;  // no dropout with p = 0 here

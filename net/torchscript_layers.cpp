@@ -1,4 +1,4 @@
-#include "predict/torchscript_layers.h"
+#include "net/torchscript_layers.h"
 
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
@@ -147,57 +147,70 @@ std::string ModulePath(const Node* n, bool* leaf) {
   return path;
 }
 
-// LayerInstance type of an aten op (see the header), or its qualified name.
-std::string LayerType(const Node* n) {
-  static const std::map<std::string, std::string> kTypes = {
-      {"aten::conv2d", "conv2d"},
-      {"aten::_convolution", "conv2d"},
-      {"aten::convolution", "conv2d"},
-      {"aten::max_pool2d", "maxpool2d"},
-      {"aten::avg_pool2d", "avgpool2d"},
-      {"aten::adaptive_avg_pool2d", "adaptive_avgpool2d"},
-      {"aten::linear", "linear"},
-      {"aten::addmm", "linear"},
-      {"aten::batch_norm", "batchnorm2d"},
-      {"aten::relu", "relu"},
-      {"aten::relu_", "relu"},
-      {"aten::relu6", "relu6"},
-      {"aten::relu6_", "relu6"},
-      {"aten::hardswish", "hardswish"},
-      {"aten::hardswish_", "hardswish"},
-      {"aten::hardsigmoid", "hardsigmoid"},
-      {"aten::hardsigmoid_", "hardsigmoid"},
-      {"aten::sigmoid", "sigmoid"},
-      {"aten::sigmoid_", "sigmoid"},
-      {"aten::dropout", "dropout"},
-      {"aten::dropout_", "dropout"},
-      {"aten::feature_dropout", "dropout"},
-      {"aten::feature_dropout_", "dropout"},
-      {"aten::add", "add"},
-      {"aten::add_", "add"},
-      {"aten::mul", "mul"},
-      {"aten::mul_", "mul"},
-      {"aten::flatten", "flatten"},
-      {"aten::view", "flatten"},
-      {"aten::reshape", "flatten"},
+// The TorchScript op mapping, registered against the LayerType enum: the aten ops of each layer
+// type (in-place variants included). A network-layer type without a row here fails
+// tests/integration/layer_registry_test.cpp.
+const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
+  using T = lj::LayerType;
+  static const std::map<std::string, T> kTypes = {
+      {"aten::conv2d", T::kConv2d},
+      {"aten::_convolution", T::kConv2d},
+      {"aten::convolution", T::kConv2d},
+      {"aten::max_pool2d", T::kMaxPool2d},
+      {"aten::avg_pool2d", T::kAvgPool2d},
+      {"aten::adaptive_avg_pool2d", T::kAdaptiveAvgPool2d},
+      {"aten::linear", T::kLinear},
+      {"aten::addmm", T::kLinear},
+      {"aten::batch_norm", T::kBatchNorm2d},
+      {"aten::relu", T::kReLU},
+      {"aten::relu_", T::kReLU},
+      {"aten::relu6", T::kReLU6},
+      {"aten::relu6_", T::kReLU6},
+      {"aten::hardtanh", T::kReLU6},  // only hardtanh(x, 0, 6): see TypeName
+      {"aten::hardtanh_", T::kReLU6},
+      {"aten::hardswish", T::kHardswish},
+      {"aten::hardswish_", T::kHardswish},
+      {"aten::hardsigmoid", T::kHardsigmoid},
+      {"aten::hardsigmoid_", T::kHardsigmoid},
+      {"aten::sigmoid", T::kSigmoid},
+      {"aten::sigmoid_", T::kSigmoid},
+      {"aten::dropout", T::kDropout},
+      {"aten::dropout_", T::kDropout},
+      {"aten::feature_dropout", T::kDropout},
+      {"aten::feature_dropout_", T::kDropout},
+      {"aten::add", T::kAdd},
+      {"aten::add_", T::kAdd},
+      {"aten::mul", T::kMul},
+      {"aten::mul_", T::kMul},
   };
+  return kTypes;
+}
+
+// Views of the same memory: no layer type, no cost (LayerInstance type "flatten").
+bool IsViewOp(const std::string& kind) {
+  return kind == "aten::flatten" || kind == "aten::view" || kind == "aten::reshape";
+}
+
+// LayerInstance type of an aten op (see the header), or its qualified name.
+std::string TypeName(const Node* n) {
   const std::string kind = n->kind().toQualString();
+  if (IsViewOp(kind)) return kFlattenType;
+  auto it = AtenLayerTypes().find(kind);
+  if (it == AtenLayerTypes().end()) return kind;
   if (kind == "aten::hardtanh" || kind == "aten::hardtanh_") {
     auto lo = Double(n->input(1));
     auto hi = Double(n->input(2));
-    return (lo && hi && *lo == 0.0 && *hi == 6.0) ? "relu6" : kind;
+    if (!(lo && hi && *lo == 0.0 && *hi == 6.0)) return kind;
   }
-  auto it = kTypes.find(kind);
-  if (it == kTypes.end()) return kind;
   if (kind == "aten::_convolution" || kind == "aten::convolution") {
     auto transposed = Bool(n->input(6));
     if (!transposed || *transposed) return "aten::conv_transpose2d";
   }
-  if (it->second == "conv2d" && n->input(1)->type()->cast<c10::TensorType>() &&
+  if (it->second == lj::LayerType::kConv2d && n->input(1)->type()->cast<c10::TensorType>() &&
       n->input(1)->type()->cast<c10::TensorType>()->dim() != 4) {
     return kind;  // conv1d / conv3d through the generic convolution ops
   }
-  return it->second;
+  return std::string(ToString(it->second));
 }
 
 class GraphReader {
@@ -276,7 +289,8 @@ class GraphReader {
   LayerInstance Layer(const Node* n) {
     const std::string kind = n->kind().toQualString();
     LayerInstance li;
-    li.type = LayerType(n);
+    SetLayerType(li, TypeName(n));
+    const std::optional<lj::LayerType> lt = li.layer_type;
     li.source = kind;
     bool leaf = false;
     std::string path = ModulePath(n, &leaf);
@@ -294,7 +308,7 @@ class GraphReader {
 
     int64_t kernel_elements = 0;
     int64_t groups = 1;
-    if (li.type == "conv2d") {
+    if (lt == lj::LayerType::kConv2d) {
       const bool generic = kind != "aten::conv2d";
       const std::vector<int64_t> w = Shape(n->input(1), what);  // [out, in/groups, kh, kw]
       li.parameter_count = NumElements(w) + Numel(n->input(2));
@@ -332,13 +346,13 @@ class GraphReader {
       } else {
         li.note = note;
       }
-    } else if (li.type == "maxpool2d" || li.type == "avgpool2d") {
+    } else if (lt == lj::LayerType::kMaxPool2d || lt == lj::LayerType::kAvgPool2d) {
       const auto kernel = IntList(n->input(1));
       auto stride = IntList(n->input(2));
       if (stride && stride->empty()) stride = kernel;
       const auto padding = IntList(n->input(3));
       if (kernel) kernel_elements = NumElements(*kernel) * (kernel->size() == 1 ? (*kernel)[0] : 1);
-      if (li.type == "maxpool2d") {
+      if (lt == lj::LayerType::kMaxPool2d) {
         const auto dilation = IntList(n->input(4));
         const auto ceil_mode = Bool(n->input(5));
         std::string note;
@@ -386,7 +400,7 @@ class GraphReader {
           li.note = note;
         }
       }
-    } else if (li.type == "adaptive_avgpool2d") {
+    } else if (lt == lj::LayerType::kAdaptiveAvgPool2d) {
       const auto output_size = Square(IntList(n->input(1)));
       if (!output_size) {
         li.note = "output size " + ListText(IntList(n->input(1))) + " is not square";
@@ -402,7 +416,7 @@ class GraphReader {
         c.output_size = *output_size;
         SetConfig(&li, c);
       }
-    } else if (li.type == "linear") {
+    } else if (lt == lj::LayerType::kLinear) {
       int64_t in_features = 0;
       int64_t out_features = 0;
       bool bias = false;
@@ -428,7 +442,7 @@ class GraphReader {
       c.out_features = out_features;
       c.bias = bias;
       SetConfig(&li, c);
-    } else if (li.type == "batchnorm2d") {
+    } else if (lt == lj::LayerType::kBatchNorm2d) {
       li.parameter_count = Numel(n->input(1)) + Numel(n->input(2));
       li.parameter_tensors = (IsNone(n->input(1)) ? 0 : 1) + (IsNone(n->input(2)) ? 0 : 1);
       if (in_raw.size() == 4) {
@@ -436,9 +450,9 @@ class GraphReader {
       } else {
         li.note = "input " + ShapeToString(li.input_shape) + " is not 4-D";
       }
-    } else if (li.type == "flatten") {
+    } else if (li.type == kFlattenType) {
       li.no_cost = true;
-    } else if (li.type == "dropout") {
+    } else if (lt == lj::LayerType::kDropout) {
       const auto p = Double(n->input(1));
       if (p && *p == 0.0) {
         li.no_cost = true;
@@ -452,10 +466,10 @@ class GraphReader {
           SetConfig(&li, c);
         }
       }
-    } else if (li.type == "relu" || li.type == "relu6" || li.type == "hardswish" ||
-               li.type == "hardsigmoid" || li.type == "sigmoid") {
-      SetElementwise(&li, ParseLayerType(li.type));
-    } else if (li.type == "add") {
+    } else if (lt == lj::LayerType::kReLU || lt == lj::LayerType::kReLU6 || lt == lj::LayerType::kHardswish ||
+               lt == lj::LayerType::kHardsigmoid || lt == lj::LayerType::kSigmoid) {
+      SetElementwise(&li, *lt);
+    } else if (lt == lj::LayerType::kAdd) {
       // add(self, other, alpha): the residual sum of two tensors of one shape.
       if (!IsTensor(n->input(1)) || !IsTensor(n->input(0))) {
         li.note = "adds a scalar; only the sum of two tensors is modelled";
@@ -466,7 +480,7 @@ class GraphReader {
       } else {
         SetElementwise(&li, lj::LayerType::kAdd);
       }
-    } else if (li.type == "mul") {
+    } else if (lt == lj::LayerType::kMul) {
       // The squeeze-excitation product x (N, C, H, W) * scale (N, C, 1, 1), either order.
       std::string note;
       if (!IsTensor(n->input(0)) || !IsTensor(n->input(1))) {
@@ -521,6 +535,13 @@ class GraphReader {
 };
 
 }  // namespace
+
+bool HasTorchScriptMapping(LayerType type) {
+  for (const auto& entry : AtenLayerTypes()) {
+    if (entry.second == type) return true;
+  }
+  return false;
+}
 
 std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const InputSpec& input,
                                                  int64_t batch_size) {

@@ -6,12 +6,15 @@
 //   configs/nets/x.json: layer 3 (conv2d): kernel_size must be > 0, got 0
 //   configs/nets/x.json: layers[4].layers[1] (relu): unknown key 'inplace' (expected name, type)
 // Sizes that depend on the input (in_channels, in_features, kernel vs. input size, residual
-// shapes) are checked when the network is built (predict/net_builder.h).
+// shapes) are checked when the network is built (net/net_builder.h).
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "core/layer_type.h"
 
 namespace lj {
 
@@ -23,6 +26,8 @@ struct NetLayerSpec {
   // "dropout", "flatten", "relu", "relu6", "hardswish", "hardsigmoid", "sigmoid".
   // Blocks: "sequential", "residual", "squeeze_excitation".
   std::string type;
+  // The layer type of a leaf that is one (every leaf but flatten); empty for flatten and blocks.
+  std::optional<LayerType> layer_type;
   // Path segment of this layer ("features", "conv1"); empty: its index in the parent list
   // (for a residual shortcut: "<shortcut_name>.<index>").
   std::string name;
@@ -101,12 +106,16 @@ struct NetSpec {
   // The file the spec came from (or the context given to ParseNetSpec), prefixed to messages.
   std::string source;
 
-  // Optimizer steps per epoch: ceil(dataset_size / batch_size).
-  int64_t StepsPerEpoch() const;
 };
 
 // The activation names accepted as layer types and as "activation" fields.
 const std::vector<std::string>& ActivationTypes();
+// Whether net.json has a leaf of `type` (its own layer object); add and mul are made by the
+// residual and squeeze_excitation blocks instead (NetBlockOf).
+bool IsNetJsonLeaf(LayerType type);
+// The net.json block that makes `type` ("residual" for add, "squeeze_excitation" for mul), or
+// "" when none does.
+std::string_view NetBlockOf(LayerType type);
 // Every accepted layer type (leaves, activations and blocks).
 const std::vector<std::string>& NetLayerTypes();
 

@@ -1,10 +1,10 @@
-#include "predict/network_input.h"
+#include "net/network_input.h"
 
 #include <regex>
 
 #include "core/errors.h"
-#include "predict/net_builder.h"
-#include "predict/torchscript_layers.h"
+#include "net/net_builder.h"
+#include "net/torchscript_layers.h"
 
 namespace lj {
 namespace {

@@ -1,7 +1,7 @@
-// Tests for predict/torchscript_layers.h. The TorchScript files are exported by the tests
+// Tests for net/torchscript_layers.h. The TorchScript files are exported by the tests
 // with tools/export_torchscript.py with a python3 that has torchvision (LJ_PYTHON, /usr/bin/python3
 // or python3 on PATH); without one the tests are skipped with the reason printed.
-#include "predict/torchscript_layers.h"
+#include "net/torchscript_layers.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,8 +13,8 @@
 #include <string>
 
 #include "core/errors.h"
-#include "predict/net_builder.h"
-#include "tests/predict/torchscript_exports.h"
+#include "net/net_builder.h"
+#include "tests/net/torchscript_exports.h"
 
 namespace lj {
 namespace {
@@ -25,7 +25,7 @@ using test::SourceDir;
 using test::TorchScriptExports;
 
 int64_t ReferenceParameterCount(const std::string& name) {
-  std::ifstream in(SourceDir() + "/tests/predict/data/param_counts.json");
+  std::ifstream in(SourceDir() + "/tests/net/data/param_counts.json");
   return nlohmann::json::parse(in).at(name).at("parameter_count").get<int64_t>();
 }
 
@@ -46,7 +46,7 @@ TEST_P(TorchScriptTest, ResNet18LayersMatchNetJson) {
   std::map<std::string, int> counts;
   int64_t parameters = 0;
   for (const LayerInstance& l : layers) {
-    EXPECT_TRUE(IsKnownLayerType(l.type)) << l.path << ": " << l.type << " from " << l.source;
+    EXPECT_TRUE(HasKnownType(l)) << l.path << ": " << l.type << " from " << l.source;
     EXPECT_EQ(l.input_shape.at(0), 32) << l.path;
     ++counts[l.type];
     parameters += l.parameter_count;
@@ -85,7 +85,7 @@ TEST_P(TorchScriptTest, MobileNetV3SmallLayersMatchNetJson) {
   std::map<std::string, int> counts;
   int64_t parameters = 0;
   for (const LayerInstance& l : layers) {
-    EXPECT_TRUE(IsKnownLayerType(l.type)) << l.path << ": " << l.type << " from " << l.source;
+    EXPECT_TRUE(HasKnownType(l)) << l.path << ": " << l.type << " from " << l.source;
     ++counts[l.type];
     parameters += l.parameter_count;
   }
@@ -196,7 +196,7 @@ torch.jit.trace(Odd().eval(), torch.randn(8, 3, 9, 9)).save(")" +
   for (const LayerInstance& l : layers) {
     if (l.type == "aten::cat") {
       found_cat = true;
-      EXPECT_FALSE(IsKnownLayerType(l.type));
+      EXPECT_FALSE(HasKnownType(l));
     }
   }
   EXPECT_TRUE(found_cat);

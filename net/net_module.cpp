@@ -1,4 +1,4 @@
-#include "predict/net_module.h"
+#include "net/net_module.h"
 
 #include <torch/torch.h>
 

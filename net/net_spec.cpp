@@ -1,4 +1,4 @@
-#include "predict/net_spec.h"
+#include "net/net_spec.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,15 +6,61 @@
 
 #include "core/errors.h"
 #include "core/json_reader.h"
+#include "net/layer_instance.h"
 
 namespace lj {
 namespace {
 
-const std::vector<std::string> kLeafTypes = {
-    "conv2d", "maxpool2d",   "avgpool2d", "adaptive_avgpool2d",
-    "linear", "batchnorm2d", "dropout",   "flatten"};
-const std::vector<std::string> kActivationTypes = {"relu", "relu6", "hardswish", "hardsigmoid",
-                                                   "sigmoid"};
+// The net.json leaves of a layer type, registered against the enum, and the keys each may have
+// besides "type" and "name". The activations have none and also serve as a block's activation.
+struct NetLeaf {
+  LayerType type;
+  std::vector<std::string> fields;
+  bool activation;
+};
+
+const std::vector<NetLeaf>& NetLeaves() {
+  static const std::vector<NetLeaf> kLeaves = {
+      {LayerType::kConv2d,
+       {"out_channels", "kernel_size", "stride", "padding", "groups", "bias"},
+       false},
+      {LayerType::kMaxPool2d, {"kernel_size", "stride", "padding"}, false},
+      {LayerType::kAvgPool2d, {"kernel_size", "stride", "padding"}, false},
+      {LayerType::kAdaptiveAvgPool2d, {"output_size"}, false},
+      {LayerType::kLinear, {"out_features", "bias"}, false},
+      {LayerType::kBatchNorm2d, {"eps", "momentum"}, false},
+      {LayerType::kDropout, {"p"}, false},
+      {LayerType::kReLU, {}, true},
+      {LayerType::kReLU6, {}, true},
+      {LayerType::kHardswish, {}, true},
+      {LayerType::kHardsigmoid, {}, true},
+      {LayerType::kSigmoid, {}, true},
+  };
+  return kLeaves;
+}
+
+const NetLeaf* FindLeaf(const std::string& type) {
+  for (const NetLeaf& leaf : NetLeaves()) {
+    if (type == ToString(leaf.type)) return &leaf;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> LeafNames(bool activations) {
+  std::vector<std::string> names;
+  for (const NetLeaf& leaf : NetLeaves()) {
+    if (leaf.activation == activations) names.emplace_back(ToString(leaf.type));
+  }
+  return names;
+}
+
+// Non-activation leaves, then the view (no layer type).
+const std::vector<std::string> kLeafTypes = [] {
+  std::vector<std::string> v = LeafNames(false);
+  v.emplace_back(kFlattenType);
+  return v;
+}();
+const std::vector<std::string> kActivationTypes = LeafNames(true);
 const std::vector<std::string> kBlockTypes = {"sequential", "residual", "squeeze_excitation"};
 
 bool Contains(const std::vector<std::string>& list, const std::string& value) {
@@ -29,18 +75,12 @@ std::string JoinNames(const std::vector<std::string>& names) {
 
 // The keys a layer of `type` may have besides "type" and "name".
 std::vector<std::string> FieldsOf(const std::string& type) {
-  if (type == "conv2d")
-    return {"out_channels", "kernel_size", "stride", "padding", "groups", "bias"};
-  if (type == "maxpool2d" || type == "avgpool2d") return {"kernel_size", "stride", "padding"};
-  if (type == "adaptive_avgpool2d") return {"output_size"};
-  if (type == "linear") return {"out_features", "bias"};
-  if (type == "batchnorm2d") return {"eps", "momentum"};
-  if (type == "dropout") return {"p"};
-  if (type == "flatten") return {"start_dim", "end_dim"};
+  if (const NetLeaf* leaf = FindLeaf(type)) return leaf->fields;
+  if (type == kFlattenType) return {"start_dim", "end_dim"};
   if (type == "sequential") return {"layers"};
   if (type == "residual") return {"layers", "shortcut", "shortcut_name", "activation"};
   if (type == "squeeze_excitation") return {"squeeze_channels", "activation", "scale_activation"};
-  return {};  // activations
+  return {};
 }
 
 // Reads the layer field `key` of `j` as a positive (min 1) or non-negative (min 0) integer.
@@ -88,6 +128,99 @@ std::string ActivationField(const nlohmann::json& j, const std::string& key, con
                     JoinNames(kActivationTypes) + ", got \"" + value + "\"");
 }
 
+// Reads the fields of a net.json leaf of layer type `type` into `layer`. Registered against the
+// enum: a type without a case here is a compile error (-Wswitch), and a network-layer type
+// without a NetLeaves() row or a block that makes it fails tests/integration/
+// layer_registry_test.cpp.
+void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string& ctx,
+                     NetLayerSpec& layer) {
+  switch (type) {
+    case LayerType::kConv2d: {
+    layer.out_channels = IntField(j, "out_channels", ctx, 1, std::nullopt);
+    layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
+    layer.stride = IntField(j, "stride", ctx, 1, 1);
+    layer.padding = IntField(j, "padding", ctx, 0, 0);
+    layer.groups = IntField(j, "groups", ctx, 1, 1);
+    if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
+    if (layer.out_channels % layer.groups != 0) {
+      throw ConfigError(At(ctx, "groups " + std::to_string(layer.groups) +
+                                    " must divide out_channels " +
+                                    std::to_string(layer.out_channels)));
+    }
+  break;
+    }
+    case LayerType::kMaxPool2d:
+    case LayerType::kAvgPool2d: {
+    layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
+    layer.stride = IntField(j, "stride", ctx, 1, layer.kernel_size);
+    layer.padding = IntField(j, "padding", ctx, 0, 0);
+    if (layer.padding > layer.kernel_size / 2) {
+      throw ConfigError(At(
+          ctx, "padding must be <= kernel_size / 2 = " + std::to_string(layer.kernel_size / 2) +
+                   ", got " + std::to_string(layer.padding)));
+    }
+  break;
+    }
+    case LayerType::kAdaptiveAvgPool2d: {
+    const nlohmann::json& size = RequireKey(j, "output_size", ctx);
+    const std::string where_size = At(ctx, "output_size");
+    if (size.is_array()) {
+      if (size.size() != 2) {
+        throw ConfigError(where_size + " must be an integer or [height, width], got " +
+                          Describe(size));
+      }
+      layer.output_height = ReadInt(size[0], where_size + "[0]");
+      layer.output_width = ReadInt(size[1], where_size + "[1]");
+    } else {
+      layer.output_height = layer.output_width = ReadInt(size, where_size);
+    }
+    if (layer.output_height <= 0 || layer.output_width <= 0) {
+      throw ConfigError(where_size + " must be > 0, got " + Describe(size));
+    }
+  break;
+    }
+    case LayerType::kLinear: {
+    layer.out_features = IntField(j, "out_features", ctx, 1, std::nullopt);
+    if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
+  break;
+    }
+    case LayerType::kBatchNorm2d: {
+    layer.eps = NumberField(j, "eps", ctx, 1e-5);
+    layer.momentum = NumberField(j, "momentum", ctx, 0.1);
+    if (!(layer.eps > 0)) {
+      throw ConfigError(At(ctx, "eps") + " must be > 0, got " + FormatNumber(layer.eps));
+    }
+    if (!(layer.momentum >= 0 && layer.momentum <= 1)) {
+      throw ConfigError(At(ctx, "momentum") + " must be in [0, 1], got " +
+                        FormatNumber(layer.momentum));
+    }
+  break;
+    }
+    case LayerType::kDropout: {
+    layer.p = NumberField(j, "p", ctx, 0.5);
+    if (!(layer.p >= 0 && layer.p <= 1)) {
+      throw ConfigError(At(ctx, "p") + " must be in [0, 1], got " + FormatNumber(layer.p));
+    }
+  break;
+    }
+    case LayerType::kReLU:
+    case LayerType::kReLU6:
+    case LayerType::kHardswish:
+    case LayerType::kHardsigmoid:
+    case LayerType::kSigmoid:
+      break;  // activations have no fields
+    case LayerType::kAdd:  // made by residual blocks
+    case LayerType::kMul:  // made by squeeze_excitation blocks
+    case LayerType::kCrossEntropy:
+    case LayerType::kSgd:
+    case LayerType::kAdam:
+    case LayerType::kGradAccumulate:
+    case LayerType::kZeroGrad:
+      throw std::logic_error("net/net_spec.cpp: " + std::string(ToString(type)) +
+                             " is not a net.json leaf");
+  }
+}
+
 class Parser {
  public:
   explicit Parser(std::string source) : source_(std::move(source)) {}
@@ -132,62 +265,10 @@ class Parser {
     }
 
     const std::string& t = layer.type;
-    if (t == "conv2d") {
-      layer.out_channels = IntField(j, "out_channels", ctx, 1, std::nullopt);
-      layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
-      layer.stride = IntField(j, "stride", ctx, 1, 1);
-      layer.padding = IntField(j, "padding", ctx, 0, 0);
-      layer.groups = IntField(j, "groups", ctx, 1, 1);
-      if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
-      if (layer.out_channels % layer.groups != 0) {
-        throw ConfigError(At(ctx, "groups " + std::to_string(layer.groups) +
-                                      " must divide out_channels " +
-                                      std::to_string(layer.out_channels)));
-      }
-    } else if (t == "maxpool2d" || t == "avgpool2d") {
-      layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
-      layer.stride = IntField(j, "stride", ctx, 1, layer.kernel_size);
-      layer.padding = IntField(j, "padding", ctx, 0, 0);
-      if (layer.padding > layer.kernel_size / 2) {
-        throw ConfigError(At(
-            ctx, "padding must be <= kernel_size / 2 = " + std::to_string(layer.kernel_size / 2) +
-                     ", got " + std::to_string(layer.padding)));
-      }
-    } else if (t == "adaptive_avgpool2d") {
-      const nlohmann::json& size = RequireKey(j, "output_size", ctx);
-      const std::string where_size = At(ctx, "output_size");
-      if (size.is_array()) {
-        if (size.size() != 2) {
-          throw ConfigError(where_size + " must be an integer or [height, width], got " +
-                            Describe(size));
-        }
-        layer.output_height = ReadInt(size[0], where_size + "[0]");
-        layer.output_width = ReadInt(size[1], where_size + "[1]");
-      } else {
-        layer.output_height = layer.output_width = ReadInt(size, where_size);
-      }
-      if (layer.output_height <= 0 || layer.output_width <= 0) {
-        throw ConfigError(where_size + " must be > 0, got " + Describe(size));
-      }
-    } else if (t == "linear") {
-      layer.out_features = IntField(j, "out_features", ctx, 1, std::nullopt);
-      if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
-    } else if (t == "batchnorm2d") {
-      layer.eps = NumberField(j, "eps", ctx, 1e-5);
-      layer.momentum = NumberField(j, "momentum", ctx, 0.1);
-      if (!(layer.eps > 0)) {
-        throw ConfigError(At(ctx, "eps") + " must be > 0, got " + FormatNumber(layer.eps));
-      }
-      if (!(layer.momentum >= 0 && layer.momentum <= 1)) {
-        throw ConfigError(At(ctx, "momentum") + " must be in [0, 1], got " +
-                          FormatNumber(layer.momentum));
-      }
-    } else if (t == "dropout") {
-      layer.p = NumberField(j, "p", ctx, 0.5);
-      if (!(layer.p >= 0 && layer.p <= 1)) {
-        throw ConfigError(At(ctx, "p") + " must be in [0, 1], got " + FormatNumber(layer.p));
-      }
-    } else if (t == "flatten") {
+    if (const NetLeaf* leaf = FindLeaf(t)) layer.layer_type = leaf->type;
+    if (layer.layer_type) {
+      ParseLeafFields(*layer.layer_type, j, ctx, layer);
+    } else if (t == kFlattenType) {
       layer.start_dim = IntField(j, "start_dim", ctx, 1, 1);
       if (j.contains("end_dim")) layer.end_dim = ReadInt(j["end_dim"], At(ctx, "end_dim"));
       if (layer.end_dim >= 0 && layer.end_dim < layer.start_dim) {
@@ -246,12 +327,20 @@ class Parser {
 
 bool NetLayerSpec::IsBlock() const { return Contains(kBlockTypes, type); }
 
-int64_t NetSpec::StepsPerEpoch() const {
-  if (batch_size <= 0) return 0;
-  return (dataset_size + batch_size - 1) / batch_size;
+const std::vector<std::string>& ActivationTypes() { return kActivationTypes; }
+
+bool IsNetJsonLeaf(LayerType type) {
+  for (const NetLeaf& leaf : NetLeaves()) {
+    if (leaf.type == type) return true;
+  }
+  return false;
 }
 
-const std::vector<std::string>& ActivationTypes() { return kActivationTypes; }
+std::string_view NetBlockOf(LayerType type) {
+  if (type == LayerType::kAdd) return "residual";
+  if (type == LayerType::kMul) return "squeeze_excitation";
+  return "";
+}
 
 const std::vector<std::string>& NetLayerTypes() {
   static const std::vector<std::string> all = [] {

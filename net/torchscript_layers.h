@@ -16,7 +16,7 @@
 // linear, batch_norm -> batchnorm2d, relu(_) -> relu, relu6(_) and hardtanh(_)(0, 6) -> relu6,
 // hardswish(_), hardsigmoid(_), sigmoid(_), dropout(_) / feature_dropout(_) -> dropout,
 // add(_) -> add, mul(_) -> mul, flatten / view / reshape -> flatten. Any other op keeps its
-// qualified name (e.g. "aten::cat"); IsKnownLayerType() is false for it.
+// qualified name (e.g. "aten::cat"); HasKnownType() is false for it.
 //
 // Configs (LayerInstance::config, core/layer_config.h) at batch_size: conv2d, maxpool2d,
 // avgpool2d, adaptive_avgpool2d, linear, batchnorm2d, the activations, dropout (p > 0), add of
@@ -36,8 +36,8 @@
 #include <string>
 #include <vector>
 
-#include "predict/layer_instance.h"
-#include "predict/net_spec.h"
+#include "net/layer_instance.h"
+#include "net/net_spec.h"
 
 namespace lj {
 
@@ -46,5 +46,9 @@ namespace lj {
 // ...", "<path>: forward pass on input [1, 3, 224, 224] failed: ..." or "<path>: ...".
 std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const InputSpec& input,
                                                  int64_t batch_size);
+
+// Whether some aten op maps to `type` (the TorchScript op mapping in torchscript_layers.cpp);
+// every network-layer type must (tests/integration/layer_registry_test.cpp).
+bool HasTorchScriptMapping(LayerType type);
 
 }  // namespace lj
