@@ -42,7 +42,7 @@ long long StoredConfigs(const std::string& db) {
 int main(int argc, char** argv) {
   const long long n = argc > 1 ? std::stoll(argv[1]) : 1000;
   const std::string min_time = argc > 2 ? argv[2] : "0.01";
-  const std::string dir = lj::test::TempDir();
+  const std::string dir = lj::test::ScratchDir();
   const std::string db = dir + "/bench.sqlite", bounds = dir + "/bounds.json";
   lj::test::WriteText(bounds, R"({"layer":"linear","max_forward_macs":1e8,"parameters":{
       "batch_size":{"min":1,"max":64,"distribution":"log_uniform"},

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/errors.h"
-#include "tests/core/test_files.h"
+#include "tests/support/test_files.h"
 
 namespace lj {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "core/cost_model.h"
 #include "core/errors.h"
-#include "tests/core/test_files.h"
+#include "tests/support/test_files.h"
 
 namespace lj {
 namespace {

@@ -1,4 +1,5 @@
 #include "core/layer_config.h"
+#include "tests/support/layer_configs.h"
 
 #include <gtest/gtest.h>
 
@@ -9,44 +10,11 @@
 namespace lj {
 namespace {
 
-LayerConfig Conv(int64_t n, int64_t c_in, int64_t c_out, int64_t hw, int64_t k, int64_t s,
-                 int64_t p, int64_t groups = 1, bool bias = true) {
-  LayerConfig c;
-  c.type = LayerType::kConv2d;
-  c.batch_size = n;
-  c.in_channels = c_in;
-  c.out_channels = c_out;
-  c.height = hw;
-  c.width = hw;
-  c.kernel_size = k;
-  c.stride = s;
-  c.padding = p;
-  c.groups = groups;
-  c.bias = bias;
-  return c;
-}
+using test::Conv;
+using test::Linear;
 
-LayerConfig MaxPool(int64_t n, int64_t c_in, int64_t hw, int64_t k, int64_t s, int64_t p) {
-  LayerConfig c;
-  c.type = LayerType::kMaxPool2d;
-  c.batch_size = n;
-  c.in_channels = c_in;
-  c.height = hw;
-  c.width = hw;
-  c.kernel_size = k;
-  c.stride = s;
-  c.padding = p;
-  return c;
-}
-
-LayerConfig Linear(int64_t n, int64_t in, int64_t out, bool bias = true) {
-  LayerConfig c;
-  c.type = LayerType::kLinear;
-  c.batch_size = n;
-  c.in_features = in;
-  c.out_features = out;
-  c.bias = bias;
-  return c;
+LayerConfig MaxPool(int64_t n, int64_t c, int64_t hw, int64_t k, int64_t s, int64_t p) {
+  return test::Pool(LayerType::kMaxPool2d, n, c, hw, k, s, p);
 }
 
 // The message of the ConfigError that f throws ("" if none).

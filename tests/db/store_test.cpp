@@ -1,4 +1,5 @@
 #include "db/store.h"
+#include "tests/support/test_files.h"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -14,26 +15,7 @@ namespace lj {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("lj_store_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 // Runs one SQL statement on a raw connection (outside the Store) and returns the first
 // column of the first row as text ("" if none).

@@ -1,4 +1,5 @@
 #include "fit/lasso.h"
+#include "tests/support/test_files.h"
 
 #include <gtest/gtest.h>
 
@@ -9,11 +10,6 @@
 
 namespace lj {
 namespace {
-
-std::string SourceDir() {
-  const char* dir = std::getenv("LJ_SOURCE_DIR");
-  return dir ? dir : ".";
-}
 
 // mlpack GenerateProblem style: X n x p standard normal, y = X w + intercept + noise.
 struct Problem {
@@ -43,7 +39,7 @@ Problem GenerateProblem(int n, int p, double noise, uint64_t seed) {
 // Tolerance: |ours - sklearn| <= 1e-6 * (1 + max |sklearn coefficient|) for coefficients,
 // intercept and predictions: both solve the same strictly convex-in-fit problem to ~1e-12.
 TEST(LassoTest, AgreesWithScikitLearn) {
-  const std::string path = SourceDir() + "/tests/fit/data/lasso_reference.json";
+  const std::string path = test::SourceDir() + "/tests/fit/data/lasso_reference.json";
   std::ifstream in(path);
   ASSERT_TRUE(in) << "missing " << path << " (run tools/sklearn_lasso_reference.py)";
   const nlohmann::json ref = nlohmann::json::parse(in);

@@ -22,7 +22,7 @@ class FitRaptorLake : public ::testing::Test {
   static void SetUpTestSuite() {
     struct stat st {};
     if (stat(RaptorLakeDir().c_str(), &st) != 0) return;
-    dir_ = new std::string(TempDir());
+    dir_ = new std::string(ScratchDir());
     const std::string db = *dir_ + "/rl.sqlite";
     import_ = new CommandResult(RunCommand({Bin("measure"), "--import-legacy", RaptorLakeDir(),
                                             "--host", "raptorlake", "--db", db}));

@@ -15,14 +15,10 @@
 #include "measure/layer_runner.h"
 #include "net/net_spec.h"
 #include "net/torchscript_layers.h"
+#include "tests/support/test_files.h"
 
 namespace lj {
 namespace {
-
-std::string SourceDir() {
-  const char* dir = std::getenv("LJ_SOURCE_DIR");
-  return dir ? dir : ".";
-}
 
 TEST(LayerRegistry, EveryTypeHasADescriptorWithItsOwnNames) {
   std::set<std::string> names;
@@ -43,7 +39,7 @@ TEST(LayerRegistry, EveryTypeHasADescriptorWithItsOwnNames) {
 
 TEST(LayerRegistry, EveryTypeHasAShippedBoundsFileWithItsParameters) {
   for (LayerType type : AllLayerTypes()) {
-    const std::string path = SourceDir() + "/" + DefaultBoundsPath(type);
+    const std::string path = test::SourceDir() + "/" + DefaultBoundsPath(type);
     ASSERT_TRUE(std::ifstream(path).good()) << ToString(type) << ": no " << path;
     const LayerBounds bounds = LoadBounds(path);
     EXPECT_EQ(bounds.type, type) << path;

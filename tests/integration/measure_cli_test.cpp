@@ -32,7 +32,7 @@ bool Exists(const std::string& path) {
 class MeasureCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = TempDir();
+    dir_ = ScratchDir();
     db_ = dir_ + "/m.sqlite";
     bounds_ = dir_ + "/tiny_linear.json";
     WriteText(bounds_, kTinyLinearBounds);
@@ -302,7 +302,7 @@ namespace {
 // layer they were drawn near; killed and resumed, it completes the same config stream from the
 // anchors stored in the run (no net.json needed to resume).
 TEST(MeasureNearCli, NearRunTagsSamplesAndResumesFromTheStoredAnchors) {
-  const std::string dir = TempDir();
+  const std::string dir = ScratchDir();
   const std::string db = dir + "/near.sqlite";
   const std::vector<std::string> base = {Bin("measure"),
                                          "--db",

@@ -73,7 +73,7 @@ class PredictCli : public ::testing::Test {
  protected:
   // One database and bundle for the whole suite: measuring takes a few seconds.
   static void SetUpTestSuite() {
-    dir_ = new std::string(TempDir());
+    dir_ = new std::string(ScratchDir());
     const std::string db = *dir_ + "/layers.sqlite";
     setup_log_ = new std::string();
     const std::vector<std::pair<std::string, const char*>> bounds = {
@@ -179,7 +179,7 @@ TEST_F(PredictCli, JsonCarriesLayersTotalsAndCoverage) {
 }
 
 TEST_F(PredictCli, BadNetworkFilesFailNamingTheFileAndTheLayer) {
-  const std::string dir = TempDir();
+  const std::string dir = ScratchDir();
   struct Case {
     std::string name, text, expected;
   };
@@ -234,7 +234,7 @@ TEST_F(PredictCli, ABundleOfAnotherHostOrNoBundleIsAClearError) {
 class MeasureNetCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = TempDir();
+    dir_ = ScratchDir();
     db_ = dir_ + "/net.sqlite";
   }
   CommandResult Measure(std::vector<std::string> extra) const {
@@ -342,7 +342,7 @@ TEST_F(MeasureNetCli, LayersAddsTheNetworksLayersAsSamplesForFit) {
 }
 
 TEST_F(PredictCli, CompareShowsPredictedAgainstMeasuredPerPhase) {
-  const std::string db = TempDir() + "/net.sqlite";
+  const std::string db = ScratchDir() + "/net.sqlite";
   const CommandResult none = Predict({Lenet(), "--compare", "--db", db});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_TRUE(Contains(none.output, "predict: error: " + db)) << none.output;

@@ -1,5 +1,7 @@
 #include "tests/integration/process_util.h"
 
+#include "tests/support/test_files.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -63,7 +65,7 @@ int WaitFor(pid_t pid, double timeout_s) {
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv) {
-  const std::string log = TempDir() + "/out.log";
+  const std::string log = ScratchDir() + "/out.log";
   CommandResult result;
   result.exit_code = WaitFor(Spawn(argv, log), 600);
   result.output = ReadText(log);
@@ -81,7 +83,7 @@ std::string Source(const std::string& relative) {
 }
 
 namespace {
-// Directories made by TempDir(), removed when the test process exits. Never destroyed, so it
+// Directories made by ScratchDir(), removed when the test process exits. Never destroyed, so it
 // outlives the atexit handler that reads it.
 std::vector<std::string>& CreatedDirs() {
   static auto* dirs = new std::vector<std::string>;
@@ -95,15 +97,14 @@ void RemoveCreatedDirs() {
 }
 }  // namespace
 
-std::string TempDir() {
+std::string ScratchDir() {
   static std::atomic<int> counter{0};
   static const bool cleanup_registered = std::atexit(RemoveCreatedDirs) == 0;
   (void)cleanup_registered;
-  std::string templ = "/tmp/lj_test_" + std::to_string(getpid()) + "_" +
-                      std::to_string(counter++) + "_XXXXXX";
-  if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  CreatedDirs().push_back(templ);
-  return templ;
+  const std::string dir =
+      test::MakeTempDir("lj_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_");
+  CreatedDirs().push_back(dir);
+  return dir;
 }
 
 std::string ReadText(const std::string& path) {

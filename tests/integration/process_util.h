@@ -27,7 +27,7 @@ std::string Bin(const std::string& name);
 std::string Source(const std::string& relative);
 // A fresh empty directory under /tmp, unique to this process and call; removed (with its
 // contents) when the process exits.
-std::string TempDir();
+std::string ScratchDir();
 std::string ReadText(const std::string& path);
 void WriteText(const std::string& path, const std::string& text);
 

@@ -1,6 +1,7 @@
 // Tests of LayerRunner: the layers LibTorch builds have the shapes core/layer_config.h promises,
 // and the backward pass computes the gradients training needs (input, weight, bias).
 #include "measure/layer_runner.h"
+#include "tests/support/layer_configs.h"
 
 #include <gtest/gtest.h>
 
@@ -16,44 +17,18 @@ namespace lj {
 namespace {
 
 using Shape = std::vector<int64_t>;
+using test::Linear;
 
 LayerConfig Conv(int64_t n, int64_t c_in, int64_t c_out, int64_t hw, int64_t k, int64_t stride,
                  int64_t padding, int64_t groups, bool bias) {
-  LayerConfig c;
-  c.type = LayerType::kConv2d;
-  c.batch_size = n;
-  c.in_channels = c_in;
-  c.out_channels = c_out;
-  c.height = hw;
+  LayerConfig c = test::Conv(n, c_in, c_out, hw, k, stride, padding, groups, bias);
   c.width = hw + 3;  // non-square input catches height/width mix-ups
-  c.kernel_size = k;
-  c.stride = stride;
-  c.padding = padding;
-  c.groups = groups;
-  c.bias = bias;
   return c;
 }
 
 LayerConfig Pool(int64_t n, int64_t c_in, int64_t hw, int64_t k, int64_t stride, int64_t padding) {
-  LayerConfig c;
-  c.type = LayerType::kMaxPool2d;
-  c.batch_size = n;
-  c.in_channels = c_in;
-  c.height = hw;
+  LayerConfig c = test::Pool(LayerType::kMaxPool2d, n, c_in, hw, k, stride, padding);
   c.width = hw + 2;
-  c.kernel_size = k;
-  c.stride = stride;
-  c.padding = padding;
-  return c;
-}
-
-LayerConfig Linear(int64_t n, int64_t in, int64_t out, bool bias) {
-  LayerConfig c;
-  c.type = LayerType::kLinear;
-  c.batch_size = n;
-  c.in_features = in;
-  c.out_features = out;
-  c.bias = bias;
   return c;
 }
 

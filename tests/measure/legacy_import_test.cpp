@@ -1,4 +1,5 @@
 #include "measure/legacy_import.h"
+#include "tests/support/test_files.h"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -19,23 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+// TempDir::Path(name): the directory itself, or a file in it.
+class TempDir : public test::TempDir {
  public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("lj_import_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
+  std::string Path(const std::string& name = "") const {
+    return name.empty() ? path() : File(name);
   }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string Path(const std::string& name = "") const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
 };
 
 // The prototype's data, or "" when it is not there.

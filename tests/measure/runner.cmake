@@ -10,6 +10,6 @@ lj_add_gtest(torch_info_test
   LIBS lj_runner)
 # The layer types beyond conv2d, maxpool2d and linear (batch norm, activations, pools, add, mul,
 # dropout, cross_entropy, sgd/adam).
-lj_add_gtest(new_layer_runner_test
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/new_layer_runner_test.cpp
+lj_add_gtest(layer_ops_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/layer_ops_test.cpp
   LIBS lj_runner)

@@ -14,18 +14,14 @@
 
 #include "core/errors.h"
 #include "net/net_module.h"
+#include "tests/support/test_files.h"
 
 namespace lj {
 namespace {
 
-std::string SourceDir() {
-  const char* dir = std::getenv("LJ_SOURCE_DIR");
-  return dir ? dir : ".";
-}
-
 const nlohmann::json& Reference() {
   static const nlohmann::json j = [] {
-    const std::string path = SourceDir() + "/tests/net/data/param_counts.json";
+    const std::string path = test::SourceDir() + "/tests/net/data/param_counts.json";
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot open " + path);
     return nlohmann::json::parse(in);
@@ -34,7 +30,7 @@ const nlohmann::json& Reference() {
 }
 
 NetSpec ShippedNet(const std::string& name) {
-  return LoadNetSpec(SourceDir() + "/configs/nets/" + name + ".json");
+  return LoadNetSpec(test::SourceDir() + "/configs/nets/" + name + ".json");
 }
 
 const LayerInstance* Find(const std::vector<LayerInstance>& layers, const std::string& path) {

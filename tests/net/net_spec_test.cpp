@@ -9,14 +9,10 @@
 #include <string>
 
 #include "core/errors.h"
+#include "tests/support/test_files.h"
 
 namespace lj {
 namespace {
-
-std::string SourceDir() {
-  const char* dir = std::getenv("LJ_SOURCE_DIR");
-  return dir ? dir : ".";
-}
 
 // A valid two-layer net; tests modify it.
 nlohmann::json TinyNet() {
@@ -246,7 +242,7 @@ TEST(NetSpecTest, AdamDefaultsToTorchLearningRate) {
 }
 
 TEST(NetSpecTest, LoadsEveryShippedNet) {
-  const std::filesystem::path dir = std::filesystem::path(SourceDir()) / "configs" / "nets";
+  const std::filesystem::path dir = std::filesystem::path(test::SourceDir()) / "configs" / "nets";
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".json") continue;

@@ -13,30 +13,15 @@
 #include "core/errors.h"
 #include "core/layer_config.h"
 #include "measure/layer_runner.h"
+#include "tests/support/layer_configs.h"
 #include "measure/pass_measurement.h"
 
 namespace lj {
 namespace {
 
 using Shape = std::vector<int64_t>;
-
-LayerConfig Nchw(LayerType type, int64_t n, int64_t c, int64_t h, int64_t w) {
-  LayerConfig config;
-  config.type = type;
-  config.batch_size = n;
-  config.in_channels = c;
-  config.height = h;
-  config.width = w;
-  return config;
-}
-
-LayerConfig Optimizer(LayerType type, int64_t parameters, int64_t tensors) {
-  LayerConfig config;
-  config.type = type;
-  config.parameters = parameters;
-  config.parameter_tensors = tensors;
-  return config;
-}
+using test::Nchw;
+using test::ParameterStep;
 
 std::map<std::string, GradientInfo> Backward(LayerRunner& runner) {
   runner.PrepareBackward();
@@ -70,7 +55,7 @@ void ExpectRuns(const LayerConfig& config, const std::vector<std::string>& names
             (Shape{config.batch_size, config.in_channels, config.height, config.width}));
 }
 
-TEST(NewLayerRunnerTest, ActivationsProduceInputGradients) {
+TEST(LayerOpsTest, ActivationsProduceInputGradients) {
   for (LayerType type : {LayerType::kReLU, LayerType::kReLU6, LayerType::kHardswish,
                          LayerType::kHardsigmoid, LayerType::kSigmoid}) {
     ExpectRuns(Nchw(type, 2, 3, 5, 7), {"input"});
@@ -88,7 +73,7 @@ TEST(NewLayerRunnerTest, ActivationsProduceInputGradients) {
   EXPECT_LT(zero_fraction(LayerType::kHardsigmoid), 0.02);
 }
 
-TEST(NewLayerRunnerTest, BatchNormUpdatesRunningStatisticsAndHasAffineGradients) {
+TEST(LayerOpsTest, BatchNormUpdatesRunningStatisticsAndHasAffineGradients) {
   const LayerConfig config = Nchw(LayerType::kBatchNorm2d, 4, 6, 5, 5);
   ExpectRuns(config, {"input", "weight", "bias"});
   LayerRunner runner(config, 1);
@@ -110,12 +95,12 @@ TEST(NewLayerRunnerTest, BatchNormUpdatesRunningStatisticsAndHasAffineGradients)
   EXPECT_EQ(grads.at("bias").shape, (Shape{6}));
 }
 
-TEST(NewLayerRunnerTest, BatchNormRejectsASingleValuePerChannel) {
+TEST(LayerOpsTest, BatchNormRejectsASingleValuePerChannel) {
   EXPECT_THROW(LayerRunner(Nchw(LayerType::kBatchNorm2d, 1, 8, 1, 1)), ConfigError);
   ExpectRuns(Nchw(LayerType::kBatchNorm2d, 2, 8, 1, 1), {"input", "weight", "bias"});
 }
 
-TEST(NewLayerRunnerTest, AddGivesBothOperandsTheOutputGradient) {
+TEST(LayerOpsTest, AddGivesBothOperandsTheOutputGradient) {
   const LayerConfig config = Nchw(LayerType::kAdd, 2, 4, 6, 6);
   ExpectRuns(config, {"input", "other"});
   LayerRunner runner(config, 2);
@@ -125,7 +110,7 @@ TEST(NewLayerRunnerTest, AddGivesBothOperandsTheOutputGradient) {
   EXPECT_DOUBLE_EQ(grads.at("input").abs_sum, grads.at("other").abs_sum);
 }
 
-TEST(NewLayerRunnerTest, MulBroadcastsAChannelScaleAndReducesItsGradient) {
+TEST(LayerOpsTest, MulBroadcastsAChannelScaleAndReducesItsGradient) {
   const LayerConfig config = Nchw(LayerType::kMul, 3, 5, 7, 7);
   ExpectRuns(config, {"input", "scale"});
   LayerRunner runner(config, 2);
@@ -133,7 +118,7 @@ TEST(NewLayerRunnerTest, MulBroadcastsAChannelScaleAndReducesItsGradient) {
   EXPECT_EQ(grads.at("scale").shape, (Shape{3, 5, 1, 1}));
 }
 
-TEST(NewLayerRunnerTest, DropoutMasksAboutPOfTheGradient) {
+TEST(LayerOpsTest, DropoutMasksAboutPOfTheGradient) {
   for (int64_t p : {20, 50, 80}) {
     LayerConfig config = Nchw(LayerType::kDropout, 8, 64, 8, 8);
     config.p_percent = p;
@@ -149,7 +134,7 @@ TEST(NewLayerRunnerTest, DropoutMasksAboutPOfTheGradient) {
   EXPECT_EQ(Backward(runner).at("input").zero_fraction, 0.0);
 }
 
-TEST(NewLayerRunnerTest, PoolsHaveTheirOutputShapes) {
+TEST(LayerOpsTest, PoolsHaveTheirOutputShapes) {
   LayerConfig avg = Nchw(LayerType::kAvgPool2d, 2, 3, 11, 9);
   avg.kernel_size = 3;
   avg.stride = 2;
@@ -167,7 +152,7 @@ TEST(NewLayerRunnerTest, PoolsHaveTheirOutputShapes) {
   ExpectRuns(adaptive, {"input"});
 }
 
-TEST(NewLayerRunnerTest, CrossEntropyGivesTheLossAndTheLogitGradient) {
+TEST(LayerOpsTest, CrossEntropyGivesTheLossAndTheLogitGradient) {
   LayerConfig config;
   config.type = LayerType::kCrossEntropy;
   config.batch_size = 16;
@@ -185,10 +170,10 @@ TEST(NewLayerRunnerTest, CrossEntropyGivesTheLossAndTheLogitGradient) {
   EXPECT_TRUE(runner.BackwardProducesInputGrad());
 }
 
-TEST(NewLayerRunnerTest, OptimizerStepsChangeTheParametersAndHaveNoBackward) {
+TEST(LayerOpsTest, OptimizerStepsChangeTheParametersAndHaveNoBackward) {
   for (LayerType type : {LayerType::kSgd, LayerType::kAdam}) {
     SCOPED_TRACE(std::string(ToString(type)));
-    LayerRunner runner(Optimizer(type, 1003, 4), 9);
+    LayerRunner runner(ParameterStep(type, 1003, 4), 9);
     const auto before = StateOf(runner);
     ASSERT_EQ(before.count("parameters"), 1u);
     EXPECT_EQ(before.at("parameters").shape, (Shape{1003}));
@@ -203,15 +188,15 @@ TEST(NewLayerRunnerTest, OptimizerStepsChangeTheParametersAndHaveNoBackward) {
     EXPECT_THROW(runner.Backward(), std::logic_error);
   }
   // One tensor per element at the smallest split.
-  LayerRunner one_each(Optimizer(LayerType::kSgd, 5, 5), 1);
+  LayerRunner one_each(ParameterStep(LayerType::kSgd, 5, 5), 1);
   EXPECT_EQ(StateOf(one_each).at("parameters").tensors, 5);
-  EXPECT_THROW(LayerRunner(Optimizer(LayerType::kAdam, 3, 4)), ConfigError);
+  EXPECT_THROW(LayerRunner(ParameterStep(LayerType::kAdam, 3, 4)), ConfigError);
 }
 
 // grad_accumulate adds the incoming gradients into .grad (the parameters do not move);
 // zero_grad fills every .grad with zeros.
-TEST(NewLayerRunnerTest, GradAccumulateAddsIntoGradAndZeroGradClearsIt) {
-  LayerRunner acc(Optimizer(LayerType::kGradAccumulate, 1003, 4), 9);
+TEST(LayerOpsTest, GradAccumulateAddsIntoGradAndZeroGradClearsIt) {
+  LayerRunner acc(ParameterStep(LayerType::kGradAccumulate, 1003, 4), 9);
   const auto before = StateOf(acc);
   ASSERT_EQ(before.count("grads"), 1u);
   acc.Forward();
@@ -224,7 +209,7 @@ TEST(NewLayerRunnerTest, GradAccumulateAddsIntoGradAndZeroGradClearsIt) {
   EXPECT_DOUBLE_EQ(StateOf(acc).at("parameters").sum, before.at("parameters").sum);
   EXPECT_THROW(acc.PrepareBackward(), std::logic_error);
 
-  LayerRunner zero(Optimizer(LayerType::kZeroGrad, 1003, 4), 9);
+  LayerRunner zero(ParameterStep(LayerType::kZeroGrad, 1003, 4), 9);
   EXPECT_NE(StateOf(zero).at("grads").sum, 0.0);
   zero.Forward();
   EXPECT_EQ(StateOf(zero).at("grads").sum, 0.0);
@@ -235,16 +220,16 @@ TEST(NewLayerRunnerTest, GradAccumulateAddsIntoGradAndZeroGradClearsIt) {
   quick.min_time_s = 0.002;
   quick.trials = 2;
   quick.warmup_runs = 1;
-  const auto rows = MeasureLayer(Optimizer(LayerType::kZeroGrad, 10000, 3), quick, nullptr);
+  const auto rows = MeasureLayer(ParameterStep(LayerType::kZeroGrad, 10000, 3), quick, nullptr);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].pass, Pass::kForward);
 }
 
-TEST(NewLayerRunnerTest, SgdAndAdamUpdateDifferently) {
+TEST(LayerOpsTest, SgdAndAdamUpdateDifferently) {
   // Same parameters and grads (same seed): one SGD step moves them by lr * grad = 0.01 * g,
   // one Adam step by about lr * sign(g) = 1e-3 per element.
-  LayerRunner sgd(Optimizer(LayerType::kSgd, 4000, 2), 11);
-  LayerRunner adam(Optimizer(LayerType::kAdam, 4000, 2), 11);
+  LayerRunner sgd(ParameterStep(LayerType::kSgd, 4000, 2), 11);
+  LayerRunner adam(ParameterStep(LayerType::kAdam, 4000, 2), 11);
   const double start = StateOf(sgd).at("parameters").sum;
   ASSERT_DOUBLE_EQ(StateOf(adam).at("parameters").sum, start);
   sgd.Forward();
@@ -252,7 +237,7 @@ TEST(NewLayerRunnerTest, SgdAndAdamUpdateDifferently) {
   EXPECT_NE(StateOf(sgd).at("parameters").sum, StateOf(adam).at("parameters").sum);
 }
 
-TEST(NewLayerRunnerTest, MeasureLayerStoresOnlyTheRowsThatExist) {
+TEST(LayerOpsTest, MeasureLayerStoresOnlyTheRowsThatExist) {
   MeasureOptions options;
   options.min_time_s = 0.002;
   options.trials = 2;
@@ -262,7 +247,7 @@ TEST(NewLayerRunnerTest, MeasureLayerStoresOnlyTheRowsThatExist) {
   EXPECT_EQ(relu[0].pass, Pass::kForward);
   EXPECT_EQ(relu[1].pass, Pass::kBackward);
   for (LayerType type : {LayerType::kSgd, LayerType::kAdam}) {
-    const auto step = MeasureLayer(Optimizer(type, 10000, 3), options, nullptr);
+    const auto step = MeasureLayer(ParameterStep(type, 10000, 3), options, nullptr);
     ASSERT_EQ(step.size(), 1u) << ToString(type);
     EXPECT_EQ(step[0].pass, Pass::kForward);
     EXPECT_GT(step[0].time_s, 0);

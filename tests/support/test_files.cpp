@@ -1,9 +1,9 @@
-#include "tests/core/test_files.h"
+#include "tests/support/test_files.h"
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <vector>
@@ -15,22 +15,27 @@ std::string SourceDir() {
   return dir && *dir ? dir : ".";
 }
 
-TempFile::TempFile(const std::string& content, const std::string& name) {
+std::string MakeTempDir(const std::string& prefix) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/lj_core_test_XXXXXX";
+  const std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix + "XXXXXX";
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
-  dir_ = buf.data();
-  path_ = dir_ + "/" + name;
+  return buf.data();
+}
+
+TempDir::TempDir(const std::string& prefix) : path_(MakeTempDir(prefix)) {}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+TempFile::TempFile(const std::string& content, const std::string& name)
+    : path_(dir_.File(name)) {
   std::ofstream out(path_);
   out << content;
   if (!out) throw std::runtime_error("cannot write " + path_);
-}
-
-TempFile::~TempFile() {
-  std::remove(path_.c_str());
-  rmdir(dir_.c_str());
 }
 
 }  // namespace lj::test

@@ -13,79 +13,24 @@
 #include "core/cost_model.h"
 #include "core/errors.h"
 #include "core/layer_config.h"
-#include "tests/core/test_files.h"
+#include "tests/support/layer_configs.h"
+#include "tests/support/test_files.h"
 
 namespace lj {
 namespace {
 
 using nlohmann::json;
+using test::Adaptive;
+using test::CrossEntropy;
+using test::Dropout;
+using test::Nchw;
+using test::ParameterStep;
+using test::Pool;
 using Shape = std::vector<int64_t>;
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
-const std::vector<LayerType> kNewTypes = {LayerType::kBatchNorm2d,
-                                          LayerType::kReLU,
-                                          LayerType::kReLU6,
-                                          LayerType::kHardswish,
-                                          LayerType::kHardsigmoid,
-                                          LayerType::kSigmoid,
-                                          LayerType::kAvgPool2d,
-                                          LayerType::kAdaptiveAvgPool2d,
-                                          LayerType::kAdd,
-                                          LayerType::kMul,
-                                          LayerType::kDropout,
-                                          LayerType::kCrossEntropy,
-                                          LayerType::kSgd,
-                                          LayerType::kAdam,
-                                          LayerType::kGradAccumulate,
-                                          LayerType::kZeroGrad};
-
-LayerConfig Nchw(LayerType type, int64_t n, int64_t c, int64_t h, int64_t w) {
-  LayerConfig config;
-  config.type = type;
-  config.batch_size = n;
-  config.in_channels = c;
-  config.height = h;
-  config.width = w;
-  return config;
-}
-
-LayerConfig Pool(LayerType type, int64_t n, int64_t c, int64_t hw, int64_t k, int64_t s,
-                 int64_t p) {
-  LayerConfig config = Nchw(type, n, c, hw, hw);
-  config.kernel_size = k;
-  config.stride = s;
-  config.padding = p;
-  return config;
-}
-
-LayerConfig Adaptive(int64_t n, int64_t c, int64_t hw, int64_t o) {
-  LayerConfig config = Nchw(LayerType::kAdaptiveAvgPool2d, n, c, hw, hw);
-  config.output_size = o;
-  return config;
-}
-
-LayerConfig Dropout(int64_t n, int64_t c, int64_t hw, int64_t p) {
-  LayerConfig config = Nchw(LayerType::kDropout, n, c, hw, hw);
-  config.p_percent = p;
-  return config;
-}
-
-LayerConfig CrossEntropy(int64_t n, int64_t classes) {
-  LayerConfig config;
-  config.type = LayerType::kCrossEntropy;
-  config.batch_size = n;
-  config.num_classes = classes;
-  return config;
-}
-
-LayerConfig Optimizer(LayerType type, int64_t parameters, int64_t tensors) {
-  LayerConfig config;
-  config.type = type;
-  config.parameters = parameters;
-  config.parameter_tensors = tensors;
-  return config;
-}
+const std::vector<LayerType> kNewTypes = test::TypesBeyondConvPoolLinear();
 
 // One valid config of every new type.
 std::vector<LayerConfig> Examples() {
@@ -99,8 +44,8 @@ std::vector<LayerConfig> Examples() {
   out.push_back(Adaptive(4, 8, 7, 3));
   out.push_back(Dropout(64, 4096, 1, 50));
   out.push_back(CrossEntropy(64, 10));
-  out.push_back(Optimizer(LayerType::kSgd, 11181642, 62));
-  out.push_back(Optimizer(LayerType::kAdam, 1528106, 142));
+  out.push_back(ParameterStep(LayerType::kSgd, 11181642, 62));
+  out.push_back(ParameterStep(LayerType::kAdam, 1528106, 142));
   return out;
 }
 
@@ -168,7 +113,7 @@ TEST(NewLayerTypesTest, JsonUsesTorchNamesAndRoundTrips) {
       ToJson(Dropout(64, 4096, 1, 50)),
       json::parse(R"({"batch_size":64,"in_channels":4096,"height":1,"width":1,"p_percent":50})"));
   EXPECT_EQ(ToJson(CrossEntropy(64, 10)), json::parse(R"({"batch_size":64,"num_classes":10})"));
-  EXPECT_EQ(ToJson(Optimizer(LayerType::kAdam, 11181642, 62)),
+  EXPECT_EQ(ToJson(ParameterStep(LayerType::kAdam, 11181642, 62)),
             json::parse(R"({"parameters":11181642,"parameter_tensors":62})"));
   // Keys of other types are rejected.
   EXPECT_THROW(
@@ -203,9 +148,9 @@ TEST(NewLayerTypesTest, ValidateAppliesTorchRules) {
             "dropout: p_percent must be >= 0, got -1");
   EXPECT_EQ(ErrorOf([] { Validate(CrossEntropy(4, 0)); }),
             "cross_entropy: num_classes must be > 0, got 0");
-  EXPECT_EQ(ErrorOf([] { Validate(Optimizer(LayerType::kSgd, 3, 4)); }),
+  EXPECT_EQ(ErrorOf([] { Validate(ParameterStep(LayerType::kSgd, 3, 4)); }),
             "sgd: parameter_tensors 4 must be <= parameters 3");
-  EXPECT_EQ(ErrorOf([] { Validate(Optimizer(LayerType::kAdam, 0, 1)); }),
+  EXPECT_EQ(ErrorOf([] { Validate(ParameterStep(LayerType::kAdam, 0, 1)); }),
             "adam: parameters must be > 0, got 0");
 }
 
@@ -246,7 +191,7 @@ TEST(NewLayerTypesTest, ShapesMacsAndSizes) {
   EXPECT_DOUBLE_EQ(Sizes(CrossEntropy(64, 1000)).input_elements, 64000.0);
   EXPECT_DOUBLE_EQ(Sizes(CrossEntropy(64, 1000)).output_elements, 1.0);
 
-  const LayerConfig sgd = Optimizer(LayerType::kSgd, 1000000, 10);
+  const LayerConfig sgd = ParameterStep(LayerType::kSgd, 1000000, 10);
   EXPECT_TRUE(OutputShape(sgd).empty());
   EXPECT_DOUBLE_EQ(ForwardMacs(sgd), 1e6);
   EXPECT_DOUBLE_EQ(Sizes(sgd).input_elements, 0.0);
@@ -256,8 +201,8 @@ TEST(NewLayerTypesTest, ShapesMacsAndSizes) {
 
 TEST(NewLayerTypesTest, MemoryEstimatesCountOptimizerStateMasksAndLogits) {
   // Parameters and grads (8 bytes) plus momentum (4) for SGD, exp_avg and exp_avg_sq (8) for Adam.
-  EXPECT_DOUBLE_EQ(EstimateTrainingMemoryBytes(Optimizer(LayerType::kSgd, 1000, 1)), 12000.0);
-  EXPECT_DOUBLE_EQ(EstimateTrainingMemoryBytes(Optimizer(LayerType::kAdam, 1000, 1)), 16000.0);
+  EXPECT_DOUBLE_EQ(EstimateTrainingMemoryBytes(ParameterStep(LayerType::kSgd, 1000, 1)), 12000.0);
+  EXPECT_DOUBLE_EQ(EstimateTrainingMemoryBytes(ParameterStep(LayerType::kAdam, 1000, 1)), 16000.0);
   // Dropout keeps a float mask: 4 * (2 + 2 + 1) bytes per element; ReLU only 4 * (2 + 2).
   EXPECT_DOUBLE_EQ(EstimateTrainingMemoryBytes(Dropout(10, 10, 1, 50)), 2000.0);
   EXPECT_DOUBLE_EQ(EstimateTrainingMemoryBytes(Nchw(LayerType::kReLU, 10, 10, 1, 1)), 1600.0);
@@ -298,8 +243,8 @@ TEST(NewLayerTypesTest, ShippedBoundsCoverTheReferenceNets) {
   for (LayerType t : {LayerType::kSgd, LayerType::kAdam}) {
     const LayerBounds b = LoadBounds(test::SourceDir() + "/" + DefaultBoundsPath(t));
     for (const LayerConfig& c :
-         {Optimizer(t, 61706, 10), Optimizer(t, 57044810, 16), Optimizer(t, 128807306, 22),
-          Optimizer(t, 11181642, 62), Optimizer(t, 1528106, 142)}) {
+         {ParameterStep(t, 61706, 10), ParameterStep(t, 57044810, 16), ParameterStep(t, 128807306, 22),
+          ParameterStep(t, 11181642, 62), ParameterStep(t, 1528106, 142)}) {
       std::string reason;
       EXPECT_TRUE(WithinBounds(b, c, &reason)) << ToJson(c) << ": " << reason;
     }
