@@ -73,9 +73,9 @@ const ParameterSpec kBias{"bias",
 // Every bounds parameter, by name. A descriptor's `bounds_parameters` name rows of this table.
 const std::vector<ParameterSpec>& AllParameterSpecs() {
   static const std::vector<ParameterSpec> kAll = {
-      kBatchSize,   kInChannels, kOutChannels, kChannels, kKernelSize,  kStride,
-      kPadding,     kInFeatures, kOutFeatures, kOutputSize, kPPercent,  kNumClasses,
-      kParameters,  kParameterTensors, kImageSize, kGroups, kBias};
+      kBatchSize,  kInChannels,       kOutChannels, kChannels,   kKernelSize, kStride,
+      kPadding,    kInFeatures,       kOutFeatures, kOutputSize, kPPercent,   kNumClasses,
+      kParameters, kParameterTensors, kImageSize,   kGroups,     kBias};
   return kAll;
 }
 

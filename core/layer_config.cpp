@@ -39,9 +39,9 @@ const Field kParameterTensors{"parameter_tensors", &LayerConfig::parameter_tenso
 // Every serialisable field, by JSON key. A descriptor's `fields` name rows of this table.
 const std::vector<Field>& AllFields() {
   static const std::vector<Field> kFields = {
-      kBatchSize, kInChannels, kOutChannels, kHeight,      kWidth,      kKernelSize,
-      kStride,    kPadding,    kGroups,      kBias,        kInFeatures, kOutFeatures,
-      kNumFeatures, kOutputSize, kPPercent,  kNumClasses,  kParameters, kParameterTensors};
+      kBatchSize,   kInChannels, kOutChannels, kHeight,     kWidth,      kKernelSize,
+      kStride,      kPadding,    kGroups,      kBias,       kInFeatures, kOutFeatures,
+      kNumFeatures, kOutputSize, kPPercent,    kNumClasses, kParameters, kParameterTensors};
   return kFields;
 }
 
@@ -53,8 +53,8 @@ const std::vector<Field>& FieldsOf(LayerType type) {
       std::vector<Field> fields;
       for (const std::string& name : Describe(t).fields) {
         const auto& all = AllFields();
-        auto it = std::find_if(all.begin(), all.end(),
-                               [&](const Field& f) { return name == f.name; });
+        auto it =
+            std::find_if(all.begin(), all.end(), [&](const Field& f) { return name == f.name; });
         if (it == all.end()) {
           throw std::logic_error("core/layer_types.cpp: " + std::string(ToString(t)) +
                                  " names unknown field '" + name + "'");
@@ -118,8 +118,9 @@ std::string CheckGeometry(const LayerConfig& c) {
   // torch: "pad should be at most half of effective kernel size" (max_pool2d) and "pad
   // should be at most half of kernel size" (avg_pool2d).
   if (family == LayerFamily::kPool && c.padding > c.kernel_size / 2) {
-    return "padding " + std::to_string(c.padding) + " must be <= kernel_size / 2 = " +
-           std::to_string(c.kernel_size / 2) + " for " + std::string(ToString(c.type));
+    return "padding " + std::to_string(c.padding) +
+           " must be <= kernel_size / 2 = " + std::to_string(c.kernel_size / 2) + " for " +
+           std::string(ToString(c.type));
   }
   // torch: "Expected more than 1 value per channel when training".
   if (c.type == LayerType::kBatchNorm2d && c.batch_size * c.height * c.width <= 1) {
@@ -131,8 +132,8 @@ std::string CheckGeometry(const LayerConfig& c) {
     return "p_percent must be <= 100, got " + std::to_string(c.p_percent);
   }
   if (family == LayerFamily::kOptimizer && c.parameter_tensors > c.parameters) {
-    return "parameter_tensors " + std::to_string(c.parameter_tensors) +
-           " must be <= parameters " + std::to_string(c.parameters);
+    return "parameter_tensors " + std::to_string(c.parameter_tensors) + " must be <= parameters " +
+           std::to_string(c.parameters);
   }
   return "";
 }
@@ -248,8 +249,7 @@ TensorSizes Sizes(const LayerConfig& c) {
       s.weight_elements = static_cast<double>(c.in_features) * c.out_features +
                           (c.bias ? static_cast<double>(c.out_features) : 0.0);
       break;
-    case LayerFamily::kElementwise:
-    {
+    case LayerFamily::kElementwise: {
       const LayerDescriptor& d = Describe(c.type);
       const double nc = static_cast<double>(c.batch_size) * static_cast<double>(c.in_channels);
       s.input_elements = nchw;

@@ -79,11 +79,10 @@
 //                               trainable parameter tensors (each weight and each bias is one:
 //                               conv2d 1 or 2, linear 1 or 2, batchnorm2d 2). Forward pass only.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/layer_type.h"
 

@@ -1,5 +1,5 @@
 #pragma once
-// The layer types and their descriptors: one row per type (core/layer_types.cpp) holding what
+// The layer types and their descriptors: one row per type (core/layer_types.def) holding what
 // every module needs to know about it — its names, fields, family (shape, MAC and tensor-size
 // rules), bounds parameters and shipped bounds file, and the feature set fit uses. Backends
 // (measure's runner factory, net's net.json leaf builder and TorchScript op mapping) register
@@ -13,28 +13,13 @@
 
 namespace lj {
 
-// Layer types. Names as stored in the database column samples.layer (core/layer_config.h
-// documents each). New types are appended: the enum values of existing types do not change.
+// Layer types, one per row of core/layer_types.def (their names as stored in the database
+// column samples.layer; core/layer_config.h documents each). New types are appended there: the
+// enum values of existing types do not change.
 enum class LayerType {
-  kConv2d,
-  kMaxPool2d,
-  kLinear,
-  kBatchNorm2d,
-  kReLU,
-  kReLU6,
-  kHardswish,
-  kHardsigmoid,
-  kSigmoid,
-  kAvgPool2d,
-  kAdaptiveAvgPool2d,
-  kAdd,
-  kMul,
-  kDropout,
-  kCrossEntropy,
-  kSgd,
-  kAdam,
-  kGradAccumulate,
-  kZeroGrad,
+#define LJ_LAYER(id, ...) id,
+#include "core/layer_types.def"
+#undef LJ_LAYER
 };
 
 // Pass of a training step. Names as stored in samples.pass.
@@ -52,10 +37,13 @@ enum class LayerFamily {
   kOptimizer,     // sgd, adam, grad_accumulate, zero_grad: over the trainable parameters
 };
 
-// Where a type occurs in training: a layer of the network (net.json leaf, TorchScript op,
-// forward and backward pass) or a part of the training step that is not a layer (the loss and
-// the parameter-wide steps, which predict adds once per step).
-enum class LayerRole { kNetworkLayer, kTrainingStep };
+// Where a type occurs in training: a layer of the network (net.json leaf or made by a block,
+// TorchScript op, forward and backward pass); an activation, a network layer that is an
+// element-wise function of one input without parameters (a net.json leaf without fields, also a
+// block's activation; its LibTorch function in net/activations.cpp); or a part of the training
+// step that is not a layer (the loss and the parameter-wide steps, which predict adds once per
+// step).
+enum class LayerRole { kNetworkLayer, kActivation, kTrainingStep };
 
 // The operand besides the main input of an element-wise type (its tensor sizes).
 enum class SecondOperand {

@@ -28,8 +28,7 @@ class StatementCache {
     auto it = statements_.find(sql);
     if (it != statements_.end()) return it->second;
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
       sqlite3_finalize(stmt);
       return nullptr;
     }
@@ -71,8 +70,8 @@ class Query {
   Query& Bind(int value) { return Bind(static_cast<int64_t>(value)); }
   Query& Bind(double value) { return Check(sqlite3_bind_double(stmt_, ++next_, value)); }
   Query& Bind(const std::string& value) {
-    return Check(sqlite3_bind_text(stmt_, ++next_, value.data(),
-                                   static_cast<int>(value.size()), SQLITE_TRANSIENT));
+    return Check(sqlite3_bind_text(stmt_, ++next_, value.data(), static_cast<int>(value.size()),
+                                   SQLITE_TRANSIENT));
   }
   Query& Bind(const std::optional<double>& value) {
     return value ? Bind(*value) : Check(sqlite3_bind_null(stmt_, ++next_));
@@ -114,7 +113,8 @@ class Query {
 
  private:
   Query& Check(int rc) {
-    if (rc != SQLITE_OK) Throw(db_, path_, "bind parameter " + std::to_string(next_) + " of " + what_);
+    if (rc != SQLITE_OK)
+      Throw(db_, path_, "bind parameter " + std::to_string(next_) + " of " + what_);
     return *this;
   }
 
@@ -201,13 +201,11 @@ Store::Store(const std::string& path) : path_(path) {
     std::error_code ec;
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec) {
-      throw StoreError(path + ": cannot create directory " + parent.string() + ": " +
-                       ec.message());
+      throw StoreError(path + ": cannot create directory " + parent.string() + ": " + ec.message());
     }
   }
   int rc = sqlite3_open_v2(path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
-                           nullptr);
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
@@ -270,7 +268,8 @@ void Store::CheckAndApplySchema() {
     }
     sqlite3_finalize(stmt);
     if (!found) {
-      throw StoreError(path_ + ": not a layerjoule database (it has tables but no "
+      throw StoreError(path_ +
+                       ": not a layerjoule database (it has tables but no "
                        "meta.schema_version)");
     }
     int version = 0;

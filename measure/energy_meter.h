@@ -16,10 +16,10 @@ enum class RaplDomain { kPackage, kDram, kPsys, kCore, kUncore };
 
 // One readable energy counter.
 struct RaplZone {
-  std::string path;               // e.g. /sys/class/powercap/intel-rapl:0 (for messages)
-  std::string name;               // powercap "name", e.g. "package-0", "dram"
+  std::string path;  // e.g. /sys/class/powercap/intel-rapl:0 (for messages)
+  std::string name;  // powercap "name", e.g. "package-0", "dram"
   RaplDomain domain = RaplDomain::kPackage;
-  int socket = 0;                 // package index the zone belongs to
+  int socket = 0;                    // package index the zone belongs to
   uint64_t max_energy_range_uj = 0;  // counter wraps to 0 after this value
 };
 
@@ -31,9 +31,9 @@ struct EnergyCounters {
 // Energy between two reads, in joules. Package and psys are not summed together (psys
 // contains package); core/uncore are nested in package and are not added to it.
 struct EnergyDelta {
-  double package_j = 0;                   // summed over sockets
+  double package_j = 0;  // summed over sockets
   std::vector<double> package_by_socket_j;
-  std::optional<double> dram_j;           // summed over sockets, if any dram zone
+  std::optional<double> dram_j;  // summed over sockets, if any dram zone
   std::optional<double> psys_j;
 };
 

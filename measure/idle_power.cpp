@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace lj {
 
@@ -12,8 +11,8 @@ IdleRow MeasureIdle(EnergyMeter& meter, double duration_s, const std::atomic<boo
   using Clock = std::chrono::steady_clock;
   const auto before = meter.Read();
   const auto start = Clock::now();
-  const auto deadline =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration_s));
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(duration_s));
   while (Clock::now() < deadline && !(stop != nullptr && stop->load())) {
     const Clock::duration left = deadline - Clock::now();
     std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(50)));

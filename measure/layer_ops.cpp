@@ -1,6 +1,8 @@
 // One LayerOp per layer type and the registry of their factories (measure/layer_ops.h).
-// Adding a layer type: a factory here and its row in Registry().
+// Adding a layer type that is not an activation: a factory here and its row in Registry().
 #include "measure/layer_ops.h"
+
+#include "net/activations.h"
 
 #include <utility>
 
@@ -61,7 +63,7 @@ std::unique_ptr<LayerOp> MakeModuleOp(Module module, const std::vector<int64_t>&
   return std::make_unique<ModuleOp<Module>>(std::move(module), input_shape);
 }
 
-// A function of one NCHW input, out of place: the activations and dropout.
+// A function of one NCHW input and a parameter, out of place: dropout.
 class UnaryOp : public LayerOp {
  public:
   using Function = torch::Tensor (*)(const torch::Tensor& input, double arg);
@@ -78,6 +80,24 @@ class UnaryOp : public LayerOp {
 
 std::unique_ptr<LayerOp> MakeUnaryOp(const LayerConfig& c, UnaryOp::Function f, double arg = 0) {
   return std::make_unique<UnaryOp>(c, f, arg);
+}
+
+// An activation (core LayerRole::kActivation) on one NCHW input, out of place: its function in
+// net/activations.cpp, shared with the networks `measure --net` builds.
+class ActivationRunOp : public LayerOp {
+ public:
+  ActivationRunOp(const LayerConfig& c, ActivationFn f) : f_(f) {
+    input = torch::randn(Nchw(c), kFloat);
+    AddInput(*this, input, "input");
+  }
+  torch::Tensor Run() override { return f_(input); }
+
+ private:
+  ActivationFn f_;
+};
+
+std::unique_ptr<LayerOp> MakeActivationOp(const LayerConfig& c) {
+  return std::make_unique<ActivationRunOp>(c, FindActivation(c.type)->forward);
 }
 
 // A function of the input and a second operand: add (a + b, as a residual sum) and mul (scale *
@@ -102,8 +122,8 @@ class CrossEntropyOp : public LayerOp {
  public:
   explicit CrossEntropyOp(const LayerConfig& c) {
     input = torch::randn({c.batch_size, c.num_classes}, kFloat);
-    labels_ = torch::randint(c.num_classes, {c.batch_size},
-                             torch::TensorOptions().dtype(torch::kInt64));
+    labels_ =
+        torch::randint(c.num_classes, {c.batch_size}, torch::TensorOptions().dtype(torch::kInt64));
     AddInput(*this, input, "input");
   }
   torch::Tensor Run() override { return torch::nn::functional::cross_entropy(input, labels_); }
@@ -198,7 +218,8 @@ struct Registration {
   LayerOpFactory make;
 };
 
-// One row per layer type: what one forward execution runs (core/layer_config.h, LayerRunner).
+// One row per layer type that is not an activation (those come from net/activations.cpp): what
+// one forward execution runs (core/layer_config.h, LayerRunner).
 const std::vector<Registration>& Registry() {
   static const std::vector<Registration> kRegistry = {
       {LayerType::kConv2d,
@@ -227,29 +248,6 @@ const std::vector<Registration>& Registry() {
          bn->train();  // updates its running statistics, as in training
          return MakeModuleOp(bn, Nchw(c));
        }},
-      {LayerType::kReLU,
-       [](const LayerConfig& c) {
-         return MakeUnaryOp(c, [](const torch::Tensor& x, double) { return torch::relu(x); });
-       }},
-      {LayerType::kReLU6,
-       [](const LayerConfig& c) {  // torch.nn.ReLU6
-         return MakeUnaryOp(
-             c, [](const torch::Tensor& x, double) { return torch::hardtanh(x, 0.0, 6.0); });
-       }},
-      {LayerType::kHardswish,
-       [](const LayerConfig& c) {
-         return MakeUnaryOp(c,
-                            [](const torch::Tensor& x, double) { return torch::hardswish(x); });
-       }},
-      {LayerType::kHardsigmoid,
-       [](const LayerConfig& c) {
-         return MakeUnaryOp(c,
-                            [](const torch::Tensor& x, double) { return torch::hardsigmoid(x); });
-       }},
-      {LayerType::kSigmoid,
-       [](const LayerConfig& c) {
-         return MakeUnaryOp(c, [](const torch::Tensor& x, double) { return torch::sigmoid(x); });
-       }},
       {LayerType::kAvgPool2d,
        [](const LayerConfig& c) {
          return MakeModuleOp(
@@ -259,8 +257,7 @@ const std::vector<Registration>& Registry() {
       {LayerType::kAdaptiveAvgPool2d,
        [](const LayerConfig& c) {
          return MakeModuleOp(
-             AdaptiveAvgPool2d(AdaptiveAvgPool2dOptions({c.output_size, c.output_size})),
-             Nchw(c));
+             AdaptiveAvgPool2d(AdaptiveAvgPool2dOptions({c.output_size, c.output_size})), Nchw(c));
        }},
       {LayerType::kAdd,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
@@ -300,6 +297,7 @@ LayerOpFactory FindLayerOpFactory(LayerType type) {
   for (const Registration& r : Registry()) {
     if (r.type == type) return r.make;
   }
+  if (FindActivation(type)) return MakeActivationOp;
   return nullptr;
 }
 

@@ -1,9 +1,9 @@
 #include "measure/layer_runner.h"
 
+#include <torch/torch.h>
+
 #include <stdexcept>
 #include <utility>
-
-#include <torch/torch.h>
 
 #include "measure/layer_ops.h"
 

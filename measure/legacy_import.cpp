@@ -6,10 +6,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 #include "core/json_reader.h"
@@ -41,10 +40,12 @@ int64_t I(double v) { return static_cast<int64_t>(v); }
 
 const std::vector<FileFormat>& Formats() {
   static const std::vector<FileFormat> formats = {
-      {"conv.csv", LayerType::kConv2d,
+      {"conv.csv",
+       LayerType::kConv2d,
        {"batch_size", "in_chan", "out_chan", "side_len", "k_size", "stride", "for_energy",
         "for_time", "back_energy", "back_time"},
-       6, true,
+       6,
+       true,
        [](const std::vector<double>& v) {
          LayerConfig c;
          c.type = LayerType::kConv2d;
@@ -59,10 +60,11 @@ const std::vector<FileFormat>& Formats() {
          c.bias = true;  // nn.Conv2d default
          return c;
        }},
-      {"linear.csv", LayerType::kLinear,
-       {"batch_size", "in_size", "out_size", "for_energy", "for_time", "back_energy",
-        "back_time"},
-       3, true,
+      {"linear.csv",
+       LayerType::kLinear,
+       {"batch_size", "in_size", "out_size", "for_energy", "for_time", "back_energy", "back_time"},
+       3,
+       true,
        [](const std::vector<double>& v) {
          LayerConfig c;
          c.type = LayerType::kLinear;
@@ -72,10 +74,12 @@ const std::vector<FileFormat>& Formats() {
          c.bias = true;  // nn.Linear default
          return c;
        }},
-      {"pool.csv", LayerType::kMaxPool2d,
+      {"pool.csv",
+       LayerType::kMaxPool2d,
        {"batch_size", "k_side_length", "stride", "in_chan", "im_side_length", "for_energy",
         "for_time", "back_energy", "back_time"},
-       5, false,
+       5,
+       false,
        [](const std::vector<double>& v) {
          LayerConfig c;
          c.type = LayerType::kMaxPool2d;
@@ -108,8 +112,8 @@ std::vector<std::string_view> SplitCommas(std::string_view line) {
   size_t start = 0;
   while (true) {
     size_t comma = line.find(',', start);
-    fields.push_back(Trim(line.substr(start, comma == std::string_view::npos ? comma
-                                                                             : comma - start)));
+    fields.push_back(
+        Trim(line.substr(start, comma == std::string_view::npos ? comma : comma - start)));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
@@ -210,8 +214,7 @@ ParsedFile ParseFile(const FileFormat& format, const std::string& path) {
       }
       if (static_cast<int>(c) < format.integer_columns && value != kSentinel &&
           (value != std::floor(value) || std::fabs(value) > 1e15)) {
-        throw ConfigError(where + ": " + col + ": '" + std::string(text) +
-                          "' is not an integer");
+        throw ConfigError(where + ": " + col + ": '" + std::string(text) + "' is not an integer");
       }
       values[c] = value;
     }
@@ -297,9 +300,8 @@ std::vector<double> PositiveArray(const nlohmann::json& j, const char* key,
 ParsedNetwork ParseNetworkFile(const std::string& path) {
   const std::string content = ReadTextFile(path);
   const nlohmann::json j = ParseJsonText(content, path);
-  if (!j.is_object() || !j.contains("net") || !j["net"].is_string() ||
-      !j.contains("batch_size") || !j["batch_size"].is_number_integer() ||
-      j["batch_size"].get<int64_t>() <= 0) {
+  if (!j.is_object() || !j.contains("net") || !j["net"].is_string() || !j.contains("batch_size") ||
+      !j["batch_size"].is_number_integer() || j["batch_size"].get<int64_t>() <= 0) {
     throw ConfigError(path + ": needs a string 'net' and a positive integer 'batch_size'");
   }
   ParsedNetwork net;
@@ -384,7 +386,8 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
       if (run.kind == "network" && source.is_object() &&
           source.value("content_fnv1a64", "") == net.content_hash) {
         throw ConfigError(net.summary.file + ": already imported into " + store.path() +
-                          " as run " + std::to_string(run.id) + " (same content); nothing imported");
+                          " as run " + std::to_string(run.id) +
+                          " (same content); nothing imported");
       }
     }
   }
@@ -407,12 +410,13 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
     run.command_line = command_line;
     run.kind = "import";
     run.layer = p.summary.layer;
-    run.bounds_json = nlohmann::json{{"source", "legacy-pyrapl"},
-                                     {"file", p.format->file_name},
-                                     {"path", p.path},
-                                     {"columns", Join(p.format->columns)},
-                                     {"content_fnv1a64", p.content_hash}}
-                          .dump();
+    run.bounds_json = nlohmann::json{
+        {"source", "legacy-pyrapl"},
+        {"file", p.format->file_name},
+        {"path", p.path},
+        {"columns", Join(p.format->columns)},
+        {"content_fnv1a64",
+         p.content_hash}}.dump();
     run.target_n = p.summary.rows_read;
     run.meter = kMeter;
     run.trials = 1;
@@ -449,8 +453,9 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
                                      {"file", net.summary.file},
                                      {"network", net.summary.network},
                                      {"content_fnv1a64", net.content_hash},
-                                     {"phases", "forward = model(x); iteration = forward + "
-                                                "cross-entropy + backward + SGD step"}}
+                                     {"phases",
+                                      "forward = model(x); iteration = forward + "
+                                      "cross-entropy + backward + SGD step"}}
                           .dump();
     run.target_n = net.summary.epochs;
     run.meter = kMeter;
@@ -509,8 +514,8 @@ std::string FormatImportSummary(const ImportSummary& summary) {
         << " (network " << n.network << ", batch " << n.batch_size << "): " << n.epochs
         << " epochs x phases forward, iteration\n";
   }
-  out << "host '" << summary.host_name << "' (id " << summary.host_id << "): " << rows
-      << " rows, " << imported << " samples imported, " << rejected << " rejected\n";
+  out << "host '" << summary.host_name << "' (id " << summary.host_id << "): " << rows << " rows, "
+      << imported << " samples imported, " << rejected << " rejected\n";
   return out.str();
 }
 

@@ -60,11 +60,11 @@ std::string_view ToString(RejectReason reason);
 // Outcome for one CSV file. Counts are of samples (one per row and measured pass), so
 // samples_imported + RejectedSamples() == rows_read * passes_per_row.
 struct ImportFileSummary {
-  std::string file;             // path as read, e.g. "<dir>/conv.csv"
-  std::string layer;            // "conv2d", "linear", "maxpool2d"
-  int64_t run_id = 0;           // the run holding this file's samples
-  int64_t rows_read = 0;        // data rows, header excluded
-  int passes_per_row = 0;       // 2 (forward, backward) or 1 (pool: forward only)
+  std::string file;        // path as read, e.g. "<dir>/conv.csv"
+  std::string layer;       // "conv2d", "linear", "maxpool2d"
+  int64_t run_id = 0;      // the run holding this file's samples
+  int64_t rows_read = 0;   // data rows, header excluded
+  int passes_per_row = 0;  // 2 (forward, backward) or 1 (pool: forward only)
   int64_t samples_imported = 0;
   std::map<RejectReason, int64_t> rejected;  // samples per reason; reasons with 0 omitted
   int64_t RejectedSamples() const;
@@ -78,16 +78,16 @@ struct ImportFileSummary {
 // the prototype's backward also holds the loss and the optimizer step (no phase of ours alone).
 struct ImportNetworkSummary {
   std::string file;
-  std::string network;      // e.g. "alexnet_legacy"
+  std::string network;  // e.g. "alexnet_legacy"
   int64_t batch_size = 0;
   int64_t run_id = 0;
-  int64_t epochs = 0;       // rows per phase
+  int64_t epochs = 0;  // rows per phase
 };
 
 struct ImportSummary {
   std::string host_name;
   int64_t host_id = 0;
-  std::vector<ImportFileSummary> files;  // in the order conv.csv, linear.csv, pool.csv
+  std::vector<ImportFileSummary> files;        // in the order conv.csv, linear.csv, pool.csv
   std::vector<ImportNetworkSummary> networks;  // dir/nets/*.json, by file name
 };
 

@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
   app.add_option("--idle-every", opt.idle_every_s, "re-measure idle power every S seconds")
       ->capture_default_str();
   app.add_flag("--resume", opt.resume, "continue the last unfinished run in --db");
-  app.add_option("--lock-file", opt.lock_path, "host-wide lock [/run/lock/layerjoule-measure.lock]");
+  app.add_option("--lock-file", opt.lock_path,
+                 "host-wide lock [/run/lock/layerjoule-measure.lock]");
   app.add_option("--import-legacy", import_dir, "import the Python prototype's CSV files from DIR");
   app.add_option("--host", import_host, "host name for --import-legacy");
   lj::NetworkRunOptions net;

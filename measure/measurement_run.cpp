@@ -1,16 +1,15 @@
 #include "measure/measurement_run.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/bounds.h"
 #include "core/config_sampler.h"
@@ -41,11 +40,11 @@ struct WorkItem {
 
 // The run's stream of configs: deterministic per index, so a resumed run sees the same stream.
 struct WorkPlan {
-  std::string kind;        // random | sweep
-  std::string layer;       // conv2d | maxpool2d | linear
-  std::string spec_json;   // bounds or sweep document (compact JSON), stored in runs.bounds_json
-  int64_t target = 0;      // configs to store
-  int64_t last_index = -1; // sweeps end at their last point; random runs are open-ended
+  std::string kind;         // random | sweep
+  std::string layer;        // conv2d | maxpool2d | linear
+  std::string spec_json;    // bounds or sweep document (compact JSON), stored in runs.bounds_json
+  int64_t target = 0;       // configs to store
+  int64_t last_index = -1;  // sweeps end at their last point; random runs are open-ended
   std::function<WorkItem(int64_t, RunSummary&)> item;
 };
 
@@ -181,9 +180,9 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
       throw ConfigError("--layer is required (e.g. conv, maxpool, linear, batchnorm2d, relu, sgd)");
     }
     const std::string layer = std::string(ToString(ParseLayerType(options.layer)));
-    const std::string bounds_path =
-        options.bounds_path.empty() ? DefaultBoundsPath(ParseLayerType(options.layer))
-                                    : options.bounds_path;
+    const std::string bounds_path = options.bounds_path.empty()
+                                        ? DefaultBoundsPath(ParseLayerType(options.layer))
+                                        : options.bounds_path;
     NearOptions near;
     near.anchors = options.near_anchors;
     near.near_share = options.near_share;
@@ -195,8 +194,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   }
 
   // 2. One measure per host; then the meter; then the database.
-  MeasurementHost setup =
-      PrepareMeasurementHost(options.lock_path, options.meter, options.threads);
+  MeasurementHost setup = PrepareMeasurementHost(options.lock_path, options.meter, options.threads);
   const SelectedMeter& meter = setup.meter;
   const HostInfo& host = setup.host;
   const int threads = setup.threads;
@@ -283,8 +281,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     } catch (const std::exception& e) {
       FailureRow failure{summary.run_id, index, plan.layer, ToJson(item.config).dump(), e.what()};
       store.InsertFailure(failure);
-      spdlog::warn("[{}] #{} failed: {} (config {})", plan.layer, index, e.what(),
-                   failure.config);
+      spdlog::warn("[{}] #{} failed: {} (config {})", plan.layer, index, e.what(), failure.config);
       if (++failures_in_a_row >= options.max_failures) {
         store.SetRunStatus(summary.run_id, "failed");
         throw std::runtime_error("giving up after " + std::to_string(failures_in_a_row) +
@@ -295,8 +292,8 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   }
 
   summary.failed = store.CountFailures(summary.run_id);
-  const bool complete = summary.stored >= plan.target ||
-                        (plan.last_index >= 0 && index > plan.last_index);
+  const bool complete =
+      summary.stored >= plan.target || (plan.last_index >= 0 && index > plan.last_index);
   summary.status = complete ? "finished" : "interrupted";
   store.SetRunStatus(summary.run_id, summary.status);
   summary.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
@@ -330,15 +327,13 @@ std::optional<double> MeasureAndStoreIdle(EnergyMeter* meter, double idle_s, Sto
   IdleRow idle = MeasureIdle(*meter, idle_s, stop);
   idle.run_id = run_id;
   store.InsertIdle(idle);
-  spdlog::info("idle power: {:.2f} W package over {:.1f} s", idle.package_power_w,
-               idle.duration_s);
+  spdlog::info("idle power: {:.2f} W package over {:.1f} s", idle.package_power_w, idle.duration_s);
   return idle.package_power_w;
 }
 
 std::vector<SampleRow> ToSampleRows(const std::vector<PassResult>& results,
-                                    const LayerConfig& config, int64_t run_id,
-                                    int64_t sample_index, const std::string& meter,
-                                    std::optional<double> idle_power_w,
+                                    const LayerConfig& config, int64_t run_id, int64_t sample_index,
+                                    const std::string& meter, std::optional<double> idle_power_w,
                                     std::optional<std::string> sweep,
                                     std::optional<double> sweep_value) {
   std::vector<SampleRow> rows;

@@ -21,22 +21,22 @@ namespace lj {
 
 struct RunOptions {
   std::string db_path = "db/layerjoule.sqlite";
-  std::string lock_path;          // "" = DefaultLockPath()
-  std::string command_line;       // stored in runs.command_line
+  std::string lock_path;     // "" = DefaultLockPath()
+  std::string command_line;  // stored in runs.command_line
   MeterChoice meter = MeterChoice::kAuto;
   uint64_t seed = 1;
-  int threads = 0;                // 0 = all hardware threads
-  double min_time_s = 0.25;       // per trial; see JOURNAL.md for why
+  int threads = 0;           // 0 = all hardware threads
+  double min_time_s = 0.25;  // per trial; see JOURNAL.md for why
   int trials = 3;
   int warmup_runs = 2;
   double max_memory_bytes = 4.0 * (1ull << 30);
-  double idle_s = 2.0;            // idle measurement length (with a meter)
-  double idle_every_s = 600.0;    // re-measure idle power this often
+  double idle_s = 2.0;          // idle measurement length (with a meter)
+  double idle_every_s = 600.0;  // re-measure idle power this often
   bool resume = false;
-  int64_t max_failures = 100;     // give up when this many configs in a row throw
+  int64_t max_failures = 100;  // give up when this many configs in a row throw
   // Random sampling (kind "random"):
-  std::string layer;              // conv2d, maxpool2d, linear (or aliases)
-  std::string bounds_path;        // "" = configs/bounds/<layer>.json
+  std::string layer;        // conv2d, maxpool2d, linear (or aliases)
+  std::string bounds_path;  // "" = configs/bounds/<layer>.json
   int64_t n = 0;
   // One-factor sweep (kind "sweep"): non-empty selects a sweep.
   std::string sweep_path;
@@ -50,14 +50,14 @@ struct RunOptions {
 
 struct RunSummary {
   int64_t run_id = 0;
-  int64_t stored = 0;             // configs stored in the run (all processes)
+  int64_t stored = 0;  // configs stored in the run (all processes)
   int64_t target = 0;
   int64_t failed = 0;             // failures recorded in the run
   int64_t measured_here = 0;      // configs stored by this process
   int64_t rejected_geometry = 0;  // sampler draws resampled by reason (this process)
   int64_t rejected_mac_cap = 0;
   int64_t rejected_memory_cap = 0;
-  std::string status;             // finished, interrupted, failed
+  std::string status;  // finished, interrupted, failed
   std::string meter;
   double wall_s = 0;
 };
@@ -94,9 +94,8 @@ std::optional<double> MeasureAndStoreIdle(EnergyMeter* meter, double idle_s, Sto
 // The sample rows of one measured config (one per PassResult, normally forward and backward);
 // idle_power_w is stored only on rows with energy.
 std::vector<SampleRow> ToSampleRows(const std::vector<PassResult>& results,
-                                    const LayerConfig& config, int64_t run_id,
-                                    int64_t sample_index, const std::string& meter,
-                                    std::optional<double> idle_power_w,
+                                    const LayerConfig& config, int64_t run_id, int64_t sample_index,
+                                    const std::string& meter, std::optional<double> idle_power_w,
                                     std::optional<std::string> sweep = std::nullopt,
                                     std::optional<double> sweep_value = std::nullopt);
 

@@ -28,8 +28,8 @@ bool StopRequested(const std::atomic<bool>* stop) {
 
 // Runs `n` executions, checking `stop` before each; returns the elapsed wall time in seconds.
 // Kept minimal: this loop is the timed region of a trial.
-double RunTimed(const std::function<void()>& execute, int64_t n,
-                const std::atomic<bool>* stop, const char* label) {
+double RunTimed(const std::function<void()>& execute, int64_t n, const std::atomic<bool>* stop,
+                const char* label) {
   const Clock::time_point start = Clock::now();
   for (int64_t i = 0; i < n; ++i) {
     if (StopRequested(stop)) ThrowInterrupted(label);

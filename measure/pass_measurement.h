@@ -86,8 +86,7 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
 // optimizer.step()), so that `measure` stores exactly the rows that exist.
 // Throws: as MeasurePass, and ConfigError / std::runtime_error from building the layer.
 std::vector<PassResult> MeasureLayer(const LayerConfig& config, const MeasureOptions& options,
-                                     EnergyMeter* meter,
-                                     const std::atomic<bool>* stop = nullptr,
+                                     EnergyMeter* meter, const std::atomic<bool>* stop = nullptr,
                                      uint64_t seed = 0);
 
 }  // namespace lj

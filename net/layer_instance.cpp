@@ -1,6 +1,5 @@
 #include "net/layer_instance.h"
 
-
 namespace lj {
 
 void SetLayerType(LayerInstance& layer, std::string_view name) {

@@ -237,25 +237,32 @@ class Builder {
         }
         module = AnyModule(
             nn::Flatten(nn::FlattenOptions().start_dim(layer.start_dim).end_dim(layer.end_dim)));
+      } else if (Describe(*layer.layer_type).role == LayerRole::kActivation) {
+        module = AnyModule(Activation(t));
+        config = Elementwise(t, x);
+        if (!config) {
+          note =
+              "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
+        }
       } else {
-        // Registered against the enum: a type without a case is a compile error (-Wswitch).
         switch (*layer.layer_type) {
           case LayerType::kConv2d: {
             RequireRank(layer, path, x, 4, "(N, C, H, W)");
             config = SpatialConfig(layer, path, x, LayerType::kConv2d);
-            module =
-                AnyModule(nn::Conv2d(nn::Conv2dOptions(x.size(1), layer.out_channels, layer.kernel_size)
-                                         .stride(layer.stride)
-                                         .padding(layer.padding)
-                                         .groups(layer.groups)
-                                         .bias(layer.bias)));
+            module = AnyModule(
+                nn::Conv2d(nn::Conv2dOptions(x.size(1), layer.out_channels, layer.kernel_size)
+                               .stride(layer.stride)
+                               .padding(layer.padding)
+                               .groups(layer.groups)
+                               .bias(layer.bias)));
             break;
           }
           case LayerType::kMaxPool2d: {
             RequireRank(layer, path, x, 4, "(N, C, H, W)");
             config = SpatialConfig(layer, path, x, LayerType::kMaxPool2d);
-            module = AnyModule(nn::MaxPool2d(
-                nn::MaxPool2dOptions(layer.kernel_size).stride(layer.stride).padding(layer.padding)));
+            module = AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(layer.kernel_size)
+                                                 .stride(layer.stride)
+                                                 .padding(layer.padding)));
             break;
           }
           case LayerType::kAvgPool2d: {
@@ -265,13 +272,14 @@ class Builder {
             if (layer.kernel_size > padded_h || layer.kernel_size > padded_w) {
               throw ConfigError(Context(layer, path) + ": kernel_size " +
                                 std::to_string(layer.kernel_size) +
-                                " is larger than the padded input " + std::to_string(padded_h) + "x" +
-                                std::to_string(padded_w));
+                                " is larger than the padded input " + std::to_string(padded_h) +
+                                "x" + std::to_string(padded_w));
             }
             kernel_elements = layer.kernel_size * layer.kernel_size;
             config = SpatialConfig(layer, path, x, LayerType::kAvgPool2d);
-            module = AnyModule(nn::AvgPool2d(
-                nn::AvgPool2dOptions(layer.kernel_size).stride(layer.stride).padding(layer.padding)));
+            module = AnyModule(nn::AvgPool2d(nn::AvgPool2dOptions(layer.kernel_size)
+                                                 .stride(layer.stride)
+                                                 .padding(layer.padding)));
             break;
           }
           case LayerType::kAdaptiveAvgPool2d: {
@@ -318,7 +326,8 @@ class Builder {
             if (layer.p > 0) {  // p = 0 is the identity: no cost, no config
               config = Elementwise(t, x);
               if (!config) {
-                note = "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
+                note = "input " + ShapeToString(AtBatchSize(x)) +
+                       " is neither (N, C, H, W) nor (N, F)";
               } else {
                 config->p_percent = static_cast<int64_t>(std::lround(100.0 * layer.p));
               }
@@ -326,25 +335,7 @@ class Builder {
             module = AnyModule(nn::Dropout(nn::DropoutOptions(layer.p)));
             break;
           }
-          case LayerType::kReLU:
-          case LayerType::kReLU6:
-          case LayerType::kHardswish:
-          case LayerType::kHardsigmoid:
-          case LayerType::kSigmoid: {
-            module = AnyModule(Activation(t));
-            config = Elementwise(t, x);
-            if (!config) {
-              note = "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
-            }
-            break;
-          }
-          case LayerType::kAdd:  // made by residual blocks
-          case LayerType::kMul:  // made by squeeze_excitation blocks
-          case LayerType::kCrossEntropy:
-          case LayerType::kSgd:
-          case LayerType::kAdam:
-          case LayerType::kGradAccumulate:
-          case LayerType::kZeroGrad:
+          default:  // add and mul (made by blocks), the training steps
             throw std::logic_error(Context(layer, path) + ": not a net.json leaf");
         }
       }

@@ -1,5 +1,7 @@
 #include "net/net_module.h"
 
+#include "net/activations.h"
+
 #include <torch/torch.h>
 
 #include <stdexcept>
@@ -18,19 +20,13 @@ torch::Tensor SequenceImpl::forward(torch::Tensor x) {
 }
 
 ActivationImpl::ActivationImpl(std::string type) : type_(std::move(type)) {
-  if (type_ != "relu" && type_ != "relu6" && type_ != "hardswish" && type_ != "hardsigmoid" &&
-      type_ != "sigmoid") {
-    throw std::invalid_argument("unknown activation '" + type_ + "'");
-  }
+  LayerType layer_type;
+  const ActivationOp* op = FindLayerType(type_, &layer_type) ? FindActivation(layer_type) : nullptr;
+  if (!op) throw std::invalid_argument("unknown activation '" + type_ + "'");
+  forward_ = op->forward;
 }
 
-torch::Tensor ActivationImpl::forward(torch::Tensor x) {
-  if (type_ == "relu") return torch::relu(x);
-  if (type_ == "relu6") return torch::hardtanh(x, 0.0, 6.0);
-  if (type_ == "hardswish") return torch::hardswish(x);
-  if (type_ == "hardsigmoid") return torch::hardsigmoid(x);
-  return torch::sigmoid(x);
-}
+torch::Tensor ActivationImpl::forward(torch::Tensor x) { return forward_(x); }
 
 ResidualImpl::ResidualImpl(std::string shortcut_name, std::string activation)
     : shortcut_name_(std::move(shortcut_name)), activation_(std::move(activation)) {

@@ -28,8 +28,9 @@ class SequenceImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Sequence);
 
-// Parameter-free elementwise activation: relu, relu6, hardswish, hardsigmoid or sigmoid
-// (torch.nn.ReLU, ReLU6, Hardswish, Hardsigmoid, Sigmoid).
+// Parameter-free elementwise activation: a type of role kActivation (relu, relu6, hardswish,
+// hardsigmoid, sigmoid: torch.nn.ReLU, ReLU6, Hardswish, Hardsigmoid, Sigmoid), computed by its
+// function in net/activations.cpp.
 class ActivationImpl : public torch::nn::Module {
  public:
   // Throws std::invalid_argument for other names.
@@ -39,6 +40,7 @@ class ActivationImpl : public torch::nn::Module {
 
  private:
   std::string type_;
+  torch::Tensor (*forward_)(const torch::Tensor&) = nullptr;
 };
 TORCH_MODULE(Activation);
 

@@ -12,7 +12,8 @@ namespace lj {
 namespace {
 
 // The net.json leaves of a layer type, registered against the enum, and the keys each may have
-// besides "type" and "name". The activations have none and also serve as a block's activation.
+// besides "type" and "name"; then every activation of core/layer_types.def, which has none and
+// also serves as a block's activation.
 struct NetLeaf {
   LayerType type;
   std::vector<std::string> fields;
@@ -30,13 +31,15 @@ const std::vector<NetLeaf>& NetLeaves() {
       {LayerType::kLinear, {"out_features", "bias"}, false},
       {LayerType::kBatchNorm2d, {"eps", "momentum"}, false},
       {LayerType::kDropout, {"p"}, false},
-      {LayerType::kReLU, {}, true},
-      {LayerType::kReLU6, {}, true},
-      {LayerType::kHardswish, {}, true},
-      {LayerType::kHardsigmoid, {}, true},
-      {LayerType::kSigmoid, {}, true},
   };
-  return kLeaves;
+  static const std::vector<NetLeaf> kWithActivations = [] {
+    std::vector<NetLeaf> leaves = kLeaves;
+    for (LayerType t : AllLayerTypes()) {
+      if (Describe(t).role == LayerRole::kActivation) leaves.push_back({t, {}, true});
+    }
+    return leaves;
+  }();
+  return kWithActivations;
 }
 
 const NetLeaf* FindLeaf(const std::string& type) {
@@ -128,96 +131,84 @@ std::string ActivationField(const nlohmann::json& j, const std::string& key, con
                     JoinNames(kActivationTypes) + ", got \"" + value + "\"");
 }
 
-// Reads the fields of a net.json leaf of layer type `type` into `layer`. Registered against the
-// enum: a type without a case here is a compile error (-Wswitch), and a network-layer type
-// without a NetLeaves() row or a block that makes it fails tests/integration/
-// layer_registry_test.cpp.
+// Reads the fields of a net.json leaf of layer type `type` into `layer` (activations have none).
+// A network-layer type without a NetLeaves() row or a block that makes it fails
+// tests/integration/layer_registry_test.cpp.
 void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string& ctx,
                      NetLayerSpec& layer) {
+  if (Describe(type).role == LayerRole::kActivation) return;  // no fields
   switch (type) {
     case LayerType::kConv2d: {
-    layer.out_channels = IntField(j, "out_channels", ctx, 1, std::nullopt);
-    layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
-    layer.stride = IntField(j, "stride", ctx, 1, 1);
-    layer.padding = IntField(j, "padding", ctx, 0, 0);
-    layer.groups = IntField(j, "groups", ctx, 1, 1);
-    if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
-    if (layer.out_channels % layer.groups != 0) {
-      throw ConfigError(At(ctx, "groups " + std::to_string(layer.groups) +
-                                    " must divide out_channels " +
-                                    std::to_string(layer.out_channels)));
-    }
-  break;
+      layer.out_channels = IntField(j, "out_channels", ctx, 1, std::nullopt);
+      layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
+      layer.stride = IntField(j, "stride", ctx, 1, 1);
+      layer.padding = IntField(j, "padding", ctx, 0, 0);
+      layer.groups = IntField(j, "groups", ctx, 1, 1);
+      if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
+      if (layer.out_channels % layer.groups != 0) {
+        throw ConfigError(At(ctx, "groups " + std::to_string(layer.groups) +
+                                      " must divide out_channels " +
+                                      std::to_string(layer.out_channels)));
+      }
+      break;
     }
     case LayerType::kMaxPool2d:
     case LayerType::kAvgPool2d: {
-    layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
-    layer.stride = IntField(j, "stride", ctx, 1, layer.kernel_size);
-    layer.padding = IntField(j, "padding", ctx, 0, 0);
-    if (layer.padding > layer.kernel_size / 2) {
-      throw ConfigError(At(
-          ctx, "padding must be <= kernel_size / 2 = " + std::to_string(layer.kernel_size / 2) +
-                   ", got " + std::to_string(layer.padding)));
-    }
-  break;
+      layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
+      layer.stride = IntField(j, "stride", ctx, 1, layer.kernel_size);
+      layer.padding = IntField(j, "padding", ctx, 0, 0);
+      if (layer.padding > layer.kernel_size / 2) {
+        throw ConfigError(At(
+            ctx, "padding must be <= kernel_size / 2 = " + std::to_string(layer.kernel_size / 2) +
+                     ", got " + std::to_string(layer.padding)));
+      }
+      break;
     }
     case LayerType::kAdaptiveAvgPool2d: {
-    const nlohmann::json& size = RequireKey(j, "output_size", ctx);
-    const std::string where_size = At(ctx, "output_size");
-    if (size.is_array()) {
-      if (size.size() != 2) {
-        throw ConfigError(where_size + " must be an integer or [height, width], got " +
-                          Describe(size));
+      const nlohmann::json& size = RequireKey(j, "output_size", ctx);
+      const std::string where_size = At(ctx, "output_size");
+      if (size.is_array()) {
+        if (size.size() != 2) {
+          throw ConfigError(where_size + " must be an integer or [height, width], got " +
+                            Describe(size));
+        }
+        layer.output_height = ReadInt(size[0], where_size + "[0]");
+        layer.output_width = ReadInt(size[1], where_size + "[1]");
+      } else {
+        layer.output_height = layer.output_width = ReadInt(size, where_size);
       }
-      layer.output_height = ReadInt(size[0], where_size + "[0]");
-      layer.output_width = ReadInt(size[1], where_size + "[1]");
-    } else {
-      layer.output_height = layer.output_width = ReadInt(size, where_size);
-    }
-    if (layer.output_height <= 0 || layer.output_width <= 0) {
-      throw ConfigError(where_size + " must be > 0, got " + Describe(size));
-    }
-  break;
+      if (layer.output_height <= 0 || layer.output_width <= 0) {
+        throw ConfigError(where_size + " must be > 0, got " + Describe(size));
+      }
+      break;
     }
     case LayerType::kLinear: {
-    layer.out_features = IntField(j, "out_features", ctx, 1, std::nullopt);
-    if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
-  break;
+      layer.out_features = IntField(j, "out_features", ctx, 1, std::nullopt);
+      if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
+      break;
     }
     case LayerType::kBatchNorm2d: {
-    layer.eps = NumberField(j, "eps", ctx, 1e-5);
-    layer.momentum = NumberField(j, "momentum", ctx, 0.1);
-    if (!(layer.eps > 0)) {
-      throw ConfigError(At(ctx, "eps") + " must be > 0, got " + FormatNumber(layer.eps));
-    }
-    if (!(layer.momentum >= 0 && layer.momentum <= 1)) {
-      throw ConfigError(At(ctx, "momentum") + " must be in [0, 1], got " +
-                        FormatNumber(layer.momentum));
-    }
-  break;
+      layer.eps = NumberField(j, "eps", ctx, 1e-5);
+      layer.momentum = NumberField(j, "momentum", ctx, 0.1);
+      if (!(layer.eps > 0)) {
+        throw ConfigError(At(ctx, "eps") + " must be > 0, got " + FormatNumber(layer.eps));
+      }
+      if (!(layer.momentum >= 0 && layer.momentum <= 1)) {
+        throw ConfigError(At(ctx, "momentum") + " must be in [0, 1], got " +
+                          FormatNumber(layer.momentum));
+      }
+      break;
     }
     case LayerType::kDropout: {
-    layer.p = NumberField(j, "p", ctx, 0.5);
-    if (!(layer.p >= 0 && layer.p <= 1)) {
-      throw ConfigError(At(ctx, "p") + " must be in [0, 1], got " + FormatNumber(layer.p));
+      layer.p = NumberField(j, "p", ctx, 0.5);
+      if (!(layer.p >= 0 && layer.p <= 1)) {
+        throw ConfigError(At(ctx, "p") + " must be in [0, 1], got " + FormatNumber(layer.p));
+      }
+      break;
     }
-  break;
-    }
-    case LayerType::kReLU:
-    case LayerType::kReLU6:
-    case LayerType::kHardswish:
-    case LayerType::kHardsigmoid:
-    case LayerType::kSigmoid:
-      break;  // activations have no fields
-    case LayerType::kAdd:  // made by residual blocks
-    case LayerType::kMul:  // made by squeeze_excitation blocks
-    case LayerType::kCrossEntropy:
-    case LayerType::kSgd:
-    case LayerType::kAdam:
-    case LayerType::kGradAccumulate:
-    case LayerType::kZeroGrad:
+    default:  // add and mul (made by blocks), the training steps: no net.json leaf
       throw std::logic_error("net/net_spec.cpp: " + std::string(ToString(type)) +
-                             " is not a net.json leaf");
+                             " is not a net.json leaf with fields");
   }
 }
 

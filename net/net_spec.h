@@ -105,7 +105,6 @@ struct NetSpec {
   std::vector<NetLayerSpec> layers;
   // The file the spec came from (or the context given to ParseNetSpec), prefixed to messages.
   std::string source;
-
 };
 
 // The activation names accepted as layer types and as "activation" fields.

@@ -1,5 +1,7 @@
 #include "net/torchscript_layers.h"
 
+#include "net/activations.h"
+
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
@@ -148,11 +150,12 @@ std::string ModulePath(const Node* n, bool* leaf) {
 }
 
 // The TorchScript op mapping, registered against the LayerType enum: the aten ops of each layer
-// type (in-place variants included). A network-layer type without a row here fails
+// type (in-place variants included); the activations' ops come from net/activations.cpp. A network-layer type without a row here fails
 // tests/integration/layer_registry_test.cpp.
 const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
   using T = lj::LayerType;
-  static const std::map<std::string, T> kTypes = {
+  static const std::map<std::string, T> kTypes = [] {
+    std::map<std::string, T> types = {
       {"aten::conv2d", T::kConv2d},
       {"aten::_convolution", T::kConv2d},
       {"aten::convolution", T::kConv2d},
@@ -162,18 +165,8 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
       {"aten::linear", T::kLinear},
       {"aten::addmm", T::kLinear},
       {"aten::batch_norm", T::kBatchNorm2d},
-      {"aten::relu", T::kReLU},
-      {"aten::relu_", T::kReLU},
-      {"aten::relu6", T::kReLU6},
-      {"aten::relu6_", T::kReLU6},
       {"aten::hardtanh", T::kReLU6},  // only hardtanh(x, 0, 6): see TypeName
       {"aten::hardtanh_", T::kReLU6},
-      {"aten::hardswish", T::kHardswish},
-      {"aten::hardswish_", T::kHardswish},
-      {"aten::hardsigmoid", T::kHardsigmoid},
-      {"aten::hardsigmoid_", T::kHardsigmoid},
-      {"aten::sigmoid", T::kSigmoid},
-      {"aten::sigmoid_", T::kSigmoid},
       {"aten::dropout", T::kDropout},
       {"aten::dropout_", T::kDropout},
       {"aten::feature_dropout", T::kDropout},
@@ -182,7 +175,12 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
       {"aten::add_", T::kAdd},
       {"aten::mul", T::kMul},
       {"aten::mul_", T::kMul},
-  };
+    };
+    for (const ActivationOp& a : Activations()) {
+      for (std::string_view op : a.aten_ops) types.emplace(std::string(op), a.type);
+    }
+    return types;
+  }();
   return kTypes;
 }
 
@@ -466,8 +464,7 @@ class GraphReader {
           SetConfig(&li, c);
         }
       }
-    } else if (lt == lj::LayerType::kReLU || lt == lj::LayerType::kReLU6 || lt == lj::LayerType::kHardswish ||
-               lt == lj::LayerType::kHardsigmoid || lt == lj::LayerType::kSigmoid) {
+    } else if (lt && Describe(*lt).role == LayerRole::kActivation) {
       SetElementwise(&li, *lt);
     } else if (lt == lj::LayerType::kAdd) {
       // add(self, other, alpha): the residual sum of two tensors of one shape.

@@ -14,8 +14,8 @@
 
 #include "core/errors.h"
 #include "db/store.h"
-#include "predict/comparison.h"
 #include "net/network_input.h"
+#include "predict/comparison.h"
 #include "predict/predictor.h"
 #include "predict/report.h"
 

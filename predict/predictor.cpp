@@ -60,7 +60,7 @@ LayerPrediction PredictLayer(const LayerInstance& layer, const ModelBundle& bund
       out.reason = layer.note;
     } else {
       out.reason = HasKnownType(layer) ? "no " + layer.type + " layer config"
-                                                : "unknown operation, no model";
+                                       : "unknown operation, no model";
     }
     return out;
   }

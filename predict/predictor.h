@@ -92,8 +92,8 @@ struct PhaseTotals {
   double backward_time_s = 0;
   // The sgd / adam step plus zero_grad; empty without the step's model.
   std::optional<double> optimizer_time_s;
-  bool optimizer_lower_bound = false;      // zero_grad (or the step) has no model
-  double time_s = 0;                       // forward + loss + backward + optimizer (known parts)
+  bool optimizer_lower_bound = false;  // zero_grad (or the step) has no model
+  double time_s = 0;                   // forward + loss + backward + optimizer (known parts)
   // Empty when the bundle has no energy models (loss and optimizer: also without their model).
   std::optional<double> forward_energy_j;
   std::optional<double> loss_energy_j;

@@ -49,11 +49,11 @@ int main(int argc, char** argv) {
       "in_features":{"min":8,"max":1024,"distribution":"log_uniform"},
       "out_features":{"min":8,"max":1024,"distribution":"log_uniform"}}})");
   const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = lj::test::Spawn(
-      {lj::test::Bin("measure"), "--layer", "linear", "--n", std::to_string(n), "--db", db,
-       "--bounds", bounds, "--meter", "none", "--min-time", min_time, "--trials", "2", "--idle",
-       "0", "--lock-file", dir + "/lock"},
-      dir + "/measure.log");
+  const pid_t pid =
+      lj::test::Spawn({lj::test::Bin("measure"), "--layer", "linear", "--n", std::to_string(n),
+                       "--db", db, "--bounds", bounds, "--meter", "none", "--min-time", min_time,
+                       "--trials", "2", "--idle", "0", "--lock-file", dir + "/lock"},
+                      dir + "/measure.log");
   long rss_100 = -1, rss_last = -1, rss_peak_seen = 0;
   long long stored = 0;
   while (stored < n) {
@@ -68,14 +68,14 @@ int main(int argc, char** argv) {
   const int code = lj::test::WaitFor(pid, 120);
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double timed_s = std::stod(lj::test::QueryText(
-      db, "SELECT SUM(repetitions * trials * time_s) FROM samples"));
-  std::printf("measure_run_bench: %lld linear configs, --min-time %s, 2 trials, exit %d\n",
-              stored, min_time.c_str(), code);
+  const double timed_s =
+      std::stod(lj::test::QueryText(db, "SELECT SUM(repetitions * trials * time_s) FROM samples"));
+  std::printf("measure_run_bench: %lld linear configs, --min-time %s, 2 trials, exit %d\n", stored,
+              min_time.c_str(), code);
   std::printf("  resident memory after 100 configs: %.1f MiB\n", rss_100 / 1024.0);
   std::printf("  resident memory after %lld configs: %.1f MiB (peak seen %.1f MiB)\n", stored,
               rss_last / 1024.0, rss_peak_seen / 1024.0);
-  std::printf("  wall %.1f s, inside timed loops %.1f s, outside %.1f%% of wall\n", wall_s,
-              timed_s, 100.0 * (1.0 - timed_s / wall_s));
+  std::printf("  wall %.1f s, inside timed loops %.1f s, outside %.1f%% of wall\n", wall_s, timed_s,
+              100.0 * (1.0 - timed_s / wall_s));
   return code == 0 ? 0 : 1;
 }

@@ -1,11 +1,11 @@
 #include "core/layer_config.h"
-#include "tests/support/layer_configs.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "core/errors.h"
+#include "tests/support/layer_configs.h"
 
 namespace lj {
 namespace {

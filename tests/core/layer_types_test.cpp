@@ -242,9 +242,9 @@ TEST(NewLayerTypesTest, ShippedBoundsCoverTheReferenceNets) {
   }
   for (LayerType t : {LayerType::kSgd, LayerType::kAdam}) {
     const LayerBounds b = LoadBounds(test::SourceDir() + "/" + DefaultBoundsPath(t));
-    for (const LayerConfig& c :
-         {ParameterStep(t, 61706, 10), ParameterStep(t, 57044810, 16), ParameterStep(t, 128807306, 22),
-          ParameterStep(t, 11181642, 62), ParameterStep(t, 1528106, 142)}) {
+    for (const LayerConfig& c : {ParameterStep(t, 61706, 10), ParameterStep(t, 57044810, 16),
+                                 ParameterStep(t, 128807306, 22), ParameterStep(t, 11181642, 62),
+                                 ParameterStep(t, 1528106, 142)}) {
       std::string reason;
       EXPECT_TRUE(WithinBounds(b, c, &reason)) << ToJson(c) << ": " << reason;
     }

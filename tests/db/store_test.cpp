@@ -1,6 +1,6 @@
 #include "db/store.h"
-#include "tests/support/test_files.h"
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <regex>
 #include <string>
 
-#include <gtest/gtest.h>
+#include "tests/support/test_files.h"
 
 namespace lj {
 namespace {
@@ -331,8 +331,7 @@ TEST(StoreTest, RefusesAnotherProgramsSqliteDatabase) {
     Store store(path);
     FAIL() << "expected StoreError";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find(path + ": not a layerjoule database"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find(path + ": not a layerjoule database"), std::string::npos)
         << e.what();
   }
 }
@@ -431,8 +430,8 @@ TEST(StoreTest, NetworkSamplesTableChecksThePhase) {
       "INSERT INTO network_samples (run_id, network, batch_size, phase, iteration, time_s, "
       "meter) VALUES (" +
       std::to_string(run) + ", 'alexnet', 512, '";
-  EXPECT_EQ(sqlite3_exec(store.handle(), (insert + "optimizer', 0, 0.2, 'rapl')").c_str(),
-                         nullptr, nullptr, nullptr),
+  EXPECT_EQ(sqlite3_exec(store.handle(), (insert + "optimizer', 0, 0.2, 'rapl')").c_str(), nullptr,
+                         nullptr, nullptr),
             SQLITE_OK);
   EXPECT_NE(sqlite3_exec(store.handle(), (insert + "warmup', 0, 0.2, 'rapl')").c_str(), nullptr,
                          nullptr, nullptr),

@@ -231,7 +231,6 @@ TEST(FeaturesTest, DesignMatrixRowsAreTermValues) {
   EXPECT_THROW(DesignMatrix(LayerType::kConv2d, terms, {linear}), ConfigError);
 }
 
-
 // Tests of fit for the layer types beyond conv2d, maxpool2d and linear: every type has features
 // (all >= 1, so polynomial terms are >= 0 and logs finite), term names round-trip, and a model
 // fitted to synthetic measurements of configs drawn from the shipped bounds files has held-out

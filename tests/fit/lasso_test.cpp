@@ -1,5 +1,4 @@
 #include "fit/lasso.h"
-#include "tests/support/test_files.h"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+
+#include "tests/support/test_files.h"
 
 namespace lj {
 namespace {

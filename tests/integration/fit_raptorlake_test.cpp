@@ -1,12 +1,11 @@
 // End to end on the prototype's real RAPL data: `measure --import-legacy` then `fit`, and the
 // bundle's models checked far outside their training bounds (the prototype's fit predicted
 // -114,000 J for AlexNet's forward pass there).
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <cmath>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "core/layer_config.h"
 #include "fit/model_bundle.h"
@@ -24,8 +23,8 @@ class FitRaptorLake : public ::testing::Test {
     if (stat(RaptorLakeDir().c_str(), &st) != 0) return;
     dir_ = new std::string(ScratchDir());
     const std::string db = *dir_ + "/rl.sqlite";
-    import_ = new CommandResult(RunCommand({Bin("measure"), "--import-legacy", RaptorLakeDir(),
-                                            "--host", "raptorlake", "--db", db}));
+    import_ = new CommandResult(RunCommand(
+        {Bin("measure"), "--import-legacy", RaptorLakeDir(), "--host", "raptorlake", "--db", db}));
     fit_ = new CommandResult(
         RunCommand({Bin("fit"), "--db", db, "--out", *dir_ + "/raptorlake.json"}));
   }
@@ -78,17 +77,19 @@ TEST_F(FitRaptorLake, ImportsThePrototypesWholeNetworkMeasurement) {
   const std::string db = *dir_ + "/rl.sqlite";
   EXPECT_NE(import_->output.find("network alexnet_legacy, batch 512"), std::string::npos)
       << import_->output;
-  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM network_samples WHERE network='alexnet_legacy' "
-                         "AND batch_size=512 AND phase='forward'"),
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT COUNT(*) FROM network_samples WHERE network='alexnet_legacy' "
+                     "AND batch_size=512 AND phase='forward'"),
             10);
   // nets/alexnet.json: forward energies in uJ, mean of the 10 epochs 18,582,490 uJ.
-  const double forward_j = std::stod(QueryText(
-      db, "SELECT AVG(energy_j) FROM network_samples WHERE phase='forward'"));
+  const double forward_j =
+      std::stod(QueryText(db, "SELECT AVG(energy_j) FROM network_samples WHERE phase='forward'"));
   EXPECT_NEAR(forward_j, 18.5825, 0.001);
   // iteration = forward + (loss + backward + step), so it exceeds forward in every epoch.
-  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM network_samples f JOIN network_samples i "
-                         "ON f.iteration = i.iteration AND f.phase='forward' AND "
-                         "i.phase='iteration' WHERE i.energy_j > f.energy_j"),
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT COUNT(*) FROM network_samples f JOIN network_samples i "
+                     "ON f.iteration = i.iteration AND f.phase='forward' AND "
+                     "i.phase='iteration' WHERE i.energy_j > f.energy_j"),
             10);
 }
 

@@ -1,16 +1,15 @@
 // Integration tests that run the real `measure` binary (and `fake_powercap` for RAPL).
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tests/integration/process_util.h"
 
@@ -40,10 +39,11 @@ class MeasureCli : public ::testing::Test {
 
   // measure with the tiny bounds, a private lock file and no idle wait.
   std::vector<std::string> Measure(std::vector<std::string> extra) const {
-    std::vector<std::string> argv = {Bin("measure"), "--db",          db_,  "--bounds", bounds_,
-                                     "--layer",      "linear",        "--lock-file",
-                                     dir_ + "/lock", "--min-time",    "0.02", "--trials", "2",
-                                     "--idle",       "0",             "--threads", "1"};
+    std::vector<std::string> argv = {
+        Bin("measure"), "--db",     db_,           "--bounds",     bounds_,
+        "--layer",      "linear",   "--lock-file", dir_ + "/lock", "--min-time",
+        "0.02",         "--trials", "2",           "--idle",       "0",
+        "--threads",    "1"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -79,9 +79,10 @@ TEST_F(MeasureCli, TimeOnlyRunStoresForwardAndBackwardRows) {
   EXPECT_EQ(QueryText(db_, "SELECT status FROM runs"), "finished");
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM hosts WHERE torch_version <> ''"), 1);
   // Every stored config lies within the bounds file.
-  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE "
-                          "json_extract(config,'$.in_features') BETWEEN 8 AND 256 AND "
-                          "json_extract(config,'$.batch_size') BETWEEN 1 AND 16"),
+  EXPECT_EQ(QueryInt(db_,
+                     "SELECT COUNT(*) FROM samples WHERE "
+                     "json_extract(config,'$.in_features') BETWEEN 8 AND 256 AND "
+                     "json_extract(config,'$.batch_size') BETWEEN 1 AND 16"),
             12);
 }
 
@@ -104,11 +105,37 @@ TEST_F(MeasureCli, MeterAutoWithoutRaplSaysSoAndStoresNullEnergy) {
 
 TEST_F(MeasureCli, EmulatedRaplPowerIsStoredSummedOverSockets) {
   // Two packages at 40 W and 25 W, DRAM at 3 W and 2 W; package-0 wraps 1.5 s into the run.
-  const auto r = RunCommand({Bin("fake_powercap"), "--sockets", "2", "--package-w", "40,25",
-                      "--dram-w", "3,2", "--wrap-after-s", "1.5", "--",
-                      Bin("measure"), "--db", db_, "--bounds", bounds_, "--layer", "linear",
-                      "--n", "4", "--meter", "rapl", "--min-time", "0.2", "--trials", "2",
-                      "--idle", "0.5", "--lock-file", dir_ + "/lock", "--threads", "1"});
+  const auto r = RunCommand({Bin("fake_powercap"),
+                             "--sockets",
+                             "2",
+                             "--package-w",
+                             "40,25",
+                             "--dram-w",
+                             "3,2",
+                             "--wrap-after-s",
+                             "1.5",
+                             "--",
+                             Bin("measure"),
+                             "--db",
+                             db_,
+                             "--bounds",
+                             bounds_,
+                             "--layer",
+                             "linear",
+                             "--n",
+                             "4",
+                             "--meter",
+                             "rapl",
+                             "--min-time",
+                             "0.2",
+                             "--trials",
+                             "2",
+                             "--idle",
+                             "0.5",
+                             "--lock-file",
+                             dir_ + "/lock",
+                             "--threads",
+                             "1"});
   if (r.exit_code == 77) GTEST_SKIP() << r.output;
   ASSERT_EQ(r.exit_code, 0) << r.output;
   ASSERT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE energy_j IS NOT NULL"), 8);
@@ -133,8 +160,8 @@ TEST_F(MeasureCli, EmulatedRaplPowerIsStoredSummedOverSockets) {
 }
 
 TEST_F(MeasureCli, SigtermEndsCleanlyAndResumeCompletesTheSameSeedStream) {
-  const pid_t pid = Spawn(Measure({"--n", "24", "--meter", "none", "--seed", "11"}),
-                          dir_ + "/first.log");
+  const pid_t pid =
+      Spawn(Measure({"--n", "24", "--meter", "none", "--seed", "11"}), dir_ + "/first.log");
   WaitForConfigs(3);
   const auto t0 = std::chrono::steady_clock::now();
   kill(pid, SIGTERM);
@@ -149,7 +176,7 @@ TEST_F(MeasureCli, SigtermEndsCleanlyAndResumeCompletesTheSameSeedStream) {
   EXPECT_LT(stored, 24);
 
   const auto r = RunCommand({Bin("measure"), "--db", db_, "--resume", "--lock-file", dir_ + "/lock",
-                      "--idle", "0", "--threads", "1"});
+                             "--idle", "0", "--threads", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM runs"), 1);
   EXPECT_EQ(QueryText(db_, "SELECT status FROM runs"), "finished");
@@ -160,10 +187,11 @@ TEST_F(MeasureCli, SigtermEndsCleanlyAndResumeCompletesTheSameSeedStream) {
 
   // The same seed, uninterrupted, gives the same config at every index.
   const std::string other_db = dir_ + "/other.sqlite";
-  const auto other = RunCommand({Bin("measure"), "--db", other_db, "--bounds", bounds_, "--layer",
-                                 "linear", "--n", "24", "--meter", "none", "--seed", "11",
-                                 "--min-time", "0.001", "--trials", "1", "--idle", "0",
-                                 "--lock-file", dir_ + "/lock", "--threads", "1"});
+  const auto other = RunCommand({Bin("measure"), "--db",      other_db, "--bounds",   bounds_,
+                                 "--layer",      "linear",    "--n",    "24",         "--meter",
+                                 "none",         "--seed",    "11",     "--min-time", "0.001",
+                                 "--trials",     "1",         "--idle", "0",          "--lock-file",
+                                 dir_ + "/lock", "--threads", "1"});
   ASSERT_EQ(other.exit_code, 0) << other.output;
   const std::string q =
       "SELECT group_concat(config, '|') FROM (SELECT config FROM samples WHERE pass='forward' "
@@ -178,11 +206,12 @@ TEST_F(MeasureCli, KillNineLeavesAConsistentDatabaseThatResumes) {
   EXPECT_EQ(WaitFor(pid, 10), 128 + SIGKILL);
   EXPECT_EQ(QueryText(db_, "PRAGMA integrity_check"), "ok");
   // Every stored config has both passes: a config is one transaction.
-  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM (SELECT sample_index FROM samples "
-                          "GROUP BY sample_index HAVING COUNT(*) <> 2)"),
+  EXPECT_EQ(QueryInt(db_,
+                     "SELECT COUNT(*) FROM (SELECT sample_index FROM samples "
+                     "GROUP BY sample_index HAVING COUNT(*) <> 2)"),
             0);
   const auto r = RunCommand({Bin("measure"), "--db", db_, "--resume", "--lock-file", dir_ + "/lock",
-                      "--idle", "0", "--threads", "1"});
+                             "--idle", "0", "--threads", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples"), 20);
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), 40);
@@ -222,35 +251,34 @@ TEST_P(MeasureBadBounds, FailsNamingKeyAndValueAndWritesNothing) {
 
 INSTANTIATE_TEST_SUITE_P(
     BadBoundsFiles, MeasureBadBounds,
-    ::testing::Values(
-        BadInput{"UnknownKey",
-                 R"({"layer":"linear","max_forward_macs":1e8,"colour":1,"parameters":{
+    ::testing::Values(BadInput{"UnknownKey",
+                               R"({"layer":"linear","max_forward_macs":1e8,"colour":1,"parameters":{
                    "batch_size":{"min":1,"max":4},"in_features":{"min":1,"max":4},
                    "out_features":{"min":1,"max":4}}})",
-                 "colour"},
-        BadInput{"MinAboveMax",
-                 R"({"layer":"linear","max_forward_macs":1e8,"parameters":{
+                               "colour"},
+                      BadInput{"MinAboveMax",
+                               R"({"layer":"linear","max_forward_macs":1e8,"parameters":{
                    "batch_size":{"min":9,"max":4},"in_features":{"min":1,"max":4},
                    "out_features":{"min":1,"max":4}}})",
-                 "batch_size"},
-        BadInput{"NegativeSize",
-                 R"({"layer":"linear","max_forward_macs":1e8,"parameters":{
+                               "batch_size"},
+                      BadInput{"NegativeSize",
+                               R"({"layer":"linear","max_forward_macs":1e8,"parameters":{
                    "batch_size":{"min":1,"max":4},"in_features":{"min":-3,"max":4},
                    "out_features":{"min":1,"max":4}}})",
-                 "-3"},
-        BadInput{"WrongType",
-                 R"({"layer":"linear","max_forward_macs":1e8,"parameters":{
+                               "-3"},
+                      BadInput{"WrongType",
+                               R"({"layer":"linear","max_forward_macs":1e8,"parameters":{
                    "batch_size":{"min":1,"max":"four"},"in_features":{"min":1,"max":4},
                    "out_features":{"min":1,"max":4}}})",
-                 "four"},
-        BadInput{"KernelLargerThanEveryImage",
-                 R"({"layer":"conv2d","max_forward_macs":1e8,"parameters":{
+                               "four"},
+                      BadInput{"KernelLargerThanEveryImage",
+                               R"({"layer":"conv2d","max_forward_macs":1e8,"parameters":{
                    "batch_size":{"min":1,"max":4},"in_channels":{"min":1,"max":4},
                    "out_channels":{"min":1,"max":4},"image_size":{"min":4,"max":8},
                    "kernel_size":{"min":11,"max":11},"stride":{"min":1,"max":1},
                    "padding":{"min":0,"max":1}}})",
-                 "kernel_size"},
-        BadInput{"NotJson", "{\"layer\": ", "JSON"}),
+                               "kernel_size"},
+                      BadInput{"NotJson", "{\"layer\": ", "JSON"}),
     [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST_F(MeasureCli, KernelTooLargeForConvLayerIsNamedEvenWithLayerMismatch) {
@@ -271,12 +299,13 @@ TEST_F(MeasureCli, SweepTagsRowsWithItsNameAndValue) {
       "defaults":{"batch_size":1,"in_features":32,"out_features":16,"bias":true},
       "vary":{"parameter":"batch_size","values":[1,2,4]},"repeats":2})");
   const auto r = RunCommand({Bin("measure"), "--sweep", sweep, "--db", db_, "--meter", "none",
-                      "--min-time", "0.01", "--trials", "1", "--idle", "0", "--lock-file",
-                      dir_ + "/lock", "--threads", "1"});
+                             "--min-time", "0.01", "--trials", "1", "--idle", "0", "--lock-file",
+                             dir_ + "/lock", "--threads", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE sweep='tiny_linear_batch'"), 12);
-  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE "
-                          "sweep_value = json_extract(config, '$.batch_size')"),
+  EXPECT_EQ(QueryInt(db_,
+                     "SELECT COUNT(*) FROM samples WHERE "
+                     "sweep_value = json_extract(config, '$.batch_size')"),
             12);
   EXPECT_EQ(QueryText(db_, "SELECT kind FROM runs"), "sweep");
 
@@ -286,7 +315,7 @@ TEST_F(MeasureCli, SweepTagsRowsWithItsNameAndValue) {
       "defaults":{"batch_size":1,"in_features":32,"out_features":16,"bias":true},
       "vary":{"parameter":"in_features","values":[4,0]},"repeats":1})");
   const auto bad = RunCommand({Bin("measure"), "--sweep", sweep, "--db", bad_db, "--meter", "none",
-                        "--lock-file", dir_ + "/lock"});
+                               "--lock-file", dir_ + "/lock"});
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("in_features"), std::string::npos) << bad.output;
   EXPECT_FALSE(Exists(bad_db));

@@ -1,7 +1,5 @@
 #include "tests/integration/process_util.h"
 
-#include "tests/support/test_files.h"
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -16,6 +14,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "tests/support/test_files.h"
 
 namespace lj::test {
 namespace {
@@ -51,8 +51,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
 }
 
 int WaitFor(pid_t pid, double timeout_s) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   int status = 0;
   while (std::chrono::steady_clock::now() < deadline) {
     const pid_t r = waitpid(pid, &status, WNOHANG);
@@ -101,8 +100,8 @@ std::string ScratchDir() {
   static std::atomic<int> counter{0};
   static const bool cleanup_registered = std::atexit(RemoveCreatedDirs) == 0;
   (void)cleanup_registered;
-  const std::string dir =
-      test::MakeTempDir("lj_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + "_");
+  const std::string dir = test::MakeTempDir("lj_test_" + std::to_string(getpid()) + "_" +
+                                            std::to_string(counter++) + "_");
   CreatedDirs().push_back(dir);
   return dir;
 }

@@ -8,8 +8,8 @@
 namespace lj::test {
 
 struct CommandResult {
-  int exit_code = -1;   // WEXITSTATUS, or 128 + signal if killed
-  std::string output;   // stdout and stderr together
+  int exit_code = -1;  // WEXITSTATUS, or 128 + signal if killed
+  std::string output;  // stdout and stderr together
 };
 
 // Runs argv (argv[0] is a path) to completion, capturing its output.

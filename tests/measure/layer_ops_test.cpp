@@ -13,8 +13,8 @@
 #include "core/errors.h"
 #include "core/layer_config.h"
 #include "measure/layer_runner.h"
-#include "tests/support/layer_configs.h"
 #include "measure/pass_measurement.h"
+#include "tests/support/layer_configs.h"
 
 namespace lj {
 namespace {

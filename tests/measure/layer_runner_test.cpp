@@ -1,7 +1,6 @@
 // Tests of LayerRunner: the layers LibTorch builds have the shapes core/layer_config.h promises,
 // and the backward pass computes the gradients training needs (input, weight, bias).
 #include "measure/layer_runner.h"
-#include "tests/support/layer_configs.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +11,7 @@
 
 #include "core/errors.h"
 #include "core/layer_config.h"
+#include "tests/support/layer_configs.h"
 
 namespace lj {
 namespace {

@@ -1,6 +1,6 @@
 #include "measure/legacy_import.h"
-#include "tests/support/test_files.h"
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
+#include "tests/support/test_files.h"
 
 namespace lj {
 namespace {
@@ -39,12 +39,12 @@ std::string RealDataDir() {
   return fs::is_directory(dir) ? dir.string() : "";
 }
 
-#define REQUIRE_REAL_DATA(dir)                                                              \
-  const std::string dir = RealDataDir();                                                   \
-  if (dir.empty()) {                                                                       \
+#define REQUIRE_REAL_DATA(dir)                                                               \
+  const std::string dir = RealDataDir();                                                     \
+  if (dir.empty()) {                                                                         \
     std::cout << "skipped: $LJ_SOURCE_DIR/../shared/data/legacy-pyrapl/raptorlake not found" \
-              << std::endl;                                                                \
-    GTEST_SKIP() << "legacy-pyrapl data not found next to the repository";                 \
+              << std::endl;                                                                  \
+    GTEST_SKIP() << "legacy-pyrapl data not found next to the repository";                   \
   }
 
 std::vector<std::string> ReadLines(const std::string& path) {
@@ -279,12 +279,12 @@ TEST(LegacyImportTest, RejectsDefectiveMeasurementsByReasonAndKeepsTheOtherPass)
   WriteLines(tmp.Path("conv.csv"),
              {"batch_size,in_chan,out_chan,side_len,k_size,stride,for_energy,for_time,"
               "back_energy,back_time",
-              "4,3,8,16,3,1,1000,10,2000,20",           // fine
-              "4,3,8,16,3,1,-4294967.0,10,2000,20",     // wraparound forward, backward kept
-              "4,3,8,16,3,1,1000,10,0.0,20",            // zero backward energy
-              "4,3,8,16,3,1,1000,0,2000,20",            // zero forward time
-              "4,3,8,2,3,1,1000,10,2000,20",            // kernel 3 > input 2
-              "4,3,8,16,3,1,1000,10,2000,-0.1"});       // sentinel
+              "4,3,8,16,3,1,1000,10,2000,20",        // fine
+              "4,3,8,16,3,1,-4294967.0,10,2000,20",  // wraparound forward, backward kept
+              "4,3,8,16,3,1,1000,10,0.0,20",         // zero backward energy
+              "4,3,8,16,3,1,1000,0,2000,20",         // zero forward time
+              "4,3,8,2,3,1,1000,10,2000,20",         // kernel 3 > input 2
+              "4,3,8,16,3,1,1000,10,2000,-0.1"});    // sentinel
   Store store(":memory:");
   const ImportSummary summary = ImportLegacy(tmp.Path(), "h", store, "cmd");
   const ImportFileSummary& conv = summary.files.at(0);
@@ -302,8 +302,7 @@ TEST(LegacyImportTest, RejectsDefectiveMeasurementsByReasonAndKeepsTheOtherPass)
   EXPECT_DOUBLE_EQ(*rows[2].energy_j, 2000e-6);
   EXPECT_EQ(store.GetRun(conv.run_id)->command_line, "cmd");
   const std::string text = FormatImportSummary(summary);
-  EXPECT_NE(text.find("conv.csv -> run " + std::to_string(conv.run_id)), std::string::npos)
-      << text;
+  EXPECT_NE(text.find("conv.csv -> run " + std::to_string(conv.run_id)), std::string::npos) << text;
   EXPECT_NE(text.find("negative energy (wraparound): 1"), std::string::npos) << text;
 }
 

@@ -132,7 +132,12 @@ TEST(PassMeasurementTest, CalibratesRepetitionsToMinTimeAndMeasuresPerExecution)
   int executions = 0;
   const MeasureOptions options{0.1, 4, 2};
   const PassResult r = MeasurePass(
-      Pass::kForward, [&] { Spin(execution_s); ++executions; }, options, nullptr);
+      Pass::kForward,
+      [&] {
+        Spin(execution_s);
+        ++executions;
+      },
+      options, nullptr);
   EXPECT_EQ(r.pass, Pass::kForward);
   EXPECT_EQ(r.trials, 4);
   EXPECT_GE(r.repetitions, 20);
@@ -152,7 +157,12 @@ TEST(PassMeasurementTest, CalibratesRepetitionsToMinTimeAndMeasuresPerExecution)
 TEST(PassMeasurementTest, SlowExecutionIsRunOncePerTrial) {
   int executions = 0;
   const PassResult r = MeasurePass(
-      Pass::kBackward, [&] { Spin(0.03); ++executions; }, MeasureOptions{0.01, 3, 0}, nullptr);
+      Pass::kBackward,
+      [&] {
+        Spin(0.03);
+        ++executions;
+      },
+      MeasureOptions{0.01, 3, 0}, nullptr);
   EXPECT_EQ(r.pass, Pass::kBackward);
   EXPECT_EQ(r.repetitions, 1);
   EXPECT_EQ(r.trials, 3);
@@ -166,8 +176,8 @@ TEST(PassMeasurementTest, FakeMeterPowerIsRecovered) {
   // 0.2 s trials: a preemption of a few ms between the two clock reads (below) stays within
   // the tolerance on 2 loaded cores (0.05 s trials failed 2 of 2 parallel suite runs).
   const MeasureOptions options{0.2, 3, 1};
-  const PassResult r =
-      MeasurePass(Pass::kForward, [] { Spin(0.0005); }, options, &meter, nullptr, "fake");
+  const PassResult r = MeasurePass(
+      Pass::kForward, [] { Spin(0.0005); }, options, &meter, nullptr, "fake");
   EXPECT_EQ(meter.reads, 2 * options.trials);  // counters are read around trials only
   ASSERT_TRUE(r.energy_j.has_value());
   ASSERT_TRUE(r.energy_std_j.has_value());
@@ -182,23 +192,22 @@ TEST(PassMeasurementTest, FakeMeterPowerIsRecovered) {
   EXPECT_NEAR(r.energy_by_socket_j[1] / r.time_s, 10.0, 10.0 * 0.10);
   EXPECT_NEAR(*r.dram_energy_j / r.time_s, 3.0, 3.0 * 0.10);
   EXPECT_NEAR(r.energy_by_socket_j[0] / r.energy_by_socket_j[1], 2.0, 1e-3);  // one clock read
-  EXPECT_NEAR(r.energy_by_socket_j[0] + r.energy_by_socket_j[1], *r.energy_j,
-              1e-9 * *r.energy_j);
+  EXPECT_NEAR(r.energy_by_socket_j[0] + r.energy_by_socket_j[1], *r.energy_j, 1e-9 * *r.energy_j);
   EXPECT_LT(*r.energy_std_j, 0.1 * *r.energy_j);
 }
 
 TEST(PassMeasurementTest, MeterWithoutZonesGivesNoEnergy) {
   EmptyMeter meter;
-  const PassResult r =
-      MeasurePass(Pass::kForward, [] { Spin(0.001); }, MeasureOptions{0.01, 2, 0}, &meter);
+  const PassResult r = MeasurePass(
+      Pass::kForward, [] { Spin(0.001); }, MeasureOptions{0.01, 2, 0}, &meter);
   ExpectNoEnergy(r);
 }
 
 TEST(PassMeasurementTest, MeterErrorPropagates) {
   FailingMeter meter;
-  EXPECT_THROW(
-      MeasurePass(Pass::kForward, [] { Spin(0.001); }, MeasureOptions{0.01, 2, 0}, &meter),
-      MeterError);
+  EXPECT_THROW(MeasurePass(
+                   Pass::kForward, [] { Spin(0.001); }, MeasureOptions{0.01, 2, 0}, &meter),
+               MeterError);
 }
 
 TEST(PassMeasurementTest, StopFlagAbortsPassWithinOneExecution) {
@@ -209,8 +218,9 @@ TEST(PassMeasurementTest, StopFlagAbortsPassWithinOneExecution) {
   });
   const auto start = Clock::now();
   // One trial would take 60 s.
-  EXPECT_THROW(MeasurePass(Pass::kForward, [] { Spin(0.002); }, MeasureOptions{60.0, 3, 1},
-                           nullptr, &stop, "spin forward"),
+  EXPECT_THROW(MeasurePass(
+                   Pass::kForward, [] { Spin(0.002); }, MeasureOptions{60.0, 3, 1}, nullptr, &stop,
+                   "spin forward"),
                MeasurementInterrupted);
   stopper.join();
   EXPECT_LT(SecondsSince(start), 1.0);

@@ -25,7 +25,8 @@ TEST(TorchInfoTest, BlasIsFoundAndNamed) {
       << blas;
   if (blas.rfind("OpenBLAS", 0) == 0) {
     // "OpenBLAS 0.3.21 (pthread, Haswell)": version and threading model are reported.
-    EXPECT_TRUE(std::regex_search(blas, std::regex(R"(^OpenBLAS \d+\.\d+\.\d+ \((sequential|pthread|openmp))")))
+    EXPECT_TRUE(std::regex_search(
+        blas, std::regex(R"(^OpenBLAS \d+\.\d+\.\d+ \((sequential|pthread|openmp))")))
         << blas;
   }
 }
@@ -44,9 +45,7 @@ TEST(TorchInfoTest, SetTorchThreadsChangesIntraOpThreads) {
   }
 }
 
-TEST(TorchInfoTest, RejectsZeroThreads) {
-  EXPECT_THROW(SetTorchThreads(0), std::invalid_argument);
-}
+TEST(TorchInfoTest, RejectsZeroThreads) { EXPECT_THROW(SetTorchThreads(0), std::invalid_argument); }
 
 }  // namespace
 }  // namespace lj

@@ -1,6 +1,5 @@
 // Tests for net/net_spec.h: strict net.json parsing (no LibTorch).
 #include "net/net_spec.h"
-#include "net/training_run.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +8,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "net/training_run.h"
 #include "tests/support/test_files.h"
 
 namespace lj {

@@ -15,10 +15,10 @@
 
 #include "core/errors.h"
 #include "net/network_input.h"
-#include "predict/predictor.h"
 #include "net/torchscript_layers.h"
-#include "tests/predict/prediction_fixture.h"
+#include "predict/predictor.h"
 #include "tests/net/torchscript_exports.h"
+#include "tests/predict/prediction_fixture.h"
 
 namespace lj {
 namespace {

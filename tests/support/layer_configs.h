@@ -32,8 +32,8 @@ inline LayerConfig Conv(int64_t n, int64_t c_in, int64_t c_out, int64_t hw, int6
 }
 
 // maxpool2d or avgpool2d.
-inline LayerConfig Pool(LayerType type, int64_t n, int64_t c, int64_t hw, int64_t k,
-                        int64_t stride, int64_t padding) {
+inline LayerConfig Pool(LayerType type, int64_t n, int64_t c, int64_t hw, int64_t k, int64_t stride,
+                        int64_t padding) {
   LayerConfig config = Nchw(type, n, c, hw, hw);
   config.kernel_size = k;
   config.stride = stride;

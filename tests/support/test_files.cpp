@@ -31,8 +31,7 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-TempFile::TempFile(const std::string& content, const std::string& name)
-    : path_(dir_.File(name)) {
+TempFile::TempFile(const std::string& content, const std::string& name) : path_(dir_.File(name)) {
   std::ofstream out(path_);
   out << content;
   if (!out) throw std::runtime_error("cannot write " + path_);

@@ -1,0 +1,42 @@
+#include "net/activations.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace lj {
+
+const std::vector<ActivationOp>& Activations() {
+  static const std::vector<ActivationOp> kActivations = [] {
+    std::vector<ActivationOp> rows = {
+        {LayerType::kReLU, [](const torch::Tensor& x) { return torch::relu(x); },
+         {"aten::relu", "aten::relu_"}},
+        // torch.nn.ReLU6; TorchScript also records it as hardtanh(x, 0, 6)
+        // (net/torchscript_layers.cpp).
+        {LayerType::kReLU6, [](const torch::Tensor& x) { return torch::hardtanh(x, 0.0, 6.0); },
+         {"aten::relu6", "aten::relu6_"}},
+        {LayerType::kHardswish, [](const torch::Tensor& x) { return torch::hardswish(x); },
+         {"aten::hardswish", "aten::hardswish_"}},
+        {LayerType::kHardsigmoid, [](const torch::Tensor& x) { return torch::hardsigmoid(x); },
+         {"aten::hardsigmoid", "aten::hardsigmoid_"}},
+        {LayerType::kSigmoid, [](const torch::Tensor& x) { return torch::sigmoid(x); },
+         {"aten::sigmoid", "aten::sigmoid_"}},
+    };
+    for (const ActivationOp& a : rows) {
+      if (Describe(a.type).role != LayerRole::kActivation) {
+        throw std::logic_error("net/activations.cpp: " + std::string(ToString(a.type)) +
+                               " is not an activation in core/layer_types.def");
+      }
+    }
+    return rows;
+  }();
+  return kActivations;
+}
+
+const ActivationOp* FindActivation(LayerType type) {
+  for (const ActivationOp& a : Activations()) {
+    if (a.type == type) return &a;
+  }
+  return nullptr;
+}
+
+}  // namespace lj
