@@ -12,9 +12,9 @@
 //   linear       batch_size in_features out_features bias: nn::Linear on (N, in_features)
 //   batchnorm2d  batch_size num_features height width: nn::BatchNorm2d(num_features) in training
 //                mode, affine, updating its running statistics (grads of input, weight, bias)
-//   relu, relu6, hardswish, hardsigmoid, sigmoid
+//   relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu (the activations, role kActivation)
 //                batch_size in_channels height width: the activation on NCHW, out of place
-//                (grad of input)
+//                (grad of input); its function: net/activations.cpp
 //   avgpool2d    as maxpool2d: nn::AvgPool2d, floor mode, count_include_pad (grad of input)
 //   adaptive_avgpool2d
 //                batch_size in_channels height width output_size: nn::AdaptiveAvgPool2d with a

@@ -37,10 +37,11 @@ int main(int argc, char** argv) {
   lj::RunOptions opt;
   std::string meter = "auto", import_dir, import_host;
   double max_memory_gib = opt.max_memory_bytes / double(1ull << 30);
-  app.add_option("--layer", opt.layer,
-                 "layer type: conv (conv2d), maxpool, linear, batchnorm2d, relu, relu6, hardswish, "
-                 "hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, dropout, "
-                 "cross_entropy, sgd, adam, grad_accumulate, zero_grad");
+  std::string layer_names;
+  for (lj::LayerType t : lj::AllLayerTypes()) {
+    layer_names += (layer_names.empty() ? "" : ", ") + std::string(lj::ToString(t));
+  }
+  app.add_option("--layer", opt.layer, "layer type (or an alias such as conv): " + layer_names);
   app.add_option("--n", opt.n, "configs to measure (each stores a forward and a backward row)");
   app.add_option("--sweep", opt.sweep_path, "one-factor sweep file (configs/sweeps/*.json)");
   app.add_option("--db", opt.db_path, "SQLite database")->capture_default_str();

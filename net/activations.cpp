@@ -8,18 +8,29 @@ namespace lj {
 const std::vector<ActivationOp>& Activations() {
   static const std::vector<ActivationOp> kActivations = [] {
     std::vector<ActivationOp> rows = {
-        {LayerType::kReLU, [](const torch::Tensor& x) { return torch::relu(x); },
+        {LayerType::kReLU,
+         [](const torch::Tensor& x) { return torch::relu(x); },
          {"aten::relu", "aten::relu_"}},
         // torch.nn.ReLU6; TorchScript also records it as hardtanh(x, 0, 6)
         // (net/torchscript_layers.cpp).
-        {LayerType::kReLU6, [](const torch::Tensor& x) { return torch::hardtanh(x, 0.0, 6.0); },
+        {LayerType::kReLU6,
+         [](const torch::Tensor& x) { return torch::hardtanh(x, 0.0, 6.0); },
          {"aten::relu6", "aten::relu6_"}},
-        {LayerType::kHardswish, [](const torch::Tensor& x) { return torch::hardswish(x); },
+        {LayerType::kHardswish,
+         [](const torch::Tensor& x) { return torch::hardswish(x); },
          {"aten::hardswish", "aten::hardswish_"}},
-        {LayerType::kHardsigmoid, [](const torch::Tensor& x) { return torch::hardsigmoid(x); },
+        {LayerType::kHardsigmoid,
+         [](const torch::Tensor& x) { return torch::hardsigmoid(x); },
          {"aten::hardsigmoid", "aten::hardsigmoid_"}},
-        {LayerType::kSigmoid, [](const torch::Tensor& x) { return torch::sigmoid(x); },
+        {LayerType::kSigmoid,
+         [](const torch::Tensor& x) { return torch::sigmoid(x); },
          {"aten::sigmoid", "aten::sigmoid_"}},
+        // torch.nn.SiLU: x * sigmoid(x) (EfficientNet, MobileNet-style blocks).
+        {LayerType::kSiLU,
+         [](const torch::Tensor& x) { return torch::silu(x); },
+         {"aten::silu", "aten::silu_"}},
+        // torch.nn.GELU with approximate='none' (ConvNeXt, ViT, Transformer encoders).
+        {LayerType::kGELU, [](const torch::Tensor& x) { return torch::gelu(x); }, {"aten::gelu"}},
     };
     for (const ActivationOp& a : rows) {
       if (Describe(a.type).role != LayerRole::kActivation) {

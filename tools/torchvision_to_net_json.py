@@ -136,7 +136,8 @@ def _leaf(m: nn.Module):
             d["end_dim"] = m.end_dim
         return d
     for cls, name in ((nn.ReLU, "relu"), (nn.ReLU6, "relu6"), (nn.Hardswish, "hardswish"),
-                      (nn.Hardsigmoid, "hardsigmoid"), (nn.Sigmoid, "sigmoid")):
+                      (nn.Hardsigmoid, "hardsigmoid"), (nn.Sigmoid, "sigmoid"), (nn.SiLU, "silu"),
+                      (nn.GELU, "gelu")):
         if isinstance(m, cls):
             return {"type": name}
     raise ValueError(f"no net.json layer for {type(m).__name__}")

@@ -56,10 +56,13 @@ void ExpectRuns(const LayerConfig& config, const std::vector<std::string>& names
 }
 
 TEST(LayerOpsTest, ActivationsProduceInputGradients) {
-  for (LayerType type : {LayerType::kReLU, LayerType::kReLU6, LayerType::kHardswish,
-                         LayerType::kHardsigmoid, LayerType::kSigmoid}) {
+  int activations = 0;
+  for (LayerType type : AllLayerTypes()) {
+    if (Describe(type).role != LayerRole::kActivation) continue;
+    ++activations;
     ExpectRuns(Nchw(type, 2, 3, 5, 7), {"input"});
   }
+  EXPECT_GE(activations, 7);
   // On randn input, ReLU and ReLU6 pass the gradient only where 0 < x (< 6): about half;
   // sigmoid's gradient is nowhere zero.
   const auto zero_fraction = [](LayerType type) {
@@ -71,6 +74,10 @@ TEST(LayerOpsTest, ActivationsProduceInputGradients) {
   EXPECT_EQ(zero_fraction(LayerType::kSigmoid), 0.0);
   // Hardsigmoid is flat only outside [-3, 3]: 0.27 % of a standard normal.
   EXPECT_LT(zero_fraction(LayerType::kHardsigmoid), 0.02);
+  // SiLU's and GELU's gradients vanish only at single points (x = -1.28 and -0.75), never on
+  // a range: unlike ReLU, almost every input gradient is non-zero.
+  EXPECT_LT(zero_fraction(LayerType::kSiLU), 0.01);
+  EXPECT_LT(zero_fraction(LayerType::kGELU), 0.01);
 }
 
 TEST(LayerOpsTest, BatchNormUpdatesRunningStatisticsAndHasAffineGradients) {

@@ -193,7 +193,9 @@ TEST(PassMeasurementTest, FakeMeterPowerIsRecovered) {
   EXPECT_NEAR(*r.dram_energy_j / r.time_s, 3.0, 3.0 * 0.10);
   EXPECT_NEAR(r.energy_by_socket_j[0] / r.energy_by_socket_j[1], 2.0, 1e-3);  // one clock read
   EXPECT_NEAR(r.energy_by_socket_j[0] + r.energy_by_socket_j[1], *r.energy_j, 1e-9 * *r.energy_j);
-  EXPECT_LT(*r.energy_std_j, 0.1 * *r.energy_j);
+  // The fake power is constant, so the energy spread is the time spread (load on the 2 cores
+  // makes both vary; an absolute bound on it failed under a loaded parallel suite).
+  EXPECT_NEAR(*r.energy_std_j / *r.energy_j, r.time_std_s / r.time_s, 0.05);
 }
 
 TEST(PassMeasurementTest, MeterWithoutZonesGivesNoEnergy) {

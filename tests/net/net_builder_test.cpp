@@ -266,6 +266,34 @@ TEST(NetBuilderTest, EveryLayerTypeGetsItsCoreConfig) {
   EXPECT_FALSE(on.no_cost);
 }
 
+TEST(NetBuilderTest, ActivationsAreLeavesAndBlockActivations) {
+  // SiLU and GELU (net/activations.cpp) as leaves, after a Linear (N, F) and in a residual block.
+  const BuiltNet net = BuildNet(Parse(R"([
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+      {"type": "silu", "name": "act"},
+      {"type": "residual", "activation": "gelu", "name": "block",
+       "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 1}]},
+      {"type": "flatten"},
+      {"type": "linear", "out_features": 6},
+      {"type": "gelu", "name": "mlp_act"}])"));
+  const LayerInstance* silu = Find(net.layers, "act");
+  ASSERT_NE(silu, nullptr);
+  EXPECT_EQ(silu->layer_type, LayerType::kSiLU);
+  ASSERT_TRUE(silu->config.has_value());
+  EXPECT_EQ(ToJson(*silu->config),
+            nlohmann::json({{"batch_size", 4}, {"in_channels", 4}, {"height", 8}, {"width", 8}}));
+  EXPECT_EQ(silu->forward_macs, 4.0 * 4 * 8 * 8);  // core ForwardMacs: one per element
+  const LayerInstance* block_act = Find(net.layers, "block.activation");
+  ASSERT_NE(block_act, nullptr);
+  EXPECT_EQ(block_act->layer_type, LayerType::kGELU);
+  const LayerInstance* mlp = Find(net.layers, "mlp_act");
+  ASSERT_NE(mlp, nullptr);
+  ASSERT_TRUE(mlp->config.has_value());
+  EXPECT_EQ(mlp->config->type, LayerType::kGELU);
+  EXPECT_EQ(mlp->config->in_channels, 6);  // (N, F) as (N, F, 1, 1)
+  EXPECT_EQ(net.output_shape, (std::vector<int64_t>{4, 6}));
+}
+
 TEST(NetBuilderTest, KernelLargerThanInputNamesTheLayer) {
   const std::string error = BuildError(Parse(R"([
       {"type": "conv2d", "out_channels": 4, "kernel_size": 3},
