@@ -2,6 +2,7 @@
 //   fit --db PATH [--db PATH ...] [--host NAME] [--out FILE] [--degree N] [--folds K]
 //       [--test-fraction F] [--seed S] [--model nnlasso|loglasso|lasso|maclinear]
 //       [--terms capped|full] [--calibration none|sum|median|mean] [--no-envelope]
+//   fit --db PATH [--db PATH ...] [--host NAME] --export-features FILE|-
 // For each host in the databases, fits layer type x pass x quantity models and writes one model
 // bundle per host (default db/models/<host>.json); prints the held-out metrics table.
 #include <spdlog/spdlog.h>
@@ -12,7 +13,9 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/file_write.h"
 #include "fit/bundle_fit.h"
+#include "fit/feature_export.h"
 #include "fit/store_samples.h"
 
 int main(int argc, char** argv) {
@@ -22,6 +25,7 @@ int main(int argc, char** argv) {
   std::string out;
   std::string kind = "nnlasso";
   std::string terms = "capped";
+  std::string export_path;
   lj::FitOptions options;
   app.add_option("--db", db_paths, "SQLite store(s) written by measure (repeatable)")->required();
   app.add_option("--host", host, "fit only this hostname");
@@ -58,6 +62,9 @@ int main(int argc, char** argv) {
   app.add_option("--terms", terms,
                  "capped (default: exponents within MACs') or full (NeuralPower's polynomial)")
       ->capture_default_str();
+  app.add_option("--export-features", export_path,
+                 "write the features of every stored config as JSON to FILE (- for stdout) "
+                 "instead of fitting (fit/feature_export.h)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -74,6 +81,20 @@ int main(int argc, char** argv) {
       throw lj::ConfigError(host.empty()
                                 ? "no samples in the given databases"
                                 : "no samples of host '" + host + "' in the given databases");
+    }
+    if (!export_path.empty()) {
+      std::vector<lj::LayerConfig> configs;
+      for (const auto& [name, data] : hosts) {
+        for (const lj::PassSample& s : data.samples) configs.push_back(s.config);
+      }
+      const std::string text = lj::ExportFeatures(configs).dump() + "\n";
+      if (export_path == "-") {
+        std::cout << text;
+      } else {
+        lj::WriteTextFileAtomically(export_path, text);
+        spdlog::info("wrote the features of {} samples to {}", configs.size(), export_path);
+      }
+      return 0;
     }
     if (!out.empty() && hosts.size() > 1) {
       throw lj::ConfigError("--out names one file but the databases hold " +

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/file_write.h"
 
 namespace lj {
 namespace {
@@ -344,13 +345,7 @@ ModelBundle LoadBundle(const std::string& path) {
 }
 
 void SaveBundle(const ModelBundle& bundle, const std::string& path) {
-  const std::filesystem::path p(path);
-  std::error_code ec;
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  std::ofstream out(path);
-  if (!out) throw ConfigError(path + ": cannot write model bundle");
-  out << ToJson(bundle).dump(2) << "\n";
-  if (!out) throw ConfigError(path + ": write failed");
+  WriteTextFileAtomically(path, ToJson(bundle).dump(2) + "\n");
 }
 
 }  // namespace lj

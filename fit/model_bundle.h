@@ -154,8 +154,8 @@ ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context =
 // Reads a bundle. Throws ConfigError naming the file if it cannot be read, is not JSON, is not
 // a layerjoule model bundle, has another format_version, or has a malformed model.
 ModelBundle LoadBundle(const std::string& path);
-// Writes a bundle (pretty JSON), creating parent directories. Throws ConfigError naming the
-// file on failure.
+// Writes a bundle (pretty JSON) atomically (core WriteTextFileAtomically: a reader never sees a
+// partial bundle), creating parent directories. Throws ConfigError naming the file on failure.
 void SaveBundle(const ModelBundle& bundle, const std::string& path);
 
 }  // namespace lj

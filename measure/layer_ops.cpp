@@ -2,9 +2,9 @@
 // Adding a layer type that is not an activation: a factory here and its row in Registry().
 #include "measure/layer_ops.h"
 
-#include "net/activations.h"
-
 #include <utility>
+
+#include "net/activations.h"
 
 namespace lj {
 namespace {

@@ -241,8 +241,7 @@ class Builder {
         module = AnyModule(Activation(t));
         config = Elementwise(t, x);
         if (!config) {
-          note =
-              "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
+          note = "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
         }
       } else {
         switch (*layer.layer_type) {

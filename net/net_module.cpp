@@ -1,11 +1,11 @@
 #include "net/net_module.h"
 
-#include "net/activations.h"
-
 #include <torch/torch.h>
 
 #include <stdexcept>
 #include <utility>
+
+#include "net/activations.h"
 
 namespace lj {
 

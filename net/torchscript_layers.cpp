@@ -1,7 +1,5 @@
 #include "net/torchscript_layers.h"
 
-#include "net/activations.h"
-
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/inliner.h>
@@ -17,6 +15,7 @@
 #include <unordered_set>
 
 #include "core/errors.h"
+#include "net/activations.h"
 
 namespace lj {
 namespace {
@@ -150,31 +149,31 @@ std::string ModulePath(const Node* n, bool* leaf) {
 }
 
 // The TorchScript op mapping, registered against the LayerType enum: the aten ops of each layer
-// type (in-place variants included); the activations' ops come from net/activations.cpp. A network-layer type without a row here fails
-// tests/integration/layer_registry_test.cpp.
+// type (in-place variants included); the activations' ops come from net/activations.cpp. A
+// network-layer type without a row here fails tests/integration/layer_registry_test.cpp.
 const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
   using T = lj::LayerType;
   static const std::map<std::string, T> kTypes = [] {
     std::map<std::string, T> types = {
-      {"aten::conv2d", T::kConv2d},
-      {"aten::_convolution", T::kConv2d},
-      {"aten::convolution", T::kConv2d},
-      {"aten::max_pool2d", T::kMaxPool2d},
-      {"aten::avg_pool2d", T::kAvgPool2d},
-      {"aten::adaptive_avg_pool2d", T::kAdaptiveAvgPool2d},
-      {"aten::linear", T::kLinear},
-      {"aten::addmm", T::kLinear},
-      {"aten::batch_norm", T::kBatchNorm2d},
-      {"aten::hardtanh", T::kReLU6},  // only hardtanh(x, 0, 6): see TypeName
-      {"aten::hardtanh_", T::kReLU6},
-      {"aten::dropout", T::kDropout},
-      {"aten::dropout_", T::kDropout},
-      {"aten::feature_dropout", T::kDropout},
-      {"aten::feature_dropout_", T::kDropout},
-      {"aten::add", T::kAdd},
-      {"aten::add_", T::kAdd},
-      {"aten::mul", T::kMul},
-      {"aten::mul_", T::kMul},
+        {"aten::conv2d", T::kConv2d},
+        {"aten::_convolution", T::kConv2d},
+        {"aten::convolution", T::kConv2d},
+        {"aten::max_pool2d", T::kMaxPool2d},
+        {"aten::avg_pool2d", T::kAvgPool2d},
+        {"aten::adaptive_avg_pool2d", T::kAdaptiveAvgPool2d},
+        {"aten::linear", T::kLinear},
+        {"aten::addmm", T::kLinear},
+        {"aten::batch_norm", T::kBatchNorm2d},
+        {"aten::hardtanh", T::kReLU6},  // only hardtanh(x, 0, 6): see TypeName
+        {"aten::hardtanh_", T::kReLU6},
+        {"aten::dropout", T::kDropout},
+        {"aten::dropout_", T::kDropout},
+        {"aten::feature_dropout", T::kDropout},
+        {"aten::feature_dropout_", T::kDropout},
+        {"aten::add", T::kAdd},
+        {"aten::add_", T::kAdd},
+        {"aten::mul", T::kMul},
+        {"aten::mul_", T::kMul},
     };
     for (const ActivationOp& a : Activations()) {
       for (std::string_view op : a.aten_ops) types.emplace(std::string(op), a.type);

@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
-bash tools/build.sh
+bash tools/check_format.sh
+bash tools/build.sh -DLJ_WERROR=ON
 ctest --test-dir build --output-on-failure -j2

@@ -14,6 +14,8 @@
 #include "core/errors.h"
 #include "core/layer_config.h"
 #include "fit/bundle_fit.h"
+#include "fit/feature_export.h"
+#include "fit/feature_export.h"
 #include "fit/model_bundle.h"
 #include "fit/model_fit.h"
 #include "tests/support/layer_configs.h"
@@ -33,6 +35,25 @@ LayerConfig Conv() {
   c.stride = 1;
   c.padding = 1;
   return c;
+}
+
+TEST(FeaturesTest, ExportHasEveryFeatureOfEachDistinctValidConfigOnce) {
+  LayerConfig invalid = Conv();
+  invalid.kernel_size = 0;
+  const LayerConfig relu = test::Nchw(LayerType::kReLU, 2, 3, 4, 4);
+  const nlohmann::json j = ExportFeatures({Conv(), relu, Conv(), invalid});
+  const nlohmann::json& entries = j.at("features");
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].at("layer"), "conv2d");
+  EXPECT_EQ(entries[0].at("config"), ToJson(Conv()));
+  const std::vector<double> values = FeatureValues(Conv());
+  ASSERT_EQ(entries[0].at("values").size(), FeatureNames(LayerType::kConv2d).size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    EXPECT_EQ(entries[0].at("values").at(FeatureNames(LayerType::kConv2d)[i]), values[i]);
+  }
+  EXPECT_EQ(entries[0].at("values").at("macs"), ForwardMacs(Conv()));
+  EXPECT_EQ(entries[1].at("layer"), "relu");
+  EXPECT_EQ(entries[1].at("values").at("elements"), 2.0 * 3 * 4 * 4);
 }
 
 TEST(FeaturesTest, ConvFeatureValuesForKnownConfig) {
