@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS runs (
   host_id      INTEGER NOT NULL REFERENCES hosts(id),
   command_line TEXT    NOT NULL DEFAULT '',
   seed         INTEGER NOT NULL DEFAULT 0,    -- uint64 stored as its two's-complement int64
-  kind         TEXT    NOT NULL,              -- 'random', 'sweep', 'import', 'network'
+  kind         TEXT    NOT NULL,              -- db/vocabulary.h RunKind: 'random', 'near', 'sweep', 'import', 'network', 'net-layers'
   layer        TEXT    NOT NULL DEFAULT '',   -- 'conv2d', 'maxpool2d', 'linear'; '' for networks
   bounds_json  TEXT    NOT NULL DEFAULT '',   -- bounds or sweep file content, verbatim
   target_n     INTEGER NOT NULL DEFAULT 0,    -- configs wanted (random runs)

@@ -5,6 +5,7 @@
 
 #include "core/errors.h"
 #include "db/store.h"
+#include "db/vocabulary.h"
 
 namespace lj {
 namespace {
@@ -62,10 +63,11 @@ std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string
         const auto run = store.GetRun(row.run_id);
         const auto info = run ? store.GetHost(run->host_id) : std::nullopt;
         std::string name;
-        if (run && info && run->kind != "network" && (host.empty() || info->hostname == host)) {
+        if (run && info && run->kind != ToString(RunKind::kNetwork) &&
+            (host.empty() || info->hostname == host)) {
           name = info->hostname;
-          if (run->kind == "net-layers") net_layer_runs.insert(row.run_id);
-          if (run->kind == "near") near_runs.insert(row.run_id);
+          if (run->kind == ToString(RunKind::kNetLayers)) net_layer_runs.insert(row.run_id);
+          if (run->kind == ToString(RunKind::kNear)) near_runs.insert(row.run_id);
           HostSamples& h = hosts[name];
           if (described.insert({name, run->host_id}).second) {
             ModelBundle& b = h.header;

@@ -13,6 +13,7 @@
 #include "core/errors.h"
 #include "core/json_reader.h"
 #include "core/layer_config.h"
+#include "db/vocabulary.h"
 
 namespace lj {
 namespace {
@@ -264,7 +265,7 @@ ParsedFile ParseFile(const FileFormat& format, const std::string& path) {
 void RefuseDuplicate(const ParsedFile& parsed, const std::vector<RunInfo>& runs,
                      const std::string& db_path) {
   for (const RunInfo& run : runs) {
-    if (run.kind != "import") continue;
+    if (run.kind != ToString(RunKind::kImport)) continue;
     nlohmann::json source = nlohmann::json::parse(run.bounds_json, nullptr, false);
     if (!source.is_object()) continue;
     if (source.value("file", "") == parsed.format->file_name &&
@@ -383,7 +384,7 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
   for (const ParsedNetwork& net : networks) {
     for (const RunInfo& run : runs) {
       const nlohmann::json source = nlohmann::json::parse(run.bounds_json, nullptr, false);
-      if (run.kind == "network" && source.is_object() &&
+      if (run.kind == ToString(RunKind::kNetwork) && source.is_object() &&
           source.value("content_fnv1a64", "") == net.content_hash) {
         throw ConfigError(net.summary.file + ": already imported into " + store.path() +
                           " as run " + std::to_string(run.id) +
@@ -408,7 +409,7 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
     RunInfo run;
     run.host_id = summary.host_id;
     run.command_line = command_line;
-    run.kind = "import";
+    run.kind = std::string(ToString(RunKind::kImport));
     run.layer = p.summary.layer;
     run.bounds_json = nlohmann::json{
         {"source", "legacy-pyrapl"},
@@ -441,14 +442,14 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
       rows.push_back(std::move(row));
     }
     store.InsertSamples(rows);
-    store.SetRunStatus(p.summary.run_id, "finished");
+    store.SetRunStatus(p.summary.run_id, std::string(ToString(RunStatus::kFinished)));
     summary.files.push_back(std::move(p.summary));
   }
   for (ParsedNetwork& net : networks) {
     RunInfo run;
     run.host_id = summary.host_id;
     run.command_line = command_line;
-    run.kind = "network";
+    run.kind = std::string(ToString(RunKind::kNetwork));
     run.bounds_json = nlohmann::json{{"source", "legacy-pyrapl"},
                                      {"file", net.summary.file},
                                      {"network", net.summary.network},
@@ -479,7 +480,7 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
       rows.push_back(row("iteration", net.iteration_s[i], net.iteration_j[i]));
     }
     store.InsertNetworkSamples(rows);
-    store.SetRunStatus(net.summary.run_id, "finished");
+    store.SetRunStatus(net.summary.run_id, std::string(ToString(RunStatus::kFinished)));
     summary.networks.push_back(net.summary);
   }
   txn.Commit();

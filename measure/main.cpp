@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "db/store.h"
+#include "db/vocabulary.h"
 #include "measure/legacy_import.h"
 #include "measure/measurement_run.h"
 #include "measure/near_anchors.h"
@@ -105,7 +106,9 @@ int main(int argc, char** argv) {
       net.layer_options = {opt.min_time_s, opt.trials, opt.warmup_runs};
       const lj::NetworkRunSummary summary = lj::RunNetworkMeasurement(net, g_stop);
       std::cout << lj::FormatNetworkSummary(summary) << std::flush;
-      return summary.status == "finished" ? 0 : 128 + static_cast<int>(g_signal);
+      return summary.status == lj::ToString(lj::RunStatus::kFinished)
+                 ? 0
+                 : 128 + static_cast<int>(g_signal);
     }
     if (opt.sweep_path.empty() && !opt.resume && (opt.layer.empty() || opt.n <= 0)) {
       throw lj::ConfigError(
@@ -117,7 +120,9 @@ int main(int argc, char** argv) {
     }
     const lj::RunSummary summary = lj::RunMeasurement(opt, g_stop);
     std::cout << lj::FormatSummary(summary) << std::endl;
-    return summary.status == "finished" ? 0 : 128 + static_cast<int>(g_signal);
+    return summary.status == lj::ToString(lj::RunStatus::kFinished)
+               ? 0
+               : 128 + static_cast<int>(g_signal);
   } catch (const std::exception& e) {
     std::cerr << "measure: error: " << e.what() << std::endl;
     return 1;

@@ -17,6 +17,7 @@
 #include "core/json_reader.h"
 #include "core/sweep.h"
 #include "db/store.h"
+#include "db/vocabulary.h"
 #include "measure/host_info.h"
 #include "measure/idle_power.h"
 #include "measure/instance_lock.h"
@@ -89,7 +90,7 @@ WorkPlan RandomPlan(const std::string& layer_name, const nlohmann::json& spec,
   sampler->Sample(0);  // fails here, before anything is written, if the bounds admit nothing
 
   WorkPlan plan;
-  plan.kind = near.anchors.empty() ? "random" : "near";
+  plan.kind = std::string(ToString(near.anchors.empty() ? RunKind::kRandom : RunKind::kNear));
   plan.layer = std::string(ToString(type));
   plan.spec_json = near.anchors.empty() ? spec.dump() : NearSpec(spec, near).dump();
   plan.target = n;
@@ -112,7 +113,7 @@ WorkPlan SweepPlan(const nlohmann::json& spec_json, const std::string& context) 
   const SweepSpec spec = ParseSweep(spec_json, context);
   auto points = std::make_shared<std::vector<SweepPoint>>(ExpandSweep(spec));
   WorkPlan plan;
-  plan.kind = "sweep";
+  plan.kind = std::string(ToString(RunKind::kSweep));
   plan.layer = std::string(ToString(spec.type));
   plan.spec_json = spec_json.dump();
   plan.target = static_cast<int64_t>(points->size());
@@ -151,11 +152,12 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     Store probe(options.db_path);
     if (options.sweep_path.empty()) {
       // The newer of the last unfinished random and near runs.
-      resumed = probe.LastUnfinishedRun("random");
-      const std::optional<RunInfo> near_run = probe.LastUnfinishedRun("near");
+      resumed = probe.LastUnfinishedRun(std::string(ToString(RunKind::kRandom)));
+      const std::optional<RunInfo> near_run =
+          probe.LastUnfinishedRun(std::string(ToString(RunKind::kNear)));
       if (near_run && (!resumed || near_run->id > resumed->id)) resumed = near_run;
     } else {
-      resumed = probe.LastUnfinishedRun("sweep");
+      resumed = probe.LastUnfinishedRun(std::string(ToString(RunKind::kSweep)));
     }
     if (!resumed) {
       throw ConfigError("--resume: " + options.db_path + " has no unfinished " +
@@ -163,9 +165,9 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     }
     const std::string context = options.db_path + ": run " + std::to_string(resumed->id);
     const nlohmann::json stored = ParseJsonText(resumed->bounds_json, context);
-    if (resumed->kind == "sweep") {
+    if (ParseRunKind(resumed->kind) == RunKind::kSweep) {
       plan = SweepPlan(stored, context);
-    } else if (resumed->kind == "near") {
+    } else if (ParseRunKind(resumed->kind) == RunKind::kNear) {
       plan = RandomPlan(resumed->layer, stored.at("bounds"), context, resumed->seed,
                         resumed->target_n, options.max_memory_bytes,
                         NearFromSpec(stored, ParseLayerType(resumed->layer), context));
@@ -212,7 +214,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     summary.run_id = resumed->id;
     measure_options.min_time_s = resumed->min_time_s;
     measure_options.trials = resumed->trials;
-    store.SetRunStatus(resumed->id, "running");
+    store.SetRunStatus(resumed->id, std::string(ToString(RunStatus::kRunning)));
     spdlog::info("resuming run {} ({} {}, seed {}): {} of {} configs stored", resumed->id,
                  resumed->kind, resumed->layer, resumed->seed,
                  store.CountStoredConfigs(resumed->id), resumed->target_n);
@@ -283,7 +285,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
       store.InsertFailure(failure);
       spdlog::warn("[{}] #{} failed: {} (config {})", plan.layer, index, e.what(), failure.config);
       if (++failures_in_a_row >= options.max_failures) {
-        store.SetRunStatus(summary.run_id, "failed");
+        store.SetRunStatus(summary.run_id, std::string(ToString(RunStatus::kFailed)));
         throw std::runtime_error("giving up after " + std::to_string(failures_in_a_row) +
                                  " failed configs in a row; last error: " + e.what());
       }
@@ -294,7 +296,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   summary.failed = store.CountFailures(summary.run_id);
   const bool complete =
       summary.stored >= plan.target || (plan.last_index >= 0 && index > plan.last_index);
-  summary.status = complete ? "finished" : "interrupted";
+  summary.status = std::string(ToString(complete ? RunStatus::kFinished : RunStatus::kInterrupted));
   store.SetRunStatus(summary.run_id, summary.status);
   summary.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
   return summary;
@@ -373,7 +375,7 @@ std::string FormatSummary(const RunSummary& s) {
         << s.rejected_mac_cap << " over the MAC cap, " << s.rejected_memory_cap
         << " over the memory cap";
   }
-  if (s.status == "interrupted") out << "; continue with --resume";
+  if (s.status == ToString(RunStatus::kInterrupted)) out << "; continue with --resume";
   return out.str();
 }
 

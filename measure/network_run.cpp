@@ -15,6 +15,7 @@
 #include "core/errors.h"
 #include "core/json_reader.h"
 #include "db/store.h"
+#include "db/vocabulary.h"
 #include "measure/measurement_run.h"
 #include "net/net_builder.h"
 #include "net/net_module.h"
@@ -26,8 +27,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 const std::vector<std::string>& Phases() {
-  static const std::vector<std::string> kPhases = {"forward", "loss", "backward", "optimizer",
-                                                   "iteration"};
+  static const std::vector<std::string> kPhases = [] {
+    std::vector<std::string> phases;
+    for (NetworkPhase p : AllNetworkPhases()) phases.emplace_back(ToString(p));
+    return phases;
+  }();
   return kPhases;
 }
 
@@ -144,12 +148,12 @@ class Trainer {
     const auto start = Clock::now();
     auto end = start;
     torch::Tensor output, loss;
-    auto phase = [&](const char* name, const std::function<void()>& run) {
+    auto phase = [&](NetworkPhase name, const std::function<void()>& run) {
       const auto t0 = Clock::now();
       run();
       end = Clock::now();
       NetworkSampleRow row;
-      row.phase = name;
+      row.phase = std::string(ToString(name));
       row.time_s = std::chrono::duration<double>(end - t0).count();
       if (meter_) {
         const EnergyCounters now = meter_->Read();
@@ -158,15 +162,16 @@ class Trainer {
       }
       rows.push_back(std::move(row));
     };
-    phase("forward", [&] { output = net_.forward(input_); });
-    phase("loss", [&] { loss = torch::nn::functional::cross_entropy(output, labels_); });
-    phase("backward", [&] { loss.backward(); });
-    phase("optimizer", [&] {
+    phase(NetworkPhase::kForward, [&] { output = net_.forward(input_); });
+    phase(NetworkPhase::kLoss,
+          [&] { loss = torch::nn::functional::cross_entropy(output, labels_); });
+    phase(NetworkPhase::kBackward, [&] { loss.backward(); });
+    phase(NetworkPhase::kOptimizer, [&] {
       optimizer_->step();
       optimizer_->zero_grad();
     });
     NetworkSampleRow total;
-    total.phase = "iteration";
+    total.phase = std::string(ToString(NetworkPhase::kIteration));
     total.time_s = std::chrono::duration<double>(end - start).count();
     if (meter_) SetEnergy(total, meter_->Between(start_counters, last));
     rows.push_back(std::move(total));
@@ -245,7 +250,7 @@ void MeasureNetworkLayers(const TrainableNet& net, const NetworkRunOptions& opti
   run.host_id = host_id;
   run.command_line = options.command_line;
   run.seed = options.seed;
-  run.kind = "net-layers";
+  run.kind = std::string(ToString(RunKind::kNetLayers));
   run.bounds_json = net.description;
   run.target_n = summary.layer_configs;
   run.meter = setup.meter.name;
@@ -284,7 +289,9 @@ void MeasureNetworkLayers(const TrainableNet& net, const NetworkRunOptions& opti
     }
   }
   const bool complete = summary.layers_stored + summary.layers_failed == summary.layer_configs;
-  store.SetRunStatus(summary.layer_run_id, complete ? "finished" : "interrupted");
+  store.SetRunStatus(
+      summary.layer_run_id,
+      std::string(ToString(complete ? RunStatus::kFinished : RunStatus::kInterrupted)));
 }
 
 }  // namespace
@@ -319,7 +326,7 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
   run.host_id = host_id;
   run.command_line = options.command_line;
   run.seed = options.seed;
-  run.kind = "network";
+  run.kind = std::string(ToString(RunKind::kNetwork));
   run.bounds_json = net.description;
   run.target_n = options.iterations;
   run.meter = setup.meter.name;
@@ -352,7 +359,7 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
       spdlog::info("[{}] iteration {}: {:.4g} s", net.name, i, rows.back().time_s);
     }
   } catch (const c10::Error& e) {
-    store.SetRunStatus(summary.run_id, "failed");
+    store.SetRunStatus(summary.run_id, std::string(ToString(RunStatus::kFailed)));
     throw std::runtime_error(net.name + ": training iteration failed: " + FirstLine(e.what()));
   }
   trainer.reset();
@@ -366,14 +373,14 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
     summary.phases.push_back(s);
   }
   const bool complete = summary.iterations == options.iterations;
-  summary.status = complete ? "finished" : "interrupted";
+  summary.status = std::string(ToString(complete ? RunStatus::kFinished : RunStatus::kInterrupted));
   store.SetRunStatus(summary.run_id, summary.status);
 
   // 4. --layers: the network's layers as ordinary samples for fit.
   if (options.layers && complete) {
     MeasureNetworkLayers(net, options, setup, store, host_id, idle_power_w, stop, summary);
     if (summary.layers_stored + summary.layers_failed < summary.layer_configs) {
-      summary.status = "interrupted";
+      summary.status = std::string(ToString(RunStatus::kInterrupted));
     }
   }
   summary.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
@@ -403,7 +410,8 @@ std::string FormatNetworkSummary(const NetworkRunSummary& s) {
         << s.layer_configs << " distinct layer, loss and optimizer configs stored, "
         << s.layers_failed << " failed\n";
   }
-  if (s.status == "interrupted") out << "interrupted: the iterations above are stored\n";
+  if (s.status == ToString(RunStatus::kInterrupted))
+    out << "interrupted: the iterations above are stored\n";
   return out.str();
 }
 

@@ -9,16 +9,23 @@ Paths: each notebook takes its inputs from environment variables (LJ_DB, LJ_BUND
 LJ_PREDICT, LJ_FIGURES), read with setting(); relative paths are taken from the repository
 root, so a notebook gives the same answer from any working directory.
 
+Layer features (MACs, tensor sizes, the features of bundle terms) are fit's own, read with
+export_features() (`fit --db DB --export-features FILE`; the binary from LJ_BIN_DIR, else
+build/bin), never re-implemented here.
+
 Empty tables are not errors: the functions return empty frames and the notebooks print
 what is missing (say()). A missing database, a missing table or a malformed bundle raise.
-Needs Debian's python3-pandas, python3-matplotlib and python3-numpy only.
+Needs Debian's python3-pandas, python3-matplotlib and python3-numpy, and the fit binary
+for a store with samples.
 """
 
+import functools
 import json
 import math
 import os
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -82,87 +89,103 @@ def open_db(path):
     return con
 
 
-# --------------------------------------------------------------------- layer features (MACs)
-# Mirrors core/layer_config.cpp (OutputShape, ForwardMacs, Sizes) and fit/features.cpp
-# (FeatureValues), so that bundle terms can be evaluated on stored configs.
+# ---------------------------------------------------------------- layer features (fit's own)
+# The features bundle terms use (fit/features.h: MACs, tensor sizes, the base features) are not
+# re-implemented here: `fit --db DB --export-features FILE` (fit/feature_export.h) writes them
+# for every distinct (layer, config) of the store's samples, every layer type, with core's
+# MACs, and layer_features() looks a config up in that export. One MACs definition: fit's.
 
-FEATURE_NAMES = {
-    "conv2d": ("batch_size", "in_channels_per_group", "out_channels", "input_size", "kernel_size",
-               "stride", "groups", "macs", "input_elements", "output_elements",
-               "weight_elements", "mmap_input_elements", "mmap_output_elements",
-               "mmap_weight_elements"),
-    "maxpool2d": ("batch_size", "channels", "input_size", "kernel_size", "stride", "macs",
-                  "input_elements", "output_elements", "mmap_input_elements",
-                  "mmap_output_elements"),
-    "linear": ("batch_size", "in_features", "out_features", "macs", "input_elements",
-               "output_elements", "weight_elements", "mmap_input_elements",
-               "mmap_output_elements", "mmap_weight_elements"),
-}
-MMAP_ELEMENTS = 8 * 1024 * 1024  # fit/features.cpp kMmapElements
+def fit_binary():
+    """Path of the fit binary: $LJ_BIN_DIR/fit, else build/bin/fit (see resolve())."""
+    return resolve(os.environ.get("LJ_BIN_DIR", "").strip() or "build/bin") / "fit"
 
 
-def _with_mmap(features):
-    """Adds fit/features.h's mmap_*_elements to a features dict."""
-    for name in ("input", "output", "weight"):
-        e = features.get(f"{name}_elements")
-        if e is not None:
-            features[f"mmap_{name}_elements"] = 1 + e if e >= MMAP_ELEMENTS else 1.0
+def canonical_config(config):
+    """The key text of a config: a dict (torch.nn names) or its JSON text (samples.config),
+    dumped with sorted keys and no spaces, so that equal configs give equal keys."""
+    if isinstance(config, (str, bytes)):
+        return _canonical_text(config)
+    return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _canonical_text(text):
+    """canonical_config of stored JSON text, cached: every model of a layer type and pass
+    looks up the same rows."""
+    return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+
+
+def parse_features(export):
+    """{(layer, canonical_config(config)): values} of fit's --export-features JSON (parsed), where
+    values maps every feature name of the layer type to its value. Raises DataError when the
+    JSON is not in that layout."""
+    features = {}
+    try:
+        for entry in export["features"]:
+            values = {name: float(v) for name, v in entry["values"].items()}
+            features[(entry["layer"], canonical_config(entry["config"]))] = values
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise DataError(f"not a fit --export-features document ({type(e).__name__}: {e})")
     return features
 
 
-def _output_side(size, kernel, stride, padding):
-    return (size + 2 * padding - kernel) // stride + 1
+def export_features(db_path):
+    """fit's features of every (layer, config) sampled in the store at db_path (parse_features
+    layout), from `fit --db DB --export-features FILE` ($LJ_BIN_DIR/fit, else build/bin/fit).
+
+    A store without layer samples gives {} and does not need fit. Raises FileNotFoundError when
+    the database or the fit binary does not exist, DataError quoting fit's stderr when fit fails
+    and DataError naming the file when the store is not a layerjoule store (open_db)."""
+    db_path = resolve(db_path)
+    con = open_db(db_path)
+    try:
+        (n,) = con.execute("SELECT count(*) FROM samples AS s JOIN runs AS r ON r.id = s.run_id "
+                           "WHERE r.kind != 'network'").fetchone()
+    finally:
+        con.close()
+    if n == 0:
+        return {}
+    fit = fit_binary()
+    if not fit.is_file():
+        raise FileNotFoundError(f"{fit}: no fit binary, needed for the layer features of "
+                                f"{db_path}; build it or set LJ_BIN_DIR")
+    with tempfile.TemporaryDirectory(prefix="lj-features-") as tmp:
+        out = Path(tmp) / "features.json"
+        command = [str(fit), "--db", str(db_path), "--export-features", str(out)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise DataError(f"{' '.join(command)} failed with exit code {result.returncode}:\n"
+                            f"{result.stderr.strip()}")
+        try:
+            export = json.loads(out.read_text())
+        except (OSError, ValueError) as e:
+            raise DataError(f"{' '.join(command)} wrote no readable features: {e}")
+    return parse_features(export)
 
 
-def layer_features(layer, config):
-    """Feature dict of fit/features.h for one config dict (torch.nn names).
-
-    Keys: FEATURE_NAMES[layer]; macs are forward multiply-accumulates over the whole batch
-    (maxpool2d: comparisons). Raises DataError for an unknown layer type.
-    """
-    c = config
-    n = float(c["batch_size"])
-    if layer in ("conv2d", "maxpool2d"):
-        pad = c.get("padding", 0)
-        stride = c.get("stride", 1)
-        h, w, k = c["height"], c["width"], c["kernel_size"]
-        ph, pw = float(h + 2 * pad), float(w + 2 * pad)
-        input_size = ph if ph == pw else math.sqrt(ph * pw)
-        out_hw = float(_output_side(h, k, stride, pad) * _output_side(w, k, stride, pad))
-        cin = float(c["in_channels"])
-        if layer == "conv2d":
-            groups = c.get("groups", 1)
-            cout = float(c["out_channels"])
-            macs = n * cout * out_hw * (cin / groups) * k * k
-            weights = cout * (cin / groups) * k * k + (cout if c.get("bias", True) else 0.0)
-            return _with_mmap({
-                "batch_size": n, "in_channels_per_group": cin / groups, "out_channels": cout,
-                "input_size": input_size, "kernel_size": float(k), "stride": float(stride),
-                "groups": float(groups), "macs": macs,
-                "input_elements": n * cin * h * w, "output_elements": n * cout * out_hw,
-                "weight_elements": weights})
-        return _with_mmap({"batch_size": n, "channels": cin, "input_size": input_size,
-                           "kernel_size": float(k), "stride": float(stride),
-                           "macs": n * cin * out_hw * k * k, "input_elements": n * cin * h * w,
-                           "output_elements": n * cin * out_hw})
-    if layer == "linear":
-        fin, fout = float(c["in_features"]), float(c["out_features"])
-        return _with_mmap({
-            "batch_size": n, "in_features": fin, "out_features": fout,
-            "macs": n * fin * fout, "input_elements": n * fin, "output_elements": n * fout,
-            "weight_elements": fin * fout + (fout if c.get("bias", True) else 0.0)})
-    raise DataError(f"unknown layer type '{layer}' (expected conv2d, maxpool2d or linear)")
+def layer_features(features, layer, config):
+    """Feature dict of fit/features.h for one config (dict or JSON text, torch.nn names) of
+    `layer`, looked up in `features` (export_features()): every feature name of the layer type;
+    macs (where the type has them) are forward multiply-accumulates over the whole batch.
+    Raises DataError naming the layer and config when the export does not hold them."""
+    key = canonical_config(config)
+    values = features.get((layer, key))
+    if values is None:
+        raise DataError(f"no fit features for {layer} config {key} (export_features() of "
+                        "another database, or a config fit cannot read)")
+    return values
 
 
 # ----------------------------------------------------------------------------------- samples
 
-def read_samples(con):
+def read_samples(con, features=None):
     """All layer samples with host and run kind, ordered by id (the order fit reads them).
 
     Returns a DataFrame with the columns of samples_with_host plus run_kind, the config's
-    torch.nn fields as columns (where they do not clash with a column) and macs (NaN for layer
-    types whose features ljplots does not mirror, see FEATURE_NAMES). Empty frame, same
-    columns, when the table is empty.
+    torch.nn fields as columns (where they do not clash with a column) and macs: fit's forward
+    MACs from `features` (export_features() of the same store), NaN without `features`, for
+    layer types without a MACs feature (element-wise, loss, optimizer) and for samples fit
+    does not read (network runs). Empty frame, same columns, when the table is empty.
     """
     df = pd.read_sql_query(
         "SELECT s.*, r.kind AS run_kind FROM samples_with_host AS s "
@@ -175,7 +198,8 @@ def read_samples(con):
     for column in cfg.columns:
         if column not in df.columns:
             df[column] = cfg[column]
-    df["macs"] = [layer_features(layer, c)["macs"] if layer in FEATURE_NAMES else np.nan
+    features = features or {}
+    df["macs"] = [features.get((layer, canonical_config(c)), {}).get("macs", np.nan)
                   for layer, c in zip(df["layer"], configs)]
     return df
 
@@ -347,7 +371,7 @@ def plot_sweep(summary, linearity, sweep, parameter=None):
             ax_m.set_yscale("log")
         ax_v.legend(fontsize=8)
         if s["macs"].isna().all():
-            ax_m.text(0.5, 0.5, f"MACs not known to ljplots for {s['layer'].iloc[0]}",
+            ax_m.text(0.5, 0.5, f"MACs not known for {s['layer'].iloc[0]}",
                       ha="center", va="center", transform=ax_m.transAxes)
     fit_x = "MACs" if s["macs"].notna().all() and s["macs"].nunique() > 1 else "the parameter"
     n_flagged = int(lin["flagged"].sum())
@@ -420,33 +444,39 @@ def metrics_table(bundles):
     return pd.DataFrame(rows)
 
 
-def _parse_term(name, layer):
+def _parse_term(name):
     """Term name of fit/features.h -> ('log'|'log2'|'mono', {feature: exponent})."""
-    names = FEATURE_NAMES[layer]
     for prefix, kind in (("log2(", "log2"), ("log(", "log")):
         if name.startswith(prefix) and name.endswith(")"):
-            feature = name[len(prefix):-1]
-            if feature not in names:
-                raise DataError(f"unknown feature '{feature}' in term '{name}' for {layer}")
-            return kind, {feature: 1}
+            return kind, {name[len(prefix):-1]: 1}
     exponents = {}
     for factor in name.split("*"):
         feature, _, exp = factor.partition("^")
-        if feature not in names:
-            raise DataError(f"unknown feature '{feature}' in term '{name}' for {layer}")
         exponents[feature] = exponents.get(feature, 0) + (int(exp) if exp else 1)
     return "mono", exponents
+
+
+def _parsed_term(term, layer, features):
+    """_parse_term of a bundle term (cached in the term); DataError when `features` lacks one of
+    its features."""
+    if "_parsed" not in term:
+        term["_parsed"] = _parse_term(term["name"])
+    kind, exps = term["_parsed"]
+    for feature in exps:
+        if feature not in features:
+            raise DataError(f"unknown feature '{feature}' in term '{term['name']}' for {layer} "
+                            f"(fit's features: {', '.join(features)})")
+    return kind, exps
 
 
 def predict(model, features):
     """Value of a bundle model (fit/model_bundle.h) for a features dict (layer_features):
     intercept + sum coefficient * (term - center) / scale, exp() of it for target_transform
-    "log". Unit of the model's quantity."""
+    "log". Unit of the model's quantity. Raises DataError when a term names a feature the
+    dict does not have."""
     z = float(model["intercept"])
     for t in model["terms"]:
-        if "_parsed" not in t:
-            t["_parsed"] = _parse_term(t["name"], model["layer"])
-        kind, exps = t["_parsed"]
+        kind, exps = _parsed_term(t, model["layer"], features)
         if kind == "log":
             value = math.log(features[next(iter(exps))])
         elif kind == "log2":
@@ -461,9 +491,7 @@ def predict(model, features):
     if envelope:  # fit/model_bundle.h Envelope: clamp to the measured cost per roofline unit
         proxy = float(envelope["intercept"])
         for t in envelope["terms"]:
-            if "_parsed" not in t:
-                t["_parsed"] = _parse_term(t["name"], model["layer"])
-            _, exps = t["_parsed"]
+            _, exps = _parsed_term(t, model["layer"], features)
             term = 1.0
             for feature, e in exps.items():
                 term *= features[feature] ** e
@@ -549,18 +577,29 @@ def _model_rows(samples, bundle, model):
     return s[np.isfinite(s["measured"]) & (s["measured"] > 0)]
 
 
-def model_predictions(samples, bundles, rtol=1e-6):
+# Feature that stands for the size of a layer in plots against size: forward MACs where the
+# layer type has them (conv, pool, linear), else tensor elements, else optimizer parameters.
+SIZE_FEATURES = ("macs", "elements", "parameters")
+SIZE_LABELS = {"macs": "forward MACs", "elements": "elements",
+               "parameters": "parameters (optimizer)"}
+
+
+def model_predictions(samples, bundles, features=None, rtol=1e-6):
     """Predicted against measured for every model of every bundle.
 
+    Models are evaluated on fit's own features of each row's config, looked up in `features`
+    (export_features() of the store the samples come from), for every layer type; without
+    `features` no model is evaluated (checks note "not evaluated: ..."), and a row whose config
+    the export lacks raises DataError (layer_features).
     Re-creates fit's held-out split: the model's usable rows in fit's order, shuffled with
     mt19937_64(cv.seed) as fit/cross_validation.cpp does, the first counts.test rows held
     out. The split counts as reproduced when the row count equals counts.train + counts.test
     and the held-out MAPE computed here equals the bundle's metrics.test.mape_pct within
     `rtol`; otherwise (e.g. the database is not the one the bundle was fitted on) every row
-    is labelled split "unknown". Models of layer types whose features ljplots does not mirror
-    (not in FEATURE_NAMES) are not evaluated; their checks row says so in `note`.
+    is labelled split "unknown".
     Returns (predictions, checks): predictions with columns host, model, layer, pass,
-    quantity, split ('test', 'train' or 'unknown'), sample_id, macs, measured, predicted,
+    quantity, split ('test', 'train' or 'unknown'), sample_id, macs (NaN for types without
+    MACs), size and size_name (the first of SIZE_FEATURES the type has), measured, predicted,
     rel_error ((predicted - measured) / measured); checks one row per model with rows,
     expected_rows, mape_here, mape_bundle, reproduced, note.
     """
@@ -575,16 +614,18 @@ def model_predictions(samples, bundles, rtol=1e-6):
                      "expected_rows": expected, "mape_here": np.nan,
                      "mape_bundle": m.get("metrics", {}).get("test", {}).get("mape_pct", np.nan),
                      "reproduced": False, "note": ""}
-            if m["layer"] not in FEATURE_NAMES:
-                check["note"] = f"not evaluated: ljplots does not mirror {m['layer']} features"
+            if features is None:
+                check["note"] = ("not evaluated: no layer features (pass "
+                                 "features=lj.export_features(DB))")
                 checks.append(check)
                 continue
             if rows.empty:
                 check["note"] = "no rows of this model in the database"
                 checks.append(check)
                 continue
-            configs = [json.loads(c) for c in rows["config"]]
-            predicted = np.array([predict(m, layer_features(m["layer"], c)) for c in configs])
+            values = [layer_features(features, m["layer"], c) for c in rows["config"]]
+            predicted = np.array([predict(m, v) for v in values])
+            size_name = next((n for n in SIZE_FEATURES if n in values[0]), None)
             split = np.full(len(rows), "unknown", dtype=object)
             if len(rows) == expected and n_test > 0:
                 test = shuffled_indices(len(rows), int(m.get("cv", {}).get("seed", 1)))[:n_test]
@@ -605,10 +646,12 @@ def model_predictions(samples, bundles, rtol=1e-6):
             preds.append(pd.DataFrame({
                 "host": check["host"], "model": check["model"], "layer": m["layer"],
                 "pass": m["pass"], "quantity": m["quantity"], "split": split,
-                "sample_id": rows["id"].to_numpy(), "macs": rows["macs"].to_numpy(),
+                "sample_id": rows["id"].to_numpy(),
+                "macs": [v.get("macs", np.nan) for v in values],
+                "size": [v.get(size_name, np.nan) for v in values], "size_name": size_name,
                 "measured": rows["measured"].to_numpy(), "predicted": predicted}))
     columns = ["host", "model", "layer", "pass", "quantity", "split", "sample_id", "macs",
-               "measured", "predicted", "rel_error"]
+               "size", "size_name", "measured", "predicted", "rel_error"]
     if not preds:
         return pd.DataFrame(columns=columns), pd.DataFrame(checks)
     out = pd.concat(preds, ignore_index=True)
@@ -672,7 +715,8 @@ def plot_predicted_vs_measured(predictions, host=None):
 
 
 def plot_residuals_vs_macs(predictions, host=None):
-    """Relative error against forward MACs, one panel per model, held-out rows (or all rows
+    """Relative error against forward MACs (or, for layer types without MACs, the size column of
+    model_predictions: elements or parameters), one panel per model, held-out rows (or all rows
     where the split is unknown), with the +-10 % band. The y axis is predicted / measured on a
     log scale labelled as relative error, so over- and under-prediction by the same factor lie
     equally far from 0 %; predictions <= 0 cannot be drawn and are counted in the panel.
@@ -688,7 +732,9 @@ def plot_residuals_vs_macs(predictions, host=None):
         positive = ratio > 0
         ax.axhspan(0.9, 1.1, color="tab:green", alpha=0.2, label="±10 %")
         ax.axhline(1.0, color="k", lw=0.8)
-        ax.scatter(shown.loc[positive, "macs"], ratio[positive], s=8, alpha=0.7,
+        x_name = g["size_name"].iloc[0] if "size_name" in g else "macs"
+        x = shown["size"] if "size" in shown else shown["macs"]
+        ax.scatter(x[positive], ratio[positive], s=8, alpha=0.7,
                    color=PASS_COLORS.get(g["pass"].iloc[0], "tab:green"))
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -699,7 +745,7 @@ def plot_residuals_vs_macs(predictions, host=None):
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
             lambda r, _: "0 %" if r == 1 else f"{100 * (r - 1):+.0f} %"))
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.set_xlabel("forward MACs")
+        ax.set_xlabel(SIZE_LABELS.get(x_name, str(x_name)))
         ax.set_ylabel("relative error (predicted / measured)")
         ax.set_title(f"{name} ({label})", fontsize=9)
         ax.grid(True, which="major", alpha=0.3)

@@ -7,14 +7,18 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "db/vocabulary.h"
 #include "predict/report.h"
 
 namespace lj {
 namespace {
 
 const std::vector<std::string>& Phases() {
-  static const std::vector<std::string> kPhases = {"forward", "loss", "backward", "optimizer",
-                                                   "iteration"};
+  static const std::vector<std::string> kPhases = [] {
+    std::vector<std::string> phases;
+    for (NetworkPhase p : AllNetworkPhases()) phases.emplace_back(ToString(p));
+    return phases;
+  }();
   return kPhases;
 }
 
@@ -115,30 +119,30 @@ Comparison Compare(const NetworkPrediction& prediction, const MeasuredNetwork& m
   Comparison c;
   c.measured = measured;
   const PhaseTotals& b = prediction.per_batch;
-  for (const std::string& phase : Phases()) {
+  for (NetworkPhase phase : AllNetworkPhases()) {
     PhaseComparison pc;
-    pc.phase = phase;
-    if (phase == "forward") {
+    pc.phase = std::string(ToString(phase));
+    if (phase == NetworkPhase::kForward) {
       pc.predicted_time_s = b.forward_time_s;
       pc.predicted_lower_bound = b.forward_lower_bound;
       pc.predicted_energy_j = b.forward_energy_j;
-    } else if (phase == "backward") {
+    } else if (phase == NetworkPhase::kBackward) {
       pc.predicted_time_s = b.backward_time_s;
       pc.predicted_lower_bound = b.backward_lower_bound;
       pc.predicted_energy_j = b.backward_energy_j;
-    } else if (phase == "loss") {
+    } else if (phase == NetworkPhase::kLoss) {
       pc.predicted_time_s = b.loss_time_s;
       pc.predicted_energy_j = b.loss_energy_j;
-    } else if (phase == "optimizer") {
+    } else if (phase == NetworkPhase::kOptimizer) {
       pc.predicted_time_s = b.optimizer_time_s;
       pc.predicted_energy_j = b.optimizer_energy_j;
-    } else if (phase == "iteration") {
+    } else if (phase == NetworkPhase::kIteration) {
       pc.predicted_time_s = b.time_s;
       pc.predicted_lower_bound = b.time_lower_bound;
       pc.predicted_energy_j = b.energy_j;
     }
     for (const MeasuredPhase& m : measured.phases) {
-      if (m.phase != phase) continue;
+      if (m.phase != pc.phase) continue;
       pc.measured_time_s = m.time_s;
       pc.measured_energy_j = m.energy_j;
     }

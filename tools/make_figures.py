@@ -58,7 +58,8 @@ def main():
     out = lj.resolve(args.out)
     out.mkdir(parents=True, exist_ok=True)
     con = lj.open_db(lj.resolve(args.db))
-    samples = lj.read_samples(con)
+    features = lj.export_features(lj.resolve(args.db))
+    samples = lj.read_samples(con, features)
     written = []
 
     summary = lj.sweep_summary(samples)
@@ -74,7 +75,7 @@ def main():
     bundles = [b for b in bundles if b["models"]]
     if not bundles:
         lj.say(f"no model bundle with models at {args.bundle}: no fit figures")
-    predictions, checks = lj.model_predictions(samples, bundles)
+    predictions, checks = lj.model_predictions(samples, bundles, features)
     for _, c in checks[~checks["reproduced"]].iterrows() if not checks.empty else []:
         lj.say(f"{c['host']} {c['model']}: {c['note']}")
     for host in predictions["host"].unique():

@@ -5,16 +5,20 @@
    Raptor Lake RAPL data when present, one model bundle per host from the real fit binary).
 2. The three notebooks run top to bottom with `jupyter nbconvert --to notebook --execute`
    against it; any failing cell fails the test. Checks: one sweep figure per sweep in the
-   store; a predicted-vs-measured and a residual figure per bundle host; ljplots re-creates
-   fit's held-out split and metrics for every model it can evaluate; networks.ipynb says
-   network_samples is empty exactly when it is.
+   store; a predicted-vs-measured and a residual figure per bundle host; fit's feature export
+   (ljplots.export_features) covers every layer sample and gives every conv2d, maxpool2d and
+   linear sample its MACs; ljplots evaluates every model of every bundle, all layer types,
+   and re-creates fit's held-out split and metrics; networks.ipynb says network_samples is
+   empty exactly when it is.
    With the real predict binary (when LJ_BIN_DIR has one) networks.ipynb draws figures.
 3. networks.ipynb with whole-network rows (inserted into a copy) and a stand-in predict
    (fake_predict.py) draws exactly the per-layer breakdown and the per-phase comparison.
 4. On a store with the schema only and no bundles every notebook still runs and prints NOTE
-   lines; with a database path that does not exist sweeps.ipynb fails, naming the path.
+   lines (no fit needed); with a database path that does not exist sweeps.ipynb fails, naming
+   the path; with samples but no fit binary sweeps.ipynb fails, saying so.
 Environment: LJ_SOURCE_DIR (repo root), LJ_BIN_DIR (measure, fit, predict), LJ_REQUIRE_FIT.
-Exit code 0 on success, 1 on a failed check (message on stderr).
+Exit code 0 on success, 1 on a failed check (message on stderr), 77 (skipped) without jupyter
+or, unless LJ_REQUIRE_FIT=1, without the fit binary (the notebooks read its features).
 """
 import base64
 import json
@@ -104,11 +108,23 @@ def main():
         db, models = tmp / "test.sqlite", tmp / "models"
         predict = BIN / "predict"
         env = {"LJ_DB": str(db), "LJ_BUNDLE": str(models), "LJ_NETWORKS": "lenet5",
+               "LJ_BIN_DIR": str(BIN),
                "LJ_PREDICT": str(predict if predict.is_file() else tmp / "no-predict-here")}
 
         # 2. All three notebooks on the small store.
         con = lj.open_db(db)
-        samples = lj.read_samples(con)
+        os.environ["LJ_BIN_DIR"] = str(BIN)  # ljplots.export_features runs BIN/fit
+        features = lj.export_features(db)
+        samples = lj.read_samples(con, features)
+        fitted = samples[samples["run_kind"] != "network"]
+        absent = [(layer, lj.canonical_config(c)) for layer, c in
+                  zip(fitted["layer"], fitted["config"])
+                  if (layer, lj.canonical_config(c)) not in features]
+        check(not absent, f"{len(absent)} of {len(fitted)} samples have no entry in fit's "
+                          f"feature export, e.g. {absent[:3]}")
+        with_macs = fitted[fitted["layer"].isin(["conv2d", "maxpool2d", "linear"])]
+        check(len(with_macs) > 0 and (with_macs["macs"] > 0).all(),
+              "conv2d, maxpool2d and linear samples without MACs from fit's export")
         n_sweeps = samples["sweep"].nunique()
         check(n_sweeps >= 3, f"expected the 3 tiny sweeps in {db}, found {n_sweeps}")
         bundles = [b for b in map(lj.load_bundle, lj.bundle_files(models)) if b["models"]]
@@ -121,9 +137,9 @@ def main():
               f"fit_quality.ipynb drew {images} figures for {len(bundles)} bundle host(s)")
         if os.environ.get("LJ_REQUIRE_FIT") == "1":
             check(len(bundles) >= 1, "fit wrote no bundle with models")
-        _, checks = lj.model_predictions(samples, bundles)
-        if not checks.empty:
-            checks = checks[~checks["note"].str.startswith("not evaluated")]
+        _, checks = lj.model_predictions(samples, bundles, features)
+        n_models = sum(len(b["models"]) for b in bundles)
+        check(len(checks) == n_models, f"{len(checks)} checks for {n_models} models")
         check(checks.empty or checks["reproduced"].all(),
               f"held-out split or metrics not reproduced:\n{checks.to_string()}")
         text, images = out["networks"]
@@ -134,7 +150,9 @@ def main():
             check(images >= 1 and "predicted" in text,
                   f"networks.ipynb with {predict} drew no figure:\n{text}")
         print(f"full store: {n_sweeps} sweeps, {len(bundles)} bundle(s), "
-              f"{len(checks)} models with reproduced held-out split, {n_net} network rows, "
+              f"{len(checks)} models (layer types: {', '.join(sorted(set(samples['layer'])))}) "
+              f"with reproduced held-out split, {len(features)} exported configs, "
+              f"{n_net} network rows, "
               f"{images} network figure(s)")
 
         # 3. networks.ipynb with measured network rows and a stand-in predict.
@@ -172,7 +190,14 @@ def main():
               f"sweeps.ipynb with a missing database did not fail naming it "
               f"(rc {result.returncode}):\n{result.stderr[-2000:]}")
         check(not missing.exists(), f"sweeps.ipynb created {missing}")
-        print("empty store and missing database: OK")
+        no_bin = tmp / "no-bin"
+        result = execute(["sweeps"], tmp / "no-fit", dict(env, LJ_BIN_DIR=str(no_bin)),
+                         expect_failure=True)
+        check(result.returncode != 0
+              and f"{no_bin}/fit: no fit binary" in result.stderr + result.stdout,
+              f"sweeps.ipynb without a fit binary did not fail naming it "
+              f"(rc {result.returncode}):\n{result.stderr[-2000:]}")
+        print("empty store, missing database and missing fit: OK")
     finally:
         if os.environ.get("LJ_KEEP_TMP") == "1":
             print(f"kept {tmp}")
@@ -183,6 +208,9 @@ def main():
 if __name__ == "__main__":
     if shutil.which("jupyter") is None:
         print("skipped: no jupyter on PATH (Debian jupyter-nbconvert)")
+        sys.exit(77)
+    if not (BIN / "fit").is_file() and os.environ.get("LJ_REQUIRE_FIT") != "1":
+        print(f"skipped: no fit binary at {BIN / 'fit'}; the notebooks read its layer features")
         sys.exit(77)
     try:
         main()
