@@ -15,7 +15,6 @@
 #include "core/layer_config.h"
 #include "fit/bundle_fit.h"
 #include "fit/feature_export.h"
-#include "fit/feature_export.h"
 #include "fit/model_bundle.h"
 #include "fit/model_fit.h"
 #include "tests/support/layer_configs.h"
