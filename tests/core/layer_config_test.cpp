@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "tests/support/config_error.h"
 #include "tests/support/layer_configs.h"
 
 namespace lj {
@@ -17,17 +18,6 @@ LayerConfig MaxPool(int64_t n, int64_t c, int64_t hw, int64_t k, int64_t s, int6
   return test::Pool(LayerType::kMaxPool2d, n, c, hw, k, s, p);
 }
 
-// The message of the ConfigError that f throws ("" if none).
-template <typename F>
-std::string ErrorOf(F f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(LayerConfigTest, ParsesTypeNamesAndAliases) {
   EXPECT_EQ(ParseLayerType("conv2d"), LayerType::kConv2d);
   EXPECT_EQ(ParseLayerType("conv"), LayerType::kConv2d);
@@ -36,14 +26,15 @@ TEST(LayerConfigTest, ParsesTypeNamesAndAliases) {
   EXPECT_EQ(ParseLayerType("pool"), LayerType::kMaxPool2d);
   EXPECT_EQ(ParseLayerType("linear"), LayerType::kLinear);
   for (LayerType t : AllLayerTypes()) EXPECT_EQ(ParseLayerType(ToString(t)), t);
-  EXPECT_EQ(ErrorOf([] { ParseLayerType("conv3d"); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { ParseLayerType("conv3d"); }),
             "unknown layer type 'conv3d' (expected conv2d, maxpool2d, linear, batchnorm2d, relu, "
             "relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
             "dropout, cross_entropy, sgd, adam, grad_accumulate, zero_grad, silu or gelu)");
   EXPECT_EQ(ParsePass("forward"), Pass::kForward);
   EXPECT_EQ(ParsePass("backward"), Pass::kBackward);
   EXPECT_EQ(ToString(Pass::kBackward), "backward");
-  EXPECT_NE(ErrorOf([] { ParsePass("sideways"); }).find("'sideways'"), std::string::npos);
+  EXPECT_NE(test::ConfigErrorOf([] { ParsePass("sideways"); }).find("'sideways'"),
+            std::string::npos);
 }
 
 // AlexNet conv1 as in torchvision: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) at 224.
@@ -113,29 +104,31 @@ TEST(LayerConfigTest, ValidateAcceptsCommonLayers) {
 }
 
 TEST(LayerConfigTest, ValidateNamesFieldAndValue) {
-  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 3, 8, 32, 0, 1, 0), "net.json: layer 3 (conv2d)"); }),
+  EXPECT_EQ(test::ConfigErrorOf(
+                [] { Validate(Conv(1, 3, 8, 32, 0, 1, 0), "net.json: layer 3 (conv2d)"); }),
             "net.json: layer 3 (conv2d): kernel_size must be > 0, got 0");
-  EXPECT_EQ(ErrorOf([] { Validate(Conv(0, 3, 8, 32, 3, 1, 0)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Conv(0, 3, 8, 32, 3, 1, 0)); }),
             "conv2d: batch_size must be > 0, got 0");
-  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 3, 8, 32, 3, 0, 0)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Conv(1, 3, 8, 32, 3, 0, 0)); }),
             "conv2d: stride must be > 0, got 0");
-  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 3, 8, 32, 3, 1, -1)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Conv(1, 3, 8, 32, 3, 1, -1)); }),
             "conv2d: padding must be >= 0, got -1");
-  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 3, 8, 32, 3, 1, 1, 0)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Conv(1, 3, 8, 32, 3, 1, 1, 0)); }),
             "conv2d: groups must be > 0, got 0");
-  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 6, 8, 32, 3, 1, 1, 3)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Conv(1, 6, 8, 32, 3, 1, 1, 3)); }),
             "conv2d: groups 3 must divide in_channels 6 and out_channels 8");
-  EXPECT_EQ(ErrorOf([] { Validate(Conv(1, 3, 8, 4, 7, 1, 1), "x.json"); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Conv(1, 3, 8, 4, 7, 1, 1), "x.json"); }),
             "x.json: kernel_size 7 exceeds padded input height 4 + 2*1 = 6");
   LayerConfig wide = Conv(1, 3, 8, 8, 5, 1, 0);
   wide.width = 3;
-  EXPECT_EQ(ErrorOf([&] { Validate(wide); }),
+  EXPECT_EQ(test::ConfigErrorOf([&] { Validate(wide); }),
             "conv2d: kernel_size 5 exceeds padded input width 3 + 2*0 = 3");
-  EXPECT_EQ(ErrorOf([] { Validate(MaxPool(1, 3, 32, 3, 1, 2)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(MaxPool(1, 3, 32, 3, 1, 2)); }),
             "maxpool2d: padding 2 must be <= kernel_size / 2 = 1 for maxpool2d");
-  EXPECT_EQ(ErrorOf([] { Validate(MaxPool(1, 0, 32, 3, 1, 0)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(MaxPool(1, 0, 32, 3, 1, 0)); }),
             "maxpool2d: in_channels must be > 0, got 0");
-  EXPECT_EQ(ErrorOf([] { Validate(Linear(1, 0, 5)); }), "linear: in_features must be > 0, got 0");
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Linear(1, 0, 5)); }),
+            "linear: in_features must be > 0, got 0");
   std::string reason;
   EXPECT_FALSE(IsValid(Linear(1, 5, -2), &reason));
   EXPECT_EQ(reason, "out_features must be > 0, got -2");
@@ -181,43 +174,44 @@ TEST(LayerConfigTest, FromJsonRejectsUnknownMissingAndWrongTypes) {
 
   nlohmann::json unknown = good;
   unknown["in_feature"] = 3;
-  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, unknown, ctx); }),
+  EXPECT_EQ(test::ConfigErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, unknown, ctx); }),
             ctx +
                 ": unknown key 'in_feature' (expected batch_size, in_features, out_features, "
                 "bias)");
 
   nlohmann::json missing = good;
   missing.erase("out_features");
-  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, missing, ctx); }),
+  EXPECT_EQ(test::ConfigErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, missing, ctx); }),
             ctx + ": missing key 'out_features'");
 
   nlohmann::json text = good;
   text["batch_size"] = "4";
-  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, text, ctx); }),
+  EXPECT_EQ(test::ConfigErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, text, ctx); }),
             ctx + ": batch_size must be an integer, got \"4\"");
 
   nlohmann::json fraction = good;
   fraction["in_features"] = 3.5;
-  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, fraction, ctx); }),
+  EXPECT_EQ(test::ConfigErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, fraction, ctx); }),
             ctx + ": in_features must be an integer, got 3.5");
 
   nlohmann::json bool_as_int = good;
   bool_as_int["in_features"] = true;
-  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, bool_as_int, ctx); }),
+  EXPECT_EQ(test::ConfigErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, bool_as_int, ctx); }),
             ctx + ": in_features must be an integer, got true");
 
   nlohmann::json int_as_bool = good;
   int_as_bool["bias"] = 1;
-  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, int_as_bool, ctx); }),
+  EXPECT_EQ(test::ConfigErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, int_as_bool, ctx); }),
             ctx + ": bias must be true or false, got 1");
 
-  EXPECT_EQ(ErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, nlohmann::json::array(), ctx); }),
+  EXPECT_EQ(test::ConfigErrorOf(
+                [&] { LayerConfigFromJson(LayerType::kLinear, nlohmann::json::array(), ctx); }),
             ctx + " must be a JSON object, got []");
 
   // A conv2d field is unknown to linear; the empty context falls back to the type name.
   nlohmann::json conv_field = good;
   conv_field["kernel_size"] = 3;
-  EXPECT_NE(ErrorOf([&] {
+  EXPECT_NE(test::ConfigErrorOf([&] {
               LayerConfigFromJson(LayerType::kLinear, conv_field);
             }).find("linear: unknown key 'kernel_size'"),
             std::string::npos);

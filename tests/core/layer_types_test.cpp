@@ -13,6 +13,7 @@
 #include "core/cost_model.h"
 #include "core/errors.h"
 #include "core/layer_config.h"
+#include "tests/support/config_error.h"
 #include "tests/support/layer_configs.h"
 #include "tests/support/test_files.h"
 
@@ -49,16 +50,7 @@ std::vector<LayerConfig> Examples() {
   return out;
 }
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-TEST(NewLayerTypesTest, NamesAliasesAndPasses) {
+TEST(LayerTypesTest, NamesAliasesAndPasses) {
   const std::vector<std::pair<std::string, LayerType>> names = {
       {"batchnorm2d", LayerType::kBatchNorm2d},
       {"batchnorm", LayerType::kBatchNorm2d},
@@ -94,7 +86,7 @@ TEST(NewLayerTypesTest, NamesAliasesAndPasses) {
   EXPECT_EQ(static_cast<int>(LayerType::kLinear), 2);
 }
 
-TEST(NewLayerTypesTest, JsonUsesTorchNamesAndRoundTrips) {
+TEST(LayerTypesTest, JsonUsesTorchNamesAndRoundTrips) {
   for (const LayerConfig& c : Examples()) {
     SCOPED_TRACE(std::string(ToString(c.type)));
     ASSERT_TRUE(IsValid(c));
@@ -124,37 +116,37 @@ TEST(NewLayerTypesTest, JsonUsesTorchNamesAndRoundTrips) {
                ConfigError);
 }
 
-TEST(NewLayerTypesTest, ValidateAppliesTorchRules) {
-  EXPECT_EQ(ErrorOf([] { Validate(Nchw(LayerType::kBatchNorm2d, 1, 8, 1, 1)); }),
+TEST(LayerTypesTest, ValidateAppliesTorchRules) {
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Nchw(LayerType::kBatchNorm2d, 1, 8, 1, 1)); }),
             "batchnorm2d: batch_size * height * width must be > 1 in training mode, got 1 * 1 * 1");
   EXPECT_TRUE(IsValid(Nchw(LayerType::kBatchNorm2d, 2, 8, 1, 1)));
   EXPECT_TRUE(IsValid(Nchw(LayerType::kBatchNorm2d, 1, 8, 2, 1)));
-  EXPECT_EQ(ErrorOf([] { Validate(Nchw(LayerType::kReLU, 1, 0, 4, 4)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Nchw(LayerType::kReLU, 1, 0, 4, 4)); }),
             "relu: in_channels must be > 0, got 0");
-  EXPECT_EQ(ErrorOf([] { Validate(Nchw(LayerType::kBatchNorm2d, 2, 0, 4, 4)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Nchw(LayerType::kBatchNorm2d, 2, 0, 4, 4)); }),
             "batchnorm2d: num_features must be > 0, got 0");
-  EXPECT_EQ(ErrorOf([] { Validate(Pool(LayerType::kAvgPool2d, 1, 1, 8, 3, 1, 2)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Pool(LayerType::kAvgPool2d, 1, 1, 8, 3, 1, 2)); }),
             "avgpool2d: padding 2 must be <= kernel_size / 2 = 1 for avgpool2d");
-  EXPECT_EQ(ErrorOf([] { Validate(Pool(LayerType::kAvgPool2d, 1, 1, 2, 5, 1, 1)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Pool(LayerType::kAvgPool2d, 1, 1, 2, 5, 1, 1)); }),
             "avgpool2d: kernel_size 5 exceeds padded input height 2 + 2*1 = 4");
-  EXPECT_EQ(ErrorOf([] { Validate(Adaptive(1, 1, 4, 0)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Adaptive(1, 1, 4, 0)); }),
             "adaptive_avgpool2d: output_size must be > 0, got 0");
   EXPECT_TRUE(IsValid(Adaptive(1, 1, 1, 6)));  // upsampling is allowed, as in torch
   EXPECT_TRUE(IsValid(Dropout(1, 1, 1, 0)));
   EXPECT_TRUE(IsValid(Dropout(1, 1, 1, 100)));
-  EXPECT_EQ(ErrorOf([] { Validate(Dropout(1, 1, 1, 101)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Dropout(1, 1, 1, 101)); }),
             "dropout: p_percent must be <= 100, got 101");
-  EXPECT_EQ(ErrorOf([] { Validate(Dropout(1, 1, 1, -1)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(Dropout(1, 1, 1, -1)); }),
             "dropout: p_percent must be >= 0, got -1");
-  EXPECT_EQ(ErrorOf([] { Validate(CrossEntropy(4, 0)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(CrossEntropy(4, 0)); }),
             "cross_entropy: num_classes must be > 0, got 0");
-  EXPECT_EQ(ErrorOf([] { Validate(ParameterStep(LayerType::kSgd, 3, 4)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(ParameterStep(LayerType::kSgd, 3, 4)); }),
             "sgd: parameter_tensors 4 must be <= parameters 3");
-  EXPECT_EQ(ErrorOf([] { Validate(ParameterStep(LayerType::kAdam, 0, 1)); }),
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(ParameterStep(LayerType::kAdam, 0, 1)); }),
             "adam: parameters must be > 0, got 0");
 }
 
-TEST(NewLayerTypesTest, ShapesMacsAndSizes) {
+TEST(LayerTypesTest, ShapesMacsAndSizes) {
   const LayerConfig bn = Nchw(LayerType::kBatchNorm2d, 2, 3, 4, 5);
   EXPECT_EQ(OutputShape(bn), (Shape{2, 3, 4, 5}));
   EXPECT_DOUBLE_EQ(ForwardMacs(bn), 120.0);
@@ -199,7 +191,7 @@ TEST(NewLayerTypesTest, ShapesMacsAndSizes) {
   EXPECT_DOUBLE_EQ(Sizes(sgd).weight_elements, 1e6);
 }
 
-TEST(NewLayerTypesTest, MemoryEstimatesCountOptimizerStateMasksAndLogits) {
+TEST(LayerTypesTest, MemoryEstimatesCountOptimizerStateMasksAndLogits) {
   // Parameters and grads (8 bytes) plus momentum (4) for SGD, exp_avg and exp_avg_sq (8) for Adam.
   EXPECT_DOUBLE_EQ(EstimateTrainingMemoryBytes(ParameterStep(LayerType::kSgd, 1000, 1)), 12000.0);
   EXPECT_DOUBLE_EQ(EstimateTrainingMemoryBytes(ParameterStep(LayerType::kAdam, 1000, 1)), 16000.0);
@@ -212,7 +204,7 @@ TEST(NewLayerTypesTest, MemoryEstimatesCountOptimizerStateMasksAndLogits) {
   EXPECT_DOUBLE_EQ(Im2colWorkspaceElements(Nchw(LayerType::kAdd, 1, 1, 4, 4)), 0.0);
 }
 
-TEST(NewLayerTypesTest, ShippedBoundsCoverTheReferenceNets) {
+TEST(LayerTypesTest, ShippedBoundsCoverTheReferenceNets) {
   // Layer shapes of the five reference nets (configs/nets/) at batch 1 and 512.
   for (int64_t n : {1, 512}) {
     std::vector<LayerConfig> shapes = {
@@ -251,7 +243,7 @@ TEST(NewLayerTypesTest, ShippedBoundsCoverTheReferenceNets) {
   }
 }
 
-TEST(NewLayerTypesTest, SamplerStaysWithinShippedBoundsAndCaps) {
+TEST(LayerTypesTest, SamplerStaysWithinShippedBoundsAndCaps) {
   for (LayerType type : kNewTypes) {
     const std::string path = test::SourceDir() + "/" + DefaultBoundsPath(type);
     SCOPED_TRACE(path);
@@ -282,7 +274,7 @@ TEST(NewLayerTypesTest, SamplerStaysWithinShippedBoundsAndCaps) {
   }
 }
 
-TEST(NewLayerTypesTest, ElementCapsBiteAndImpossibleDrawsAreRedrawn) {
+TEST(LayerTypesTest, ElementCapsBiteAndImpossibleDrawsAreRedrawn) {
   SamplingCaps caps;
   caps.max_memory_bytes = 4 * kGiB;
   for (LayerType type : {LayerType::kBatchNorm2d, LayerType::kReLU, LayerType::kDropout}) {
@@ -303,35 +295,37 @@ TEST(NewLayerTypesTest, ElementCapsBiteAndImpossibleDrawsAreRedrawn) {
   }
 }
 
-TEST(NewLayerTypesTest, ParseBoundsChecksTheNewParameters) {
+TEST(LayerTypesTest, ParseBoundsChecksTheNewParameters) {
   const json dropout = json::parse(R"({"layer": "dropout", "max_forward_macs": 1e8,
       "parameters": {"batch_size": {"min": 1, "max": 8}, "channels": {"min": 1, "max": 8},
                      "image_size": {"min": 1, "max": 8},
                      "p_percent": {"min": 0, "max": 101}}})");
-  EXPECT_EQ(ErrorOf([&] { ParseBounds(dropout, "d.json"); }),
+  EXPECT_EQ(test::ConfigErrorOf([&] { ParseBounds(dropout, "d.json"); }),
             "d.json: parameters.p_percent.max must be <= 100, got 101");
   const json sgd = json::parse(R"({"layer": "sgd", "max_forward_macs": 1e8,
       "parameters": {"parameters": {"min": 1, "max": 8},
                      "parameter_tensors": {"min": 16, "max": 32}}})");
-  EXPECT_EQ(ErrorOf([&] { ParseBounds(sgd, "s.json"); }),
+  EXPECT_EQ(test::ConfigErrorOf([&] { ParseBounds(sgd, "s.json"); }),
             "s.json: parameters.parameter_tensors.min 16 > parameters.max 8 (each tensor holds "
             "at least one element)");
   const json avg = json::parse(R"({"layer": "avgpool", "max_forward_macs": 1e8,
       "parameters": {"batch_size": {"min": 1, "max": 8}, "channels": {"min": 1, "max": 8},
                      "image_size": {"min": 4, "max": 8}, "kernel_size": {"min": 2, "max": 3},
                      "stride": {"min": 1, "max": 2}, "padding": {"min": 2, "max": 2}}})");
-  EXPECT_EQ(ErrorOf([&] { ParseBounds(avg, "a.json"); }),
+  EXPECT_EQ(test::ConfigErrorOf([&] { ParseBounds(avg, "a.json"); }),
             "a.json: parameters.padding.min 2 > kernel_size.max / 2 = 1 (avgpool2d needs padding "
             "<= kernel_size / 2)");
   // A parameter of another type.
   const json relu = json::parse(R"({"layer": "relu", "max_forward_macs": 1e8,
       "parameters": {"batch_size": {"min": 1, "max": 8}, "channels": {"min": 1, "max": 8},
                      "image_size": {"min": 1, "max": 8}, "kernel_size": {"min": 1, "max": 3}}})");
-  EXPECT_NE(ErrorOf([&] { ParseBounds(relu, "r.json"); }).find("kernel_size"), std::string::npos);
+  EXPECT_NE(test::ConfigErrorOf([&] { ParseBounds(relu, "r.json"); }).find("kernel_size"),
+            std::string::npos);
   // Missing parameter.
   const json ce = json::parse(R"({"layer": "cross_entropy", "max_forward_macs": 1e8,
       "parameters": {"batch_size": {"min": 1, "max": 8}}})");
-  EXPECT_NE(ErrorOf([&] { ParseBounds(ce, "c.json"); }).find("num_classes"), std::string::npos);
+  EXPECT_NE(test::ConfigErrorOf([&] { ParseBounds(ce, "c.json"); }).find("num_classes"),
+            std::string::npos);
   // ApplyBoundsParameter maps "channels" to in_channels (num_features for batchnorm2d).
   LayerConfig c;
   c.type = LayerType::kBatchNorm2d;

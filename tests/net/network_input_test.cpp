@@ -7,18 +7,10 @@
 #include <string>
 
 #include "core/errors.h"
+#include "tests/support/config_error.h"
 
 namespace lj {
 namespace {
-
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(NetworkInputTest, ParsesChannelsHeightWidth) {
   const InputSpec in = ParseInputSpec("3x64x48");
@@ -26,7 +18,7 @@ TEST(NetworkInputTest, ParsesChannelsHeightWidth) {
   EXPECT_EQ(in.height, 64);
   EXPECT_EQ(in.width, 48);
   for (const char* bad : {"3x64", "3x0x8", "axbxc", "", "3x64x64x1", "-3x8x8"}) {
-    const std::string what = ErrorOf([&] { ParseInputSpec(bad); });
+    const std::string what = test::ConfigErrorOf([&] { ParseInputSpec(bad); });
     EXPECT_NE(what.find("--input must be CxHxW"), std::string::npos) << bad << ": " << what;
   }
 }
@@ -58,21 +50,22 @@ TEST(NetworkInputTest, CommandLineValuesOverrideTheNetJson) {
 
 TEST(NetworkInputTest, ATorchScriptFileNeedsInputAndTrainingRunFromTheCommandLine) {
   NetworkOverrides o;
-  EXPECT_NE(ErrorOf([&] {
+  EXPECT_NE(test::ConfigErrorOf([&] {
               LoadNetworkLayers("m.pt", o);
             }).find("m.pt: a TorchScript file has no input size; give --input"),
             std::string::npos);
   o.input = InputSpec{3, 32, 32};
-  EXPECT_NE(ErrorOf([&] { LoadNetworkLayers("m.pt", o); }).find("give --batch-size"),
+  EXPECT_NE(test::ConfigErrorOf([&] { LoadNetworkLayers("m.pt", o); }).find("give --batch-size"),
             std::string::npos);
   o.batch_size = 0;
-  EXPECT_NE(
-      ErrorOf([&] { LoadNetworkLayers("m.pt", o); }).find("m.pt: --batch-size must be > 0, got 0"),
-      std::string::npos);
+  EXPECT_NE(test::ConfigErrorOf([&] {
+              LoadNetworkLayers("m.pt", o);
+            }).find("m.pt: --batch-size must be > 0, got 0"),
+            std::string::npos);
   o.batch_size = 4;
   o.dataset_size = 100;
   o.epochs = 1;
-  EXPECT_NE(ErrorOf([&] {
+  EXPECT_NE(test::ConfigErrorOf([&] {
               LoadNetworkLayers("/nonexistent/m.pt", o);
             }).find("/nonexistent/m.pt: cannot open file"),
             std::string::npos);
