@@ -195,8 +195,15 @@ void Store::Transaction::Commit() {
 // ---------------------------------------------------------------------------------------------
 // Opening and schema
 
-Store::Store(const std::string& path) : path_(path) {
-  if (IsFilePath(path)) {
+Store::Store(const std::string& path) : Store(path, Access::kReadWrite) {}
+
+Store::Store(const std::string& path, Access access) : path_(path) {
+  const bool read_only = access == Access::kReadOnly;
+  if (read_only && !std::filesystem::is_regular_file(path)) {
+    throw StoreError(path + ": cannot open database: " +
+                     (std::filesystem::exists(path) ? "not a regular file" : "no such file"));
+  }
+  if (!read_only && IsFilePath(path)) {
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     std::error_code ec;
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -204,8 +211,9 @@ Store::Store(const std::string& path) : path_(path) {
       throw StoreError(path + ": cannot create directory " + parent.string() + ": " + ec.message());
     }
   }
-  int rc = sqlite3_open_v2(path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
+  const int flags = read_only ? SQLITE_OPEN_READONLY
+                              : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI;
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
@@ -217,7 +225,7 @@ Store::Store(const std::string& path) : path_(path) {
     // Other processes (a second measure, a notebook) may hold the write lock briefly.
     sqlite3_busy_timeout(db_, 10000);
     statements_ = std::make_unique<StatementCache>(db_);
-    CheckAndApplySchema();
+    CheckAndApplySchema(read_only);
   } catch (...) {
     statements_.reset();
     sqlite3_close(db_);
@@ -240,7 +248,7 @@ void Store::Exec(const char* sql, const char* what) {
   }
 }
 
-void Store::CheckAndApplySchema() {
+void Store::CheckAndApplySchema(bool read_only) {
   // 1. Read only, so that a foreign or newer file is refused before anything is written to it.
   int64_t objects = 0;
   {
@@ -290,6 +298,12 @@ void Store::CheckAndApplySchema() {
                        "); upgrade layerjoule");
     }
     // version < kSchemaVersion: migrations go here once there is more than one version.
+  } else if (read_only) {
+    throw StoreError(path_ + ": not a layerjoule database (it is empty)");
+  }
+  if (read_only) {
+    Exec("PRAGMA query_only = ON", "make the connection read-only");
+    return;
   }
 
   // 2. WAL: readers (notebooks) never block the writer, and a commit is one append to the log.

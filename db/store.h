@@ -135,6 +135,13 @@ class Store {
   // Throws StoreError naming the path if the file is not a layerjoule database or has a
   // schema version newer than kSchemaVersion.
   explicit Store(const std::string& path);
+  // Opens an existing layerjoule database for reading only (fit, predict, evaluate): nothing
+  // is created or written, not even the schema or WAL mode. Throws StoreError naming the path
+  // for a missing file, a file that is not SQLite, an empty or foreign database, or a newer
+  // schema version; every write through it throws StoreError ("attempt to write a readonly
+  // database").
+  enum class Access { kReadWrite, kReadOnly };
+  Store(const std::string& path, Access access);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -182,7 +189,7 @@ class Store {
 
  private:
   void Exec(const char* sql, const char* what);
-  void CheckAndApplySchema();
+  void CheckAndApplySchema(bool read_only);
 
   sqlite3* db_ = nullptr;
   std::string path_;

@@ -52,7 +52,7 @@ std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string
     if (path != ":memory:" && !std::filesystem::exists(path)) {
       throw ConfigError(path + ": no such database");  // Store would create an empty one
     }
-    Store store(path);
+    Store store(path, Store::Access::kReadOnly);
     std::map<int64_t, std::string> hostname_of_run;       // "" = skip the run
     std::set<int64_t> net_layer_runs;                     // runs of kind "net-layers"
     std::set<int64_t> near_runs;                          // runs of kind "near"

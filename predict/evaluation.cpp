@@ -76,7 +76,7 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
                                           const std::string& host) {
   std::map<std::tuple<std::string, std::string, int64_t>, MeasuredRun> newest;
   for (const std::string& path : db_paths) {
-    Store store(path);
+    Store store(path, Store::Access::kReadOnly);
     std::map<int64_t, MeasuredRun> by_run;
     for (const NetworkSampleRow& row : store.ReadNetworkSamples()) {
       auto it = by_run.find(row.run_id);

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
                               "`measure --net " +
                               net_path + " --iterations 20 --db " + db_path + "`");
       }
-      lj::Store store(db_path);
+      lj::Store store(db_path, lj::Store::Access::kReadOnly);
       comparison =
           lj::Compare(prediction, lj::ReadMeasuredNetwork(store, network.run.network,
                                                           network.run.batch_size, bundle.hostname));

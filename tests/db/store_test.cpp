@@ -496,3 +496,41 @@ TEST(StoreTest, ABadNetworkSampleLeavesNoneOfItsIterationStored) {
 
 }  // namespace
 }  // namespace lj
+
+namespace lj {
+namespace {
+
+TEST(StoreReadOnlyTest, ReadsWithoutWritingAndRefusesWhatIsNotAStore) {
+  test::TempDir dir;
+  const std::string path = dir.File("m.sqlite");
+  // A missing file is an error and is not created.
+  EXPECT_THROW(Store(path, Store::Access::kReadOnly), StoreError);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  {
+    Store writer(path);
+    HostInfo host;
+    host.hostname = "h";
+    writer.UpsertHost(host);
+  }
+  const auto size = std::filesystem::file_size(path);
+  Store reader(path, Store::Access::kReadOnly);
+  ASSERT_TRUE(reader.GetHost(1).has_value());
+  EXPECT_EQ(reader.GetHost(1)->hostname, "h");
+  HostInfo other;
+  other.hostname = "other";
+  EXPECT_THROW(reader.UpsertHost(other), StoreError);
+  EXPECT_EQ(std::filesystem::file_size(path), size);
+  // An empty file is not a layerjoule database, and stays empty.
+  const std::string empty = dir.File("empty.sqlite");
+  std::ofstream(empty).close();
+  try {
+    Store s(empty, Store::Access::kReadOnly);
+    FAIL() << "no StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(std::string(e.what()), empty + ": not a layerjoule database (it is empty)");
+  }
+  EXPECT_EQ(std::filesystem::file_size(empty), 0u);
+}
+
+}  // namespace
+}  // namespace lj
