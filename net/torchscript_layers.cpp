@@ -550,9 +550,10 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
   }
   torch::NoGradGuard no_grad;
   std::shared_ptr<torch::jit::Graph> graph;
+  torch::jit::Module module;
   torch::jit::Module frozen;
   try {
-    torch::jit::Module module = torch::jit::load(path);
+    module = torch::jit::load(path);
     module.eval();
     frozen = torch::jit::freeze_module(module);
     graph = frozen.get_method("forward").graph()->copy();
@@ -575,7 +576,14 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
   for (int64_t b : batches) {
     const std::vector<int64_t> shape = {b, input.channels, input.height, input.width};
     try {
-      torch::jit::Stack stack{frozen._ivalue(), torch::randn(shape)};
+      const torch::Tensor x = torch::randn(shape);
+      // A failing op makes the interpreter format a TorchScript traceback. In the frozen graph
+      // the inlined call stacks still point at the submodule methods that freeze_module has
+      // deleted (LibTorch 1.13), so a failure inside TraceGraph reads freed memory (found by
+      // AddressSanitizer; it crashes without ASan too when glibc's tcache is off). A shape error
+      // is therefore raised by the loaded module, whose methods are alive, before tracing.
+      module.forward({x});
+      torch::jit::Stack stack{frozen._ivalue(), x};
       traced = torch::jit::TraceGraph(graph, stack);
       trace_batch = b;
       break;
