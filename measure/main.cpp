@@ -2,8 +2,13 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "db/store.h"
@@ -30,6 +35,44 @@ std::string JoinArgs(int argc, char** argv) {
   return out;
 }
 
+// A number in [lo, hi] (lo itself excluded when !lo_inclusive) and finite: rejects nan, inf and
+// values such as 1e300 that would overflow the calibration (issue 11).
+CLI::Validator FiniteIn(double lo, double hi, bool lo_inclusive, const std::string& what) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        const bool number = !text.empty() && end == text.c_str() + text.size();
+        if (number && std::isfinite(v) && (lo_inclusive ? v >= lo : v > lo) && v <= hi) {
+          return "";
+        }
+        return what + " must be a finite number in " + (lo_inclusive ? "[" : "(") +
+               CLI::detail::to_string(lo) + ", " + CLI::detail::to_string(hi) + "], got '" + text +
+               "'";
+      },
+      what);
+}
+
+// A plain decimal integer in [lo, hi]: no sign, no leading zero (CLI11 reads "010" as octal 8
+// and "-1" into a uint64 as 2^64 - 1), no exponent.
+CLI::Validator DecimalIn(uint64_t lo, uint64_t hi, const std::string& what) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        const bool digits =
+            !text.empty() && text.size() <= 20 &&
+            std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+            (text.size() == 1 || text[0] != '0');
+        if (digits) {
+          errno = 0;
+          const unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
+          if (errno == 0 && v >= lo && v <= hi) return "";
+        }
+        return what + " must be a decimal integer in [" + std::to_string(lo) + ", " +
+               std::to_string(hi) + "], got '" + text + "'";
+      },
+      what);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,21 +86,32 @@ int main(int argc, char** argv) {
     layer_names += (layer_names.empty() ? "" : ", ") + std::string(lj::ToString(t));
   }
   app.add_option("--layer", opt.layer, "layer type (or an alias such as conv): " + layer_names);
-  app.add_option("--n", opt.n, "configs to measure (each stores a forward and a backward row)");
+  app.add_option("--n", opt.n, "configs to measure (each stores a forward and a backward row)")
+      ->check(DecimalIn(0, 1000000000, "--n"));
   app.add_option("--sweep", opt.sweep_path, "one-factor sweep file (configs/sweeps/*.json)");
   app.add_option("--db", opt.db_path, "SQLite database")->capture_default_str();
   app.add_option("--bounds", opt.bounds_path, "bounds file [configs/bounds/<layer>.json]");
   app.add_option("--meter", meter, "auto | rapl | none")->capture_default_str();
-  app.add_option("--seed", opt.seed, "seed of the config stream")->capture_default_str();
-  app.add_option("--threads", opt.threads, "LibTorch intra-op threads [all]");
+  app.add_option("--seed", opt.seed, "seed of the config stream")
+      ->capture_default_str()
+      ->check(DecimalIn(0, UINT64_MAX, "--seed"));
+  app.add_option("--threads", opt.threads, "LibTorch intra-op threads [all]")
+      ->check(DecimalIn(1, 1024, "--threads"));
   app.add_option("--min-time", opt.min_time_s, "seconds per trial of each pass")
-      ->capture_default_str();
-  app.add_option("--trials", opt.trials, "trials per pass")->capture_default_str();
+      ->capture_default_str()
+      ->check(FiniteIn(0, 3600, false, "--min-time"));
+  app.add_option("--trials", opt.trials, "trials per pass")
+      ->capture_default_str()
+      ->check(DecimalIn(1, 1000, "--trials"));
   app.add_option("--max-memory", max_memory_gib, "skip configs needing more GiB")
-      ->capture_default_str();
-  app.add_option("--idle", opt.idle_s, "seconds of idle-power measurement")->capture_default_str();
+      ->capture_default_str()
+      ->check(FiniteIn(0, 1048576, false, "--max-memory"));
+  app.add_option("--idle", opt.idle_s, "seconds of idle-power measurement")
+      ->capture_default_str()
+      ->check(FiniteIn(0, 3600, true, "--idle"));
   app.add_option("--idle-every", opt.idle_every_s, "re-measure idle power every S seconds")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(FiniteIn(0, 1e7, false, "--idle-every"));
   app.add_flag("--resume", opt.resume, "continue the last unfinished run in --db");
   app.add_option("--lock-file", opt.lock_path,
                  "host-wide lock [/run/lock/layerjoule-measure.lock]");
@@ -67,8 +121,10 @@ int main(int argc, char** argv) {
   int64_t batch_size = 0;
   std::string input;
   app.add_option("--net", net.net_path, "train a whole network: net.json or TorchScript file");
-  app.add_option("--iterations", net.iterations, "--net: measured training iterations");
-  app.add_option("--batch-size", batch_size, "--net: batch size (overrides net.json)");
+  app.add_option("--iterations", net.iterations, "--net: measured training iterations")
+      ->check(DecimalIn(1, 1000000, "--iterations"));
+  app.add_option("--batch-size", batch_size, "--net: batch size (overrides net.json)")
+      ->check(DecimalIn(1, 1048576, "--batch-size"));
   app.add_option("--input", input, "--net: one sample CxHxW, e.g. 3x64x64");
   app.add_flag("--layers", net.layers, "--net: also measure its conv/maxpool/linear layers");
   app.add_option("--near", opt.near_paths,

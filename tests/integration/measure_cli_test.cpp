@@ -400,3 +400,51 @@ TEST(MeasureNearCli, NearRunTagsSamplesAndResumesFromTheStoredAnchors) {
 
 }  // namespace
 }  // namespace lj::test
+
+namespace lj::test {
+
+// A flag value that must be refused before anything is written (issue 11): non-finite or huge
+// times, thread counts <= 0, a negative seed, octal-looking counts.
+struct BadFlag {
+  const char* name;
+  const char* flag;
+  const char* value;
+};
+
+class MeasureBadFlags : public MeasureCli, public ::testing::WithParamInterface<BadFlag> {};
+
+TEST_P(MeasureBadFlags, FailsNamingFlagAndValueAndWritesNothing) {
+  // Measure()'s own value of the flag (if any) is replaced: the flag appears once.
+  std::vector<std::string> argv = Measure({"--n", "2", "--meter", "none"});
+  for (size_t i = 1; i + 1 < argv.size(); ++i) {
+    if (argv[i] == GetParam().flag) {
+      argv.erase(argv.begin() + static_cast<std::ptrdiff_t>(i),
+                 argv.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+      break;
+    }
+  }
+  argv.push_back(GetParam().flag);
+  argv.push_back(GetParam().value);
+  const auto r = RunCommand(argv);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(GetParam().flag), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(std::string("'") + GetParam().value + "'"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(Exists(db_));
+  EXPECT_FALSE(Exists(dir_ + "/lock"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BadFlags, MeasureBadFlags,
+    ::testing::Values(
+        BadFlag{"MinTimeNan", "--min-time", "nan"}, BadFlag{"MinTimeInf", "--min-time", "inf"},
+        BadFlag{"MinTimeHuge", "--min-time", "1e300"}, BadFlag{"MinTimeZero", "--min-time", "0"},
+        BadFlag{"MinTimeNegative", "--min-time", "-0.5"}, BadFlag{"ThreadsZero", "--threads", "0"},
+        BadFlag{"ThreadsNegative", "--threads", "-2"},
+        BadFlag{"ThreadsHuge", "--threads", "100000"}, BadFlag{"SeedNegative", "--seed", "-1"},
+        BadFlag{"NOctal", "--n", "010"}, BadFlag{"NExponent", "--n", "1e3"},
+        BadFlag{"TrialsZero", "--trials", "0"}, BadFlag{"IdleInf", "--idle", "inf"},
+        BadFlag{"MaxMemoryNan", "--max-memory", "nan"}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+}  // namespace lj::test
