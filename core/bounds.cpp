@@ -69,13 +69,20 @@ const ParameterSpec kBias{"bias",
                           1,
                           [](const LayerConfig& c) -> int64_t { return c.bias ? 1 : 0; },
                           [](LayerConfig& c, int64_t v) { c.bias = v != 0; }};
+const ParameterSpec kInputGrad{"input_grad",
+                               true,
+                               0,
+                               false,
+                               1,
+                               [](const LayerConfig& c) -> int64_t { return c.input_grad ? 1 : 0; },
+                               [](LayerConfig& c, int64_t v) { c.input_grad = v != 0; }};
 
 // Every bounds parameter, by name. A descriptor's `bounds_parameters` name rows of this table.
 const std::vector<ParameterSpec>& AllParameterSpecs() {
   static const std::vector<ParameterSpec> kAll = {
       kBatchSize,  kInChannels,       kOutChannels, kChannels,   kKernelSize, kStride,
       kPadding,    kInFeatures,       kOutFeatures, kOutputSize, kPPercent,   kNumClasses,
-      kParameters, kParameterTensors, kImageSize,   kGroups,     kBias};
+      kParameters, kParameterTensors, kImageSize,   kGroups,     kBias,       kInputGrad};
   return kAll;
 }
 

@@ -21,10 +21,13 @@
 // Parameters per layer type (names as torch.nn; images are square, height = width = image_size;
 // "channels" sets in_channels, which batchnorm2d serialises as num_features):
 //   conv2d:    batch_size, in_channels, out_channels, image_size, kernel_size, stride, padding,
-//              groups (optional, default {"choices":[1]}), bias (optional, default [true])
+//              groups (optional, default {"choices":[1]}), bias (optional, default [true]),
+//              input_grad (optional, default [true]; false: no input gradient in the backward
+//              pass, as for a network's first layer)
 //   maxpool2d, avgpool2d:
 //              batch_size, channels, image_size, kernel_size, stride, padding
-//   linear:    batch_size, in_features, out_features, bias (optional, default [true])
+//   linear:    batch_size, in_features, out_features, bias and input_grad (optional, default
+//              [true])
 //   batchnorm2d, relu, relu6, hardswish, hardsigmoid, sigmoid, add, mul:
 //              batch_size, channels, image_size
 //   dropout:   batch_size, channels, image_size, p_percent (0..100)
@@ -35,7 +38,8 @@
 // Each parameter is an object with either
 //   "min", "max" (integers, inclusive) and "distribution": "uniform" (default) | "log_uniform",
 // or
-//   "choices": [v, ...] (distinct integers, or booleans for "bias"; drawn with equal chance),
+//   "choices": [v, ...] (distinct integers, or booleans for "bias" and "input_grad"; drawn
+//   with equal chance),
 // and an optional "_comment". padding and p_percent may be 0, every other integer must be >= 1;
 // log_uniform needs min >= 1. "groups" may also carry "depthwise_probability" in [0, 1]: the chance
 // that a draw is a depthwise conv (groups = in_channels, out_channels = in_channels).

@@ -14,6 +14,8 @@ struct Field {
   int64_t LayerConfig::*int_member;
   bool LayerConfig::*bool_member;
   int64_t min_value;  // smallest valid value of an integer field
+  // A boolean field that is optional in JSON, true when absent, and written only when false.
+  bool omitted_when_true = false;
 };
 
 const Field kBatchSize{"batch_size", &LayerConfig::batch_size, nullptr, 1};
@@ -26,6 +28,7 @@ const Field kStride{"stride", &LayerConfig::stride, nullptr, 1};
 const Field kPadding{"padding", &LayerConfig::padding, nullptr, 0};
 const Field kGroups{"groups", &LayerConfig::groups, nullptr, 1};
 const Field kBias{"bias", nullptr, &LayerConfig::bias, 0};
+const Field kInputGrad{"input_grad", nullptr, &LayerConfig::input_grad, 0, true};
 const Field kInFeatures{"in_features", &LayerConfig::in_features, nullptr, 1};
 const Field kOutFeatures{"out_features", &LayerConfig::out_features, nullptr, 1};
 // batchnorm2d's channel count: torch.nn.BatchNorm2d(num_features), stored in in_channels.
@@ -39,9 +42,10 @@ const Field kParameterTensors{"parameter_tensors", &LayerConfig::parameter_tenso
 // Every serialisable field, by JSON key. A descriptor's `fields` name rows of this table.
 const std::vector<Field>& AllFields() {
   static const std::vector<Field> kFields = {
-      kBatchSize,   kInChannels, kOutChannels, kHeight,     kWidth,      kKernelSize,
-      kStride,      kPadding,    kGroups,      kBias,       kInFeatures, kOutFeatures,
-      kNumFeatures, kOutputSize, kPPercent,    kNumClasses, kParameters, kParameterTensors};
+      kBatchSize,  kInChannels,  kOutChannels,      kHeight,     kWidth,
+      kKernelSize, kStride,      kPadding,          kGroups,     kBias,
+      kInFeatures, kOutFeatures, kNumFeatures,      kOutputSize, kPPercent,
+      kNumClasses, kParameters,  kParameterTensors, kInputGrad};
   return kFields;
 }
 
@@ -274,7 +278,9 @@ nlohmann::json ToJson(const LayerConfig& config) {
   nlohmann::json j = nlohmann::json::object();
   for (const Field& f : FieldsOf(config.type)) {
     if (f.int_member) j[f.name] = config.*f.int_member;
-    if (f.bool_member) j[f.name] = config.*f.bool_member;
+    if (f.bool_member && !(f.omitted_when_true && config.*f.bool_member)) {
+      j[f.name] = config.*f.bool_member;
+    }
   }
   return j;
 }
@@ -288,6 +294,7 @@ LayerConfig LayerConfigFromJson(LayerType type, const nlohmann::json& j,
   LayerConfig config;
   config.type = type;
   for (const Field& f : FieldsOf(type)) {
+    if (f.omitted_when_true && !j.contains(f.name)) continue;  // the default, true
     const nlohmann::json& value = RequireKey(j, f.name, where);
     const std::string value_where = At(where, f.name);
     if (f.int_member) config.*f.int_member = ReadInt(value, value_where);

@@ -3,13 +3,16 @@
 // Field names follow torch.nn (Conv2d, MaxPool2d, Linear, BatchNorm2d, Dropout, ...); sizes are
 // element counts, not bytes. All tensors are float32 (class labels int64).
 //
-// Layer types: the fields of each (JSON keys of ToJson, in this order; integers except "bias")
+// Layer types: the fields of each (JSON keys of ToJson, in this order; integers except "bias"
+// and "input_grad")
 // and what one forward execution (and one backward execution) of it runs in LayerRunner:
 //   conv2d       batch_size in_channels out_channels height width kernel_size stride padding
-//                groups bias: nn::Conv2d on NCHW (grads of input, weight, bias)
+//                groups bias [input_grad]: nn::Conv2d on NCHW (grads of input, weight, bias;
+//                with input_grad false, as a network's first layer, of weight and bias only)
 //   maxpool2d    batch_size in_channels height width kernel_size stride padding:
 //                nn::MaxPool2d on NCHW (grad of input)
-//   linear       batch_size in_features out_features bias: nn::Linear on (N, in_features)
+//   linear       batch_size in_features out_features bias [input_grad]: nn::Linear on
+//                (N, in_features) (gradients as conv2d)
 //   batchnorm2d  batch_size num_features height width: nn::BatchNorm2d(num_features) in training
 //                mode, affine, updating its running statistics (grads of input, weight, bias)
 //   relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu (the activations, role kActivation)
@@ -105,6 +108,12 @@ struct LayerConfig {
   int64_t padding = 0;
   int64_t groups = 1;  // conv2d only; groups == in_channels is depthwise
   bool bias = true;    // conv2d and linear
+  // conv2d and linear: the backward pass computes the gradient of the input. False for a
+  // network's first layer, whose input is data (autograd then computes only the weight and
+  // bias gradients; for a 1-channel 5x5 conv that is a fifth of the backward time, JOURNAL.md
+  // 2026-12-02). Serialised only when false ("input_grad": false), so configs stored before
+  // the field existed keep their text.
+  bool input_grad = true;
   // linear: input (batch_size, in_features).
   int64_t in_features = 0;
   int64_t out_features = 0;
@@ -138,7 +147,8 @@ void Validate(const LayerConfig& config, const std::string& context = "");
 bool IsValid(const LayerConfig& config, std::string* reason = nullptr);
 
 // The JSON keys (torch.nn names) ToJson writes for `type`, in declaration order, e.g. linear:
-// {"batch_size", "in_features", "out_features", "bias"}. "bias" is the only boolean field.
+// {"batch_size", "in_features", "out_features", "bias", "input_grad"}. "bias" and "input_grad"
+// are the boolean fields; "input_grad" is optional (default true) and written only when false.
 const std::vector<std::string>& FieldNames(LayerType type);
 
 // Output shape:

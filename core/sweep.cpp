@@ -19,7 +19,7 @@ bool IsSpatial(LayerType type) {
 std::vector<std::string> VariableParameters(LayerType type) {
   std::vector<std::string> names;
   for (const std::string& f : FieldNames(type)) {
-    if (f != "bias") names.push_back(f);
+    if (f != "bias" && f != "input_grad") names.push_back(f);
   }
   if (IsSpatial(type)) names.push_back("image_size");
   return names;

@@ -40,8 +40,13 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
       if (pass == Pass::kBackward && !HasBackwardPass(layer)) continue;  // sgd/adam
       std::vector<TrainingRow> time_rows, energy_rows, power_rows;
       std::set<std::string> meters, energy_meters;
+      int64_t noisy = 0;
       for (const PassSample& s : samples) {
         if (s.config.type != layer || s.pass != pass) continue;
+        if (options.max_spread > 0 && s.time_spread > options.max_spread) {
+          ++noisy;
+          continue;
+        }
         time_rows.push_back({s.config, s.time_s});
         meters.insert(s.meter);
         if (s.energy_j) {
@@ -49,6 +54,13 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
           power_rows.push_back({s.config, s.time_s > 0 ? *s.energy_j / s.time_s : 0.0});
           energy_meters.insert(s.meter);
         }
+      }
+      if (noisy > 0 && warn) {
+        warn(header.hostname + ": " + std::string(ToString(layer)) + "/" +
+             std::string(ToString(pass)) + ": left out " + std::to_string(noisy) +
+             " samples whose trials disagree by more than " +
+             std::to_string(static_cast<int>(options.max_spread * 100 + 0.5)) +
+             " % (relative standard deviation)");
       }
       if (time_rows.empty()) continue;
       const struct {

@@ -16,7 +16,10 @@ namespace lj {
 struct PassSample {
   LayerConfig config;
   Pass pass = Pass::kForward;
-  double time_s = 0;               // per execution on the whole batch
+  double time_s = 0;  // per execution on the whole batch
+  // Standard deviation of the per-execution time over the sample's trials, divided by time_s
+  // (samples.time_std_s / time_s; 0 when unknown, e.g. imported rows).
+  double time_spread = 0;
   std::optional<double> energy_j;  // package energy per execution; absent without a meter
   std::string meter;               // "rapl", "none", "pyrapl", ...
   // Samples of `measure --net --layers` (run kind "net-layers"): the network whose training
@@ -34,8 +37,10 @@ struct PassSample {
 // (host fields, sources and versions are kept; created_at and tool_version are set). For each
 // layer type (AllLayerTypes) and pass (backward only where HasBackwardPass: sgd and adam have a
 // forward model only): a time_s model from all rows, and energy_j and power_w (energy / time)
-// models from the rows with energy. A model with fewer than MinRows(options) usable rows is
-// skipped and `warn` is called with a line saying which and why.
+// models from the rows with energy. Samples whose trials disagree (time_spread >
+// options.max_spread, when that is > 0) are left out of every fit, and `warn` says how many per
+// type and pass. A model with fewer than MinRows(options) usable rows is skipped and `warn` is
+// called with a line saying which and why.
 ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& samples,
                       const FitOptions& options,
                       const std::function<void(const std::string&)>& warn = {});

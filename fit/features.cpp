@@ -20,7 +20,7 @@ struct FeatureSet {
 const FeatureSet kConvFeatures = {
     {"batch_size", "in_channels_per_group", "out_channels", "input_size", "kernel_size", "stride",
      "groups", "macs", "input_elements", "output_elements", "weight_elements",
-     "mmap_input_elements", "mmap_output_elements", "mmap_weight_elements"},
+     "mmap_input_elements", "mmap_output_elements", "mmap_weight_elements", "input_grad"},
     7};
 const FeatureSet kPoolFeatures = {
     {"batch_size", "channels", "input_size", "kernel_size", "stride", "macs", "input_elements",
@@ -28,7 +28,8 @@ const FeatureSet kPoolFeatures = {
     5};
 const FeatureSet kLinearFeatures = {
     {"batch_size", "in_features", "out_features", "macs", "input_elements", "output_elements",
-     "weight_elements", "mmap_input_elements", "mmap_output_elements", "mmap_weight_elements"},
+     "weight_elements", "mmap_input_elements", "mmap_output_elements", "mmap_weight_elements",
+     "input_grad"},
     3};
 const FeatureSet kElementwiseFeatures = {{"batch_size", "channels", "input_size", "elements",
                                           "mmap_input_elements", "mmap_output_elements"},
@@ -100,11 +101,43 @@ void Monomials(int n, int degree, int first, std::vector<int>& exps,
   }
 }
 
+// The cost of computing the input gradient, present only when input_grad = 1 (a gate times
+// linear terms): a fixed cost per backward, and costs per MAC (the transposed convolution or
+// the grad_input GEMM has the forward's MACs) and per input element (the gradient written, and
+// its first-touch faults when freshly mapped). Empty for types without input_grad.
+std::vector<Term> InputGradientTerms(LayerType type) {
+  const int gate = InputGradIndex(type);
+  if (gate < 0) return {};
+  std::vector<Term> terms;
+  const size_t n = FeatureSetOf(type).names.size();
+  Term alone{Term::Kind::kMonomial, std::vector<int>(n, 0)};
+  alone.exponents[static_cast<size_t>(gate)] = 1;
+  terms.push_back(alone);
+  for (const char* feature : {"macs", "input_elements", "mmap_input_elements"}) {
+    Term t = alone;
+    t.exponents[static_cast<size_t>(FeatureIndex(type, feature))] = 1;
+    terms.push_back(t);
+  }
+  return terms;
+}
+
+// The special features that are linear terms on their own (all but the input_grad gate).
+std::vector<int> SpecialLinearFeatures(LayerType type) {
+  std::vector<int> out;
+  const int n = static_cast<int>(FeatureSetOf(type).names.size());
+  for (int i = NumBase(type); i < n; ++i) {
+    if (i != InputGradIndex(type)) out.push_back(i);
+  }
+  return out;
+}
+
 }  // namespace
 
 const std::vector<std::string>& FeatureNames(LayerType type) { return FeatureSetOf(type).names; }
 
 int NumBase(LayerType type) { return FeatureSetOf(type).num_base; }
+
+int InputGradIndex(LayerType type) { return FeatureIndex(type, "input_grad"); }
 
 int FeatureIndex(LayerType type, const std::string& name) {
   const auto& names = FeatureNames(type);
@@ -137,7 +170,8 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               sizes.weight_elements,
               Mmap(sizes.input_elements),
               Mmap(sizes.output_elements),
-              Mmap(sizes.weight_elements)};
+              Mmap(sizes.weight_elements),
+              c.input_grad ? 1.0 : 0.0};
     case FeatureKind::kPool:
       return {d(c.batch_size),
               d(c.in_channels),
@@ -159,7 +193,8 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               sizes.weight_elements,
               Mmap(sizes.input_elements),
               Mmap(sizes.output_elements),
-              Mmap(sizes.weight_elements)};
+              Mmap(sizes.weight_elements),
+              c.input_grad ? 1.0 : 0.0};
     case FeatureKind::kElementwise:
       return {d(c.batch_size),
               d(c.in_channels),
@@ -194,6 +229,12 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
       return {d(c.parameters), d(c.parameter_tensors)};
   }
   throw ConfigError("unknown feature kind of " + std::string(ToString(c.type)));
+}
+
+LayerConfig ForPass(const LayerConfig& config, Pass pass) {
+  LayerConfig c = config;
+  if (pass == Pass::kForward) c.input_grad = true;
+  return c;
 }
 
 std::string TermName(LayerType type, const Term& term) {
@@ -295,11 +336,12 @@ std::vector<Term> PolynomialTerms(LayerType type, int degree) {
     Monomials(n_base, d, 0, current, exps);
     for (auto& e : exps) terms.push_back(Term{Term::Kind::kMonomial, e});
   }
-  for (int i = n_base; i < n_features; ++i) {
+  for (int i : SpecialLinearFeatures(type)) {
     Term t{Term::Kind::kMonomial, std::vector<int>(n_features, 0)};
-    t.exponents[i] = 1;
+    t.exponents[static_cast<size_t>(i)] = 1;
     terms.push_back(t);
   }
+  for (Term& t : InputGradientTerms(type)) terms.push_back(std::move(t));
   return terms;
 }
 
@@ -323,11 +365,17 @@ std::vector<Term> MacLinearTerms(LayerType type) {
   const int n = static_cast<int>(FeatureNames(type).size());
   const int n_base = NumBase(type);
   std::vector<Term> terms;
-  // The special features (MACs and tensor sizes); types without any (sgd, adam) use their
-  // base features, which are already element counts.
-  for (int i = n_base < n ? n_base : 0; i < n; ++i) {
+  // The special features (MACs and tensor sizes, not the input_grad gate: the baseline is
+  // defined without it); types without any (sgd, adam) use their base features, which are
+  // already element counts.
+  std::vector<int> features = SpecialLinearFeatures(type);
+  if (n_base >= n) {
+    features.clear();
+    for (int i = 0; i < n; ++i) features.push_back(i);
+  }
+  for (int i : features) {
     Term t{Term::Kind::kMonomial, std::vector<int>(n, 0)};
-    t.exponents[i] = 1;
+    t.exponents[static_cast<size_t>(i)] = 1;
     terms.push_back(t);
   }
   return terms;
@@ -337,6 +385,7 @@ std::vector<Term> LogTerms(LayerType type) {
   const int n = static_cast<int>(FeatureNames(type).size());
   std::vector<Term> terms;
   for (int i = 0; i < n; ++i) {
+    if (i == InputGradIndex(type)) continue;  // 0/1: no logarithm
     Term t{Term::Kind::kLog, std::vector<int>(n, 0)};
     t.exponents[i] = 1;
     terms.push_back(t);
@@ -350,6 +399,7 @@ std::vector<Term> PowerTerms(LayerType type, bool with_linear) {
   for (const auto kind : {Term::Kind::kMonomial, Term::Kind::kLog2}) {
     if (kind == Term::Kind::kMonomial && !with_linear) continue;
     for (int i = 0; i < n; ++i) {
+      if (kind == Term::Kind::kLog2 && i == InputGradIndex(type)) continue;  // 0/1: no log
       Term t{kind, std::vector<int>(n, 0)};
       t.exponents[i] = 1;
       terms.push_back(t);

@@ -34,7 +34,12 @@
 // input_size is the padded input side: height + 2*padding for square inputs, and the geometric
 // mean sqrt((height + 2*padding) * (width + 2*padding)) otherwise (same padded area).
 // The first NumBase(type) entries are the "base" features; polynomial terms use only those.
-// All features of a valid config are >= 1, so every term below is >= 0 (and every log finite).
+// conv2d and linear end with input_grad: 1 when the backward pass computes the input's
+// gradient, 0 for a network's first layer (core/layer_config.h). It only gates the linear
+// terms of the input gradient's cost (input_grad, input_grad*macs, input_grad*input_elements,
+// input_grad*mmap_input_elements), which the polynomial term sets append; no log term uses it.
+// Every other feature of a valid config is >= 1, so every term below is >= 0 (and every log
+// finite).
 //
 // A Term is either a monomial of features ("batch_size*in_channels_per_group*kernel_size^2",
 // "macs") or the logarithm of one feature ("log(macs)" natural log, "log2(batch_size)"). Its name
@@ -53,9 +58,14 @@ const std::vector<std::string>& FeatureNames(LayerType type);
 int NumBase(LayerType type);
 // Index of a feature name for `type`, or -1.
 int FeatureIndex(LayerType type, const std::string& name);
+// Index of the 0/1 input_grad feature (conv2d, linear), or -1.
+int InputGradIndex(LayerType type);
 // The feature vector of a config (sizes as doubles). Does not validate; callers pass valid
 // configs (see lj::Validate). The config's type must equal `config.type`.
 std::vector<double> FeatureValues(const LayerConfig& config);
+// The config as the pass sees it: the forward pass does not depend on input_grad, so a forward
+// model fits and predicts every config with input_grad = true.
+LayerConfig ForPass(const LayerConfig& config, Pass pass);
 
 struct Term {
   enum class Kind { kMonomial, kLog, kLog2 };

@@ -2,6 +2,7 @@
 //   fit --db PATH [--db PATH ...] [--host NAME] [--out FILE] [--degree N] [--folds K]
 //       [--test-fraction F] [--seed S] [--model nnlasso|loglasso|lasso|maclinear]
 //       [--terms capped|full] [--calibration none|sum|median|mean] [--no-envelope]
+//       [--residual-correction] [--max-spread 0.25]
 //   fit --db PATH [--db PATH ...] [--host NAME] --export-features FILE|-
 // For each host in the databases, fits layer type x pass x quantity models and writes one model
 // bundle per host (default db/models/<host>.json); prints the held-out metrics table.
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
                  "nnlasso (default, non-negative), loglasso, lasso (the prototype's) or "
                  "maclinear (the baseline: NNLS on MACs and tensor sizes)")
       ->capture_default_str();
-  bool no_envelope = false;
+  bool no_envelope = false, residuals = false;
   std::string calibration = "none";
   app.add_option("--loss-exponent", options.loss_exponent,
                  "nnlasso/maclinear rows weigh 1/y^k in the loss: 2 relative error, 1 in "
@@ -59,6 +60,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-envelope", no_envelope,
                "do not clamp predictions to the measured range of cost per MAC and byte");
+  app.add_option("--max-spread", options.max_spread,
+                 "leave out samples whose trials' relative standard deviation exceeds this "
+                 "(0 keeps all)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  app.add_flag("--residual-correction", residuals,
+               "correct predictions by the residuals of nearby training rows "
+               "(fit/residual_correction.h; off by default, JOURNAL.md 2026-12-02)");
   app.add_option("--terms", terms,
                  "capped (default: exponents within MACs') or full (NeuralPower's polynomial)")
       ->capture_default_str();
@@ -75,6 +84,7 @@ int main(int argc, char** argv) {
     options.kind = lj::ParseModelKind(kind);
     options.calibration = lj::ParseCalibration(calibration);
     options.envelope = !no_envelope;
+    options.residual_correction = residuals;
     options.term_set = lj::ParseTermSet(terms);
     const auto hosts = lj::ReadHostSamples(db_paths, host);
     if (hosts.empty()) {

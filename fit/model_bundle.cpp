@@ -101,23 +101,34 @@ double EnvelopedValue(const Model& model, const std::vector<double>& features) {
   return std::clamp(value, model.envelope->min_ratio * proxy, model.envelope->max_ratio * proxy);
 }
 
+// EnvelopedValue times the residual correction's factor.
+double CorrectedValue(const Model& model, const std::vector<double>& features) {
+  const double value = EnvelopedValue(model, features);
+  if (!model.residuals) return value;
+  return value * std::exp(model.residuals->LogFactor(CorrectionPoint(model.layer, features)));
+}
+
 }  // namespace
 
-Prediction Predict(const Model& model, const LayerConfig& config) {
-  if (config.type != model.layer) {
-    throw ConfigError("cannot predict a " + std::string(ToString(config.type)) +
+Prediction Predict(const Model& model, const LayerConfig& input_config) {
+  if (input_config.type != model.layer) {
+    throw ConfigError("cannot predict a " + std::string(ToString(input_config.type)) +
                       " layer with the " + std::string(ToString(model.layer)) + " model");
   }
+  const LayerConfig config = ForPass(input_config, model.pass);
   const std::vector<double> features = FeatureValues(config);
   Prediction p;
   p.unclamped = RawValue(model, features);
-  p.value = EnvelopedValue(model, features);
+  p.value = CorrectedValue(model, features);
+  bool grouped = false;
   if (Describe(config.type).family == LayerFamily::kConv && config.groups > 1) {
     LayerConfig dense = config;
     dense.groups = 1;
-    p.value = std::min(p.value, EnvelopedValue(model, FeatureValues(dense)));
+    const double dense_value = CorrectedValue(model, FeatureValues(dense));
+    grouped = dense_value < p.value;
+    p.value = std::min(p.value, dense_value);
   }
-  p.clamped = p.value != p.unclamped;
+  p.clamped = grouped || EnvelopedValue(model, features) != p.unclamped;
   for (const FeatureBound& b : model.bounds) {
     const int index = FeatureIndex(model.layer, b.name);
     if (index < 0) continue;
@@ -201,7 +212,9 @@ nlohmann::json ToJson(const Model& m) {
       {"cv", {{"folds", m.cv_folds}, {"seed", m.cv_seed}, {"loss", m.cv_loss}, {"mse", m.cv_mse}}},
       {"metrics", metrics},
       {"calibration", m.calibration},
-      {"envelope", EnvelopeJson(m.envelope)}};
+      {"max_spread", m.max_spread},
+      {"envelope", EnvelopeJson(m.envelope)},
+      {"residual_correction", m.residuals ? ToJson(*m.residuals) : nlohmann::json(nullptr)}};
 }
 
 Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
@@ -262,8 +275,18 @@ Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
     m.train_metrics = MetricsFromJson(metrics.at("train"));
     if (metrics.contains("test")) m.test_metrics = MetricsFromJson(metrics.at("test"));
     if (j.contains("calibration")) m.calibration = j.at("calibration").get<double>();
+    if (j.contains("max_spread")) m.max_spread = j.at("max_spread").get<double>();
     if (j.contains("envelope") && !j.at("envelope").is_null()) {
       m.envelope = EnvelopeFromJson(m.layer, j.at("envelope"));
+    }
+    if (j.contains("residual_correction") && !j.at("residual_correction").is_null()) {
+      m.residuals = ResidualCorrectionFromJson(j.at("residual_correction"));
+      const size_t dim = CorrectionDimension(m.layer);
+      if (!m.residuals->points.empty() && m.residuals->points.front().size() != dim) {
+        throw ConfigError("residual_correction: points have " +
+                          std::to_string(m.residuals->points.front().size()) + " coordinates, " +
+                          std::string(ToString(m.layer)) + " needs " + std::to_string(dim));
+      }
     }
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(Prefix(where) + e.what());

@@ -28,8 +28,11 @@
 //     "metrics":{"train":{...},"test":{...}},     (metrics: see fit/metrics.h; "test" absent
 //                                                    when no rows were held out)
 //     "calibration":1.07,                            (optional, default 1)
+//     "max_spread":0.25,                             (optional, default 0: FitOptions)
 //     "envelope":{"intercept":...,"terms":[{"name":"macs","coefficient":...}],
-//                 "ratio":[min,max]}}]}              (optional)
+//                 "ratio":[min,max]},                 (optional)
+//     "residual_correction":{"bandwidth":h,"prior_weight":1,"points":[[ln base features]],
+//                 "log_residuals":[...]}}]}          (optional, fit/residual_correction.h)
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +40,7 @@
 #include "core/layer_config.h"
 #include "fit/features.h"
 #include "fit/metrics.h"
+#include "fit/residual_correction.h"
 
 namespace lj {
 
@@ -106,6 +110,9 @@ struct Model {
   std::vector<FeatureBound> bounds;  // training rows' range of every feature
   int64_t n_rows = 0, n_dropped = 0, n_train = 0, n_test = 0;
   int64_t n_outliers = 0;  // training rows left out as outliers (in n_train)
+  // FitOptions::max_spread of the fit: samples whose trials' relative standard deviation
+  // exceeded it were not rows of this model (0: none left out).
+  double max_spread = 0;
   int cv_folds = 0;
   uint64_t cv_seed = 0;
   std::string cv_loss;  // what the validation MSE measures
@@ -116,6 +123,9 @@ struct Model {
   // and the coefficients (1 = not calibrated): removes the low bias of relative-error fits.
   double calibration = 1;
   std::optional<Envelope> envelope;  // absent: predictions are not clamped
+  // Local correction by the training rows' residuals (fit/residual_correction.h), applied
+  // after the envelope; absent: none (maclinear, or no bandwidth beat the model alone).
+  std::optional<ResidualCorrection> residuals;
 };
 
 struct ModelBundle {
@@ -131,17 +141,20 @@ struct ModelBundle {
 };
 
 struct Prediction {
-  double value = 0;                  // unit of the model's quantity (after any clamping)
-  double unclamped = 0;              // the model's own value before the envelope and groups rule
-  bool clamped = false;              // the envelope or the groups rule changed the value
-  bool extrapolated = false;         // some feature outside the training bounds
+  double value = 0;           // unit of the model's quantity (after any clamping)
+  double unclamped = 0;       // the model's own value before envelope, correction and groups rule
+  bool clamped = false;       // the envelope or the groups rule changed the value
+  bool extrapolated = false;  // some feature outside the training bounds
   std::vector<std::string> outside;  // e.g. "in_channels=384 > max 15"
 };
 
-// The model's value for `config`, then two physical rules:
+// The model's value for `config`, then two physical rules and the local correction:
 //   - the envelope (if any) clamps it to [min_ratio, max_ratio] x proxy;
-//   - conv2d with groups > 1: at most the prediction for the same layer with groups = 1 (a
-//     grouped or depthwise conv never costs more than the dense conv of the same shape).
+//   - the residual correction (if any) multiplies it by a factor in [1/3, 3] learnt from the
+//     training rows near the config (1 far from all of them);
+//   - conv2d with groups > 1: at most the prediction (with its own correction) for the same
+//     layer with groups = 1 (a grouped or depthwise conv never costs more than the dense conv
+//     of the same shape).
 // Throws ConfigError if config.type != model.layer.
 Prediction Predict(const Model& model, const LayerConfig& config);
 

@@ -251,6 +251,26 @@ Envelope FitEnvelope(LayerType layer, const std::vector<LayerConfig>& configs,
   return e;
 }
 
+// The residual correction from the training rows: ln(measured / model) where the model (with
+// calibration and envelope, without a correction) is > 0.
+ResidualCorrection FitResidualCorrection(const Model& model,
+                                         const std::vector<LayerConfig>& configs,
+                                         const Eigen::VectorXd& y) {
+  Model plain = model;
+  plain.residuals.reset();
+  std::vector<std::vector<double>> points;
+  std::vector<double> residuals;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const std::vector<double> features = FeatureValues(configs[i]);
+    const Prediction p = Predict(plain, configs[i]);
+    const double yi = y(static_cast<Eigen::Index>(i));
+    if (!(p.value > 0) || !std::isfinite(p.value)) continue;
+    points.push_back(CorrectionPoint(model.layer, features));
+    residuals.push_back(std::log(yi / p.value));
+  }
+  return ResidualCorrection::Fit(std::move(points), std::move(residuals));
+}
+
 }  // namespace
 
 std::string_view ToString(TermSet set) { return set == TermSet::kCapped ? "capped" : "full"; }
@@ -317,7 +337,7 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
     if (r.config.type != layer) {
       throw ConfigError(name + ": got a " + std::string(ToString(r.config.type)) + " row");
     }
-    if (std::isfinite(r.value) && r.value > 0) usable.push_back(r);
+    if (std::isfinite(r.value) && r.value > 0) usable.push_back({ForPass(r.config, pass), r.value});
   }
   const auto n = static_cast<int64_t>(usable.size());
   if (n < MinRows(options)) {
@@ -352,6 +372,7 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   model.n_dropped = static_cast<int64_t>(rows.size()) - n;
   model.n_terms_total = static_cast<int>(terms.size());
   model.cv_folds = options.folds;
+  model.max_spread = options.max_spread;
   model.cv_seed = options.seed;
   const bool reweighted = options.kind == ModelKind::kNnLasso && options.reweight_iterations > 0;
   model.cv_loss = LossName(options.kind, quantity, reweighted);
@@ -435,6 +456,10 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   if (options.envelope &&
       (options.kind == ModelKind::kNnLasso || options.kind == ModelKind::kLogLasso)) {
     model.envelope = FitEnvelope(layer, train_configs, y, options);
+  }
+  if (options.residual_correction && !maclinear) {
+    model.residuals = FitResidualCorrection(model, train_configs, y);
+    if (model.residuals->points.empty()) model.residuals.reset();
   }
 
   // Training bounds of every feature.

@@ -25,8 +25,8 @@
 // maclinear: the design of nnlasso with m_i = y_i on MacLinearTerms, at a fixed alpha of 1e-9 *
 // alpha_max (no cross-validation): relative-error non-negative least squares.
 //
-// After the fit, calibration (FitOptions::calibrate) and the envelope (FitOptions::envelope)
-// as described there.
+// After the fit, calibration (FitOptions::calibrate), the envelope (FitOptions::envelope) and
+// the residual correction (FitOptions::residual_correction) as described there.
 //
 // Term sets: TermSet::kCapped (default) uses CappedPolynomialTerms for time_s and energy_j and
 // log2(x) terms for power_w; kFull uses NeuralPower's full PolynomialTerms and [x, log2 x] power
@@ -78,6 +78,9 @@ struct FitOptions {
   // (either way) are left out of the fit (a preempted timing, a reading below RAPL resolution).
   // Held-out rows are always scored. 0 disables.
   double outlier_factor = 10;
+  // FitBundle leaves out samples whose trials disagree: relative standard deviation of the
+  // per-execution time over the trials (PassSample::time_spread) above this. 0 keeps all.
+  double max_spread = 0.25;
   // Replaces the kind's candidate terms (ModelTerms) when non-empty; for experiments.
   std::vector<Term> terms;
   // nnlasso and maclinear: multiply the fitted model by a factor c over the training rows
@@ -91,6 +94,12 @@ struct FitOptions {
   Calibration calibration = Calibration::kNone;
   // nnlasso and loglasso: attach an Envelope (fit/model_bundle.h) fitted on the training rows.
   bool envelope = true;
+  // nnlasso, loglasso and lasso: attach a ResidualCorrection (fit/residual_correction.h) from
+  // the training rows' residuals after calibration and envelope; never for maclinear, the
+  // baseline. Off by default: on real-network layers left out of the fit it made the error
+  // worse (JOURNAL.md 2026-12-02: rows measured together share the machine's state, so nearby
+  // residuals predict each other within a run but not across runs).
+  bool residual_correction = false;
 };
 
 // "none", "sum", "median", "mean"; Parse throws ConfigError.

@@ -32,13 +32,15 @@ StateInfo Summary(const std::string& name, const torch::Tensor& t) {
 
 // A torch::nn module on one input: conv2d, the pools, linear, batchnorm2d. Its parameters
 // (weight, then bias if any) are gradient targets after the input; its buffers (batchnorm2d's
-// running statistics) are its state.
+// running statistics) are its state. Without input_grad (conv2d and linear as a network's first
+// layer) the input is data: no gradient target, and autograd computes no input gradient.
 template <typename Module>
 class ModuleOp : public LayerOp {
  public:
-  ModuleOp(Module module, const std::vector<int64_t>& input_shape) : module_(std::move(module)) {
+  ModuleOp(Module module, const std::vector<int64_t>& input_shape, bool input_grad)
+      : module_(std::move(module)) {
     input = torch::randn(input_shape, kFloat);
-    AddInput(*this, input, "input");
+    if (input_grad) AddInput(*this, input, "input");
     for (const auto& p : module_->named_parameters(/*recurse=*/false)) {
       grad_targets.push_back(p.value());
       grad_names.push_back(p.key());
@@ -59,8 +61,9 @@ class ModuleOp : public LayerOp {
 };
 
 template <typename Module>
-std::unique_ptr<LayerOp> MakeModuleOp(Module module, const std::vector<int64_t>& input_shape) {
-  return std::make_unique<ModuleOp<Module>>(std::move(module), input_shape);
+std::unique_ptr<LayerOp> MakeModuleOp(Module module, const std::vector<int64_t>& input_shape,
+                                      bool input_grad = true) {
+  return std::make_unique<ModuleOp<Module>>(std::move(module), input_shape, input_grad);
 }
 
 // A function of one NCHW input and a parameter, out of place: dropout.
@@ -229,7 +232,7 @@ const std::vector<Registration>& Registry() {
                                         .padding(c.padding)
                                         .groups(c.groups)
                                         .bias(c.bias)),
-                             Nchw(c));
+                             Nchw(c), c.input_grad);
        }},
       {LayerType::kMaxPool2d,
        [](const LayerConfig& c) {
@@ -240,7 +243,7 @@ const std::vector<Registration>& Registry() {
       {LayerType::kLinear,
        [](const LayerConfig& c) {
          return MakeModuleOp(Linear(LinearOptions(c.in_features, c.out_features).bias(c.bias)),
-                             {c.batch_size, c.in_features});
+                             {c.batch_size, c.in_features}, c.input_grad);
        }},
       {LayerType::kBatchNorm2d,
        [](const LayerConfig& c) {

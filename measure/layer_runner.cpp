@@ -118,6 +118,7 @@ std::vector<GradientInfo> LayerRunner::LastGradients() const {
 bool LayerRunner::BackwardProducesInputGrad() const {
   const Impl& m = *impl_;
   return m.op->input.defined() && !m.grads.empty() && m.grads[0].defined() &&
+         !m.op->grad_names.empty() && m.op->grad_names[0] == "input" &&
          m.grads[0].sizes() == m.op->input.sizes();
 }
 

@@ -238,6 +238,13 @@ ParsedFile ParseFile(const FileFormat& format, const std::string& path) {
       continue;
     }
     const std::string config_json = ToJson(config).dump();
+    // The prototype called layer(x) on a plain tensor x (no requires_grad): its backward rows
+    // computed the weight gradients only, never an input gradient (core input_grad false).
+    LayerConfig backward_config = config;
+    if (config.type == LayerType::kConv2d || config.type == LayerType::kLinear) {
+      backward_config.input_grad = false;
+    }
+    const std::string backward_config_json = ToJson(backward_config).dump();
     const size_t e = static_cast<size_t>(format.integer_columns);  // for_energy column
     struct PassColumns {
       Pass pass;
@@ -250,8 +257,9 @@ ParsedFile ParseFile(const FileFormat& format, const std::string& path) {
         ++parsed.summary.rejected[*reason];
         continue;
       }
-      parsed.samples.push_back(
-          {row_index, m.pass, config_json, m.energy_uj * kMicro, m.time_us * kMicro});
+      parsed.samples.push_back({row_index, m.pass,
+                                m.pass == Pass::kBackward ? backward_config_json : config_json,
+                                m.energy_uj * kMicro, m.time_us * kMicro});
       ++parsed.summary.samples_imported;
     }
   }

@@ -19,8 +19,9 @@
 //
 // Each row gives one sample per measured pass: forward (`layer(x)` only) and, except for pool,
 // backward. The prototype's backward is MSE loss + loss.backward() + one SGD step (lr 0.001,
-// momentum 0.9); it is stored with pass "backward" and a note saying so. Stored values:
-// energy_j = uJ * 1e-6, time_s = us * 1e-6, repetitions 50, trials 1, time_std_s 0,
+// momentum 0.9) on a layer whose input requires no gradient; it is stored with pass
+// "backward", config input_grad false (conv2d, linear: weight gradients only) and a note. Stored
+// values: energy_j = uJ * 1e-6, time_s = us * 1e-6, repetitions 50, trials 1, time_std_s 0,
 // idle_power_w NULL, meter "pyrapl", sample_index = 0-based data row number in the file.
 //
 // Rejected samples, counted by reason (first matching reason wins, in this order):

@@ -82,6 +82,17 @@ std::optional<LayerConfig> ParameterStepConfigOf(const std::vector<LayerInstance
   return c;
 }
 
+void MarkFirstTrainableLayer(std::vector<LayerInstance>& layers) {
+  for (LayerInstance& layer : layers) {
+    if (layer.parameter_count == 0) continue;
+    if (layer.config &&
+        (layer.config->type == LayerType::kConv2d || layer.config->type == LayerType::kLinear)) {
+      layer.config->input_grad = false;
+    }
+    return;
+  }
+}
+
 int64_t NumElements(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;

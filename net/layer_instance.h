@@ -111,6 +111,13 @@ std::optional<LayerConfig> OptimizerConfigOf(const std::vector<LayerInstance>& l
 std::optional<LayerConfig> ParameterStepConfigOf(const std::vector<LayerInstance>& layers,
                                                  LayerType type, std::string* reason = nullptr);
 
+// The network's input is data (it requires no gradient), and autograd computes no gradient of
+// a tensor that depends on no trainable parameter: the first layer with parameters, in forward
+// order (every earlier layer is parameter-free), needs no input gradient. Sets input_grad =
+// false in that layer's config when it is a conv2d or linear (core/layer_config.h); no-op
+// otherwise. net_builder and torchscript_layers call it on the layers they return.
+void MarkFirstTrainableLayer(std::vector<LayerInstance>& layers);
+
 // Product of the dimensions (1 for an empty shape).
 int64_t NumElements(const std::vector<int64_t>& shape);
 

@@ -377,6 +377,7 @@ BuiltNet BuildNet(const NetSpec& spec) {
   root->train();
   net.parameter_count = ParameterCount(*root);
   net.layers = builder.TakeLayers();
+  MarkFirstTrainableLayer(net.layers);
   net.module = std::move(root);
   return net;
 }

@@ -594,7 +594,9 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
     }
   }
   if (!traced) throw ConfigError(path + ": " + failure);
-  return GraphReader(path, trace_batch, batch_size).Read(*traced);
+  std::vector<LayerInstance> layers = GraphReader(path, trace_batch, batch_size).Read(*traced);
+  MarkFirstTrainableLayer(layers);
+  return layers;
 }
 
 }  // namespace lj

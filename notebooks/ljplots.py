@@ -561,11 +561,16 @@ def compute_metrics(predicted, measured):
 
 def _model_rows(samples, bundle, model):
     """Rows the fit used for `model`, in fit's order (fit/bundle_fit.cpp, model_fit.cpp):
-    samples of the bundle's host, not from network runs, of the layer and pass; energy and
+    samples of the bundle's host, not from network runs, of the layer and pass, whose trials'
+    relative standard deviation is within the model's max_spread (when > 0); energy and
     power rows only where energy_j is not NULL; then only values finite and > 0."""
     s = samples[(samples["hostname"] == bundle["host"]["hostname"])
                 & (samples["run_kind"] != "network")
                 & (samples["layer"] == model["layer"]) & (samples["pass"] == model["pass"])]
+    max_spread = float(model.get("max_spread", 0) or 0)
+    if max_spread > 0:  # fit/bundle_fit.h: samples whose trials disagree are left out
+        spread = np.where(s["time_s"] > 0, s["time_std_s"] / s["time_s"], 0.0)
+        s = s[~(spread > max_spread)]
     q = model["quantity"]
     if q == "time_s":
         value = s["time_s"]

@@ -3,7 +3,7 @@
 // maclinear baseline).
 //   evaluate --db PATH [--db PATH ...] [--host NAME] [--kinds nnlasso,maclinear,...]
 //            [--folds K] [--terms capped|full] [--calibration none|sum|median|mean] [--no-envelope]
-//            [--nets-dir DIR] [--json]
+//            [--residual-correction] [--max-spread 0.25] [--nets-dir DIR] [--json]
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
                "evaluate"};
   std::vector<std::string> db_paths;
   std::string host, kinds = "nnlasso,maclinear", terms = "capped";
-  bool json = false, no_envelope = false;
+  bool json = false, no_envelope = false, residuals = false;
   lj::EvaluationOptions options;
   options.fit.folds = 5;
   app.add_option("--db", db_paths, "SQLite store(s) written by measure (repeatable)")->required();
@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 2.0));
   app.add_flag("--no-envelope", no_envelope, "as fit --no-envelope");
+  app.add_flag("--residual-correction", residuals, "as fit --residual-correction");
+  app.add_option("--max-spread", options.fit.max_spread, "as fit --max-spread")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
   app.add_option("--nets-dir", options.nets_dir,
                  "net.json files of networks whose definition the database lacks")
       ->capture_default_str();
@@ -55,6 +59,7 @@ int main(int argc, char** argv) {
     options.fit.term_set = lj::ParseTermSet(terms);
     options.fit.calibration = lj::ParseCalibration(calibration);
     options.fit.envelope = !no_envelope;
+    options.fit.residual_correction = residuals;
     for (const std::string& path : db_paths) {
       if (!std::filesystem::is_regular_file(path)) {
         throw lj::ConfigError(path + ": no such database");

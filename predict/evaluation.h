@@ -9,10 +9,12 @@
 //       the same config measured in isolation;
 //   (c) networks, leave one network out: the prediction of a measured network (`measure --net`
 //       or an imported prototype measurement) from the models fitted without its own layers,
-//       against the median over its measured iterations, per phase;
-//   (d) the composition gap: the sum of a network's isolated layer measurements (each config
-//       times the number of paths that use it) against its measured phases; what no per-layer
-//       model can fix;
+//       against the median over its measured iterations, per phase; the iterations of every
+//       run of the network at that batch size with the same definition are pooled (the machine
+//       drifts between runs);
+//   (d) the composition gap: the sum of a network's isolated layer measurements (the newest
+//       sample of each path and pass) against its measured phases; what no per-layer model can
+//       fix;
 //   (e) every metric for each model kind side by side, the first kind being the one under test
 //       and "maclinear" (fit/model_bundle.h) the baseline.
 // Why held-out random rows alone mislead: Getzner et al. (2023) report per-layer CPU energy

@@ -184,10 +184,12 @@ TEST(BoundsTest, RejectsBadFilesNamingKeyAndValue) {
               d["parameters"]["dilation"] = {{"min", 1}, {"max", 2}};
             }),
        ": parameters: unknown parameter 'dilation' for conv2d (expected batch_size, "
-       "in_channels, out_channels, image_size, kernel_size, stride, padding, groups, bias)"},
+       "in_channels, out_channels, image_size, kernel_size, stride, padding, groups, bias, "
+       "input_grad)"},
       {With(GoodConv(), [](json& d) { d["parameters"].erase("kernel_size"); }),
        ": parameters: missing parameter 'kernel_size' for conv2d (required: batch_size, "
-       "in_channels, out_channels, image_size, kernel_size, stride, padding, groups, bias)"},
+       "in_channels, out_channels, image_size, kernel_size, stride, padding, groups, bias, "
+       "input_grad)"},
       {With(GoodConv(),
             [](json& d) {
               d["parameters"]["batch_size"]["min"] = 10;
@@ -307,7 +309,8 @@ TEST(BoundsTest, DefaultPathsAndNames) {
   EXPECT_EQ(DefaultBoundsPath(LayerType::kMaxPool2d), "configs/bounds/maxpool.json");
   EXPECT_EQ(DefaultBoundsPath(LayerType::kLinear), "configs/bounds/linear.json");
   EXPECT_EQ(BoundsParameterNames(LayerType::kLinear),
-            (std::vector<std::string>{"batch_size", "in_features", "out_features", "bias"}));
+            (std::vector<std::string>{"batch_size", "in_features", "out_features", "bias",
+                                      "input_grad"}));
   EXPECT_EQ(ToString(Distribution::kLogUniform), "log_uniform");
 }
 

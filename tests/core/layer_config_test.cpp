@@ -138,11 +138,21 @@ TEST(LayerConfigTest, JsonRoundTripForEveryType) {
   for (const LayerConfig& c :
        {Conv(8, 3, 16, 32, 3, 1, 1, 1, false), MaxPool(2, 5, 9, 3, 2, 1), Linear(4, 7, 9)}) {
     const nlohmann::json j = ToJson(c);
-    // Exactly the fields of the type.
-    ASSERT_EQ(j.size(), FieldNames(c.type).size()) << j.dump();
-    for (const std::string& key : FieldNames(c.type)) EXPECT_TRUE(j.contains(key)) << key;
+    // Exactly the fields of the type; input_grad only when false.
+    for (const std::string& key : FieldNames(c.type))
+      EXPECT_EQ(j.contains(key), key != "input_grad") << key;
     EXPECT_EQ(LayerConfigFromJson(c.type, j), c);
     EXPECT_EQ(LayerConfigFromJson(c.type, nlohmann::json::parse(j.dump())), c);
+    LayerConfig first = c;
+    first.input_grad = false;
+    const nlohmann::json f = ToJson(first);
+    const bool has_input_grad = c.type == LayerType::kConv2d || c.type == LayerType::kLinear;
+    EXPECT_EQ(f.contains("input_grad"), has_input_grad) << f.dump();
+    if (has_input_grad) {
+      EXPECT_EQ(f.at("input_grad"), false);
+      EXPECT_FALSE(LayerConfigFromJson(c.type, f).input_grad);
+      EXPECT_NE(LayerConfigFromJson(c.type, f), c);  // the flag is part of the config
+    }
   }
   const nlohmann::json conv = ToJson(Conv(8, 3, 16, 32, 3, 1, 1, 1, false));
   EXPECT_EQ(conv, nlohmann::json::parse(R"({"batch_size":8,"in_channels":3,"out_channels":16,
@@ -177,7 +187,7 @@ TEST(LayerConfigTest, FromJsonRejectsUnknownMissingAndWrongTypes) {
   EXPECT_EQ(test::ConfigErrorOf([&] { LayerConfigFromJson(LayerType::kLinear, unknown, ctx); }),
             ctx +
                 ": unknown key 'in_feature' (expected batch_size, in_features, out_features, "
-                "bias)");
+                "bias, input_grad)");
 
   nlohmann::json missing = good;
   missing.erase("out_features");

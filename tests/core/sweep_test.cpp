@@ -158,7 +158,7 @@ TEST(SweepTest, RejectsBadFilesNamingParameterAndValue) {
        ": vary: unknown key 'step' (expected parameter, values, range)"},
       {With(GoodConv(), [](json& d) { d["defaults"]["dilation"] = 1; }),
        ": defaults: unknown key 'dilation' (expected batch_size, in_channels, out_channels, "
-       "height, width, kernel_size, stride, padding, groups, bias)"},
+       "height, width, kernel_size, stride, padding, groups, bias, input_grad)"},
       {With(GoodConv(), [](json& d) { d["defaults"].erase("stride"); }),
        ": defaults: missing key 'stride'"},
       {With(GoodConv(), [](json& d) { d["defaults"]["height"] = 16; }),

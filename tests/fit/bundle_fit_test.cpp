@@ -82,5 +82,31 @@ TEST(BundleFitTest, TooFewRowsSkipsTheModelWithAWarning) {
       << warnings[0];
 }
 
+// Samples whose trials disagree by more than max_spread are left out, with a warning; 0 keeps
+// every sample.
+TEST(BundleFitTest, NoisySamplesAreLeftOut) {
+  auto samples = Samples(LayerType::kLinear, 80, false, 5);
+  for (size_t i = 0; i < samples.size(); i += 4) {
+    samples[i].time_spread = 0.4;
+    samples[i].time_s *= 5;  // what a preempted trial does to the mean
+  }
+  std::vector<std::string> warnings;
+  FitOptions o = Fast();
+  o.test_fraction = 0;
+  const ModelBundle b =
+      FitBundle(ModelBundle{}, samples, o, [&](const std::string& w) { warnings.push_back(w); });
+  const Model* m = b.Find(LayerType::kLinear, Pass::kForward, Quantity::kTimeS);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->n_rows, 40);  // every other forward sample
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_NE(warnings[0].find("linear/forward: left out 40 samples whose trials disagree by more "
+                             "than 25 %"),
+            std::string::npos)
+      << warnings[0];
+  o.max_spread = 0;
+  const ModelBundle all = FitBundle(ModelBundle{}, samples, o);
+  EXPECT_EQ(all.Find(LayerType::kLinear, Pass::kForward, Quantity::kTimeS)->n_rows, 80);
+}
+
 }  // namespace
 }  // namespace lj

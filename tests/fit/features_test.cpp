@@ -69,12 +69,44 @@ TEST(FeaturesTest, ConvFeatureValuesForKnownConfig) {
                                           "weight_elements",
                                           "mmap_input_elements",
                                           "mmap_output_elements",
-                                          "mmap_weight_elements"};
+                                          "mmap_weight_elements",
+                                          "input_grad"};
   EXPECT_EQ(FeatureNames(LayerType::kConv2d), names);
   EXPECT_EQ(NumBase(LayerType::kConv2d), 7);
   // Output 10x10 (padding 1, k 3): MACs = 2*8*10*10 * 3*9; weights 8*3*9 + 8 bias.
-  const std::vector<double> expected = {2, 3, 8, 12, 3, 1, 1, 43200, 600, 1600, 224, 1, 1, 1};
+  const std::vector<double> expected = {2, 3, 8, 12, 3, 1, 1, 43200, 600, 1600, 224, 1, 1, 1, 1};
   EXPECT_EQ(FeatureValues(Conv()), expected);
+}
+
+// input_grad is a 0/1 gate: only the input gradient's linear terms use it, no log term, and the
+// forward pass sees every config with input_grad = true.
+TEST(FeaturesTest, InputGradGatesTheInputGradientTerms) {
+  LayerConfig first = Conv();
+  first.input_grad = false;
+  const int gate = InputGradIndex(LayerType::kConv2d);
+  ASSERT_GE(gate, 0);
+  EXPECT_EQ(FeatureValues(first)[static_cast<size_t>(gate)], 0.0);
+  EXPECT_EQ(FeatureValues(Conv())[static_cast<size_t>(gate)], 1.0);
+  EXPECT_EQ(InputGradIndex(LayerType::kMaxPool2d), -1);
+  const Term gated = ParseTerm(LayerType::kConv2d, "macs*input_grad");
+  EXPECT_EQ(TermValue(gated, FeatureValues(first)), 0.0);
+  EXPECT_EQ(TermValue(gated, FeatureValues(Conv())), 43200.0);
+  for (LayerType type : {LayerType::kConv2d, LayerType::kLinear}) {
+    std::vector<std::string> with_gate;
+    for (const Term& t : CappedPolynomialTerms(type, DefaultDegree(type))) {
+      if (t.exponents[static_cast<size_t>(InputGradIndex(type))] > 0)
+        with_gate.push_back(TermName(type, t));
+    }
+    EXPECT_EQ(with_gate, (std::vector<std::string>{"input_grad", "macs*input_grad",
+                                                   "input_elements*input_grad",
+                                                   "mmap_input_elements*input_grad"}));
+    for (const Term& t : LogTerms(type))
+      EXPECT_EQ(t.exponents[static_cast<size_t>(InputGradIndex(type))], 0);
+    for (const Term& t : MacLinearTerms(type))
+      EXPECT_EQ(t.exponents[static_cast<size_t>(InputGradIndex(type))], 0);
+  }
+  EXPECT_TRUE(ForPass(first, Pass::kForward).input_grad);
+  EXPECT_FALSE(ForPass(first, Pass::kBackward).input_grad);
 }
 
 // A grouped conv's fan-in feature is in_channels / groups, so a depthwise conv looks like the
@@ -147,20 +179,21 @@ TEST(FeaturesTest, PoolAndLinearFeatures) {
   linear.in_features = 100;
   linear.out_features = 10;
   EXPECT_EQ(FeatureValues(linear),
-            (std::vector<double>{16, 100, 10, 16000, 1600, 160, 1010, 1, 1, 1}));
+            (std::vector<double>{16, 100, 10, 16000, 1600, 160, 1010, 1, 1, 1, 1}));
 }
 
 TEST(FeaturesTest, PolynomialTermCountsAndNames) {
-  // C(n_base + d, d) - 1 monomials plus the special terms.
-  EXPECT_EQ(PolynomialTerms(LayerType::kConv2d, 3).size(), 119u + 7u);
+  // C(n_base + d, d) - 1 monomials plus the special terms (and for conv2d and linear the four
+  // input-gradient terms).
+  EXPECT_EQ(PolynomialTerms(LayerType::kConv2d, 3).size(), 119u + 7u + 4u);
   EXPECT_EQ(PolynomialTerms(LayerType::kMaxPool2d, 3).size(), 55u + 5u);
-  EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 2).size(), 9u + 7u);
-  EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 1).size(), 3u + 7u);
+  EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 2).size(), 9u + 7u + 4u);
+  EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 1).size(), 3u + 7u + 4u);
   std::set<std::string> names;
   for (const Term& t : PolynomialTerms(LayerType::kConv2d, 3)) {
     names.insert(TermName(LayerType::kConv2d, t));
   }
-  EXPECT_EQ(names.size(), 126u) << "term names must be unique";
+  EXPECT_EQ(names.size(), 130u) << "term names must be unique";
   for (const char* expected :
        {"batch_size", "kernel_size^2", "batch_size*in_channels_per_group*kernel_size", "stride^3",
         "macs", "weight_elements"}) {
@@ -172,9 +205,9 @@ TEST(FeaturesTest, PolynomialTermCountsAndNames) {
 }
 
 TEST(FeaturesTest, CappedTermsKeepExponentsWithinMacs) {
-  EXPECT_EQ(CappedPolynomialTerms(LayerType::kConv2d, 3).size(), 77u + 7u);
+  EXPECT_EQ(CappedPolynomialTerms(LayerType::kConv2d, 3).size(), 77u + 7u + 4u);
   EXPECT_EQ(CappedPolynomialTerms(LayerType::kMaxPool2d, 3).size(), 35u + 5u);
-  EXPECT_EQ(CappedPolynomialTerms(LayerType::kLinear, 2).size(), 6u + 7u);
+  EXPECT_EQ(CappedPolynomialTerms(LayerType::kLinear, 2).size(), 6u + 7u + 4u);
   for (const LayerType type : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) {
     for (const Term& t : CappedPolynomialTerms(type, 3)) {
       for (int i = 0; i < NumBase(type); ++i) {
@@ -192,7 +225,7 @@ TEST(FeaturesTest, CappedTermsKeepExponentsWithinMacs) {
   EXPECT_TRUE(names.count("batch_size*in_channels_per_group*kernel_size"));
   EXPECT_TRUE(names.count("input_size^2*kernel_size"));
   EXPECT_FALSE(names.count("in_channels_per_group^2"));
-  EXPECT_EQ(PowerTerms(LayerType::kLinear).size(), 20u);
+  EXPECT_EQ(PowerTerms(LayerType::kLinear).size(), 21u);  // 11 linear, 10 log2 (no gate)
   EXPECT_EQ(PowerTerms(LayerType::kLinear, false).size(), 10u);
 }
 
@@ -295,6 +328,10 @@ TEST(FeaturesAllTypesTest, EveryTypeHasFeaturesOfAtLeastOne) {
       const std::vector<double> f = FeatureValues(c);
       ASSERT_EQ(f.size(), names.size());
       for (size_t i = 0; i < f.size(); ++i) {
+        if (static_cast<int>(i) == InputGradIndex(type)) {  // the 0/1 gate, never logged
+          ASSERT_TRUE(f[i] == 0.0 || f[i] == 1.0) << ToJson(c);
+          continue;
+        }
         ASSERT_GE(f[i], 1.0) << names[i] << " of " << ToJson(c);
         ASSERT_TRUE(std::isfinite(std::log(f[i])));
       }
@@ -304,7 +341,7 @@ TEST(FeaturesAllTypesTest, EveryTypeHasFeaturesOfAtLeastOne) {
       EXPECT_EQ(ParseTerm(type, TermName(type, t)), t) << TermName(type, t);
     }
     EXPECT_FALSE(PowerTerms(type, false).empty());
-    EXPECT_EQ(LogTerms(type).size(), names.size());
+    EXPECT_EQ(LogTerms(type).size(), names.size() - (InputGradIndex(type) >= 0 ? 1 : 0));
   }
 }
 

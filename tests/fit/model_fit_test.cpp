@@ -24,7 +24,7 @@ TEST(ModelFitTest, NnLassoFitsSyntheticConvTimeWithHeldOutError) {
                            Fast(ModelKind::kNnLasso), "none");
   EXPECT_EQ(m.n_train + m.n_test, 600);
   EXPECT_EQ(m.n_test, 120);
-  EXPECT_EQ(m.n_terms_total, 84);  // capped polynomial, degree 3
+  EXPECT_EQ(m.n_terms_total, 88);  // capped polynomial, degree 3, and 4 input-gradient terms
   EXPECT_EQ(m.term_set, "capped_polynomial");
   EXPECT_EQ(m.degree, 3);
   EXPECT_GT(m.terms.size(), 0u);
@@ -122,7 +122,7 @@ TEST(ModelFitTest, FullTermSetIsNeuralPowersPolynomial) {
   FitOptions o = Fast(ModelKind::kNnLasso);
   o.term_set = TermSet::kFull;
   const Model m = FitModel(LayerType::kConv2d, Pass::kForward, Quantity::kTimeS, rows, o);
-  EXPECT_EQ(m.n_terms_total, 126);
+  EXPECT_EQ(m.n_terms_total, 130);
   EXPECT_EQ(m.term_set, "polynomial");
   EXPECT_EQ(ParseTermSet(ToString(TermSet::kFull)), TermSet::kFull);
   EXPECT_THROW(ParseTermSet("cubic"), ConfigError);
@@ -140,7 +140,7 @@ TEST(ModelFitTest, PowerUsesLog2TermsOrNeuralPowersLinearAndLog2) {
   EXPECT_LT(m.test_metrics->rmspe, 2.0);
   o.term_set = TermSet::kFull;
   const Model full = FitModel(LayerType::kLinear, Pass::kForward, Quantity::kPowerW, rows, o);
-  EXPECT_EQ(full.n_terms_total, 20);
+  EXPECT_EQ(full.n_terms_total, 21);
   EXPECT_EQ(full.term_set, "power");
 }
 
@@ -248,9 +248,10 @@ TEST(ModelFitTest, CalibrationRemovesTheLowBiasOfRelativeErrorFits) {
     }
     return sum / n;
   };
-  const Model uncalibrated = FitModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, rows,
-                                      Fast(ModelKind::kNnLasso));  // default: none
-  FitOptions mean = Fast(ModelKind::kNnLasso);
+  FitOptions none = Fast(ModelKind::kNnLasso);  // default: no calibration
+  const Model uncalibrated =
+      FitModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, rows, none);
+  FitOptions mean = none;
   mean.calibration = FitOptions::Calibration::kMean;
   const Model calibrated =
       FitModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, rows, mean);
@@ -365,4 +366,48 @@ TEST(ModelFitTest, DepthwiseConvNeverCostsMoreThanDense) {
   }
 }
 
+}  // namespace lj
+
+namespace lj {
+namespace {
+
+// A network's first layer computes no input gradient (input_grad false): the backward model
+// learns the input gradient's cost from rows with and without it, and the forward model ignores
+// the flag (ForPass).
+TEST(ModelFitTest, BackwardWithoutInputGradientCostsLess) {
+  std::mt19937_64 rng(21);
+  std::vector<TrainingRow> backward, forward;
+  for (int i = 0; i < 600; ++i) {
+    LayerConfig c = testing::RandomConfig(LayerType::kConv2d, rng);
+    c.input_grad = i % 2 == 0;
+    const double weight_grad = testing::SyntheticTimeS(c, 0.03, rng);
+    const double input_grad = c.input_grad ? 4e-11 * ForwardMacs(c) + 5e-6 : 0.0;
+    backward.push_back({c, weight_grad + input_grad});
+    forward.push_back({c, testing::SyntheticTimeS(c, 0.03, rng)});
+  }
+  FitOptions o;
+  o.folds = 5;
+  o.n_alphas = 30;
+  const Model b = FitModel(LayerType::kConv2d, Pass::kBackward, Quantity::kTimeS, backward, o);
+  const Model f = FitModel(LayerType::kConv2d, Pass::kForward, Quantity::kTimeS, forward, o);
+  double log_error = 0;
+  int n = 0;
+  for (int i = 0; i < 100; ++i) {
+    LayerConfig with = testing::RandomConfig(LayerType::kConv2d, rng);
+    with.batch_size = 32;
+    with.height = with.width = 48;
+    LayerConfig without = with;
+    without.input_grad = false;
+    const double truth_without = testing::SyntheticTimeS(with, 0.0, rng);
+    const double truth_with = truth_without + 4e-11 * ForwardMacs(with) + 5e-6;
+    const double p_with = Predict(b, with).value, p_without = Predict(b, without).value;
+    EXPECT_LT(p_without, p_with) << ToJson(with).dump();
+    log_error += std::abs(std::log((p_with / p_without) / (truth_with / truth_without)));
+    ++n;
+    EXPECT_EQ(Predict(f, with).value, Predict(f, without).value);
+  }
+  EXPECT_LT(log_error / n, 0.15);  // the with/without ratio within ~15 % on average
+}
+
+}  // namespace
 }  // namespace lj

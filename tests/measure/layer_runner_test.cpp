@@ -95,6 +95,26 @@ TEST(LayerRunnerTest, LinearWithAndWithoutBias) {
   ExpectRunsWithGradients(Linear(1, 7, 3, false), {{"input", {1, 7}}, {"weight", {3, 7}}});
 }
 
+// A network's first layer (input_grad false): the backward pass computes the weight and bias
+// gradients only, and is cheaper than with the input gradient.
+TEST(LayerRunnerTest, FirstLayerComputesNoInputGradient) {
+  // Linear with batch == out_features: the weight gradient has the input's shape, which must
+  // not be mistaken for an input gradient.
+  for (LayerConfig c : {Conv(2, 3, 8, 10, 3, 1, 1, 1, true), Linear(8, 16, 8, true)}) {
+    SCOPED_TRACE(ToJson(c).dump());
+    c.input_grad = false;
+    LayerRunner runner(c);
+    runner.PrepareBackward();
+    runner.Backward();
+    EXPECT_FALSE(runner.BackwardProducesInputGrad());
+    const auto grads = ByName(runner.LastGradients());
+    EXPECT_EQ(grads.count("input"), 0u);
+    ASSERT_EQ(grads.count("weight"), 1u);
+    EXPECT_GT(grads.at("weight").abs_sum, 0.0);
+    EXPECT_EQ(grads.count("bias"), 1u);
+  }
+}
+
 TEST(LayerRunnerTest, RepeatedBackwardGivesFreshNotAccumulatedGradients) {
   LayerRunner runner(Linear(4, 32, 16, true));
   runner.PrepareBackward();

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -137,6 +138,36 @@ TEST(NetBuilderTest, AlexNetFirstConvShapesAndConfig) {
   ASSERT_NE(fc, nullptr);
   EXPECT_EQ(fc->config->in_features, 9216);
   EXPECT_EQ(fc->config->out_features, 4096);
+}
+
+// The first layer with parameters takes the data: no input gradient (MarkFirstTrainableLayer).
+// Every other layer computes one.
+TEST(NetBuilderTest, OnlyTheFirstTrainableLayerSkipsTheInputGradient) {
+  for (const char* name : {"lenet5", "alexnet", "resnet18", "mobilenet_v3_small"}) {
+    SCOPED_TRACE(name);
+    const std::vector<LayerInstance> layers = LayersFromNetSpec(ShippedNet(name));
+    int without = 0;
+    for (const LayerInstance& l : layers) {
+      if (l.config && !l.config->input_grad) ++without;
+    }
+    EXPECT_EQ(without, 1);
+    const auto first = std::find_if(layers.begin(), layers.end(),
+                                    [](const LayerInstance& l) { return l.parameter_count > 0; });
+    ASSERT_NE(first, layers.end());
+    ASSERT_TRUE(first->config.has_value());
+    EXPECT_EQ(first->config->type, LayerType::kConv2d);
+    EXPECT_FALSE(first->config->input_grad);
+    EXPECT_EQ(ToJson(*first->config).at("input_grad"), false);
+  }
+  std::vector<LayerInstance> pool_first(2);
+  pool_first[0].config = LayerConfig{};
+  pool_first[0].config->type = LayerType::kMaxPool2d;
+  pool_first[1].config = LayerConfig{};
+  pool_first[1].config->type = LayerType::kLinear;
+  pool_first[1].parameter_count = 10;
+  MarkFirstTrainableLayer(pool_first);
+  EXPECT_TRUE(pool_first[0].config->input_grad);
+  EXPECT_FALSE(pool_first[1].config->input_grad);
 }
 
 TEST(NetBuilderTest, ResNet18BlocksAndModuleNames) {
