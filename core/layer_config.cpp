@@ -146,6 +146,11 @@ std::string CheckGeometry(const LayerConfig& c) {
 
 const std::vector<std::string>& FieldNames(LayerType type) { return Describe(type).fields; }
 
+bool HasInputGradField(LayerType type) {
+  const std::vector<std::string>& names = FieldNames(type);
+  return std::find(names.begin(), names.end(), kInputGrad.name) != names.end();
+}
+
 bool LayerConfig::operator==(const LayerConfig& other) const {
   if (type != other.type) return false;
   for (const Field& f : FieldsOf(type)) {

@@ -151,6 +151,9 @@ bool IsValid(const LayerConfig& config, std::string* reason = nullptr);
 // are the boolean fields; "input_grad" is optional (default true) and written only when false.
 const std::vector<std::string>& FieldNames(LayerType type);
 
+// True for the types whose configs carry input_grad (conv2d, linear: FieldNames has it).
+bool HasInputGradField(LayerType type);
+
 // Output shape:
 //   conv2d, maxpool2d, avgpool2d: {N, C_out, H_out, W_out} with
 //     H_out = floor((height + 2*padding - kernel_size) / stride) + 1 (C_out = C for pools);

@@ -92,20 +92,24 @@ double RawValue(const Model& model, const std::vector<double>& features) {
   return model.log_target ? std::exp(z) : z;
 }
 
-// RawValue clamped by the model's envelope.
-double EnvelopedValue(const Model& model, const std::vector<double>& features) {
-  const double value = RawValue(model, features);
+// The model's raw value `value` (RawValue of `features`) clamped by its envelope.
+double EnvelopedValue(const Model& model, const std::vector<double>& features, double value) {
   if (!model.envelope) return value;
   const double proxy = model.envelope->Proxy(features);
   if (!(proxy > 0) || !std::isfinite(proxy)) return value;
   return std::clamp(value, model.envelope->min_ratio * proxy, model.envelope->max_ratio * proxy);
 }
 
-// EnvelopedValue times the residual correction's factor.
+// An enveloped value times the residual correction's factor at `features`.
+double WithCorrection(const Model& model, const std::vector<double>& features, double enveloped) {
+  if (!model.residuals) return enveloped;
+  return enveloped * std::exp(model.residuals->LogFactor(CorrectionPoint(model.layer, features)));
+}
+
+// RawValue, envelope and residual correction of `features`.
 double CorrectedValue(const Model& model, const std::vector<double>& features) {
-  const double value = EnvelopedValue(model, features);
-  if (!model.residuals) return value;
-  return value * std::exp(model.residuals->LogFactor(CorrectionPoint(model.layer, features)));
+  return WithCorrection(model, features,
+                        EnvelopedValue(model, features, RawValue(model, features)));
 }
 
 }  // namespace
@@ -119,7 +123,8 @@ Prediction Predict(const Model& model, const LayerConfig& input_config) {
   const std::vector<double> features = FeatureValues(config);
   Prediction p;
   p.unclamped = RawValue(model, features);
-  p.value = CorrectedValue(model, features);
+  const double enveloped = EnvelopedValue(model, features, p.unclamped);
+  p.value = WithCorrection(model, features, enveloped);
   bool grouped = false;
   if (Describe(config.type).family == LayerFamily::kConv && config.groups > 1) {
     LayerConfig dense = config;
@@ -128,7 +133,7 @@ Prediction Predict(const Model& model, const LayerConfig& input_config) {
     grouped = dense_value < p.value;
     p.value = std::min(p.value, dense_value);
   }
-  p.clamped = grouped || EnvelopedValue(model, features) != p.unclamped;
+  p.clamped = grouped || enveloped != p.unclamped;
   for (const FeatureBound& b : model.bounds) {
     const int index = FeatureIndex(model.layer, b.name);
     if (index < 0) continue;

@@ -241,9 +241,7 @@ ParsedFile ParseFile(const FileFormat& format, const std::string& path) {
     // The prototype called layer(x) on a plain tensor x (no requires_grad): its backward rows
     // computed the weight gradients only, never an input gradient (core input_grad false).
     LayerConfig backward_config = config;
-    if (config.type == LayerType::kConv2d || config.type == LayerType::kLinear) {
-      backward_config.input_grad = false;
-    }
+    if (HasInputGradField(config.type)) backward_config.input_grad = false;
     const std::string backward_config_json = ToJson(backward_config).dump();
     const size_t e = static_cast<size_t>(format.integer_columns);  // for_energy column
     struct PassColumns {

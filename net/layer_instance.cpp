@@ -85,10 +85,7 @@ std::optional<LayerConfig> ParameterStepConfigOf(const std::vector<LayerInstance
 void MarkFirstTrainableLayer(std::vector<LayerInstance>& layers) {
   for (LayerInstance& layer : layers) {
     if (layer.parameter_count == 0) continue;
-    if (layer.config &&
-        (layer.config->type == LayerType::kConv2d || layer.config->type == LayerType::kLinear)) {
-      layer.config->input_grad = false;
-    }
+    if (layer.config && HasInputGradField(layer.config->type)) layer.config->input_grad = false;
     return;
   }
 }

@@ -50,7 +50,6 @@ struct MeasuredRun {
   std::string db, host, network, definition;
   int64_t batch_size = 0;
   int64_t run_id = 0;
-  int pooled_runs = 1;  // runs whose iterations are pooled here
   std::map<std::string, std::map<int64_t, double>> time_s, energy_j;
 };
 
@@ -122,7 +121,6 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
       if (found != newest.end() && found->second.definition == m.definition) {
         PoolIterations(m.time_s, found->second.time_s);
         PoolIterations(m.energy_j, found->second.energy_j);
-        m.pooled_runs = found->second.pooled_runs + 1;
       }
       newest[key] = std::move(m);  // ids ascend: the newest run names the pool
     }
