@@ -1,6 +1,7 @@
 #include "core/bounds.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "core/errors.h"
 #include "core/json_reader.h"
@@ -127,9 +128,13 @@ std::string DescribeRange(const ParameterBounds& p) {
     return "[" + std::to_string(p.min) + ", " + std::to_string(p.max) + "]";
   }
   std::string out = "choices [";
-  for (size_t i = 0; i < p.choices.size(); ++i) {
+  constexpr size_t kShown = 8;  // a message quotes a long list in part
+  for (size_t i = 0; i < p.choices.size() && i < kShown; ++i) {
     if (i > 0) out += ", ";
     out += p.is_bool ? (p.choices[i] ? "true" : "false") : std::to_string(p.choices[i]);
+  }
+  if (p.choices.size() > kShown) {
+    out += ", ... (" + std::to_string(p.choices.size()) + " in all)";
   }
   return out + "]";
 }
@@ -173,11 +178,12 @@ ParameterBounds ParseParameter(const ParameterSpec& spec, const nlohmann::json& 
       throw ConfigError(choices_where + " must be a non-empty array, got " + Describe(choices));
     }
     p.distribution = Distribution::kChoices;
+    std::unordered_set<int64_t> seen;
     for (size_t i = 0; i < choices.size(); ++i) {
       const std::string item_where = choices_where + "[" + std::to_string(i) + "]";
       const int64_t v = spec.is_bool ? (ReadBool(choices[i], item_where) ? 1 : 0)
                                      : ReadParameterInt(choices[i], spec, item_where);
-      if (std::find(p.choices.begin(), p.choices.end(), v) != p.choices.end()) {
+      if (!seen.insert(v).second) {  // a set: O(n) for the whole list, not O(n^2)
         throw ConfigError(choices_where + " lists " + Describe(choices[i]) + " twice");
       }
       p.choices.push_back(v);

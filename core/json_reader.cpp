@@ -1,13 +1,10 @@
 #include "core/json_reader.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "core/errors.h"
+#include "core/file_read.h"
 
 namespace lj {
 
@@ -22,27 +19,81 @@ std::string Join(const std::string& path, std::string_view key) {
   return path + "." + std::string(key);
 }
 
+namespace {
+
+constexpr size_t kDescribeMaxChars = 80;
+// Nesting below this depth is shown as "[...]" or "{...}".
+constexpr int kDescribeMaxDepth = 8;
+
+std::string DumpScalar(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Appends a bounded JSON rendering of `value` to *out: it stops adding once *out holds more
+// than kDescribeMaxChars characters and never recurses deeper than kDescribeMaxDepth, so a
+// 10^6-deep or 60 MB value costs as little as a small one.
+void AppendBounded(const nlohmann::json& value, int depth, std::string* out) {
+  if (value.is_structured() && depth >= kDescribeMaxDepth) {
+    *out += value.is_object() ? "{...}" : "[...]";
+    return;
+  }
+  if (value.is_object()) {
+    *out += '{';
+    bool first = true;
+    for (const auto& item : value.items()) {
+      if (out->size() > kDescribeMaxChars) break;
+      if (!first) *out += ',';
+      first = false;
+      *out += DumpScalar(nlohmann::json(item.key().substr(0, kDescribeMaxChars))) + ':';
+      AppendBounded(item.value(), depth + 1, out);
+    }
+    *out += '}';
+  } else if (value.is_array()) {
+    *out += '[';
+    bool first = true;
+    for (const auto& element : value) {
+      if (out->size() > kDescribeMaxChars) break;
+      if (!first) *out += ',';
+      first = false;
+      AppendBounded(element, depth + 1, out);
+    }
+    *out += ']';
+  } else if (value.is_string()) {
+    *out += DumpScalar(
+        nlohmann::json(value.get_ref<const std::string&>().substr(0, kDescribeMaxChars + 1)));
+  } else {
+    *out += DumpScalar(value);
+  }
+}
+
+// A nesting depth no real input needs (net.json, the deepest, uses about 10); it keeps
+// recursive readers of the parsed value (net.json's nested blocks, error messages) from
+// exhausting the stack.
+constexpr int kMaxJsonDepth = 64;
+
+}  // namespace
+
 std::string Describe(const nlohmann::json& value) {
-  constexpr size_t kMaxChars = 80;
-  std::string text = value.dump();
-  if (text.size() > kMaxChars) text = text.substr(0, kMaxChars - 3) + "...";
+  std::string text;
+  AppendBounded(value, 0, &text);
+  if (text.size() > kDescribeMaxChars) text = text.substr(0, kDescribeMaxChars - 3) + "...";
   return text;
 }
 
-std::string ReadTextFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw ConfigError(path + ": cannot open file (" + std::strerror(errno) + ")");
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 nlohmann::json ParseJsonText(const std::string& text, const std::string& context) {
+  const nlohmann::json::parser_callback_t limit_depth =
+      [&context](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+        if ((event == nlohmann::json::parse_event_t::object_start ||
+             event == nlohmann::json::parse_event_t::array_start) &&
+            depth >= kMaxJsonDepth) {
+          throw ConfigError(context + ": invalid JSON: nested deeper than " +
+                            std::to_string(kMaxJsonDepth) + " levels");
+        }
+        return true;
+      };
   try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+    return nlohmann::json::parse(text, limit_depth);
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
     throw ConfigError(context + ": invalid JSON: " + e.what());
   }
 }

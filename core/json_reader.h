@@ -18,18 +18,18 @@ std::string At(const std::string& context, const std::string& path);
 // Joins a key path and a key: "parameters" + "kernel_size" -> "parameters.kernel_size".
 std::string Join(const std::string& path, std::string_view key);
 
-// The JSON text of a value for messages, truncated to ~80 characters.
+// The JSON text of a value for messages, truncated to 80 characters. Bounded work whatever
+// the value: deep nesting is shown as "[...]", long arrays and strings are cut.
 std::string Describe(const nlohmann::json& value);
 
-// The whole content of a file.
-// Throws ConfigError "<path>: cannot open file (<strerror>)".
-std::string ReadTextFile(const std::string& path);
 // Parses JSON text; `context` (a file path, or "db: run 3") prefixes the error.
-// Throws ConfigError "<context>: invalid JSON: <parser message with line and column>".
+// Throws ConfigError "<context>: invalid JSON: <parser message with line and column>", or
+// "<context>: invalid JSON: nested deeper than 64 levels" (no real input nests past ~10).
 nlohmann::json ParseJsonText(const std::string& text, const std::string& context);
-// Reads and parses a JSON file: ParseJsonText(ReadTextFile(path), path).
-// Throws ConfigError "<path>: cannot open file (<strerror>)" or
-// "<path>: invalid JSON: <parser message with line and column>".
+// Reads and parses a JSON file: ParseJsonText(ReadTextFile(path), path), so a FIFO, a device
+// or a file over 64 MiB is refused (core/file_read.h).
+// Throws ConfigError "<path>: cannot open file (<strerror>)", "<path>: not a regular file
+// (FIFO)", "<path>: file too large (...)" or "<path>: invalid JSON: <parser message>".
 nlohmann::json LoadJsonFile(const std::string& path);
 
 // Throws ConfigError "<where> must be a JSON object, got <value>" unless j is an object.

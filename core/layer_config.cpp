@@ -1,6 +1,7 @@
 #include "core/layer_config.h"
 
 #include <algorithm>
+#include <numeric>
 
 #include "core/errors.h"
 #include "core/json_reader.h"
@@ -82,16 +83,13 @@ bool IsSpatial(LayerType type) {
 
 // Sum over the o output positions of an adaptive pool of their window lengths along a side of
 // `input` elements: window i is [floor(i*input/o), ceil((i+1)*input/o)) (ATen's start_index /
-// end_index). Equals `input` when o divides it.
+// end_index). In closed form (no loop over o, which may be 2^31: issue 11): the sum telescopes
+// to input + #{j in 1..o : o does not divide j*input} = input + o - gcd(input, o). Equals
+// `input` when o divides it.
 double AdaptiveWindowSum(int64_t input, int64_t o) {
   if (o < 1 || input < 1) return 0;
-  double sum = 0;
-  for (int64_t i = 0; i < o; ++i) {
-    const int64_t start = (i * input) / o;
-    const int64_t end = ((i + 1) * input + o - 1) / o;
-    sum += static_cast<double>(end - start);
-  }
-  return sum;
+  return static_cast<double>(input) + static_cast<double>(o) -
+         static_cast<double>(std::gcd(input, o));
 }
 
 // floor((input + 2*padding - kernel) / stride) + 1; 0 for a stride < 1 (an invalid config,

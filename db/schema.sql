@@ -71,6 +71,10 @@ CREATE TABLE IF NOT EXISTS samples (
   created_at         TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX IF NOT EXISTS samples_run_index ON samples (run_id, sample_index);
+-- One row per pass of a sample: two processes resuming the same run cannot both store it
+-- (issue 11). A database written before this index that holds such duplicates still opens
+-- read-only (fit, predict, evaluate); opening it for writing names the constraint.
+CREATE UNIQUE INDEX IF NOT EXISTS samples_one_per_pass ON samples (run_id, sample_index, pass);
 CREATE INDEX IF NOT EXISTS samples_layer_pass ON samples (layer, pass);
 
 -- A config that threw while being built or run; the run went on.

@@ -204,6 +204,12 @@ Store::Store(const std::string& path, Access access) : path_(path) {
                      (std::filesystem::exists(path) ? "not a regular file" : "no such file"));
   }
   if (!read_only && IsFilePath(path)) {
+    std::error_code type_error;
+    const auto status = std::filesystem::status(path, type_error);
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+      // A FIFO would block SQLite's first read forever; a directory or device is no database.
+      throw StoreError(path + ": cannot open database: not a regular file");
+    }
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     std::error_code ec;
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -222,8 +228,10 @@ Store::Store(const std::string& path, Access access) : path_(path) {
   }
   try {
     sqlite3_extended_result_codes(db_, 1);
-    // Other processes (a second measure, a notebook) may hold the write lock briefly.
-    sqlite3_busy_timeout(db_, 10000);
+    // Other processes (a second measure, a notebook) may hold the write lock briefly. A reader
+    // (fit, predict, evaluate) waits less: in WAL mode only an exclusive-mode writer or a
+    // recovery blocks it, and a tool stuck behind one should say so soon.
+    sqlite3_busy_timeout(db_, read_only ? 3000 : 10000);
     statements_ = std::make_unique<StatementCache>(db_);
     CheckAndApplySchema(read_only);
   } catch (...) {
@@ -397,9 +405,10 @@ std::optional<RunInfo> Store::GetRun(int64_t run_id) {
 }
 
 std::optional<RunInfo> Store::LastUnfinishedRun(const std::string& kind) {
-  static const std::string sql = std::string("SELECT ") + kRunColumns +
-                                 " FROM runs WHERE kind = ? AND status <> 'finished' "
-                                 "ORDER BY id DESC LIMIT 1";
+  static const std::string sql =
+      std::string("SELECT ") + kRunColumns +
+      " FROM runs WHERE kind = ? AND status IN ('running', 'interrupted') "
+      "ORDER BY id DESC LIMIT 1";
   Query q(db_, path_, *statements_, sql.c_str(), "find last unfinished '" + kind + "' run");
   q.Bind(kind);
   if (!q.Step()) return std::nullopt;

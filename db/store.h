@@ -152,7 +152,8 @@ class Store {
   // Inserts a run with status "running"; returns its id.
   int64_t CreateRun(const RunInfo& run);
   std::optional<RunInfo> GetRun(int64_t run_id);
-  // The most recent run of `kind` whose status is not "finished" (running or interrupted).
+  // The most recent run of `kind` that was interrupted, or is still "running" (a process
+  // killed with SIGKILL leaves that); never a "failed" or "finished" one.
   std::optional<RunInfo> LastUnfinishedRun(const std::string& kind);
   void SetRunStatus(int64_t run_id, const std::string& status);  // also sets ended_at
 

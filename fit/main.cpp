@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
       spdlog::info("{}: fitting {} samples ({} model kind)", name, data.samples.size(), kind);
       lj::ModelBundle bundle = lj::FitBundle(data.header, data.samples, options,
                                              [](const std::string& w) { spdlog::warn("{}", w); });
-      const std::string path = out.empty() ? "db/models/" + name + ".json" : out;
+      const std::string path = out.empty() ? lj::DefaultBundlePath(name) : out;
       lj::SaveBundle(bundle, path);
       spdlog::info("{}: wrote {} models to {}", name, bundle.models.size(), path);
       bundles.push_back(std::move(bundle));

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "core/errors.h"
 #include "core/file_write.h"
+#include "core/json_reader.h"
 
 namespace lj {
 namespace {
@@ -360,17 +360,18 @@ ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context) 
   return b;
 }
 
-ModelBundle LoadBundle(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot open model bundle");
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw ConfigError(path + ": not valid JSON: " + e.what());
+std::string DefaultBundlePath(const std::string& host) {
+  std::string stem;
+  for (const char c : host) {
+    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-';
+    stem += safe ? c : '_';
   }
-  return BundleFromJson(j, path);
+  if (stem.empty() || stem[0] == '.') stem = "_" + stem;
+  return "db/models/" + stem + ".json";
 }
+
+ModelBundle LoadBundle(const std::string& path) { return BundleFromJson(LoadJsonFile(path), path); }
 
 void SaveBundle(const ModelBundle& bundle, const std::string& path) {
   WriteTextFileAtomically(path, ToJson(bundle).dump(2) + "\n");

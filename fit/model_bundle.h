@@ -164,6 +164,12 @@ Model ModelFromJson(const nlohmann::json& j, const std::string& context = "");
 nlohmann::json ToJson(const ModelBundle& bundle);
 ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context = "");
 
+// "db/models/<host>.json", where `fit` writes a host's bundle and `predict` looks for it.
+// The host name comes from a database (and --host of --import-legacy takes any text), so every
+// character outside [A-Za-z0-9._-] becomes '_' and a leading '.' is prefixed with '_': the
+// path never leaves db/models/ ("../../etc/x" -> "db/models/_.._.._etc_x.json").
+std::string DefaultBundlePath(const std::string& host);
+
 // Reads a bundle. Throws ConfigError naming the file if it cannot be read, is not JSON, is not
 // a layerjoule model bundle, has another format_version, or has a malformed model.
 ModelBundle LoadBundle(const std::string& path);

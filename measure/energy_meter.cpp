@@ -6,7 +6,8 @@
 
 namespace lj {
 
-EnergyDelta EnergyMeter::Between(const EnergyCounters& before, const EnergyCounters& after) const {
+EnergyDelta EnergyMeter::Between(const EnergyCounters& before, const EnergyCounters& after,
+                                 double elapsed_s) const {
   const std::vector<RaplZone>& zones = Zones();
   if (before.energy_uj.size() != zones.size() || after.energy_uj.size() != zones.size()) {
     throw MeterError(Name() + " meter: counter readings have " +
@@ -22,6 +23,15 @@ EnergyDelta EnergyMeter::Between(const EnergyCounters& before, const EnergyCount
       delta_uj = CounterDeltaUj(before.energy_uj[i], after.energy_uj[i], zone.max_energy_range_uj);
     } catch (const MeterError& e) {
       throw MeterError("RAPL zone " + zone.name + " (" + zone.path + "): " + e.what());
+    }
+    if (elapsed_s >= 0 && !PlausibleStep(before.energy_uj[i], after.energy_uj[i],
+                                         zone.max_energy_range_uj, elapsed_s)) {
+      throw CounterResetError(
+          "RAPL zone " + zone.name + " (" + zone.path + "): counter went from " +
+          std::to_string(before.energy_uj[i]) + " to " + std::to_string(after.energy_uj[i]) +
+          " uJ in " + std::to_string(elapsed_s) + " s; as a wraparound that is " +
+          std::to_string(static_cast<double>(delta_uj) * 1e-6) +
+          " J, more than any zone draws: the counter was reset, the window is measured again");
     }
     const double joules = static_cast<double>(delta_uj) * 1e-6;
     switch (zone.domain) {

@@ -37,6 +37,13 @@ struct EnergyDelta {
   std::optional<double> psys_j;
 };
 
+// A counter went backwards by more than a wraparound can explain: it was reset (reboot, driver
+// reload). The window's energy is unknown; measure it again.
+class CounterResetError : public MeterError {
+ public:
+  using MeterError::MeterError;
+};
+
 class EnergyMeter {
  public:
   virtual ~EnergyMeter() = default;
@@ -46,7 +53,11 @@ class EnergyMeter {
   // Reads every zone's counter. Throws MeterError naming the zone on a failed read.
   virtual EnergyCounters Read() = 0;
   // Energy between two reads, each zone corrected for one wraparound (see wraparound.h).
-  EnergyDelta Between(const EnergyCounters& before, const EnergyCounters& after) const;
+  // elapsed_s >= 0, the seconds between the reads, also checks each decrease for being a
+  // plausible wrap (PlausibleStep) and throws CounterResetError when it is not; the caller
+  // measures again. elapsed_s < 0 skips that check.
+  EnergyDelta Between(const EnergyCounters& before, const EnergyCounters& after,
+                      double elapsed_s = -1) const;
 };
 
 }  // namespace lj

@@ -20,7 +20,7 @@ IdleRow MeasureIdle(EnergyMeter& meter, double duration_s, const std::atomic<boo
   const auto after = meter.Read();
   const double elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
 
-  const EnergyDelta delta = meter.Between(before, after);
+  const EnergyDelta delta = meter.Between(before, after, elapsed_s);
   IdleRow row;
   row.duration_s = elapsed_s;
   row.package_power_w = delta.package_j / elapsed_s;

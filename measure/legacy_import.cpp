@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/errors.h"
+#include "core/file_read.h"
 #include "core/json_reader.h"
 #include "core/layer_config.h"
 #include "db/vocabulary.h"
@@ -358,21 +359,19 @@ int64_t ImportFileSummary::RejectedSamples() const {
   return total;
 }
 
-ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name, Store& store,
-                           const std::string& command_line) {
+namespace {
+
+// Step 1 of an import: every file of `dir` parsed and checked, nothing written.
+void ParseLegacyDir(const std::string& dir, std::vector<ParsedFile>& parsed,
+                    std::vector<ParsedNetwork>& networks) {
   namespace fs = std::filesystem;
-  if (host_name.empty()) throw ConfigError("legacy import of " + dir + ": host name is empty");
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw ConfigError(dir + ": not a directory");
-
-  // 1. Parse and check every file before writing anything.
-  std::vector<ParsedFile> parsed;
   for (const FileFormat& format : Formats()) {
     const std::string path = (fs::path(dir) / format.file_name).string();
     if (!fs::exists(path, ec)) continue;
     parsed.push_back(ParseFile(format, path));
   }
-  std::vector<ParsedNetwork> networks;
   const fs::path nets_dir = fs::path(dir) / "nets";
   if (fs::is_directory(nets_dir, ec)) {
     std::vector<std::string> paths;
@@ -385,6 +384,23 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
   if (parsed.empty() && networks.empty()) {
     throw ConfigError(dir + ": none of conv.csv, linear.csv, pool.csv, nets/*.json found");
   }
+}
+
+}  // namespace
+
+void CheckLegacyDir(const std::string& dir) {
+  std::vector<ParsedFile> parsed;
+  std::vector<ParsedNetwork> networks;
+  ParseLegacyDir(dir, parsed, networks);
+}
+
+ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name, Store& store,
+                           const std::string& command_line) {
+  if (host_name.empty()) throw ConfigError("legacy import of " + dir + ": host name is empty");
+  // 1. Parse and check every file before writing anything.
+  std::vector<ParsedFile> parsed;
+  std::vector<ParsedNetwork> networks;
+  ParseLegacyDir(dir, parsed, networks);
   const std::vector<RunInfo> runs = store.ReadRuns();
   for (const ParsedFile& p : parsed) RefuseDuplicate(p, runs, store.path());
   for (const ParsedNetwork& net : networks) {

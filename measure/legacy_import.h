@@ -102,6 +102,11 @@ struct ImportSummary {
 // (for_energy): 'abc' is not a number"); or if the same file content was already imported
 // into this database (naming that run). Nothing is stored in any of these cases.
 // Throws StoreError if writing fails (the transaction is rolled back).
+// Parses and checks dir as ImportLegacy does, writing nothing: `measure --import-legacy` calls
+// it before it creates or opens the database, so a bad directory leaves no database behind.
+// Throws ConfigError as ImportLegacy does for a missing or malformed file.
+void CheckLegacyDir(const std::string& dir);
+
 ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name, Store& store,
                            const std::string& command_line);
 

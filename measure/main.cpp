@@ -1,8 +1,10 @@
 // measure: per-layer forward/backward time and energy into SQLite. See README.md.
+#include <semaphore.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "db/store.h"
 #include "db/vocabulary.h"
@@ -23,10 +26,42 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 volatile std::sig_atomic_t g_signal = 0;
+std::atomic<int> g_interrupts{0};
+std::atomic<int64_t> g_run_id{0};  // the run being measured, 0 before one exists
+sem_t g_force_exit;                // posted by a second SIGINT
 
+// The first SIGINT, SIGTERM, SIGHUP or SIGPIPE stops the run after the current execution; a
+// second SIGINT (an impatient Ctrl-C during a long execution) wakes the watcher below, which
+// exits at once. Only async-signal-safe calls here: lock-free atomics and sem_post.
 extern "C" void OnSignal(int signo) {
   g_signal = signo;
   g_stop.store(true);
+  if (signo == SIGINT && g_interrupts.fetch_add(1) >= 1) sem_post(&g_force_exit);
+}
+
+// Marks the current run interrupted on its own connection and exits with 130, without waiting
+// for the measuring thread (a config's stored rows are one transaction, so whatever it was
+// writing is rolled back, never half there).
+void StartForceExitWatcher(const std::string& db_path) {
+  sem_init(&g_force_exit, 0, 0);
+  std::thread([db_path] {
+    while (sem_wait(&g_force_exit) != 0) {
+    }
+    const int64_t run = g_run_id.load();
+    std::string marked = "no run had started";
+    if (run > 0) {
+      try {
+        lj::Store store(db_path);
+        store.SetRunStatus(run, std::string(lj::ToString(lj::RunStatus::kInterrupted)));
+        marked = "run " + std::to_string(run) + " marked interrupted";
+      } catch (const std::exception& e) {
+        marked = "run " + std::to_string(run) + " not marked: " + e.what();
+      }
+    }
+    std::fprintf(stderr, "measure: second SIGINT: exiting now (%s)\n", marked.c_str());
+    std::fflush(stderr);
+    std::_Exit(128 + SIGINT);
+  }).detach();
 }
 
 std::string JoinArgs(int argc, char** argv) {
@@ -73,6 +108,21 @@ CLI::Validator DecimalIn(uint64_t lo, uint64_t hi, const std::string& what) {
       what);
 }
 
+// A database file: not empty, not SQLite's ":memory:" or a "file:" URI (either would silently
+// discard a night of measurements, issue 11). The type of an existing path is Store's check.
+CLI::Validator DatabaseFile() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text.empty()) return "--db must name a database file, got ''";
+        if (text == ":memory:" || text.rfind("file:", 0) == 0) {
+          return "--db must name a database file, got '" + text +
+                 "' (an in-memory or URI database would discard the run)";
+        }
+        return "";
+      },
+      "FILE");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,7 +139,9 @@ int main(int argc, char** argv) {
   app.add_option("--n", opt.n, "configs to measure (each stores a forward and a backward row)")
       ->check(DecimalIn(0, 1000000000, "--n"));
   app.add_option("--sweep", opt.sweep_path, "one-factor sweep file (configs/sweeps/*.json)");
-  app.add_option("--db", opt.db_path, "SQLite database")->capture_default_str();
+  app.add_option("--db", opt.db_path, "SQLite database")
+      ->capture_default_str()
+      ->check(DatabaseFile());
   app.add_option("--bounds", opt.bounds_path, "bounds file [configs/bounds/<layer>.json]");
   app.add_option("--meter", meter, "auto | rapl | none")->capture_default_str();
   app.add_option("--seed", opt.seed, "seed of the config stream")
@@ -142,13 +194,17 @@ int main(int argc, char** argv) {
     opt.command_line = JoinArgs(argc, argv);
     if (!import_dir.empty()) {
       if (import_host.empty()) throw lj::ConfigError("--import-legacy needs --host NAME");
+      lj::CheckLegacyDir(import_dir);  // before the database is created
       lj::Store store(opt.db_path);
       std::cout << lj::FormatImportSummary(
           lj::ImportLegacy(import_dir, import_host, store, opt.command_line));
       return 0;
     }
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
+    // A closed ssh session (SIGHUP) or a closed pipe on stdout/stderr (SIGPIPE) stops the run
+    // like SIGTERM: the current config finishes and the run is marked interrupted (issue 11).
+    for (const int signo : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(signo, OnSignal);
+    StartForceExitWatcher(opt.db_path);
+    opt.on_run = [](int64_t run_id) { g_run_id.store(run_id); };
     if (!net.net_path.empty()) {
       if (app.count("--batch-size")) net.overrides.batch_size = batch_size;
       if (!input.empty()) net.overrides.input = lj::ParseInputSpec(input);
@@ -160,6 +216,7 @@ int main(int argc, char** argv) {
       net.threads = opt.threads;
       net.idle_s = opt.idle_s;
       net.layer_options = {opt.min_time_s, opt.trials, opt.warmup_runs};
+      net.on_run = opt.on_run;
       const lj::NetworkRunSummary summary = lj::RunNetworkMeasurement(net, g_stop);
       std::cout << lj::FormatNetworkSummary(summary) << std::flush;
       return summary.status == lj::ToString(lj::RunStatus::kFinished)

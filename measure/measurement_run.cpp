@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -87,7 +88,12 @@ WorkPlan RandomPlan(const std::string& layer_name, const nlohmann::json& spec,
   caps.max_forward_macs = bounds.max_forward_macs;
   caps.max_memory_bytes = max_memory_bytes;
   auto sampler = std::make_shared<ConfigSampler>(bounds, seed, caps, near);
-  sampler->Sample(0);  // fails here, before anything is written, if the bounds admit nothing
+  // Every index is checked before anything is written (issue 11: a rare index whose draws
+  // all fail used to abort the run mid-night, and every --resume at the same index). Sampling
+  // is microseconds per index; beyond the first kPrecheckedIndices (or past n, after failed
+  // configs) the loop's own check marks the run failed instead.
+  constexpr int64_t kPrecheckedIndices = 100000;
+  for (int64_t i = 0; i < std::min(n, kPrecheckedIndices); ++i) sampler->Sample(i);
 
   WorkPlan plan;
   plan.kind = std::string(ToString(near.anchors.empty() ? RunKind::kRandom : RunKind::kNear));
@@ -107,6 +113,37 @@ WorkPlan RandomPlan(const std::string& layer_name, const nlohmann::json& spec,
     return item;
   };
   return plan;
+}
+
+// A resumed run goes on only on the setup it was measured with (issue 11): the same host
+// (hostname, CPU, threads, LibTorch, BLAS, RAPL domains) and the same meter; a RAPL run resumed
+// without RAPL access would otherwise append time-only rows to an energy data set.
+void RefuseChangedSetup(Store& store, const RunInfo& run, const HostInfo& now,
+                        const std::string& meter) {
+  const std::string what = "--resume: run " + std::to_string(run.id) + " in " + store.path();
+  if (run.meter != meter) {
+    throw ConfigError(what + " was measured with meter '" + run.meter + "', this process has '" +
+                      meter + "'" +
+                      (run.meter == "rapl" ? " (is RAPL readable? run as root, see --meter)" : ""));
+  }
+  const std::optional<HostInfo> then = store.GetHost(run.host_id);
+  if (!then)
+    throw ConfigError(what + " names host " + std::to_string(run.host_id) + ", not stored");
+  const auto differs = [&](const std::string& field, const std::string& a, const std::string& b) {
+    if (a != b) {
+      throw ConfigError(what + " was measured with " + field + " '" + a + "', this process has '" +
+                        b + "'");
+    }
+  };
+  differs("hostname", then->hostname, now.hostname);
+  differs("CPU", then->cpu_model, now.cpu_model);
+  differs("threads (--threads)", std::to_string(then->threads_used),
+          std::to_string(now.threads_used));
+  differs("LibTorch", then->torch_version, now.torch_version);
+  differs("BLAS", then->blas, now.blas);
+  differs("RAPL domains", then->rapl_domains, now.rapl_domains);
+  differs("sockets and cores", std::to_string(then->sockets) + "/" + std::to_string(then->cores),
+          std::to_string(now.sockets) + "/" + std::to_string(now.cores));
 }
 
 WorkPlan SweepPlan(const nlohmann::json& spec_json, const std::string& context) {
@@ -144,12 +181,14 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     throw ConfigError("--trials must be >= 1, got " + std::to_string(options.trials));
   }
   std::optional<RunInfo> resumed;
+  int threads_wanted = options.threads;
   WorkPlan plan;
   if (options.resume) {
     if (!FileExists(options.db_path)) {
       throw ConfigError("--resume: no database at " + options.db_path);
     }
-    Store probe(options.db_path);
+    // Read-only: an empty or foreign file is refused, not given a schema (issue 11).
+    Store probe(options.db_path, Store::Access::kReadOnly);
     if (options.sweep_path.empty()) {
       // The newer of the last unfinished random and near runs.
       resumed = probe.LastUnfinishedRun(std::string(ToString(RunKind::kRandom)));
@@ -162,6 +201,12 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     if (!resumed) {
       throw ConfigError("--resume: " + options.db_path + " has no unfinished " +
                         (options.sweep_path.empty() ? "random or near" : "sweep") + " run");
+    }
+    // Without --threads, a resumed run keeps the thread count it was measured with.
+    if (threads_wanted == 0) {
+      if (const std::optional<HostInfo> then = probe.GetHost(resumed->host_id)) {
+        threads_wanted = then->threads_used;
+      }
     }
     const std::string context = options.db_path + ": run " + std::to_string(resumed->id);
     const nlohmann::json stored = ParseJsonText(resumed->bounds_json, context);
@@ -196,11 +241,17 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   }
 
   // 2. One measure per host; then the meter; then the database.
-  MeasurementHost setup = PrepareMeasurementHost(options.lock_path, options.meter, options.threads);
+  // A resumed run keeps its meter unless --meter says otherwise (then RefuseChangedSetup).
+  MeterChoice meter_choice = options.meter;
+  if (resumed && meter_choice == MeterChoice::kAuto) {
+    meter_choice = resumed->meter == "rapl" ? MeterChoice::kRapl : MeterChoice::kNone;
+  }
+  MeasurementHost setup = PrepareMeasurementHost(options.lock_path, meter_choice, threads_wanted);
   const SelectedMeter& meter = setup.meter;
   const HostInfo& host = setup.host;
   const int threads = setup.threads;
   Store store(options.db_path);
+  if (resumed) RefuseChangedSetup(store, *resumed, host, meter.name);  // before any write
   const int64_t host_id = store.UpsertHost(host);
 
   RunSummary summary;
@@ -232,6 +283,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     run.trials = options.trials;
     summary.run_id = store.CreateRun(run);
   }
+  if (options.on_run) options.on_run(summary.run_id);
   spdlog::info("run {}: {} {} on {} ({} threads, {}, {}), meter {}", summary.run_id, plan.kind,
                plan.layer, host.cpu_model, threads, host.torch_version, host.blas, meter.name);
 
@@ -258,7 +310,14 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
         std::chrono::duration<double>(Clock::now() - last_idle).count() > options.idle_every_s) {
       measure_idle();
     }
-    const WorkItem item = plan.item(index, summary);
+    WorkItem item;
+    try {
+      item = plan.item(index, summary);
+    } catch (const ConfigError& e) {
+      store.SetRunStatus(summary.run_id, std::string(ToString(RunStatus::kFailed)));
+      throw ConfigError(std::string(e.what()) + "; run " + std::to_string(summary.run_id) +
+                        " is marked failed (a resume would stop at the same index)");
+    }
     try {
       const auto results = MeasureLayer(item.config, measure_options, meter.meter.get(), &stop,
                                         static_cast<uint64_t>(index));

@@ -6,6 +6,7 @@
 // seconds on SIGINT/SIGTERM, and can be resumed to exactly N configs with the same seed stream.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,9 @@ struct RunOptions {
   std::vector<std::string> near_paths;
   std::vector<NearAnchor> near_anchors;
   double near_share = 0.7;
+  // Called with the id of each run as it starts or resumes (measure's main remembers it, so a
+  // second SIGINT can mark it interrupted before exiting at once).
+  std::function<void(int64_t run_id)> on_run;
 };
 
 struct RunSummary {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/file_read.h"
 #include "core/json_reader.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
@@ -80,6 +81,7 @@ TrainableNet LoadNet(const NetworkRunOptions& options) {
   net.input = *o.input;
   net.batch_size = *o.batch_size;
   if (options.layers) net.layers = LayersFromTorchScript(path, net.input, net.batch_size);
+  CheckInputFile(path, kMaxTorchScriptBytes);  // refuses a FIFO before torch opens it
   auto module = std::make_shared<torch::jit::Module>();
   try {
     *module = torch::jit::load(path);
@@ -157,7 +159,7 @@ class Trainer {
       row.time_s = std::chrono::duration<double>(end - t0).count();
       if (meter_) {
         const EnergyCounters now = meter_->Read();
-        SetEnergy(row, meter_->Between(last, now));
+        SetEnergy(row, meter_->Between(last, now, row.time_s));
         last = now;
       }
       rows.push_back(std::move(row));
@@ -173,7 +175,7 @@ class Trainer {
     NetworkSampleRow total;
     total.phase = std::string(ToString(NetworkPhase::kIteration));
     total.time_s = std::chrono::duration<double>(end - start).count();
-    if (meter_) SetEnergy(total, meter_->Between(start_counters, last));
+    if (meter_) SetEnergy(total, meter_->Between(start_counters, last, total.time_s));
     rows.push_back(std::move(total));
     for (NetworkSampleRow& r : rows) {
       r.iteration = iteration;
@@ -257,6 +259,7 @@ void MeasureNetworkLayers(const TrainableNet& net, const NetworkRunOptions& opti
   run.min_time_s = options.layer_options.min_time_s;
   run.trials = options.layer_options.trials;
   summary.layer_run_id = store.CreateRun(run);
+  if (options.on_run) options.on_run(summary.layer_run_id);
   for (size_t i = 0; i < configs.size() && !stop.load(); ++i) {
     const auto& [config, paths] = configs[i];
     const int64_t index = static_cast<int64_t>(i);
@@ -332,6 +335,7 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
   run.meter = setup.meter.name;
   NetworkRunSummary summary;
   summary.run_id = store.CreateRun(run);
+  if (options.on_run) options.on_run(summary.run_id);
   summary.network = net.name;
   summary.batch_size = net.batch_size;
   summary.meter = setup.meter.name;

@@ -38,6 +38,7 @@
 // (PrepareMeasurementHost, measure/measurement_run.h) and measures idle power at the start.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,9 @@ struct NetworkRunOptions {
   double idle_s = 2.0;           // idle power measurement at the start (with a meter)
   bool layers = false;           // also measure the network's layers (run kind "net-layers")
   MeasureOptions layer_options;  // protocol of the --layers measurements
+  // Called with the id of each run as it starts or resumes (measure's main remembers it, so a
+  // second SIGINT can mark it interrupted before exiting at once).
+  std::function<void(int64_t run_id)> on_run;
 };
 
 // Means over the stored iterations of one phase.

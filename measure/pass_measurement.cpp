@@ -124,12 +124,21 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
   std::vector<std::vector<double>> socket_j(trials);
   EnergyCounters before, after;
   const double per_execution = 1.0 / static_cast<double>(n);
+  int resets = 0;
   for (size_t t = 0; t < trials; ++t) {
     if (meter != nullptr) before = meter->Read();
     const double elapsed_s = RunTimed(execute, n, stop, label);
     if (meter != nullptr) {
       after = meter->Read();
-      const EnergyDelta delta = meter->Between(before, after);
+      EnergyDelta delta;
+      try {
+        delta = meter->Between(before, after, elapsed_s);
+      } catch (const CounterResetError&) {
+        // Not stored: this trial is measured again; a counter that keeps resetting is broken.
+        if (++resets > 3) throw;
+        --t;
+        continue;
+      }
       package_j[t] = delta.package_j * per_execution;
       dram_j[t] = delta.dram_j.value_or(0) * per_execution;
       psys_j[t] = delta.psys_j.value_or(0) * per_execution;

@@ -1,5 +1,6 @@
 #include "measure/wraparound.h"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -26,6 +27,14 @@ uint64_t CounterDeltaUj(uint64_t before_uj, uint64_t after_uj, uint64_t max_ener
   // Wrapped once: up from `before` to max (max - before steps), one step to 0, then `after`
   // steps. Since after < before <= max, the sum is at most max: no overflow.
   return (max_energy_range_uj - before_uj) + after_uj + 1;
+}
+
+bool PlausibleStep(uint64_t before_uj, uint64_t after_uj, uint64_t max_energy_range_uj,
+                   double elapsed_s) {
+  if (after_uj >= before_uj) return true;
+  const double delta_j =
+      static_cast<double>(CounterDeltaUj(before_uj, after_uj, max_energy_range_uj)) * 1e-6;
+  return delta_j <= kMaxPlausibleZonePowerW * std::max(elapsed_s, 1e-3);
 }
 
 double WrapPeriodS(uint64_t max_energy_range_uj, double power_w) {

@@ -33,6 +33,17 @@ namespace lj {
 // "RAPL counter reading 300 uJ exceeds max_energy_range_uj 200 uJ (reading 'after')".
 uint64_t CounterDeltaUj(uint64_t before_uj, uint64_t after_uj, uint64_t max_energy_range_uj);
 
+// No RAPL zone draws more than this (a 2-socket server package is ~200-400 W): a wraparound
+// that would mean more energy than this power over the window was a counter reset.
+inline constexpr double kMaxPlausibleZonePowerW = 2000.0;
+
+// Whether the step from `before` to `after` over `elapsed_s` seconds is physically possible:
+// always when the counter did not decrease; after a decrease, only when the wrapped delta
+// (CounterDeltaUj) is at most kMaxPlausibleZonePowerW x max(elapsed_s, 1 ms). A reboot or a
+// driver reload resets a counter to near 0, which reads as a wrap of up to ~262 kJ (issue 11).
+bool PlausibleStep(uint64_t before_uj, uint64_t after_uj, uint64_t max_energy_range_uj,
+                   double elapsed_s);
+
 // Seconds a counter with this range takes to wrap at a constant power of power_w watts:
 // (max_energy_range_uj + 1) / (power_w * 1e6). Readings further apart than this may hide a
 // wraparound. Returns +infinity for power_w <= 0.

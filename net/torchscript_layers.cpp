@@ -6,15 +6,13 @@
 #include <torch/csrc/jit/runtime/jit_trace.h>
 #include <torch/script.h>
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <unordered_set>
 
 #include "core/errors.h"
+#include "core/file_read.h"
 #include "net/activations.h"
 
 namespace lj {
@@ -544,10 +542,7 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
   if (batch_size <= 0) {
     throw ConfigError(path + ": batch_size must be > 0, got " + std::to_string(batch_size));
   }
-  {
-    std::ifstream probe(path, std::ios::binary);
-    if (!probe) throw ConfigError(path + ": cannot open file (" + std::strerror(errno) + ")");
-  }
+  CheckInputFile(path, kMaxTorchScriptBytes);  // refuses a FIFO before torch opens it
   torch::NoGradGuard no_grad;
   std::shared_ptr<torch::jit::Graph> graph;
   torch::jit::Module module;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <climits>
-#include <fstream>
+#include <filesystem>
 
 #include "core/errors.h"
 
@@ -316,8 +316,6 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
   return out;
 }
 
-std::string DefaultBundlePath(const std::string& host) { return "db/models/" + host + ".json"; }
-
 std::string LocalHostname() {
   char name[HOST_NAME_MAX + 1] = {};
   if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
@@ -325,7 +323,8 @@ std::string LocalHostname() {
 }
 
 ModelBundle LoadBundleForHost(const std::string& path, const std::string& expected_host) {
-  if (!std::ifstream(path).good()) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) {  // exists() never opens, so a FIFO cannot block
     const std::string host = expected_host.empty() ? "this host" : "host '" + expected_host + "'";
     throw ConfigError(path + ": no model bundle for " + host +
                       "; make one by measuring layers on that host, e.g. `measure --layer conv "

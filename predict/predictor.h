@@ -176,8 +176,6 @@ struct NetworkPrediction {
 NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
                                   const ModelBundle& bundle, const TrainingRun& run);
 
-// "db/models/<host>.json", as written by `fit`.
-std::string DefaultBundlePath(const std::string& host);
 // gethostname(), or "localhost" if it fails.
 std::string LocalHostname();
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "core/errors.h"
@@ -90,6 +91,37 @@ TEST(LayerConfigTest, LinearShapeAndMacs) {
   EXPECT_DOUBLE_EQ(s.input_elements, 16.0 * 25088);
   EXPECT_DOUBLE_EQ(s.output_elements, 16.0 * 4096);
   EXPECT_DOUBLE_EQ(s.weight_elements, 25088.0 * 4096 + 4096);
+}
+
+// Adaptive pooling's MACs: the sum of ATen's window lengths, brute-forced here, against the
+// closed form; and an output_size of 2^40 must not loop (it did, once per draw: issue 11).
+TEST(LayerConfigTest, AdaptiveAvgPoolMacsSumTheAtenWindows) {
+  const auto brute = [](int64_t n, int64_t o) {
+    double sum = 0;
+    for (int64_t i = 0; i < o; ++i)
+      sum += static_cast<double>((((i + 1) * n + o - 1) / o) - i * n / o);
+    return sum;
+  };
+  for (int64_t side = 1; side <= 20; ++side) {
+    for (int64_t o = 1; o <= 25; ++o) {
+      LayerConfig c;
+      c.type = LayerType::kAdaptiveAvgPool2d;
+      c.batch_size = 2;
+      c.in_channels = 3;
+      c.height = side;
+      c.width = side + 1;
+      c.output_size = o;
+      EXPECT_DOUBLE_EQ(ForwardMacs(c), 6.0 * brute(side, o) * brute(side + 1, o))
+          << side << " " << o;
+    }
+  }
+  LayerConfig huge;
+  huge.type = LayerType::kAdaptiveAvgPool2d;
+  huge.batch_size = 1;
+  huge.in_channels = 1;
+  huge.height = huge.width = 7;
+  huge.output_size = int64_t{1} << 40;
+  EXPECT_DOUBLE_EQ(ForwardMacs(huge), std::pow(7.0 + std::ldexp(1.0, 40) - 1.0, 2));
 }
 
 TEST(LayerConfigTest, ValidateAcceptsCommonLayers) {

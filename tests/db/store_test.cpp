@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -240,7 +241,10 @@ TEST(StoreTest, LastUnfinishedRunIsTheNewestNotFinishedRunOfThatKind) {
   EXPECT_FALSE(store.LastUnfinishedRun("sweep").has_value());
 
   const int64_t r3 = store.CreateRun(MakeRun(host));
-  EXPECT_EQ(store.LastUnfinishedRun("random")->id, r3);
+  EXPECT_EQ(store.LastUnfinishedRun("random")->id, r3);  // "running": killed with SIGKILL
+  store.SetRunStatus(r3, "failed");                      // a failed run is not resumed (issue 11)
+  EXPECT_EQ(store.LastUnfinishedRun("random")->id, r1);
+  store.SetRunStatus(r3, "running");
 
   // Resuming sets it running again and clears ended_at.
   store.SetRunStatus(r1, "running");
@@ -370,6 +374,46 @@ TEST(StoreTest, AFailingRowLeavesNoneOfItsBatchStored) {
   EXPECT_EQ(store.CountSamples(run), 2);
   Store reopened(path);
   EXPECT_EQ(reopened.CountSamples(run), 2);
+}
+
+// Two resumers of one run must not both store a sample (issue 11): the second insert of a
+// (run, sample_index, pass) fails, and its whole batch with it.
+TEST(StoreTest, ASamplePassIsStoredOnce) {
+  TempDir dir;
+  const std::string path = dir.File("m.sqlite");
+  Store store(path);
+  const int64_t run = store.CreateRun(MakeRun(store.UpsertHost(MakeHost())));
+  store.InsertSamples({MakeSample(run, 3, "forward"), MakeSample(run, 3, "backward")});
+  Store second(path);  // another process resuming the same run
+  try {
+    second.InsertSamples({MakeSample(run, 4, "forward"), MakeSample(run, 3, "backward")});
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("UNIQUE constraint failed"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(store.CountSamples(run), 2);
+  EXPECT_EQ(store.CountStoredConfigs(run), 1);
+  const int64_t other = store.CreateRun(MakeRun(store.UpsertHost(MakeHost())));
+  store.InsertSamples({MakeSample(other, 3, "forward")});  // the same index in another run
+  EXPECT_EQ(store.CountSamples(other), 1);
+}
+
+// SQLite would block forever on its first read of a FIFO: refused before it is opened.
+TEST(StoreTest, RefusesAFifoOrADirectoryWithoutBlocking) {
+  TempDir dir;
+  const std::string fifo = dir.File("m.sqlite");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& path : {fifo, dir.path()}) {
+    for (const auto access : {Store::Access::kReadWrite, Store::Access::kReadOnly}) {
+      try {
+        Store store(path, access);
+        ADD_FAILURE() << "opened " << path;
+      } catch (const StoreError& e) {
+        EXPECT_EQ(std::string(e.what()), path + ": cannot open database: not a regular file");
+      }
+    }
+  }
 }
 
 TEST(StoreTest, ForeignKeysAreEnforced) {

@@ -103,6 +103,17 @@ TEST_F(ModelBundleTest, PredictionNamesFeaturesOutsideTrainingBounds) {
   EXPECT_THROW(Predict(*m, conv), ConfigError);
 }
 
+// A host name from a database must not steer fit's output out of db/models/ (issue 11).
+TEST(DefaultBundlePathTest, KeepsEveryHostNameInsideDbModels) {
+  EXPECT_EQ(DefaultBundlePath("node7"), "db/models/node7.json");
+  EXPECT_EQ(DefaultBundlePath("raptor-lake_2.lan"), "db/models/raptor-lake_2.lan.json");
+  EXPECT_EQ(DefaultBundlePath("../../etc/x"), "db/models/_.._.._etc_x.json");
+  EXPECT_EQ(DefaultBundlePath("/abs"), "db/models/_abs.json");
+  EXPECT_EQ(DefaultBundlePath(".."), "db/models/_...json");
+  EXPECT_EQ(DefaultBundlePath(""), "db/models/_.json");
+  EXPECT_EQ(DefaultBundlePath(std::string("a\0b", 3)), "db/models/a_b.json");
+}
+
 TEST_F(ModelBundleTest, BadBundlesThrowConfigErrorNamingTheFile) {
   const auto expect_error = [](const std::string& path, const std::string& part) {
     try {
@@ -115,7 +126,7 @@ TEST_F(ModelBundleTest, BadBundlesThrowConfigErrorNamingTheFile) {
     }
   };
   expect_error((dir_ / "missing.json").string(), "cannot open");
-  expect_error(Write("broken.json", "{\"format\": "), "not valid JSON");
+  expect_error(Write("broken.json", "{\"format\": "), "invalid JSON");
   expect_error(Write("other.json", "{\"format\": \"something-else\"}"),
                "not a layerjoule model bundle");
   nlohmann::json j = ToJson(Fitted());

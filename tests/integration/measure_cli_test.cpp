@@ -199,6 +199,105 @@ TEST_F(MeasureCli, SigtermEndsCleanlyAndResumeCompletesTheSameSeedStream) {
   EXPECT_EQ(QueryText(db_, q), QueryText(other_db, q));
 }
 
+// A closed ssh session sends SIGHUP, a closed pipe SIGPIPE: both stop the run like SIGTERM,
+// with the run marked interrupted (issue 11), instead of killing it with status "running".
+TEST_F(MeasureCli, SighupAndSigpipeEndCleanlyWithTheRunInterrupted) {
+  for (const int signo : {SIGHUP, SIGPIPE}) {
+    const std::string db = dir_ + "/sig" + std::to_string(signo) + ".sqlite";
+    auto argv = Measure({"--n", "500", "--meter", "none"});
+    argv[2] = db;
+    const pid_t pid = Spawn(argv, dir_ + "/sig.log");
+    for (int i = 0; i < 3000; ++i) {
+      try {
+        if (Exists(db) && QueryInt(db, "SELECT COUNT(*) FROM samples") > 0) break;
+      } catch (const std::exception&) {
+        // tables not created yet
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(pid, signo);
+    EXPECT_EQ(WaitFor(pid, 10), 128 + signo) << ReadText(dir_ + "/sig.log");
+    EXPECT_EQ(QueryText(db, "SELECT status FROM runs"), "interrupted") << signo;
+  }
+}
+
+// A second Ctrl-C during a long execution exits at once, with the run marked interrupted
+// (the first only asks the run to stop after the current execution).
+TEST_F(MeasureCli, ASecondSigintExitsAtOnceWithTheRunInterrupted) {
+  // One conv2d config of ~2.4e11 MACs: each forward execution takes seconds on 2 cores.
+  WriteText(dir_ + "/big_conv.json", R"({"layer": "conv2d", "max_forward_macs": 1e12,
+    "parameters": {"batch_size": {"choices": [128]}, "in_channels": {"choices": [256]},
+                   "out_channels": {"choices": [256]}, "image_size": {"choices": [56]},
+                   "kernel_size": {"choices": [3]}, "padding": {"choices": [1]},
+                   "stride": {"choices": [1]}, "groups": {"choices": [1]},
+                   "bias": {"choices": [true]}, "input_grad": {"choices": [true]}}})");
+  auto argv = Measure({"--n", "1", "--meter", "none", "--max-memory", "16"});
+  argv[4] = dir_ + "/big_conv.json";
+  argv[6] = "conv2d";
+  ASSERT_EQ(argv[9], "--min-time");
+  argv[10] = "60";
+  const pid_t pid = Spawn(argv, dir_ + "/big.log");
+  for (int i = 0; i < 3000; ++i) {
+    try {
+      if (Exists(db_) && QueryInt(db_, "SELECT COUNT(*) FROM runs") > 0) break;
+    } catch (const std::exception&) {
+      // tables not created yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // past the setup, into the executions
+  kill(pid, SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto t0 = std::chrono::steady_clock::now();
+  kill(pid, SIGINT);
+  EXPECT_EQ(WaitFor(pid, 30), 128 + SIGINT) << ReadText(dir_ + "/big.log");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0);
+  EXPECT_NE(ReadText(dir_ + "/big.log").find("second SIGINT"), std::string::npos);
+  EXPECT_EQ(QueryText(db_, "SELECT status FROM runs"), "interrupted");
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), 0);
+}
+
+// A resumed run goes on only with the setup it was measured with: another thread count is
+// refused with the option named; without --threads and --meter it keeps the run's own.
+TEST_F(MeasureCli, ResumeRefusesAnotherThreadCountAndKeepsTheRunsOwn) {
+  const pid_t pid = Spawn(Measure({"--n", "30", "--meter", "none"}), dir_ + "/first.log");
+  WaitForConfigs(2);
+  kill(pid, SIGKILL);
+  WaitFor(pid, 10);
+  const long long stored = QueryInt(db_, "SELECT COUNT(*) FROM samples");
+  const auto refused = RunCommand({Bin("measure"), "--db", db_, "--resume", "--lock-file",
+                                   dir_ + "/lock", "--idle", "0", "--threads", "2"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("threads (--threads) '1', this process has '2'"), std::string::npos)
+      << refused.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), stored);
+  const auto resumed = RunCommand(
+      {Bin("measure"), "--db", db_, "--resume", "--lock-file", dir_ + "/lock", "--idle", "0"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples"), 30);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM hosts"), 1);  // the same host row: 1 thread
+}
+
+// Bad input writes nothing: a bad --import-legacy directory creates no database, and --resume
+// on an empty file leaves it empty (it used to write a schema into it first).
+TEST_F(MeasureCli, ImportAndResumeWriteNothingOnBadInput) {
+  const std::string legacy = dir_ + "/legacy";
+  ASSERT_EQ(mkdir(legacy.c_str(), 0700), 0);
+  WriteText(legacy + "/conv.csv", "not,the,header\n1,2,3\n");
+  const auto import =
+      RunCommand({Bin("measure"), "--import-legacy", legacy, "--host", "h", "--db", db_});
+  EXPECT_NE(import.exit_code, 0);
+  EXPECT_NE(import.output.find(legacy + "/conv.csv"), std::string::npos) << import.output;
+  EXPECT_FALSE(Exists(db_));
+
+  WriteText(db_, "");
+  const auto resume = RunCommand(
+      {Bin("measure"), "--db", db_, "--resume", "--lock-file", dir_ + "/lock", "--idle", "0"});
+  EXPECT_NE(resume.exit_code, 0);
+  EXPECT_NE(resume.output.find(db_), std::string::npos) << resume.output;
+  EXPECT_EQ(ReadText(db_), "");
+}
+
 TEST_F(MeasureCli, KillNineLeavesAConsistentDatabaseThatResumes) {
   const pid_t pid = Spawn(Measure({"--n", "20", "--meter", "none"}), dir_ + "/first.log");
   WaitForConfigs(2);

@@ -49,6 +49,28 @@ TEST(EnergyMeterTest, SumsPackagesOverSocketsAndKeepsPerSocket) {
   EXPECT_FALSE(d.psys_j.has_value());
 }
 
+// A decrease is a wraparound only if the energy it implies is physically possible over the
+// window; otherwise it is a counter reset (issue 11), reported, never stored as ~kJ.
+TEST(EnergyMeterTest, AnImplausibleWrapIsACounterReset) {
+  constexpr uint64_t kMax = 262143328850;
+  TableMeter meter({Zone("package-0", RaplDomain::kPackage, 0, kMax)});
+  // A true wrap: 1 kJ below the top, 1 kJ after it, over 10 s (200 W).
+  const EnergyDelta wrap = meter.Between(Counters({kMax - 1000000000}), Counters({999999999}), 10);
+  EXPECT_NEAR(wrap.package_j, 2000.0, 1e-3);
+  // A reset: from 200 kJ to 0.5 J within 0.1 s would be a 62 kJ wrap (620 kW).
+  try {
+    meter.Between(Counters({200000000000}), Counters({500000}), 0.1);
+    ADD_FAILURE() << "no CounterResetError";
+  } catch (const CounterResetError& e) {
+    EXPECT_NE(std::string(e.what()).find("package-0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("reset"), std::string::npos) << e.what();
+  }
+  // Without the window's length the check is skipped (callers that cannot tell).
+  EXPECT_GT(meter.Between(Counters({200000000000}), Counters({500000})).package_j, 6e4);
+  // The same reading over 10 hours is a plausible wrap (1.7 kW is below the 2 kW bound).
+  EXPECT_NO_THROW(meter.Between(Counters({200000000000}), Counters({500000}), 36000));
+}
+
 TEST(EnergyMeterTest, PsysIsSeparateAndCoreUncoreAreNotAdded) {
   TableMeter meter({Zone("package-0", RaplDomain::kPackage, 0), Zone("core", RaplDomain::kCore, 0),
                     Zone("uncore", RaplDomain::kUncore, 0), Zone("psys", RaplDomain::kPsys, 0)});

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -196,6 +197,40 @@ TEST(PassMeasurementTest, FakeMeterPowerIsRecovered) {
   // The fake power is constant, so the energy spread is the time spread (load on the 2 cores
   // makes both vary; an absolute bound on it failed under a loaded parallel suite).
   EXPECT_NEAR(*r.energy_std_j / *r.energy_j, r.time_std_s / r.time_s, 0.05);
+}
+
+// A FakeMeter whose counters read 200 kJ into their 262 kJ range, except at the given Read()
+// calls (1-based), where they read as if just reset to 0 by a driver reload: from the read
+// before, that looks like a wraparound of ~62 kJ.
+class ResettingMeter : public FakeMeter {
+ public:
+  explicit ResettingMeter(std::vector<int> resets) : resets_(std::move(resets)) {}
+  EnergyCounters Read() override {
+    EnergyCounters c = FakeMeter::Read();
+    const bool reset = std::find(resets_.begin(), resets_.end(), reads) != resets_.end();
+    for (uint64_t& uj : c.energy_uj) uj += reset ? 0 : 200000000000;
+    return c;
+  }
+
+ private:
+  std::vector<int> resets_;
+};
+
+// A counter reset inside a trial is not stored as a 62 kJ wraparound: the trial is measured
+// again (issue 11); a counter that keeps resetting ends the pass with CounterResetError.
+TEST(PassMeasurementTest, ACounterResetRemeasuresTheTrial) {
+  ResettingMeter meter({4});  // the second read of the second trial
+  const MeasureOptions options{0.05, 3, 0};
+  const PassResult r = MeasurePass(
+      Pass::kForward, [] { Spin(0.0005); }, options, &meter, nullptr, "reset");
+  EXPECT_EQ(meter.reads, 2 * (options.trials + 1));  // one trial measured twice
+  ASSERT_TRUE(r.energy_j.has_value());
+  EXPECT_NEAR(*r.energy_j / r.time_s, 30.0, 30.0 * 0.15);  // not 62 kJ / trial
+
+  ResettingMeter broken({2, 4, 6, 8, 10, 12});
+  EXPECT_THROW(MeasurePass(
+                   Pass::kForward, [] { Spin(0.0005); }, options, &broken, nullptr, "reset"),
+               CounterResetError);
 }
 
 TEST(PassMeasurementTest, MeterWithoutZonesGivesNoEnergy) {

@@ -67,6 +67,7 @@ class EvaluationTest : public ::testing::Test {
     host.cpu_model = "test cpu";
     host.threads_used = 2;
     const int64_t host_id = store.UpsertHost(host);
+    host_id_ = host_id;
     std::mt19937_64 rng(1);
     const auto uniform = [&](int64_t lo, int64_t hi) {
       return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
@@ -183,8 +184,44 @@ class EvaluationTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
+  // One more `measure --net` run of `name`: n iterations whose every phase takes `phase_s`.
+  void AddNetworkRun(const std::string& name, const std::string& definition, double phase_s,
+                     int64_t n) {
+    Store store(db_);
+    RunInfo net;
+    net.host_id = host_id_;
+    net.kind = "network";
+    net.bounds_json = definition;
+    const int64_t run = store.CreateRun(net);
+    for (int64_t it = 0; it < n; ++it) {
+      std::vector<NetworkSampleRow> rows;
+      for (const char* phase : {"forward", "loss", "backward", "optimizer", "iteration"}) {
+        NetworkSampleRow r;
+        r.run_id = run;
+        r.network = name;
+        r.batch_size = 16;
+        r.phase = phase;
+        r.iteration = it;
+        r.time_s = phase_s;
+        r.meter = "none";
+        rows.push_back(r);
+      }
+      store.InsertNetworkSamples(rows);
+    }
+  }
+
+  static EvaluationOptions QuickOptions() {
+    EvaluationOptions options;
+    options.fit.folds = 3;
+    options.fit.n_alphas = 20;
+    options.fit.outlier_factor = 0;
+    options.fit.calibration = FitOptions::Calibration::kMean;
+    return options;
+  }
+
   fs::path dir_;
   std::string db_;
+  int64_t host_id_ = 0;
 };
 
 const PhaseScore& Phase(const HostEvaluation& ev, const std::string& network,
@@ -263,6 +300,59 @@ TEST_F(EvaluationTest, LeavesEachNetworksOwnLayersOut) {
   const nlohmann::json j = ToJson(hosts);
   EXPECT_EQ(j[0]["kinds"][1], "maclinear");
   EXPECT_EQ(j[0]["layer_summary"]["nnlasso"]["time_s"]["slow"]["n"], 7);
+}
+
+// (c) pools the iterations of every run of a network with the same definition (the machine
+// drifts between runs); a run with another definition under the same name replaces the older.
+TEST_F(EvaluationTest, PoolsTheRunsOfANetworkThatShareItsDefinition) {
+  const PhaseScore before = Phase(Evaluate({db_}, "", QuickOptions())[0], "fair", "iteration");
+  ASSERT_EQ(before.iterations, 11);
+  AddNetworkRun("fair", NetJson("fair", 20), 1.0, 13);  // 13 iterations of 1 s each
+  const PhaseScore pooled = Phase(Evaluate({db_}, "", QuickOptions())[0], "fair", "iteration");
+  EXPECT_EQ(pooled.iterations, 24);
+  EXPECT_DOUBLE_EQ(pooled.measured_median, 1.0);  // 13 of the 24 iterations take 1 s
+  EXPECT_EQ(Phase(Evaluate({db_}, "", QuickOptions())[0], "slow", "iteration").iterations, 11);
+
+  std::string other = NetJson("fair", 20);
+  other.replace(other.find("160"), 3, "320");  // dataset_size: another definition
+  AddNetworkRun("fair", other, 2.0, 5);
+  const PhaseScore replaced = Phase(Evaluate({db_}, "", QuickOptions())[0], "fair", "iteration");
+  EXPECT_EQ(replaced.iterations, 5);
+  EXPECT_DOUBLE_EQ(replaced.measured_median, 2.0);
+}
+
+// (d) sums one isolated value per path and pass, the newest: a re-measured layer replaces its
+// older sample instead of being counted twice.
+TEST_F(EvaluationTest, CompositionSumsTheNewestSampleOfEachPath) {
+  const auto forward_sum = [&] {
+    const std::vector<HostEvaluation> hosts = Evaluate({db_}, "", QuickOptions());
+    std::string rows;
+    for (const CompositionRow& r : hosts.at(0).composition) {
+      if (r.network == "fair" && r.phase == "forward") return r.isolated_sum;
+      rows += r.network + "/" + r.phase + " ";
+    }
+    ADD_FAILURE() << "no (d) forward row for fair in " << rows;
+    return 0.0;
+  };
+  LayerConfig fc;
+  fc.type = LayerType::kLinear;
+  fc.batch_size = 16;
+  fc.in_features = 192;
+  fc.out_features = 20;
+  EXPECT_NEAR(forward_sum(), Formula(fc, Pass::kForward), 1e-12);
+  {
+    Store store(db_);
+    RunInfo layers;
+    layers.host_id = host_id_;
+    layers.kind = "net-layers";
+    layers.bounds_json = NetJson("fair", 20);
+    const int64_t run = store.CreateRun(layers);
+    store.InsertSamples(
+        {Row(run, 0, fc, Pass::kForward, 5 * Formula(fc, Pass::kForward), "fair layer layers.1"),
+         Row(run, 0, fc, Pass::kBackward, 5 * Formula(fc, Pass::kBackward),
+             "fair layer layers.1")});
+  }
+  EXPECT_NEAR(forward_sum(), 5 * Formula(fc, Pass::kForward), 1e-12);
 }
 
 TEST_F(EvaluationTest, NoSamplesIsAClearError) {
