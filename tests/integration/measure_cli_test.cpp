@@ -50,18 +50,21 @@ class MeasureCli : public ::testing::Test {
 
   // Polls until the run has stored at least `configs` configs (or 60 s pass).
   void WaitForConfigs(long long configs) const {
+    WaitForCount(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples", configs);
+  }
+
+  // Polls until `count_sql` on database `db` gives at least `at_least` (or 60 s pass).
+  static void WaitForCount(const std::string& db, const std::string& count_sql,
+                           long long at_least) {
     for (int i = 0; i < 3000; ++i) {
       try {
-        if (Exists(db_) &&
-            QueryInt(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples") >= configs) {
-          return;
-        }
+        if (Exists(db) && QueryInt(db, count_sql) >= at_least) return;
       } catch (const std::exception&) {
         // The database is being created: its tables are not there yet.
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    FAIL() << "run stored fewer than " << configs << " configs in 60 s";
+    FAIL() << db << ": " << count_sql << " stayed below " << at_least << " for 60 s";
   }
 
   std::string dir_, db_, bounds_;
@@ -207,14 +210,7 @@ TEST_F(MeasureCli, SighupAndSigpipeEndCleanlyWithTheRunInterrupted) {
     auto argv = Measure({"--n", "500", "--meter", "none"});
     argv[2] = db;
     const pid_t pid = Spawn(argv, dir_ + "/sig.log");
-    for (int i = 0; i < 3000; ++i) {
-      try {
-        if (Exists(db) && QueryInt(db, "SELECT COUNT(*) FROM samples") > 0) break;
-      } catch (const std::exception&) {
-        // tables not created yet
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    WaitForCount(db, "SELECT COUNT(*) FROM samples", 1);
     kill(pid, signo);
     EXPECT_EQ(WaitFor(pid, 10), 128 + signo) << ReadText(dir_ + "/sig.log");
     EXPECT_EQ(QueryText(db, "SELECT status FROM runs"), "interrupted") << signo;
@@ -237,14 +233,7 @@ TEST_F(MeasureCli, ASecondSigintExitsAtOnceWithTheRunInterrupted) {
   ASSERT_EQ(argv[9], "--min-time");
   argv[10] = "60";
   const pid_t pid = Spawn(argv, dir_ + "/big.log");
-  for (int i = 0; i < 3000; ++i) {
-    try {
-      if (Exists(db_) && QueryInt(db_, "SELECT COUNT(*) FROM runs") > 0) break;
-    } catch (const std::exception&) {
-      // tables not created yet
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  WaitForCount(db_, "SELECT COUNT(*) FROM runs", 1);
   std::this_thread::sleep_for(std::chrono::seconds(3));  // past the setup, into the executions
   kill(pid, SIGINT);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
