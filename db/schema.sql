@@ -46,6 +46,17 @@ CREATE TABLE IF NOT EXISTS runs (
   ended_at     TEXT                           -- NULL while running
 );
 
+-- Options of a run that change its config stream but have no column of their own in runs,
+-- e.g. 'max_memory_bytes' (measure --max-memory): a resume samples with the stored value and
+-- refuses a different one (issue 11). Values are text as the option was given (doubles in
+-- "%.17g"). Databases written before this table have no rows here for their runs.
+CREATE TABLE IF NOT EXISTS run_options (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  name   TEXT    NOT NULL CHECK (name <> ''),
+  value  TEXT    NOT NULL,
+  PRIMARY KEY (run_id, name)
+);
+
 -- One pass of one layer config: means per single execution of the layer on the whole batch.
 CREATE TABLE IF NOT EXISTS samples (
   id                 INTEGER PRIMARY KEY,

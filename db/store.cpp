@@ -427,6 +427,29 @@ void Store::SetRunStatus(int64_t run_id, const std::string& status) {
   if (sqlite3_changes(db_) != 1) throw StoreError(path_ + ": " + what + ": no such run");
 }
 
+void Store::SetRunOption(int64_t run_id, const std::string& name, const std::string& value) {
+  Query q(db_, path_, *statements_,
+          "INSERT OR REPLACE INTO run_options (run_id, name, value) VALUES (?, ?, ?)",
+          "store option '" + name + "' of run " + std::to_string(run_id));
+  q.Bind(run_id).Bind(name).Bind(value);
+  q.Run();
+}
+
+std::optional<std::string> Store::GetRunOption(int64_t run_id, const std::string& name) {
+  {
+    // A read-only open applies no schema: a database older than the table has none.
+    Query exists(db_, path_, *statements_,
+                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run_options'",
+                 "look for table run_options");
+    if (!exists.Step()) return std::nullopt;
+  }
+  Query q(db_, path_, *statements_, "SELECT value FROM run_options WHERE run_id = ? AND name = ?",
+          "read option '" + name + "' of run " + std::to_string(run_id));
+  q.Bind(run_id).Bind(name);
+  if (!q.Step()) return std::nullopt;
+  return q.Text(0);
+}
+
 std::vector<RunInfo> Store::ReadRuns() {
   static const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id";
   Query q(db_, path_, *statements_, sql.c_str(), "read runs");

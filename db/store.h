@@ -156,6 +156,11 @@ class Store {
   // killed with SIGKILL leaves that); never a "failed" or "finished" one.
   std::optional<RunInfo> LastUnfinishedRun(const std::string& kind);
   void SetRunStatus(int64_t run_id, const std::string& status);  // also sets ended_at
+  // Table run_options: an option of a run that changes its config stream (see db/schema.sql).
+  // SetRunOption inserts or replaces; GetRunOption returns nullopt for an option never set, also
+  // on a read-only database written before the table existed.
+  void SetRunOption(int64_t run_id, const std::string& name, const std::string& value);
+  std::optional<std::string> GetRunOption(int64_t run_id, const std::string& name);
 
   // Inserts all rows (normally the forward and backward pass of one config) in one transaction.
   void InsertSamples(const std::vector<SampleRow>& rows);

@@ -87,5 +87,13 @@ const std::vector<NetworkPhase>& AllNetworkPhases() {
   static const std::vector<NetworkPhase> kAll = Values(PhaseWords());
   return kAll;
 }
+const std::vector<std::string>& AllNetworkPhaseNames() {
+  static const std::vector<std::string> kAll = [] {
+    std::vector<std::string> names;
+    for (NetworkPhase p : AllNetworkPhases()) names.emplace_back(ToString(p));
+    return names;
+  }();
+  return kAll;
+}
 
 }  // namespace lj

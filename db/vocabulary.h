@@ -41,5 +41,8 @@ NetworkPhase ParseNetworkPhase(std::string_view text);
 const std::vector<RunKind>& AllRunKinds();
 const std::vector<RunStatus>& AllRunStatuses();
 const std::vector<NetworkPhase>& AllNetworkPhases();
+// The phases' names in AllNetworkPhases() order ("forward", "loss", ...), as network_samples
+// stores them.
+const std::vector<std::string>& AllNetworkPhaseNames();
 
 }  // namespace lj

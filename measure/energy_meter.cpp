@@ -1,5 +1,7 @@
 #include "measure/energy_meter.h"
 
+#include <algorithm>
+#include <limits>
 #include <string>
 
 #include "measure/wraparound.h"
@@ -63,6 +65,26 @@ EnergyDelta EnergyMeter::Between(const EnergyCounters& before, const EnergyCount
     }
   }
   return delta;
+}
+
+double EnergyMeter::MaxWindowS() const {
+  double window_s = std::numeric_limits<double>::infinity();
+  for (const RaplZone& zone : Zones()) {
+    window_s = std::min(window_s, MaxUnambiguousWindowS(zone.max_energy_range_uj));
+  }
+  return window_s;
+}
+
+void Accumulate(EnergyDelta& total, const EnergyDelta& more) {
+  total.package_j += more.package_j;
+  if (total.package_by_socket_j.size() < more.package_by_socket_j.size()) {
+    total.package_by_socket_j.resize(more.package_by_socket_j.size(), 0.0);
+  }
+  for (size_t s = 0; s < more.package_by_socket_j.size(); ++s) {
+    total.package_by_socket_j[s] += more.package_by_socket_j[s];
+  }
+  if (more.dram_j) total.dram_j = total.dram_j.value_or(0.0) + *more.dram_j;
+  if (more.psys_j) total.psys_j = total.psys_j.value_or(0.0) + *more.psys_j;
 }
 
 }  // namespace lj

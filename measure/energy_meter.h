@@ -58,6 +58,13 @@ class EnergyMeter {
   // measures again. elapsed_s < 0 skips that check.
   EnergyDelta Between(const EnergyCounters& before, const EnergyCounters& after,
                       double elapsed_s = -1) const;
+  // Seconds two reads may be apart with every zone's energy still unambiguous: the smallest
+  // MaxUnambiguousWindowS over the zones (measure/wraparound.h); +infinity without zones.
+  // Longer windows must be split into several reads (MeasurePass, MeasureIdle do).
+  double MaxWindowS() const;
 };
+
+// Adds a later window's energy to `total` (per socket, dram and psys as they exist).
+void Accumulate(EnergyDelta& total, const EnergyDelta& more);
 
 }  // namespace lj

@@ -9,18 +9,33 @@ namespace lj {
 
 IdleRow MeasureIdle(EnergyMeter& meter, double duration_s, const std::atomic<bool>* stop) {
   using Clock = std::chrono::steady_clock;
-  const auto before = meter.Read();
+  const auto seconds = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  // Read in windows of at most half the meter's unambiguous window: a long --idle on AMD's
+  // ~65 kJ range would otherwise hide wraparounds (issue 11).
+  const double window_s = 0.5 * meter.MaxWindowS();
+  EnergyDelta delta;
+  EnergyCounters last = meter.Read();
   const auto start = Clock::now();
+  auto last_read = start;
   const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                                     std::chrono::duration<double>(duration_s));
+  const auto read = [&] {
+    const EnergyCounters current = meter.Read();
+    const auto now = Clock::now();
+    Accumulate(delta, meter.Between(last, current, seconds(last_read, now)));
+    last = current;
+    last_read = now;
+  };
   while (Clock::now() < deadline && !(stop != nullptr && stop->load())) {
     const Clock::duration left = deadline - Clock::now();
     std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(50)));
+    if (seconds(last_read, Clock::now()) >= window_s) read();
   }
-  const auto after = meter.Read();
-  const double elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+  read();
+  const double elapsed_s = seconds(start, last_read);
 
-  const EnergyDelta delta = meter.Between(before, after, elapsed_s);
   IdleRow row;
   row.duration_s = elapsed_s;
   row.package_power_w = delta.package_j / elapsed_s;

@@ -191,6 +191,7 @@ int main(int argc, char** argv) {
   try {
     opt.meter = lj::ParseMeterChoice(meter);
     opt.max_memory_bytes = max_memory_gib * double(1ull << 30);
+    opt.max_memory_given = app.count("--max-memory") > 0;
     opt.command_line = JoinArgs(argc, argv);
     if (!import_dir.empty()) {
       if (import_host.empty()) throw lj::ConfigError("--import-legacy needs --host NAME");
@@ -233,6 +234,11 @@ int main(int argc, char** argv) {
     }
     const lj::RunSummary summary = lj::RunMeasurement(opt, g_stop);
     std::cout << lj::FormatSummary(summary) << std::endl;
+    if (summary.status == lj::ToString(lj::RunStatus::kFailed)) {
+      std::cerr << "measure: error: run " << summary.run_id << ": no config could be measured ("
+                << summary.failed << " failed; their errors are in table failures)" << std::endl;
+      return 1;
+    }
     return summary.status == lj::ToString(lj::RunStatus::kFinished)
                ? 0
                : 128 + static_cast<int>(g_signal);

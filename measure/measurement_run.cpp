@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -14,6 +17,7 @@
 
 #include "core/bounds.h"
 #include "core/config_sampler.h"
+#include "core/cost_model.h"
 #include "core/errors.h"
 #include "core/json_reader.h"
 #include "core/sweep.h"
@@ -38,7 +42,26 @@ struct WorkItem {
   std::optional<std::string> sweep;
   std::optional<double> sweep_value;
   std::optional<std::string> notes;  // near runs: "near <network> <path>" of an anchored draw
+  // Set for a sweep point over --max-memory or the MAC cap: recorded as a failure, not run.
+  std::optional<std::string> skip_reason;
 };
+
+// runs_options name of --max-memory (bytes, "%.17g"): it changes a random run's config stream
+// and which sweep points run, so a resume must use the stored value (issue 11).
+constexpr const char* kMaxMemoryOption = "max_memory_bytes";
+
+// A stored option's value; a database edited by hand gets a clear error, not a wrong stream.
+double ParseStoredDouble(const std::string& text, const std::string& what) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno != 0 || !std::isfinite(v) || v <= 0) {
+    throw ConfigError(what + ": not a positive number: '" + text.substr(0, 40) + "'");
+  }
+  return v;
+}
+
+std::string Gib(double bytes) { return fmt::format("{:.4g} GiB", bytes / double(1ull << 30)); }
 
 // The run's stream of configs: deterministic per index, so a resumed run sees the same stream.
 struct WorkPlan {
@@ -146,9 +169,47 @@ void RefuseChangedSetup(Store& store, const RunInfo& run, const HostInfo& now,
           std::to_string(now.sockets) + "/" + std::to_string(now.cores));
 }
 
-WorkPlan SweepPlan(const nlohmann::json& spec_json, const std::string& context) {
+// The MAC cap of a sweep: its layer type's default bounds file's max_forward_macs (sweeps are
+// run from the repository root, as the shipped ones say), or none without that file.
+double SweepMacCap(LayerType type) {
+  const std::string path = DefaultBoundsPath(type);
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    spdlog::info("sweep: no {} here, so no MAC cap (only --max-memory)", path);
+    return std::numeric_limits<double>::infinity();
+  }
+  return LoadBounds(path).max_forward_macs;
+}
+
+// Points over --max-memory or the MAC cap are skipped (recorded as failures, issue 11); a sweep
+// whose every point is over them is refused before anything is written.
+WorkPlan SweepPlan(const nlohmann::json& spec_json, const std::string& context,
+                   double max_memory_bytes) {
   const SweepSpec spec = ParseSweep(spec_json, context);
   auto points = std::make_shared<std::vector<SweepPoint>>(ExpandSweep(spec));
+  const double max_macs = SweepMacCap(spec.type);
+  auto skip = std::make_shared<std::vector<std::optional<std::string>>>();
+  int64_t runnable = 0;
+  for (const SweepPoint& point : *points) {
+    const double macs = ForwardMacs(point.config);
+    const double bytes = EstimateTrainingMemoryBytes(point.config);
+    std::optional<std::string> reason;
+    if (bytes > max_memory_bytes) {
+      reason = fmt::format("{}: {} = {}: needs about {} to train, over --max-memory {}", context,
+                           spec.parameter, point.value, Gib(bytes), Gib(max_memory_bytes));
+    } else if (macs > max_macs) {
+      reason =
+          fmt::format("{}: {} = {}: {:.3g} forward MACs, over the MAC cap {:.3g} of {}", context,
+                      spec.parameter, point.value, macs, max_macs, DefaultBoundsPath(spec.type));
+    } else {
+      ++runnable;
+    }
+    skip->push_back(reason);
+  }
+  if (runnable == 0 && !points->empty()) {
+    throw ConfigError("every point of the sweep is over a cap, nothing to measure; first: " +
+                      *skip->front());
+  }
   WorkPlan plan;
   plan.kind = std::string(ToString(RunKind::kSweep));
   plan.layer = std::string(ToString(spec.type));
@@ -156,11 +217,22 @@ WorkPlan SweepPlan(const nlohmann::json& spec_json, const std::string& context) 
   plan.target = static_cast<int64_t>(points->size());
   plan.last_index = plan.target - 1;
   const std::string name = spec.name;
-  plan.item = [points, name](int64_t index, RunSummary&) {
+  plan.item = [points, skip, name](int64_t index, RunSummary&) {
     const SweepPoint& point = points->at(static_cast<size_t>(index));
-    return WorkItem{point.config, name, point.value, std::nullopt};
+    return WorkItem{point.config, name, point.value, std::nullopt,
+                    skip->at(static_cast<size_t>(index))};
   };
   return plan;
+}
+
+// Best effort, for the error paths: the store may be the thing that failed (disk full); the
+// status then stays 'running', which a resume also accepts.
+void MarkRunStatus(Store& store, int64_t run_id, RunStatus status) {
+  try {
+    store.SetRunStatus(run_id, std::string(ToString(status)));
+  } catch (const StoreError& e) {
+    spdlog::error("could not mark run {} {}: {}", run_id, ToString(status), e.what());
+  }
 }
 
 bool FileExists(const std::string& path) {
@@ -182,6 +254,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   }
   std::optional<RunInfo> resumed;
   int threads_wanted = options.threads;
+  double max_memory_bytes = options.max_memory_bytes;
   WorkPlan plan;
   if (options.resume) {
     if (!FileExists(options.db_path)) {
@@ -209,19 +282,35 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
       }
     }
     const std::string context = options.db_path + ": run " + std::to_string(resumed->id);
+    // --max-memory changes the config stream: a resume samples with the run's own value.
+    if (const std::optional<std::string> then = probe.GetRunOption(resumed->id, kMaxMemoryOption)) {
+      const double then_bytes = ParseStoredDouble(*then, context + ": " + kMaxMemoryOption);
+      if (options.max_memory_given && then_bytes != options.max_memory_bytes) {
+        throw ConfigError("--resume: " + context + " was sampled with --max-memory " +
+                          Gib(then_bytes) + ", this process asks for " +
+                          Gib(options.max_memory_bytes) +
+                          " (the config stream would differ); leave --max-memory out");
+      }
+      max_memory_bytes = then_bytes;
+    } else {
+      spdlog::warn(
+          "{}: no stored --max-memory (written before run_options existed); resuming "
+          "with {}: if the run was started with another value, its configs differ",
+          context, Gib(max_memory_bytes));
+    }
     const nlohmann::json stored = ParseJsonText(resumed->bounds_json, context);
     if (ParseRunKind(resumed->kind) == RunKind::kSweep) {
-      plan = SweepPlan(stored, context);
+      plan = SweepPlan(stored, context, max_memory_bytes);
     } else if (ParseRunKind(resumed->kind) == RunKind::kNear) {
       plan = RandomPlan(resumed->layer, stored.at("bounds"), context, resumed->seed,
-                        resumed->target_n, options.max_memory_bytes,
+                        resumed->target_n, max_memory_bytes,
                         NearFromSpec(stored, ParseLayerType(resumed->layer), context));
     } else {
       plan = RandomPlan(resumed->layer, stored, context, resumed->seed, resumed->target_n,
-                        options.max_memory_bytes);
+                        max_memory_bytes);
     }
   } else if (!options.sweep_path.empty()) {
-    plan = SweepPlan(LoadJsonFile(options.sweep_path), options.sweep_path);
+    plan = SweepPlan(LoadJsonFile(options.sweep_path), options.sweep_path, max_memory_bytes);
   } else {
     if (options.layer.empty()) {
       throw ConfigError("--layer is required (e.g. conv, maxpool, linear, batchnorm2d, relu, sgd)");
@@ -281,7 +370,10 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     run.meter = meter.name;
     run.min_time_s = options.min_time_s;
     run.trials = options.trials;
+    Store::Transaction create(store);  // the run and its options, or neither
     summary.run_id = store.CreateRun(run);
+    store.SetRunOption(summary.run_id, kMaxMemoryOption, fmt::format("{:.17g}", max_memory_bytes));
+    create.Commit();
   }
   if (options.on_run) options.on_run(summary.run_id);
   spdlog::info("run {}: {} {} on {} ({} threads, {}, {}), meter {}", summary.run_id, plan.kind,
@@ -297,65 +389,87 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     idle_power_w = measured;
     last_idle = Clock::now();
   };
-  measure_idle();
+  int64_t index = 0;
+  // A meter that fails (a RAPL zone gone, a counter that keeps resetting) ends the run as
+  // failed; a store that fails (disk full) leaves it resumable (issue 11). Either way the
+  // process exits non-zero with the cause.
+  const std::string run_text = "run " + std::to_string(summary.run_id);
+  try {
+    measure_idle();
 
-  // 4. The loop: one transaction per config; failures recorded and skipped.
-  summary.stored = store.CountStoredConfigs(summary.run_id);
-  Progress progress(plan.target, summary.stored);
-  int64_t index = store.MaxAttemptedIndex(summary.run_id) + 1;
-  int64_t failures_in_a_row = 0;
-  while (summary.stored < plan.target && !stop.load()) {
-    if (plan.last_index >= 0 && index > plan.last_index) break;
-    if (meter.meter &&
-        std::chrono::duration<double>(Clock::now() - last_idle).count() > options.idle_every_s) {
-      measure_idle();
-    }
-    WorkItem item;
-    try {
-      item = plan.item(index, summary);
-    } catch (const ConfigError& e) {
-      store.SetRunStatus(summary.run_id, std::string(ToString(RunStatus::kFailed)));
-      throw ConfigError(std::string(e.what()) + "; run " + std::to_string(summary.run_id) +
-                        " is marked failed (a resume would stop at the same index)");
-    }
-    try {
-      const auto results = MeasureLayer(item.config, measure_options, meter.meter.get(), &stop,
-                                        static_cast<uint64_t>(index));
-      if (stop.load()) break;  // an interrupted config is neither stored nor a failure
-      std::vector<SampleRow> rows =
-          ToSampleRows(results, item.config, summary.run_id, index, meter.name, idle_power_w,
-                       item.sweep, item.sweep_value);
-      if (item.notes) {
-        for (SampleRow& r : rows) r.notes = item.notes;
+    // 4. The loop: one transaction per config; failures recorded and skipped.
+    summary.stored = store.CountStoredConfigs(summary.run_id);
+    Progress progress(plan.target, summary.stored);
+    index = store.MaxAttemptedIndex(summary.run_id) + 1;
+    int64_t failures_in_a_row = 0;
+    while (summary.stored < plan.target && !stop.load()) {
+      if (plan.last_index >= 0 && index > plan.last_index) break;
+      if (meter.meter &&
+          std::chrono::duration<double>(Clock::now() - last_idle).count() > options.idle_every_s) {
+        measure_idle();
       }
-      store.InsertSamples(rows);
-      ++summary.stored;
-      ++summary.measured_here;
-      failures_in_a_row = 0;
-      std::string times = fmt::format("fwd {:.3g} s", results.at(0).time_s);
-      if (results.size() > 1) times += fmt::format(" bwd {:.3g} s", results[1].time_s);
-      spdlog::info("[{}] #{} {} | {}", plan.layer, index, times, progress.Advance());
-    } catch (const MeasurementInterrupted&) {
-      break;
-    } catch (const StoreError&) {
-      throw;  // the database is the product; do not go on without it
-    } catch (const std::exception& e) {
-      FailureRow failure{summary.run_id, index, plan.layer, ToJson(item.config).dump(), e.what()};
-      store.InsertFailure(failure);
-      spdlog::warn("[{}] #{} failed: {} (config {})", plan.layer, index, e.what(), failure.config);
-      if (++failures_in_a_row >= options.max_failures) {
+      WorkItem item;
+      try {
+        item = plan.item(index, summary);
+      } catch (const ConfigError& e) {
         store.SetRunStatus(summary.run_id, std::string(ToString(RunStatus::kFailed)));
-        throw std::runtime_error("giving up after " + std::to_string(failures_in_a_row) +
-                                 " failed configs in a row; last error: " + e.what());
+        throw ConfigError(std::string(e.what()) + "; run " + std::to_string(summary.run_id) +
+                          " is marked failed (a resume would stop at the same index)");
       }
+      try {
+        if (item.skip_reason) throw std::runtime_error(*item.skip_reason);
+        const auto results = MeasureLayer(item.config, measure_options, meter.meter.get(), &stop,
+                                          static_cast<uint64_t>(index));
+        if (stop.load()) break;  // an interrupted config is neither stored nor a failure
+        std::vector<SampleRow> rows =
+            ToSampleRows(results, item.config, summary.run_id, index, meter.name, idle_power_w,
+                         item.sweep, item.sweep_value);
+        if (item.notes) {
+          for (SampleRow& r : rows) r.notes = item.notes;
+        }
+        store.InsertSamples(rows);
+        ++summary.stored;
+        ++summary.measured_here;
+        failures_in_a_row = 0;
+        std::string times = fmt::format("fwd {:.3g} s", results.at(0).time_s);
+        if (results.size() > 1) times += fmt::format(" bwd {:.3g} s", results[1].time_s);
+        spdlog::info("[{}] #{} {} | {}", plan.layer, index, times, progress.Advance());
+      } catch (const MeasurementInterrupted&) {
+        break;
+      } catch (const StoreError&) {
+        throw;  // the database is the product; do not go on without it
+      } catch (const MeterError&) {
+        throw;  // the meter, not this config, failed: every later config would fail too
+      } catch (const std::exception& e) {
+        FailureRow failure{summary.run_id, index, plan.layer, ToJson(item.config).dump(), e.what()};
+        store.InsertFailure(failure);
+        spdlog::warn("[{}] #{} failed: {} (config {})", plan.layer, index, e.what(),
+                     failure.config);
+        if (++failures_in_a_row >= options.max_failures) {
+          store.SetRunStatus(summary.run_id, std::string(ToString(RunStatus::kFailed)));
+          throw std::runtime_error("giving up after " + std::to_string(failures_in_a_row) +
+                                   " failed configs in a row; last error: " + e.what());
+        }
+      }
+      ++index;
     }
-    ++index;
+  } catch (const MeterError& e) {
+    MarkRunStatus(store, summary.run_id, RunStatus::kFailed);
+    throw MeterError(std::string(e.what()) + "; " + run_text + " is marked failed");
+  } catch (const StoreError& e) {
+    MarkRunStatus(store, summary.run_id, RunStatus::kInterrupted);
+    throw StoreError(std::string(e.what()) + "; " + run_text +
+                     " can be resumed (--resume) once the cause is fixed");
   }
 
   summary.failed = store.CountFailures(summary.run_id);
   const bool complete =
       summary.stored >= plan.target || (plan.last_index >= 0 && index > plan.last_index);
-  summary.status = std::string(ToString(complete ? RunStatus::kFinished : RunStatus::kInterrupted));
+  // A run (a sweep whose points all failed, say) that stored nothing is not a success.
+  const bool all_failed = complete && summary.stored == 0 && summary.failed > 0;
+  summary.status = std::string(ToString(all_failed ? RunStatus::kFailed
+                                        : complete ? RunStatus::kFinished
+                                                   : RunStatus::kInterrupted));
   store.SetRunStatus(summary.run_id, summary.status);
   summary.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
   return summary;

@@ -31,6 +31,9 @@ struct RunOptions {
   int trials = 3;
   int warmup_runs = 2;
   double max_memory_bytes = 4.0 * (1ull << 30);
+  // --max-memory given on the command line: a resume refuses a value other than the run's
+  // (stored in run_options); without it a resume uses the run's stored value.
+  bool max_memory_given = false;
   double idle_s = 2.0;          // idle measurement length (with a meter)
   double idle_every_s = 600.0;  // re-measure idle power this often
   bool resume = false;

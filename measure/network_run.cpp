@@ -27,15 +27,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const std::vector<std::string>& Phases() {
-  static const std::vector<std::string> kPhases = [] {
-    std::vector<std::string> phases;
-    for (NetworkPhase p : AllNetworkPhases()) phases.emplace_back(ToString(p));
-    return phases;
-  }();
-  return kPhases;
-}
-
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 // A network ready to train: its forward function, trainable parameters and leaf layers.
@@ -142,11 +133,16 @@ class Trainer {
     with_energy_ = HasPackageZone(meter);
   }
 
-  // One iteration; rows in Phases() order with iteration index `iteration`.
+  // One iteration; rows in AllNetworkPhaseNames() order with iteration index `iteration`.
   std::vector<NetworkSampleRow> Step(int64_t iteration) {
     std::vector<NetworkSampleRow> rows;
-    EnergyCounters start_counters, last;
-    if (meter_) last = start_counters = meter_->Read();
+    EnergyCounters last;
+    if (meter_) last = meter_->Read();
+    // The iteration's energy is the sum of its phases' (each window corrected for its own
+    // wraparound); a phase longer than the meter's unambiguous window (issue 11) has no energy,
+    // and then neither has the iteration.
+    EnergyDelta iteration_energy;
+    bool energy_known = true;
     const auto start = Clock::now();
     auto end = start;
     torch::Tensor output, loss;
@@ -159,8 +155,18 @@ class Trainer {
       row.time_s = std::chrono::duration<double>(end - t0).count();
       if (meter_) {
         const EnergyCounters now = meter_->Read();
-        SetEnergy(row, meter_->Between(last, now, row.time_s));
+        const EnergyDelta delta = meter_->Between(last, now, row.time_s);
         last = now;
+        if (row.time_s > meter_->MaxWindowS()) {
+          energy_known = false;
+          spdlog::warn(
+              "{} phase took {:.1f} s, longer than the {:.1f} s RAPL window that is "
+              "unambiguous here: its energy is not stored",
+              row.phase, row.time_s, meter_->MaxWindowS());
+        } else {
+          SetEnergy(row, delta);
+          Accumulate(iteration_energy, delta);
+        }
       }
       rows.push_back(std::move(row));
     };
@@ -175,7 +181,7 @@ class Trainer {
     NetworkSampleRow total;
     total.phase = std::string(ToString(NetworkPhase::kIteration));
     total.time_s = std::chrono::duration<double>(end - start).count();
-    if (meter_) SetEnergy(total, meter_->Between(start_counters, last, total.time_s));
+    if (meter_ && energy_known) SetEnergy(total, iteration_energy);
     rows.push_back(std::move(total));
     for (NetworkSampleRow& r : rows) {
       r.iteration = iteration;
@@ -284,6 +290,10 @@ void MeasureNetworkLayers(const TrainableNet& net, const NetworkRunOptions& opti
       break;
     } catch (const StoreError&) {
       throw;
+    } catch (const MeterError& e) {
+      store.SetRunStatus(summary.layer_run_id, std::string(ToString(RunStatus::kFailed)));
+      throw MeterError(std::string(e.what()) + "; run " + std::to_string(summary.layer_run_id) +
+                       " is marked failed");
     } catch (const std::exception& e) {
       store.InsertFailure({summary.layer_run_id, index, std::string(ToString(config.type)),
                            ToJson(config).dump(), e.what()});
@@ -341,12 +351,12 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
   summary.meter = setup.meter.name;
   spdlog::info("run {}: network {} at batch {} on {} ({} threads), meter {}", summary.run_id,
                net.name, net.batch_size, setup.host.cpu_model, setup.threads, setup.meter.name);
-  const std::optional<double> idle_power_w =
-      MeasureAndStoreIdle(meter, options.idle_s, store, summary.run_id, &stop);
+  std::optional<double> idle_power_w;
 
   // 3. Warm-up, then the measured iterations, each stored in one transaction.
   std::map<std::string, NetworkPhaseStats> sums;
   try {
+    idle_power_w = MeasureAndStoreIdle(meter, options.idle_s, store, summary.run_id, &stop);
     for (int i = 0; i < options.warmup_iterations && !stop.load(); ++i) trainer->Step(-1);
     for (int64_t i = 0; i < options.iterations && !stop.load(); ++i) {
       std::vector<NetworkSampleRow> rows = trainer->Step(i);
@@ -365,9 +375,14 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
   } catch (const c10::Error& e) {
     store.SetRunStatus(summary.run_id, std::string(ToString(RunStatus::kFailed)));
     throw std::runtime_error(net.name + ": training iteration failed: " + FirstLine(e.what()));
+  } catch (const MeterError& e) {
+    // A RAPL zone gone or a counter that keeps resetting: no later iteration can be measured.
+    store.SetRunStatus(summary.run_id, std::string(ToString(RunStatus::kFailed)));
+    throw MeterError(std::string(e.what()) + "; run " + std::to_string(summary.run_id) +
+                     " is marked failed");
   }
   trainer.reset();
-  for (const std::string& phase : Phases()) {
+  for (const std::string& phase : AllNetworkPhaseNames()) {
     auto it = sums.find(phase);
     if (it == sums.end()) continue;
     NetworkPhaseStats s = it->second;

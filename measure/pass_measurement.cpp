@@ -1,5 +1,7 @@
 #include "measure/pass_measurement.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -37,6 +39,40 @@ double RunTimed(const std::function<void()>& execute, int64_t n, const std::atom
   }
   const Clock::time_point end = Clock::now();
   return SecondsBetween(start, end);
+}
+
+// Runs `execute` n times with the meter read before, after, and in between whenever the window
+// since the last read reaches half of meter.MaxWindowS(), so that no window can hide a second
+// wraparound (issue 11); returns the elapsed seconds and the summed energy in *energy. One
+// execution longer than MaxWindowS cannot be measured unambiguously: std::runtime_error (the
+// config fails; the meter is fine). CounterResetError from any window propagates.
+double RunMeteredInWindows(const std::function<void()>& execute, int64_t n, EnergyMeter& meter,
+                           const std::atomic<bool>* stop, const char* label, EnergyDelta* energy) {
+  const double window_s = meter.MaxWindowS();
+  *energy = EnergyDelta{};
+  EnergyCounters last = meter.Read();
+  const Clock::time_point start = Clock::now();
+  Clock::time_point last_read = start;
+  for (int64_t i = 0; i < n; ++i) {
+    if (StopRequested(stop)) ThrowInterrupted(label);
+    const Clock::time_point before = Clock::now();
+    execute();
+    const Clock::time_point now = Clock::now();
+    if (SecondsBetween(before, now) > window_s) {
+      throw std::runtime_error(std::string(label) + ": one execution took " +
+                               std::to_string(SecondsBetween(before, now)) +
+                               " s, longer than the " + std::to_string(window_s) +
+                               " s a RAPL counter of this range measures unambiguously");
+    }
+    if (SecondsBetween(last_read, now) >= 0.5 * window_s || i + 1 == n) {
+      const EnergyCounters current = meter.Read();
+      const Clock::time_point read_at = Clock::now();
+      Accumulate(*energy, meter.Between(last, current, SecondsBetween(last_read, read_at)));
+      last = current;
+      last_read = read_at;
+    }
+  }
+  return SecondsBetween(start, Clock::now());
 }
 
 struct MeanStd {
@@ -125,20 +161,46 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
   EnergyCounters before, after;
   const double per_execution = 1.0 / static_cast<double>(n);
   int resets = 0;
+  // A trial expected to last longer than half the meter's unambiguous window (16 s on AMD's
+  // range, 65 s on Intel's) is read in several windows; every other trial keeps the two reads
+  // around it. A plain trial that turned out longer than the window is measured again in
+  // windows.
+  const double window_s = meter != nullptr ? meter->MaxWindowS() : 0;
+  bool in_windows = meter != nullptr && probe_s * static_cast<double>(n) >= 0.5 * window_s;
   for (size_t t = 0; t < trials; ++t) {
-    if (meter != nullptr) before = meter->Read();
-    const double elapsed_s = RunTimed(execute, n, stop, label);
-    if (meter != nullptr) {
-      after = meter->Read();
-      EnergyDelta delta;
+    double elapsed_s = 0;
+    EnergyDelta delta;
+    if (meter != nullptr && in_windows) {
       try {
-        delta = meter->Between(before, after, elapsed_s);
-      } catch (const CounterResetError&) {
-        // Not stored: this trial is measured again; a counter that keeps resetting is broken.
+        elapsed_s = RunMeteredInWindows(execute, n, *meter, stop, label, &delta);
+      } catch (const CounterResetError& e) {
         if (++resets > 3) throw;
+        spdlog::warn("{}: counter reset in a trial, measured again: {}", label, e.what());
         --t;
         continue;
       }
+    } else {
+      if (meter != nullptr) before = meter->Read();
+      elapsed_s = RunTimed(execute, n, stop, label);
+    }
+    if (meter != nullptr && !in_windows) {
+      after = meter->Read();
+      if (elapsed_s > window_s) {
+        in_windows = true;  // this trial's energy may hide a wraparound: measure it again
+        --t;
+        continue;
+      }
+      try {
+        delta = meter->Between(before, after, elapsed_s);
+      } catch (const CounterResetError& e) {
+        // Not stored: this trial is measured again; a counter that keeps resetting is broken.
+        if (++resets > 3) throw;
+        spdlog::warn("{}: counter reset in a trial, measured again: {}", label, e.what());
+        --t;
+        continue;
+      }
+    }
+    if (meter != nullptr) {
       package_j[t] = delta.package_j * per_execution;
       dram_j[t] = delta.dram_j.value_or(0) * per_execution;
       psys_j[t] = delta.psys_j.value_or(0) * per_execution;

@@ -319,7 +319,9 @@ void CheckCountersAdvance(EnergyMeter& meter, double wait_s) {
                      std::to_string(zones.size()) + " zones");
   }
   for (size_t i = 0; i < zones.size(); ++i) {
-    if (zones[i].domain == RaplDomain::kPackage && before.energy_uj[i] == after.energy_uj[i]) {
+    // Every zone, not only the packages (issue 11): a stuck dram or psys counter would store
+    // 0 J as a measurement.
+    if (before.energy_uj[i] == after.energy_uj[i]) {
       std::ostringstream msg;
       msg << "RAPL counter " << zones[i].name << " did not advance in " << wait_s
           << " s (some VMs expose zeros); " << zones[i].path << "/energy_uj stayed at "

@@ -43,10 +43,10 @@ inline constexpr const char* kRaplControlTypePath = "/sys/class/powercap/intel-r
 //   - libpowercap fails to open an instance (errno text), or a reading exceeds its range.
 std::unique_ptr<EnergyMeter> OpenRaplMeter();
 
-// Reads the meter, sleeps wait_s seconds, reads again, and checks that every package counter
-// moved. A meter without package zones passes trivially.
-// Throws: MeterError "RAPL counter package-0 did not advance in 0.2 s (some VMs expose zeros);
-// ..." for the first package zone whose counter did not change; read errors propagate.
+// Reads the meter, sleeps wait_s seconds, reads again, and checks that every zone's counter
+// (package, dram and psys alike) moved. A meter without zones passes trivially.
+// Throws: MeterError "RAPL counter dram did not advance in 0.2 s (some VMs expose zeros); ..."
+// for the first zone whose counter did not change; read errors propagate.
 void CheckCountersAdvance(EnergyMeter& meter, double wait_s = 0.2);
 
 }  // namespace lj

@@ -37,6 +37,10 @@ bool PlausibleStep(uint64_t before_uj, uint64_t after_uj, uint64_t max_energy_ra
   return delta_j <= kMaxPlausibleZonePowerW * std::max(elapsed_s, 1e-3);
 }
 
+double MaxUnambiguousWindowS(uint64_t max_energy_range_uj) {
+  return 0.5 * WrapPeriodS(max_energy_range_uj, kMaxPlausibleZonePowerW);
+}
+
 double WrapPeriodS(uint64_t max_energy_range_uj, double power_w) {
   if (!(power_w > 0)) return std::numeric_limits<double>::infinity();
   return (static_cast<double>(max_energy_range_uj) + 1.0) / (power_w * 1e6);

@@ -49,4 +49,11 @@ bool PlausibleStep(uint64_t before_uj, uint64_t after_uj, uint64_t max_energy_ra
 // wraparound. Returns +infinity for power_w <= 0.
 double WrapPeriodS(uint64_t max_energy_range_uj, double power_w);
 
+// The longest window between two reads of a counter with this range whose energy is
+// unambiguous whatever the zone draws: half of WrapPeriodS at kMaxPlausibleZonePowerW, so at most
+// one wraparound can fall in it even at a power well above any TDP (issue 11: RAPL windows are
+// capped below half the wrap period). 65.5 s for the common 262143328850 uJ range, ~16 s for
+// AMD's ~65.5 kJ one. Readers split longer windows into several reads (measure/energy_meter.h).
+double MaxUnambiguousWindowS(uint64_t max_energy_range_uj);
+
 }  // namespace lj

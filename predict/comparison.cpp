@@ -13,15 +13,6 @@
 namespace lj {
 namespace {
 
-const std::vector<std::string>& Phases() {
-  static const std::vector<std::string> kPhases = [] {
-    std::vector<std::string> phases;
-    for (NetworkPhase p : AllNetworkPhases()) phases.emplace_back(ToString(p));
-    return phases;
-  }();
-  return kPhases;
-}
-
 std::optional<double> ErrorPct(const std::optional<double>& predicted,
                                const std::optional<double>& measured) {
   if (!predicted || !measured || *measured <= 0) return std::nullopt;
@@ -101,7 +92,7 @@ MeasuredNetwork ReadMeasuredNetwork(Store& store, const std::string& network, in
       s.energy_j += *r.energy_j;
     }
   }
-  for (const std::string& phase : Phases()) {
+  for (const std::string& phase : AllNetworkPhaseNames()) {
     const auto it = sums.find(phase);
     if (it == sums.end()) continue;
     const Sum& s = it->second;

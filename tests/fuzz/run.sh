@@ -3,10 +3,14 @@
 # SECONDS (default 60) from its corpus in tests/fuzz/corpus/<target>/, seeded with the shipped
 # configs. New inputs found go to a scratch corpus, not into the repository; a crash leaves
 # its input in build-fuzz/ and fails the script. Prints one line per target.
-# Usage: tests/fuzz/run.sh [SECONDS]   (issue 11 § 4; CI runs 60 s, JOURNAL.md records 600 s)
+# Usage: tests/fuzz/run.sh [SECONDS [TARGET...]]   (issue 11 § 4; CI runs 60 s, JOURNAL.md
+# records 600 s; targets net_json bounds sweep legacy_csv, all by default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
+shift || true
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(net_json bounds sweep legacy_csv)
 out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -14,17 +18,31 @@ flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 core=(core/bounds.cpp core/config_sampler.cpp core/cost_model.cpp core/file_read.cpp
       core/json_reader.cpp core/layer_config.cpp core/layer_types.cpp core/sweep.cpp)
 net=(net/net_spec.cpp net/layer_instance.cpp net/training_run.cpp)
+# The legacy CSV importer needs the store (SQLite) and its embedded schema, generated here as
+# db/CMakeLists.txt does.
+legacy=(measure/legacy_import.cpp db/store.cpp db/vocabulary.cpp)
+if [[ " ${targets[*]} " == *" legacy_csv "* ]]; then
+  mkdir -p "$out/generated/layerjoule"
+  python3 - "$out/generated/layerjoule/schema_sql.h" <<'PY'
+import sys
+template = open("db/schema_sql.h.in").read()
+open(sys.argv[1], "w").write(template.replace("@LJ_SCHEMA_SQL@", open("db/schema.sql").read()))
+PY
+fi
 declare -A seeds=([net_json]="configs/nets/*.json" [bounds]="configs/bounds/*.json"
-                  [sweep]="configs/sweeps/*.json")
+                  [sweep]="configs/sweeps/*.json" [legacy_csv]="")
 status=0
-for target in net_json bounds sweep; do
+for target in "${targets[@]}"; do
   sources=("${core[@]}")
+  libs=()
   [[ $target == net_json ]] && sources+=("${net[@]}")
-  clang++ "${flags[@]}" "tests/fuzz/${target}_fuzzer.cpp" "${sources[@]}" -o "$out/${target}_fuzzer"
+  [[ $target == legacy_csv ]] && sources+=("${legacy[@]}") && libs=(-I"$out/generated" -lsqlite3)
+  clang++ "${flags[@]}" "tests/fuzz/${target}_fuzzer.cpp" "${sources[@]}" "${libs[@]}" \
+    -o "$out/${target}_fuzzer"
   scratch="$out/corpus_$target"
   mkdir -p "$scratch"
   # shellcheck disable=SC2086
-  cp ${seeds[$target]} "$scratch/" 2>/dev/null || true
+  [[ -n ${seeds[$target]} ]] && { cp ${seeds[$target]} "$scratch/" 2>/dev/null || true; }
   log="$out/${target}.log"
   if ASAN_OPTIONS=detect_leaks=1 "$out/${target}_fuzzer" -max_total_time="$seconds" \
       -max_len=65536 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$out/${target}-" \

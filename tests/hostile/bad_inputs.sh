@@ -309,5 +309,19 @@ sleep 1
 expect "locked" "$bin/fit" --db "$DB" --out "$OUT"
 kill $locker 2>/dev/null; wait $locker 2>/dev/null
 
+# A database on a read-only file system (a read-only bind mount in a private mount namespace;
+# root ignores file modes, so chmod would prove nothing): measure must say so and write nothing.
+new_case; schema_db "$DB"
+if unshare -m --propagation private true 2>/dev/null; then
+  DB_BEFORE=$(rows_in "$DB")
+  expect "readonly" unshare -m --propagation private bash -c \
+    'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"' _ "$D" \
+    "$bin/measure" --db "$DB" --lock-file "$work/lock" --idle 0 --meter none --layer linear --n 1
+  unset DB_BEFORE
+else
+  echo "SKIP read-only database: no mount namespaces here (needs root)"
+  n=$((n - 1))
+fi
+
 echo "$n inputs: $clear clear errors, $crashes crashes, $wrote wrote rows, $hangs hangs, $unclear unclear"
 [[ $clear -eq $n ]]

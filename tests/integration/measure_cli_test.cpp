@@ -48,6 +48,24 @@ class MeasureCli : public ::testing::Test {
     return argv;
   }
 
+  // Starts measure with `extra`, kills it with SIGKILL once it has stored 2 configs, and
+  // returns the sample rows it left.
+  long long StartAndKill(const std::vector<std::string>& extra) const {
+    const pid_t pid = Spawn(Measure(extra), dir_ + "/first.log");
+    WaitForConfigs(2);
+    kill(pid, SIGKILL);
+    WaitFor(pid, 10);
+    return QueryInt(db_, "SELECT COUNT(*) FROM samples");
+  }
+
+  // measure --resume on this test's database, private lock, no idle wait, plus `extra`.
+  CommandResult Resume(const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> argv = {Bin("measure"), "--db",         db_,      "--resume",
+                                     "--lock-file",  dir_ + "/lock", "--idle", "0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv);
+  }
+
   // Polls until the run has stored at least `configs` configs (or 60 s pass).
   void WaitForConfigs(long long configs) const {
     WaitForCount(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples", configs);
@@ -249,19 +267,13 @@ TEST_F(MeasureCli, ASecondSigintExitsAtOnceWithTheRunInterrupted) {
 // A resumed run goes on only with the setup it was measured with: another thread count is
 // refused with the option named; without --threads and --meter it keeps the run's own.
 TEST_F(MeasureCli, ResumeRefusesAnotherThreadCountAndKeepsTheRunsOwn) {
-  const pid_t pid = Spawn(Measure({"--n", "30", "--meter", "none"}), dir_ + "/first.log");
-  WaitForConfigs(2);
-  kill(pid, SIGKILL);
-  WaitFor(pid, 10);
-  const long long stored = QueryInt(db_, "SELECT COUNT(*) FROM samples");
-  const auto refused = RunCommand({Bin("measure"), "--db", db_, "--resume", "--lock-file",
-                                   dir_ + "/lock", "--idle", "0", "--threads", "2"});
+  const long long stored = StartAndKill({"--n", "30", "--meter", "none"});
+  const auto refused = Resume({"--threads", "2"});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.output.find("threads (--threads) '1', this process has '2'"), std::string::npos)
       << refused.output;
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), stored);
-  const auto resumed = RunCommand(
-      {Bin("measure"), "--db", db_, "--resume", "--lock-file", dir_ + "/lock", "--idle", "0"});
+  const auto resumed = Resume();
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples"), 30);
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM hosts"), 1);  // the same host row: 1 thread
@@ -407,6 +419,73 @@ TEST_F(MeasureCli, SweepTagsRowsWithItsNameAndValue) {
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("in_features"), std::string::npos) << bad.output;
   EXPECT_FALSE(Exists(bad_db));
+}
+
+// Sweeps honour --max-memory (issue 11): a point over it is recorded as a failure and the
+// others run; a sweep with no point under it is refused before anything is written.
+TEST_F(MeasureCli, SweepSkipsPointsOverMaxMemoryAndRefusesOneWithNoneUnder) {
+  const std::string sweep = dir_ + "/sweep.json";
+  // in_features 2^22: a 2^22 x 64 weight is 1 GiB of floats, over --max-memory 0.5.
+  WriteText(sweep, R"({"name":"big_linear","layer":"linear",
+      "defaults":{"batch_size":1,"in_features":32,"out_features":64,"bias":true},
+      "vary":{"parameter":"in_features","values":[32,4194304]},"repeats":1})");
+  const std::vector<std::string> common = {
+      "--db",   db_, "--meter",     "none",         "--min-time", "0.01", "--trials",     "1",
+      "--idle", "0", "--lock-file", dir_ + "/lock", "--threads",  "1",    "--max-memory", "0.5"};
+  std::vector<std::string> argv = {Bin("measure"), "--sweep", sweep};
+  argv.insert(argv.end(), common.begin(), common.end());
+  const auto r = RunCommand(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE sweep_value = 32"), 2);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE sweep_value = 4194304"), 0);
+  EXPECT_NE(QueryText(db_, "SELECT error FROM failures").find("over --max-memory"),
+            std::string::npos);
+
+  const std::string none_db = dir_ + "/none.sqlite";
+  WriteText(sweep, R"({"name":"big_linear","layer":"linear",
+      "defaults":{"batch_size":1,"in_features":32,"out_features":64,"bias":true},
+      "vary":{"parameter":"in_features","values":[4194304,8388608]},"repeats":1})");
+  argv = {Bin("measure"), "--sweep", sweep};
+  argv.insert(argv.end(), common.begin(), common.end());
+  argv[4] = none_db;  // --db
+  const auto none = RunCommand(argv);
+  EXPECT_EQ(none.exit_code, 1) << none.output;
+  EXPECT_NE(none.output.find("every point of the sweep is over a cap"), std::string::npos)
+      << none.output;
+  EXPECT_FALSE(Exists(none_db));
+}
+
+// --max-memory changes a random run's config stream, so it is stored with the run: a resume
+// without it samples with the run's value (the same configs as an uninterrupted run), and a
+// resume with another value is refused, naming the option (issue 11).
+TEST_F(MeasureCli, ResumeSamplesWithTheRunsMaxMemoryAndRefusesAnother) {
+  // 32 KiB: about half of the tiny linear draws (8 x 4 bytes per weight element in
+  // EstimateTrainingMemoryBytes, weights up to 256 x 256) are over it.
+  const std::string cap = "0.000030517578125";
+  const long long stored =
+      StartAndKill({"--n", "12", "--meter", "none", "--seed", "4", "--max-memory", cap});
+  const auto refused = Resume({"--max-memory", "4"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("was sampled with --max-memory"), std::string::npos)
+      << refused.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), stored);
+  const auto resumed = Resume();
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+
+  const std::string configs =
+      "SELECT group_concat(config, '|') FROM (SELECT config FROM samples WHERE pass = 'forward' "
+      "ORDER BY sample_index)";
+  const std::string capped = dir_ + "/capped.sqlite", uncapped = dir_ + "/uncapped.sqlite";
+  std::vector<std::string> argv =
+      Measure({"--n", "12", "--meter", "none", "--seed", "4", "--max-memory", cap});
+  argv[2] = capped;
+  ASSERT_EQ(RunCommand(argv).exit_code, 0);
+  argv = Measure({"--n", "12", "--meter", "none", "--seed", "4"});
+  argv[2] = uncapped;
+  ASSERT_EQ(RunCommand(argv).exit_code, 0);
+  EXPECT_EQ(QueryText(db_, configs), QueryText(capped, configs));
+  // The check means something only if the cap changes the stream.
+  EXPECT_NE(QueryText(capped, configs), QueryText(uncapped, configs));
 }
 
 }  // namespace

@@ -113,5 +113,12 @@ TEST(WraparoundTest, WrapPeriod) {
   EXPECT_TRUE(std::isinf(WrapPeriodS(kIntelRangeUj, -3.0)));
 }
 
+// Half the wrap period at 2 kW: 65.5 s for Intel's range, ~16.4 s for AMD's 2^32 x 15.26 uJ.
+TEST(WraparoundTest, MaxUnambiguousWindow) {
+  EXPECT_NEAR(MaxUnambiguousWindowS(kIntelRangeUj), 65.5358322, 1e-6);
+  EXPECT_NEAR(MaxUnambiguousWindowS(65535999999), 16.384, 1e-6);
+  EXPECT_DOUBLE_EQ(MaxUnambiguousWindowS(3999999), 0.001);
+}
+
 }  // namespace
 }  // namespace lj

@@ -2,7 +2,8 @@
 // powercap tree at /sys/class/powercap, whose energy counters advance at given powers.
 //
 //   fake_powercap [--sockets 2] [--package-w 40,25] [--dram-w 3,2] [--psys-w 80]
-//                 [--max-range-uj N] [--start-uj N | --wrap-after-s S] [--stuck] -- CMD ARGS...
+//                 [--max-range-uj N] [--start-uj N | --wrap-after-s S] [--stuck]
+//                 [--stuck-dram] [--reset-every-s S] [--vanish-after-s S] -- CMD ARGS...
 //
 // Defaults: 2 sockets, package power 40 W for socket 0 and 25 W for every other socket, no dram,
 // no psys, max_energy_range_uj 262143328850, counters starting at 0. A single value of
@@ -28,6 +29,12 @@
 // would leave it reading the old inode). On tmpfs the writer holds the page lock while it
 // copies, and the reader takes that lock before copying; a stress test of 2e7 reads against a
 // writer rewriting in a tight loop saw no torn value.
+//
+// Faults (the fault suite, issue 11): --stuck freezes every counter, --stuck-dram only the dram
+// zones; --reset-every-s S sets every counter back to its start every S seconds, as a reboot or
+// driver reload does (it then reads as a huge wraparound); --vanish-after-s S truncates every
+// energy_uj to empty after S seconds and stops updating them, as a driver unload does
+// (libpowercap's read then fails).
 //
 // State file for tests: /sys/class/powercap/.fake_powercap holds "<seq> <elapsed_ns>\n"
 // (fixed width). seq is odd while a tick is writing counters and even once all counters
@@ -79,6 +86,9 @@ struct Options {
   uint64_t start_uj = 0;
   double wrap_after_s = -1;  // < 0: use start_uj
   bool stuck = false;
+  bool stuck_dram = false;
+  double reset_every_s = -1;   // < 0: never
+  double vanish_after_s = -1;  // < 0: never
   std::vector<char*> command;
 };
 
@@ -87,6 +97,7 @@ struct Counter {
   std::string dir;
   double power_w = 0;
   uint64_t start_uj = 0;
+  bool dram = false;
   int fd = -1;  // energy_uj, opened for writing
 };
 
@@ -95,7 +106,8 @@ struct Counter {
                "fake_powercap: %s\n"
                "usage: fake_powercap [--sockets N] [--package-w W[,W...]] [--dram-w W[,W...]]\n"
                "         [--psys-w W] [--max-range-uj N] [--start-uj N | --wrap-after-s S]\n"
-               "         [--stuck] -- CMD [ARGS...]\n",
+               "         [--stuck] [--stuck-dram] [--reset-every-s S] [--vanish-after-s S]\n"
+               "         -- CMD [ARGS...]\n",
                msg.c_str());
   std::exit(kExitUsage);
 }
@@ -173,6 +185,10 @@ Options ParseOptions(int argc, char** argv) {
       opt.stuck = true;
       continue;
     }
+    if (arg == "--stuck-dram") {
+      opt.stuck_dram = true;
+      continue;
+    }
     if (i + 1 >= argc) UsageError("unknown option or missing value: " + arg);
     const char* value = argv[++i];
     if (arg == "--sockets") {
@@ -194,6 +210,11 @@ Options ParseOptions(int argc, char** argv) {
       have_start = true;
     } else if (arg == "--wrap-after-s") {
       opt.wrap_after_s = ParseDouble(arg, value);
+    } else if (arg == "--reset-every-s") {
+      opt.reset_every_s = ParseDouble(arg, value);
+      if (!(opt.reset_every_s > 0)) UsageError("--reset-every-s must be > 0");
+    } else if (arg == "--vanish-after-s") {
+      opt.vanish_after_s = ParseDouble(arg, value);
     } else {
       UsageError("unknown option: " + arg);
     }
@@ -274,6 +295,7 @@ Counter MakeZone(const std::string& dir, const std::string& name, double power_w
   Counter counter;
   counter.dir = dir;
   counter.power_w = power_w;
+  counter.dram = name == "dram";
   if (opt.wrap_after_s >= 0) {
     // Start wrap_after_s seconds (of this zone's power) before the counter reaches 0 again.
     const unsigned __int128 modulus = static_cast<unsigned __int128>(opt.max_range_uj) + 1;
@@ -420,6 +442,7 @@ int main(int argc, char** argv) {
 
   timespec next{};
   clock_gettime(CLOCK_MONOTONIC, &next);
+  bool truncated = false;
   while (true) {
     int status = 0;
     const pid_t done = waitpid(child, &status, WNOHANG);
@@ -432,10 +455,22 @@ int main(int argc, char** argv) {
 
     // One tick: seq odd while writing, even with the elapsed time all counters correspond to.
     const uint64_t elapsed_ns = NowNs() - start_ns;
-    if (!opt.stuck) {
+    const bool vanished = opt.vanish_after_s >= 0 && elapsed_ns >= opt.vanish_after_s * 1e9;
+    if (vanished && !truncated) {
+      for (const Counter& c : counters) {
+        if (ftruncate(c.fd, 0) != 0) Fatal("ftruncate " + c.dir + "/energy_uj");
+      }
+      truncated = true;
+    }
+    // Energy since the last reset (all of it without --reset-every-s).
+    const uint64_t reset_ns =
+        opt.reset_every_s > 0 ? static_cast<uint64_t>(opt.reset_every_s * 1e9) : 0;
+    const uint64_t counted_ns = reset_ns > 0 ? elapsed_ns % reset_ns : elapsed_ns;
+    if (!opt.stuck && !vanished) {
       WriteState(state_fd, ++seq, elapsed_ns);
       for (const Counter& c : counters) {
-        WriteCounter(c.fd, CounterValue(c, elapsed_ns, opt.max_range_uj));
+        if (opt.stuck_dram && c.dram) continue;
+        WriteCounter(c.fd, CounterValue(c, counted_ns, opt.max_range_uj));
       }
     } else {
       ++seq;
