@@ -66,24 +66,18 @@ std::unique_ptr<LayerOp> MakeModuleOp(Module module, const std::vector<int64_t>&
   return std::make_unique<ModuleOp<Module>>(std::move(module), input_shape, input_grad);
 }
 
-// A function of one NCHW input and a parameter, out of place: dropout.
-class UnaryOp : public LayerOp {
+// Dropout on one NCHW input in training mode (a fresh mask per execution), out of place.
+class DropoutOp : public LayerOp {
  public:
-  using Function = torch::Tensor (*)(const torch::Tensor& input, double arg);
-  UnaryOp(const LayerConfig& c, Function f, double arg) : f_(f), arg_(arg) {
+  explicit DropoutOp(const LayerConfig& c) : p_(static_cast<double>(c.p_percent) / 100.0) {
     input = torch::randn(Nchw(c), kFloat);
     AddInput(*this, input, "input");
   }
-  torch::Tensor Run() override { return f_(input, arg_); }
+  torch::Tensor Run() override { return torch::dropout(input, p_, /*train=*/true); }
 
  private:
-  Function f_;
-  double arg_;
+  double p_;
 };
-
-std::unique_ptr<LayerOp> MakeUnaryOp(const LayerConfig& c, UnaryOp::Function f, double arg = 0) {
-  return std::make_unique<UnaryOp>(c, f, arg);
-}
 
 // An activation (core LayerRole::kActivation) on one NCHW input, out of place: its function in
 // net/activations.cpp, shared with the networks `measure --net` builds.
@@ -276,11 +270,8 @@ const std::vector<Registration>& Registry() {
          return std::make_unique<BinaryOp>(x, scale, "scale", /*is_mul=*/true);
        }},
       {LayerType::kDropout,
-       [](const LayerConfig& c) {
-         return MakeUnaryOp(
-             c,
-             [](const torch::Tensor& x, double p) { return torch::dropout(x, p, /*train=*/true); },
-             static_cast<double>(c.p_percent) / 100.0);
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         return std::make_unique<DropoutOp>(c);
        }},
       {LayerType::kCrossEntropy,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
