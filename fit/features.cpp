@@ -31,12 +31,14 @@ const FeatureSet kLinearFeatures = {
      "weight_elements", "mmap_input_elements", "mmap_output_elements", "mmap_weight_elements",
      "input_grad"},
     3};
-const FeatureSet kElementwiseFeatures = {{"batch_size", "channels", "input_size", "elements",
-                                          "mmap_input_elements", "mmap_output_elements"},
-                                         3};
-const FeatureSet kDropoutFeatures = {{"batch_size", "channels", "input_size", "minority_percent",
-                                      "elements", "mmap_input_elements", "mmap_output_elements"},
-                                     4};
+const FeatureSet kElementwiseFeatures = {
+    {"batch_size", "channels", "input_size", "elements", "mmap_input_elements",
+     "mmap_output_elements", "parallel_region"},
+    3};
+const FeatureSet kDropoutFeatures = {
+    {"batch_size", "channels", "input_size", "minority_percent", "elements", "mmap_input_elements",
+     "mmap_output_elements", "parallel_region"},
+    4};
 const FeatureSet kAdaptivePoolFeatures = {
     {"batch_size", "channels", "input_size", "output_size", "macs", "input_elements",
      "output_elements", "mmap_input_elements", "mmap_output_elements"},
@@ -79,6 +81,22 @@ constexpr double kMmapElements = 8.0 * 1024 * 1024;
 // 1 + elements when the tensor is always freshly mapped (see above), else 1 (features stay
 // >= 1 for the log terms).
 double Mmap(double elements) { return elements >= kMmapElements ? 1 + elements : 1; }
+
+// ATen splits an element-wise kernel over the intra-op threads only from at::internal::GRAIN_SIZE
+// (32768) elements on; below it the calling thread runs it alone. A parallel region wakes the
+// sleeping OpenMP workers (measure runs with OMP_WAIT_POLICY=PASSIVE): a fixed cost per call
+// that no per-element term can express. On the KVM guest of JOURNAL.md 2026-12-02 (fourth
+// session) ReLU took 2.8 us at 32,643 elements and 54 us at 50,960; add 2.8 us at 29,155 and
+// 50.6 us at 33,800. The 0/1 gate parallel_region; like the intercept, its coefficient (that
+// fixed cost) is not penalised by the Lasso (IsUnpenalisedTerm).
+constexpr double kAtenGrainSize = 32768;
+double ParallelRegion(double elements) { return elements > kAtenGrainSize ? 1 : 0; }
+
+// 0/1 features: no logarithm of them, and no MAC-linear baseline term of parallel_region.
+bool IsGateFeature(LayerType type, int index) {
+  return index >= 0 &&
+         (index == InputGradIndex(type) || index == FeatureIndex(type, "parallel_region"));
+}
 
 double PaddedInputSize(const LayerConfig& c) {
   const double h = static_cast<double>(c.height + 2 * c.padding);
@@ -134,6 +152,15 @@ std::vector<int> SpecialLinearFeatures(LayerType type) {
 }  // namespace
 
 const std::vector<std::string>& FeatureNames(LayerType type) { return FeatureSetOf(type).names; }
+
+bool IsUnpenalisedTerm(LayerType type, const Term& term) {
+  const int gate = FeatureIndex(type, "parallel_region");
+  if (gate < 0 || term.kind != Term::Kind::kMonomial) return false;
+  for (size_t i = 0; i < term.exponents.size(); ++i) {
+    if (term.exponents[i] != (static_cast<int>(i) == gate ? 1 : 0)) return false;
+  }
+  return static_cast<size_t>(gate) < term.exponents.size();
+}
 
 int NumBase(LayerType type) { return FeatureSetOf(type).num_base; }
 
@@ -201,7 +228,8 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               PaddedInputSize(c),
               macs,
               Mmap(sizes.input_elements),
-              Mmap(sizes.output_elements)};
+              Mmap(sizes.output_elements),
+              ParallelRegion(sizes.output_elements)};
     case FeatureKind::kDropout: {
       const double minority = std::max<double>(1, std::min(c.p_percent, 100 - c.p_percent));
       return {d(c.batch_size),
@@ -210,7 +238,8 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               minority,
               macs,
               Mmap(sizes.input_elements),
-              Mmap(sizes.output_elements)};
+              Mmap(sizes.output_elements),
+              ParallelRegion(sizes.output_elements)};
     }
     case FeatureKind::kAdaptivePool:
       return {d(c.batch_size),
@@ -369,6 +398,9 @@ std::vector<Term> MacLinearTerms(LayerType type) {
   // defined without it); types without any (sgd, adam) use their base features, which are
   // already element counts.
   std::vector<int> features = SpecialLinearFeatures(type);
+  features.erase(
+      std::remove(features.begin(), features.end(), FeatureIndex(type, "parallel_region")),
+      features.end());
   if (n_base >= n) {
     features.clear();
     for (int i = 0; i < n; ++i) features.push_back(i);
@@ -385,7 +417,7 @@ std::vector<Term> LogTerms(LayerType type) {
   const int n = static_cast<int>(FeatureNames(type).size());
   std::vector<Term> terms;
   for (int i = 0; i < n; ++i) {
-    if (i == InputGradIndex(type)) continue;  // 0/1: no logarithm
+    if (IsGateFeature(type, i)) continue;  // 0/1: no logarithm
     Term t{Term::Kind::kLog, std::vector<int>(n, 0)};
     t.exponents[i] = 1;
     terms.push_back(t);
@@ -399,7 +431,7 @@ std::vector<Term> PowerTerms(LayerType type, bool with_linear) {
   for (const auto kind : {Term::Kind::kMonomial, Term::Kind::kLog2}) {
     if (kind == Term::Kind::kMonomial && !with_linear) continue;
     for (int i = 0; i < n; ++i) {
-      if (kind == Term::Kind::kLog2 && i == InputGradIndex(type)) continue;  // 0/1: no log
+      if (kind == Term::Kind::kLog2 && IsGateFeature(type, i)) continue;  // 0/1: no log
       Term t{kind, std::vector<int>(n, 0)};
       t.exponents[i] = 1;
       terms.push_back(t);

@@ -85,6 +85,11 @@ Term ParseTerm(LayerType type, const std::string& name);
 // Value of a term for a feature vector (FeatureValues).
 double TermValue(const Term& term, const std::vector<double>& features);
 
+// Whether the Lasso leaves this term's coefficient unpenalised, as it does the intercept: the
+// linear term of the 0/1 gate parallel_region (element-wise types and dropout), whose
+// coefficient is the fixed cost of an OpenMP parallel region (see features.cpp).
+bool IsUnpenalisedTerm(LayerType type, const Term& term);
+
 // Term sets.
 // Polynomial: every monomial of the base features of total degree 1..degree (graded order,
 // e.g. batch_size, in_channels_per_group, ..., batch_size^2, batch_size*in_channels_per_group,

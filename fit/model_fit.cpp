@@ -47,8 +47,10 @@ struct Design {
 // Lasso design for nnlasso with row multipliers m_i^(-exponent / 2) (see model_fit.h): the
 // loss weights row i by m_i^-exponent (2: relative error; 1: variance proportional to the mean;
 // 0: absolute error).
+// unpenalised (empty, or one flag per column of t): columns whose coefficient is not penalised,
+// like the intercept's (IsUnpenalisedTerm).
 Design WeightedDesign(const Eigen::MatrixXd& t, const Eigen::VectorXd& y, const Eigen::VectorXd& m,
-                      double exponent = 2) {
+                      double exponent = 2, const std::vector<bool>& unpenalised = {}) {
   const Eigen::Index n = t.rows(), p = t.cols();
   Design d;
   const Eigen::ArrayXd r = m.array().pow(-exponent / 2);
@@ -72,6 +74,9 @@ Design WeightedDesign(const Eigen::MatrixXd& t, const Eigen::VectorXd& y, const 
   d.lasso.positive = true;
   d.lasso.penalty_factors = Eigen::VectorXd::Ones(p + 1);
   d.lasso.penalty_factors(0) = 0;  // the intercept column
+  for (size_t j = 0; j < unpenalised.size(); ++j) {
+    if (unpenalised[j]) d.lasso.penalty_factors(static_cast<Eigen::Index>(j) + 1) = 0;
+  }
   d.offset = 1;
   return d;
 }
@@ -423,8 +428,10 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
     FitDesign(d, layer, used, options, model, kNnlsAlphaFraction);
   } else if (options.kind == ModelKind::kNnLasso) {
     Eigen::VectorXd m = reweighted ? pilot : y;
+    std::vector<bool> unpenalised;
+    for (const Term& term : used) unpenalised.push_back(IsUnpenalisedTerm(layer, term));
     for (int iteration = 0; iteration < std::max(1, options.reweight_iterations); ++iteration) {
-      Design d = WeightedDesign(t, y, m, options.loss_exponent);
+      Design d = WeightedDesign(t, y, m, options.loss_exponent, unpenalised);
       FitDesign(d, layer, used, options, model);
       if (!reweighted) break;
       // Next weights: this fit's predictions, floored at 1e-3 of their median so that a row the

@@ -55,6 +55,29 @@ TEST(FeaturesTest, ExportHasEveryFeatureOfEachDistinctValidConfigOnce) {
   EXPECT_EQ(entries[1].at("values").at("elements"), 2.0 * 3 * 4 * 4);
 }
 
+// parallel_region is ATen's grain-size gate: 0 up to 32768 elements (the calling thread runs the
+// kernel), 1 above (an OpenMP parallel region). It has no log term, no MAC-linear baseline term,
+// and its linear term is the one the Lasso leaves unpenalised.
+TEST(FeaturesTest, ParallelRegionGatesAtAtensGrainSize) {
+  const int gate = FeatureIndex(LayerType::kReLU, "parallel_region");
+  ASSERT_GE(gate, 0);
+  EXPECT_EQ(FeatureValues(test::Nchw(LayerType::kReLU, 2, 16, 32, 32))[gate], 0.0);  // 32768
+  EXPECT_EQ(FeatureValues(test::Nchw(LayerType::kReLU, 2, 16, 32, 33))[gate], 1.0);  // 33792
+  EXPECT_GE(FeatureIndex(LayerType::kDropout, "parallel_region"), 0);
+  EXPECT_EQ(FeatureIndex(LayerType::kConv2d, "parallel_region"), -1);
+  for (const Term& t : LogTerms(LayerType::kReLU)) EXPECT_EQ(t.exponents[gate], 0);
+  for (const Term& t : MacLinearTerms(LayerType::kReLU)) EXPECT_EQ(t.exponents[gate], 0);
+  int unpenalised = 0;
+  for (const Term& t : CappedPolynomialTerms(LayerType::kReLU, 3)) {
+    if (IsUnpenalisedTerm(LayerType::kReLU, t)) {
+      ++unpenalised;
+      EXPECT_EQ(TermName(LayerType::kReLU, t), "parallel_region");
+    }
+  }
+  EXPECT_EQ(unpenalised, 1);
+  EXPECT_FALSE(IsUnpenalisedTerm(LayerType::kReLU, ParseTerm(LayerType::kReLU, "elements")));
+}
+
 TEST(FeaturesTest, ConvFeatureValuesForKnownConfig) {
   const std::vector<std::string> names = {"batch_size",
                                           "in_channels_per_group",
@@ -328,7 +351,9 @@ TEST(FeaturesAllTypesTest, EveryTypeHasFeaturesOfAtLeastOne) {
       const std::vector<double> f = FeatureValues(c);
       ASSERT_EQ(f.size(), names.size());
       for (size_t i = 0; i < f.size(); ++i) {
-        if (static_cast<int>(i) == InputGradIndex(type)) {  // the 0/1 gate, never logged
+        const int index = static_cast<int>(i);
+        if (index == InputGradIndex(type) || index == FeatureIndex(type, "parallel_region")) {
+          // a 0/1 gate, never logged
           ASSERT_TRUE(f[i] == 0.0 || f[i] == 1.0) << ToJson(c);
           continue;
         }
@@ -341,7 +366,9 @@ TEST(FeaturesAllTypesTest, EveryTypeHasFeaturesOfAtLeastOne) {
       EXPECT_EQ(ParseTerm(type, TermName(type, t)), t) << TermName(type, t);
     }
     EXPECT_FALSE(PowerTerms(type, false).empty());
-    EXPECT_EQ(LogTerms(type).size(), names.size() - (InputGradIndex(type) >= 0 ? 1 : 0));
+    const size_t gates =
+        (InputGradIndex(type) >= 0 ? 1 : 0) + (FeatureIndex(type, "parallel_region") >= 0 ? 1 : 0);
+    EXPECT_EQ(LogTerms(type).size(), names.size() - gates);
   }
 }
 
@@ -351,10 +378,11 @@ TEST(FeaturesAllTypesTest, FeaturesFollowTheBrief) {
   bn.batch_size = 8;
   bn.in_channels = 64;
   bn.height = bn.width = 56;
-  EXPECT_EQ(FeatureNames(LayerType::kBatchNorm2d),
-            (std::vector<std::string>{"batch_size", "channels", "input_size", "elements",
-                                      "mmap_input_elements", "mmap_output_elements"}));
-  EXPECT_EQ(FeatureValues(bn), (std::vector<double>{8, 64, 56, 8.0 * 64 * 56 * 56, 1, 1}));
+  EXPECT_EQ(
+      FeatureNames(LayerType::kBatchNorm2d),
+      (std::vector<std::string>{"batch_size", "channels", "input_size", "elements",
+                                "mmap_input_elements", "mmap_output_elements", "parallel_region"}));
+  EXPECT_EQ(FeatureValues(bn), (std::vector<double>{8, 64, 56, 8.0 * 64 * 56 * 56, 1, 1, 1}));
 
   LayerConfig ce;
   ce.type = LayerType::kCrossEntropy;

@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "core/errors.h"
 #include "tests/fit/synthetic.h"
+#include "tests/support/layer_configs.h"
 
 namespace lj {
 namespace {
@@ -407,6 +411,31 @@ TEST(ModelFitTest, BackwardWithoutInputGradientCostsLess) {
     EXPECT_EQ(Predict(f, with).value, Predict(f, without).value);
   }
   EXPECT_LT(log_error / n, 0.15);  // the with/without ratio within ~15 % on average
+}
+
+// A fixed cost that starts at ATen's grain size (the OpenMP parallel region, ~50 us on the KVM
+// guest of JOURNAL.md 2026-12-02) is recovered on both sides of the step: a model of elements
+// alone would put both sides near their mean.
+TEST(ModelFitTest, RecoversTheParallelRegionStep) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(0, 1);
+  const auto truth = [](double elements) {
+    return 1.2e-6 + (elements > 32768 ? 5e-5 : 0) + 6e-11 * elements;
+  };
+  std::vector<TrainingRow> rows;
+  for (int i = 0; i < 120; ++i) {
+    const auto size = static_cast<int64_t>(std::exp(std::log(4.0) + u(rng) * std::log(400.0)));
+    LayerConfig c = test::Nchw(LayerType::kReLU, 1 + i % 8, 1 + i % 13, size, size);
+    const double elements = static_cast<double>(c.batch_size * c.in_channels) * size * size;
+    rows.push_back({c, truth(elements) * (1 + 0.03 * (u(rng) - 0.5))});
+  }
+  const Model m =
+      FitModel(LayerType::kReLU, Pass::kForward, Quantity::kTimeS, rows, Fast(ModelKind::kNnLasso));
+  for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{32, 32}, {32, 33}}) {
+    const LayerConfig c = test::Nchw(LayerType::kReLU, 2, 16, h, w);  // 32768, 33792 elements
+    const double elements = 2.0 * 16 * static_cast<double>(h * w);
+    EXPECT_NEAR(Predict(m, c).value / truth(elements), 1.0, 0.25) << elements << " elements";
+  }
 }
 
 }  // namespace
