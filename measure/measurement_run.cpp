@@ -128,7 +128,7 @@ WorkPlan RandomPlan(const std::string& layer_name, const nlohmann::json& spec,
     summary.rejected_geometry += sampled.rejected_impossible_geometry;
     summary.rejected_mac_cap += sampled.rejected_over_mac_cap;
     summary.rejected_memory_cap += sampled.rejected_over_memory_cap;
-    WorkItem item{sampled.config, std::nullopt, std::nullopt, std::nullopt};
+    WorkItem item{sampled.config, std::nullopt, std::nullopt, std::nullopt, std::nullopt};
     if (sampled.anchor >= 0) {
       const NearAnchor& a = sampler->near().anchors[static_cast<size_t>(sampled.anchor)];
       item.notes = "near " + a.network + " " + a.path;
