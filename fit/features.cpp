@@ -155,11 +155,14 @@ const std::vector<std::string>& FeatureNames(LayerType type) { return FeatureSet
 
 bool IsUnpenalisedTerm(LayerType type, const Term& term) {
   const int gate = FeatureIndex(type, "parallel_region");
-  if (gate < 0 || term.kind != Term::Kind::kMonomial) return false;
+  if (gate < 0 || term.kind != Term::Kind::kMonomial ||
+      static_cast<size_t>(gate) >= term.exponents.size()) {
+    return false;
+  }
   for (size_t i = 0; i < term.exponents.size(); ++i) {
     if (term.exponents[i] != (static_cast<int>(i) == gate ? 1 : 0)) return false;
   }
-  return static_cast<size_t>(gate) < term.exponents.size();
+  return true;
 }
 
 int NumBase(LayerType type) { return FeatureSetOf(type).num_base; }

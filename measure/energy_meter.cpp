@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "measure/wraparound.h"
 
@@ -73,6 +74,28 @@ double EnergyMeter::MaxWindowS() const {
     window_s = std::min(window_s, MaxUnambiguousWindowS(zone.max_energy_range_uj));
   }
   return window_s;
+}
+
+WindowedEnergy::WindowedEnergy(EnergyMeter& meter)
+    : meter_(meter), last_(meter.Read()), start_(Clock::now()), last_read_(start_) {}
+
+EnergyDelta WindowedEnergy::Read() {
+  EnergyCounters current = meter_.Read();
+  const Clock::time_point now = Clock::now();
+  const EnergyDelta window =
+      meter_.Between(last_, current, std::chrono::duration<double>(now - last_read_).count());
+  Accumulate(total_, window);
+  last_ = std::move(current);
+  last_read_ = now;
+  return window;
+}
+
+double WindowedEnergy::SecondsSinceRead() const {
+  return std::chrono::duration<double>(Clock::now() - last_read_).count();
+}
+
+double WindowedEnergy::SpanS() const {
+  return std::chrono::duration<double>(last_read_ - start_).count();
 }
 
 void Accumulate(EnergyDelta& total, const EnergyDelta& more) {

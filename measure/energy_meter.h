@@ -1,6 +1,7 @@
 #pragma once
 // Energy meters: RAPL through libpowercap, or none. Hardware stays behind this interface so the
 // measurement loop can be tested against an emulated powercap tree (tests/integration).
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -66,5 +67,28 @@ class EnergyMeter {
 
 // Adds a later window's energy to `total` (per socket, dram and psys as they exist).
 void Accumulate(EnergyDelta& total, const EnergyDelta& more);
+
+// Energy over a span read as consecutive windows, each corrected for its own wraparound and
+// checked for a counter reset (Between with the window's seconds), so a span longer than
+// MaxWindowS is measured right when it is read often enough (issue 11). The constructor reads
+// the counters; each Read() ends a window, adds its energy to Total() and returns it.
+// Throws what Read() and Between() throw (MeterError, CounterResetError).
+class WindowedEnergy {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit WindowedEnergy(EnergyMeter& meter);
+  EnergyDelta Read();
+  // Seconds since the last read (or the construction).
+  double SecondsSinceRead() const;
+  // The first read (construction) to the last read, in seconds.
+  double SpanS() const;
+  const EnergyDelta& Total() const { return total_; }
+
+ private:
+  EnergyMeter& meter_;
+  EnergyCounters last_;
+  Clock::time_point start_, last_read_;
+  EnergyDelta total_;
+};
 
 }  // namespace lj

@@ -8,33 +8,21 @@
 namespace lj {
 
 IdleRow MeasureIdle(EnergyMeter& meter, double duration_s, const std::atomic<bool>* stop) {
-  using Clock = std::chrono::steady_clock;
-  const auto seconds = [](Clock::time_point a, Clock::time_point b) {
-    return std::chrono::duration<double>(b - a).count();
-  };
+  using Clock = WindowedEnergy::Clock;
   // Read in windows of at most half the meter's unambiguous window: a long --idle on AMD's
   // ~65 kJ range would otherwise hide wraparounds (issue 11).
   const double window_s = 0.5 * meter.MaxWindowS();
-  EnergyDelta delta;
-  EnergyCounters last = meter.Read();
-  const auto start = Clock::now();
-  auto last_read = start;
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(duration_s));
-  const auto read = [&] {
-    const EnergyCounters current = meter.Read();
-    const auto now = Clock::now();
-    Accumulate(delta, meter.Between(last, current, seconds(last_read, now)));
-    last = current;
-    last_read = now;
-  };
+  WindowedEnergy windows(meter);
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(duration_s));
   while (Clock::now() < deadline && !(stop != nullptr && stop->load())) {
     const Clock::duration left = deadline - Clock::now();
     std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(50)));
-    if (seconds(last_read, Clock::now()) >= window_s) read();
+    if (windows.SecondsSinceRead() >= window_s) windows.Read();
   }
-  read();
-  const double elapsed_s = seconds(start, last_read);
+  windows.Read();
+  const double elapsed_s = windows.SpanS();
+  const EnergyDelta& delta = windows.Total();
 
   IdleRow row;
   row.duration_s = elapsed_s;

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "core/errors.h"
@@ -136,12 +137,11 @@ class Trainer {
   // One iteration; rows in AllNetworkPhaseNames() order with iteration index `iteration`.
   std::vector<NetworkSampleRow> Step(int64_t iteration) {
     std::vector<NetworkSampleRow> rows;
-    EnergyCounters last;
-    if (meter_) last = meter_->Read();
-    // The iteration's energy is the sum of its phases' (each window corrected for its own
+    // The iteration's energy is the sum of its phases' windows (each corrected for its own
     // wraparound); a phase longer than the meter's unambiguous window (issue 11) has no energy,
     // and then neither has the iteration.
-    EnergyDelta iteration_energy;
+    std::optional<WindowedEnergy> windows;
+    if (meter_) windows.emplace(*meter_);
     bool energy_known = true;
     const auto start = Clock::now();
     auto end = start;
@@ -153,10 +153,8 @@ class Trainer {
       NetworkSampleRow row;
       row.phase = std::string(ToString(name));
       row.time_s = std::chrono::duration<double>(end - t0).count();
-      if (meter_) {
-        const EnergyCounters now = meter_->Read();
-        const EnergyDelta delta = meter_->Between(last, now, row.time_s);
-        last = now;
+      if (windows) {
+        const EnergyDelta delta = windows->Read();
         if (row.time_s > meter_->MaxWindowS()) {
           energy_known = false;
           spdlog::warn(
@@ -165,7 +163,6 @@ class Trainer {
               row.phase, row.time_s, meter_->MaxWindowS());
         } else {
           SetEnergy(row, delta);
-          Accumulate(iteration_energy, delta);
         }
       }
       rows.push_back(std::move(row));
@@ -181,7 +178,7 @@ class Trainer {
     NetworkSampleRow total;
     total.phase = std::string(ToString(NetworkPhase::kIteration));
     total.time_s = std::chrono::duration<double>(end - start).count();
-    if (meter_ && energy_known) SetEnergy(total, iteration_energy);
+    if (windows && energy_known) SetEnergy(total, windows->Total());
     rows.push_back(std::move(total));
     for (NetworkSampleRow& r : rows) {
       r.iteration = iteration;

@@ -49,10 +49,8 @@ double RunTimed(const std::function<void()>& execute, int64_t n, const std::atom
 double RunMeteredInWindows(const std::function<void()>& execute, int64_t n, EnergyMeter& meter,
                            const std::atomic<bool>* stop, const char* label, EnergyDelta* energy) {
   const double window_s = meter.MaxWindowS();
-  *energy = EnergyDelta{};
-  EnergyCounters last = meter.Read();
+  WindowedEnergy windows(meter);
   const Clock::time_point start = Clock::now();
-  Clock::time_point last_read = start;
   for (int64_t i = 0; i < n; ++i) {
     if (StopRequested(stop)) ThrowInterrupted(label);
     const Clock::time_point before = Clock::now();
@@ -64,15 +62,11 @@ double RunMeteredInWindows(const std::function<void()>& execute, int64_t n, Ener
                                " s, longer than the " + std::to_string(window_s) +
                                " s a RAPL counter of this range measures unambiguously");
     }
-    if (SecondsBetween(last_read, now) >= 0.5 * window_s || i + 1 == n) {
-      const EnergyCounters current = meter.Read();
-      const Clock::time_point read_at = Clock::now();
-      Accumulate(*energy, meter.Between(last, current, SecondsBetween(last_read, read_at)));
-      last = current;
-      last_read = read_at;
-    }
+    if (windows.SecondsSinceRead() >= 0.5 * window_s || i + 1 == n) windows.Read();
   }
-  return SecondsBetween(start, Clock::now());
+  const double elapsed_s = SecondsBetween(start, Clock::now());
+  *energy = windows.Total();
+  return elapsed_s;
 }
 
 struct MeanStd {
@@ -168,45 +162,38 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
   const double window_s = meter != nullptr ? meter->MaxWindowS() : 0;
   bool in_windows = meter != nullptr && probe_s * static_cast<double>(n) >= 0.5 * window_s;
   for (size_t t = 0; t < trials; ++t) {
+    if (meter == nullptr) {
+      time_s[t] = RunTimed(execute, n, stop, label) * per_execution;
+      continue;
+    }
     double elapsed_s = 0;
     EnergyDelta delta;
-    if (meter != nullptr && in_windows) {
-      try {
+    try {
+      if (in_windows) {
         elapsed_s = RunMeteredInWindows(execute, n, *meter, stop, label, &delta);
-      } catch (const CounterResetError& e) {
-        if (++resets > 3) throw;
-        spdlog::warn("{}: counter reset in a trial, measured again: {}", label, e.what());
-        --t;
-        continue;
-      }
-    } else {
-      if (meter != nullptr) before = meter->Read();
-      elapsed_s = RunTimed(execute, n, stop, label);
-    }
-    if (meter != nullptr && !in_windows) {
-      after = meter->Read();
-      if (elapsed_s > window_s) {
-        in_windows = true;  // this trial's energy may hide a wraparound: measure it again
-        --t;
-        continue;
-      }
-      try {
+      } else {
+        before = meter->Read();
+        elapsed_s = RunTimed(execute, n, stop, label);
+        after = meter->Read();
+        if (elapsed_s > window_s) {
+          in_windows = true;  // this trial's energy may hide a wraparound: measure it again
+          --t;
+          continue;
+        }
         delta = meter->Between(before, after, elapsed_s);
-      } catch (const CounterResetError& e) {
-        // Not stored: this trial is measured again; a counter that keeps resetting is broken.
-        if (++resets > 3) throw;
-        spdlog::warn("{}: counter reset in a trial, measured again: {}", label, e.what());
-        --t;
-        continue;
       }
+    } catch (const CounterResetError& e) {
+      // Not stored: this trial is measured again; a counter that keeps resetting is broken.
+      if (++resets > 3) throw;
+      spdlog::warn("{}: counter reset in a trial, measured again: {}", label, e.what());
+      --t;
+      continue;
     }
-    if (meter != nullptr) {
-      package_j[t] = delta.package_j * per_execution;
-      dram_j[t] = delta.dram_j.value_or(0) * per_execution;
-      psys_j[t] = delta.psys_j.value_or(0) * per_execution;
-      socket_j[t] = delta.package_by_socket_j;
-      for (double& e : socket_j[t]) e *= per_execution;
-    }
+    package_j[t] = delta.package_j * per_execution;
+    dram_j[t] = delta.dram_j.value_or(0) * per_execution;
+    psys_j[t] = delta.psys_j.value_or(0) * per_execution;
+    socket_j[t] = delta.package_by_socket_j;
+    for (double& e : socket_j[t]) e *= per_execution;
     time_s[t] = elapsed_s * per_execution;
   }
 
