@@ -21,10 +21,10 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_models  # noqa: E402
+from python_train_loop import timed_iteration  # noqa: E402
 
 FLUSH = None
 
@@ -60,16 +60,10 @@ def network_times(model, x, y, reps, cold):
     for _ in range(reps):
         if cold:
             flush()
-        t0 = time.perf_counter()
-        out = model(x)
-        t1 = time.perf_counter()
-        loss = F.cross_entropy(out, y)
-        t2 = time.perf_counter()
-        loss.backward()
-        t3 = time.perf_counter()
-        model.zero_grad(set_to_none=False)
-        fwd.append(t1 - t0)
-        bwd.append(t3 - t2)
+        forward_s, _, backward_s, _ = timed_iteration(
+            model, x, y, lambda: model.zero_grad(set_to_none=False))
+        fwd.append(forward_s)
+        bwd.append(backward_s)
     return statistics.median(fwd), statistics.median(bwd)
 
 

@@ -32,6 +32,21 @@ DEFAULT_NETS = ["lenet5:64", "alexnet:16", "vgg11:4", "resnet18:16", "mobilenet_
 PHASES = ["forward", "loss", "backward", "optimizer", "iteration"]
 
 
+def timed_iteration(model, x, y, step):
+    """One training iteration: forward, cross-entropy loss, backward, then step() (the
+    optimizer step and zero_grad). Returns the seconds of the four phases, in PHASES order."""
+    t0 = time.perf_counter()
+    out = model(x)
+    t1 = time.perf_counter()
+    loss = F.cross_entropy(out, y)
+    t2 = time.perf_counter()
+    loss.backward()
+    t3 = time.perf_counter()
+    step()
+    t4 = time.perf_counter()
+    return [t1 - t0, t2 - t1, t3 - t2, t4 - t3]
+
+
 def quantile(values, q):
     v = sorted(values)
     pos = q * (len(v) - 1)
@@ -56,19 +71,14 @@ def train(name, batch, iterations, warmup):
     y = torch.randint(0, classes, (batch,))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     times = {p: [] for p in PHASES}
-    for i in range(warmup + iterations):
-        t0 = time.perf_counter()
-        out = model(x)
-        t1 = time.perf_counter()
-        loss = F.cross_entropy(out, y)
-        t2 = time.perf_counter()
-        loss.backward()
-        t3 = time.perf_counter()
+    def step():
         opt.step()
         opt.zero_grad()
-        t4 = time.perf_counter()
+
+    for i in range(warmup + iterations):
+        phases = timed_iteration(model, x, y, step)
         if i >= warmup:
-            for phase, dt in zip(PHASES, [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0]):
+            for phase, dt in zip(PHASES, phases + [sum(phases)]):
                 times[phase].append(dt)
     return {p: summary(v) for p, v in times.items()}
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "db/store.h"
+#include "db/vocabulary.h"
 
 namespace lj {
 namespace {
@@ -168,21 +169,27 @@ class EvaluationTest : public ::testing::Test {
                                        {"backward", backward},
                                        {"optimizer", step},
                                        {"iteration", forward + loss_s + backward + step}}) {
-          NetworkSampleRow r;
-          r.run_id = net_run;
-          r.network = name;
-          r.batch_size = 16;
-          r.phase = phase;
-          r.iteration = it;
-          r.time_s = t * jitter;
-          r.meter = "none";
-          rows.push_back(r);
+          rows.push_back(PhaseRow(net_run, name, phase, it, t * jitter));
         }
         store.InsertNetworkSamples(rows);
       }
     }
   }
   void TearDown() override { fs::remove_all(dir_); }
+
+  // One phase of one measured iteration of `name` at batch 16, time only.
+  static NetworkSampleRow PhaseRow(int64_t run, const std::string& name, const std::string& phase,
+                                   int64_t iteration, double time_s) {
+    NetworkSampleRow r;
+    r.run_id = run;
+    r.network = name;
+    r.batch_size = 16;
+    r.phase = phase;
+    r.iteration = iteration;
+    r.time_s = time_s;
+    r.meter = "none";
+    return r;
+  }
 
   // One more `measure --net` run of `name`: n iterations whose every phase takes `phase_s`.
   void AddNetworkRun(const std::string& name, const std::string& definition, double phase_s,
@@ -195,16 +202,8 @@ class EvaluationTest : public ::testing::Test {
     const int64_t run = store.CreateRun(net);
     for (int64_t it = 0; it < n; ++it) {
       std::vector<NetworkSampleRow> rows;
-      for (const char* phase : {"forward", "loss", "backward", "optimizer", "iteration"}) {
-        NetworkSampleRow r;
-        r.run_id = run;
-        r.network = name;
-        r.batch_size = 16;
-        r.phase = phase;
-        r.iteration = it;
-        r.time_s = phase_s;
-        r.meter = "none";
-        rows.push_back(r);
+      for (const std::string& phase : AllNetworkPhaseNames()) {
+        rows.push_back(PhaseRow(run, name, phase, it, phase_s));
       }
       store.InsertNetworkSamples(rows);
     }
