@@ -1,11 +1,12 @@
--- layerjoule measurement store, schema version 1 (lj::Store::kSchemaVersion).
+-- layerjoule measurement store, schema version 2 (db/schema_migration.h kSchemaVersion).
 -- Column names are a public contract: notebooks and outside tools read them. Units are in the
 -- names (_s seconds, _j joules, _w watts). Timestamps are ISO-8601 UTC text, e.g.
 -- 2025-04-28T12:34:56.789Z. JSON columns hold text that json_valid() accepts.
 -- Embedded into lj_db at build time (db/CMakeLists.txt) and applied with CREATE ... IF NOT EXISTS
 -- on every open, so this file must stay idempotent. New tables, views and indexes can be added
 -- here as they are; any other change (a new or changed column, a new constraint) needs a new
--- schema version (db/store.h kSchemaVersion) and a migration in db/store.cpp.
+-- schema version (db/schema_migration.h kSchemaVersion) and a migration in
+-- db/schema_migration.cpp, tested on a database of the older version (tests/db/).
 
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
@@ -33,9 +34,14 @@ CREATE TABLE IF NOT EXISTS runs (
   host_id      INTEGER NOT NULL REFERENCES hosts(id),
   command_line TEXT    NOT NULL DEFAULT '',
   seed         INTEGER NOT NULL DEFAULT 0,    -- uint64 stored as its two's-complement int64
-  kind         TEXT    NOT NULL,              -- db/vocabulary.h RunKind: 'random', 'near', 'sweep', 'import', 'network', 'net-layers'
+  kind         TEXT    NOT NULL               -- db/vocabulary.h RunKind
+               CHECK (kind IN ('random', 'near', 'sweep', 'import', 'network', 'net-layers')),
   layer        TEXT    NOT NULL DEFAULT '',   -- 'conv2d', 'maxpool2d', 'linear'; '' for networks
-  bounds_json  TEXT    NOT NULL DEFAULT '',   -- bounds or sweep file content, verbatim
+  -- What the run measured or imported, as JSON text: the bounds file (random), the sweep file
+  -- (sweep), {"bounds", "near_share", "near"} (near), the net.json text or a TorchScript
+  -- summary (network, net-layers), or the imported file's name and content hash (import).
+  -- Schema version 1 called it bounds_json.
+  source_json  TEXT    NOT NULL DEFAULT '',
   target_n     INTEGER NOT NULL DEFAULT 0,    -- configs wanted (random runs)
   meter        TEXT    NOT NULL DEFAULT '',   -- 'rapl', 'none', or an import source ('pyrapl')
   status       TEXT    NOT NULL DEFAULT 'running'

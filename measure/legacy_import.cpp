@@ -268,18 +268,14 @@ ParsedFile ParseFile(const FileFormat& format, const std::string& path) {
   return parsed;
 }
 
-// Refuses a file whose content is already stored as an import run in this database.
-void RefuseDuplicate(const ParsedFile& parsed, const std::vector<RunInfo>& runs,
-                     const std::string& db_path) {
-  for (const RunInfo& run : runs) {
-    if (run.kind != ToString(RunKind::kImport)) continue;
-    nlohmann::json source = nlohmann::json::parse(run.bounds_json, nullptr, false);
-    if (!source.is_object()) continue;
-    if (source.value("file", "") == parsed.format->file_name &&
-        source.value("content_fnv1a64", "") == parsed.content_hash) {
-      throw ConfigError(parsed.path + ": already imported into " + db_path + " as run " +
-                        std::to_string(run.id) + " (same content); nothing imported");
-    }
+// Refuses content already stored as a run of `kind` in this database (the store's query on
+// runs.source_json: same file name unless `file` is "", same content hash).
+void RefuseDuplicate(Store& store, RunKind kind, const std::string& file, const std::string& hash,
+                     const std::string& shown_path) {
+  if (const std::optional<int64_t> run =
+          store.FindRunBySourceHash(std::string(ToString(kind)), file, hash)) {
+    throw ConfigError(shown_path + ": already imported into " + store.path() + " as run " +
+                      std::to_string(*run) + " (same content); nothing imported");
   }
 }
 
@@ -401,18 +397,11 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
   std::vector<ParsedFile> parsed;
   std::vector<ParsedNetwork> networks;
   ParseLegacyDir(dir, parsed, networks);
-  const std::vector<RunInfo> runs = store.ReadRuns();
-  for (const ParsedFile& p : parsed) RefuseDuplicate(p, runs, store.path());
+  for (const ParsedFile& p : parsed) {
+    RefuseDuplicate(store, RunKind::kImport, p.format->file_name, p.content_hash, p.path);
+  }
   for (const ParsedNetwork& net : networks) {
-    for (const RunInfo& run : runs) {
-      const nlohmann::json source = nlohmann::json::parse(run.bounds_json, nullptr, false);
-      if (run.kind == ToString(RunKind::kNetwork) && source.is_object() &&
-          source.value("content_fnv1a64", "") == net.content_hash) {
-        throw ConfigError(net.summary.file + ": already imported into " + store.path() +
-                          " as run " + std::to_string(run.id) +
-                          " (same content); nothing imported");
-      }
-    }
+    RefuseDuplicate(store, RunKind::kNetwork, "", net.content_hash, net.summary.file);
   }
 
   // 2. Write everything in one transaction.
@@ -433,7 +422,7 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
     run.command_line = command_line;
     run.kind = std::string(ToString(RunKind::kImport));
     run.layer = p.summary.layer;
-    run.bounds_json = nlohmann::json{
+    run.source_json = nlohmann::json{
         {"source", "legacy-pyrapl"},
         {"file", p.format->file_name},
         {"path", p.path},
@@ -472,7 +461,7 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
     run.host_id = summary.host_id;
     run.command_line = command_line;
     run.kind = std::string(ToString(RunKind::kNetwork));
-    run.bounds_json = nlohmann::json{{"source", "legacy-pyrapl"},
+    run.source_json = nlohmann::json{{"source", "legacy-pyrapl"},
                                      {"file", net.summary.file},
                                      {"network", net.summary.network},
                                      {"content_fnv1a64", net.content_hash},

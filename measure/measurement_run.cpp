@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -29,6 +31,7 @@
 #include "measure/openmp_env.h"
 #include "measure/pass_measurement.h"
 #include "measure/progress.h"
+#include "measure/sample_rows.h"
 #include "measure/torch_info.h"
 
 namespace lj {
@@ -49,6 +52,23 @@ struct WorkItem {
 // runs_options name of --max-memory (bytes, "%.17g"): it changes a random run's config stream
 // and which sweep points run, so a resume must use the stored value (issue 11).
 constexpr const char* kMaxMemoryOption = "max_memory_bytes";
+constexpr const char* kShardOption = "shard";
+
+// "K/N" as stored in run_options and given to --shard.
+std::string ShardText(int64_t index, int64_t count) {
+  return std::to_string(index) + "/" + std::to_string(count);
+}
+
+// The indices below `total` that shard index/count measures.
+int64_t ShardTarget(int64_t total, int64_t index, int64_t count) {
+  return total > index ? (total - index + count - 1) / count : 0;
+}
+
+// The first index >= `from` of shard index/count.
+int64_t FirstShardIndex(int64_t from, int64_t index, int64_t count) {
+  const int64_t offset = ((index - from) % count + count) % count;
+  return from + offset;
+}
 
 // A stored option's value; a database edited by hand gets a clear error, not a wrong stream.
 double ParseStoredDouble(const std::string& text, const std::string& what) {
@@ -67,13 +87,13 @@ std::string Gib(double bytes) { return fmt::format("{:.4g} GiB", bytes / double(
 struct WorkPlan {
   std::string kind;         // random | sweep
   std::string layer;        // conv2d | maxpool2d | linear
-  std::string spec_json;    // bounds or sweep document (compact JSON), stored in runs.bounds_json
+  std::string spec_json;    // bounds or sweep document (compact JSON), stored in runs.source_json
   int64_t target = 0;       // configs to store
   int64_t last_index = -1;  // sweeps end at their last point; random runs are open-ended
   std::function<WorkItem(int64_t, RunSummary&)> item;
 };
 
-// The stored document of a near run (runs.bounds_json): {"bounds": <bounds file>, "near_share":
+// The stored document of a near run (runs.source_json): {"bounds": <bounds file>, "near_share":
 // s, "near": [{"network", "path", "config"}, ...]}; everything a resume needs.
 nlohmann::json NearSpec(const nlohmann::json& bounds, const NearOptions& near) {
   nlohmann::json anchors = nlohmann::json::array();
@@ -240,28 +260,60 @@ bool FileExists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
+// --continue: the newest run in db_path of the campaign `plan` describes (same kind, layer,
+// seed, stored bounds or sweep document, target and shard), or nullopt for none (or no file).
+// Throws ConfigError for a failed one: restarting would fail again or hide why.
+std::optional<RunInfo> CampaignRun(const std::string& db_path, const WorkPlan& plan, uint64_t seed,
+                                   int64_t target, const std::string& shard) {
+  if (!FileExists(db_path)) return std::nullopt;
+  Store probe(db_path, Store::Access::kReadOnly);
+  std::vector<RunInfo> runs = probe.ReadRuns();
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    if (it->kind != plan.kind || it->layer != plan.layer || it->seed != seed ||
+        it->source_json != plan.spec_json || it->target_n != target ||
+        probe.GetRunOption(it->id, kShardOption).value_or("0/1") != shard) {
+      continue;
+    }
+    if (it->status == ToString(RunStatus::kFailed)) {
+      throw ConfigError("--continue: run " + std::to_string(it->id) + " of this campaign in " +
+                        db_path +
+                        " failed (its errors are in table failures); fix the cause and start it "
+                        "anew without --continue");
+    }
+    return *it;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& stop) {
   const auto wall_start = Clock::now();
 
   // 1. Validate every input before anything is written.
-  if (options.min_time_s <= 0) {
-    throw ConfigError("--min-time must be > 0 s, got " + std::to_string(options.min_time_s));
+  const SessionOptions& session_options = options.session;
+  const std::string& db_path = session_options.db_path;
+  if (options.protocol.min_time_s <= 0) {
+    throw ConfigError("--min-time must be > 0 s, got " +
+                      std::to_string(options.protocol.min_time_s));
   }
-  if (options.trials < 1) {
-    throw ConfigError("--trials must be >= 1, got " + std::to_string(options.trials));
+  if (options.protocol.trials < 1) {
+    throw ConfigError("--trials must be >= 1, got " + std::to_string(options.protocol.trials));
   }
   std::optional<RunInfo> resumed;
-  int threads_wanted = options.threads;
+  int threads_wanted = session_options.threads;
+  int64_t shard_index = options.shard_index;
+  int64_t shard_count = options.shard_count;
+  if (shard_count < 1 || shard_index < 0 || shard_index >= shard_count) {
+    throw ConfigError("--shard must be K/N with 0 <= K < N, got " +
+                      ShardText(shard_index, shard_count));
+  }
   double max_memory_bytes = options.max_memory_bytes;
   WorkPlan plan;
   if (options.resume) {
-    if (!FileExists(options.db_path)) {
-      throw ConfigError("--resume: no database at " + options.db_path);
-    }
+    if (!FileExists(db_path)) throw ConfigError("--resume: no database at " + db_path);
     // Read-only: an empty or foreign file is refused, not given a schema (issue 11).
-    Store probe(options.db_path, Store::Access::kReadOnly);
+    Store probe(db_path, Store::Access::kReadOnly);
     if (options.sweep_path.empty()) {
       // The newer of the last unfinished random and near runs.
       resumed = probe.LastUnfinishedRun(std::string(ToString(RunKind::kRandom)));
@@ -272,16 +324,60 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
       resumed = probe.LastUnfinishedRun(std::string(ToString(RunKind::kSweep)));
     }
     if (!resumed) {
-      throw ConfigError("--resume: " + options.db_path + " has no unfinished " +
+      throw ConfigError("--resume: " + db_path + " has no unfinished " +
                         (options.sweep_path.empty() ? "random or near" : "sweep") + " run");
     }
+  } else {
+    if (!options.sweep_path.empty()) {
+      plan = SweepPlan(LoadJsonFile(options.sweep_path), options.sweep_path, max_memory_bytes);
+    } else {
+      if (options.layer.empty()) {
+        throw ConfigError(
+            "--layer is required (e.g. conv, maxpool, linear, batchnorm2d, relu, sgd)");
+      }
+      const std::string layer = std::string(ToString(ParseLayerType(options.layer)));
+      const std::string bounds_path = options.bounds_path.empty()
+                                          ? DefaultBoundsPath(ParseLayerType(options.layer))
+                                          : options.bounds_path;
+      NearOptions near;
+      near.anchors = options.near_anchors;
+      near.near_share = options.near_share;
+      if (!options.near_paths.empty() && near.anchors.empty()) {
+        throw ConfigError("--near: the networks have no " + layer + " layers to sample near");
+      }
+      plan = RandomPlan(layer, LoadJsonFile(bounds_path), bounds_path, session_options.seed,
+                        options.n, options.max_memory_bytes, near);
+    }
+    if (options.continue_campaign) {
+      const int64_t target =
+          shard_count > 1 ? ShardTarget(plan.target, shard_index, shard_count) : plan.target;
+      resumed = CampaignRun(db_path, plan, session_options.seed, target,
+                            ShardText(shard_index, shard_count));
+      if (resumed && resumed->status == ToString(RunStatus::kFinished)) {
+        spdlog::info("--continue: run {} of this campaign in {} finished already", resumed->id,
+                     db_path);
+        RunSummary done;
+        done.run_id = resumed->id;
+        done.status = resumed->status;
+        done.meter = resumed->meter;
+        done.target = resumed->target_n;
+        Store probe(db_path, Store::Access::kReadOnly);
+        done.stored = probe.CountStoredConfigs(resumed->id);
+        done.failed = probe.CountFailures(resumed->id);
+        return done;
+      }
+      if (resumed) spdlog::info("--continue: resuming run {} of this campaign", resumed->id);
+    }
+  }
+  if (resumed) {
+    Store probe(db_path, Store::Access::kReadOnly);
     // Without --threads, a resumed run keeps the thread count it was measured with.
     if (threads_wanted == 0) {
       if (const std::optional<HostInfo> then = probe.GetHost(resumed->host_id)) {
         threads_wanted = then->threads_used;
       }
     }
-    const std::string context = options.db_path + ": run " + std::to_string(resumed->id);
+    const std::string context = db_path + ": run " + std::to_string(resumed->id);
     // --max-memory changes the config stream: a resume samples with the run's own value.
     if (const std::optional<std::string> then = probe.GetRunOption(resumed->id, kMaxMemoryOption)) {
       const double then_bytes = ParseStoredDouble(*then, context + ": " + kMaxMemoryOption);
@@ -298,7 +394,25 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
           "with {}: if the run was started with another value, its configs differ",
           context, Gib(max_memory_bytes));
     }
-    const nlohmann::json stored = ParseJsonText(resumed->bounds_json, context);
+    // --shard also changes the stream: a resume keeps the run's own shard.
+    if (const std::optional<std::string> then = probe.GetRunOption(resumed->id, kShardOption)) {
+      if (std::sscanf(then->c_str(), "%" SCNd64 "/%" SCNd64, &shard_index, &shard_count) != 2 ||
+          shard_count < 1 || shard_index < 0 || shard_index >= shard_count ||
+          ShardText(shard_index, shard_count) != *then) {
+        throw ConfigError(context + ": stored option shard is '" + *then + "', not K/N");
+      }
+    } else {
+      shard_index = 0;
+      shard_count = 1;
+    }
+    if (options.shard_given &&
+        (options.shard_index != shard_index || options.shard_count != shard_count)) {
+      throw ConfigError("--resume: " + context + " is shard " +
+                        ShardText(shard_index, shard_count) + ", this process asks for --shard " +
+                        ShardText(options.shard_index, options.shard_count) +
+                        " (the configs would differ); leave --shard out");
+    }
+    const nlohmann::json stored = ParseJsonText(resumed->source_json, context);
     if (ParseRunKind(resumed->kind) == RunKind::kSweep) {
       plan = SweepPlan(stored, context, max_memory_bytes);
     } else if (ParseRunKind(resumed->kind) == RunKind::kNear) {
@@ -309,47 +423,36 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
       plan = RandomPlan(resumed->layer, stored, context, resumed->seed, resumed->target_n,
                         max_memory_bytes);
     }
-  } else if (!options.sweep_path.empty()) {
-    plan = SweepPlan(LoadJsonFile(options.sweep_path), options.sweep_path, max_memory_bytes);
-  } else {
-    if (options.layer.empty()) {
-      throw ConfigError("--layer is required (e.g. conv, maxpool, linear, batchnorm2d, relu, sgd)");
+  }
+
+  if (resumed) {
+    plan.target = resumed->target_n;  // the shard's own count for a sharded run
+  } else if (shard_count > 1) {
+    const int64_t total = plan.target;
+    plan.target = ShardTarget(total, shard_index, shard_count);
+    if (plan.target == 0) {
+      throw ConfigError("--shard " + ShardText(shard_index, shard_count) + " of " +
+                        std::to_string(total) + " configs leaves this shard nothing to measure");
     }
-    const std::string layer = std::string(ToString(ParseLayerType(options.layer)));
-    const std::string bounds_path = options.bounds_path.empty()
-                                        ? DefaultBoundsPath(ParseLayerType(options.layer))
-                                        : options.bounds_path;
-    NearOptions near;
-    near.anchors = options.near_anchors;
-    near.near_share = options.near_share;
-    if (!options.near_paths.empty() && near.anchors.empty()) {
-      throw ConfigError("--near: the networks have no " + layer + " layers to sample near");
-    }
-    plan = RandomPlan(layer, LoadJsonFile(bounds_path), bounds_path, options.seed, options.n,
-                      options.max_memory_bytes, near);
   }
 
   // 2. One measure per host; then the meter; then the database.
   // A resumed run keeps its meter unless --meter says otherwise (then RefuseChangedSetup).
-  MeterChoice meter_choice = options.meter;
+  MeterChoice meter_choice = session_options.meter;
   if (resumed && meter_choice == MeterChoice::kAuto) {
     meter_choice = resumed->meter == "rapl" ? MeterChoice::kRapl : MeterChoice::kNone;
   }
-  MeasurementHost setup = PrepareMeasurementHost(options.lock_path, meter_choice, threads_wanted);
-  const SelectedMeter& meter = setup.meter;
-  const HostInfo& host = setup.host;
-  const int threads = setup.threads;
-  Store store(options.db_path);
-  if (resumed) RefuseChangedSetup(store, *resumed, host, meter.name);  // before any write
-  const int64_t host_id = store.UpsertHost(host);
+  MeasureSession session(session_options, meter_choice, threads_wanted);
+  const HostInfo& host = session.host();
+  const std::string& meter_name = session.meter_name();
+  EnergyMeter* meter = session.meter();
+  Store& store = session.store();
+  if (resumed) RefuseChangedSetup(store, *resumed, host, meter_name);  // before any write
 
   RunSummary summary;
-  summary.meter = meter.name;
+  summary.meter = meter_name;
   summary.target = plan.target;
-  MeasureOptions measure_options;
-  measure_options.min_time_s = options.min_time_s;
-  measure_options.trials = options.trials;
-  measure_options.warmup_runs = options.warmup_runs;
+  MeasureOptions measure_options = options.protocol;
   if (resumed) {
     summary.run_id = resumed->id;
     measure_options.min_time_s = resumed->min_time_s;
@@ -358,33 +461,32 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     spdlog::info("resuming run {} ({} {}, seed {}): {} of {} configs stored", resumed->id,
                  resumed->kind, resumed->layer, resumed->seed,
                  store.CountStoredConfigs(resumed->id), resumed->target_n);
+    session.Announce(summary.run_id);
   } else {
-    RunInfo run;
-    run.host_id = host_id;
-    run.command_line = options.command_line;
-    run.seed = options.seed;
-    run.kind = plan.kind;
+    RunInfo run = session.NewRun(ParseRunKind(plan.kind));
     run.layer = plan.layer;
-    run.bounds_json = plan.spec_json;
+    run.source_json = plan.spec_json;
     run.target_n = plan.target;
-    run.meter = meter.name;
-    run.min_time_s = options.min_time_s;
-    run.trials = options.trials;
+    run.min_time_s = measure_options.min_time_s;
+    run.trials = measure_options.trials;
     Store::Transaction create(store);  // the run and its options, or neither
     summary.run_id = store.CreateRun(run);
     store.SetRunOption(summary.run_id, kMaxMemoryOption, fmt::format("{:.17g}", max_memory_bytes));
+    if (shard_count > 1) {
+      store.SetRunOption(summary.run_id, kShardOption, ShardText(shard_index, shard_count));
+    }
     create.Commit();
+    session.Announce(summary.run_id);
   }
-  if (options.on_run) options.on_run(summary.run_id);
   spdlog::info("run {}: {} {} on {} ({} threads, {}, {}), meter {}", summary.run_id, plan.kind,
-               plan.layer, host.cpu_model, threads, host.torch_version, host.blas, meter.name);
+               plan.layer, host.cpu_model, session.threads(), host.torch_version, host.blas,
+               meter_name);
 
   // 3. Idle power at start, then periodically.
   std::optional<double> idle_power_w;
   auto last_idle = Clock::now();
   auto measure_idle = [&] {
-    const auto measured =
-        MeasureAndStoreIdle(meter.meter.get(), options.idle_s, store, summary.run_id, &stop);
+    const auto measured = session.MeasureIdlePower(summary.run_id, &stop);
     if (!measured) return;
     idle_power_w = measured;
     last_idle = Clock::now();
@@ -400,11 +502,11 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     // 4. The loop: one transaction per config; failures recorded and skipped.
     summary.stored = store.CountStoredConfigs(summary.run_id);
     Progress progress(plan.target, summary.stored);
-    index = store.MaxAttemptedIndex(summary.run_id) + 1;
+    index = FirstShardIndex(store.MaxAttemptedIndex(summary.run_id) + 1, shard_index, shard_count);
     int64_t failures_in_a_row = 0;
     while (summary.stored < plan.target && !stop.load()) {
       if (plan.last_index >= 0 && index > plan.last_index) break;
-      if (meter.meter &&
+      if (meter != nullptr &&
           std::chrono::duration<double>(Clock::now() - last_idle).count() > options.idle_every_s) {
         measure_idle();
       }
@@ -418,11 +520,11 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
       }
       try {
         if (item.skip_reason) throw std::runtime_error(*item.skip_reason);
-        const auto results = MeasureLayer(item.config, measure_options, meter.meter.get(), &stop,
-                                          static_cast<uint64_t>(index));
+        const auto results =
+            MeasureLayer(item.config, measure_options, meter, &stop, static_cast<uint64_t>(index));
         if (stop.load()) break;  // an interrupted config is neither stored nor a failure
         std::vector<SampleRow> rows =
-            ToSampleRows(results, item.config, summary.run_id, index, meter.name, idle_power_w,
+            ToSampleRows(results, item.config, summary.run_id, index, meter_name, idle_power_w,
                          item.sweep, item.sweep_value);
         if (item.notes) {
           for (SampleRow& r : rows) r.notes = item.notes;
@@ -451,7 +553,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
                                    " failed configs in a row; last error: " + e.what());
         }
       }
-      ++index;
+      index += shard_count;
     }
   } catch (const MeterError& e) {
     MarkRunStatus(store, summary.run_id, RunStatus::kFailed);
@@ -473,69 +575,6 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   store.SetRunStatus(summary.run_id, summary.status);
   summary.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
   return summary;
-}
-
-MeasurementHost PrepareMeasurementHost(const std::string& lock_path, MeterChoice meter_choice,
-                                       int threads) {
-  MeasurementHost setup;
-  setup.lock = std::make_unique<InstanceLock>(lock_path.empty() ? DefaultLockPath() : lock_path);
-  setup.meter = SelectMeter(meter_choice);
-  if (!setup.meter.fallback_reason.empty()) {
-    spdlog::warn("==================================================================");
-    spdlog::warn("NO ENERGY METER: {}", setup.meter.fallback_reason);
-    spdlog::warn("Recording TIME ONLY: the energy columns of this run will be NULL.");
-    spdlog::warn("==================================================================");
-  }
-  setup.threads = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
-  SetTorchThreads(setup.threads);
-  setup.host = DetectHost();
-  setup.host.threads_used = setup.threads;
-  setup.host.torch_version = TorchVersion();
-  setup.host.blas = BlasInfo() + "; " + OpenMpWaitPolicy();
-  setup.host.rapl_domains = DescribeZones(setup.meter.meter.get());
-  return setup;
-}
-
-std::optional<double> MeasureAndStoreIdle(EnergyMeter* meter, double idle_s, Store& store,
-                                          int64_t run_id, const std::atomic<bool>* stop) {
-  if (meter == nullptr || idle_s <= 0) return std::nullopt;
-  IdleRow idle = MeasureIdle(*meter, idle_s, stop);
-  idle.run_id = run_id;
-  store.InsertIdle(idle);
-  spdlog::info("idle power: {:.2f} W package over {:.1f} s", idle.package_power_w, idle.duration_s);
-  return idle.package_power_w;
-}
-
-std::vector<SampleRow> ToSampleRows(const std::vector<PassResult>& results,
-                                    const LayerConfig& config, int64_t run_id, int64_t sample_index,
-                                    const std::string& meter, std::optional<double> idle_power_w,
-                                    std::optional<std::string> sweep,
-                                    std::optional<double> sweep_value) {
-  std::vector<SampleRow> rows;
-  const std::string config_json = ToJson(config).dump();
-  for (const PassResult& r : results) {
-    SampleRow row;
-    row.run_id = run_id;
-    row.sample_index = sample_index;
-    row.layer = std::string(ToString(config.type));
-    row.pass = std::string(ToString(r.pass));
-    row.config = config_json;
-    row.repetitions = r.repetitions;
-    row.trials = r.trials;
-    row.time_s = r.time_s;
-    row.time_std_s = r.time_std_s;
-    row.energy_j = r.energy_j;
-    row.energy_std_j = r.energy_std_j;
-    if (r.energy_j) row.energy_by_socket_j = nlohmann::json(r.energy_by_socket_j).dump();
-    row.dram_energy_j = r.dram_energy_j;
-    row.psys_energy_j = r.psys_energy_j;
-    row.idle_power_w = r.energy_j ? idle_power_w : std::nullopt;
-    row.meter = meter;
-    row.sweep = sweep;
-    row.sweep_value = sweep_value;
-    rows.push_back(std::move(row));
-  }
-  return rows;
 }
 
 std::string FormatSummary(const RunSummary& s) {

@@ -4,6 +4,8 @@
 // idle power at start and periodically, stores each config's forward and backward pass in one
 // transaction, records configs that throw as failures and goes on, stops cleanly within a few
 // seconds on SIGINT/SIGTERM, and can be resumed to exactly N configs with the same seed stream.
+// The lock, meter, threads, host row and idle power come from a MeasureSession
+// (measure/session.h), shared with network runs.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -14,30 +16,32 @@
 
 #include "core/config_sampler.h"
 #include "db/store.h"
-#include "measure/instance_lock.h"
-#include "measure/meter_selection.h"
 #include "measure/pass_measurement.h"
+#include "measure/session.h"
 
 namespace lj {
 
 struct RunOptions {
-  std::string db_path = "db/layerjoule.sqlite";
-  std::string lock_path;     // "" = DefaultLockPath()
-  std::string command_line;  // stored in runs.command_line
-  MeterChoice meter = MeterChoice::kAuto;
-  uint64_t seed = 1;
-  int threads = 0;           // 0 = all hardware threads
-  double min_time_s = 0.25;  // per trial; see JOURNAL.md for why
-  int trials = 3;
-  int warmup_runs = 2;
+  SessionOptions session;               // database, lock, meter, seed, threads, idle length, on_run
+  MeasureOptions protocol{0.25, 3, 2};  // per pass: min_time_s (see JOURNAL.md), trials, warm-ups
   double max_memory_bytes = 4.0 * (1ull << 30);
   // --max-memory given on the command line: a resume refuses a value other than the run's
   // (stored in run_options); without it a resume uses the run's stored value.
   bool max_memory_given = false;
-  double idle_s = 2.0;          // idle measurement length (with a meter)
   double idle_every_s = 600.0;  // re-measure idle power this often
   bool resume = false;
+  // --continue (issue 14, for a service that restarts measure): resume the unfinished run of
+  // this same campaign (kind, layer, seed, bounds or sweep file, --n, --shard) if the database
+  // holds one, return at once if it finished, refuse if it failed, else start it.
+  bool continue_campaign = false;
   int64_t max_failures = 100;  // give up when this many configs in a row throw
+  // --shard K/N (issue 14): only the indices i of the config stream with i mod N = K, so that
+  // N hosts with one seed measure one campaign between them; the shard's target is the number
+  // of such indices below --n (or among the sweep's points). Stored in run_options ("shard");
+  // a resume keeps the run's shard and refuses another one.
+  int64_t shard_index = 0;
+  int64_t shard_count = 1;
+  bool shard_given = false;
   // Random sampling (kind "random"):
   std::string layer;        // conv2d, maxpool2d, linear (or aliases)
   std::string bounds_path;  // "" = configs/bounds/<layer>.json
@@ -50,9 +54,6 @@ struct RunOptions {
   std::vector<std::string> near_paths;
   std::vector<NearAnchor> near_anchors;
   double near_share = 0.7;
-  // Called with the id of each run as it starts or resumes (measure's main remembers it, so a
-  // second SIGINT can mark it interrupted before exiting at once).
-  std::function<void(int64_t run_id)> on_run;
 };
 
 struct RunSummary {
@@ -75,35 +76,5 @@ struct RunSummary {
 RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& stop);
 
 std::string FormatSummary(const RunSummary& summary);
-
-// The host-wide setup every measuring run shares (random and sweep runs here, network runs in
-// measure/network_run.h), in this order: the single-instance lock, the meter (auto falls back
-// to time only with a loud warning), LibTorch's thread count, and the host description.
-struct MeasurementHost {
-  std::unique_ptr<InstanceLock> lock;
-  SelectedMeter meter;
-  int threads = 0;  // intra-op threads set for LibTorch
-  HostInfo host;    // incl. threads_used, torch_version, blas and rapl_domains
-};
-
-// lock_path "" = DefaultLockPath(); threads 0 = all hardware threads.
-// Throws: std::runtime_error if another measure holds the lock; MeterError for --meter rapl
-// without a working RAPL.
-MeasurementHost PrepareMeasurementHost(const std::string& lock_path, MeterChoice meter,
-                                       int threads);
-
-// Measures idle power for idle_s seconds, stores it for `run_id` and logs it. Returns the
-// package idle power in watts, or nullopt (nothing measured) without a meter or with
-// idle_s <= 0.
-std::optional<double> MeasureAndStoreIdle(EnergyMeter* meter, double idle_s, Store& store,
-                                          int64_t run_id, const std::atomic<bool>* stop);
-
-// The sample rows of one measured config (one per PassResult, normally forward and backward);
-// idle_power_w is stored only on rows with energy.
-std::vector<SampleRow> ToSampleRows(const std::vector<PassResult>& results,
-                                    const LayerConfig& config, int64_t run_id, int64_t sample_index,
-                                    const std::string& meter, std::optional<double> idle_power_w,
-                                    std::optional<std::string> sweep = std::nullopt,
-                                    std::optional<double> sweep_value = std::nullopt);
 
 }  // namespace lj

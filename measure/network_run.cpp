@@ -18,7 +18,7 @@
 #include "core/json_reader.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
-#include "measure/measurement_run.h"
+#include "measure/sample_rows.h"
 #include "net/net_builder.h"
 #include "net/net_module.h"
 #include "net/torchscript_layers.h"
@@ -39,7 +39,7 @@ struct TrainableNet {
   std::function<torch::Tensor(const torch::Tensor&)> forward;
   std::vector<torch::Tensor> parameters;
   std::vector<LayerInstance> layers;  // filled only when --layers asks for them
-  std::string description;            // runs.bounds_json: the net.json text or a JSON summary
+  std::string description;            // runs.source_json: the net.json text or a JSON summary
 };
 
 TrainableNet LoadNet(const NetworkRunOptions& options) {
@@ -246,31 +246,25 @@ std::vector<std::pair<LayerConfig, std::vector<std::string>>> DistinctConfigs(
 }
 
 void MeasureNetworkLayers(const TrainableNet& net, const NetworkRunOptions& options,
-                          const MeasurementHost& setup, Store& store, int64_t host_id,
-                          std::optional<double> idle_power_w, const std::atomic<bool>& stop,
-                          NetworkRunSummary& summary) {
+                          MeasureSession& session, std::optional<double> idle_power_w,
+                          const std::atomic<bool>& stop, NetworkRunSummary& summary) {
   const auto configs = DistinctConfigs(net);
   summary.layer_configs = static_cast<int64_t>(configs.size());
-  RunInfo run;
-  run.host_id = host_id;
-  run.command_line = options.command_line;
-  run.seed = options.seed;
-  run.kind = std::string(ToString(RunKind::kNetLayers));
-  run.bounds_json = net.description;
+  Store& store = session.store();
+  RunInfo run = session.NewRun(RunKind::kNetLayers);
+  run.source_json = net.description;
   run.target_n = summary.layer_configs;
-  run.meter = setup.meter.name;
   run.min_time_s = options.layer_options.min_time_s;
   run.trials = options.layer_options.trials;
-  summary.layer_run_id = store.CreateRun(run);
-  if (options.on_run) options.on_run(summary.layer_run_id);
+  summary.layer_run_id = session.CreateRun(run);
   for (size_t i = 0; i < configs.size() && !stop.load(); ++i) {
     const auto& [config, paths] = configs[i];
     const int64_t index = static_cast<int64_t>(i);
     try {
-      const auto results = MeasureLayer(config, options.layer_options, setup.meter.meter.get(),
-                                        &stop, options.seed + i);
+      const auto results = MeasureLayer(config, options.layer_options, session.meter(), &stop,
+                                        options.session.seed + i);
       std::vector<SampleRow> rows = ToSampleRows(results, config, summary.layer_run_id, index,
-                                                 setup.meter.name, idle_power_w);
+                                                 session.meter_name(), idle_power_w);
       std::string notes = net.name + " layer ";
       for (size_t p = 0; p < paths.size(); ++p) notes += (p ? ", " : "") + paths[p];
       for (SampleRow& r : rows) r.notes = notes;
@@ -318,48 +312,42 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
                       std::to_string(options.warmup_iterations));
   }
   if (options.layers) Validate(options.layer_options);
-  torch::manual_seed(options.seed);
+  torch::manual_seed(options.session.seed);
   TrainableNet net = LoadNet(options);
 
   // 2. Lock, meter, threads, host; then the database.
-  MeasurementHost setup = PrepareMeasurementHost(options.lock_path, options.meter, options.threads);
-  EnergyMeter* meter = setup.meter.meter.get();
+  MeasureSession session(options.session);
+  EnergyMeter* meter = session.meter();
   std::unique_ptr<Trainer> trainer;
   try {
-    trainer = std::make_unique<Trainer>(net, meter, options.seed);
+    trainer = std::make_unique<Trainer>(net, meter, options.session.seed);
   } catch (const c10::Error& e) {
     throw ConfigError(options.net_path + ": cannot run the network: " + FirstLine(e.what()));
   }
-  Store store(options.db_path);
-  const int64_t host_id = store.UpsertHost(setup.host);
-  RunInfo run;
-  run.host_id = host_id;
-  run.command_line = options.command_line;
-  run.seed = options.seed;
-  run.kind = std::string(ToString(RunKind::kNetwork));
-  run.bounds_json = net.description;
+  Store& store = session.store();  // created only now: a network that cannot run writes nothing
+  RunInfo run = session.NewRun(RunKind::kNetwork);
+  run.source_json = net.description;
   run.target_n = options.iterations;
-  run.meter = setup.meter.name;
   NetworkRunSummary summary;
-  summary.run_id = store.CreateRun(run);
-  if (options.on_run) options.on_run(summary.run_id);
+  summary.run_id = session.CreateRun(run);
   summary.network = net.name;
   summary.batch_size = net.batch_size;
-  summary.meter = setup.meter.name;
+  summary.meter = session.meter_name();
   spdlog::info("run {}: network {} at batch {} on {} ({} threads), meter {}", summary.run_id,
-               net.name, net.batch_size, setup.host.cpu_model, setup.threads, setup.meter.name);
+               net.name, net.batch_size, session.host().cpu_model, session.threads(),
+               session.meter_name());
   std::optional<double> idle_power_w;
 
   // 3. Warm-up, then the measured iterations, each stored in one transaction.
   std::map<std::string, NetworkPhaseStats> sums;
   try {
-    idle_power_w = MeasureAndStoreIdle(meter, options.idle_s, store, summary.run_id, &stop);
+    idle_power_w = session.MeasureIdlePower(summary.run_id, &stop);
     for (int i = 0; i < options.warmup_iterations && !stop.load(); ++i) trainer->Step(-1);
     for (int64_t i = 0; i < options.iterations && !stop.load(); ++i) {
       std::vector<NetworkSampleRow> rows = trainer->Step(i);
       for (NetworkSampleRow& r : rows) {
         r.run_id = summary.run_id;
-        r.meter = setup.meter.name;
+        r.meter = session.meter_name();
         if (r.energy_j) r.idle_power_w = idle_power_w;
         NetworkPhaseStats& s = sums[r.phase];
         s.time_s += r.time_s;
@@ -394,7 +382,7 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
 
   // 4. --layers: the network's layers as ordinary samples for fit.
   if (options.layers && complete) {
-    MeasureNetworkLayers(net, options, setup, store, host_id, idle_power_w, stop, summary);
+    MeasureNetworkLayers(net, options, session, idle_power_w, stop, summary);
     if (summary.layers_stored + summary.layers_failed < summary.layer_configs) {
       summary.status = std::string(ToString(RunStatus::kInterrupted));
     }

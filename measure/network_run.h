@@ -35,7 +35,7 @@
 // paths ("loss", "optimizer step", "<path> grad accumulation").
 //
 // Takes the same host-wide lock, meter choice, thread setting and host row as random runs
-// (PrepareMeasurementHost, measure/measurement_run.h) and measures idle power at the start.
+// (MeasureSession, measure/session.h) and measures idle power at the start.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -43,29 +43,21 @@
 #include <string>
 #include <vector>
 
-#include "measure/meter_selection.h"
 #include "measure/pass_measurement.h"
+#include "measure/session.h"
 #include "net/network_input.h"
 
 namespace lj {
 
 struct NetworkRunOptions {
-  std::string net_path;        // net.json or TorchScript file
-  NetworkOverrides overrides;  // input and batch_size are used (TorchScript needs both)
-  int64_t iterations = 0;      // measured (stored) iterations; > 0
-  int warmup_iterations = 2;   // iterations run first and not stored; >= 0
-  std::string db_path = "db/layerjoule.sqlite";
-  std::string lock_path;     // "" = DefaultLockPath()
-  std::string command_line;  // stored in runs.command_line
-  MeterChoice meter = MeterChoice::kAuto;
-  uint64_t seed = 1;             // weights, data and labels
-  int threads = 0;               // 0 = all hardware threads
-  double idle_s = 2.0;           // idle power measurement at the start (with a meter)
+  SessionOptions session;        // database, lock, meter, seed (weights, data, labels), threads,
+                                 // idle length, on_run
+  std::string net_path;          // net.json or TorchScript file
+  NetworkOverrides overrides;    // input and batch_size are used (TorchScript needs both)
+  int64_t iterations = 0;        // measured (stored) iterations; > 0
+  int warmup_iterations = 2;     // iterations run first and not stored; >= 0
   bool layers = false;           // also measure the network's layers (run kind "net-layers")
   MeasureOptions layer_options;  // protocol of the --layers measurements
-  // Called with the id of each run as it starts or resumes (measure's main remembers it, so a
-  // second SIGINT can mark it interrupted before exiting at once).
-  std::function<void(int64_t run_id)> on_run;
 };
 
 // Means over the stored iterations of one phase.

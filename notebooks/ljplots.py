@@ -309,9 +309,12 @@ def sweep_linearity(summary, threshold=0.15):
 
 
 def sweep_parameters(con):
-    """Sweep name -> varied parameter, read from the runs' stored sweep files (bounds_json)."""
+    """Sweep name -> varied parameter, read from the runs' stored sweep files (runs.source_json;
+    bounds_json in a database of schema version 1)."""
     params = {}
-    for (text,) in con.execute("SELECT bounds_json FROM runs WHERE kind = 'sweep'"):
+    columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
+    source = "source_json" if "source_json" in columns else "bounds_json"
+    for (text,) in con.execute(f"SELECT {source} FROM runs WHERE kind = 'sweep'"):
         try:
             spec = json.loads(text)
             params[spec["name"]] = spec["vary"]["parameter"]

@@ -104,7 +104,7 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
         m.network = row.network;
         m.batch_size = row.batch_size;
         if (const auto run = store.GetRun(row.run_id)) {
-          m.definition = run->bounds_json;
+          m.definition = run->source_json;
           if (const auto info = store.GetHost(run->host_id)) m.host = info->hostname;
         }
         it = by_run.emplace(row.run_id, std::move(m)).first;

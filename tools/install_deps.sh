@@ -11,7 +11,7 @@ packages=(
   libgtest-dev
   python3 python3-numpy python3-sklearn python3-torch python3-torchvision python3-jsonschema
   python3-pandas python3-matplotlib python3-ipykernel jupyter-nbconvert
-  util-linux clang-format clang libclang-rt-14-dev
+  util-linux clang-format clang libclang-rt-14-dev systemd
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -53,7 +53,7 @@ RunInfo MakeRun(int64_t host_id, const std::string& kind = "random") {
   r.seed = 42;
   r.kind = kind;
   r.layer = "conv2d";
-  r.bounds_json = R"({"parameters":{}})";
+  r.source_json = R"({"parameters":{}})";
   r.target_n = 100;
   r.meter = "rapl";
   r.min_time_s = 0.5;
@@ -150,7 +150,7 @@ TEST(StoreTest, RoundTripsHostsRunsSamplesFailuresAndIdleAcrossReopen) {
   EXPECT_EQ(got_run->seed, run.seed);
   EXPECT_EQ(got_run->kind, run.kind);
   EXPECT_EQ(got_run->layer, run.layer);
-  EXPECT_EQ(got_run->bounds_json, run.bounds_json);
+  EXPECT_EQ(got_run->source_json, run.source_json);
   EXPECT_EQ(got_run->target_n, run.target_n);
   EXPECT_EQ(got_run->meter, run.meter);
   EXPECT_EQ(got_run->status, "running");
@@ -296,8 +296,9 @@ TEST(StoreTest, RefusesADatabaseWithANewerSchemaVersion) {
     Store store(path);
     FAIL() << "expected StoreError";
   } catch (const StoreError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              path + ": schema version 7 is newer than this layerjoule (1); upgrade layerjoule");
+    EXPECT_EQ(std::string(e.what()), path + ": schema version 7 is newer than this layerjoule (" +
+                                         std::to_string(Store::kSchemaVersion) +
+                                         "); upgrade layerjoule");
   }
 }
 

@@ -20,7 +20,7 @@ core=(core/bounds.cpp core/config_sampler.cpp core/cost_model.cpp core/file_read
 net=(net/net_spec.cpp net/layer_instance.cpp net/training_run.cpp)
 # The legacy CSV importer needs the store (SQLite) and its embedded schema, generated here as
 # db/CMakeLists.txt does.
-legacy=(measure/legacy_import.cpp db/store.cpp db/vocabulary.cpp)
+legacy=(measure/legacy_import.cpp db/*.cpp)
 if [[ " ${targets[*]} " == *" legacy_csv "* ]]; then
   mkdir -p "$out/generated/layerjoule"
   python3 - "$out/generated/layerjoule/schema_sql.h" <<'PY'

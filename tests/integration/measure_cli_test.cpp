@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -535,7 +537,7 @@ TEST(MeasureNearCli, NearRunTagsSamplesAndResumesFromTheStoredAnchors) {
   kill(pid, SIGKILL);
   WaitFor(pid, 10);
   EXPECT_EQ(QueryText(db, "SELECT kind FROM runs"), "near");
-  EXPECT_NE(QueryText(db, "SELECT bounds_json FROM runs").find("\"near\""), std::string::npos);
+  EXPECT_NE(QueryText(db, "SELECT source_json FROM runs").find("\"near\""), std::string::npos);
   std::vector<std::string> resume = {Bin("measure"), "--db",        db,        "--resume",
                                      "--lock-file",  dir + "/lock", "--idle",  "0",
                                      "--threads",    "1",           "--meter", "none"};
@@ -563,6 +565,140 @@ TEST(MeasureNearCli, NearRunTagsSamplesAndResumesFromTheStoredAnchors) {
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("no add layers"), std::string::npos) << bad.output;
   EXPECT_FALSE(Exists(dir + "/none.sqlite"));
+}
+
+// "index config" of every stored config of a database, in index order.
+std::vector<std::string> IndexedConfigs(const std::string& db) {
+  std::vector<std::string> out;
+  const std::string text =
+      QueryText(db,
+                "SELECT group_concat(c, '|') FROM (SELECT sample_index || ' ' || config AS c "
+                "FROM samples WHERE pass = 'forward' ORDER BY sample_index)");
+  size_t start = 0;
+  while (!text.empty()) {
+    const size_t end = text.find('|', start);
+    out.push_back(text.substr(start, end == std::string::npos ? end : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+// --shard K/N (issue 14): three shards of one seed's 12-config run, each in its own database,
+// hold between them exactly the unsharded run's configs at the same indices.
+TEST_F(MeasureCli, ThreeShardsTogetherMeasureTheUnshardedRunsConfigs) {
+  const auto whole = RunCommand(Measure({"--n", "12", "--meter", "none", "--seed", "11"}));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  std::vector<std::string> expected = IndexedConfigs(db_);
+  ASSERT_EQ(expected.size(), 12u);
+  std::vector<std::string> merged;
+  for (int k = 0; k < 3; ++k) {
+    std::vector<std::string> argv = Measure(
+        {"--n", "12", "--meter", "none", "--seed", "11", "--shard", std::to_string(k) + "/3"});
+    const std::string shard_db = dir_ + "/shard" + std::to_string(k) + ".sqlite";
+    argv[2] = shard_db;  // Measure() puts --db first
+    const auto r = RunCommand(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(QueryInt(shard_db, "SELECT target_n FROM runs"), 4);
+    EXPECT_EQ(QueryInt(shard_db, "SELECT COUNT(*) FROM samples WHERE sample_index % 3 <> " +
+                                     std::to_string(k)),
+              0);
+    EXPECT_EQ(QueryText(shard_db, "SELECT value FROM run_options WHERE name = 'shard'"),
+              std::to_string(k) + "/3");
+    for (const std::string& c : IndexedConfigs(shard_db)) merged.push_back(c);
+  }
+  std::sort(merged.begin(), merged.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(merged, expected);
+}
+
+TEST_F(MeasureCli, AShardWithNothingToMeasureIsRefusedAndAResumeKeepsItsShard) {
+  const auto empty = RunCommand(Measure({"--n", "4", "--meter", "none", "--shard", "5/6"}));
+  EXPECT_EQ(empty.exit_code, 1) << empty.output;
+  EXPECT_NE(empty.output.find("--shard 5/6 of 4 configs leaves this shard nothing to measure"),
+            std::string::npos)
+      << empty.output;
+  EXPECT_FALSE(Exists(db_));
+  StartAndKill({"--n", "40", "--meter", "none", "--shard", "1/2"});
+  const auto other = Resume({"--shard", "0/2"});
+  EXPECT_EQ(other.exit_code, 1) << other.output;
+  EXPECT_NE(other.output.find("is shard 1/2, this process asks for --shard 0/2"), std::string::npos)
+      << other.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE sample_index % 2 <> 1"), 0);
+}
+
+// --continue (issue 14) is what a service that restarts measure needs: killed (a crash, an
+// OOM kill, a reboot) and started again the way Restart=on-failure does, it ends with one run
+// holding the uninterrupted run's configs; a start after the end returns at once.
+TEST_F(MeasureCli, ContinueResumesItsCampaignAfterKillsAndReturnsAtOnceWhenFinished) {
+  std::vector<std::string> campaign = {"--n", "8", "--meter", "none", "--seed", "21", "--continue"};
+  StartAndKill(campaign);
+  const pid_t second = Spawn(Measure(campaign), dir_ + "/second.log");
+  WaitForConfigs(4);
+  kill(second, SIGKILL);
+  WaitFor(second, 10);
+  CommandResult r;
+  for (int start = 0; start < 4 && r.exit_code != 0; ++start) r = RunCommand(Measure(campaign));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM runs"), 1);
+  EXPECT_EQ(QueryText(db_, "SELECT status FROM runs"), "finished");
+  std::vector<std::string> uninterrupted = Measure({"--n", "8", "--meter", "none", "--seed", "21"});
+  uninterrupted[2] = dir_ + "/whole.sqlite";
+  ASSERT_EQ(RunCommand(uninterrupted).exit_code, 0);
+  EXPECT_EQ(IndexedConfigs(db_), IndexedConfigs(dir_ + "/whole.sqlite"));
+
+  const auto again = RunCommand(Measure(campaign));
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("of this campaign in " + db_ + " finished already"),
+            std::string::npos)
+      << again.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM runs"), 1);
+  campaign[5] = "22";  // another seed is another campaign
+  ASSERT_EQ(RunCommand(Measure(campaign)).exit_code, 0);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM runs"), 2);
+  // A failed run of the campaign is not restarted: the restarts would hide why it failed.
+  ASSERT_EQ(
+      RunCommand({"/usr/bin/sqlite3", db_, "UPDATE runs SET status = 'failed' WHERE seed = 22"})
+          .exit_code,
+      0);
+  const auto failed = RunCommand(Measure(campaign));
+  EXPECT_EQ(failed.exit_code, 1) << failed.output;
+  EXPECT_NE(failed.output.find("of this campaign in " + db_ + " failed"), std::string::npos)
+      << failed.output;
+}
+
+// The shipped unit template (tools/systemd/) passes systemd's own check, pointed at this build.
+TEST(MeasureService, TheUnitTemplateVerifies) {
+  std::string analyze;
+  for (const char* p : {"/usr/bin/systemd-analyze", "/bin/systemd-analyze"}) {
+    struct stat st {};
+    if (stat(p, &st) == 0) analyze = p;
+  }
+  if (analyze.empty()) {
+    GTEST_SKIP() << "systemd-analyze is not installed (Debian package systemd): the unit file "
+                    "is not checked";
+  }
+  const std::string dir = ScratchDir();
+  std::string unit = ReadText(Source("tools/systemd/layerjoule-measure@.service"));
+  const std::string bin = std::filesystem::canonical(Bin("measure")).string();
+  const auto replace = [&unit](const std::string& from, const std::string& to) {
+    for (size_t at = unit.find(from); at != std::string::npos;
+         at = unit.find(from, at + to.size())) {
+      unit.replace(at, from.size(), to);
+    }
+  };
+  replace("/opt/layerjoule/build/bin/measure", bin);
+  replace("/opt/layerjoule", std::filesystem::canonical(Source("tools")).parent_path().string());
+  replace("/etc/layerjoule/%i.env", dir + "/%i.env");
+  const std::string env = ReadText(Source("tools/systemd/campaign.env.example"));
+  EXPECT_NE(env.find("LJ_DB="), std::string::npos);
+  EXPECT_NE(env.find("LJ_MEASURE_ARGS="), std::string::npos);
+  EXPECT_NE(unit.find("--continue --db ${LJ_DB} $LJ_MEASURE_ARGS"), std::string::npos);
+  WriteText(dir + "/test.env", env);
+  WriteText(dir + "/layerjoule-measure@test.service", unit);
+  const auto r = RunCommand({analyze, "verify", dir + "/layerjoule-measure@test.service"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "") << "systemd-analyze verify warned";
 }
 
 }  // namespace
@@ -611,7 +747,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlag{"ThreadsHuge", "--threads", "100000"}, BadFlag{"SeedNegative", "--seed", "-1"},
         BadFlag{"NOctal", "--n", "010"}, BadFlag{"NExponent", "--n", "1e3"},
         BadFlag{"TrialsZero", "--trials", "0"}, BadFlag{"IdleInf", "--idle", "inf"},
-        BadFlag{"MaxMemoryNan", "--max-memory", "nan"}),
+        BadFlag{"MaxMemoryNan", "--max-memory", "nan"},
+        BadFlag{"ShardKNotBelowN", "--shard", "3/3"}, BadFlag{"ShardNoCount", "--shard", "1"},
+        BadFlag{"ShardWords", "--shard", "a/b"}, BadFlag{"ShardNegative", "--shard", "-1/2"},
+        BadFlag{"ShardOctal", "--shard", "01/2"}, BadFlag{"ShardZeroCount", "--shard", "0/0"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 }  // namespace lj::test

@@ -313,8 +313,9 @@ TEST(PassMeasurementTest, StopFlagAbortsPassWithinOneExecution) {
 TEST(PassMeasurementTest, MeasureLayerReturnsForwardThenBackward) {
   // Three warm-ups: the probe that calibration starts from is then not the process's first
   // conv (LibTorch's thread pool and kernel setup, which under a loaded parallel suite once
-  // took longer than min_time_s and gave 1 repetition).
-  const MeasureOptions options{0.05, 3, 3};
+  // took longer than min_time_s and gave 1 repetition). min_time_s 0.2 s, 400 times one
+  // execution here: 0.05 s still gave 1 repetition once, in a full parallel ctest on 2 cores.
+  const MeasureOptions options{0.2, 3, 3};
   const std::vector<PassResult> results = MeasureLayer(SmallConv(), options, nullptr);
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].pass, Pass::kForward);

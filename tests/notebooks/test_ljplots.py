@@ -36,7 +36,7 @@ def make_store(path, samples=(), network_rows=(), schema_version=None):
     con.execute("INSERT INTO hosts (hostname, cpu_model) VALUES ('h1', 'cpu')")
     sweep_file = json.dumps({"name": "s_batch", "layer": "linear", "vary": {
         "parameter": "batch_size", "values": [1, 2]}})
-    con.execute("INSERT INTO runs (host_id, kind, layer, bounds_json, meter, status) "
+    con.execute("INSERT INTO runs (host_id, kind, layer, source_json, meter, status) "
                 "VALUES (1, 'sweep', 'linear', ?, 'rapl', 'finished')", (sweep_file,))
     for i, (layer, pas, config, time_s, energy_j, sweep, value) in enumerate(samples):
         con.execute("INSERT INTO samples (run_id, sample_index, layer, pass, config, "
@@ -213,7 +213,7 @@ class RealFitExportTest(unittest.TestCase):
                             ("linear", "forward", linear(4, 5, 7), 1e-6, None, None, None),
                             ("relu", "forward", relu, 3e-6, None, None, None),
                             ("sgd", "forward", sgd, 1e-6, None, None, None)],
-                       schema_version=1)
+                       schema_version=2)
             features = lj.export_features(db)
             samples = lj.read_samples(lj.open_db(db), features)
         self.assertEqual(len(features), 4)
@@ -322,6 +322,12 @@ class StoreTest(unittest.TestCase):
         self.assertAlmostEqual(summary.loc[1, "energy_std_j"], 2.0)
         self.assertAlmostEqual(summary.loc[4, "time_std_s"], 0.5e-9)  # within-sample std
         self.assertEqual(lj.sweep_parameters(con), {"s_batch": "batch_size"})
+        # A database of schema version 1 kept the sweep file in runs.bounds_json.
+        old = sqlite3.connect(":memory:")
+        old.execute("CREATE TABLE runs (kind TEXT, bounds_json TEXT)")
+        old.execute("INSERT INTO runs VALUES ('sweep', ?)", (json.dumps(
+            {"name": "s_old", "vary": {"parameter": "in_features"}}),))
+        self.assertEqual(lj.sweep_parameters(old), {"s_old": "in_features"})
         linearity = lj.sweep_linearity(summary.reset_index())
         self.assertEqual(set(linearity["quantity"]), {"time_s", "energy_j"})
         self.assertFalse(linearity["flagged"].any())  # t = value exactly

@@ -129,7 +129,7 @@ class EvaluationTest : public ::testing::Test {
       RunInfo layers;
       layers.host_id = host_id;
       layers.kind = "net-layers";
-      layers.bounds_json = NetJson(name, out_features);
+      layers.source_json = NetJson(name, out_features);
       const int64_t layer_run = store.CreateRun(layers);
       store.InsertSamples({Row(layer_run, 0, fc, Pass::kForward,
                                factor * Formula(fc, Pass::kForward), name + " layer layers.1"),
@@ -154,7 +154,7 @@ class EvaluationTest : public ::testing::Test {
       RunInfo net;
       net.host_id = host_id;
       net.kind = "network";
-      net.bounds_json = NetJson(name, out_features);
+      net.source_json = NetJson(name, out_features);
       const int64_t net_run = store.CreateRun(net);
       const double forward = Formula(fc, Pass::kForward);
       const double loss_s = Formula(loss, Pass::kForward);
@@ -198,7 +198,7 @@ class EvaluationTest : public ::testing::Test {
     RunInfo net;
     net.host_id = host_id_;
     net.kind = "network";
-    net.bounds_json = definition;
+    net.source_json = definition;
     const int64_t run = store.CreateRun(net);
     for (int64_t it = 0; it < n; ++it) {
       std::vector<NetworkSampleRow> rows;
@@ -344,7 +344,7 @@ TEST_F(EvaluationTest, CompositionSumsTheNewestSampleOfEachPath) {
     RunInfo layers;
     layers.host_id = host_id_;
     layers.kind = "net-layers";
-    layers.bounds_json = NetJson("fair", 20);
+    layers.source_json = NetJson("fair", 20);
     const int64_t run = store.CreateRun(layers);
     store.InsertSamples(
         {Row(run, 0, fc, Pass::kForward, 5 * Formula(fc, Pass::kForward), "fair layer layers.1"),

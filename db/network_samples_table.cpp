@@ -1,0 +1,56 @@
+#include "db/network_samples_table.h"
+
+#include "db/connection.h"
+
+namespace lj {
+namespace {
+
+// In the order BindRow and ReadRow use.
+const std::string kColumns =
+    "run_id, network, batch_size, phase, iteration, time_s, energy_j, dram_energy_j, "
+    "idle_power_w, meter";
+
+void BindRow(Statement& q, const NetworkSampleRow& row) {
+  q.Bind(row.run_id).Bind(row.network).Bind(row.batch_size).Bind(row.phase);
+  q.Bind(row.iteration).Bind(row.time_s).Bind(row.energy_j).Bind(row.dram_energy_j);
+  q.Bind(row.idle_power_w).Bind(row.meter);
+}
+
+NetworkSampleRow ReadRow(const Statement& q) {
+  NetworkSampleRow row;
+  row.run_id = q.Int(0);
+  row.network = q.Text(1);
+  row.batch_size = q.Int(2);
+  row.phase = q.Text(3);
+  row.iteration = q.Int(4);
+  row.time_s = q.Double(5);
+  row.energy_j = q.OptDouble(6);
+  row.dram_energy_j = q.OptDouble(7);
+  row.idle_power_w = q.OptDouble(8);
+  row.meter = q.Text(9);
+  return row;
+}
+
+}  // namespace
+
+void NetworkSamplesTable::Insert(const NetworkSampleRow& row) {
+  static const std::string sql = InsertSql("network_samples", kColumns);
+  Statement q = connection_.Prepare(
+      sql, "insert network sample (run " + std::to_string(row.run_id) + ", " + row.network +
+               " iteration " + std::to_string(row.iteration) + " " + row.phase + ")");
+  BindRow(q, row);
+  q.Run();
+}
+
+std::vector<NetworkSampleRow> NetworkSamplesTable::Read(const std::string& network) {
+  static const std::string sql =
+      "SELECT " + kColumns + " FROM network_samples WHERE ?1 = '' OR network = ?1 ORDER BY id";
+  Statement q = connection_.Prepare(
+      sql, "read network samples" + (network.empty() ? std::string() : " of " + network));
+  q.Bind(network);
+  std::vector<NetworkSampleRow> rows;
+  while (q.Step()) rows.push_back(ReadRow(q));
+  return rows;
+}
+
+}  // namespace lj

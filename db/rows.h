@@ -1,0 +1,96 @@
+#pragma once
+// The rows of the store's tables (db/schema.sql), one struct per table, as db/store.h reads and
+// writes them. Units are in the names; JSON columns hold text.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace lj {
+
+// Stored in table hosts; one row per distinct (hostname, cpu_model, ..., threads) description.
+struct HostInfo {
+  std::string hostname;
+  std::string cpu_model;
+  int sockets = 0;
+  int cores = 0;         // physical cores in total
+  int threads_used = 0;  // intra-op threads given to LibTorch
+  std::string torch_version;
+  std::string blas;          // e.g. "OpenBLAS 0.3.21 (pthread)"
+  std::string rapl_domains;  // e.g. "package-0,package-1,dram-0"; "" without a meter
+};
+
+// Stored in table runs.
+struct RunInfo {
+  int64_t id = 0;  // assigned by CreateRun
+  int64_t host_id = 0;
+  std::string command_line;
+  uint64_t seed = 0;
+  std::string kind;         // db/vocabulary.h RunKind: "random", "near", "sweep", ...
+  std::string layer;        // "conv2d", ... ("" for network runs)
+  std::string source_json;  // what the run measured or imported (db/schema.sql runs)
+  int64_t target_n = 0;     // configs wanted (random runs)
+  std::string meter;        // "rapl" or "none"
+  std::string status;       // "running", "interrupted", "finished", "failed"
+  double min_time_s = 0;
+  int trials = 0;
+  std::string started_at;  // ISO-8601 UTC, set by the store
+  std::string ended_at;
+};
+
+// One row of table samples: one pass of one config, means per single execution.
+struct SampleRow {
+  int64_t run_id = 0;
+  int64_t sample_index = 0;  // index in the run's seed stream (deterministic per index)
+  std::string layer;         // "conv2d", "maxpool2d", "linear"
+  std::string pass;          // "forward", "backward"
+  std::string config;        // JSON text, torch.nn names (see core/layer_config.h ToJson)
+  int64_t repetitions = 0;   // executions per trial
+  int trials = 0;
+  double time_s = 0;               // mean wall time of one execution
+  double time_std_s = 0;           // standard deviation over trials of the per-execution time
+  std::optional<double> energy_j;  // package energy summed over sockets, per execution
+  std::optional<double> energy_std_j;
+  std::optional<std::string> energy_by_socket_j;  // JSON array, one per package zone
+  std::optional<double> dram_energy_j;
+  std::optional<double> psys_energy_j;
+  std::optional<double> idle_power_w;  // package idle power (summed) most recently measured
+  std::string meter;                   // "rapl", "none", or an import source like "pyrapl"
+  std::optional<std::string> sweep;    // sweep name for one-factor sweeps
+  std::optional<double> sweep_value;   // value of the varied parameter
+  std::optional<std::string> notes;    // e.g. what an imported backward covers
+};
+
+// A config that threw while building or running; the run goes on.
+struct FailureRow {
+  int64_t run_id = 0;
+  int64_t sample_index = 0;
+  std::string layer;
+  std::string config;  // JSON text
+  std::string error;
+};
+
+// Idle power readings taken at run start and periodically.
+struct IdleRow {
+  int64_t run_id = 0;
+  double duration_s = 0;
+  double package_power_w = 0;  // summed over sockets
+  std::optional<double> dram_power_w;
+  std::optional<std::string> by_socket_w;  // JSON array
+};
+
+// One row of table network_samples: one phase of one training iteration of a whole network
+// (measure --net), written per iteration; warm-up iterations are not stored.
+struct NetworkSampleRow {
+  int64_t run_id = 0;
+  std::string network;  // net.json "name", or the TorchScript file name without extension
+  int64_t batch_size = 0;
+  std::string phase;               // "forward", "loss", "backward", "optimizer", "iteration"
+  int64_t iteration = 0;           // 0-based index of the measured iteration
+  double time_s = 0;               // wall time of this phase in this iteration
+  std::optional<double> energy_j;  // package energy summed over sockets, this phase
+  std::optional<double> dram_energy_j;
+  std::optional<double> idle_power_w;  // package idle power most recently measured
+  std::string meter;                   // "rapl" or "none"
+};
+
+}  // namespace lj

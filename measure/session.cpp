@@ -1,0 +1,71 @@
+#include "measure/session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "measure/energy_meter.h"
+#include "measure/host_info.h"
+#include "measure/idle_power.h"
+#include "measure/openmp_env.h"
+#include "measure/torch_info.h"
+
+namespace lj {
+
+MeasureSession::MeasureSession(const SessionOptions& options, MeterChoice meter, int threads)
+    : options_(options) {
+  lock_ = std::make_unique<InstanceLock>(options.lock_path.empty() ? DefaultLockPath()
+                                                                   : options.lock_path);
+  meter_ = SelectMeter(meter);
+  if (!meter_.fallback_reason.empty()) {
+    spdlog::warn("==================================================================");
+    spdlog::warn("NO ENERGY METER: {}", meter_.fallback_reason);
+    spdlog::warn("Recording TIME ONLY: the energy columns of this run will be NULL.");
+    spdlog::warn("==================================================================");
+  }
+  const int used = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  SetTorchThreads(used);
+  host_ = DetectHost();
+  host_.threads_used = used;
+  host_.torch_version = TorchVersion();
+  host_.blas = BlasInfo() + "; " + OpenMpWaitPolicy();
+  host_.rapl_domains = DescribeZones(meter_.meter.get());
+}
+
+Store& MeasureSession::store() {
+  if (!store_) store_ = std::make_unique<Store>(options_.db_path);
+  return *store_;
+}
+
+RunInfo MeasureSession::NewRun(RunKind kind) {
+  if (host_id_ == 0) host_id_ = store().UpsertHost(host_);
+  RunInfo run;
+  run.host_id = host_id_;
+  run.command_line = options_.command_line;
+  run.seed = options_.seed;
+  run.kind = std::string(ToString(kind));
+  run.meter = meter_.name;
+  return run;
+}
+
+int64_t MeasureSession::CreateRun(const RunInfo& run) {
+  const int64_t id = store().CreateRun(run);
+  Announce(id);
+  return id;
+}
+
+void MeasureSession::Announce(int64_t run_id) const {
+  if (options_.on_run) options_.on_run(run_id);
+}
+
+std::optional<double> MeasureSession::MeasureIdlePower(int64_t run_id,
+                                                       const std::atomic<bool>* stop) {
+  if (meter_.meter == nullptr || options_.idle_s <= 0) return std::nullopt;
+  IdleRow idle = MeasureIdle(*meter_.meter, options_.idle_s, stop);
+  idle.run_id = run_id;
+  store().InsertIdle(idle);
+  spdlog::info("idle power: {:.2f} W package over {:.1f} s", idle.package_power_w, idle.duration_s);
+  return idle.package_power_w;
+}
+
+}  // namespace lj

@@ -1,0 +1,82 @@
+#pragma once
+// A measure session: what every measuring path of one `measure` process shares (random, near
+// and sweep runs in measure/measurement_run.h, network runs in measure/network_run.h), set up in
+// this order:
+//   1. the host-wide single-instance lock (measure/instance_lock.h), so that two measures never
+//      time each other;
+//   2. the meter (measure/meter_selection.h): auto falls back to time only with a loud warning,
+//      rapl without a working RAPL throws MeterError;
+//   3. LibTorch's intra-op thread count;
+//   4. the host description (table hosts);
+//   5. the database, opened only when first asked for, so that a path that fails before
+//      writing (a network that does not run) creates no file.
+// It then creates runs of a kind with the host, command line, seed and meter filled in, tells
+// the caller each run id (for a second SIGINT), and measures and stores idle power.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "db/store.h"
+#include "db/vocabulary.h"
+#include "measure/instance_lock.h"
+#include "measure/meter_selection.h"
+
+namespace lj {
+
+// The options every measuring path takes from the command line.
+struct SessionOptions {
+  std::string db_path = "db/layerjoule.sqlite";
+  std::string lock_path;     // "" = DefaultLockPath()
+  std::string command_line;  // stored in runs.command_line
+  MeterChoice meter = MeterChoice::kAuto;
+  uint64_t seed = 1;    // of the config stream, weights and data
+  int threads = 0;      // LibTorch intra-op threads; 0 = all hardware threads
+  double idle_s = 2.0;  // idle measurement length (with a meter); 0 = none
+  // Called with the id of each run as it starts or resumes (measure's main remembers it, so a
+  // second SIGINT can mark it interrupted before exiting at once).
+  std::function<void(int64_t run_id)> on_run;
+};
+
+class MeasureSession {
+ public:
+  // Steps 1 to 4 above; `meter` and `threads` may differ from the options' (a resumed run keeps
+  // its own). Throws std::runtime_error if another measure holds the lock, MeterError for rapl
+  // without a working RAPL.
+  MeasureSession(const SessionOptions& options, MeterChoice meter, int threads);
+  explicit MeasureSession(const SessionOptions& options)
+      : MeasureSession(options, options.meter, options.threads) {}
+
+  // The database at options.db_path, opened on first use (throws StoreError).
+  Store& store();
+  EnergyMeter* meter() const { return meter_.meter.get(); }      // nullptr: time only
+  const std::string& meter_name() const { return meter_.name; }  // "rapl" or "none"
+  const HostInfo& host() const { return host_; }
+  int threads() const { return host_.threads_used; }
+  const SessionOptions& options() const { return options_; }
+
+  // A run of `kind` for this host (its row upserted on first use), with command_line, seed and
+  // meter filled in; the caller adds layer, source_json, target_n and the protocol.
+  RunInfo NewRun(RunKind kind);
+  // Stores `run` (status "running") and announces it; returns its id.
+  int64_t CreateRun(const RunInfo& run);
+  // Tells options.on_run that `run_id` is being measured (CreateRun does; a resume calls it).
+  void Announce(int64_t run_id) const;
+
+  // Measures idle power for options.idle_s seconds, stores it for `run_id` and logs it.
+  // Returns the package idle power in watts, or nullopt (nothing measured) without a meter or
+  // with idle_s <= 0.
+  std::optional<double> MeasureIdlePower(int64_t run_id, const std::atomic<bool>* stop);
+
+ private:
+  SessionOptions options_;
+  std::unique_ptr<InstanceLock> lock_;
+  SelectedMeter meter_;
+  HostInfo host_;
+  std::unique_ptr<Store> store_;
+  int64_t host_id_ = 0;  // 0 until the host row is upserted
+};
+
+}  // namespace lj

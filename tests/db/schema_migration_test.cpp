@@ -1,0 +1,203 @@
+// Schema versions (db/schema_migration.h): a version-1 database, built from the version-1
+// schema kept verbatim in tests/db/schema_v1.sql, is migrated to version 2 when opened for
+// writing, read as it is when opened read-only, and left at version 1 by a failed migration.
+#include "db/schema_migration.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "db/store.h"
+#include "tests/support/test_files.h"
+
+namespace lj {
+namespace {
+
+using test::TempDir;
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void RawExec(sqlite3* db, const std::string& sql) {
+  char* error = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+      << (error ? error : "") << " in: " << sql;
+}
+
+std::string RawText(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  std::string out;
+  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0)) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+constexpr const char* kImportSource =
+    R"({"source":"legacy-pyrapl","file":"conv.csv","content_fnv1a64":"00ff"})";
+
+// A version-1 database as measure wrote it: a host, a random run (id 3, after two deleted
+// ids so that a renumbering would show), an import run and a network run, with a sample pair,
+// a failure, an idle reading, a network sample and a run option. `bad_kind` adds a run whose
+// kind version 2 refuses.
+void WriteVersion1(const std::string& path, bool bad_kind = false) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  RawExec(db, ReadText(test::SourceDir() + "/tests/db/schema_v1.sql"));
+  RawExec(db, "INSERT INTO meta (key, value) VALUES ('schema_version', '1')");
+  RawExec(db, "INSERT INTO hosts (id, hostname) VALUES (1, 'node1')");
+  RawExec(db,
+          "INSERT INTO runs (id, host_id, kind, layer, bounds_json, seed, target_n, meter, status) "
+          "VALUES (3, 1, 'random', 'conv2d', '{\"parameters\":{}}', -5, 10, 'none', 'finished')");
+  RawExec(db, std::string("INSERT INTO runs (id, host_id, kind, layer, bounds_json, meter, status) "
+                          "VALUES (4, 1, 'import', 'conv2d', '") +
+                  kImportSource + "', 'pyrapl', 'finished')");
+  RawExec(db,
+          "INSERT INTO runs (id, host_id, kind, bounds_json, meter) "
+          "VALUES (5, 1, 'network', 'not json', 'none')");
+  if (bad_kind) {
+    RawExec(db, "INSERT INTO runs (id, host_id, kind, meter) VALUES (6, 1, 'benchmark', 'none')");
+  }
+  for (const char* pass : {"forward", "backward"}) {
+    RawExec(db, std::string("INSERT INTO samples (run_id, sample_index, layer, pass, config, "
+                            "repetitions, trials, time_s, meter) VALUES (3, 0, 'conv2d', '") +
+                    pass + "', '{}', 1, 1, 0.5, 'none')");
+  }
+  RawExec(db,
+          "INSERT INTO failures (run_id, sample_index, layer, config, error) "
+          "VALUES (3, 1, 'conv2d', '{}', 'boom')");
+  RawExec(db, "INSERT INTO idle_power (run_id, duration_s, package_power_w) VALUES (3, 2, 20)");
+  RawExec(db,
+          "INSERT INTO network_samples (run_id, network, batch_size, phase, iteration, time_s, "
+          "meter) VALUES (5, 'lenet5', 8, 'forward', 0, 0.01, 'none')");
+  RawExec(db,
+          "INSERT INTO run_options (run_id, name, value) VALUES (3, 'max_memory_bytes', '1024')");
+  sqlite3_close(db);
+}
+
+TEST(SchemaMigrationTest, MigratesAVersion1DatabaseKeepingEveryRowAndId) {
+  TempDir dir;
+  const std::string path = dir.File("v1.sqlite");
+  WriteVersion1(path);
+  {
+    Store store(path);
+    EXPECT_EQ(store.schema_version(), 2);
+    const std::optional<RunInfo> random = store.GetRun(3);
+    ASSERT_TRUE(random);
+    EXPECT_EQ(random->source_json, R"({"parameters":{}})");
+    EXPECT_EQ(random->seed, static_cast<uint64_t>(-5));
+    EXPECT_EQ(random->status, "finished");
+    EXPECT_EQ(store.GetRun(5)->source_json, "not json");
+    ASSERT_EQ(store.ReadRuns().size(), 3u);
+    EXPECT_EQ(store.CountSamples(3), 2);
+    EXPECT_EQ(store.ReadFailures(3).size(), 1u);
+    EXPECT_EQ(store.ReadIdle(3).size(), 1u);
+    EXPECT_EQ(store.ReadNetworkSamples("lenet5").size(), 1u);
+    EXPECT_EQ(store.GetRunOption(3, "max_memory_bytes"), "1024");
+    EXPECT_EQ(store.HostnameOfRun(3), "node1");
+    // The import is still found, now through source_json, and version 2's rules hold.
+    EXPECT_EQ(store.FindRunBySourceHash("import", "conv.csv", "00ff"), 4);
+    RunInfo bad = *random;
+    bad.kind = "benchmark";
+    EXPECT_THROW(store.CreateRun(bad), StoreError);
+    SampleRow orphan;
+    orphan.run_id = 99;
+    orphan.layer = "conv2d";
+    orphan.pass = "forward";
+    orphan.config = "{}";
+    orphan.repetitions = 1;
+    orphan.trials = 1;
+    orphan.time_s = 1;
+    orphan.meter = "none";
+    EXPECT_THROW(store.InsertSamples({orphan}), StoreError);  // foreign keys are back on
+    // A new run continues after the highest old id.
+    EXPECT_EQ(store.CreateRun(*random), 6);
+  }
+  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+  EXPECT_EQ(
+      RawText(path, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'bounds_json'"),
+      "0");
+  EXPECT_EQ(RawText(path, "SELECT count(*) FROM samples_with_host WHERE hostname = 'node1'"), "2");
+  EXPECT_EQ(RawText(path,
+                    "SELECT count(*) FROM pragma_foreign_key_list('samples') "
+                    "WHERE \"table\" = 'runs'"),
+            "1");
+  // Opening it again is a no-op.
+  Store again(path);
+  EXPECT_EQ(again.ReadRuns().size(), 4u);
+}
+
+TEST(SchemaMigrationTest, AReadOnlyOpenReadsAVersion1DatabaseAndChangesNothing) {
+  TempDir dir;
+  const std::string path = dir.File("v1.sqlite");
+  WriteVersion1(path);
+  const std::string before = ReadText(path);
+  {
+    Store store(path, Store::Access::kReadOnly);
+    EXPECT_EQ(store.schema_version(), 1);
+    EXPECT_EQ(store.GetRun(3)->source_json, R"({"parameters":{}})");
+    EXPECT_EQ(store.ReadRuns().size(), 3u);
+    EXPECT_EQ(store.FindRunBySourceHash("import", "", "00ff"), 4);
+    EXPECT_EQ(store.FindRunBySourceHash("import", "other.csv", "00ff"), std::nullopt);
+  }
+  EXPECT_EQ(ReadText(path), before);
+  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+}
+
+TEST(SchemaMigrationTest, AFailedMigrationLeavesTheDatabaseAtVersion1) {
+  TempDir dir;
+  const std::string path = dir.File("v1.sqlite");
+  WriteVersion1(path, /*bad_kind=*/true);
+  try {
+    Store store(path);
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(path + ": migrate to schema 2: copy runs"), std::string::npos) << what;
+    EXPECT_NE(what.find("CHECK constraint failed"), std::string::npos) << what;
+  }
+  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+  EXPECT_EQ(RawText(path, "SELECT count(*) FROM runs"), "4");
+  EXPECT_EQ(RawText(path, "SELECT bounds_json FROM runs WHERE id = 3"), R"({"parameters":{}})");
+  EXPECT_EQ(RawText(path, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_v1'"), "0");
+  // Read-only use still works on it.
+  Store store(path, Store::Access::kReadOnly);
+  EXPECT_EQ(store.ReadRuns().size(), 4u);
+}
+
+TEST(SchemaMigrationTest, FindRunBySourceHashIgnoresOtherKindsAndTextThatIsNotJson) {
+  Store store(":memory:");
+  HostInfo host;
+  host.hostname = "h";
+  RunInfo run;
+  run.host_id = store.UpsertHost(host);
+  run.meter = "none";
+  run.kind = "network";
+  run.source_json = "not json";
+  store.CreateRun(run);
+  run.source_json = R"({"file":"conv.csv","content_fnv1a64":"ab"})";
+  const int64_t network = store.CreateRun(run);
+  run.kind = "import";
+  run.source_json = R"(["content_fnv1a64", "ab"])";
+  store.CreateRun(run);
+  EXPECT_EQ(store.FindRunBySourceHash("import", "", "ab"), std::nullopt);
+  EXPECT_EQ(store.FindRunBySourceHash("network", "", "ab"), network);
+  EXPECT_EQ(store.FindRunBySourceHash("network", "conv.csv", "ab"), network);
+  EXPECT_EQ(store.FindRunBySourceHash("network", "", "ac"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace lj
