@@ -1,3 +1,5 @@
+#include "measure/measure_cli.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -6,7 +8,6 @@
 
 #include "core/errors.h"
 #include "core/layer_type.h"
-#include "measure/measure_cli.h"
 
 namespace lj {
 
