@@ -6,7 +6,7 @@ namespace lj {
 namespace {
 
 // In the order BindRow and ReadRow use.
-const std::string kColumns = "run_id, sample_index, layer, config, error";
+constexpr const char* kColumns = "run_id, sample_index, layer, config, error";
 
 void BindRow(Statement& q, const FailureRow& row) {
   q.Bind(row.run_id).Bind(row.sample_index).Bind(row.layer).Bind(row.config).Bind(row.error);
@@ -44,7 +44,7 @@ int64_t FailuresTable::CountConfigs(int64_t run_id) {
 
 std::vector<FailureRow> FailuresTable::Read(int64_t run_id) {
   static const std::string sql =
-      "SELECT " + kColumns + " FROM failures WHERE run_id = ? ORDER BY id";
+      std::string("SELECT ") + kColumns + " FROM failures WHERE run_id = ? ORDER BY id";
   Statement q = connection_.Prepare(sql, "read failures of run " + std::to_string(run_id));
   q.Bind(run_id);
   std::vector<FailureRow> rows;

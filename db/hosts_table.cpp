@@ -8,7 +8,7 @@ namespace lj {
 namespace {
 
 // The identifying columns, in the order BindRow and ReadRow use.
-const std::string kColumns =
+constexpr const char* kColumns =
     "hostname, cpu_model, sockets, cores, threads_used, torch_version, blas, rapl_domains";
 
 void BindRow(Statement& q, const HostInfo& host) {
@@ -54,7 +54,7 @@ int64_t HostsTable::Upsert(const HostInfo& host) {
 }
 
 std::optional<HostInfo> HostsTable::Get(int64_t host_id) {
-  static const std::string sql = "SELECT " + kColumns + " FROM hosts WHERE id = ?";
+  static const std::string sql = std::string("SELECT ") + kColumns + " FROM hosts WHERE id = ?";
   Statement q = connection_.Prepare(sql, "read host " + std::to_string(host_id));
   q.Bind(host_id);
   if (!q.Step()) return std::nullopt;

@@ -6,7 +6,7 @@ namespace lj {
 namespace {
 
 // In the order BindRow and ReadRow use.
-const std::string kColumns = "run_id, duration_s, package_power_w, dram_power_w, by_socket_w";
+constexpr const char* kColumns = "run_id, duration_s, package_power_w, dram_power_w, by_socket_w";
 
 void BindRow(Statement& q, const IdleRow& row) {
   q.Bind(row.run_id).Bind(row.duration_s).Bind(row.package_power_w).Bind(row.dram_power_w);
@@ -35,7 +35,7 @@ void IdlePowerTable::Insert(const IdleRow& idle) {
 
 std::vector<IdleRow> IdlePowerTable::Read(int64_t run_id) {
   static const std::string sql =
-      "SELECT " + kColumns + " FROM idle_power WHERE run_id = ? ORDER BY id";
+      std::string("SELECT ") + kColumns + " FROM idle_power WHERE run_id = ? ORDER BY id";
   Statement q = connection_.Prepare(sql, "read idle power of run " + std::to_string(run_id));
   q.Bind(run_id);
   std::vector<IdleRow> rows;

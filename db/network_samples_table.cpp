@@ -6,7 +6,7 @@ namespace lj {
 namespace {
 
 // In the order BindRow and ReadRow use.
-const std::string kColumns =
+constexpr const char* kColumns =
     "run_id, network, batch_size, phase, iteration, time_s, energy_j, dram_energy_j, "
     "idle_power_w, meter";
 
@@ -43,8 +43,8 @@ void NetworkSamplesTable::Insert(const NetworkSampleRow& row) {
 }
 
 std::vector<NetworkSampleRow> NetworkSamplesTable::Read(const std::string& network) {
-  static const std::string sql =
-      "SELECT " + kColumns + " FROM network_samples WHERE ?1 = '' OR network = ?1 ORDER BY id";
+  static const std::string sql = std::string("SELECT ") + kColumns +
+                                 " FROM network_samples WHERE ?1 = '' OR network = ?1 ORDER BY id";
   Statement q = connection_.Prepare(
       sql, "read network samples" + (network.empty() ? std::string() : " of " + network));
   q.Bind(network);

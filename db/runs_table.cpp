@@ -10,7 +10,7 @@ constexpr const char* kNowUtc = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 // The columns a run is created with, in the order BindRow uses; ReadRow reads
 // "id, status, started_at, ended_at, " + these.
-const std::string kWrittenColumns =
+constexpr const char* kWrittenColumns =
     "host_id, command_line, seed, kind, layer, source_json, target_n, meter, min_time_s, trials";
 
 void BindRow(Statement& q, const RunInfo& run) {
@@ -41,7 +41,7 @@ RunInfo ReadRow(const Statement& q) {
 }  // namespace
 
 std::string RunsTable::SelectSql(const std::string& tail) const {
-  std::string columns = "id, status, started_at, ended_at, " + kWrittenColumns;
+  std::string columns = std::string("id, status, started_at, ended_at, ") + kWrittenColumns;
   if (schema_version_ < 2) {  // a read-only version-1 file (db/schema_migration.h)
     columns.replace(columns.find("source_json"), std::string("source_json").size(), "bounds_json");
   }

@@ -6,7 +6,7 @@ namespace lj {
 namespace {
 
 // In the order BindRow and ReadRow use.
-const std::string kColumns =
+constexpr const char* kColumns =
     "run_id, sample_index, layer, pass, config, repetitions, trials, time_s, time_std_s, "
     "energy_j, energy_std_j, energy_by_socket_j, dram_energy_j, psys_energy_j, idle_power_w, "
     "meter, sweep, sweep_value, notes";
@@ -63,7 +63,7 @@ void SamplesTable::Insert(const SampleRow& row) {
 
 std::vector<SampleRow> SamplesTable::Read(const std::string& layer) {
   static const std::string sql =
-      "SELECT " + kColumns + " FROM samples WHERE ?1 = '' OR layer = ?1 ORDER BY id";
+      std::string("SELECT ") + kColumns + " FROM samples WHERE ?1 = '' OR layer = ?1 ORDER BY id";
   Statement q = connection_.Prepare(
       sql, layer.empty() ? std::string("read samples") : "read " + layer + " samples");
   q.Bind(layer);

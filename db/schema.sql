@@ -39,10 +39,11 @@ CREATE TABLE IF NOT EXISTS runs (
   layer        TEXT    NOT NULL DEFAULT '',   -- 'conv2d', 'maxpool2d', 'linear'; '' for networks
   -- What the run measured or imported, as JSON text: the bounds file (random), the sweep file
   -- (sweep), {"bounds", "near_share", "near"} (near), the net.json text or a TorchScript
-  -- summary (network, net-layers), or the imported file's name and content hash (import).
+  -- summary (network, net-layers), or the imported file's name and content hash (import, and
+  -- network runs imported from the prototype).
   -- Schema version 1 called it bounds_json.
   source_json  TEXT    NOT NULL DEFAULT '',
-  target_n     INTEGER NOT NULL DEFAULT 0,    -- configs wanted (random runs)
+  target_n     INTEGER NOT NULL DEFAULT 0,    -- configs wanted: random/near (this shard's), sweep points, iterations
   meter        TEXT    NOT NULL DEFAULT '',   -- 'rapl', 'none', or an import source ('pyrapl')
   status       TEXT    NOT NULL DEFAULT 'running'
                CHECK (status IN ('running', 'interrupted', 'finished', 'failed')),

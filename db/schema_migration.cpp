@@ -75,7 +75,19 @@ void MigrateFrom1(Connection& connection) {
   connection.Exec("PRAGMA foreign_keys = OFF", "migrate to schema 2: disable foreign keys");
   connection.Exec("PRAGMA legacy_alter_table = ON", "migrate to schema 2: legacy ALTER TABLE");
   try {
-    Transaction txn(connection);
+    Transaction txn(connection);  // BEGIN IMMEDIATE: the write lock from here on
+    // Another writer (a second measure, an import) may have migrated the file between the
+    // version check and this lock.
+    {
+      Statement again = connection.Prepare("SELECT value FROM meta WHERE key = 'schema_version'",
+                                           "migrate to schema 2: read the version again");
+      if (again.Step() && again.Text(0) != "1") {
+        txn.Commit();
+        connection.Exec("PRAGMA legacy_alter_table = OFF",
+                        "migrate to schema 2: modern ALTER TABLE");
+        return;
+      }
+    }
     connection.Exec("ALTER TABLE runs RENAME TO runs_v1", "migrate to schema 2: rename runs");
     connection.Exec(kSchemaSql, "migrate to schema 2: apply schema (db/schema.sql)");
     connection.Exec(

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/errors.h"
+#include "core/layer_config.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
 

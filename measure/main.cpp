@@ -70,6 +70,12 @@ int main(int argc, char** argv) {
   try {
     command.session.on_run = lj::RememberRun;  // for a second SIGINT (measure/interrupts.h)
     lj::FinishMeasureOptions(app, command, argc, argv);
+    const bool layer_run = command.net.net_path.empty() && command.import_dir.empty();
+    if (!layer_run && (command.run.continue_campaign || command.run.shard_given)) {
+      throw lj::ConfigError(std::string(command.run.continue_campaign ? "--continue" : "--shard") +
+                            " works with --layer and --sweep runs, not with " +
+                            (command.import_dir.empty() ? "--net" : "--import-legacy"));
+    }
     if (!command.import_dir.empty()) return Import(command);
     const std::atomic<bool>& stop = lj::InstallStopHandlers(command.session.db_path);
     if (!command.net.net_path.empty()) return MeasureNetwork(command, stop);

@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
-#include <thread>
 
 #include "core/bounds.h"
 #include "core/config_sampler.h"
@@ -25,14 +24,9 @@
 #include "core/sweep.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
-#include "measure/host_info.h"
-#include "measure/idle_power.h"
-#include "measure/instance_lock.h"
-#include "measure/openmp_env.h"
 #include "measure/pass_measurement.h"
 #include "measure/progress.h"
 #include "measure/sample_rows.h"
-#include "measure/torch_info.h"
 
 namespace lj {
 namespace {
@@ -162,8 +156,8 @@ WorkPlan RandomPlan(const std::string& layer_name, const nlohmann::json& spec,
 // (hostname, CPU, threads, LibTorch, BLAS, RAPL domains) and the same meter; a RAPL run resumed
 // without RAPL access would otherwise append time-only rows to an energy data set.
 void RefuseChangedSetup(Store& store, const RunInfo& run, const HostInfo& now,
-                        const std::string& meter) {
-  const std::string what = "--resume: run " + std::to_string(run.id) + " in " + store.path();
+                        const std::string& meter, const std::string& flag) {
+  const std::string what = flag + ": run " + std::to_string(run.id) + " in " + store.path();
   if (run.meter != meter) {
     throw ConfigError(what + " was measured with meter '" + run.meter + "', this process has '" +
                       meter + "'" +
@@ -309,6 +303,8 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
                       ShardText(shard_index, shard_count));
   }
   double max_memory_bytes = options.max_memory_bytes;
+  // The flag that continues a stored run, for its errors.
+  const std::string flag = options.resume ? "--resume" : "--continue";
   WorkPlan plan;
   if (options.resume) {
     if (!FileExists(db_path)) throw ConfigError("--resume: no database at " + db_path);
@@ -382,7 +378,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     if (const std::optional<std::string> then = probe.GetRunOption(resumed->id, kMaxMemoryOption)) {
       const double then_bytes = ParseStoredDouble(*then, context + ": " + kMaxMemoryOption);
       if (options.max_memory_given && then_bytes != options.max_memory_bytes) {
-        throw ConfigError("--resume: " + context + " was sampled with --max-memory " +
+        throw ConfigError(flag + ": " + context + " was sampled with --max-memory " +
                           Gib(then_bytes) + ", this process asks for " +
                           Gib(options.max_memory_bytes) +
                           " (the config stream would differ); leave --max-memory out");
@@ -407,21 +403,23 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     }
     if (options.shard_given &&
         (options.shard_index != shard_index || options.shard_count != shard_count)) {
-      throw ConfigError("--resume: " + context + " is shard " +
-                        ShardText(shard_index, shard_count) + ", this process asks for --shard " +
+      throw ConfigError(flag + ": " + context + " is shard " + ShardText(shard_index, shard_count) +
+                        ", this process asks for --shard " +
                         ShardText(options.shard_index, options.shard_count) +
                         " (the configs would differ); leave --shard out");
     }
     const nlohmann::json stored = ParseJsonText(resumed->source_json, context);
+    // The indices checked up front: a shard's run to target_n reaches index K + (target - 1) N.
+    const int64_t checked_n = resumed->target_n * shard_count;
     if (ParseRunKind(resumed->kind) == RunKind::kSweep) {
       plan = SweepPlan(stored, context, max_memory_bytes);
     } else if (ParseRunKind(resumed->kind) == RunKind::kNear) {
-      plan = RandomPlan(resumed->layer, stored.at("bounds"), context, resumed->seed,
-                        resumed->target_n, max_memory_bytes,
+      plan = RandomPlan(resumed->layer, stored.at("bounds"), context, resumed->seed, checked_n,
+                        max_memory_bytes,
                         NearFromSpec(stored, ParseLayerType(resumed->layer), context));
     } else {
-      plan = RandomPlan(resumed->layer, stored, context, resumed->seed, resumed->target_n,
-                        max_memory_bytes);
+      plan =
+          RandomPlan(resumed->layer, stored, context, resumed->seed, checked_n, max_memory_bytes);
     }
   }
 
@@ -447,7 +445,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   const std::string& meter_name = session.meter_name();
   EnergyMeter* meter = session.meter();
   Store& store = session.store();
-  if (resumed) RefuseChangedSetup(store, *resumed, host, meter_name);  // before any write
+  if (resumed) RefuseChangedSetup(store, *resumed, host, meter_name, flag);  // before any write
 
   RunSummary summary;
   summary.meter = meter_name;

@@ -8,7 +8,6 @@
 // (measure/session.h), shared with network runs.
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>

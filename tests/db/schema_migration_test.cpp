@@ -56,6 +56,7 @@ constexpr const char* kImportSource =
 void WriteVersion1(const std::string& path, bool bad_kind = false) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  RawExec(db, "PRAGMA journal_mode = WAL");  // as measure writes its files
   RawExec(db, ReadText(test::SourceDir() + "/tests/db/schema_v1.sql"));
   RawExec(db, "INSERT INTO meta (key, value) VALUES ('schema_version', '1')");
   RawExec(db, "INSERT INTO hosts (id, hostname) VALUES (1, 'node1')");

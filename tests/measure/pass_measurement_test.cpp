@@ -233,8 +233,9 @@ TEST(PassMeasurementTest, ACounterResetRemeasuresTheTrial) {
                CounterResetError);
 }
 
-// One package zone at 50 W whose counter wraps at 10 J, i.e. every 0.2 s: a window of two
-// reads around a 0.3 s trial would hide a wraparound. MaxWindowS is 10 J / 2 kW / 2 = 2.5 ms.
+// One package zone at 50 W whose counter wraps at 40 J, i.e. every 0.8 s: a window of two
+// reads around a 1 s trial would hide a wraparound. MaxWindowS is 40 J / 2 kW / 2 = 10 ms, long
+// enough that a loaded 2-core machine does not stretch one 0.5 ms execution past it.
 class SmallRangeMeter : public EnergyMeter {
  public:
   SmallRangeMeter() : start_(Clock::now()) {
@@ -248,7 +249,7 @@ class SmallRangeMeter : public EnergyMeter {
     return EnergyCounters{{uj % (kRangeUj + 1)}};
   }
   int reads = 0;
-  static constexpr uint64_t kRangeUj = 10000000;
+  static constexpr uint64_t kRangeUj = 40000000;
 
  private:
   Clock::time_point start_;
@@ -260,19 +261,19 @@ class SmallRangeMeter : public EnergyMeter {
 // config failure (std::runtime_error), not a meter failure and not a wrong energy.
 TEST(PassMeasurementTest, LongTrialsAreReadInUnambiguousWindows) {
   SmallRangeMeter meter;
-  EXPECT_NEAR(meter.MaxWindowS(), 0.0025, 1e-9);
-  const MeasureOptions options{0.3, 2, 1};
+  EXPECT_NEAR(meter.MaxWindowS(), 0.010, 1e-9);
+  const MeasureOptions options{1.0, 2, 1};
   const PassResult r = MeasurePass(
-      Pass::kForward, [] { Spin(0.0002); }, options, &meter, nullptr, "windows");
-  EXPECT_GT(meter.reads, 100);  // 0.6 s of trials in windows of at most 2.5 ms
+      Pass::kForward, [] { Spin(0.0005); }, options, &meter, nullptr, "windows");
+  EXPECT_GT(meter.reads, 100);  // 2 s of trials in windows of at most 10 ms
   ASSERT_TRUE(r.energy_j.has_value());
-  EXPECT_NEAR(*r.energy_j / r.time_s, 50.0, 50.0 * 0.10);  // two reads would give ~1/3 of it
+  EXPECT_NEAR(*r.energy_j / r.time_s, 50.0, 50.0 * 0.10);  // two reads would give ~1/5 of it
 
   SmallRangeMeter slow;
   try {
     MeasurePass(
-        Pass::kForward, [] { Spin(0.005); }, MeasureOptions{0.05, 1, 0}, &slow, nullptr, "slow");
-    FAIL() << "a 5 ms execution against a 2.5 ms window was measured";
+        Pass::kForward, [] { Spin(0.02); }, MeasureOptions{0.05, 1, 0}, &slow, nullptr, "slow");
+    FAIL() << "a 20 ms execution against a 10 ms window was measured";
   } catch (const MeterError& e) {
     FAIL() << "a config's long execution is not a meter failure: " << e.what();
   } catch (const std::runtime_error& e) {

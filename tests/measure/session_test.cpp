@@ -70,9 +70,11 @@ TEST(MeasureSessionTest, ASecondSessionOnTheSameLockIsRefused) {
 TEST(MeasureSessionTest, ThreadsAndMeterCanBeOverriddenForAResume) {
   test::TempDir dir;
   SessionOptions o = TimeOnly(dir);
-  o.threads = 0;
-  MeasureSession session(o, MeterChoice::kNone, 2);
-  EXPECT_EQ(session.threads(), 2);
+  o.threads = 1;
+  o.meter = MeterChoice::kRapl;  // would throw MeterError here: no RAPL in a test
+  MeasureSession session(o, MeterChoice::kNone, 3);
+  EXPECT_EQ(session.threads(), 3);
+  EXPECT_EQ(session.meter_name(), "none");
 }
 
 }  // namespace
