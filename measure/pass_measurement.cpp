@@ -154,7 +154,7 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
   std::vector<std::vector<double>> socket_j(trials);
   EnergyCounters before, after;
   const double per_execution = 1.0 / static_cast<double>(n);
-  int resets = 0;
+  int resets_in_a_row = 0;  // a counter reset at every attempt of a trial is broken
   // A trial expected to last longer than half the meter's unambiguous window (16 s on AMD's
   // range, 65 s on Intel's) is read in several windows; every other trial keeps the two reads
   // around it. A plain trial that turned out longer than the window is measured again in
@@ -183,12 +183,14 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
         delta = meter->Between(before, after, elapsed_s);
       }
     } catch (const CounterResetError& e) {
-      // Not stored: this trial is measured again; a counter that keeps resetting is broken.
-      if (++resets > 3) throw;
+      // Not stored: this trial is measured again. Resets far apart (a reboot, a driver reload)
+      // never hit one trial twice; a counter that resets in four attempts in a row is broken.
+      if (++resets_in_a_row > 3) throw;
       spdlog::warn("{}: counter reset in a trial, measured again: {}", label, e.what());
       --t;
       continue;
     }
+    resets_in_a_row = 0;
     package_j[t] = delta.package_j * per_execution;
     dram_j[t] = delta.dram_j.value_or(0) * per_execution;
     psys_j[t] = delta.psys_j.value_or(0) * per_execution;

@@ -217,7 +217,8 @@ class ResettingMeter : public FakeMeter {
 };
 
 // A counter reset inside a trial is not stored as a 62 kJ wraparound: the trial is measured
-// again (issue 11); a counter that keeps resetting ends the pass with CounterResetError.
+// again (issue 11); resets far apart never end the pass, however many; a counter that resets in
+// four attempts of one trial in a row ends it with CounterResetError.
 TEST(PassMeasurementTest, ACounterResetRemeasuresTheTrial) {
   ResettingMeter meter({4});  // the second read of the second trial
   const MeasureOptions options{0.05, 3, 0};
@@ -226,6 +227,15 @@ TEST(PassMeasurementTest, ACounterResetRemeasuresTheTrial) {
   EXPECT_EQ(meter.reads, 2 * (options.trials + 1));  // one trial measured twice
   ASSERT_TRUE(r.energy_j.has_value());
   EXPECT_NEAR(*r.energy_j / r.time_s, 30.0, 30.0 * 0.15);  // not 62 kJ / trial
+
+  // Five trials, each hit once by a reset (the second read of its first attempt): all measured.
+  ResettingMeter spaced({2, 6, 10, 14, 18});
+  const MeasureOptions five{0.05, 5, 0};
+  const PassResult spaced_r = MeasurePass(
+      Pass::kForward, [] { Spin(0.0005); }, five, &spaced, nullptr, "spaced resets");
+  EXPECT_EQ(spaced.reads, 2 * 2 * five.trials);
+  ASSERT_TRUE(spaced_r.energy_j.has_value());
+  EXPECT_NEAR(*spaced_r.energy_j / spaced_r.time_s, 30.0, 30.0 * 0.15);
 
   ResettingMeter broken({2, 4, 6, 8, 10, 12});
   EXPECT_THROW(MeasurePass(
