@@ -8,12 +8,16 @@ namespace {
 // In the order BindRow and ReadRow use.
 constexpr const char* kColumns =
     "run_id, network, batch_size, phase, iteration, time_s, energy_j, dram_energy_j, "
-    "idle_power_w, meter";
+    "idle_power_w, meter, peak_memory_bytes";
+// Schema 1 and 2 (read-only) have no peak_memory_bytes.
+constexpr const char* kColumnsBefore3 =
+    "run_id, network, batch_size, phase, iteration, time_s, energy_j, dram_energy_j, "
+    "idle_power_w, meter, NULL AS peak_memory_bytes";
 
 void BindRow(Statement& q, const NetworkSampleRow& row) {
   q.Bind(row.run_id).Bind(row.network).Bind(row.batch_size).Bind(row.phase);
   q.Bind(row.iteration).Bind(row.time_s).Bind(row.energy_j).Bind(row.dram_energy_j);
-  q.Bind(row.idle_power_w).Bind(row.meter);
+  q.Bind(row.idle_power_w).Bind(row.meter).Bind(row.peak_memory_bytes);
 }
 
 NetworkSampleRow ReadRow(const Statement& q) {
@@ -28,6 +32,7 @@ NetworkSampleRow ReadRow(const Statement& q) {
   row.dram_energy_j = q.OptDouble(7);
   row.idle_power_w = q.OptDouble(8);
   row.meter = q.Text(9);
+  row.peak_memory_bytes = q.OptInt(10);
   return row;
 }
 
@@ -43,8 +48,9 @@ void NetworkSamplesTable::Insert(const NetworkSampleRow& row) {
 }
 
 std::vector<NetworkSampleRow> NetworkSamplesTable::Read(const std::string& network) {
-  static const std::string sql = std::string("SELECT ") + kColumns +
-                                 " FROM network_samples WHERE ?1 = '' OR network = ?1 ORDER BY id";
+  const std::string sql = std::string("SELECT ") +
+                          (schema_version_ >= 3 ? kColumns : kColumnsBefore3) +
+                          " FROM network_samples WHERE ?1 = '' OR network = ?1 ORDER BY id";
   Statement q = connection_.Prepare(
       sql, "read network samples" + (network.empty() ? std::string() : " of " + network));
   q.Bind(network);

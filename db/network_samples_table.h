@@ -15,13 +15,17 @@ class Connection;
 
 class NetworkSamplesTable {
  public:
-  explicit NetworkSamplesTable(Connection& connection) : connection_(connection) {}
+  // schema_version: the file's version (db/schema_migration.h); a read-only file older than
+  // version 3 reads peak_memory_bytes as unset.
+  NetworkSamplesTable(Connection& connection, int schema_version)
+      : connection_(connection), schema_version_(schema_version) {}
   void Insert(const NetworkSampleRow& row);
   // Rows of one network ("" = all), ordered by id.
   std::vector<NetworkSampleRow> Read(const std::string& network);
 
  private:
   Connection& connection_;
+  int schema_version_;
 };
 
 }  // namespace lj

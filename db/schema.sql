@@ -1,4 +1,4 @@
--- layerjoule measurement store, schema version 2 (db/schema_migration.h kSchemaVersion).
+-- layerjoule measurement store, schema version 3 (db/schema_migration.h kSchemaVersion).
 -- Column names are a public contract: notebooks and outside tools read them. Units are in the
 -- names (_s seconds, _j joules, _w watts). Timestamps are ISO-8601 UTC text, e.g.
 -- 2025-04-28T12:34:56.789Z. JSON columns hold text that json_valid() accepts.
@@ -133,7 +133,12 @@ CREATE TABLE IF NOT EXISTS network_samples (
   dram_energy_j REAL    CHECK (dram_energy_j IS NULL OR dram_energy_j >= 0),
   idle_power_w  REAL    CHECK (idle_power_w IS NULL OR idle_power_w >= 0),
   meter         TEXT    NOT NULL,
-  created_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+  created_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  -- Schema 3: the peak resident memory during this phase above the process's resident memory
+  -- before the network was built (Linux VmHWM, reset through /proc/self/clear_refs before the
+  -- phase; measure/peak_memory.h). NULL where the kernel offers no reset. Last, as
+  -- ALTER TABLE ADD COLUMN puts it in a migrated file.
+  peak_memory_bytes INTEGER CHECK (peak_memory_bytes IS NULL OR peak_memory_bytes >= 0)
 );
 CREATE INDEX IF NOT EXISTS network_samples_run ON network_samples (run_id, network, phase);
 

@@ -116,6 +116,27 @@ void MigrateFrom1(Connection& connection) {
   connection.Exec("PRAGMA legacy_alter_table = OFF", "migrate to schema 2: modern ALTER TABLE");
 }
 
+// Version 2 -> 3: network_samples gains peak_memory_bytes (NULL in the rows measured before).
+// One ADD COLUMN in one transaction; the version is re-read under the write lock as above.
+void MigrateFrom2(Connection& connection) {
+  Transaction txn(connection);
+  {
+    Statement again = connection.Prepare("SELECT value FROM meta WHERE key = 'schema_version'",
+                                         "migrate to schema 3: read the version again");
+    if (again.Step() && again.Text(0) != "2") {
+      txn.Commit();
+      return;
+    }
+  }
+  connection.Exec(
+      "ALTER TABLE network_samples ADD COLUMN peak_memory_bytes INTEGER "
+      "CHECK (peak_memory_bytes IS NULL OR peak_memory_bytes >= 0)",
+      "migrate to schema 3: add network_samples.peak_memory_bytes");
+  connection.Exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+                  "migrate to schema 3: record the version");
+  txn.Commit();
+}
+
 }  // namespace
 
 int OpenSchema(Connection& connection) {
@@ -137,6 +158,7 @@ int OpenSchema(Connection& connection) {
   // 3. Migrate (foreign keys must be off while runs is rebuilt; PRAGMA foreign_keys is a no-op
   // inside a transaction, so this comes before any).
   if (version == 1) MigrateFrom1(connection);
+  if (version <= 2 && version >= 1) MigrateFrom2(connection);
   connection.Exec("PRAGMA foreign_keys = ON", "enable foreign keys");
   // 4. Create what is missing (idempotent) and record the version of a new database.
   Transaction txn(connection);

@@ -5,13 +5,14 @@
 //      TorchScript summary or an import's source; runs.kind had no CHECK.
 //   2  runs.bounds_json is runs.source_json (it holds more than bounds), and runs.kind is
 //      CHECKed against db/vocabulary.h RunKind.
+//   3  network_samples.peak_memory_bytes (issue 13), NULL in rows measured before.
 // Opening for writing migrates an older file in one transaction (all or nothing); opening for
 // reading changes nothing and reads the older columns under their new names (db/runs_table.h).
 namespace lj {
 
 class Connection;
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Checks what `connection` holds, then, unless it is read-only, migrates an older version,
 // applies db/schema.sql (idempotent), records kSchemaVersion in a new database and sets WAL,

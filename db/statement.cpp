@@ -59,6 +59,10 @@ Statement& Statement::Bind(const std::optional<double>& value) {
   return value ? Bind(*value) : Check(sqlite3_bind_null(stmt_, ++next_));
 }
 
+Statement& Statement::Bind(const std::optional<int64_t>& value) {
+  return value ? Bind(*value) : Check(sqlite3_bind_null(stmt_, ++next_));
+}
+
 Statement& Statement::Bind(const std::optional<std::string>& value) {
   return value ? Bind(*value) : Check(sqlite3_bind_null(stmt_, ++next_));
 }
@@ -91,6 +95,11 @@ std::string Statement::Text(int col) const {
 std::optional<double> Statement::OptDouble(int col) const {
   if (IsNull(col)) return std::nullopt;
   return Double(col);
+}
+
+std::optional<int64_t> Statement::OptInt(int col) const {
+  if (IsNull(col)) return std::nullopt;
+  return Int(col);
 }
 
 std::optional<std::string> Statement::OptText(int col) const {

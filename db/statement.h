@@ -48,6 +48,7 @@ class Statement {
   Statement& Bind(double value);
   Statement& Bind(const std::string& value);
   Statement& Bind(const std::optional<double>& value);
+  Statement& Bind(const std::optional<int64_t>& value);
   Statement& Bind(const std::optional<std::string>& value);
 
   // True while a row is available; false when done.
@@ -61,6 +62,7 @@ class Statement {
   double Double(int col) const;
   std::string Text(int col) const;
   std::optional<double> OptDouble(int col) const;
+  std::optional<int64_t> OptInt(int col) const;
   std::optional<std::string> OptText(int col) const;
 
  private:

@@ -83,7 +83,7 @@ void Store::InsertIdle(const IdleRow& idle) { IdlePowerTable(*connection_).Inser
 
 void Store::InsertNetworkSamples(const std::vector<NetworkSampleRow>& rows) {
   Transaction txn(*this);
-  NetworkSamplesTable table(*connection_);
+  NetworkSamplesTable table(*connection_, schema_version_);
   for (const NetworkSampleRow& row : rows) table.Insert(row);
   txn.Commit();
 }
@@ -115,7 +115,7 @@ std::vector<IdleRow> Store::ReadIdle(int64_t run_id) {
 }
 
 std::vector<NetworkSampleRow> Store::ReadNetworkSamples(const std::string& network) {
-  return NetworkSamplesTable(*connection_).Read(network);
+  return NetworkSamplesTable(*connection_, schema_version_).Read(network);
 }
 
 }  // namespace lj

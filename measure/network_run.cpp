@@ -4,6 +4,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -18,6 +19,7 @@
 #include "core/json_reader.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
+#include "measure/peak_memory.h"
 #include "measure/sample_rows.h"
 #include "net/net_builder.h"
 #include "net/net_module.h"
@@ -115,7 +117,9 @@ bool HasPackageZone(const EnergyMeter* meter) {
 // Runs training iterations and times their phases; reads the meter after every phase.
 class Trainer {
  public:
-  Trainer(TrainableNet& net, EnergyMeter* meter, uint64_t seed) : net_(net), meter_(meter) {
+  // `memory`: the probe made before the network was built (its baseline), or null.
+  Trainer(TrainableNet& net, EnergyMeter* meter, uint64_t seed, PeakMemoryProbe* memory)
+      : net_(net), meter_(meter), memory_(memory) {
     torch::manual_seed(seed);
     input_ = torch::randn({net.batch_size, net.input.channels, net.input.height, net.input.width});
     torch::Tensor out;
@@ -143,6 +147,9 @@ class Trainer {
     std::optional<WindowedEnergy> windows;
     if (meter_) windows.emplace(*meter_);
     bool energy_known = true;
+    // The peak memory is the iteration's; its reset and read stay outside the timed phases and
+    // the iteration's time (a read of /proc/self/status takes tens of microseconds).
+    if (memory_) memory_->Reset();
     const auto start = Clock::now();
     auto end = start;
     torch::Tensor output, loss;
@@ -178,6 +185,7 @@ class Trainer {
     NetworkSampleRow total;
     total.phase = std::string(ToString(NetworkPhase::kIteration));
     total.time_s = std::chrono::duration<double>(end - start).count();
+    if (memory_) total.peak_memory_bytes = memory_->PeakAboveBaselineBytes();
     if (windows && energy_known) SetEnergy(total, windows->Total());
     rows.push_back(std::move(total));
     for (NetworkSampleRow& r : rows) {
@@ -198,6 +206,7 @@ class Trainer {
 
   TrainableNet& net_;
   EnergyMeter* meter_;
+  PeakMemoryProbe* memory_;
   bool with_energy_ = false;
   torch::Tensor input_, labels_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
@@ -313,6 +322,12 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
   }
   if (options.layers) Validate(options.layer_options);
   torch::manual_seed(options.session.seed);
+  // The baseline of the peak memory: before the network's weights exist, so that the peak
+  // counts parameters, gradients, optimizer state and the batch as predict's accounting does.
+  PeakMemoryProbe memory;
+  if (!memory.available()) {
+    spdlog::warn("peak memory is not measured: {}", memory.unavailable_reason());
+  }
   TrainableNet net = LoadNet(options);
 
   // 2. Lock, meter, threads, host; then the database.
@@ -320,7 +335,8 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
   EnergyMeter* meter = session.meter();
   std::unique_ptr<Trainer> trainer;
   try {
-    trainer = std::make_unique<Trainer>(net, meter, options.session.seed);
+    trainer = std::make_unique<Trainer>(net, meter, options.session.seed,
+                                        memory.available() ? &memory : nullptr);
   } catch (const c10::Error& e) {
     throw ConfigError(options.net_path + ": cannot run the network: " + FirstLine(e.what()));
   }
@@ -352,6 +368,9 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
         NetworkPhaseStats& s = sums[r.phase];
         s.time_s += r.time_s;
         if (r.energy_j) s.energy_j = s.energy_j.value_or(0.0) + *r.energy_j;
+        if (r.peak_memory_bytes) {
+          s.peak_memory_bytes = std::max(s.peak_memory_bytes.value_or(0), *r.peak_memory_bytes);
+        }
       }
       store.InsertNetworkSamples(rows);
       ++summary.iterations;
@@ -398,16 +417,26 @@ std::string FormatNetworkSummary(const NetworkRunSummary& s) {
   out << "run " << s.run_id << " " << s.status << ": " << s.network << " at batch " << s.batch_size
       << ", " << s.iterations << " iterations stored, meter " << s.meter << ", " << buf
       << " wall\n";
-  out << "phase      mean time_s  mean energy_j (sum over iterations / iterations)\n";
+  // Means over the iterations (energy: their sum over their number); the peak memory is the
+  // largest of one iteration's, above the resident memory before the network was built.
+  out << "phase      mean time_s  mean energy_j  peak memory\n";
   for (const NetworkPhaseStats& p : s.phases) {
-    std::snprintf(buf, sizeof(buf), "%-10s %11.4g  ", p.phase.c_str(), p.time_s);
-    out << buf;
+    std::string energy = "-";
     if (p.energy_j) {
       std::snprintf(buf, sizeof(buf), "%.4g", *p.energy_j);
-      out << buf << "\n";
-    } else {
-      out << "-\n";
+      energy = buf;
     }
+    std::string memory;
+    if (p.peak_memory_bytes) {
+      std::snprintf(buf, sizeof(buf), "%.1f MiB",
+                    static_cast<double>(*p.peak_memory_bytes) / 1048576.0);
+      memory = buf;
+    }
+    std::snprintf(buf, sizeof(buf), "%-10s %11.4g  %13s  %s", p.phase.c_str(), p.time_s,
+                  energy.c_str(), memory.c_str());
+    std::string line = buf;
+    line.erase(line.find_last_not_of(' ') + 1);
+    out << line << "\n";
   }
   if (s.layer_run_id != 0) {
     out << "layers: run " << s.layer_run_id << " (net-layers): " << s.layers_stored << " of "

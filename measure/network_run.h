@@ -12,6 +12,10 @@
 //   optimizer  optimizer.step(); optimizer.zero_grad()   (SGD with momentum as net.json's
 //              "optimizer" says, Adam for "adam"; TorchScript: SGD lr 0.01, momentum 0.9)
 //   iteration  from the start of forward to the end of optimizer (includes the meter reads)
+// The iteration row also stores peak_memory_bytes: the peak resident memory during the
+// iteration above the process's before the network was built (so parameters, gradients,
+// optimizer state, the batch and the activations), with measure/peak_memory.h's method; reset
+// before and read after the iteration, outside its time.
 // after `warmup_iterations` iterations that are not stored (first-touch allocations, oneDNN
 // primitive creation). Each iteration's five rows are stored in one transaction.
 //
@@ -65,6 +69,9 @@ struct NetworkPhaseStats {
   std::string phase;               // forward, loss, backward, optimizer, iteration
   double time_s = 0;               // mean per iteration
   std::optional<double> energy_j;  // sum over iterations / iterations; empty without a meter
+  // The iteration only: the largest peak resident memory of an iteration above the process's
+  // before the network was built (measure/peak_memory.h); empty for phases and when unmeasured.
+  std::optional<int64_t> peak_memory_bytes;
 };
 
 struct NetworkRunSummary {

@@ -911,3 +911,60 @@ def plot_layer_breakdown(layers, title, top=30):
 def use_headless_backend():
     """Agg backend for scripts (tools/make_figures.py); notebooks keep their inline one."""
     matplotlib.use("Agg")
+
+
+def batch_size_rows(table):
+    """The rows of a `predict NET --batch-sizes LIST --json` result as a DataFrame, one per
+    batch size (ascending), with energy columns NaN where the models have no energy."""
+    df = pd.DataFrame(table.get("rows", []))
+    if df.empty:
+        raise DataError("the --batch-sizes table has no rows")
+    for column in ("energy_per_sample_j", "energy_per_epoch_j", "energy_per_batch_j"):
+        df[column] = pd.to_numeric(df.get(column), errors="coerce")
+    return df.sort_values("batch_size").reset_index(drop=True)
+
+
+def plot_batch_sizes(table, title):
+    """Energy per sample (time per sample when the models have no energy) and predicted peak
+    memory against batch size, from `predict --batch-sizes --json`: the least-energy and fastest
+    batch sizes circled, the ones above the memory budget (dashed line) drawn hollow in red.
+    Returns the Figure."""
+    rows = batch_size_rows(table)
+    has_energy = rows["energy_per_sample_j"].notna().all()
+    cost = "energy_per_sample_j" if has_energy else "time_per_sample_s"
+    label = "energy per sample [J]" if has_energy else "time per sample [s] (no energy models)"
+    fits = rows["fits"].astype(bool)
+    fig, (ax_cost, ax_mem) = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, column, ylabel in ((ax_cost, cost, label),
+                               (ax_mem, "peak_memory_bytes", "peak memory [GiB]")):
+        y = rows[column] / (2 ** 30 if column == "peak_memory_bytes" else 1)
+        ax.plot(rows["batch_size"], y, color="0.6", zorder=1)
+        ax.scatter(rows["batch_size"][fits], y[fits], color="tab:blue", zorder=2,
+                   label="fits in memory")
+        if (~fits).any():
+            ax.scatter(rows["batch_size"][~fits], y[~fits], facecolors="none",
+                       edgecolors="tab:red", zorder=2, label="does not fit")
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.set_xticks(rows["batch_size"])
+        ax.set_xlabel("batch size")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+    y_cost = rows[cost]
+    for flag, text, colour, size in (("least_energy", "least energy / epoch", "tab:green", 320),
+                                     ("fastest", "fastest epoch", "tab:orange", 130)):
+        marked = rows[rows[flag].astype(bool)]
+        for idx, r in marked.iterrows():
+            ax_cost.scatter([r["batch_size"]], [y_cost[idx]], s=size, facecolors="none",
+                            edgecolors=colour, linewidths=2, zorder=3, label=text)
+    budget = table.get("max_memory_bytes")
+    if budget is not None and budget < 2 ** 62:
+        ax_mem.axhline(budget / 2 ** 30, color="tab:red", linestyle="--",
+                       label=f"budget ({table.get('max_memory_source', '')})")
+    ax_cost.legend(fontsize=8)
+    ax_mem.legend(fontsize=8)
+    if rows["lower_bound"].astype(bool).any():
+        title += "\n(lower bounds: some layers have no model)"
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -2,19 +2,24 @@
 //   predict NET.json [--batch-size B] [--dataset-size N] [--epochs E] [--input CxHxW]
 //   predict model.pt --input 3x64x64 --batch-size 64 --dataset-size 50000 --epochs 10
 //   options: [--models FILE | --host NAME] [--optimizer sgd|adam] [--json]
-//            [--compare [--db PATH]]
+//            [--compare [--db PATH]] [--batch-sizes 8,16,32|8..512 [--max-memory 16GiB]]
 // Models: --models FILE, else db/models/<--host or this hostname>.json (written by `fit`).
 // --compare: predicted vs measured per phase for a network measured by `measure --net`.
+// --batch-sizes: one row per batch size (time, energy, memory; the least energy per epoch and
+// the fastest epoch marked; above --max-memory, default this host's memory: "does not fit").
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/errors.h"
 #include "db/store.h"
 #include "net/network_input.h"
+#include "predict/batch_size_table.h"
 #include "predict/comparison.h"
 #include "predict/predictor.h"
 #include "predict/report.h"
@@ -50,6 +55,14 @@ int main(int argc, char** argv) {
   app.add_flag("--compare", compare, "compare with the network's measurement in --db");
   app.add_option("--db", db_path, "database of `measure --net` runs (for --compare)")
       ->capture_default_str();
+  std::string batch_sizes, max_memory;
+  app.add_option("--batch-sizes", batch_sizes,
+                 "a table over batch sizes: a list 8,16,32 or a doubling range 8..512")
+      ->excludes("--batch-size")
+      ->excludes("--compare");
+  app.add_option("--max-memory", max_memory,
+                 "with --batch-sizes: memory budget, e.g. 16GiB, 512MB (default: this host's "
+                 "physical memory)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -60,13 +73,47 @@ int main(int argc, char** argv) {
     if (app.count("--epochs")) overrides.epochs = epochs;
     if (app.count("--optimizer")) overrides.optimizer = optimizer;
     if (app.count("--zero-grad")) overrides.zero_grad = zero_grad;
-    const lj::NetworkLayers network = lj::LoadNetworkLayers(net_path, overrides);
+    // Every argument is checked before any work.
+    std::vector<int64_t> table_batch_sizes;
+    if (!batch_sizes.empty()) table_batch_sizes = lj::ParseBatchSizes(batch_sizes);
+    if (!max_memory.empty() && batch_sizes.empty()) {
+      throw lj::ConfigError("--max-memory needs --batch-sizes");
+    }
+    const std::optional<int64_t> budget_bytes =
+        max_memory.empty() ? lj::PhysicalMemoryBytes()
+                           : std::optional<int64_t>(lj::ParseMemorySize(max_memory));
 
     // --models FILE is taken as given (checked against --host if both are set); otherwise
     // the bundle of --host or of this machine.
     const std::string wanted_host = models.empty() && host.empty() ? lj::LocalHostname() : host;
     const std::string bundle_path = models.empty() ? lj::DefaultBundlePath(wanted_host) : models;
     const lj::ModelBundle bundle = lj::LoadBundleForHost(bundle_path, wanted_host);
+
+    if (!table_batch_sizes.empty()) {
+      std::vector<lj::NetworkPrediction> predictions;
+      for (const int64_t b : table_batch_sizes) {
+        overrides.batch_size = b;
+        const lj::NetworkLayers at_b = lj::LoadNetworkLayers(net_path, overrides);
+        predictions.push_back(lj::PredictTraining(at_b.layers, bundle, at_b.run));
+      }
+      const std::string source = max_memory.empty() ? "physical memory of " + lj::LocalHostname()
+                                                    : "--max-memory " + max_memory;
+      // Without a known physical memory every batch size fits (said in the source).
+      const lj::BatchSizeTable table =
+          lj::MakeBatchSizeTable(std::move(predictions), budget_bytes.value_or(INT64_MAX),
+                                 budget_bytes ? source : "physical memory unknown: no budget");
+      if (json) {
+        nlohmann::json out = lj::ToJson(table);
+        out["bundle"] = {{"path", bundle_path}, {"host", bundle.hostname}};
+        std::cout << out.dump(2) << std::endl;
+      } else {
+        std::cout << lj::FormatBatchSizeTable(table) << "models: " << bundle_path << " (host "
+                  << bundle.hostname << ")\n";
+        std::cout.flush();
+      }
+      return 0;
+    }
+    const lj::NetworkLayers network = lj::LoadNetworkLayers(net_path, overrides);
     const lj::NetworkPrediction prediction =
         lj::PredictTraining(network.layers, bundle, network.run);
 

@@ -313,6 +313,7 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
   const double batch = static_cast<double>(run.batch_size);
   out.inference_time_per_sample_s = b.forward_time_s / batch;
   out.inference_energy_per_sample_j = Times(b.forward_energy_j, 1.0 / batch);
+  out.memory = PredictTrainingMemory(layers, run);
   return out;
 }
 

@@ -46,6 +46,7 @@
 #include "net/layer_instance.h"
 #include "net/net_spec.h"
 #include "net/training_run.h"
+#include "predict/training_memory.h"
 
 namespace lj {
 
@@ -153,6 +154,8 @@ struct NetworkPrediction {
   // the layer models were: at the training batch size with autograd on.
   double inference_time_per_sample_s = 0;
   std::optional<double> inference_energy_per_sample_j;
+  // Peak memory of one training step from the shapes (predict/training_memory.h).
+  TrainingMemory memory;
   Coverage coverage;
   // What is not in the totals, one line each: first every unmodelled layer in forward order
   // ("bn1 (batchnorm2d): no batchnorm2d forward time_s model in the bundle"), then the loss

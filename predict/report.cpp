@@ -234,6 +234,14 @@ std::string FormatPrediction(const NetworkPrediction& p, const std::string& bund
     out << ", "
         << Bound(FormatJoules(p.inference_energy_per_sample_j), p.per_batch.energy_lower_bound);
   }
+  const TrainingMemory& m = p.memory;
+  out << "\npeak memory of a training step: " << FormatBytes(m.peak_bytes) << " at " << m.peak_at
+      << " (parameters " << FormatBytes(m.parameter_bytes) << ", gradients "
+      << FormatBytes(m.gradient_bytes) << ", optimizer state "
+      << FormatBytes(m.optimizer_state_bytes) << ", batch " << FormatBytes(m.batch_bytes)
+      << ", kept for backward " << FormatBytes(m.saved_bytes)
+      << "; the tensors' peak: LibTorch itself and glibc's kept heap blocks come on top, see "
+         "docs/memory_accounting.md)";
   const Coverage& c = p.coverage;
   out << "\ncoverage: " << c.layers_modelled << " of " << (c.layers_total - c.layers_no_cost)
       << " layers that cost something have models (" << Percent(c.LayerShare()) << "), "
@@ -276,7 +284,11 @@ nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path
     return j;
   };
   nlohmann::json layers = nlohmann::json::array();
-  for (const LayerPrediction& l : p.layers) layers.push_back(item_json(l));
+  for (size_t i = 0; i < p.layers.size(); ++i) {
+    nlohmann::json layer = item_json(p.layers[i]);
+    if (i < p.memory.layers.size()) layer["saved_bytes"] = p.memory.layers[i].saved_bytes;
+    layers.push_back(std::move(layer));
+  }
   nlohmann::json per_epoch = TotalsJson(p.per_epoch);
   per_epoch["steps"] = p.steps_per_epoch;
   nlohmann::json training = TotalsJson(p.training);
@@ -309,6 +321,14 @@ nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path
           {"inference_per_sample",
            {{"time_s", p.inference_time_per_sample_s},
             {"energy_j", OrNull(p.inference_energy_per_sample_j)}}},
+          {"memory",
+           {{"peak_bytes", p.memory.peak_bytes},
+            {"peak_at", p.memory.peak_at},
+            {"parameter_bytes", p.memory.parameter_bytes},
+            {"gradient_bytes", p.memory.gradient_bytes},
+            {"optimizer_state_bytes", p.memory.optimizer_state_bytes},
+            {"batch_bytes", p.memory.batch_bytes},
+            {"saved_bytes", p.memory.saved_bytes}}},
           {"coverage",
            {{"layers_total", c.layers_total},
             {"layers_modelled", c.layers_modelled},

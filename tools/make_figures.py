@@ -3,6 +3,7 @@
 
     tools/make_figures.py [--db DB] [--bundle BUNDLE] [--out DIR] [--predict BIN]
                           [--predict-args ARGS] [--networks alexnet,resnet18]
+                          [--batch-sizes 8..256]
 
 Defaults follow the notebooks: --db $LJ_DB or db/layerjoule.sqlite, --bundle $LJ_BUNDLE or
 db/models (a file, a directory, or several joined with ':'), --out docs/figures, --predict
@@ -13,6 +14,8 @@ Writes, where the data exist (and says which are skipped and why):
                                    per bundle (notebooks/fit_quality.ipynb)
   network_<name>_<batch>_<host>_layers.png, ..._phases.png
                                    per predicted / measured network (notebooks/networks.ipynb)
+  batch_sizes_<name>_<host>.png    energy (or time) per sample and peak memory against batch
+                                   size, per bundle and --networks net (predict --batch-sizes)
 Uses Debian's /usr/bin/python3 (python3-pandas, python3-matplotlib). Exit code 1 with
 "make_figures: error: ..." on a missing database or a malformed bundle.
 """
@@ -51,6 +54,8 @@ def main():
         "LJ_PREDICT_ARGS", "{net} --models {bundle} --batch-size {batch_size} --json"))
     parser.add_argument("--networks", default=os.environ.get("LJ_NETWORKS", "alexnet,resnet18"),
                         help="nets to predict when network_samples is empty")
+    parser.add_argument("--batch-sizes", default=os.environ.get("LJ_BATCH_SIZES", "8..256"),
+                        help="batch sizes of the batch-size figures of --networks")
     parser.add_argument("--threshold", type=float, default=0.15,
                         help="relative residual that flags a sweep point as non-linear")
     args = parser.parse_args()
@@ -116,6 +121,18 @@ def main():
         if not comparison.empty:
             save(lj.plot_phase_comparison(comparison, f"{network}, batch {batch}, {host}"), out,
                  f"{stem}_phases.png", written)
+
+    # Energy (or time) per sample and peak memory against batch size (issue 13).
+    for hostname in by_host if predict_bin.is_file() else []:
+        for network in filter(None, args.networks.split(",")):
+            if network not in net_files:
+                continue
+            table = lj.run_predict(predict_bin, [net_files[network], "--models",
+                                                 by_host[hostname]["_path"], "--batch-sizes",
+                                                 args.batch_sizes, "--json"])
+            save(lj.plot_batch_sizes(table, f"{network} on {hostname}: predicted cost and "
+                                     "memory per batch size"), out,
+                 f"batch_sizes_{safe(network)}_{safe(hostname)}.png", written)
 
     for path in written:
         print(path)

@@ -1,6 +1,7 @@
-// Schema versions (db/schema_migration.h): a version-1 database, built from the version-1
-// schema kept verbatim in tests/db/schema_v1.sql, is migrated to version 2 when opened for
-// writing, read as it is when opened read-only, and left at version 1 by a failed migration.
+// Schema versions (db/schema_migration.h): version-1 and version-2 databases, built from the
+// schemas kept verbatim in tests/db/schema_v1.sql and schema_v2.sql, are migrated to the current
+// version when opened for writing, read as they are when opened read-only, and a failed
+// migration leaves version 1.
 #include "db/schema_migration.h"
 
 #include <gtest/gtest.h>
@@ -95,7 +96,7 @@ TEST(SchemaMigrationTest, MigratesAVersion1DatabaseKeepingEveryRowAndId) {
   WriteVersion1(path);
   {
     Store store(path);
-    EXPECT_EQ(store.schema_version(), 2);
+    EXPECT_EQ(store.schema_version(), kSchemaVersion);
     const std::optional<RunInfo> random = store.GetRun(3);
     ASSERT_TRUE(random);
     EXPECT_EQ(random->source_json, R"({"parameters":{}})");
@@ -106,7 +107,8 @@ TEST(SchemaMigrationTest, MigratesAVersion1DatabaseKeepingEveryRowAndId) {
     EXPECT_EQ(store.CountSamples(3), 2);
     EXPECT_EQ(store.ReadFailures(3).size(), 1u);
     EXPECT_EQ(store.ReadIdle(3).size(), 1u);
-    EXPECT_EQ(store.ReadNetworkSamples("lenet5").size(), 1u);
+    ASSERT_EQ(store.ReadNetworkSamples("lenet5").size(), 1u);
+    EXPECT_EQ(store.ReadNetworkSamples("lenet5")[0].peak_memory_bytes, std::nullopt);
     EXPECT_EQ(store.GetRunOption(3, "max_memory_bytes"), "1024");
     EXPECT_EQ(store.HostnameOfRun(3), "node1");
     // The import is still found, now through source_json, and version 2's rules hold.
@@ -127,10 +129,15 @@ TEST(SchemaMigrationTest, MigratesAVersion1DatabaseKeepingEveryRowAndId) {
     // A new run continues after the highest old id.
     EXPECT_EQ(store.CreateRun(*random), 6);
   }
-  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::to_string(kSchemaVersion));
   EXPECT_EQ(
       RawText(path, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'bounds_json'"),
       "0");
+  EXPECT_EQ(RawText(path,
+                    "SELECT count(*) FROM pragma_table_info('network_samples') "
+                    "WHERE name = 'peak_memory_bytes'"),
+            "1");
   EXPECT_EQ(RawText(path, "SELECT count(*) FROM samples_with_host WHERE hostname = 'node1'"), "2");
   EXPECT_EQ(RawText(path,
                     "SELECT count(*) FROM pragma_foreign_key_list('samples') "
@@ -153,9 +160,60 @@ TEST(SchemaMigrationTest, AReadOnlyOpenReadsAVersion1DatabaseAndChangesNothing) 
     EXPECT_EQ(store.ReadRuns().size(), 3u);
     EXPECT_EQ(store.FindRunBySourceHash("import", "", "00ff"), 4);
     EXPECT_EQ(store.FindRunBySourceHash("import", "other.csv", "00ff"), std::nullopt);
+    ASSERT_EQ(store.ReadNetworkSamples("").size(), 1u);
+    EXPECT_EQ(store.ReadNetworkSamples("")[0].peak_memory_bytes, std::nullopt);
   }
   EXPECT_EQ(ReadText(path), before);
   EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+}
+
+// A version-2 database (tests/db/schema_v2.sql) with one network sample.
+void WriteVersion2(const std::string& path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  RawExec(db, "PRAGMA journal_mode = WAL");
+  RawExec(db, ReadText(test::SourceDir() + "/tests/db/schema_v2.sql"));
+  RawExec(db, "INSERT INTO meta (key, value) VALUES ('schema_version', '2')");
+  RawExec(db, "INSERT INTO hosts (id, hostname) VALUES (1, 'node1')");
+  RawExec(db,
+          "INSERT INTO runs (id, host_id, kind, source_json, meter) "
+          "VALUES (7, 1, 'network', '{}', 'none')");
+  RawExec(db,
+          "INSERT INTO network_samples (run_id, network, batch_size, phase, iteration, time_s, "
+          "meter) VALUES (7, 'lenet5', 8, 'iteration', 0, 0.01, 'none')");
+  sqlite3_close(db);
+}
+
+TEST(SchemaMigrationTest, AVersion2DatabaseGainsPeakMemoryUnsetInItsOldRows) {
+  TempDir dir;
+  const std::string path = dir.File("v2.sqlite");
+  WriteVersion2(path);
+  const std::string before = ReadText(path);
+  {
+    Store store(path, Store::Access::kReadOnly);
+    EXPECT_EQ(store.schema_version(), 2);
+    ASSERT_EQ(store.ReadNetworkSamples("lenet5").size(), 1u);
+    EXPECT_EQ(store.ReadNetworkSamples("lenet5")[0].peak_memory_bytes, std::nullopt);
+  }
+  EXPECT_EQ(ReadText(path), before);
+  {
+    Store store(path);
+    EXPECT_EQ(store.schema_version(), 3);
+    std::vector<NetworkSampleRow> rows = store.ReadNetworkSamples("lenet5");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].peak_memory_bytes, std::nullopt);
+    EXPECT_EQ(rows[0].time_s, 0.01);
+    NetworkSampleRow row = rows[0];
+    row.iteration = 1;
+    row.peak_memory_bytes = int64_t{123456789012};
+    store.InsertNetworkSamples({row});
+    rows = store.ReadNetworkSamples("lenet5");
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[1].peak_memory_bytes, int64_t{123456789012});
+    row.peak_memory_bytes = int64_t{-1};
+    EXPECT_THROW(store.InsertNetworkSamples({row}), StoreError);  // the CHECK came with it
+  }
+  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "3");
 }
 
 TEST(SchemaMigrationTest, AFailedMigrationLeavesTheDatabaseAtVersion1) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "measure/peak_memory.h"
 #include "tests/integration/process_util.h"
 
 namespace lj::test {
@@ -271,6 +272,26 @@ TEST_F(MeasureNetCli, StoresEveryPhaseOfEveryIteration) {
   EXPECT_TRUE(Contains(r.output, "3 iterations stored")) << r.output;
 }
 
+// Issue 13: every iteration row carries its peak resident memory above the process's baseline
+// (VmHWM reset through /proc/self/clear_refs); the phase rows carry none.
+TEST_F(MeasureNetCli, StoresThePeakMemoryOfEveryIteration) {
+  PeakMemoryProbe here;
+  if (!here.available()) GTEST_SKIP() << "no peak memory here: " << here.unavailable_reason();
+  const CommandResult r = Measure({"--iterations", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // At least LeNet-5's parameters, gradients and momentum (3 x 246824 bytes), far below 1 GiB.
+  EXPECT_EQ(QueryInt(db_,
+                     "SELECT COUNT(*) FROM network_samples WHERE phase = 'iteration' AND "
+                     "peak_memory_bytes BETWEEN 3 * 246824 AND 1073741824"),
+            3);
+  EXPECT_EQ(QueryInt(db_,
+                     "SELECT COUNT(*) FROM network_samples WHERE phase <> 'iteration' AND "
+                     "peak_memory_bytes IS NOT NULL"),
+            0);
+  EXPECT_TRUE(Contains(r.output, "peak memory")) << r.output;
+  EXPECT_TRUE(Contains(r.output, " MiB")) << r.output;
+}
+
 TEST_F(MeasureNetCli, WithEmulatedRaplStoresContiguousPhaseEnergies) {
   // One package at 40 W: every phase window's energy is 40 W x its length (+ up to one 1 ms
   // counter update), and the phases' windows tile the iteration's.
@@ -385,6 +406,63 @@ TEST_F(PredictCli, CompareShowsPredictedAgainstMeasuredPerPhase) {
   }
   EXPECT_DOUBLE_EQ(phases[0].at("predicted_time_s").get<double>(),
                    j.at("per_batch").at("forward_time_s").get<double>());
+}
+
+// --batch-sizes: one row per batch size, the fastest epoch marked (time-only bundle), and
+// LeNet-5 at batch 256 (~16 MiB predicted peak) above a 5 MiB budget marked, not dropped.
+TEST_F(PredictCli, BatchSizeTableMarksTheFastestAndWhatDoesNotFit) {
+  const CommandResult r = Predict({Lenet(), "--batch-sizes", "16,64,256", "--max-memory", "5MiB"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* part : {"memory budget 5.0 MiB (--max-memory 5MiB)", "fastest epoch",
+                           "does not fit", "no energy per epoch to compare", "peak memory"}) {
+    EXPECT_TRUE(Contains(r.output, part)) << part << "\n" << r.output;
+  }
+  const CommandResult jr =
+      Predict({Lenet(), "--batch-sizes", "16..256", "--max-memory", "5MiB", "--json"});
+  ASSERT_EQ(jr.exit_code, 0) << jr.output;
+  const nlohmann::json j = ParseJson(jr);
+  ASSERT_EQ(j.at("rows").size(), 5u) << jr.output;  // 16, 32, 64, 128, 256
+  EXPECT_EQ(j.at("rows")[0].at("batch_size"), 16);
+  EXPECT_EQ(j.at("rows")[0].at("fits"), true);
+  EXPECT_EQ(j.at("rows")[4].at("fits"), false);
+  EXPECT_GT(j.at("rows")[4].at("peak_memory_bytes").get<int64_t>(),
+            j.at("rows")[0].at("peak_memory_bytes").get<int64_t>());
+  EXPECT_TRUE(j.at("least_energy_batch_size").is_null());
+  ASSERT_TRUE(j.at("fastest_batch_size").is_number()) << jr.output;
+  int marked = 0;
+  for (const auto& row : j.at("rows")) {
+    EXPECT_EQ(row.at("steps_per_epoch"),
+              (50000 + row.at("batch_size").get<int>() - 1) / row.at("batch_size").get<int>());
+    if (row.at("fastest") == true) {
+      ++marked;
+      EXPECT_EQ(row.at("batch_size"), j.at("fastest_batch_size"));
+      EXPECT_EQ(row.at("fits"), true);
+    }
+  }
+  EXPECT_EQ(marked, 1);
+}
+
+// Bad --batch-sizes and --max-memory: a clear error on stderr, exit 1, no table.
+TEST_F(PredictCli, BadBatchSizesAndMemoryBudgetsAreErrors) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--batch-sizes", "8,0"}, "batch size must be > 0, got 0"},
+      {{"--batch-sizes", "8,,16"}, "an empty item"},
+      {{"--batch-sizes", "eight"}, "\"eight\" is not an integer"},
+      {{"--batch-sizes", "64..8"}, "below its start 64"},
+      {{"--batch-sizes", "8,16", "--max-memory", "16XB"}, "unknown unit \"XB\""},
+      {{"--batch-sizes", "8,16", "--max-memory", "16"}, "no unit"},
+      {{"--max-memory", "16GiB"}, "--max-memory needs --batch-sizes"}};
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv = {Lenet()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const CommandResult r = Predict(argv);
+    EXPECT_EQ(r.exit_code, 1) << args[1] << "\n" << r.output;
+    EXPECT_TRUE(Contains(r.output, message)) << message << "\n" << r.output;
+    EXPECT_FALSE(Contains(r.output, "peak memory")) << r.output;
+  }
+  const CommandResult both = Predict({Lenet(), "--batch-size", "8", "--batch-sizes", "8,16"});
+  EXPECT_NE(both.exit_code, 0) << both.output;
+  EXPECT_TRUE(Contains(both.output, "excludes")) << both.output;
 }
 
 }  // namespace

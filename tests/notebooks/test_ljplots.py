@@ -213,7 +213,7 @@ class RealFitExportTest(unittest.TestCase):
                             ("linear", "forward", linear(4, 5, 7), 1e-6, None, None, None),
                             ("relu", "forward", relu, 3e-6, None, None, None),
                             ("sgd", "forward", sgd, 1e-6, None, None, None)],
-                       schema_version=2)
+                       schema_version=3)
             features = lj.export_features(db)
             samples = lj.read_samples(lj.open_db(db), features)
         self.assertEqual(len(features), 4)
@@ -464,6 +464,50 @@ class NetworkTest(unittest.TestCase):
         self.assertEqual([t.get_text() for t in fig.axes[0].get_xticklabels()],
                          ["conv1 (conv2d)"])
         plt.close("all")
+
+
+
+class BatchSizePlotTest(unittest.TestCase):
+    TABLE = {"network": "net", "max_memory_bytes": 3000, "max_memory_source": "--max-memory 3000B",
+             "rows": [
+                 {"batch_size": 16, "time_per_sample_s": 2.0, "energy_per_sample_j": 5.0,
+                  "peak_memory_bytes": 2000, "fits": True, "least_energy": True,
+                  "fastest": False, "lower_bound": False},
+                 {"batch_size": 8, "time_per_sample_s": 1.0, "energy_per_sample_j": 6.0,
+                  "peak_memory_bytes": 1000, "fits": True, "least_energy": False,
+                  "fastest": True, "lower_bound": False},
+                 {"batch_size": 32, "time_per_sample_s": 0.5, "energy_per_sample_j": 4.0,
+                  "peak_memory_bytes": 4000, "fits": False, "least_energy": False,
+                  "fastest": False, "lower_bound": True}]}
+
+    def test_rows_are_sorted_and_energy_may_be_null(self):
+        rows = lj.batch_size_rows(self.TABLE)
+        self.assertEqual(list(rows["batch_size"]), [8, 16, 32])
+        no_energy = json.loads(json.dumps(self.TABLE))
+        for r in no_energy["rows"]:
+            r["energy_per_sample_j"] = None
+        self.assertTrue(lj.batch_size_rows(no_energy)["energy_per_sample_j"].isna().all())
+        with self.assertRaises(lj.DataError):
+            lj.batch_size_rows({"rows": []})
+
+    def test_plot_draws_cost_memory_budget_and_marks(self):
+        fig = lj.plot_batch_sizes(self.TABLE, "net")
+        cost, memory = fig.axes
+        self.assertEqual(cost.get_ylabel(), "energy per sample [J]")
+        labels = [t.get_text() for t in cost.get_legend().get_texts()]
+        for label in ("fits in memory", "does not fit", "least energy / epoch", "fastest epoch"):
+            self.assertIn(label, labels)
+        budget = [line for line in memory.get_lines() if line.get_linestyle() == "--"]
+        self.assertEqual(len(budget), 1)
+        self.assertAlmostEqual(budget[0].get_ydata()[0], 3000 / 2 ** 30)
+        self.assertIn("lower bounds", fig._suptitle.get_text())
+        plt.close(fig)
+        no_energy = json.loads(json.dumps(self.TABLE))
+        for r in no_energy["rows"]:
+            r["energy_per_sample_j"] = None
+        fig = lj.plot_batch_sizes(no_energy, "net")
+        self.assertIn("time per sample", fig.axes[0].get_ylabel())
+        plt.close(fig)
 
 
 if __name__ == "__main__":

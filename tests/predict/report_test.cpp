@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "predict/training_memory.h"
 #include "tests/predict/prediction_fixture.h"
 
 namespace lj {
@@ -107,6 +108,25 @@ TEST(ReportTest, TextShowsEnergyColumnsWhenTheBundleHasEnergyModels) {
   EXPECT_FALSE(Contains(text, "no energy model")) << text;
   EXPECT_TRUE(Contains(text, " Wh = ")) << text;
   EXPECT_TRUE(Contains(text, " kWh")) << text;
+}
+
+// The peak memory of a training step (predict/training_memory.h) in the text and the JSON.
+TEST(ReportTest, ReportsThePeakMemoryOfATrainingStep) {
+  const NetworkPrediction p = PredictTraining(SmallNet(), MakeBundle(false), SmallRun());
+  ASSERT_GT(p.memory.peak_bytes, 0);
+  EXPECT_EQ(p.memory.layers.size(), SmallNet().size());
+  const std::string text = FormatPrediction(p, "bundle.json");
+  EXPECT_NE(text.find("peak memory of a training step: " + FormatBytes(p.memory.peak_bytes) +
+                      " at " + p.memory.peak_at),
+            std::string::npos)
+      << text;
+  const nlohmann::json j = ToJson(p, "bundle.json");
+  EXPECT_EQ(j.at("memory").at("peak_bytes"), p.memory.peak_bytes);
+  EXPECT_EQ(j.at("memory").at("parameter_bytes"), p.memory.parameter_bytes);
+  ASSERT_EQ(j.at("layers").size(), p.memory.layers.size());
+  for (size_t i = 0; i < p.memory.layers.size(); ++i) {
+    EXPECT_EQ(j.at("layers")[i].at("saved_bytes"), p.memory.layers[i].saved_bytes);
+  }
 }
 
 TEST(ReportTest, FormatsUnits) {

@@ -1,0 +1,197 @@
+#include "predict/training_memory.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+
+namespace lj {
+namespace {
+
+constexpr int64_t kFloatBytes = 4;
+constexpr int64_t kIndexBytes = 8;
+
+int64_t FloatBytes(const std::vector<int64_t>& shape) { return NumElements(shape) * kFloatBytes; }
+
+// What autograd keeps of one layer for its backward (PyTorch 1.13's derivatives.yaml).
+struct Kept {
+  bool input = false;       // the layer's (main) input tensor
+  bool output = false;      // the layer's output tensor
+  int64_t extra_bytes = 0;  // tensors of its own: indices, masks, statistics
+  // Transient while its forward or its backward runs, on top of its operands: conv2d's oneDNN
+  // copies of its input and output in the blocked layout it computes in.
+  int64_t workspace_bytes = 0;
+};
+
+// The largest parameter tensor of a layer: the weight of conv2d and linear (the parameters
+// less the bias of out_channels / out_features), a batchnorm2d's weight (= its bias).
+int64_t LargestParameterTensorBytes(const LayerInstance& layer) {
+  if (layer.parameter_tensors <= 0) return 0;
+  int64_t elements = layer.parameter_count / layer.parameter_tensors;
+  if (layer.config && layer.layer_type && layer.config->bias) {
+    if (*layer.layer_type == LayerType::kConv2d) {
+      elements = layer.parameter_count - layer.config->out_channels;
+    } else if (*layer.layer_type == LayerType::kLinear) {
+      elements = layer.parameter_count - layer.config->out_features;
+    }
+  }
+  return elements * kFloatBytes;
+}
+
+Kept KeptFor(const LayerInstance& layer) {
+  Kept k;
+  if (!layer.layer_type || layer.no_cost) return k;
+  const int64_t out_elements = NumElements(layer.output_shape);
+  const int64_t in_elements = NumElements(layer.input_shape);
+  const int64_t channels = layer.input_shape.size() >= 2 ? layer.input_shape[1] : 1;
+  switch (*layer.layer_type) {
+    case LayerType::kConv2d:  // input (for the weight gradient) and the weight (a parameter)
+      k.input = true;
+      k.workspace_bytes = (in_elements + out_elements) * kFloatBytes;
+      break;
+    case LayerType::kLinear:
+    case LayerType::kAvgPool2d:
+    case LayerType::kAdaptiveAvgPool2d:
+    case LayerType::kReLU6:  // hardtanh_backward(grad, self)
+    case LayerType::kHardswish:
+    case LayerType::kHardsigmoid:
+      k.input = true;
+      break;
+    case LayerType::kMaxPool2d:  // input and int64 indices of the output's size
+      k.input = true;
+      k.extra_bytes = out_elements * kIndexBytes;
+      break;
+    case LayerType::kBatchNorm2d:  // input, save_mean and save_invstd per channel
+      k.input = true;
+      k.extra_bytes = 2 * channels * kFloatBytes;
+      break;
+    case LayerType::kReLU:  // threshold_backward(grad, result)
+    case LayerType::kSigmoid:
+      k.output = true;
+      break;
+    case LayerType::kMul:  // both operands: the (N, C, H, W) input and the (N, C, 1, 1) scale
+      k.input = true;
+      k.extra_bytes =
+          (layer.input_shape.size() >= 2 ? layer.input_shape[0] * channels : 0) * kFloatBytes;
+      break;
+    case LayerType::kDropout:  // at::dropout = input * noise: the float noise, input-sized
+      k.extra_bytes = in_elements * kFloatBytes;
+      break;
+    case LayerType::kAdd:  // nothing
+      break;
+    default:  // silu, gelu and what a network may gain: keep the input
+      k.input = true;
+      break;
+  }
+  return k;
+}
+
+}  // namespace
+
+TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
+                                     const TrainingRun& run) {
+  TrainingMemory m;
+  const size_t n = layers.size();
+  std::vector<int64_t> in_bytes(n), out_bytes(n);
+  int64_t largest_parameter_tensor = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const LayerInstance& l = layers[i];
+    in_bytes[i] = l.no_cost ? 0 : FloatBytes(l.input_shape);
+    out_bytes[i] = l.no_cost ? 0 : FloatBytes(l.output_shape);
+    m.parameter_bytes += l.parameter_count * kFloatBytes;
+    largest_parameter_tensor = std::max(largest_parameter_tensor, LargestParameterTensorBytes(l));
+  }
+  m.gradient_bytes = m.parameter_bytes;
+  const OptimizerSpec& opt = run.optimizer;
+  if (opt.type == "adam") {
+    m.optimizer_state_bytes = 2 * m.parameter_bytes;
+  } else if (opt.momentum > 0) {
+    m.optimizer_state_bytes = m.parameter_bytes;
+  }
+  m.batch_bytes =
+      run.batch_size *
+      (run.input.channels * run.input.height * run.input.width * kFloatBytes + kIndexBytes);
+  const bool grads_always = opt.zero_grad != "none";
+
+  // Saved bytes per layer, a kept input counting once when the previous layer keeps it as its
+  // output (the same tensor: relu -> conv2d) and never for the batch itself (static).
+  std::vector<int64_t> saved(n, 0), extra(n, 0), workspace(n, 0);
+  std::vector<bool> input_already_counted(n, false);
+  bool previous_kept_output = false;
+  for (size_t i = 0; i < n; ++i) {
+    const LayerInstance& l = layers[i];
+    const Kept k = KeptFor(l);
+    const bool same_as_previous = i > 0 && layers[i - 1].output_shape == l.input_shape;
+    input_already_counted[i] = i == 0 || (previous_kept_output && same_as_previous);
+    int64_t bytes = k.extra_bytes;
+    if (k.input && !input_already_counted[i]) bytes += in_bytes[i];
+    if (k.output) bytes += out_bytes[i];
+    // A view (flatten) passes its neighbour's tensor on: the chain's state goes through it.
+    if (!l.no_cost) previous_kept_output = k.output;
+    saved[i] = bytes;
+    extra[i] = k.extra_bytes;
+    workspace[i] = k.workspace_bytes;
+    m.saved_bytes += bytes;
+    LayerMemory lm;
+    lm.path = l.path;
+    lm.type = l.type;
+    lm.saved_bytes = bytes;
+    lm.output_bytes = out_bytes[i];
+    lm.parameter_bytes = l.parameter_count * kFloatBytes;
+    m.layers.push_back(std::move(lm));
+  }
+
+  const int64_t fixed = m.parameter_bytes + m.optimizer_state_bytes + m.batch_bytes;
+  auto consider = [&](int64_t bytes, std::string where) {
+    if (bytes > m.peak_bytes) {
+      m.peak_bytes = bytes;
+      m.peak_at = std::move(where);
+    }
+  };
+  // Forward at layer i: what layers before it keep, its input (unless counted there or the
+  // batch), its output and its own extra tensors.
+  const int64_t grads_forward = grads_always ? m.gradient_bytes : 0;
+  int64_t kept_before = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t live = fixed + grads_forward + kept_before +
+                         (input_already_counted[i] ? 0 : in_bytes[i]) + out_bytes[i] + extra[i] +
+                         workspace[i];
+    consider(live, "forward of " + layers[i].path);
+    kept_before += saved[i];
+  }
+  const int64_t logits = n > 0 ? out_bytes[n - 1] : 0;
+  consider(fixed + grads_forward + kept_before + logits, "end of forward");
+  // Backward, from the last layer: layers up to i still keep theirs; grad_output and
+  // grad_input of layer i; .grad of the layers from i on (set_to_none) or all (zero-fill).
+  int64_t grads_so_far = 0;
+  for (size_t r = n; r-- > 0;) {
+    grads_so_far += layers[r].parameter_count * kFloatBytes;
+    const int64_t grads = grads_always ? m.gradient_bytes : grads_so_far;
+    // With zero-filled .grad, a layer's new weight gradient is a temporary added into it; with
+    // set_to_none the first gradient becomes .grad itself.
+    const int64_t new_grad = grads_always ? LargestParameterTensorBytes(layers[r]) : 0;
+    const int64_t live = fixed + grads + kept_before + out_bytes[r] + (r > 0 ? in_bytes[r] : 0) +
+                         workspace[r] + new_grad;
+    consider(live, "backward of " + layers[r].path);
+    kept_before -= saved[r];
+  }
+  const int64_t adam_temporary = opt.type == "adam" ? largest_parameter_tensor : 0;
+  consider(fixed + m.gradient_bytes + adam_temporary, "optimizer step");
+  return m;
+}
+
+std::string FormatBytes(int64_t bytes) {
+  char buf[32];
+  const double b = static_cast<double>(bytes);
+  if (bytes < 1024) {
+    std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(bytes));
+  } else if (b < 1024.0 * 1024) {
+    std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024);
+  } else if (b < 1024.0 * 1024 * 1024) {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", b / (1024.0 * 1024));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+  }
+  return buf;
+}
+
+}  // namespace lj

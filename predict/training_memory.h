@@ -1,0 +1,66 @@
+#pragma once
+// Peak memory of one training step, predicted from a network's shapes (issue 13): what
+// `predict` reports beside time and energy, and what `measure --net` measures as
+// network_samples.peak_memory_bytes (measure/peak_memory.h) to check it. No LibTorch.
+//
+// Accounting (float32 tensors, 4 bytes per element; int64 indices 8 bytes), per
+// docs/memory_accounting.md, which lists the tensors each layer type keeps for backward:
+//   static    parameters, their gradients (.grad; with optimizer.zero_grad "none" they exist
+//             only from their layer's backward to the optimizer step), the optimizer state
+//             (SGD with momentum > 0: one momentum buffer per parameter; Adam: exp_avg and
+//             exp_avg_sq) and the batch (N x C x H x W inputs, N int64 labels);
+//   saved     the tensors autograd keeps from a layer's forward until its backward (e.g. a
+//             conv2d's input, a relu's output, a maxpool2d's input and int64 indices). A tensor
+//             that two neighbouring layers keep (a relu's output that the next conv2d keeps as
+//             its input) counts once;
+//   transient what lives only while one layer runs: its output in forward (until the next
+//             layer has consumed it, if nobody keeps it); grad_output and grad_input in
+//             backward.
+// The peak is the largest of: forward at each layer (static + everything kept so far + the
+// layer's input and output), backward at each layer in reverse (static + what layers up to it
+// still keep + its grad_output and grad_input), and the optimizer step (static; Adam adds one
+// temporary of the largest parameter tensor). It does not include the framework itself
+// (LibTorch's code, thread stacks, oneDNN and BLAS scratch buffers, malloc's kept free pages):
+// `measure --net` reports that difference as measured minus predicted.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "net/layer_instance.h"
+#include "net/training_run.h"
+
+namespace lj {
+
+struct LayerMemory {
+  std::string path;
+  std::string type;
+  // Bytes this layer keeps for its backward that no neighbour already keeps.
+  int64_t saved_bytes = 0;
+  int64_t output_bytes = 0;
+  int64_t parameter_bytes = 0;
+};
+
+struct TrainingMemory {
+  int64_t parameter_bytes = 0;
+  int64_t gradient_bytes = 0;         // equal to parameter_bytes (one .grad per parameter)
+  int64_t optimizer_state_bytes = 0;  // momentum buffers or Adam's two moments
+  int64_t batch_bytes = 0;            // inputs and labels
+  int64_t saved_bytes = 0;            // sum of LayerMemory::saved_bytes
+  int64_t peak_bytes = 0;
+  // Where the peak is: "forward of <path>", "end of forward", "backward of <path>",
+  // "optimizer step".
+  std::string peak_at;
+  std::vector<LayerMemory> layers;  // forward order, as the input layers
+};
+
+// The accounting above for `layers` (forward order, shapes at run.batch_size) trained as `run`
+// says (its optimizer and zero_grad convention). Layers without a known type count their
+// output as transient and keep nothing (their saved tensors are unknown: the result is then a
+// lower bound, which the caller's unmodelled list already flags).
+TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
+                                     const TrainingRun& run);
+
+// "812 B", "4.0 KiB", "12.3 MiB", "1.50 GiB".
+std::string FormatBytes(int64_t bytes);
+
+}  // namespace lj

@@ -1,0 +1,148 @@
+#include "predict/training_memory.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "net/layer_instance.h"
+#include "net/training_run.h"
+
+namespace lj {
+namespace {
+
+LayerInstance Layer(std::string path, std::optional<LayerType> type, std::vector<int64_t> in,
+                    std::vector<int64_t> out, int64_t parameters = 0) {
+  LayerInstance l;
+  l.path = std::move(path);
+  l.layer_type = type;
+  l.type = type ? std::string(ToString(*type)) : "aten::mystery";
+  l.input_shape = std::move(in);
+  l.output_shape = std::move(out);
+  l.parameter_count = parameters;
+  l.parameter_tensors = parameters > 0 ? 2 : 0;
+  return l;
+}
+
+// fc1 = linear(10 -> 20), relu, fc2 = linear(20 -> 5) at batch size 4: 325 parameters.
+std::vector<LayerInstance> Mlp() {
+  return {Layer("fc1", LayerType::kLinear, {4, 10}, {4, 20}, 10 * 20 + 20),
+          Layer("relu", LayerType::kReLU, {4, 20}, {4, 20}),
+          Layer("fc2", LayerType::kLinear, {4, 20}, {4, 5}, 20 * 5 + 5)};
+}
+
+TrainingRun MakeRun(std::string optimizer, double momentum, std::string zero_grad) {
+  TrainingRun run;
+  run.network = "mlp";
+  run.input = {10, 1, 1};
+  run.batch_size = 4;
+  run.dataset_size = 40;
+  run.epochs = 1;
+  run.optimizer.type = std::move(optimizer);
+  run.optimizer.momentum = momentum;
+  run.optimizer.zero_grad = std::move(zero_grad);
+  return run;
+}
+
+// The accounting of docs/memory_accounting.md by hand, in bytes (4 per float):
+//   parameters 325 x 4 = 1300, gradients 1300, momentum 1300, batch 4 x (10 x 4 + 8) = 192;
+//   saved: fc1 keeps its input (the batch: static), relu its output (320), fc2 its input (the
+//   same tensor as relu's output: counted once) -> 320.
+//   With zero_grad "none" the largest moment is fc1's backward: static 3792 + fc1's and fc2's
+//   .grad 1300 + grad_output of fc1 320 (no grad_input to the batch) = 4412.
+TEST(TrainingMemoryTest, AnMlpByHandWithGradsSetToNone) {
+  const TrainingMemory m = PredictTrainingMemory(Mlp(), MakeRun("sgd", 0.9, "none"));
+  EXPECT_EQ(m.parameter_bytes, 1300);
+  EXPECT_EQ(m.gradient_bytes, 1300);
+  EXPECT_EQ(m.optimizer_state_bytes, 1300);
+  EXPECT_EQ(m.batch_bytes, 192);
+  EXPECT_EQ(m.saved_bytes, 320);
+  ASSERT_EQ(m.layers.size(), 3u);
+  EXPECT_EQ(m.layers[0].saved_bytes, 0);
+  EXPECT_EQ(m.layers[1].saved_bytes, 320);
+  EXPECT_EQ(m.layers[2].saved_bytes, 0);
+  EXPECT_EQ(m.layers[2].output_bytes, 80);
+  EXPECT_EQ(m.layers[0].parameter_bytes, 880);
+  EXPECT_EQ(m.peak_bytes, 2792 + 1300 + 320);
+  EXPECT_EQ(m.peak_at, "backward of fc1");
+}
+
+// zero_grad "zero": every .grad lives through the whole step. The largest moment is relu's
+// backward: static 2792 + all .grad 1300 + relu's kept output 320 + grad_output and grad_input
+// 320 + 320 = 5052.
+TEST(TrainingMemoryTest, ZeroFilledGradsLiveThroughTheWholeStep) {
+  const TrainingMemory m = PredictTrainingMemory(Mlp(), MakeRun("sgd", 0.9, "zero"));
+  EXPECT_EQ(m.peak_bytes, 2792 + 1300 + 3 * 320);
+  EXPECT_EQ(m.peak_at, "backward of relu");
+  EXPECT_GT(m.peak_bytes, PredictTrainingMemory(Mlp(), MakeRun("sgd", 0.9, "none")).peak_bytes);
+}
+
+TEST(TrainingMemoryTest, OptimizerStateFollowsTheOptimizer) {
+  EXPECT_EQ(PredictTrainingMemory(Mlp(), MakeRun("sgd", 0.0, "none")).optimizer_state_bytes, 0);
+  EXPECT_EQ(PredictTrainingMemory(Mlp(), MakeRun("sgd", 0.9, "none")).optimizer_state_bytes, 1300);
+  const TrainingMemory adam = PredictTrainingMemory(Mlp(), MakeRun("adam", 0.0, "none"));
+  EXPECT_EQ(adam.optimizer_state_bytes, 2600);
+  // Without momentum the peak is 1300 lower. With Adam it moves to the optimizer step: static
+  // 192 + 1300 + 2600, all .grad 1300, and one temporary of the largest parameter tensor (fc1's
+  // 880 bytes over its 2 tensors, taken as 440).
+  EXPECT_EQ(PredictTrainingMemory(Mlp(), MakeRun("sgd", 0.0, "none")).peak_bytes, 4412 - 1300);
+  EXPECT_EQ(adam.peak_bytes, 192 + 1300 + 2600 + 1300 + 440);
+  EXPECT_EQ(adam.peak_at, "optimizer step");
+}
+
+// conv2d -> maxpool2d -> conv2d on (2, 3, 8, 8): maxpool2d keeps its input (conv1's output,
+// which nothing else keeps) and int64 indices of its output's size; conv2 keeps its own input,
+// since maxpool2d keeps its input, not its output. relu -> conv2d share one tensor.
+TEST(TrainingMemoryTest, KeptTensorsPerTypeAndSharedOnesOnce) {
+  const std::vector<LayerInstance> layers{
+      Layer("conv1", LayerType::kConv2d, {2, 3, 8, 8}, {2, 4, 8, 8}, 4 * 3 * 9 + 4),
+      Layer("pool", LayerType::kMaxPool2d, {2, 4, 8, 8}, {2, 4, 4, 4}),
+      Layer("conv2", LayerType::kConv2d, {2, 4, 4, 4}, {2, 4, 4, 4}, 4 * 4 * 9 + 4),
+      Layer("relu", LayerType::kReLU, {2, 4, 4, 4}, {2, 4, 4, 4}),
+      Layer("conv3", LayerType::kConv2d, {2, 4, 4, 4}, {2, 4, 4, 4}, 4 * 4 * 9 + 4)};
+  TrainingRun run = MakeRun("sgd", 0.9, "none");
+  run.input = {3, 8, 8};
+  run.batch_size = 2;
+  const TrainingMemory m = PredictTrainingMemory(layers, run);
+  ASSERT_EQ(m.layers.size(), 5u);
+  EXPECT_EQ(m.layers[0].saved_bytes, 0);                                // the batch
+  EXPECT_EQ(m.layers[1].saved_bytes, 2 * 4 * 64 * 4 + 2 * 4 * 16 * 8);  // input + indices
+  EXPECT_EQ(m.layers[2].saved_bytes, 2 * 4 * 16 * 4);                   // its input
+  EXPECT_EQ(m.layers[3].saved_bytes, 2 * 4 * 16 * 4);                   // its output ...
+  EXPECT_EQ(m.layers[4].saved_bytes, 0);  // ... which is conv3's input
+  EXPECT_EQ(m.batch_bytes, 2 * (3 * 64 * 4 + 8));
+}
+
+// A view passes the tensor on (relu -> flatten -> linear shares relu's output); a layer of no
+// known type keeps nothing (a lower bound), and dropout keeps its float noise.
+TEST(TrainingMemoryTest, ViewsPassTensorsOnAndUnknownLayersKeepNothing) {
+  LayerInstance flatten = Layer("flatten", std::nullopt, {2, 4, 2, 2}, {2, 16});
+  flatten.type = "flatten";
+  flatten.no_cost = true;
+  const std::vector<LayerInstance> layers{
+      Layer("relu", LayerType::kReLU, {2, 4, 2, 2}, {2, 4, 2, 2}), flatten,
+      Layer("fc", LayerType::kLinear, {2, 16}, {2, 16}, 16 * 16 + 16),
+      Layer("mystery", std::nullopt, {2, 16}, {2, 16}),
+      Layer("drop", LayerType::kDropout, {2, 16}, {2, 16})};
+  TrainingRun run = MakeRun("sgd", 0.9, "none");
+  run.input = {4, 2, 2};
+  run.batch_size = 2;
+  const TrainingMemory m = PredictTrainingMemory(layers, run);
+  EXPECT_EQ(m.layers[0].saved_bytes, 2 * 16 * 4);
+  EXPECT_EQ(m.layers[1].saved_bytes, 0);
+  EXPECT_EQ(m.layers[2].saved_bytes, 0);
+  EXPECT_EQ(m.layers[3].saved_bytes, 0);
+  EXPECT_EQ(m.layers[4].saved_bytes, 2 * 16 * 4);
+  EXPECT_EQ(m.saved_bytes, 2 * 2 * 16 * 4);
+}
+
+TEST(TrainingMemoryTest, FormatsBytesInBinaryUnits) {
+  EXPECT_EQ(FormatBytes(812), "812 B");
+  EXPECT_EQ(FormatBytes(4096), "4.0 KiB");
+  EXPECT_EQ(FormatBytes(int64_t{12897485}), "12.3 MiB");
+  EXPECT_EQ(FormatBytes(int64_t{1610612736}), "1.50 GiB");
+}
+
+}  // namespace
+}  // namespace lj
