@@ -91,9 +91,9 @@ struct NetworkSampleRow {
   std::optional<double> dram_energy_j;
   std::optional<double> idle_power_w;  // package idle power most recently measured
   std::string meter;                   // "rapl" or "none"
-  // Peak resident memory during this phase above the process's before the network was built
-  // (the iteration row: during the whole iteration); unset when not measured (schema < 3, or no
-  // VmHWM reset).
+  // Iteration rows only: the peak resident memory during the iteration above the process's
+  // before the network was built (measure/peak_memory.h); unset on phase rows and where not
+  // measured (schema < 3, or no VmHWM reset).
   std::optional<int64_t> peak_memory_bytes;
 };
 

@@ -134,9 +134,10 @@ CREATE TABLE IF NOT EXISTS network_samples (
   idle_power_w  REAL    CHECK (idle_power_w IS NULL OR idle_power_w >= 0),
   meter         TEXT    NOT NULL,
   created_at    TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  -- Schema 3: the peak resident memory during this phase above the process's resident memory
-  -- before the network was built (Linux VmHWM, reset through /proc/self/clear_refs before the
-  -- phase; measure/peak_memory.h). NULL where the kernel offers no reset. Last, as
+  -- Schema 3, iteration rows only: the peak resident memory during the iteration above the
+  -- process's resident memory before the network was built (Linux VmHWM, reset through
+  -- /proc/self/clear_refs before the iteration; measure/peak_memory.h). NULL on phase rows and
+  -- where the kernel offers no reset. Last, as
   -- ALTER TABLE ADD COLUMN puts it in a migrated file.
   peak_memory_bytes INTEGER CHECK (peak_memory_bytes IS NULL OR peak_memory_bytes >= 0)
 );

@@ -6,7 +6,8 @@
 //   2  runs.bounds_json is runs.source_json (it holds more than bounds), and runs.kind is
 //      CHECKed against db/vocabulary.h RunKind.
 //   3  network_samples.peak_memory_bytes (issue 13), NULL in rows measured before.
-// Opening for writing migrates an older file in one transaction (all or nothing); opening for
+// Opening for writing migrates an older file one version at a time, each step in one
+// transaction (all or nothing: a failure leaves the file at the last version reached); opening for
 // reading changes nothing and reads the older columns under their new names (db/runs_table.h).
 namespace lj {
 

@@ -149,6 +149,7 @@ class Trainer {
     bool energy_known = true;
     // The peak memory is the iteration's; its reset and read stay outside the timed phases and
     // the iteration's time (a read of /proc/self/status takes tens of microseconds).
+    const bool memory_was_measured = memory_ != nullptr && memory_->available();
     if (memory_) memory_->Reset();
     const auto start = Clock::now();
     auto end = start;
@@ -185,7 +186,13 @@ class Trainer {
     NetworkSampleRow total;
     total.phase = std::string(ToString(NetworkPhase::kIteration));
     total.time_s = std::chrono::duration<double>(end - start).count();
-    if (memory_) total.peak_memory_bytes = memory_->PeakAboveBaselineBytes();
+    if (memory_) {
+      total.peak_memory_bytes = memory_->PeakAboveBaselineBytes();
+      if (memory_was_measured && !memory_->available()) {
+        spdlog::warn("iteration {}: peak memory is no longer measured: {}", iteration,
+                     memory_->unavailable_reason());
+      }
+    }
     if (windows && energy_known) SetEnergy(total, windows->Total());
     rows.push_back(std::move(total));
     for (NetworkSampleRow& r : rows) {

@@ -1,6 +1,7 @@
 #include "measure/peak_memory.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,9 +14,23 @@
 namespace lj {
 namespace {
 
+// Opens `path` without following a symlink and without blocking on a FIFO; -1 unless it is a
+// regular file (what /proc/self/status and clear_refs are).
+int OpenRegular(const std::string& path, int flags) {
+  const int fd = open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return -1;
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EINVAL;
+    return -1;
+  }
+  return fd;
+}
+
 // /proc files report a size of 0; read until EOF, at most 64 KiB.
 std::optional<std::string> ReadProcFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  const int fd = OpenRegular(path, O_RDONLY);
   if (fd < 0) return std::nullopt;
   std::string text;
   char buffer[4096];
@@ -79,8 +94,9 @@ std::optional<int64_t> PeakMemoryProbe::Field(const std::string& field) {
 void PeakMemoryProbe::Reset() {
   if (!available_) return;
   const std::string path = proc_self_ + "/clear_refs";
-  // O_NOFOLLOW | no O_CREAT: a fake or hostile directory cannot make this create or follow.
-  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  // No O_CREAT, no symlink, no FIFO: a fake or hostile directory cannot make this create,
+  // follow or block.
+  const int fd = OpenRegular(path, O_WRONLY);
   if (fd < 0) {
     Disable(path + ": cannot open for writing (" + std::strerror(errno) + ")");
     return;

@@ -344,6 +344,26 @@ const std::vector<std::string>& NetLayerTypes() {
   return all;
 }
 
+void CheckRunSizes(const NetSpec& spec, const std::string& context) {
+  constexpr double kMaxBatchElements = 8589934592.0;
+  const double batch_elements =
+      static_cast<double>(spec.batch_size) * static_cast<double>(spec.input.channels) *
+      static_cast<double>(spec.input.height) * static_cast<double>(spec.input.width);
+  if (batch_elements > kMaxBatchElements) {
+    throw ConfigError(At(context, "input") + ": batch_size x channels x height x width = " +
+                      Describe(nlohmann::json(batch_elements)) +
+                      " elements, more than the limit of 2^33 (32 GiB of float32)");
+  }
+  const double total_steps =
+      static_cast<double>(StepsPerEpoch(spec.dataset_size, spec.batch_size)) *
+      static_cast<double>(spec.epochs);
+  if (total_steps > 9007199254740992.0) {
+    throw ConfigError(At(context, "epochs") + ": dataset_size / batch_size x epochs = " +
+                      Describe(nlohmann::json(total_steps)) +
+                      " training steps, more than 2^53; totals would overflow");
+  }
+}
+
 NetSpec ParseNetSpec(const nlohmann::json& j, const std::string& context) {
   RequireObject(j, context.empty() ? "net.json" : context);
   RejectUnknownKeys(j,
@@ -366,26 +386,7 @@ NetSpec ParseNetSpec(const nlohmann::json& j, const std::string& context) {
   spec.batch_size = IntField(j, "batch_size", context, 1, std::nullopt);
   spec.dataset_size = IntField(j, "dataset_size", context, 1, std::nullopt);
   spec.epochs = IntField(j, "epochs", context, 1, std::nullopt);
-  // Sizes that would overflow or be allocated for real (predict and measure --net build the
-  // network and run it): one batch of at most 2^33 input elements (32 GiB of float32), and
-  // at most 2^53 training steps in all (issue 11).
-  constexpr double kMaxBatchElements = 8589934592.0;
-  const double batch_elements =
-      static_cast<double>(spec.batch_size) * static_cast<double>(spec.input.channels) *
-      static_cast<double>(spec.input.height) * static_cast<double>(spec.input.width);
-  if (batch_elements > kMaxBatchElements) {
-    throw ConfigError(At(context, "input") + ": batch_size x channels x height x width = " +
-                      Describe(nlohmann::json(batch_elements)) +
-                      " elements, more than the limit of 2^33 (32 GiB of float32)");
-  }
-  const double total_steps =
-      static_cast<double>(StepsPerEpoch(spec.dataset_size, spec.batch_size)) *
-      static_cast<double>(spec.epochs);
-  if (total_steps > 9007199254740992.0) {
-    throw ConfigError(At(context, "epochs") + ": dataset_size / batch_size x epochs = " +
-                      Describe(nlohmann::json(total_steps)) +
-                      " training steps, more than 2^53; totals would overflow");
-  }
+  CheckRunSizes(spec, context);
   if (j.contains("num_classes")) {
     spec.num_classes = IntField(j, "num_classes", context, 1, std::nullopt);
   }

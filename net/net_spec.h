@@ -122,6 +122,12 @@ const std::vector<std::string>& NetLayerTypes();
 // Throws: ConfigError as described at the top of this file.
 NetSpec ParseNetSpec(const nlohmann::json& j, const std::string& context);
 
+// Sizes that would overflow or be allocated for real (predict and measure --net build the
+// network and run it): one batch of at most 2^33 input elements (32 GiB of float32), and at
+// most 2^53 training steps in all (issue 11). ParseNetSpec checks the file's values; callers
+// that override them (net/network_input.h) check again. Throws ConfigError at `context`.
+void CheckRunSizes(const NetSpec& spec, const std::string& context);
+
 // Reads and parses a net.json file.
 // Throws: ConfigError "<path>: cannot open file (...)", "<path>: invalid JSON: ..." or as above.
 NetSpec LoadNetSpec(const std::string& path);

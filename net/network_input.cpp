@@ -3,8 +3,8 @@
 #include <regex>
 
 #include "core/errors.h"
-#include "net/net_builder.h"
-#include "net/torchscript_layers.h"
+#include "net/net_shapes.h"
+#include "net/torchscript_loader.h"
 
 namespace lj {
 namespace {
@@ -77,6 +77,7 @@ NetSpec LoadNetSpecWithOverrides(const std::string& path, const NetworkOverrides
     spec.optimizer.lr = spec.optimizer.type == "adam" ? 1e-3 : 0.01;  // torch defaults
   }
   if (overrides.zero_grad) spec.optimizer.zero_grad = *overrides.zero_grad;
+  CheckRunSizes(spec, path);
   return spec;
 }
 
@@ -89,7 +90,7 @@ NetworkLayers NetworkLayersFromSpec(const NetSpec& spec) {
   run.dataset_size = spec.dataset_size;
   run.epochs = spec.epochs;
   run.optimizer = spec.optimizer;
-  out.layers = LayersFromNetSpec(spec);
+  out.layers = LayerShapesFromNetSpec(spec);  // no tracing: core's shape rules
   return out;
 }
 
@@ -108,7 +109,7 @@ NetworkLayers LoadNetworkLayers(const std::string& path, const NetworkOverrides&
   run.epochs = Required(path, "--epochs", overrides.epochs, "number of epochs");
   if (overrides.optimizer) run.optimizer.type = *overrides.optimizer;  // default sgd
   if (overrides.zero_grad) run.optimizer.zero_grad = *overrides.zero_grad;
-  out.layers = LayersFromTorchScript(path, run.input, run.batch_size);
+  out.layers = LoadTorchScriptLayers(path, run.input, run.batch_size);
   return out;
 }
 

@@ -49,11 +49,12 @@ struct NetworkLayers {
   std::vector<LayerInstance> layers;  // forward order, shapes at run.batch_size
 };
 
-// A parsed net.json spec, built (BuildNet) for its layers, with its training run.
+// A parsed net.json spec's layers (net/net_shapes.h: core's shape rules, equal to what BuildNet
+// records, without running LibTorch), with its training run.
 // Throws: ConfigError naming the layer when the network cannot be built.
 NetworkLayers NetworkLayersFromSpec(const NetSpec& spec);
 
-// net.json: the spec with overrides, built (BuildNet) for its layers. TorchScript:
+// net.json: the spec with overrides and its layers (NetworkLayersFromSpec). TorchScript:
 // LayersFromTorchScript with --input and --batch-size; --dataset-size and --epochs are needed
 // as well. Throws: ConfigError naming the file, the layer or the missing option, e.g.
 // "model.pt: a TorchScript file has no input size; give --input CxHxW".

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -77,15 +78,28 @@ std::vector<int64_t> ParseBatchSizes(const std::string& text) {
 
 int64_t ParseMemorySize(const std::string& text) {
   const std::string where = "--max-memory \"" + text + "\": ";
+  const size_t first = text.find_first_not_of(" \t");
+  const std::string trimmed = first == std::string::npos
+                                  ? ""
+                                  : text.substr(first, text.find_last_not_of(" \t") - first + 1);
+  // A decimal number (no hex, inf or nan), then the unit.
+  const size_t number_end = trimmed.find_first_not_of("0123456789.eE+-");
+  const std::string number = trimmed.substr(0, number_end);
+  std::string unit = number_end == std::string::npos ? "" : trimmed.substr(number_end);
+  unit.erase(0, unit.find_first_not_of(" \t"));
   size_t pos = 0;
   double value = 0;
   try {
-    value = std::stod(text, &pos);
+    value = std::stod(number, &pos);
+  } catch (const std::out_of_range&) {
+    throw ConfigError(where + "more than 2^62 bytes");
   } catch (const std::exception&) {
     throw ConfigError(where + "expected a number and a unit, e.g. 16GiB or 512MB");
   }
-  std::string unit = text.substr(pos);
-  unit.erase(0, unit.find_first_not_of(' '));
+  const bool hex = number == "0" && !unit.empty() && (unit[0] == 'x' || unit[0] == 'X');
+  if (pos != number.size() || hex) {
+    throw ConfigError(where + "expected a decimal number and a unit, e.g. 16GiB or 512MB");
+  }
   static const std::vector<std::pair<std::string, double>> kUnits = {
       {"B", 1},    {"K", 1024.0},          {"KiB", 1024.0},
       {"kB", 1e3}, {"M", 1048576.0},       {"MiB", 1048576.0},
@@ -96,19 +110,45 @@ int64_t ParseMemorySize(const std::string& text) {
                               [&](const auto& entry) { return entry.first == unit; });
   if (u == kUnits.end()) {
     throw ConfigError(where + (unit.empty() ? "no unit" : "unknown unit \"" + unit + "\"") +
-                      "; use B, K/KiB, M/MiB, G/GiB, T/TiB or kB, MB, GB, TB");
+                      "; use B, K/KiB, M/MiB, G/GiB, T/TiB or kB, MB, GB, TB (case matters)");
   }
-  const double bytes = value * u->second;
-  if (!(bytes > 0)) throw ConfigError(where + "must be > 0");
+  const double bytes = std::floor(value * u->second);
+  if (!(bytes >= 1)) throw ConfigError(where + "must be at least 1 byte");
   if (!(bytes <= 4.611686018427388e18)) throw ConfigError(where + "more than 2^62 bytes");
   return static_cast<int64_t>(bytes);
+}
+
+std::optional<int64_t> CgroupMemoryLimitBytes() {
+  std::ifstream cgroups("/proc/self/cgroup");
+  std::string line;
+  std::optional<int64_t> limit;
+  while (std::getline(cgroups, line)) {
+    // v2: "0::/path" -> memory.max ("max" = none); v1: "4:memory:/path" -> limit_in_bytes.
+    std::string file;
+    if (line.rfind("0::", 0) == 0) {
+      file = "/sys/fs/cgroup" + line.substr(3) + "/memory.max";
+    } else if (const size_t at = line.find(":memory:"); at != std::string::npos) {
+      file = "/sys/fs/cgroup/memory" + line.substr(at + 8) + "/memory.limit_in_bytes";
+    } else {
+      continue;
+    }
+    if (file.find("/../") != std::string::npos) continue;
+    std::ifstream in(file);
+    long long value = 0;
+    if (in >> value && value > 0 && (!limit || value < *limit)) limit = value;
+  }
+  return limit;
 }
 
 std::optional<int64_t> PhysicalMemoryBytes() {
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page_size = sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page_size <= 0) return std::nullopt;
-  return static_cast<int64_t>(pages) * page_size;
+  int64_t bytes = static_cast<int64_t>(pages) * page_size;
+  if (const std::optional<int64_t> cgroup = CgroupMemoryLimitBytes()) {
+    bytes = std::min(bytes, *cgroup);
+  }
+  return bytes;
 }
 
 BatchSizeTable MakeBatchSizeTable(std::vector<NetworkPrediction> predictions,

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
       ->excludes("--compare");
   app.add_option("--max-memory", max_memory,
                  "with --batch-sizes: memory budget, e.g. 16GiB, 512MB (default: this host's "
-                 "physical memory)");
+                 "physical memory or cgroup limit)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -74,14 +74,14 @@ int main(int argc, char** argv) {
     if (app.count("--optimizer")) overrides.optimizer = optimizer;
     if (app.count("--zero-grad")) overrides.zero_grad = zero_grad;
     // Every argument is checked before any work.
+    const bool table = app.count("--batch-sizes") > 0;
+    const bool budget_given = app.count("--max-memory") > 0;
     std::vector<int64_t> table_batch_sizes;
-    if (!batch_sizes.empty()) table_batch_sizes = lj::ParseBatchSizes(batch_sizes);
-    if (!max_memory.empty() && batch_sizes.empty()) {
-      throw lj::ConfigError("--max-memory needs --batch-sizes");
-    }
+    if (table) table_batch_sizes = lj::ParseBatchSizes(batch_sizes);
+    if (budget_given && !table) throw lj::ConfigError("--max-memory needs --batch-sizes");
     const std::optional<int64_t> budget_bytes =
-        max_memory.empty() ? lj::PhysicalMemoryBytes()
-                           : std::optional<int64_t>(lj::ParseMemorySize(max_memory));
+        budget_given ? std::optional<int64_t>(lj::ParseMemorySize(max_memory))
+                     : lj::PhysicalMemoryBytes();
 
     // --models FILE is taken as given (checked against --host if both are set); otherwise
     // the bundle of --host or of this machine.
@@ -89,25 +89,26 @@ int main(int argc, char** argv) {
     const std::string bundle_path = models.empty() ? lj::DefaultBundlePath(wanted_host) : models;
     const lj::ModelBundle bundle = lj::LoadBundleForHost(bundle_path, wanted_host);
 
-    if (!table_batch_sizes.empty()) {
+    if (table) {
       std::vector<lj::NetworkPrediction> predictions;
       for (const int64_t b : table_batch_sizes) {
         overrides.batch_size = b;
         const lj::NetworkLayers at_b = lj::LoadNetworkLayers(net_path, overrides);
         predictions.push_back(lj::PredictTraining(at_b.layers, bundle, at_b.run));
       }
-      const std::string source = max_memory.empty() ? "physical memory of " + lj::LocalHostname()
-                                                    : "--max-memory " + max_memory;
+      const std::string source =
+          budget_given ? "--max-memory " + max_memory
+                       : "memory of " + lj::LocalHostname() + " (physical or cgroup limit)";
       // Without a known physical memory every batch size fits (said in the source).
-      const lj::BatchSizeTable table =
+      const lj::BatchSizeTable rows =
           lj::MakeBatchSizeTable(std::move(predictions), budget_bytes.value_or(INT64_MAX),
                                  budget_bytes ? source : "physical memory unknown: no budget");
       if (json) {
-        nlohmann::json out = lj::ToJson(table);
+        nlohmann::json out = lj::ToJson(rows);
         out["bundle"] = {{"path", bundle_path}, {"host", bundle.hostname}};
         std::cout << out.dump(2) << std::endl;
       } else {
-        std::cout << lj::FormatBatchSizeTable(table) << "models: " << bundle_path << " (host "
+        std::cout << lj::FormatBatchSizeTable(rows) << "models: " << bundle_path << " (host "
                   << bundle.hostname << ")\n";
         std::cout.flush();
       }

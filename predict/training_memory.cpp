@@ -117,11 +117,14 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
   std::vector<int64_t> saved(n, 0), extra(n, 0), workspace(n, 0);
   std::vector<bool> input_already_counted(n, false);
   bool previous_kept_output = false;
+  // The first layer that costs something reads the batch (through any views before it).
+  size_t first = 0;
+  while (first < n && layers[first].no_cost) ++first;
   for (size_t i = 0; i < n; ++i) {
     const LayerInstance& l = layers[i];
     const Kept k = KeptFor(l);
     const bool same_as_previous = i > 0 && layers[i - 1].output_shape == l.input_shape;
-    input_already_counted[i] = i == 0 || (previous_kept_output && same_as_previous);
+    input_already_counted[i] = i <= first || (previous_kept_output && same_as_previous);
     int64_t bytes = k.extra_bytes;
     if (k.input && !input_already_counted[i]) bytes += in_bytes[i];
     if (k.output) bytes += out_bytes[i];
@@ -161,7 +164,8 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
   const int64_t logits = n > 0 ? out_bytes[n - 1] : 0;
   consider(fixed + grads_forward + kept_before + logits, "end of forward");
   // Backward, from the last layer: layers up to i still keep theirs; grad_output and
-  // grad_input of layer i; .grad of the layers from i on (set_to_none) or all (zero-fill).
+  // grad_input of layer i (none for the first layer: the batch needs no gradient); .grad of the
+  // layers from i on (set_to_none) or all (zero-fill).
   int64_t grads_so_far = 0;
   for (size_t r = n; r-- > 0;) {
     grads_so_far += layers[r].parameter_count * kFloatBytes;
@@ -169,8 +173,8 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
     // With zero-filled .grad, a layer's new weight gradient is a temporary added into it; with
     // set_to_none the first gradient becomes .grad itself.
     const int64_t new_grad = grads_always ? LargestParameterTensorBytes(layers[r]) : 0;
-    const int64_t live = fixed + grads + kept_before + out_bytes[r] + (r > 0 ? in_bytes[r] : 0) +
-                         workspace[r] + new_grad;
+    const int64_t live = fixed + grads + kept_before + out_bytes[r] +
+                         (r > first ? in_bytes[r] : 0) + workspace[r] + new_grad;
     consider(live, "backward of " + layers[r].path);
     kept_before -= saved[r];
   }

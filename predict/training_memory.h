@@ -15,13 +15,16 @@
 //             its input) counts once;
 //   transient what lives only while one layer runs: its output in forward (until the next
 //             layer has consumed it, if nobody keeps it); grad_output and grad_input in
-//             backward.
+//             backward; conv2d's oneDNN copies of its input and output (blocked layout); with
+//             zero-filled .grad, a layer's new weight gradient before it is added in.
 // The peak is the largest of: forward at each layer (static + everything kept so far + the
-// layer's input and output), backward at each layer in reverse (static + what layers up to it
-// still keep + its grad_output and grad_input), and the optimizer step (static; Adam adds one
-// temporary of the largest parameter tensor). It does not include the framework itself
-// (LibTorch's code, thread stacks, oneDNN and BLAS scratch buffers, malloc's kept free pages):
-// `measure --net` reports that difference as measured minus predicted.
+// layer's transients), the end of forward, backward at each layer in reverse (static + what
+// layers up to it still keep + its transients), and the optimizer step (static; Adam adds one
+// temporary of the largest parameter tensor). Not included: the framework itself (LibTorch's
+// code, thread stacks, oneDNN's JIT kernels, small blocks) and glibc's kept heap blocks;
+// tools/memory_eval.py measures both against `measure --net`. "Counted once" compares a layer
+// only with the one before it: at a fork (a residual block's shortcut conv, a
+// squeeze-excitation's avgpool and mul) the shared input is counted again, an overestimate.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -27,6 +27,12 @@ DEFAULT_NETS = [f"{net}:{b}" for net, batches in [
 MIB = 1024.0 * 1024.0
 
 
+def last_line(text):
+    """The last non-empty line of a command's stderr, for a table cell."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return (lines[-1] if lines else "(no message)").replace("|", "/")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--models", required=True)
@@ -55,8 +61,8 @@ def main():
                      "--lock-file", os.path.join(scratch, "lock")],
                     capture_output=True, text=True, env=env)
                 if measure.returncode != 0:
-                    print(f"| {name} | {batch} | measure failed: "
-                          f"{measure.stderr.strip().splitlines()[-1]} |||||||")
+                    print(f"| {name} | {batch} | measure failed: {last_line(measure.stderr)} "
+                          "|||||||")
                     failed = True
                     break
                 peaks.append(sqlite3.connect(db).execute(
@@ -67,7 +73,7 @@ def main():
                 [f"{args.bin}/predict", net, "--batch-size", batch, "--models", args.models,
                  "--json"], capture_output=True, text=True)
             if predict.returncode != 0:
-                print(f"| {name} | {batch} | predict failed: {predict.stderr.strip()} |||||||")
+                print(f"| {name} | {batch} | predict failed: {last_line(predict.stderr)} |||||||")
                 failed = True
                 continue
             memory = json.loads(predict.stdout)["memory"]

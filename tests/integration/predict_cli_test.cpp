@@ -279,11 +279,21 @@ TEST_F(MeasureNetCli, StoresThePeakMemoryOfEveryIteration) {
   if (!here.available()) GTEST_SKIP() << "no peak memory here: " << here.unavailable_reason();
   const CommandResult r = Measure({"--iterations", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  // At least LeNet-5's parameters, gradients and momentum (3 x 246824 bytes), far below 1 GiB.
-  EXPECT_EQ(QueryInt(db_,
-                     "SELECT COUNT(*) FROM network_samples WHERE phase = 'iteration' AND "
-                     "peak_memory_bytes BETWEEN 3 * 246824 AND 1073741824"),
-            3);
+  // Against predict's accounting of the same step (4.4 MiB for LeNet-5 at 64): glibc's kept
+  // heap blocks and LibTorch's own memory add to it (x2.7-3.4 measured, JOURNAL.md 2026-12-03),
+  // so the measured peak is within [0.9, 6] x the prediction. Without the baseline (LibTorch's
+  // ~200 MiB) or with file pages counted it would be far above.
+  const CommandResult p =
+      RunCommand({Bin("predict"), Lenet(), "--models", Source("db/demo-models/vm.json"), "--json"});
+  ASSERT_EQ(p.exit_code, 0) << p.output;
+  const auto predicted = ParseJson(p).at("memory").at("peak_bytes").get<int64_t>();
+  const std::string in_range =
+      "SELECT COUNT(*) FROM network_samples WHERE phase = 'iteration' "
+      "AND peak_memory_bytes BETWEEN " +
+      std::to_string(predicted * 9 / 10) + " AND " + std::to_string(predicted * 6);
+  EXPECT_EQ(QueryInt(db_, in_range), 3)
+      << "predicted " << predicted << " bytes; measured: "
+      << QueryText(db_, "SELECT group_concat(peak_memory_bytes) FROM network_samples");
   EXPECT_EQ(QueryInt(db_,
                      "SELECT COUNT(*) FROM network_samples WHERE phase <> 'iteration' AND "
                      "peak_memory_bytes IS NOT NULL"),
@@ -446,6 +456,8 @@ TEST_F(PredictCli, BatchSizeTableMarksTheFastestAndWhatDoesNotFit) {
 TEST_F(PredictCli, BadBatchSizesAndMemoryBudgetsAreErrors) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--batch-sizes", "8,0"}, "batch size must be > 0, got 0"},
+      {{"--batch-sizes", ""}, "an empty item"},
+      {{"--batch-sizes", "8,16", "--max-memory", ""}, "expected a number"},
       {{"--batch-sizes", "8,,16"}, "an empty item"},
       {{"--batch-sizes", "eight"}, "\"eight\" is not an integer"},
       {{"--batch-sizes", "64..8"}, "below its start 64"},

@@ -46,6 +46,9 @@ TEST(ParseBatchSizesTest, BadListsSayWhatIsWrong) {
   EXPECT_NE(ErrorOf("8,16,8").find("8 is repeated"), std::string::npos);
   EXPECT_NE(ErrorOf("64..8").find("ends at 8, below its start 64"), std::string::npos);
   EXPECT_NE(ErrorOf("99999999999999999999").find("larger than 2^31"), std::string::npos);
+  EXPECT_NE(ErrorOf("2147483649").find("larger than 2^31"), std::string::npos);
+  EXPECT_EQ(ParseBatchSizes("2147483648"), (std::vector<int64_t>{int64_t{1} << 31}));
+  EXPECT_EQ(ParseBatchSizes("1..2147483648").size(), 32u);
   EXPECT_EQ(ErrorOf("8,16"), "");
   EXPECT_NE(ErrorOf("8,0").find("--batch-sizes \"8,0\""), std::string::npos);
 }
@@ -59,6 +62,8 @@ TEST(ParseMemorySizeTest, BinaryAndDecimalUnits) {
   EXPECT_EQ(ParseMemorySize("2K"), 2048);
   EXPECT_EQ(ParseMemorySize("3kB"), 3000);
   EXPECT_EQ(ParseMemorySize("1TiB"), int64_t{1} << 40);
+  EXPECT_EQ(ParseMemorySize(" 16 GiB "), int64_t{16} << 30);
+  EXPECT_EQ(ParseMemorySize("1.5B"), 1);
 }
 
 TEST(ParseMemorySizeTest, UnknownUnitsAndBadValuesAreErrors) {
@@ -66,10 +71,16 @@ TEST(ParseMemorySizeTest, UnknownUnitsAndBadValuesAreErrors) {
   EXPECT_NE(ErrorOf("16GB2", true).find("unknown unit \"GB2\""), std::string::npos);
   EXPECT_NE(ErrorOf("16 parsecs", true).find("unknown unit"), std::string::npos);
   EXPECT_NE(ErrorOf("gig", true).find("expected a number"), std::string::npos);
-  EXPECT_NE(ErrorOf("0GiB", true).find("must be > 0"), std::string::npos);
-  EXPECT_NE(ErrorOf("-1GiB", true).find("must be > 0"), std::string::npos);
-  EXPECT_NE(ErrorOf("nanGiB", true).find("must be > 0"), std::string::npos);
+  EXPECT_NE(ErrorOf("0GiB", true).find("at least 1 byte"), std::string::npos);
+  EXPECT_NE(ErrorOf("-1GiB", true).find("at least 1 byte"), std::string::npos);
+  EXPECT_NE(ErrorOf("nanGiB", true).find("expected a number"), std::string::npos);
+  EXPECT_NE(ErrorOf("infGiB", true).find("expected a number"), std::string::npos);
+  EXPECT_NE(ErrorOf("0x10G", true).find("decimal number"), std::string::npos);
+  EXPECT_NE(ErrorOf("0.1B", true).find("at least 1 byte"), std::string::npos);
+  EXPECT_NE(ErrorOf("16gib", true).find("unknown unit \"gib\""), std::string::npos);
   EXPECT_NE(ErrorOf("1e30TB", true).find("2^62"), std::string::npos);
+  EXPECT_NE(ErrorOf("1e400G", true).find("2^62"), std::string::npos);
+  EXPECT_NE(ErrorOf("", true).find("expected a number"), std::string::npos);
 }
 
 TEST(PhysicalMemoryTest, IsKnownOnLinux) {

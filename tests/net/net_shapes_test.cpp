@@ -1,0 +1,151 @@
+// net/net_shapes.h (core's shape rules, no LibTorch) against net/net_builder.h (the modules
+// built and run in LibTorch): the same layers, field by field, for every shipped net at several
+// batch sizes and for small nets of every layer type and block; the same errors for geometries
+// that do not work (issue 13 § 5).
+#include "net/net_shapes.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/errors.h"
+#include "net/net_builder.h"
+#include "tests/support/test_files.h"
+
+namespace lj {
+namespace {
+
+nlohmann::json AsJson(const std::vector<LayerInstance>& layers) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const LayerInstance& l : layers) j.push_back(ToJson(l));
+  return j;
+}
+
+void ExpectSameLayers(const NetSpec& spec) {
+  const nlohmann::json built = AsJson(LayersFromNetSpec(spec));
+  const nlohmann::json inferred = AsJson(LayerShapesFromNetSpec(spec));
+  ASSERT_EQ(inferred.size(), built.size()) << spec.name;
+  for (size_t i = 0; i < built.size(); ++i) {
+    EXPECT_EQ(inferred[i], built[i])
+        << spec.name << " at batch " << spec.batch_size << ", layer " << i;
+  }
+}
+
+std::vector<std::string> ShippedNets() {
+  std::vector<std::string> paths;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(test::SourceDir() + "/configs/nets")) {
+    if (entry.path().extension() == ".json") paths.push_back(entry.path().string());
+  }
+  return paths;
+}
+
+TEST(NetShapesTest, EveryShippedNetHasLibTorchsLayersAtEveryBatchSize) {
+  const std::vector<std::string> paths = ShippedNets();
+  ASSERT_GE(paths.size(), 5u);
+  for (const std::string& path : paths) {
+    NetSpec spec = LoadNetSpec(path);
+    for (const int64_t batch : {int64_t{1}, int64_t{7}, spec.batch_size}) {
+      spec.batch_size = batch;
+      ExpectSameLayers(spec);
+    }
+  }
+}
+
+NetSpec Parse(const std::string& layers_json, int64_t size = 8) {
+  return ParseNetSpec(
+      nlohmann::json::parse(R"({"name": "t", "input": {"channels": 3, "height": )" +
+                            std::to_string(size) + R"(, "width": )" + std::to_string(size) +
+                            R"(}, "batch_size": 4, "dataset_size": 8, "epochs": 1,
+                              "layers": )" +
+                            layers_json + "}"),
+      "net.json");
+}
+
+TEST(NetShapesTest, EveryLayerTypeAndBlockAsLibTorchBuildsIt) {
+  ExpectSameLayers(Parse(R"([
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1, "bias": false},
+      {"type": "batchnorm2d"},
+      {"type": "hardswish", "name": "act"},
+      {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "stride": 2, "groups": 4},
+      {"type": "squeeze_excitation", "squeeze_channels": 2, "activation": "relu",
+       "scale_activation": "hardsigmoid"},
+      {"type": "residual", "activation": "gelu", "name": "block",
+       "layers": [{"type": "conv2d", "out_channels": 8, "kernel_size": 1}, {"type": "relu6"}]},
+      {"type": "residual", "activation": "none", "name": "down",
+       "layers": [{"type": "conv2d", "out_channels": 6, "kernel_size": 3, "stride": 2,
+                   "padding": 1}],
+       "shortcut": [{"type": "conv2d", "out_channels": 6, "kernel_size": 1, "stride": 2}]},
+      {"type": "maxpool2d", "kernel_size": 2, "stride": 1, "padding": 1},
+      {"type": "avgpool2d", "kernel_size": 2, "stride": 2},
+      {"type": "adaptive_avgpool2d", "output_size": [2, 1], "name": "wide"},
+      {"type": "adaptive_avgpool2d", "output_size": 2, "name": "square"},
+      {"type": "silu"},
+      {"type": "flatten"},
+      {"type": "dropout", "p": 0.0, "name": "off"},
+      {"type": "dropout", "p": 0.3, "name": "on"},
+      {"type": "linear", "out_features": 10},
+      {"type": "sigmoid"},
+      {"type": "linear", "out_features": 3, "bias": false}])",
+                         17));
+  // A batch of 1 makes batchnorm2d's config invalid on a 1x1 input (one value per channel).
+  NetSpec one = Parse(R"([{"type": "adaptive_avgpool2d", "output_size": 1},
+                          {"type": "batchnorm2d"}, {"type": "flatten", "start_dim": 2},
+                          {"type": "relu"}])");
+  one.batch_size = 1;
+  ExpectSameLayers(one);
+}
+
+std::string ErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no ConfigError";
+}
+
+TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
+  for (const char* layers : {
+           R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 3},
+               {"type": "maxpool2d", "kernel_size": 2},
+               {"type": "conv2d", "name": "late", "out_channels": 4, "kernel_size": 5}])",
+           R"([{"type": "sequential", "name": "features", "layers": [
+               {"type": "maxpool2d", "kernel_size": 4}, {"type": "avgpool2d", "kernel_size": 3}]}])",
+           R"([{"type": "residual", "name": "block", "activation": "relu", "layers": [
+               {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "stride": 2,
+                "padding": 1}]}])",
+           R"([{"type": "linear", "out_features": 2}])",
+           R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 1, "groups": 2}])",
+           R"([{"type": "flatten"}, {"type": "squeeze_excitation", "squeeze_channels": 2}])",
+           R"([{"type": "flatten", "start_dim": 4}])",
+           R"([{"type": "flatten"}, {"type": "flatten", "start_dim": 2}])"}) {
+    const NetSpec spec = Parse(layers);
+    const std::string built = ErrorOf([&] { LayersFromNetSpec(spec); });
+    EXPECT_NE(built, "no ConfigError") << layers;
+    EXPECT_EQ(ErrorOf([&] { LayerShapesFromNetSpec(spec); }), built) << layers;
+  }
+  // Sizes LibTorch could not allocate are errors, never an int64 overflow.
+  EXPECT_EQ(
+      ErrorOf([&] {
+        LayerShapesFromNetSpec(Parse(
+            R"([{"type": "flatten"}, {"type": "linear", "out_features": 9223372036854775807}])"));
+      }),
+      "net.json: layer 1 (linear, 1): 1.78e+21 parameters, more than 2^36 (256 GiB of "
+      "float32)");
+  EXPECT_NE(ErrorOf([&] {
+              LayerShapesFromNetSpec(Parse(
+                  R"([{"type": "conv2d", "out_channels": 4000000000, "kernel_size": 1}])", 1024));
+            }).find("elements, more than 2^40"),
+            std::string::npos);
+  NetSpec spec = Parse(R"([{"type": "flatten"}, {"type": "linear", "out_features": 5}])");
+  spec.num_classes = 10;
+  EXPECT_EQ(ErrorOf([&] { LayerShapesFromNetSpec(spec); }),
+            "net.json: output [4, 5] does not match num_classes 10");
+}
+
+}  // namespace
+}  // namespace lj
