@@ -35,6 +35,10 @@ struct RunInfo {
   int trials = 0;
   std::string started_at;  // ISO-8601 UTC, set by the store
   std::string ended_at;
+  // RFC 4122 version-4 UUID, made by CreateRun (which ignores this field: a copied RunInfo
+  // makes a new run). "" in read-only files before schema 4. measure --merge stores a run
+  // once per uuid.
+  std::string uuid;
 };
 
 // One row of table samples: one pass of one config, means per single execution.
@@ -58,6 +62,19 @@ struct SampleRow {
   std::optional<std::string> sweep;    // sweep name for one-factor sweeps
   std::optional<double> sweep_value;   // value of the varied parameter
   std::optional<std::string> notes;    // e.g. what an imported backward covers
+  // Tensor memory of one execution (c10 allocations; measure/tensor_memory.h), bytes: the
+  // pass's peak above what was allocated before it, and on forward rows what autograd keeps
+  // for backward beyond the inputs and weights. Unset in imported rows and before schema 4.
+  std::optional<int64_t> peak_memory_bytes;
+  std::optional<int64_t> saved_bytes;
+  // Measurement conditions of the trials (measure/sample_conditions.h): other processes' share
+  // of all cores' time, package temperature before and after (degrees Celsius), and whether
+  // the share stayed above measure's --max-contention after re-measurement. Unset in imported
+  // rows and before schema 4, and where the host does not expose them.
+  std::optional<double> contention_share;
+  std::optional<double> temperature_start_c;
+  std::optional<double> temperature_end_c;
+  std::optional<bool> contended;
 };
 
 // A config that threw while building or running; the run goes on.

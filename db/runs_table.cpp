@@ -1,5 +1,8 @@
 #include "db/runs_table.h"
 
+#include <cstdio>
+#include <random>
+
 #include "core/errors.h"
 #include "db/connection.h"
 
@@ -11,12 +14,31 @@ constexpr const char* kNowUtc = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 // The columns a run is created with, in the order BindRow uses; ReadRow reads
 // "id, status, started_at, ended_at, " + these.
 constexpr const char* kWrittenColumns =
-    "host_id, command_line, seed, kind, layer, source_json, target_n, meter, min_time_s, trials";
+    "host_id, command_line, seed, kind, layer, source_json, target_n, meter, min_time_s, trials, "
+    "uuid";
+
+// A random (version 4) UUID, RFC 4122 text form, from std::random_device (/dev/urandom).
+std::string NewUuid() {
+  std::random_device device;
+  unsigned char b[16];
+  for (int i = 0; i < 16; i += 4) {
+    const unsigned int r = device();
+    for (int k = 0; k < 4; ++k) b[i + k] = static_cast<unsigned char>(r >> (8 * k));
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant 10
+  char text[37];
+  std::snprintf(text, sizeof text,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return text;
+}
 
 void BindRow(Statement& q, const RunInfo& run) {
   q.Bind(run.host_id).Bind(run.command_line).Bind(static_cast<int64_t>(run.seed));
   q.Bind(run.kind).Bind(run.layer).Bind(run.source_json).Bind(run.target_n).Bind(run.meter);
-  q.Bind(run.min_time_s).Bind(run.trials);
+  q.Bind(run.min_time_s).Bind(run.trials).Bind(NewUuid());  // a new run: a new uuid
 }
 
 RunInfo ReadRow(const Statement& q) {
@@ -35,6 +57,7 @@ RunInfo ReadRow(const Statement& q) {
   run.meter = q.Text(11);
   run.min_time_s = q.Double(12);
   run.trials = static_cast<int>(q.Int(13));
+  run.uuid = q.IsNull(14) ? "" : q.Text(14);
   return run;
 }
 
@@ -45,6 +68,7 @@ std::string RunsTable::SelectSql(const std::string& tail) const {
   if (schema_version_ < 2) {  // a read-only version-1 file (db/schema_migration.h)
     columns.replace(columns.find("source_json"), std::string("source_json").size(), "bounds_json");
   }
+  if (schema_version_ < 4) columns.replace(columns.rfind("uuid"), 4, "NULL");  // read-only, older
   return "SELECT " + columns + " FROM runs " + tail;
 }
 

@@ -9,7 +9,15 @@ namespace {
 constexpr const char* kColumns =
     "run_id, sample_index, layer, pass, config, repetitions, trials, time_s, time_std_s, "
     "energy_j, energy_std_j, energy_by_socket_j, dram_energy_j, psys_energy_j, idle_power_w, "
-    "meter, sweep, sweep_value, notes";
+    "meter, sweep, sweep_value, notes, peak_memory_bytes, saved_bytes, contention_share, "
+    "temperature_start_c, temperature_end_c, contended";
+// Schema 1 to 3 (read-only) have no per-layer memory.
+constexpr const char* kColumnsBefore4 =
+    "run_id, sample_index, layer, pass, config, repetitions, trials, time_s, time_std_s, "
+    "energy_j, energy_std_j, energy_by_socket_j, dram_energy_j, psys_energy_j, idle_power_w, "
+    "meter, sweep, sweep_value, notes, NULL AS peak_memory_bytes, NULL AS saved_bytes, "
+    "NULL AS contention_share, NULL AS temperature_start_c, NULL AS temperature_end_c, "
+    "NULL AS contended";
 
 void BindRow(Statement& q, const SampleRow& row) {
   q.Bind(row.run_id).Bind(row.sample_index).Bind(row.layer).Bind(row.pass).Bind(row.config);
@@ -17,6 +25,9 @@ void BindRow(Statement& q, const SampleRow& row) {
   q.Bind(row.energy_j).Bind(row.energy_std_j).Bind(row.energy_by_socket_j);
   q.Bind(row.dram_energy_j).Bind(row.psys_energy_j).Bind(row.idle_power_w).Bind(row.meter);
   q.Bind(row.sweep).Bind(row.sweep_value).Bind(row.notes);
+  q.Bind(row.peak_memory_bytes).Bind(row.saved_bytes).Bind(row.contention_share);
+  q.Bind(row.temperature_start_c).Bind(row.temperature_end_c);
+  q.Bind(row.contended ? std::optional<int64_t>(*row.contended ? 1 : 0) : std::nullopt);
 }
 
 SampleRow ReadRow(const Statement& q) {
@@ -40,6 +51,12 @@ SampleRow ReadRow(const Statement& q) {
   row.sweep = q.OptText(16);
   row.sweep_value = q.OptDouble(17);
   row.notes = q.OptText(18);
+  row.peak_memory_bytes = q.OptInt(19);
+  row.saved_bytes = q.OptInt(20);
+  row.contention_share = q.OptDouble(21);
+  row.temperature_start_c = q.OptDouble(22);
+  row.temperature_end_c = q.OptDouble(23);
+  if (const std::optional<int64_t> contended = q.OptInt(24)) row.contended = *contended != 0;
   return row;
 }
 
@@ -62,8 +79,9 @@ void SamplesTable::Insert(const SampleRow& row) {
 }
 
 std::vector<SampleRow> SamplesTable::Read(const std::string& layer) {
-  static const std::string sql =
-      std::string("SELECT ") + kColumns + " FROM samples WHERE ?1 = '' OR layer = ?1 ORDER BY id";
+  const std::string sql = std::string("SELECT ") +
+                          (schema_version_ >= 4 ? kColumns : kColumnsBefore4) +
+                          " FROM samples WHERE ?1 = '' OR layer = ?1 ORDER BY id";
   Statement q = connection_.Prepare(
       sql, layer.empty() ? std::string("read samples") : "read " + layer + " samples");
   q.Bind(layer);

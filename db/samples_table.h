@@ -15,7 +15,10 @@ class Connection;
 
 class SamplesTable {
  public:
-  explicit SamplesTable(Connection& connection) : connection_(connection) {}
+  // schema_version: the file's version (db/schema_migration.h); a read-only file older than
+  // version 4 reads peak_memory_bytes and saved_bytes as unset.
+  SamplesTable(Connection& connection, int schema_version)
+      : connection_(connection), schema_version_(schema_version) {}
   void Insert(const SampleRow& row);
   // Rows of one layer type ("" = all), ordered by id.
   std::vector<SampleRow> Read(const std::string& layer);
@@ -26,6 +29,7 @@ class SamplesTable {
 
  private:
   Connection& connection_;
+  int schema_version_;
 };
 
 }  // namespace lj

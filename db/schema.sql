@@ -1,4 +1,4 @@
--- layerjoule measurement store, schema version 3 (db/schema_migration.h kSchemaVersion).
+-- layerjoule measurement store, schema version 4 (db/schema_migration.h kSchemaVersion).
 -- Column names are a public contract: notebooks and outside tools read them. Units are in the
 -- names (_s seconds, _j joules, _w watts). Timestamps are ISO-8601 UTC text, e.g.
 -- 2025-04-28T12:34:56.789Z. JSON columns hold text that json_valid() accepts.
@@ -50,8 +50,13 @@ CREATE TABLE IF NOT EXISTS runs (
   min_time_s   REAL    NOT NULL DEFAULT 0,
   trials       INTEGER NOT NULL DEFAULT 0,
   started_at   TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  ended_at     TEXT                           -- NULL while running
+  ended_at     TEXT,                          -- NULL while running
+  -- Schema 4: a random UUID (v4, lower-case hex with dashes) given when the run is created, so
+  -- that merged databases keep one copy of a run (measure --merge). Runs of older files get
+  -- 'legacy-<hostname>-<started_at>-<seed>-<kind>' when migrated, the same in every copy.
+  uuid         TEXT
 );
+CREATE UNIQUE INDEX IF NOT EXISTS runs_uuid ON runs (uuid);
 
 -- Options of a run that change its config stream but have no column of their own in runs,
 -- e.g. 'max_memory_bytes' (measure --max-memory): a resume samples with the stored value and
@@ -86,7 +91,25 @@ CREATE TABLE IF NOT EXISTS samples (
   sweep              TEXT,   -- sweep name for one-factor sweeps, else NULL
   sweep_value        REAL,   -- value of the varied parameter
   notes              TEXT,   -- e.g. what an imported backward pass covers
-  created_at         TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+  created_at         TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  -- Tensor memory of one execution of the pass, c10 allocations counted (oneDNN's buffers
+  -- included; measure/tensor_memory.h), bytes above what was allocated before it: the peak
+  -- (forward: output, saved tensors and transients; backward: gradients and transients).
+  -- NULL in rows of schema 3 and before and in imported rows.
+  peak_memory_bytes  INTEGER CHECK (peak_memory_bytes IS NULL OR peak_memory_bytes >= 0),
+  -- Forward rows: what the forward leaves allocated while only its graph is kept, the
+  -- activation memory autograd keeps for backward beyond the layer's inputs and weights
+  -- (measure/layer_runner.h MeasuredLayerMemory). NULL on backward rows.
+  saved_bytes        INTEGER CHECK (saved_bytes IS NULL OR saved_bytes >= 0),
+  -- Conditions of the trials (measure/sample_conditions.h): other processes' (and, in a VM,
+  -- the hypervisor's steal) share of all cores' time in [0, 1], the hottest CPU package sensor
+  -- before and after them in degrees Celsius, and 1 when the share stayed above measure's
+  -- --max-contention after re-measurement (fit leaves those rows out). NULL where not known.
+  contention_share    REAL CHECK (contention_share IS NULL OR
+                                  (contention_share >= 0 AND contention_share <= 1)),
+  temperature_start_c REAL,
+  temperature_end_c   REAL,
+  contended           INTEGER CHECK (contended IS NULL OR contended IN (0, 1))
 );
 CREATE INDEX IF NOT EXISTS samples_run_index ON samples (run_id, sample_index);
 -- One row per pass of a sample: two processes resuming the same run cannot both store it

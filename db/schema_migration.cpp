@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/errors.h"
 #include "db/connection.h"
@@ -116,25 +118,66 @@ void MigrateFrom1(Connection& connection) {
   connection.Exec("PRAGMA legacy_alter_table = OFF", "migrate to schema 2: modern ALTER TABLE");
 }
 
-// Version 2 -> 3: network_samples gains peak_memory_bytes (NULL in the rows measured before).
-// One ADD COLUMN in one transaction; the version is re-read under the write lock as above.
-void MigrateFrom2(Connection& connection) {
+// Version `from` -> from + 1 by ADD COLUMN statements only, in one transaction; the version
+// is re-read under the write lock as above (another process may have migrated meanwhile).
+// `then`: statements run after the columns were added (filling them).
+void MigrateByAddingColumns(Connection& connection, int from,
+                            const std::vector<std::pair<std::string, std::string>>& columns,
+                            const std::vector<std::string>& then = {}) {
+  const std::string to = "migrate to schema " + std::to_string(from + 1);
   Transaction txn(connection);
   {
     Statement again = connection.Prepare("SELECT value FROM meta WHERE key = 'schema_version'",
-                                         "migrate to schema 3: read the version again");
-    if (again.Step() && again.Text(0) != "2") {
+                                         to + ": read the version again");
+    if (again.Step() && again.Text(0) != std::to_string(from)) {
       txn.Commit();
       return;
     }
   }
+  for (const auto& [table, column] : columns) {
+    const std::string name = column.substr(0, column.find(' '));
+    // Version 1's migration builds runs from the current db/schema.sql: it may have it already.
+    Statement has = connection.Prepare("SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
+                                       to + ": inspect " + table);
+    has.Bind(table).Bind(name);
+    if (has.Step() && has.Int(0) > 0) continue;
+    connection.Exec("ALTER TABLE " + table + " ADD COLUMN " + column,
+                    to + ": add " + table + "." + name);
+  }
+  for (const std::string& sql : then) connection.Exec(sql, to);
   connection.Exec(
-      "ALTER TABLE network_samples ADD COLUMN peak_memory_bytes INTEGER "
-      "CHECK (peak_memory_bytes IS NULL OR peak_memory_bytes >= 0)",
-      "migrate to schema 3: add network_samples.peak_memory_bytes");
-  connection.Exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'",
-                  "migrate to schema 3: record the version");
+      "UPDATE meta SET value = '" + std::to_string(from + 1) + "' WHERE key = 'schema_version'",
+      to + ": record the version");
   txn.Commit();
+}
+
+// Version 2 -> 3: network_samples gains peak_memory_bytes (NULL in the rows measured before).
+void MigrateFrom2(Connection& connection) {
+  MigrateByAddingColumns(connection, 2,
+                         {{"network_samples",
+                           "peak_memory_bytes INTEGER "
+                           "CHECK (peak_memory_bytes IS NULL OR peak_memory_bytes >= 0)"}});
+}
+
+// Version 3 -> 4: samples gain the per-layer tensor memory, peak_memory_bytes and saved_bytes,
+// and the measurement conditions (NULL in the rows measured before, and in imported ones); runs
+// gain uuid, filled for the old runs from what identifies them, so that two copies of one file
+// agree (db/schema.sql).
+void MigrateFrom3(Connection& connection) {
+  MigrateByAddingColumns(
+      connection, 3,
+      {{"samples",
+        "peak_memory_bytes INTEGER CHECK (peak_memory_bytes IS NULL OR peak_memory_bytes >= 0)"},
+       {"samples", "saved_bytes INTEGER CHECK (saved_bytes IS NULL OR saved_bytes >= 0)"},
+       {"samples",
+        "contention_share REAL CHECK (contention_share IS NULL OR (contention_share >= 0 AND "
+        "contention_share <= 1))"},
+       {"samples", "temperature_start_c REAL"},
+       {"samples", "temperature_end_c REAL"},
+       {"samples", "contended INTEGER CHECK (contended IS NULL OR contended IN (0, 1))"},
+       {"runs", "uuid TEXT"}},
+      {"UPDATE runs SET uuid = printf('legacy-%s-%s-%d-%s', (SELECT hostname FROM hosts WHERE "
+       "hosts.id = runs.host_id), started_at, seed, kind) WHERE uuid IS NULL"});
 }
 
 }  // namespace
@@ -159,6 +202,7 @@ int OpenSchema(Connection& connection) {
   // inside a transaction, so this comes before any).
   if (version == 1) MigrateFrom1(connection);
   if (version <= 2 && version >= 1) MigrateFrom2(connection);
+  if (version <= 3 && version >= 1) MigrateFrom3(connection);
   connection.Exec("PRAGMA foreign_keys = ON", "enable foreign keys");
   // 4. Create what is missing (idempotent) and record the version of a new database.
   Transaction txn(connection);

@@ -13,7 +13,7 @@ namespace lj {
 
 class Connection;
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Checks what `connection` holds, then, unless it is read-only, migrates an older version,
 // applies db/schema.sql (idempotent), records kSchemaVersion in a new database and sets WAL,

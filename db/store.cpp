@@ -70,7 +70,7 @@ std::optional<std::string> Store::GetRunOption(int64_t run_id, const std::string
 
 void Store::InsertSamples(const std::vector<SampleRow>& rows) {
   Transaction txn(*this);
-  SamplesTable samples(*connection_);
+  SamplesTable samples(*connection_, schema_version_);
   for (const SampleRow& row : rows) samples.Insert(row);
   txn.Commit();
 }
@@ -89,21 +89,23 @@ void Store::InsertNetworkSamples(const std::vector<NetworkSampleRow>& rows) {
 }
 
 int64_t Store::CountStoredConfigs(int64_t run_id) {
-  return SamplesTable(*connection_).CountConfigs(run_id);
+  return SamplesTable(*connection_, schema_version_).CountConfigs(run_id);
 }
 
 int64_t Store::CountFailures(int64_t run_id) {
   return FailuresTable(*connection_).CountConfigs(run_id);
 }
 
-int64_t Store::CountSamples(int64_t run_id) { return SamplesTable(*connection_).CountRows(run_id); }
+int64_t Store::CountSamples(int64_t run_id) {
+  return SamplesTable(*connection_, schema_version_).CountRows(run_id);
+}
 
 int64_t Store::MaxAttemptedIndex(int64_t run_id) {
-  return SamplesTable(*connection_).MaxAttemptedIndex(run_id);
+  return SamplesTable(*connection_, schema_version_).MaxAttemptedIndex(run_id);
 }
 
 std::vector<SampleRow> Store::ReadSamples(const std::string& layer) {
-  return SamplesTable(*connection_).Read(layer);
+  return SamplesTable(*connection_, schema_version_).Read(layer);
 }
 
 std::vector<FailureRow> Store::ReadFailures(int64_t run_id) {

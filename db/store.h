@@ -24,6 +24,7 @@ struct sqlite3;
 namespace lj {
 
 class Connection;
+struct MergeSummary;
 
 class Store {
  public:
@@ -106,6 +107,9 @@ class Store {
   sqlite3* handle();  // for tests and other tables added later
 
  private:
+  // db/store_merge.h: runs SQL across two files (ATTACH) on the output's connection.
+  friend std::vector<MergeSummary> MergeDatabases(const std::string& output,
+                                                  const std::vector<std::string>& inputs);
   std::unique_ptr<Connection> connection_;
   int schema_version_ = 0;
 };

@@ -40,9 +40,13 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
       if (pass == Pass::kBackward && !HasBackwardPass(layer)) continue;  // sgd/adam
       std::vector<TrainingRow> time_rows, energy_rows, power_rows;
       std::set<std::string> meters, energy_meters;
-      int64_t noisy = 0;
+      int64_t noisy = 0, contended = 0;
       for (const PassSample& s : samples) {
         if (s.config.type != layer || s.pass != pass) continue;
+        if (s.contended && !options.include_contended) {
+          ++contended;
+          continue;
+        }
         if (options.max_spread > 0 && s.time_spread > options.max_spread) {
           ++noisy;
           continue;
@@ -61,6 +65,12 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
              " samples whose trials disagree by more than " +
              std::to_string(static_cast<int>(options.max_spread * 100 + 0.5)) +
              " % (relative standard deviation)");
+      }
+      if (contended > 0 && warn) {
+        warn(header.hostname + ": " + std::string(ToString(layer)) + "/" +
+             std::string(ToString(pass)) + ": left out " + std::to_string(contended) +
+             " samples measured under contention (samples.contended; fit --include-contended "
+             "keeps them)");
       }
       if (time_rows.empty()) continue;
       const struct {

@@ -20,6 +20,9 @@ struct PassSample {
   // Standard deviation of the per-execution time over the sample's trials, divided by time_s
   // (samples.time_std_s / time_s; 0 when unknown, e.g. imported rows).
   double time_spread = 0;
+  // Measured while other processes took more than measure's --max-contention of the CPU
+  // (samples.contended); FitBundle leaves it out unless FitOptions::include_contended.
+  bool contended = false;
   std::optional<double> energy_j;  // package energy per execution; absent without a meter
   std::string meter;               // "rapl", "none", "pyrapl", ...
   // Samples of `measure --net --layers` (run kind "net-layers"): the network whose training

@@ -40,6 +40,9 @@ void AddFitOptions(CLI::App& app, FitCommand& c) {
                  "(0 keeps all)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 10.0));
+  app.add_flag("--include-contended", c.options.include_contended,
+               "keep samples that measure flagged as measured under contention (samples."
+               "contended), left out by default");
   app.add_flag("--residual-correction", c.residuals,
                "correct predictions by the residuals of nearby training rows "
                "(fit/residual_correction.h; off by default, JOURNAL.md 2026-12-02)");

@@ -2,7 +2,7 @@
 //   fit --db PATH [--db PATH ...] [--host NAME] [--out FILE] [--degree N] [--folds K]
 //       [--test-fraction F] [--seed S] [--model nnlasso|loglasso|lasso|maclinear]
 //       [--terms capped|full] [--calibration none|sum|median|mean] [--no-envelope]
-//       [--residual-correction] [--max-spread 0.25]
+//       [--residual-correction] [--max-spread 0.25] [--include-contended]
 //   fit --db PATH [--db PATH ...] [--host NAME] --export-features FILE|-
 // For each host in the databases, fits layer type x pass x quantity models and writes one model
 // bundle per host (default db/models/<host>.json); prints the held-out metrics table.

@@ -81,6 +81,8 @@ struct FitOptions {
   // FitBundle leaves out samples whose trials disagree: relative standard deviation of the
   // per-execution time over the trials (PassSample::time_spread) above this. 0 keeps all.
   double max_spread = 0.25;
+  // FitBundle keeps samples flagged contended (PassSample::contended) only when true.
+  bool include_contended = false;
   // Replaces the kind's candidate terms (ModelTerms) when non-empty; for experiments.
   std::vector<Term> terms;
   // nnlasso and maclinear: multiply the fitted model by a factor c over the training rows

@@ -103,6 +103,7 @@ std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string
       s.pass = ParsePass(row.pass);
       s.time_s = row.time_s;
       s.time_spread = row.time_s > 0 ? row.time_std_s / row.time_s : 0;
+      s.contended = row.contended.value_or(false);
       s.energy_j = row.energy_j;
       s.meter = row.meter;
       if (net_layer_runs.count(row.run_id) && row.notes) ParseNetworkNotes(*row.notes, s);

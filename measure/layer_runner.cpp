@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "measure/layer_ops.h"
+#include "measure/tensor_memory.h"
 
 namespace lj {
 
@@ -92,6 +93,36 @@ void LayerRunner::Backward() {
     throw std::runtime_error(std::string(ToString(m.config.type)) +
                              " backward: " + e.what_without_backtrace());
   }
+}
+
+MeasuredLayerMemory LayerRunner::MeasureMemory() {
+  Impl& m = *impl_;
+  MeasuredLayerMemory memory;
+  m.output = torch::Tensor();
+  m.grad_output = torch::Tensor();
+  m.grads.clear();
+  try {
+    {
+      TensorMemoryScope scope;
+      torch::Tensor out = m.op->Run();
+      memory.forward_peak_bytes = scope.peak_bytes();
+      if (HasBackwardPass(m.config.type) && out.defined()) {
+        // Hold only the graph: what stays allocated is what autograd saved for backward.
+        std::shared_ptr<torch::autograd::Node> graph = out.grad_fn();
+        out = torch::Tensor();
+        memory.saved_bytes = scope.live_bytes();
+      }
+    }
+    if (!HasBackwardPass(m.config.type)) return memory;
+    PrepareBackward();
+    TensorMemoryScope scope;
+    Backward();
+    memory.backward_peak_bytes = scope.peak_bytes();
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(std::string(ToString(m.config.type)) +
+                             " memory: " + e.what_without_backtrace());
+  }
+  return memory;
 }
 
 std::vector<int64_t> LayerRunner::LastOutputShape() const { return impl_->last_output_shape; }

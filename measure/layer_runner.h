@@ -6,6 +6,7 @@
 // compiles without torch headers.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,22 @@ struct StateInfo {
   std::vector<int64_t> shape;  // "parameters": {total elements}
   int64_t tensors = 1;         // tensors summarised ("parameters": parameter_tensors)
   double sum = 0;              // sum of all elements
+};
+
+// Tensor memory of one forward and one backward execution, counted by TensorMemoryScope
+// (measure/tensor_memory.h): c10 allocations, oneDNN's buffers included. Bytes above what was
+// allocated before the pass (weights, inputs).
+struct MeasuredLayerMemory {
+  // Peak during one forward execution: output, saved tensors and transients (oneDNN copies).
+  int64_t forward_peak_bytes = 0;
+  // What the forward leaves allocated while only its graph is kept (the output itself
+  // released): the activation memory autograd keeps for backward, beyond the layer's input and
+  // weights (relu: its output; maxpool2d: int64 indices; dropout: its noise; conv2d,
+  // linear: 0). Empty for sgd/adam (no backward pass).
+  std::optional<int64_t> saved_bytes;
+  // Peak during one backward execution above the kept graph and grad_output: the gradients
+  // and transients. Empty for sgd/adam.
+  std::optional<int64_t> backward_peak_bytes;
 };
 
 // Whether measure/layer_ops.cpp registers a runner for `type` (every type must:
@@ -103,6 +120,11 @@ class LayerRunner {
   // (add: both operands; mul: input and scale).
   // Throws: std::logic_error if PrepareBackward() was not called (or for sgd/adam).
   void Backward();
+
+  // One forward execution (its output released, then its graph) and one backward execution
+  // (through a fresh graph, as PrepareBackward) under a TensorMemoryScope. Replaces the graph
+  // kept by PrepareBackward(). Not for timed loops: it takes a lock per allocation.
+  MeasuredLayerMemory MeasureMemory();
 
   // Shape of the output of the last Forward() or PrepareBackward(); empty before any, and
   // empty for cross_entropy (a 0-dim loss) and sgd/adam (no output), as OutputShape.

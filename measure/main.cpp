@@ -4,7 +4,9 @@
 
 #include "core/errors.h"
 #include "db/store.h"
+#include "db/store_merge.h"
 #include "db/vocabulary.h"
+#include "measure/blas_kernel.h"
 #include "measure/interrupts.h"
 #include "measure/legacy_import.h"
 #include "measure/measure_cli.h"
@@ -12,6 +14,7 @@
 #include "measure/near_anchors.h"
 #include "measure/network_run.h"
 #include "measure/openmp_env.h"
+#include "measure/preflight.h"
 
 namespace {
 
@@ -28,6 +31,22 @@ int Import(const lj::MeasureCommand& c) {
   lj::Store store(c.session.db_path);
   std::cout << lj::FormatImportSummary(
       lj::ImportLegacy(c.import_dir, c.import_host, store, c.session.command_line));
+  return 0;
+}
+
+int Merge(const lj::MeasureCommand& c, const CLI::App& app) {
+  for (const char* other : {"--layer", "--sweep", "--net", "--resume", "--continue", "--db",
+                            "--import-legacy", "--shard"}) {
+    if (app.count(other)) {
+      throw lj::ConfigError(std::string("--merge takes no ") + other +
+                            ": it only copies runs from IN... into OUT");
+    }
+  }
+  const std::vector<std::string> inputs(c.merge.begin() + 1, c.merge.end());
+  for (const lj::MergeSummary& s : lj::MergeDatabases(c.merge.front(), inputs)) {
+    std::cout << lj::FormatMergeSummary(s) << "\n";
+  }
+  std::cout << std::flush;
   return 0;
 }
 
@@ -67,6 +86,11 @@ int main(int argc, char** argv) {
   lj::MeasureCommand command;
   lj::AddMeasureOptions(app, command);
   CLI11_PARSE(app, argc, argv);
+  lj::EnsureBlasCoretype(command.blas_coretype, argv);  // re-executes when it sets the variable
+  if (command.check) {
+    std::cout << lj::FormatPreflight(lj::RunPreflightChecks()) << std::flush;
+    return 0;
+  }
   try {
     command.session.on_run = lj::RememberRun;  // for a second SIGINT (measure/interrupts.h)
     lj::FinishMeasureOptions(app, command, argc, argv);
@@ -76,6 +100,7 @@ int main(int argc, char** argv) {
                             " works with --layer and --sweep runs, not with " +
                             (command.import_dir.empty() ? "--net" : "--import-legacy"));
     }
+    if (!command.merge.empty()) return Merge(command, app);
     if (!command.import_dir.empty()) return Import(command);
     const std::atomic<bool>& stop = lj::InstallStopHandlers(command.session.db_path);
     if (!command.net.net_path.empty()) return MeasureNetwork(command, stop);

@@ -84,6 +84,11 @@ void AddMeasureOptions(CLI::App& app, MeasureCommand& c) {
   app.add_option("--trials", run.protocol.trials, "trials per pass")
       ->capture_default_str()
       ->check(DecimalIn(1, 1000, "--trials"));
+  app.add_option("--max-contention", run.protocol.max_contention,
+                 "measure a pass again (twice at most) while other processes took more than this "
+                 "share of all cores' time, then flag it (samples.contended; fit leaves it out)")
+      ->capture_default_str()
+      ->check(FiniteIn(0, 1, true, "--max-contention"));
   app.add_option("--max-memory", c.max_memory_gib, "skip configs needing more GiB")
       ->capture_default_str()
       ->check(FiniteIn(0, 1048576, false, "--max-memory"));
@@ -118,6 +123,16 @@ void AddMeasureOptions(CLI::App& app, MeasureCommand& c) {
   app.add_option("--shard", c.shard,
                  "K/N: measure only the configs i of the stream with i mod N = K (N hosts, one "
                  "seed, one campaign)");
+  app.add_option("--merge", c.merge,
+                 "OUT IN...: merge databases (shards, hosts) into OUT, one copy per run uuid; "
+                 "measures nothing")
+      ->expected(2, -1);
+  app.add_flag("--check", c.check,
+               "print the pre-flight report (governor, turbo, SMT, other load, swap, BLAS "
+               "kernel), each warning with its fix; measures nothing");
+  app.add_option("--blas-coretype", c.blas_coretype,
+                 "auto (the OpenBLAS kernel class this CPU supports, when OpenBLAS chose an "
+                 "older one) or an OpenBLAS core name: sets OPENBLAS_CORETYPE and re-executes");
 }
 
 void FinishMeasureOptions(const CLI::App& app, MeasureCommand& c, int argc, char** argv) {

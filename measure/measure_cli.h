@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "measure/measurement_run.h"
 #include "measure/network_run.h"
@@ -25,7 +26,10 @@ struct MeasureCommand {
   double max_memory_gib = 4.0;
   int64_t batch_size = 0;
   std::string input;
-  std::string shard;  // "K/N"
+  std::string shard;               // "K/N"
+  std::vector<std::string> merge;  // --merge OUT IN...
+  bool check = false;              // --check
+  std::string blas_coretype;       // --blas-coretype auto|NAME
 };
 
 void AddMeasureOptions(CLI::App& app, MeasureCommand& command);

@@ -470,6 +470,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     Store::Transaction create(store);  // the run and its options, or neither
     summary.run_id = store.CreateRun(run);
     store.SetRunOption(summary.run_id, kMaxMemoryOption, fmt::format("{:.17g}", max_memory_bytes));
+    store.SetRunOption(summary.run_id, kPreflightOption, session.preflight_json());
     if (shard_count > 1) {
       store.SetRunOption(summary.run_id, kShardOption, ShardText(shard_index, shard_count));
     }

@@ -21,8 +21,8 @@
 namespace lj {
 
 struct RunOptions {
-  SessionOptions session;               // database, lock, meter, seed, threads, idle length, on_run
-  MeasureOptions protocol{0.25, 3, 2};  // per pass: min_time_s (see JOURNAL.md), trials, warm-ups
+  SessionOptions session;   // database, lock, meter, seed, threads, idle length, on_run
+  MeasureOptions protocol;  // per pass: min_time_s 0.25 (JOURNAL.md), 3 trials, 2 warm-ups
   double max_memory_bytes = 4.0 * (1ull << 30);
   // --max-memory given on the command line: a resume refuses a value other than the run's
   // (stored in run_options); without it a resume uses the run's stored value.

@@ -18,6 +18,10 @@
 //      (t1 - t0) / n, per-execution energy is meter->Between(counters, counters') / n. Nothing
 //      but the executions (and one relaxed load of `stop` each) runs inside the timed loop.
 //   Reported: mean and sample standard deviation (n - 1; 0 for one trial) over the trials.
+//   4. Conditions (measure/sample_conditions.h): /proc/stat, getrusage and the package sensors
+//      are read before and after the trials (outside the timed loops). While other processes
+//      took more than max_contention of all cores' time, step 3 runs again (contention_retries
+//      times at most) and the least contended attempt is kept, flagged if still above.
 //
 // Why min_time_s matters: RAPL counters update about every 1 ms and count in energy units of
 // 15.3-61 uJ (2^-ESU J), so a window of W seconds carries up to ~1 ms of update jitter plus
@@ -36,6 +40,7 @@
 
 #include "core/layer_config.h"
 #include "measure/energy_meter.h"
+#include "measure/sample_conditions.h"
 
 namespace lj {
 
@@ -43,9 +48,16 @@ struct MeasureOptions {
   double min_time_s = 0.25;  // minimum duration of one trial (n executions), seconds; > 0
   int trials = 3;            // trials per pass; >= 1
   int warmup_runs = 2;       // untimed warm-up executions per pass before calibration; >= 0
+  // A pass whose trials shared the host with other work (measure/sample_conditions.h) above
+  // this share of all cores' time is measured again, up to contention_retries more times; the
+  // least contended attempt is kept and flagged `contended` if it is still above. In [0, 1].
+  double max_contention = 0.10;
+  int contention_retries = 2;   // >= 0
+  ConditionSources conditions;  // where /proc and /sys/class are (tests: a fake tree)
 };
 
-// Checks min_time_s > 0, trials >= 1, warmup_runs >= 0.
+// Checks min_time_s > 0, trials >= 1, warmup_runs >= 0, max_contention in [0, 1],
+// contention_retries >= 0.
 // Throws: ConfigError naming the field and value, e.g. "min_time_s must be > 0, got 0".
 void Validate(const MeasureOptions& options);
 
@@ -62,6 +74,20 @@ struct PassResult {
   std::vector<double> energy_by_socket_j;  // package energy per socket; empty without energy
   std::optional<double> dram_energy_j;     // only with a dram zone
   std::optional<double> psys_energy_j;     // only with a psys zone
+  // Tensor memory (LayerRunner::MeasureMemory, one extra untimed execution after the trials;
+  // set by MeasureLayer, not by MeasurePass): the pass's peak, and on the forward pass what it
+  // keeps for backward (unset for sgd/adam).
+  std::optional<int64_t> peak_memory_bytes;
+  std::optional<int64_t> saved_bytes;
+  // Conditions of the kept trials (measure/sample_conditions.h): other processes' share of all
+  // cores' time (unset where /proc/stat is unreadable), the package temperature before and
+  // after them in degrees Celsius (unset without a sensor), whether the share stayed above
+  // MeasureOptions::max_contention, and how many times the trials were run.
+  std::optional<double> contention_share;
+  std::optional<double> temperature_start_c;
+  std::optional<double> temperature_end_c;
+  bool contended = false;
+  int attempts = 1;
 };
 
 // Thrown when `stop` became true during a measurement. what() names the layer and pass.
@@ -81,6 +107,8 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
 
 // Builds a LayerRunner for `config` (seeded with `seed`) and measures its forward pass, then
 // its backward pass (after LayerRunner::PrepareBackward). meter == nullptr measures time only.
+// Then one untimed forward and backward execution under LayerRunner::MeasureMemory gives the
+// results' tensor memory.
 // Returns: {forward, backward}; {forward} alone for types without a backward pass
 // (HasBackwardPass: the optimizer steps sgd and adam, whose forward execution is one
 // optimizer.step()), so that `measure` stores exactly the rows that exist.

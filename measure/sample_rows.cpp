@@ -32,6 +32,12 @@ std::vector<SampleRow> ToSampleRows(const std::vector<PassResult>& results,
     row.meter = meter;
     row.sweep = sweep;
     row.sweep_value = sweep_value;
+    row.peak_memory_bytes = r.peak_memory_bytes;
+    row.saved_bytes = r.saved_bytes;
+    row.contention_share = r.contention_share;
+    row.temperature_start_c = r.temperature_start_c;
+    row.temperature_end_c = r.temperature_end_c;
+    row.contended = r.contended;
     rows.push_back(std::move(row));
   }
   return rows;

@@ -4,10 +4,12 @@
 
 #include <thread>
 
+#include "measure/blas_kernel.h"
 #include "measure/energy_meter.h"
 #include "measure/host_info.h"
 #include "measure/idle_power.h"
 #include "measure/openmp_env.h"
+#include "measure/preflight.h"
 #include "measure/torch_info.h"
 
 namespace lj {
@@ -28,8 +30,20 @@ MeasureSession::MeasureSession(const SessionOptions& options, MeterChoice meter,
   host_ = DetectHost();
   host_.threads_used = used;
   host_.torch_version = TorchVersion();
-  host_.blas = BlasInfo() + "; " + OpenMpWaitPolicy();
+  host_.blas = BlasInfo() + "; " + OpenMpWaitPolicy() + "; " + BlasCoretypeSetting();
   host_.rapl_domains = DescribeZones(meter_.meter.get());
+  PreflightSources sources;
+  sources.load_window_s = 0.2;
+  const std::vector<PreflightItem> preflight = RunPreflightChecks(sources);
+  for (const PreflightItem& item : preflight) {
+    if (item.status != "warn") continue;
+    if (item.name == "blas kernel")
+      spdlog::warn("==================================================================");
+    spdlog::warn("pre-flight, {}: {}. Fix: {}", item.name, item.detail, item.fix);
+    if (item.name == "blas kernel")
+      spdlog::warn("==================================================================");
+  }
+  preflight_json_ = PreflightJson(preflight).dump();
 }
 
 Store& MeasureSession::store() {
@@ -49,7 +63,10 @@ RunInfo MeasureSession::NewRun(RunKind kind) {
 }
 
 int64_t MeasureSession::CreateRun(const RunInfo& run) {
+  Store::Transaction create(store());  // the run and its pre-flight report, or neither
   const int64_t id = store().CreateRun(run);
+  store().SetRunOption(id, kPreflightOption, preflight_json_);
+  create.Commit();
   Announce(id);
   return id;
 }

@@ -26,6 +26,9 @@
 
 namespace lj {
 
+// The run option (table run_options) holding measure/preflight.h's report as JSON.
+inline constexpr const char* kPreflightOption = "preflight";
+
 // The options every measuring path takes from the command line.
 struct SessionOptions {
   std::string db_path = "db/layerjoule.sqlite";
@@ -55,6 +58,9 @@ class MeasureSession {
   const std::string& meter_name() const { return meter_.name; }  // "rapl" or "none"
   const HostInfo& host() const { return host_; }
   int threads() const { return host_.threads_used; }
+  // measure/preflight.h's report at session start (JSON text), stored as run option
+  // kPreflightOption on every run created; its warnings were logged.
+  const std::string& preflight_json() const { return preflight_json_; }
   const SessionOptions& options() const { return options_; }
 
   // A run of `kind` for this host (its row upserted on first use), with command_line, seed and
@@ -75,6 +81,7 @@ class MeasureSession {
   std::unique_ptr<InstanceLock> lock_;
   SelectedMeter meter_;
   HostInfo host_;
+  std::string preflight_json_;
   std::unique_ptr<Store> store_;
   int64_t host_id_ = 0;  // 0 until the host row is upserted
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 namespace lj {
 namespace {
@@ -14,13 +16,32 @@ int64_t FloatBytes(const std::vector<int64_t>& shape) { return NumElements(shape
 
 // What autograd keeps of one layer for its backward (PyTorch 1.13's derivatives.yaml).
 struct Kept {
-  bool input = false;       // the layer's (main) input tensor
-  bool output = false;      // the layer's output tensor
-  int64_t extra_bytes = 0;  // tensors of its own: indices, masks, statistics
+  bool input = false;         // the layer's (main) input tensor
+  bool output = false;        // the layer's output tensor
+  int64_t extra_bytes = 0;    // tensors of its own: indices, masks, statistics
+  int64_t operand_bytes = 0;  // a second operand it keeps (mul: the scale)
   // Transient while its forward or its backward runs, on top of its operands: conv2d's oneDNN
-  // copies of its input and output in the blocked layout it computes in.
-  int64_t workspace_bytes = 0;
+  // copies in the channel-blocked layout it computes in (BlockedBytes). The backward's input
+  // copy is the blocked grad_input, or the blocked input for the weight gradient when the
+  // input has the channel block or more; a conv2d with fewer input channels reads its
+  // plain input, so as the first layer (no grad_input) it copies only grad_output.
+  int64_t forward_workspace_bytes = 0;
+  int64_t backward_output_copy_bytes = 0;
+  int64_t backward_input_copy_bytes = 0;
+  bool input_copy_without_input_grad = false;
 };
+
+// oneDNN computes a conv2d in a channel-blocked layout and reorders its operands into it: a
+// tensor of C channels takes ceil(C / block) * block channels there (OneDnnChannelBlock).
+// Measured per conv2d, c10 allocations counted and VmHWM (JOURNAL.md, 2026-12-03): the forward
+// copies its output, and with >= block input channels its input too (the larger of the two is
+// counted); the backward copies grad_output and grad_input (or the input).
+int64_t BlockedBytes(const std::vector<int64_t>& shape, int64_t block) {
+  if (shape.size() < 2 || shape[1] <= 0) return FloatBytes(shape);
+  const int64_t channels = shape[1];
+  const int64_t padded = (channels + block - 1) / block * block;
+  return FloatBytes(shape) / channels * padded;
+}
 
 // The largest parameter tensor of a layer: the weight of conv2d and linear (the parameters
 // less the bias of out_channels / out_features), a batchnorm2d's weight (= its bias).
@@ -37,7 +58,7 @@ int64_t LargestParameterTensorBytes(const LayerInstance& layer) {
   return elements * kFloatBytes;
 }
 
-Kept KeptFor(const LayerInstance& layer) {
+Kept KeptFor(const LayerInstance& layer, int64_t block) {
   Kept k;
   if (!layer.layer_type || layer.no_cost) return k;
   const int64_t out_elements = NumElements(layer.output_shape);
@@ -46,7 +67,17 @@ Kept KeptFor(const LayerInstance& layer) {
   switch (*layer.layer_type) {
     case LayerType::kConv2d:  // input (for the weight gradient) and the weight (a parameter)
       k.input = true;
-      k.workspace_bytes = (in_elements + out_elements) * kFloatBytes;
+      k.forward_workspace_bytes = BlockedBytes(layer.output_shape, block);
+      if (channels >= block) {
+        k.forward_workspace_bytes =
+            std::max(k.forward_workspace_bytes, BlockedBytes(layer.input_shape, block));
+      }
+      k.backward_output_copy_bytes = BlockedBytes(layer.output_shape, block);
+      k.backward_input_copy_bytes = BlockedBytes(layer.input_shape, block);
+      // A first layer reads its plain input when it has fewer channels than the block, except
+      // on AVX2 (block 8) with 1 or 2 channels, where oneDNN still copies it (3 reads plain;
+      // measured on Zen 3, JOURNAL.md 2026-12-03 second session).
+      k.input_copy_without_input_grad = channels >= block || (block == 8 && channels < 3);
       break;
     case LayerType::kLinear:
     case LayerType::kAvgPool2d:
@@ -70,13 +101,16 @@ Kept KeptFor(const LayerInstance& layer) {
       break;
     case LayerType::kMul:  // both operands: the (N, C, H, W) input and the (N, C, 1, 1) scale
       k.input = true;
-      k.extra_bytes =
+      k.operand_bytes =
           (layer.input_shape.size() >= 2 ? layer.input_shape[0] * channels : 0) * kFloatBytes;
       break;
     case LayerType::kDropout:  // at::dropout = input * noise: the float noise, input-sized
       k.extra_bytes = in_elements * kFloatBytes;
       break;
     case LayerType::kAdd:  // nothing
+      break;
+    case LayerType::kCrossEntropy:  // log_softmax's result and nll_loss's 0-dim total_weight
+      k.extra_bytes = in_elements * kFloatBytes + kFloatBytes;
       break;
     default:  // silu, gelu and what a network may gain: keep the input
       k.input = true;
@@ -87,8 +121,20 @@ Kept KeptFor(const LayerInstance& layer) {
 
 }  // namespace
 
+int64_t OneDnnChannelBlock(VectorIsa isa) { return isa == VectorIsa::kAvx512 ? 16 : 8; }
+
+int64_t SavedBeyondOperandsBytes(const LayerInstance& layer) {
+  // The block changes only the transient copies, not what is saved.
+  const Kept k = KeptFor(layer, OneDnnChannelBlock(CpuVectorIsa()));
+  return k.extra_bytes + (k.output ? FloatBytes(layer.output_shape) : 0);
+}
+
 TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
-                                     const TrainingRun& run) {
+                                     const TrainingRun& run, int64_t conv_channel_block) {
+  if (conv_channel_block <= 0) {
+    throw std::invalid_argument("conv_channel_block must be > 0, got " +
+                                std::to_string(conv_channel_block));
+  }
   TrainingMemory m;
   const size_t n = layers.size();
   std::vector<int64_t> in_bytes(n), out_bytes(n);
@@ -114,7 +160,7 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
 
   // Saved bytes per layer, a kept input counting once when the previous layer keeps it as its
   // output (the same tensor: relu -> conv2d) and never for the batch itself (static).
-  std::vector<int64_t> saved(n, 0), extra(n, 0), workspace(n, 0);
+  std::vector<int64_t> saved(n, 0), extra(n, 0), forward_workspace(n, 0), backward_workspace(n, 0);
   std::vector<bool> input_already_counted(n, false);
   bool previous_kept_output = false;
   // The first layer that costs something reads the batch (through any views before it).
@@ -122,17 +168,22 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
   while (first < n && layers[first].no_cost) ++first;
   for (size_t i = 0; i < n; ++i) {
     const LayerInstance& l = layers[i];
-    const Kept k = KeptFor(l);
+    const Kept k = KeptFor(l, conv_channel_block);
     const bool same_as_previous = i > 0 && layers[i - 1].output_shape == l.input_shape;
     input_already_counted[i] = i <= first || (previous_kept_output && same_as_previous);
-    int64_t bytes = k.extra_bytes;
+    int64_t bytes = k.extra_bytes + k.operand_bytes;
     if (k.input && !input_already_counted[i]) bytes += in_bytes[i];
     if (k.output) bytes += out_bytes[i];
     // A view (flatten) passes its neighbour's tensor on: the chain's state goes through it.
     if (!l.no_cost) previous_kept_output = k.output;
     saved[i] = bytes;
-    extra[i] = k.extra_bytes;
-    workspace[i] = k.workspace_bytes;
+    extra[i] = k.extra_bytes + k.operand_bytes;
+    forward_workspace[i] = k.forward_workspace_bytes;
+    // The first layer computes no grad_input (the batch needs none).
+    backward_workspace[i] = k.backward_output_copy_bytes;
+    if (i > first || k.input_copy_without_input_grad) {
+      backward_workspace[i] += k.backward_input_copy_bytes;
+    }
     m.saved_bytes += bytes;
     LayerMemory lm;
     lm.path = l.path;
@@ -157,12 +208,13 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
   for (size_t i = 0; i < n; ++i) {
     const int64_t live = fixed + grads_forward + kept_before +
                          (input_already_counted[i] ? 0 : in_bytes[i]) + out_bytes[i] + extra[i] +
-                         workspace[i];
+                         forward_workspace[i];
     consider(live, "forward of " + layers[i].path);
     kept_before += saved[i];
   }
+  // The loss keeps log_softmax of the logits (and a 0-dim total weight) for its backward.
   const int64_t logits = n > 0 ? out_bytes[n - 1] : 0;
-  consider(fixed + grads_forward + kept_before + logits, "end of forward");
+  consider(fixed + grads_forward + kept_before + 2 * logits + kFloatBytes, "end of forward");
   // Backward, from the last layer: layers up to i still keep theirs; grad_output and
   // grad_input of layer i (none for the first layer: the batch needs no gradient); .grad of the
   // layers from i on (set_to_none) or all (zero-fill).
@@ -174,7 +226,7 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
     // set_to_none the first gradient becomes .grad itself.
     const int64_t new_grad = grads_always ? LargestParameterTensorBytes(layers[r]) : 0;
     const int64_t live = fixed + grads + kept_before + out_bytes[r] +
-                         (r > first ? in_bytes[r] : 0) + workspace[r] + new_grad;
+                         (r > first ? in_bytes[r] : 0) + backward_workspace[r] + new_grad;
     consider(live, "backward of " + layers[r].path);
     kept_before -= saved[r];
   }

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_isa.h"
 #include "net/layer_instance.h"
 #include "net/training_run.h"
 
@@ -56,12 +57,26 @@ struct TrainingMemory {
   std::vector<LayerMemory> layers;  // forward order, as the input layers
 };
 
+// oneDNN's conv2d channel block on a CPU of `isa`: 16 (nChw16c) on AVX-512, 8 (nChw8c) below.
+// Checked on an AVX-512 Zen 4 and an AVX2 Zen 3 host (JOURNAL.md, 2026-12-03).
+int64_t OneDnnChannelBlock(VectorIsa isa);
+
 // The accounting above for `layers` (forward order, shapes at run.batch_size) trained as `run`
-// says (its optimizer and zero_grad convention). Layers without a known type count their
-// output as transient and keep nothing (their saved tensors are unknown: the result is then a
-// lower bound, which the caller's unmodelled list already flags).
-TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
-                                     const TrainingRun& run);
+// says (its optimizer and zero_grad convention), on a host whose oneDNN blocks conv2d channels
+// by `conv_channel_block` (default: this host's; the memory of another host's training is
+// predicted with that host's block). Throws std::invalid_argument for a block <= 0. Layers without
+// a known type count their output as transient and keep nothing (their saved tensors are unknown:
+// the result is then a lower bound, which the caller's unmodelled list already flags).
+TrainingMemory PredictTrainingMemory(
+    const std::vector<LayerInstance>& layers, const TrainingRun& run,
+    int64_t conv_channel_block = OneDnnChannelBlock(CpuVectorIsa()));
+
+// What autograd keeps of `layer` for its backward beyond its operands and parameters, in
+// bytes: its output when its backward needs it (relu, sigmoid) and tensors of its own
+// (maxpool2d's int64 indices, batchnorm2d's two statistics per channel, dropout's noise).
+// `measure` stores the same quantity per sample as samples.saved_bytes (measure/layer_runner.h
+// MeasuredLayerMemory); tests/measure/layer_memory_test.cpp checks the two agree per type.
+int64_t SavedBeyondOperandsBytes(const LayerInstance& layer);
 
 // "812 B", "4.0 KiB", "12.3 MiB", "1.50 GiB".
 std::string FormatBytes(int64_t bytes);

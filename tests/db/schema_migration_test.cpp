@@ -111,6 +111,7 @@ TEST(SchemaMigrationTest, MigratesAVersion1DatabaseKeepingEveryRowAndId) {
     EXPECT_EQ(store.ReadNetworkSamples("lenet5")[0].peak_memory_bytes, std::nullopt);
     EXPECT_EQ(store.GetRunOption(3, "max_memory_bytes"), "1024");
     EXPECT_EQ(store.HostnameOfRun(3), "node1");
+    EXPECT_EQ(random->uuid, "legacy-node1-" + random->started_at + "--5-random");
     // The import is still found, now through source_json, and version 2's rules hold.
     EXPECT_EQ(store.FindRunBySourceHash("import", "conv.csv", "00ff"), 4);
     RunInfo bad = *random;
@@ -198,7 +199,7 @@ TEST(SchemaMigrationTest, AVersion2DatabaseGainsPeakMemoryUnsetInItsOldRows) {
   EXPECT_EQ(ReadText(path), before);
   {
     Store store(path);
-    EXPECT_EQ(store.schema_version(), 3);
+    EXPECT_EQ(store.schema_version(), kSchemaVersion);
     std::vector<NetworkSampleRow> rows = store.ReadNetworkSamples("lenet5");
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0].peak_memory_bytes, std::nullopt);
@@ -213,7 +214,61 @@ TEST(SchemaMigrationTest, AVersion2DatabaseGainsPeakMemoryUnsetInItsOldRows) {
     row.peak_memory_bytes = int64_t{-1};
     EXPECT_THROW(store.InsertNetworkSamples({row}), StoreError);  // the CHECK came with it
   }
-  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::to_string(kSchemaVersion));
+}
+
+// A version-3 database (tests/db/schema_v3.sql) with one layer sample.
+void WriteVersion3(const std::string& path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  RawExec(db, "PRAGMA journal_mode = WAL");
+  RawExec(db, ReadText(test::SourceDir() + "/tests/db/schema_v3.sql"));
+  RawExec(db, "INSERT INTO meta (key, value) VALUES ('schema_version', '3')");
+  RawExec(db, "INSERT INTO hosts (id, hostname) VALUES (1, 'node1')");
+  RawExec(db,
+          "INSERT INTO runs (id, host_id, kind, source_json, meter) "
+          "VALUES (5, 1, 'random', '{}', 'none')");
+  RawExec(db,
+          "INSERT INTO samples (run_id, sample_index, layer, pass, config, repetitions, trials, "
+          "time_s, meter) VALUES (5, 0, 'relu', 'forward', '{}', 10, 3, 0.001, 'none')");
+  sqlite3_close(db);
+}
+
+TEST(SchemaMigrationTest, AVersion3DatabaseGainsPerLayerMemoryUnsetInItsOldRows) {
+  TempDir dir;
+  const std::string path = dir.File("v3.sqlite");
+  WriteVersion3(path);
+  const std::string before = ReadText(path);
+  {
+    Store store(path, Store::Access::kReadOnly);
+    EXPECT_EQ(store.schema_version(), 3);
+    ASSERT_EQ(store.ReadSamples("relu").size(), 1u);
+    EXPECT_EQ(store.ReadSamples("relu")[0].peak_memory_bytes, std::nullopt);
+    EXPECT_EQ(store.ReadSamples("relu")[0].saved_bytes, std::nullopt);
+  }
+  EXPECT_EQ(ReadText(path), before);
+  {
+    Store store(path);
+    EXPECT_EQ(store.schema_version(), 4);
+    EXPECT_EQ(store.GetRun(5)->uuid, "legacy-node1-" + store.GetRun(5)->started_at + "-0-random");
+    std::vector<SampleRow> rows = store.ReadSamples("relu");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].saved_bytes, std::nullopt);
+    SampleRow row = rows[0];
+    row.sample_index = 1;
+    row.peak_memory_bytes = int64_t{8000000000};
+    row.saved_bytes = int64_t{4096};
+    store.InsertSamples({row});
+    rows = store.ReadSamples("relu");
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[1].peak_memory_bytes, int64_t{8000000000});
+    EXPECT_EQ(rows[1].saved_bytes, int64_t{4096});
+    row.sample_index = 2;
+    row.saved_bytes = int64_t{-1};
+    EXPECT_THROW(store.InsertSamples({row}), StoreError);  // the CHECK came with it
+  }
+  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "4");
 }
 
 TEST(SchemaMigrationTest, AFailedMigrationLeavesTheDatabaseAtVersion1) {

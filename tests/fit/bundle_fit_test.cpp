@@ -108,5 +108,27 @@ TEST(BundleFitTest, NoisySamplesAreLeftOut) {
   EXPECT_EQ(all.Find(LayerType::kLinear, Pass::kForward, Quantity::kTimeS)->n_rows, 80);
 }
 
+// Samples that measure flagged as measured under contention are left out unless asked for.
+TEST(BundleFitTest, ContendedSamplesAreLeftOutUnlessIncluded) {
+  auto samples = Samples(LayerType::kLinear, 80, false, 5);
+  for (size_t i = 0; i < samples.size(); i += 4) {
+    samples[i].contended = true;
+    samples[i].time_s *= 2;  // another process took half of the cores
+  }
+  std::vector<std::string> warnings;
+  FitOptions o = Fast();
+  o.test_fraction = 0;
+  const ModelBundle b =
+      FitBundle(ModelBundle{}, samples, o, [&](const std::string& w) { warnings.push_back(w); });
+  EXPECT_EQ(b.Find(LayerType::kLinear, Pass::kForward, Quantity::kTimeS)->n_rows, 40);
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_NE(warnings[0].find("linear/forward: left out 40 samples measured under contention"),
+            std::string::npos)
+      << warnings[0];
+  o.include_contended = true;
+  const ModelBundle all = FitBundle(ModelBundle{}, samples, o);
+  EXPECT_EQ(all.Find(LayerType::kLinear, Pass::kForward, Quantity::kTimeS)->n_rows, 80);
+}
+
 }  // namespace
 }  // namespace lj

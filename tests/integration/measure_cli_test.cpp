@@ -109,6 +109,31 @@ TEST_F(MeasureCli, TimeOnlyRunStoresForwardAndBackwardRows) {
             12);
 }
 
+// Every sample carries the conditions of its trials (issue 14 § 3), and the run the pre-flight
+// report: 2 trials of 0.1 s on the host's cores are long enough to resolve the contention
+// share, and --max-contention 1 never measures a pass again.
+TEST_F(MeasureCli, EverySampleCarriesItsConditionsAndTheRunThePreflight) {
+  std::vector<std::string> argv = Measure({"--n", "2", "--meter", "none", "--max-contention", "1"});
+  const auto at = std::find(argv.begin(), argv.end(), "0.02");
+  ASSERT_NE(at, argv.end());
+  *at = "0.1";  // --min-time
+  const auto r = RunCommand(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), 4);
+  EXPECT_EQ(QueryInt(db_,
+                     "SELECT COUNT(*) FROM samples WHERE contention_share BETWEEN 0 AND 1 AND "
+                     "contended = 0"),
+            4);
+  // This KVM guest has no package sensor; a host with one stores both readings.
+  EXPECT_EQ(QueryInt(db_,
+                     "SELECT COUNT(*) FROM samples WHERE (temperature_start_c IS NULL) = "
+                     "(temperature_end_c IS NULL)"),
+            4);
+  EXPECT_EQ(
+      QueryInt(db_, "SELECT json_array_length(value) FROM run_options WHERE name = 'preflight'"),
+      6);
+}
+
 TEST_F(MeasureCli, MeterRaplRefusesWithoutRaplAndWritesNothing) {
   if (Exists("/sys/class/powercap/intel-rapl:0")) GTEST_SKIP() << "this host has RAPL";
   const auto r = RunCommand(Measure({"--n", "2", "--meter", "rapl"}));
@@ -610,6 +635,86 @@ TEST_F(MeasureCli, ThreeShardsTogetherMeasureTheUnshardedRunsConfigs) {
   std::sort(merged.begin(), merged.end());
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(merged, expected);
+
+  // measure --merge: one database with the three shards' runs equals the unsharded run's
+  // configs, and a second merge of the same shards adds nothing (runs are kept by uuid).
+  const std::string out = dir_ + "/merged.sqlite";
+  std::vector<std::string> merge = {Bin("measure"), "--merge", out};
+  for (int k = 0; k < 3; ++k) merge.push_back(dir_ + "/shard" + std::to_string(k) + ".sqlite");
+  const auto m = RunCommand(merge);
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+  EXPECT_NE(m.output.find("shard2.sqlite: 1 runs added (0 already there)"), std::string::npos)
+      << m.output;
+  std::vector<std::string> from_merge = IndexedConfigs(out);
+  std::sort(from_merge.begin(), from_merge.end());
+  EXPECT_EQ(from_merge, expected);
+  EXPECT_EQ(QueryInt(out, "SELECT COUNT(*) FROM runs"), 3);
+  EXPECT_EQ(QueryInt(out, "SELECT COUNT(*) FROM hosts"), 1);
+  EXPECT_EQ(QueryInt(out, "SELECT COUNT(DISTINCT value) FROM run_options WHERE name = 'shard'"), 3);
+  const auto again = RunCommand(merge);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("shard0.sqlite: 0 runs added (1 already there)"), std::string::npos)
+      << again.output;
+  EXPECT_EQ(QueryInt(out, "SELECT COUNT(*) FROM samples"), 24);
+
+  // fit sees the same rows in the merged file as in the three shards given with --db each.
+  auto features = [&](const std::vector<std::string>& dbs) {
+    std::vector<std::string> argv = {Bin("fit")};
+    for (const std::string& db : dbs) {
+      argv.push_back("--db");
+      argv.push_back(db);
+    }
+    // --max-spread 0: keep the noisy samples of these 0.02 s trials too.
+    for (const char* a : {"--max-spread", "0", "--export-features"}) argv.push_back(a);
+    argv.push_back(dir_ + "/features.json");
+    const auto r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::vector<std::string> rows;
+    const nlohmann::json exported = nlohmann::json::parse(ReadText(dir_ + "/features.json"));
+    for (const auto& row : exported.at("features")) {
+      rows.push_back(row.dump());
+    }
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  };
+  const std::vector<std::string> merged_rows = features({out});
+  EXPECT_GE(merged_rows.size(), 12u);  // one entry per config at least
+  EXPECT_EQ(merged_rows,
+            features({dir_ + "/shard0.sqlite", dir_ + "/shard1.sqlite", dir_ + "/shard2.sqlite"}));
+}
+
+// --merge refuses, before writing anything, an input of another schema version, the output
+// given as an input, and what is not a layerjoule database.
+TEST_F(MeasureCli, MergeRefusesMismatchedInputsAndWritesNothing) {
+  const auto whole = RunCommand(Measure({"--n", "2", "--meter", "none"}));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  const std::string old_db = dir_ + "/v3.sqlite";
+  ASSERT_EQ(RunCommand({"/bin/sh", "-c",
+                        "cp '" + db_ + "' '" + old_db + "' && sqlite3 '" + old_db +
+                            "' \"UPDATE meta SET value = '3' WHERE key = "
+                            "'schema_version'\""})
+                .exit_code,
+            0);
+  const std::string out = dir_ + "/out.sqlite";
+  auto r = RunCommand({Bin("measure"), "--merge", out, db_, old_db});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("v3.sqlite: schema version 3, but the output has"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(Exists(out));
+  r = RunCommand({Bin("measure"), "--merge", db_, db_});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("is the output file"), std::string::npos) << r.output;
+  const std::string text = dir_ + "/notes.txt";
+  ASSERT_EQ(RunCommand({"/bin/sh", "-c", "echo hello > '" + text + "'"}).exit_code, 0);
+  r = RunCommand({Bin("measure"), "--merge", out, text});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_FALSE(Exists(out));
+  r = RunCommand({Bin("measure"), "--merge", out});
+  EXPECT_NE(r.exit_code, 0) << r.output;  // CLI11: --merge needs OUT and at least one IN
+  r = RunCommand({Bin("measure"), "--merge", out, db_, "--layer", "conv"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--merge takes no --layer"), std::string::npos) << r.output;
+  EXPECT_FALSE(Exists(out));
 }
 
 TEST_F(MeasureCli, AShardWithNothingToMeasureIsRefusedAndAResumeKeepsItsShard) {
@@ -763,6 +868,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlag{"NOctal", "--n", "010"}, BadFlag{"NExponent", "--n", "1e3"},
         BadFlag{"TrialsZero", "--trials", "0"}, BadFlag{"IdleInf", "--idle", "inf"},
         BadFlag{"MaxMemoryNan", "--max-memory", "nan"},
+        BadFlag{"MaxContentionAboveOne", "--max-contention", "1.5"},
+        BadFlag{"MaxContentionNegative", "--max-contention", "-0.1"},
         BadFlag{"ShardKNotBelowN", "--shard", "3/3"}, BadFlag{"ShardNoCount", "--shard", "1"},
         BadFlag{"ShardWords", "--shard", "a/b"}, BadFlag{"ShardNegative", "--shard", "-1/2"},
         BadFlag{"ShardOctal", "--shard", "01/2"}, BadFlag{"ShardZeroCount", "--shard", "0/0"}),

@@ -18,6 +18,18 @@
 namespace lj {
 namespace {
 
+// The protocol's options; max_contention 1 never measures a pass again, so that these tests
+// see the protocol alone while other tests share the cores (sample_conditions_test covers
+// re-measurement).
+MeasureOptions Protocol(double min_time_s, int trials, int warmup_runs) {
+  MeasureOptions o;
+  o.min_time_s = min_time_s;
+  o.trials = trials;
+  o.warmup_runs = warmup_runs;
+  o.max_contention = 1;
+  return o;
+}
+
 using Clock = std::chrono::steady_clock;
 
 // Busy-waits for `seconds` (a sleep would let the scheduler stretch short waits).
@@ -115,13 +127,13 @@ void ExpectNoEnergy(const PassResult& r) {
 
 TEST(PassMeasurementTest, ValidateRejectsBadOptions) {
   EXPECT_NO_THROW(Validate(MeasureOptions{}));
-  EXPECT_THROW(Validate(MeasureOptions{0.0, 3, 1}), ConfigError);
-  EXPECT_THROW(Validate(MeasureOptions{-1.0, 3, 1}), ConfigError);
-  EXPECT_THROW(Validate(MeasureOptions{NAN, 3, 1}), ConfigError);
-  EXPECT_THROW(Validate(MeasureOptions{0.1, 0, 1}), ConfigError);
-  EXPECT_THROW(Validate(MeasureOptions{0.1, 3, -1}), ConfigError);
+  EXPECT_THROW(Validate(Protocol(0.0, 3, 1)), ConfigError);
+  EXPECT_THROW(Validate(Protocol(-1.0, 3, 1)), ConfigError);
+  EXPECT_THROW(Validate(Protocol(NAN, 3, 1)), ConfigError);
+  EXPECT_THROW(Validate(Protocol(0.1, 0, 1)), ConfigError);
+  EXPECT_THROW(Validate(Protocol(0.1, 3, -1)), ConfigError);
   try {
-    Validate(MeasureOptions{0.1, 0, 1});
+    Validate(Protocol(0.1, 0, 1));
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("trials must be >= 1, got 0"), std::string::npos)
         << e.what();
@@ -131,7 +143,7 @@ TEST(PassMeasurementTest, ValidateRejectsBadOptions) {
 TEST(PassMeasurementTest, CalibratesRepetitionsToMinTimeAndMeasuresPerExecution) {
   const double execution_s = 0.002;
   int executions = 0;
-  const MeasureOptions options{0.1, 4, 2};
+  const MeasureOptions options = Protocol(0.1, 4, 2);
   const PassResult r = MeasurePass(
       Pass::kForward,
       [&] {
@@ -163,7 +175,7 @@ TEST(PassMeasurementTest, SlowExecutionIsRunOncePerTrial) {
         Spin(0.03);
         ++executions;
       },
-      MeasureOptions{0.01, 3, 0}, nullptr);
+      Protocol(0.01, 3, 0), nullptr);
   EXPECT_EQ(r.pass, Pass::kBackward);
   EXPECT_EQ(r.repetitions, 1);
   EXPECT_EQ(r.trials, 3);
@@ -176,7 +188,7 @@ TEST(PassMeasurementTest, FakeMeterPowerIsRecovered) {
   FakeMeter meter;
   // 0.2 s trials: a preemption of a few ms between the two clock reads (below) stays within
   // the tolerance on 2 loaded cores (0.05 s trials failed 2 of 2 parallel suite runs).
-  const MeasureOptions options{0.2, 3, 1};
+  const MeasureOptions options = Protocol(0.2, 3, 1);
   const PassResult r = MeasurePass(
       Pass::kForward, [] { Spin(0.0005); }, options, &meter, nullptr, "fake");
   EXPECT_EQ(meter.reads, 2 * options.trials);  // counters are read around trials only
@@ -221,7 +233,7 @@ class ResettingMeter : public FakeMeter {
 // four attempts of one trial in a row ends it with CounterResetError.
 TEST(PassMeasurementTest, ACounterResetRemeasuresTheTrial) {
   ResettingMeter meter({4});  // the second read of the second trial
-  const MeasureOptions options{0.05, 3, 0};
+  const MeasureOptions options = Protocol(0.05, 3, 0);
   const PassResult r = MeasurePass(
       Pass::kForward, [] { Spin(0.0005); }, options, &meter, nullptr, "reset");
   EXPECT_EQ(meter.reads, 2 * (options.trials + 1));  // one trial measured twice
@@ -230,7 +242,7 @@ TEST(PassMeasurementTest, ACounterResetRemeasuresTheTrial) {
 
   // Five trials, each hit once by a reset (the second read of its first attempt): all measured.
   ResettingMeter spaced({2, 6, 10, 14, 18});
-  const MeasureOptions five{0.05, 5, 0};
+  const MeasureOptions five = Protocol(0.05, 5, 0);
   const PassResult spaced_r = MeasurePass(
       Pass::kForward, [] { Spin(0.0005); }, five, &spaced, nullptr, "spaced resets");
   EXPECT_EQ(spaced.reads, 2 * 2 * five.trials);
@@ -277,7 +289,7 @@ class SmallRangeMeter : public EnergyMeter {
 TEST(PassMeasurementTest, LongTrialsAreReadInUnambiguousWindows) {
   SmallRangeMeter meter;
   EXPECT_NEAR(meter.MaxWindowS(), 0.100, 1e-9);
-  const MeasureOptions options{1.0, 2, 1};
+  const MeasureOptions options = Protocol(1.0, 2, 1);
   const PassResult r = MeasurePass(
       Pass::kForward, [] { Spin(0.001); }, options, &meter, nullptr, "windows");
   EXPECT_GT(meter.reads, 20);  // 2 s of trials, read at least every 100 ms
@@ -288,7 +300,7 @@ TEST(PassMeasurementTest, LongTrialsAreReadInUnambiguousWindows) {
   SmallRangeMeter slow;
   try {
     MeasurePass(
-        Pass::kForward, [] { Spin(0.2); }, MeasureOptions{0.05, 1, 0}, &slow, nullptr, "slow");
+        Pass::kForward, [] { Spin(0.2); }, Protocol(0.05, 1, 0), &slow, nullptr, "slow");
     FAIL() << "a 200 ms execution against a 100 ms window was measured";
   } catch (const MeterError& e) {
     FAIL() << "a config's long execution is not a meter failure: " << e.what();
@@ -300,14 +312,14 @@ TEST(PassMeasurementTest, LongTrialsAreReadInUnambiguousWindows) {
 TEST(PassMeasurementTest, MeterWithoutZonesGivesNoEnergy) {
   EmptyMeter meter;
   const PassResult r = MeasurePass(
-      Pass::kForward, [] { Spin(0.001); }, MeasureOptions{0.01, 2, 0}, &meter);
+      Pass::kForward, [] { Spin(0.001); }, Protocol(0.01, 2, 0), &meter);
   ExpectNoEnergy(r);
 }
 
 TEST(PassMeasurementTest, MeterErrorPropagates) {
   FailingMeter meter;
   EXPECT_THROW(MeasurePass(
-                   Pass::kForward, [] { Spin(0.001); }, MeasureOptions{0.01, 2, 0}, &meter),
+                   Pass::kForward, [] { Spin(0.001); }, Protocol(0.01, 2, 0), &meter),
                MeterError);
 }
 
@@ -320,7 +332,7 @@ TEST(PassMeasurementTest, StopFlagAbortsPassWithinOneExecution) {
   const auto start = Clock::now();
   // One trial would take 60 s.
   EXPECT_THROW(MeasurePass(
-                   Pass::kForward, [] { Spin(0.002); }, MeasureOptions{60.0, 3, 1}, nullptr, &stop,
+                   Pass::kForward, [] { Spin(0.002); }, Protocol(60.0, 3, 1), nullptr, &stop,
                    "spin forward"),
                MeasurementInterrupted);
   stopper.join();
@@ -332,7 +344,7 @@ TEST(PassMeasurementTest, MeasureLayerReturnsForwardThenBackward) {
   // conv (LibTorch's thread pool and kernel setup, which under a loaded parallel suite once
   // took longer than min_time_s and gave 1 repetition). min_time_s 0.2 s, 400 times one
   // execution here: 0.05 s still gave 1 repetition once, in a full parallel ctest on 2 cores.
-  const MeasureOptions options{0.2, 3, 3};
+  const MeasureOptions options = Protocol(0.2, 3, 3);
   const std::vector<PassResult> results = MeasureLayer(SmallConv(), options, nullptr);
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].pass, Pass::kForward);
@@ -348,11 +360,22 @@ TEST(PassMeasurementTest, MeasureLayerReturnsForwardThenBackward) {
     EXPECT_GE(r.repetitions, 2);
     ExpectNoEnergy(r);
   }
+  // The tensor memory of one more execution: the forward's peak holds at least its output, the
+  // backward's at least grad_input; a conv2d keeps nothing beyond its input and weight.
+  const LayerConfig conv = SmallConv();
+  const std::vector<int64_t> out = OutputShape(conv);
+  ASSERT_TRUE(results[0].peak_memory_bytes.has_value());
+  EXPECT_GE(*results[0].peak_memory_bytes, out[0] * out[1] * out[2] * out[3] * 4);
+  EXPECT_EQ(results[0].saved_bytes, int64_t{0});
+  ASSERT_TRUE(results[1].peak_memory_bytes.has_value());
+  EXPECT_GE(*results[1].peak_memory_bytes,
+            conv.batch_size * conv.in_channels * conv.height * conv.width * 4);
+  EXPECT_FALSE(results[1].saved_bytes.has_value());
 }
 
 TEST(PassMeasurementTest, MeasureLayerWithFakeMeter) {
   FakeMeter meter(/*with_dram=*/false);
-  const std::vector<PassResult> results = MeasureLayer(SmallConv(), {0.05, 2, 1}, &meter);
+  const std::vector<PassResult> results = MeasureLayer(SmallConv(), Protocol(0.05, 2, 1), &meter);
   ASSERT_EQ(results.size(), 2u);
   for (const PassResult& r : results) {
     ASSERT_TRUE(r.energy_j.has_value());
@@ -369,7 +392,8 @@ TEST(PassMeasurementTest, StopFlagAbortsSlowLayerQuickly) {
   });
   const auto start = Clock::now();
   // Each trial would take 60 s; the stop must end the run within about one execution.
-  EXPECT_THROW(MeasureLayer(SlowConv(), {60.0, 3, 1}, nullptr, &stop), MeasurementInterrupted);
+  EXPECT_THROW(MeasureLayer(SlowConv(), Protocol(60.0, 3, 1), nullptr, &stop),
+               MeasurementInterrupted);
   stopper.join();
   EXPECT_LT(SecondsSince(start), 1.3);  // 0.3 s until the stop + < 1 s to react
 }
@@ -377,7 +401,8 @@ TEST(PassMeasurementTest, StopFlagAbortsSlowLayerQuickly) {
 TEST(PassMeasurementTest, StopAlreadySetThrowsBeforeBuilding) {
   std::atomic<bool> stop{true};
   const auto start = Clock::now();
-  EXPECT_THROW(MeasureLayer(SlowConv(), {0.1, 3, 1}, nullptr, &stop), MeasurementInterrupted);
+  EXPECT_THROW(MeasureLayer(SlowConv(), Protocol(0.1, 3, 1), nullptr, &stop),
+               MeasurementInterrupted);
   EXPECT_LT(SecondsSince(start), 0.1);
 }
 

@@ -13,3 +13,11 @@ lj_add_gtest(torch_info_test
 lj_add_gtest(layer_ops_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/layer_ops_test.cpp
   LIBS lj_runner)
+# Per-layer tensor memory against predict's accounting (links lj_predict for the accounting).
+lj_add_gtest(layer_memory_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/layer_memory_test.cpp
+  LIBS lj_runner lj_net lj_predict torch)
+# Measurement conditions per sample: contention share, package temperature, re-measurement.
+lj_add_gtest(sample_conditions_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/sample_conditions_test.cpp
+  LIBS lj_runner)

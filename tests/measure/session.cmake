@@ -2,3 +2,7 @@
 lj_add_gtest(session_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/session_test.cpp
   LIBS lj_measure)
+# measure --check's pre-flight report and the BLAS kernel check (no LibTorch needed).
+lj_add_gtest(preflight_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/preflight_test.cpp
+  LIBS lj_measure)

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -104,7 +105,7 @@ TEST(TrainingMemoryTest, KeptTensorsPerTypeAndSharedOnesOnce) {
   TrainingRun run = MakeRun("sgd", 0.9, "none");
   run.input = {3, 8, 8};
   run.batch_size = 2;
-  const TrainingMemory m = PredictTrainingMemory(layers, run);
+  const TrainingMemory m = PredictTrainingMemory(layers, run, /*conv_channel_block=*/16);
   ASSERT_EQ(m.layers.size(), 5u);
   EXPECT_EQ(m.layers[0].saved_bytes, 0);                                // the batch
   EXPECT_EQ(m.layers[1].saved_bytes, 2 * 4 * 64 * 4 + 2 * 4 * 16 * 8);  // input + indices
@@ -113,10 +114,45 @@ TEST(TrainingMemoryTest, KeptTensorsPerTypeAndSharedOnesOnce) {
   EXPECT_EQ(m.layers[4].saved_bytes, 0);  // ... which is conv3's input
   EXPECT_EQ(m.batch_bytes, 2 * (3 * 64 * 4 + 8));
   // The peak is conv1's backward: static 4816 (parameters and momentum 2 x 1632, batch 1552)
-  // + every .grad 1632 + its grad_output 2048 (no grad_input: the batch) + its oneDNN copies of
-  // input and output 1536 + 2048. Without the copies it would be 8496, at another layer.
-  EXPECT_EQ(m.peak_bytes, 4816 + 1632 + 2048 + 1536 + 2048);
+  // + every .grad 1632 + its grad_output 2048 (no grad_input: the batch) + oneDNN's copy of
+  // grad_output, 4 channels padded to 16: 2 x 16 x 64 x 4 (with 3 input channels it reads its
+  // input plain). Without the copy it would be 8496, at another layer.
+  EXPECT_EQ(m.peak_bytes, 4816 + 1632 + 2048 + 8192);
   EXPECT_EQ(m.peak_at, "backward of conv1");
+  // On an AVX2 host oneDNN pads to 8 channels: conv1's backward is 4816 + 1632 + 2048 + 2 x 8 x
+  // 64 x 4 = 12592, and conv2's is higher: static 4816 + .grad of conv3 and conv2 1184 + what
+  // pool and conv2 keep 3584 + grad_output and grad_input 2 x 512 + their copies 2 x 1024.
+  const TrainingMemory avx2 = PredictTrainingMemory(layers, run, /*conv_channel_block=*/8);
+  EXPECT_EQ(avx2.peak_bytes, 4816 + 1184 + 3584 + 2 * 512 + 2 * 1024);
+  EXPECT_EQ(avx2.peak_at, "backward of conv2");
+  EXPECT_THROW(PredictTrainingMemory(layers, run, 0), std::invalid_argument);
+}
+
+TEST(TrainingMemoryTest, TheChannelBlockFollowsTheVectorIsa) {
+  EXPECT_EQ(OneDnnChannelBlock(VectorIsa::kAvx512), 16);
+  EXPECT_EQ(OneDnnChannelBlock(VectorIsa::kAvx2), 8);
+  EXPECT_EQ(OneDnnChannelBlock(VectorIsa::kSse), 8);
+}
+
+// oneDNN's blocked copies: channels padded to the block (16 or 8), so a conv2d of 16 -> 32
+// channels copies its tensors at their own size on both. The forward holds the larger copy,
+// the backward both.
+TEST(TrainingMemoryTest, ConvCopiesPadChannelsToTheBlock) {
+  const std::vector<LayerInstance> layers{
+      Layer("relu", LayerType::kReLU, {1, 16, 4, 4}, {1, 16, 4, 4}),
+      Layer("conv", LayerType::kConv2d, {1, 16, 4, 4}, {1, 32, 4, 4}, 32 * 16 + 32)};
+  TrainingRun run = MakeRun("sgd", 0, "none");
+  run.input = {16, 4, 4};
+  run.batch_size = 1;
+  const int64_t in = 16 * 16 * 4, out = 32 * 16 * 4, params = (32 * 16 + 32) * 4;
+  const int64_t fixed = params + in + 8;  // parameters, batch (no momentum)
+  for (int64_t block : {8, 16}) {
+    const TrainingMemory m = PredictTrainingMemory(layers, run, block);
+    // backward of conv: fixed + its .grad + relu's kept output (= conv's input) + grad_output +
+    // grad_input + both copies (dense: 16 and 32 channels need no padding).
+    EXPECT_EQ(m.peak_bytes, fixed + params + in + out + in + (in + out)) << block;
+    EXPECT_EQ(m.peak_at, "backward of conv");
+  }
 }
 
 // flatten -> linear (the MLP the net.json error message asks for): the linear reads the batch
