@@ -683,6 +683,35 @@ TEST_F(MeasureCli, ThreeShardsTogetherMeasureTheUnshardedRunsConfigs) {
             features({dir_ + "/shard0.sqlite", dir_ + "/shard1.sqlite", dir_ + "/shard2.sqlite"}));
 }
 
+// fit reads a database while measure is writing it (WAL: readers see the last commit and do
+// not block the writer), twice, and the writer goes on storing in between (issue 14 § 6).
+TEST_F(MeasureCli, FitReadsADatabaseThatMeasureIsWriting) {
+  const pid_t writer =
+      Spawn(Measure({"--n", "100000", "--meter", "none", "--seed", "5"}), dir_ + "/writer.log");
+  WaitForConfigs(3);
+  auto export_rows = [&](const std::string& name) {
+    const std::string path = dir_ + "/" + name;
+    const auto r =
+        RunCommand({Bin("fit"), "--db", db_, "--max-spread", "0", "--export-features", path});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return nlohmann::json::parse(ReadText(path)).at("features").size();
+  };
+  const size_t first = export_rows("first.json");
+  EXPECT_GE(first, 3u);
+  WaitForConfigs(static_cast<long long>(first) + 3);
+  const size_t second = export_rows("second.json");
+  EXPECT_GT(second, first);
+  // A fit of what is there so far, while the writer goes on.
+  const auto fit = RunCommand({Bin("fit"), "--db", db_, "--max-spread", "0", "--test-fraction", "0",
+                               "--out", dir_ + "/models.json"});
+  EXPECT_EQ(kill(writer, 0), 0) << "the writer stopped while fit read";
+  kill(writer, SIGTERM);
+  EXPECT_EQ(WaitFor(writer, 30), 128 + SIGTERM);  // measure's exit after a clean stop
+  EXPECT_EQ(fit.exit_code, 0) << fit.output;
+  EXPECT_TRUE(Exists(dir_ + "/models.json"));
+  EXPECT_EQ(QueryText(db_, "SELECT status FROM runs"), "interrupted");
+}
+
 // --merge refuses, before writing anything, an input of another schema version, the output
 // given as an input, and what is not a layerjoule database.
 TEST_F(MeasureCli, MergeRefusesMismatchedInputsAndWritesNothing) {
