@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 
@@ -16,11 +14,8 @@
 namespace lj {
 namespace {
 
-namespace fs = std::filesystem;
-
 void Write(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path) << text;
+  test::WriteCreatingDirs(path, text);
 }
 
 std::map<std::string, PreflightItem> ByName(const std::vector<PreflightItem>& items) {

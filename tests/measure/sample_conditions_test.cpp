@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <thread>
 
@@ -20,11 +18,8 @@
 namespace lj {
 namespace {
 
-namespace fs = std::filesystem;
-
 void Write(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path) << text;
+  test::WriteCreatingDirs(path, text);
 }
 
 CpuTimeSnapshot Snapshot(double busy_s, double total_s, double own_s) {

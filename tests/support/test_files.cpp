@@ -37,4 +37,11 @@ TempFile::TempFile(const std::string& content, const std::string& name) : path_(
   if (!out) throw std::runtime_error("cannot write " + path_);
 }
 
+void WriteCreatingDirs(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream out(path);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
 }  // namespace lj::test

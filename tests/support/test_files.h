@@ -27,6 +27,10 @@ class TempDir {
   std::string path_;
 };
 
+// Writes `text` to `path`, creating its parent directories (fake /proc and /sys trees).
+// Throws std::runtime_error when it cannot.
+void WriteCreatingDirs(const std::string& path, const std::string& text);
+
 // A file with the given content in a fresh temporary directory, removed on destruction.
 class TempFile {
  public:
