@@ -19,6 +19,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The pilot run that calibrates the repetition count lasts about this share of min_time_s.
+constexpr double kPilotShare = 0.1;
+// A trial after a pilot shorter than this share of min_time_s is measured again with more
+// repetitions. Below 1: on a host whose speed drifts by 5-10 % between trials (this VM, some
+// hours), restarting at every trial a little under min_time_s cost more than the pilot saved
+// (JOURNAL.md 2026-12-03); a window of 0.8 x min_time_s still keeps RAPL's update jitter and
+// quantisation below 1 % at the default 0.25 s.
+constexpr double kShortTrialShare = 0.8;
+
 double SecondsBetween(Clock::time_point start, Clock::time_point end) {
   return std::chrono::duration<double>(end - start).count();
 }
@@ -134,11 +143,22 @@ void Validate(const MeasureOptions& options) {
 
 namespace {
 
+// The repetition count for trials of >= min_time_s when one execution takes per_execution_s,
+// with a 10 % margin; `fallback` when that is not known (a zero reading).
+int64_t RepetitionsFor(double min_time_s, double per_execution_s, int64_t fallback) {
+  if (!(per_execution_s > 0)) return fallback;
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(1.1 * min_time_s / per_execution_s)));
+}
+
 // Step 3 of the protocol: `options.trials` trials of n executions each (probe_s: the last
-// warm-up execution, for the choice of metered windows).
+// warm-up execution, for the choice of metered windows). With `require_min_time`, a trial
+// shorter than kShortTrialShare x options.min_time_s ends the attempt:
+// *short_per_execution_s is set to its time per execution (> 0) and the result is discarded.
 PassResult RunTrials(Pass pass, const std::function<void()>& execute, const MeasureOptions& options,
                      EnergyMeter* meter, const MeterDomains& domains, int64_t n, double probe_s,
+                     bool require_min_time, double* short_per_execution_s,
                      const std::atomic<bool>* stop, const char* label) {
+  *short_per_execution_s = 0;
   // Buffers are sized before the first trial; only the meter reads, two clock
   // reads and the executions happen between the counter reads.
   const auto trials = static_cast<size_t>(options.trials);
@@ -155,7 +175,12 @@ PassResult RunTrials(Pass pass, const std::function<void()>& execute, const Meas
   bool in_windows = meter != nullptr && probe_s * static_cast<double>(n) >= 0.5 * window_s;
   for (size_t t = 0; t < trials; ++t) {
     if (meter == nullptr) {
-      time_s[t] = RunTimed(execute, n, stop, label) * per_execution;
+      const double elapsed_s = RunTimed(execute, n, stop, label);
+      if (require_min_time && elapsed_s < kShortTrialShare * options.min_time_s) {
+        *short_per_execution_s = std::max(elapsed_s, 1e-9) * per_execution;
+        return {};
+      }
+      time_s[t] = elapsed_s * per_execution;
       continue;
     }
     double elapsed_s = 0;
@@ -173,6 +198,10 @@ PassResult RunTrials(Pass pass, const std::function<void()>& execute, const Meas
           continue;
         }
         delta = meter->Between(before, after, elapsed_s);
+      }
+      if (require_min_time && elapsed_s < kShortTrialShare * options.min_time_s) {
+        *short_per_execution_s = std::max(elapsed_s, 1e-9) * per_execution;
+        return {};
       }
     } catch (const CounterResetError& e) {
       // Not stored: this trial is measured again. Resets far apart (a reboot, a driver reload)
@@ -229,19 +258,16 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
   const int warmups = std::max(1, options.warmup_runs);
   for (int i = 0; i < warmups; ++i) probe_s = RunTimed(execute, 1, stop, label);
 
-  // 2. Calibration of the repetition count n.
+  // 2. Calibration of the repetition count n from a pilot run of about kPilotShare x
+  // min_time_s: its time per execution is the sustained one (warm caches), which a single
+  // warm-up execution overstates for short layers.
   const double min_time_s = options.min_time_s;
   int64_t n = 1;
-  if (probe_s < min_time_s) {
-    n = probe_s > 0 ? static_cast<int64_t>(std::ceil(1.1 * min_time_s / probe_s)) : 10;
-    n = std::max<int64_t>(n, 1);
-    for (;;) {
-      const double elapsed_s = RunTimed(execute, n, stop, label);
-      if (elapsed_s >= min_time_s) break;
-      const double factor =
-          elapsed_s > 0 ? std::clamp(1.1 * min_time_s / elapsed_s, 1.1, 10.0) : 10.0;
-      n = std::max(n + 1, static_cast<int64_t>(std::ceil(static_cast<double>(n) * factor)));
-    }
+  const bool repeated = probe_s < min_time_s;
+  if (repeated) {
+    const int64_t pilot = RepetitionsFor(kPilotShare * min_time_s / 1.1, probe_s, 10);
+    const double pilot_s = RunTimed(execute, pilot, stop, label);
+    n = RepetitionsFor(min_time_s, pilot_s / static_cast<double>(pilot), pilot * 10);
   }
 
   // 3. Trials, measured again while other processes took more than options.max_contention of
@@ -250,8 +276,18 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
   for (int attempt = 0;; ++attempt) {
     const std::optional<double> temperature_start_c = PackageTemperatureC(options.conditions);
     const CpuTimeSnapshot cpu_before = ReadCpuTimes(options.conditions);
-    PassResult attempt_result =
-        RunTrials(pass, execute, options, meter, domains, n, probe_s, stop, label);
+    double short_per_execution_s = 0;
+    PassResult attempt_result = RunTrials(pass, execute, options, meter, domains, n, probe_s,
+                                          repeated, &short_per_execution_s, stop, label);
+    if (short_per_execution_s > 0) {
+      // A trial fell short (the trials ran faster than the pilot): grow n from the short
+      // trial's rate and start the trials again; not an attempt.
+      spdlog::debug("{}: a trial of {} executions lasted {:.3g} s: measured again", label, n,
+                    short_per_execution_s * static_cast<double>(n));
+      n = std::max(n + 1, RepetitionsFor(min_time_s, short_per_execution_s, n * 10));
+      --attempt;
+      continue;
+    }
     attempt_result.contention_share = ContentionShare(cpu_before, ReadCpuTimes(options.conditions));
     attempt_result.temperature_start_c = temperature_start_c;
     attempt_result.temperature_end_c = PackageTemperatureC(options.conditions);

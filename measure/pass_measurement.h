@@ -6,17 +6,18 @@
 //   1. Warm-up: max(1, warmup_runs) executions, each timed. The first execution pays one-off
 //      costs (oneDNN primitive creation, lazy init, first-touch page faults of new buffers).
 //   2. Calibration: if the last warm-up execution alone lasted >= min_time_s, n = 1. Otherwise
-//      start from n = ceil(1.1 * min_time_s / t_last_warmup), run n executions and time them;
-//      while that took < min_time_s, grow n by the measured shortfall with a 10 % margin
-//      (by a factor of at least 1.1 and at most 10 per round) and run again. The repetition
-//      count of a trial is the first n whose run lasted >= min_time_s, so a trial lasts about
-//      1.0-1.2 x min_time_s. Calibration costs about 1-1.5 x min_time_s and doubles as settling
-//      time: the CPU frequency governor, caches and the allocator reach steady state before
-//      anything is recorded.
+//      a pilot run of ceil(0.1 * min_time_s / t_last_warmup) executions gives the sustained
+//      time per execution t_pilot, and n = ceil(1.1 * min_time_s / t_pilot). The pilot costs
+//      about 0.1 x min_time_s per pass (a calibration that grew n over runs of min_time_s each
+//      cost 1-1.5 x min_time_s: 45 % of a night's wall time, JOURNAL.md 2026-12-03).
 //   3. Trials: `trials` times { counters = meter->Read(); t0 = steady_clock::now();
-//      n executions; t1 = now(); counters' = meter->Read() }. Per-execution time of a trial is
-//      (t1 - t0) / n, per-execution energy is meter->Between(counters, counters') / n. Nothing
-//      but the executions (and one relaxed load of `stop` each) runs inside the timed loop.
+//      n executions; t1 = now(); counters' = meter->Read() }. After a pilot, a trial that
+//      lasted less than 0.8 x min_time_s (the trials ran faster than the pilot) is discarded, n
+//      grows from its rate (with the 10 % margin, by at least 1) and the trials start again, so
+//      every stored trial lasts >= 0.8 x min_time_s, typically 1.0-1.2 x min_time_s. Per-execution
+//      time of a trial is (t1 - t0) / n, per-execution energy is meter->Between(counters,
+//      counters') / n. Nothing but the executions (and one relaxed load of `stop` each) runs inside
+//      the timed loop.
 //   Reported: mean and sample standard deviation (n - 1; 0 for one trial) over the trials.
 //   4. Conditions (measure/sample_conditions.h): /proc/stat, getrusage and the package sensors
 //      are read before and after the trials (outside the timed loops). While other processes

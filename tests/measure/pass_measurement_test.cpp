@@ -159,12 +159,35 @@ TEST(PassMeasurementTest, CalibratesRepetitionsToMinTimeAndMeasuresPerExecution)
   EXPECT_GE(r.time_s, execution_s);
   EXPECT_LT(r.time_s, 5 * execution_s);
   EXPECT_GE(r.time_std_s, 0.0);
-  // One trial lasts >= min_time_s, and calibration does not overshoot wildly.
-  EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.99);
+  // One trial lasts >= 0.8 x min_time_s (a shorter one is measured again), and calibration
+  // does not overshoot wildly.
+  EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.8);
   EXPECT_LT(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 4);
-  // Warm-up + calibration + trials: the trials alone are trials * repetitions executions.
+  // Warm-up + pilot + trials: the trials alone are trials * repetitions executions, and the
+  // pilot is about 0.1 x min_time_s of executions (a short trial would add a trial's worth).
   EXPECT_GE(executions, options.warmup_runs + options.trials * r.repetitions);
   ExpectNoEnergy(r);
+}
+
+// The pilot run estimates the repetitions; when the trials then run faster than the pilot (a
+// short trial), that trial is discarded and n grows from its rate, so no stored trial is
+// shorter than 0.8 x min_time_s. Here the warm-ups and the pilot take 3 ms per execution, later
+// executions 1 ms: the pilot's n (37) gives a 37 ms trial, which is measured again with
+// ~110 repetitions.
+TEST(PassMeasurementTest, AShortTrialAfterThePilotGrowsTheRepetitions) {
+  int executions = 0;
+  const MeasureOptions options = Protocol(0.1, 4, 2);
+  const PassResult r = MeasurePass(
+      Pass::kForward,
+      [&] {
+        Spin(++executions <= 6 ? 0.003 : 0.001);  // 2 warm-ups + a pilot of ceil(0.01 / 0.003)
+      },
+      options, nullptr);
+  EXPECT_GE(r.repetitions, 90);
+  EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.8);
+  EXPECT_LT(r.time_s, 0.003);
+  // Outside the stored trials: the warm-ups, the pilot and the short trial.
+  EXPECT_GE(executions, 6 + 37 + options.trials * r.repetitions);
 }
 
 TEST(PassMeasurementTest, SlowExecutionIsRunOncePerTrial) {
