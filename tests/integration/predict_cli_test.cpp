@@ -3,10 +3,13 @@
 // `predict configs/nets/lenet5.json` on it; ground truth with `measure --net` and
 // `predict --compare`.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "measure/peak_memory.h"
@@ -370,6 +373,37 @@ TEST_F(MeasureNetCli, LayersAddsTheNetworksLayersAsSamplesForFit) {
                      "json_extract(config, '$.batch_size') = 8"),
             2);
   EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM network_samples WHERE batch_size = 8"), 5);
+}
+
+// predict --compare reads a database while measure writes another run into it (WAL readers;
+// issue 14 § 6), and the writer goes on.
+TEST_F(PredictCli, CompareReadsADatabaseThatMeasureIsWriting) {
+  const std::string db = ScratchDir() + "/net.sqlite";
+  ASSERT_EQ(MeasureNet(Lenet(), db, *dir_ + "/lock", {"--iterations", "2", "--batch-size", "16"})
+                .exit_code,
+            0);
+  const pid_t writer =
+      Spawn({Bin("measure"), "--layer", "relu", "--n", "100000", "--db", db, "--meter", "none",
+             "--idle", "0", "--min-time", "0.01", "--trials", "1", "--lock-file", *dir_ + "/lock"},
+            *dir_ + "/writer.log");
+  long long stored = 0;
+  for (int i = 0; i < 600 && stored < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    try {
+      stored = QueryInt(db, "SELECT COUNT(*) FROM samples WHERE layer = 'relu'");
+    } catch (const std::exception&) {
+      // measure has the file open for its migration or first insert: try again.
+    }
+  }
+  const CommandResult r = Predict({Lenet(), "--compare", "--db", db, "--batch-size", "16"});
+  const long long after = QueryInt(db, "SELECT COUNT(*) FROM samples WHERE layer = 'relu'");
+  EXPECT_EQ(kill(writer, 0), 0) << "the writer stopped while predict read";
+  kill(writer, SIGTERM);
+  EXPECT_EQ(WaitFor(writer, 30), 128 + SIGTERM);  // measure's exit after a clean stop
+  EXPECT_GE(stored, 4);
+  EXPECT_GE(after, stored);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(Contains(r.output, "lenet5 at batch 16: predicted vs measured")) << r.output;
 }
 
 TEST_F(PredictCli, CompareShowsPredictedAgainstMeasuredPerPhase) {
