@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include "core/bounds.h"
 #include "core/config_sampler.h"
@@ -467,15 +468,11 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     run.target_n = plan.target;
     run.min_time_s = measure_options.min_time_s;
     run.trials = measure_options.trials;
-    Store::Transaction create(store);  // the run and its options, or neither
-    summary.run_id = store.CreateRun(run);
-    store.SetRunOption(summary.run_id, kMaxMemoryOption, fmt::format("{:.17g}", max_memory_bytes));
-    store.SetRunOption(summary.run_id, kPreflightOption, session.preflight_json());
-    if (shard_count > 1) {
-      store.SetRunOption(summary.run_id, kShardOption, ShardText(shard_index, shard_count));
-    }
-    create.Commit();
-    session.Announce(summary.run_id);
+    std::vector<std::pair<std::string, std::string>> run_options = {
+        {kMaxMemoryOption, fmt::format("{:.17g}", max_memory_bytes)}};
+    if (shard_count > 1)
+      run_options.emplace_back(kShardOption, ShardText(shard_index, shard_count));
+    summary.run_id = session.CreateRun(run, run_options);
   }
   spdlog::info("run {}: {} {} on {} ({} threads, {}, {}), meter {}", summary.run_id, plan.kind,
                plan.layer, host.cpu_model, session.threads(), host.torch_version, host.blas,

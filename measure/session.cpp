@@ -62,10 +62,12 @@ RunInfo MeasureSession::NewRun(RunKind kind) {
   return run;
 }
 
-int64_t MeasureSession::CreateRun(const RunInfo& run) {
-  Store::Transaction create(store());  // the run and its pre-flight report, or neither
+int64_t MeasureSession::CreateRun(const RunInfo& run,
+                                  const std::vector<std::pair<std::string, std::string>>& options) {
+  Store::Transaction create(store());  // the run and its options, or neither
   const int64_t id = store().CreateRun(run);
   store().SetRunOption(id, kPreflightOption, preflight_json_);
+  for (const auto& [name, value] : options) store().SetRunOption(id, name, value);
   create.Commit();
   Announce(id);
   return id;

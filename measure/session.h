@@ -18,6 +18,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "db/store.h"
 #include "db/vocabulary.h"
@@ -66,8 +68,10 @@ class MeasureSession {
   // A run of `kind` for this host (its row upserted on first use), with command_line, seed and
   // meter filled in; the caller adds layer, source_json, target_n and the protocol.
   RunInfo NewRun(RunKind kind);
-  // Stores `run` (status "running") and announces it; returns its id.
-  int64_t CreateRun(const RunInfo& run);
+  // Stores `run` (status "running") with the pre-flight report and `options` (run_options
+  // name, value), all or nothing, and announces it; returns its id.
+  int64_t CreateRun(const RunInfo& run,
+                    const std::vector<std::pair<std::string, std::string>>& options = {});
   // Tells options.on_run that `run_id` is being measured (CreateRun does; a resume calls it).
   void Announce(int64_t run_id) const;
 
