@@ -57,10 +57,13 @@ double RunTimed(const std::function<void()>& execute, int64_t n, const std::atom
 // Runs `execute` n times with the meter read before, after, and in between whenever the window
 // since the last read reaches half of meter.MaxWindowS(), so that no window can hide a second
 // wraparound (issue 11); returns the elapsed seconds and the summed energy in *energy. One
-// execution longer than MaxWindowS cannot be measured unambiguously: std::runtime_error (the
-// config fails; the meter is fine). CounterResetError from any window propagates.
+// execution longer than MaxWindowS cannot be measured unambiguously: the trial ends at once with
+// *long_execution_s set to its duration (> 0) and the energy is not valid; the caller decides
+// whether that was a preemption or the layer. CounterResetError from any window propagates.
 double RunMeteredInWindows(const std::function<void()>& execute, int64_t n, EnergyMeter& meter,
-                           const std::atomic<bool>* stop, const char* label, EnergyDelta* energy) {
+                           const std::atomic<bool>* stop, const char* label, EnergyDelta* energy,
+                           double* long_execution_s) {
+  *long_execution_s = 0;
   const double window_s = meter.MaxWindowS();
   WindowedEnergy windows(meter);
   const Clock::time_point start = Clock::now();
@@ -70,16 +73,25 @@ double RunMeteredInWindows(const std::function<void()>& execute, int64_t n, Ener
     execute();
     const Clock::time_point now = Clock::now();
     if (SecondsBetween(before, now) > window_s) {
-      throw std::runtime_error(std::string(label) + ": one execution took " +
-                               std::to_string(SecondsBetween(before, now)) +
-                               " s, longer than the " + std::to_string(window_s) +
-                               " s a RAPL counter of this range measures unambiguously");
+      *long_execution_s = SecondsBetween(before, now);
+      return SecondsBetween(start, now);
     }
     if (windows.SecondsSinceRead() >= 0.5 * window_s || i + 1 == n) windows.Read();
   }
   const double elapsed_s = SecondsBetween(start, Clock::now());
   *energy = windows.Total();
   return elapsed_s;
+}
+
+// Trials in a row with one execution longer than the meter's window before the config fails.
+constexpr int kMaxLongExecutions = 3;
+
+// One execution longer than the window a RAPL counter of this range measures unambiguously.
+std::runtime_error LongExecutionError(const char* label, double execution_s, double window_s) {
+  return std::runtime_error(std::string(label) + ": one execution took " +
+                            std::to_string(execution_s) + " s, longer than the " +
+                            std::to_string(window_s) +
+                            " s a RAPL counter of this range measures unambiguously");
 }
 
 struct MeanStd {
@@ -172,6 +184,11 @@ PassResult RunTrials(Pass pass, const std::function<void()>& execute, const Meas
   // around it. A plain trial that turned out longer than the window is measured again in
   // windows.
   const double window_s = meter != nullptr ? meter->MaxWindowS() : 0;
+  // A layer whose warm execution is longer than the window cannot be metered at all: the config
+  // fails (the meter is fine). One execution stretched past it in a trial is a preemption: the
+  // trial is measured again, and only kMaxLongExecutions in a row fail the config.
+  if (meter != nullptr && probe_s > window_s) throw LongExecutionError(label, probe_s, window_s);
+  int long_in_a_row = 0;
   bool in_windows = meter != nullptr && probe_s * static_cast<double>(n) >= 0.5 * window_s;
   for (size_t t = 0; t < trials; ++t) {
     if (meter == nullptr) {
@@ -187,7 +204,20 @@ PassResult RunTrials(Pass pass, const std::function<void()>& execute, const Meas
     EnergyDelta delta;
     try {
       if (in_windows) {
-        elapsed_s = RunMeteredInWindows(execute, n, *meter, stop, label, &delta);
+        double long_execution_s = 0;
+        elapsed_s = RunMeteredInWindows(execute, n, *meter, stop, label, &delta, &long_execution_s);
+        if (long_execution_s > 0) {
+          if (++long_in_a_row >= kMaxLongExecutions) {
+            throw LongExecutionError(label, long_execution_s, window_s);
+          }
+          spdlog::warn(
+              "{}: one execution took {:.3g} s, longer than the {:.3g} s window: trial "
+              "measured again",
+              label, long_execution_s, window_s);
+          --t;
+          continue;
+        }
+        long_in_a_row = 0;
       } else {
         before = meter->Read();
         elapsed_s = RunTimed(execute, n, stop, label);

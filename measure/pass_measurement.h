@@ -101,7 +101,10 @@ class MeasurementInterrupted : public std::runtime_error {
 // `label` is used in error messages (e.g. "conv2d forward"). `stop` is checked between
 // executions, so an interruption takes at most one execution.
 // Throws: ConfigError for invalid options; MeasurementInterrupted when `stop` became true;
-// MeterError from the meter; whatever `execute` throws.
+// MeterError from the meter; std::runtime_error ("longer than the ... s a RAPL counter ...
+// measures") when the warm execution, or one execution in each of 3 trials in a row, lasts
+// longer than meter->MaxWindowS() (a single preempted execution only repeats its trial);
+// whatever `execute` throws.
 PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
                        const MeasureOptions& options, EnergyMeter* meter,
                        const std::atomic<bool>* stop = nullptr, const char* label = "pass");

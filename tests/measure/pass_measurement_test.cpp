@@ -332,6 +332,36 @@ TEST(PassMeasurementTest, LongTrialsAreReadInUnambiguousWindows) {
   }
 }
 
+// One execution stretched past the window (a preemption on a loaded host) repeats its trial
+// instead of failing the config; an execution that is long in every trial fails it.
+TEST(PassMeasurementTest, APreemptedExecutionRepeatsItsTrialInsteadOfFailing) {
+  SmallRangeMeter meter;
+  int calls = 0;
+  // 1 warm-up, a pilot of ~50, then trials of ~550: the 100th execution is in the first trial.
+  const PassResult r = MeasurePass(
+      Pass::kForward, [&calls] { Spin(++calls == 100 ? 0.15 : 0.001); }, Protocol(0.5, 2, 1),
+      &meter, nullptr, "preempted");
+  ASSERT_TRUE(r.energy_j.has_value());
+  EXPECT_EQ(r.trials, 2);
+  EXPECT_NEAR(*r.energy_j / r.time_s, SmallRangeMeter::kPowerW, SmallRangeMeter::kPowerW * 0.10);
+  EXPECT_GT(calls, 100);
+  // The cut-short attempt is not in the result: kept, its 150 ms would add 0.27 ms per execution.
+  EXPECT_LT(r.time_s, 0.00115);
+
+  SmallRangeMeter always;
+  int long_calls = 0;
+  try {
+    // Short warm-up and pilot, then every 30th execution is longer than the window.
+    MeasurePass(
+        Pass::kForward,
+        [&long_calls] { Spin(++long_calls > 20 && long_calls % 30 == 0 ? 0.15 : 0.001); },
+        Protocol(0.5, 2, 1), &always, nullptr, "always long");
+    FAIL() << "a layer that is longer than the window in every trial was measured";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("longer than the"), std::string::npos) << e.what();
+  }
+}
+
 TEST(PassMeasurementTest, MeterWithoutZonesGivesNoEnergy) {
   EmptyMeter meter;
   const PassResult r = MeasurePass(
