@@ -22,11 +22,12 @@ using Clock = std::chrono::steady_clock;
 // The pilot run that calibrates the repetition count lasts about this share of min_time_s.
 constexpr double kPilotShare = 0.1;
 // A trial after a pilot shorter than this share of min_time_s is measured again with more
-// repetitions. Below 1: on a host whose speed drifts by 5-10 % between trials (this VM, some
-// hours), restarting at every trial a little under min_time_s cost more than the pilot saved
-// (JOURNAL.md 2026-12-03); a window of 0.8 x min_time_s still keeps RAPL's update jitter and
-// quantisation below 1 % at the default 0.25 s.
-constexpr double kShortTrialShare = 0.8;
+// repetitions. Well below 1: on a host whose speed drifts by 5-10 % between trials (this VM, some
+// hours), restarting at every trial a little under min_time_s cost more than the pilot saved,
+// and at 0.8 a fifth of the passes still restarted because the pilot right after the warm-ups
+// runs slower than the trials (JOURNAL.md 2026-12-03, 2026-12-04). A window of 0.5 x min_time_s
+// (0.125 s at the default) keeps RAPL's ~1 ms update jitter and its quantisation near 1 %.
+constexpr double kShortTrialShare = 0.5;
 
 double SecondsBetween(Clock::time_point start, Clock::time_point end) {
   return std::chrono::duration<double>(end - start).count();
@@ -163,13 +164,14 @@ int64_t RepetitionsFor(double min_time_s, double per_execution_s, int64_t fallba
 }
 
 // Step 3 of the protocol: `options.trials` trials of n executions each (probe_s: the last
-// warm-up execution, for the choice of metered windows). With `require_min_time`, a trial
-// shorter than kShortTrialShare x options.min_time_s ends the attempt:
+// warm-up execution, for the choice of metered windows). A trial shorter than
+// kShortTrialShare x options.min_time_s (after a pilot that overstated the time per execution,
+// or, with n = 1, after a cold first execution that was the only warm-up) ends the attempt:
 // *short_per_execution_s is set to its time per execution (> 0) and the result is discarded.
 PassResult RunTrials(Pass pass, const std::function<void()>& execute, const MeasureOptions& options,
                      EnergyMeter* meter, const MeterDomains& domains, int64_t n, double probe_s,
-                     bool require_min_time, double* short_per_execution_s,
-                     const std::atomic<bool>* stop, const char* label) {
+                     double* short_per_execution_s, const std::atomic<bool>* stop,
+                     const char* label) {
   *short_per_execution_s = 0;
   // Buffers are sized before the first trial; only the meter reads, two clock
   // reads and the executions happen between the counter reads.
@@ -193,7 +195,7 @@ PassResult RunTrials(Pass pass, const std::function<void()>& execute, const Meas
   for (size_t t = 0; t < trials; ++t) {
     if (meter == nullptr) {
       const double elapsed_s = RunTimed(execute, n, stop, label);
-      if (require_min_time && elapsed_s < kShortTrialShare * options.min_time_s) {
+      if (elapsed_s < kShortTrialShare * options.min_time_s) {
         *short_per_execution_s = std::max(elapsed_s, 1e-9) * per_execution;
         return {};
       }
@@ -229,7 +231,7 @@ PassResult RunTrials(Pass pass, const std::function<void()>& execute, const Meas
         }
         delta = meter->Between(before, after, elapsed_s);
       }
-      if (require_min_time && elapsed_s < kShortTrialShare * options.min_time_s) {
+      if (elapsed_s < kShortTrialShare * options.min_time_s) {
         *short_per_execution_s = std::max(elapsed_s, 1e-9) * per_execution;
         return {};
       }
@@ -283,18 +285,21 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
   if (meter != nullptr && meter->Zones().empty()) meter = nullptr;  // e.g. the "none" meter
   const MeterDomains domains = DomainsOf(meter);
 
-  // 1. Warm-up; the last execution is the probe for calibration.
+  // 1. Warm-up; the last execution is the probe for calibration. An execution that lasts
+  // min_time_s or more ends the warm-up: such a layer runs once per trial, its one-off costs
+  // were paid in that execution, and a second warm-up would cost as much as a trial.
   double probe_s = 0;
   const int warmups = std::max(1, options.warmup_runs);
-  for (int i = 0; i < warmups; ++i) probe_s = RunTimed(execute, 1, stop, label);
+  for (int i = 0; i < warmups && probe_s < options.min_time_s; ++i) {
+    probe_s = RunTimed(execute, 1, stop, label);
+  }
 
   // 2. Calibration of the repetition count n from a pilot run of about kPilotShare x
   // min_time_s: its time per execution is the sustained one (warm caches), which a single
   // warm-up execution overstates for short layers.
   const double min_time_s = options.min_time_s;
   int64_t n = 1;
-  const bool repeated = probe_s < min_time_s;
-  if (repeated) {
+  if (probe_s < min_time_s) {
     const int64_t pilot = RepetitionsFor(kPilotShare * min_time_s / 1.1, probe_s, 10);
     const double pilot_s = RunTimed(execute, pilot, stop, label);
     n = RepetitionsFor(min_time_s, pilot_s / static_cast<double>(pilot), pilot * 10);
@@ -308,7 +313,7 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
     const CpuTimeSnapshot cpu_before = ReadCpuTimes(options.conditions);
     double short_per_execution_s = 0;
     PassResult attempt_result = RunTrials(pass, execute, options, meter, domains, n, probe_s,
-                                          repeated, &short_per_execution_s, stop, label);
+                                          &short_per_execution_s, stop, label);
     if (short_per_execution_s > 0) {
       // A trial fell short (the trials ran faster than the pilot): grow n from the short
       // trial's rate and start the trials again; not an attempt.

@@ -3,7 +3,8 @@
 // pass of one layer, as means per single execution over several trials.
 //
 // Protocol, for each pass (forward first, then backward), with E = one execution:
-//   1. Warm-up: max(1, warmup_runs) executions, each timed. The first execution pays one-off
+//   1. Warm-up: max(1, warmup_runs) executions, each timed; an execution of >= min_time_s ends
+//      the warm-up early (that layer runs once per trial). The first execution pays one-off
 //      costs (oneDNN primitive creation, lazy init, first-touch page faults of new buffers).
 //   2. Calibration: if the last warm-up execution alone lasted >= min_time_s, n = 1. Otherwise
 //      a pilot run of ceil(0.1 * min_time_s / t_last_warmup) executions gives the sustained
@@ -11,10 +12,10 @@
 //      about 0.1 x min_time_s per pass (a calibration that grew n over runs of min_time_s each
 //      cost 1-1.5 x min_time_s: 45 % of a night's wall time, JOURNAL.md 2026-12-03).
 //   3. Trials: `trials` times { counters = meter->Read(); t0 = steady_clock::now();
-//      n executions; t1 = now(); counters' = meter->Read() }. After a pilot, a trial that
-//      lasted less than 0.8 x min_time_s (the trials ran faster than the pilot) is discarded, n
+//      n executions; t1 = now(); counters' = meter->Read() }. A trial that
+//      lasted less than 0.5 x min_time_s (the trials ran faster than the pilot) is discarded, n
 //      grows from its rate (with the 10 % margin, by at least 1) and the trials start again, so
-//      every stored trial lasts >= 0.8 x min_time_s, typically 1.0-1.2 x min_time_s. Per-execution
+//      every stored trial lasts >= 0.5 x min_time_s, typically 1.0-1.2 x min_time_s. Per-execution
 //      time of a trial is (t1 - t0) / n, per-execution energy is meter->Between(counters,
 //      counters') / n. Nothing but the executions (and one relaxed load of `stop` each) runs inside
 //      the timed loop.
