@@ -70,6 +70,13 @@ const ParameterSpec kBias{"bias",
                           1,
                           [](const LayerConfig& c) -> int64_t { return c.bias ? 1 : 0; },
                           [](LayerConfig& c, int64_t v) { c.bias = v != 0; }};
+const ParameterSpec kCeilMode{"ceil_mode",
+                              true,
+                              0,
+                              false,
+                              0,
+                              [](const LayerConfig& c) -> int64_t { return c.ceil_mode ? 1 : 0; },
+                              [](LayerConfig& c, int64_t v) { c.ceil_mode = v != 0; }};
 const ParameterSpec kInputGrad{"input_grad",
                                true,
                                0,
@@ -81,9 +88,10 @@ const ParameterSpec kInputGrad{"input_grad",
 // Every bounds parameter, by name. A descriptor's `bounds_parameters` name rows of this table.
 const std::vector<ParameterSpec>& AllParameterSpecs() {
   static const std::vector<ParameterSpec> kAll = {
-      kBatchSize,  kInChannels,       kOutChannels, kChannels,   kKernelSize, kStride,
-      kPadding,    kInFeatures,       kOutFeatures, kOutputSize, kPPercent,   kNumClasses,
-      kParameters, kParameterTensors, kImageSize,   kGroups,     kBias,       kInputGrad};
+      kBatchSize, kInChannels, kOutChannels, kChannels,         kKernelSize,
+      kStride,    kPadding,    kInFeatures,  kOutFeatures,      kOutputSize,
+      kPPercent,  kNumClasses, kParameters,  kParameterTensors, kImageSize,
+      kGroups,    kBias,       kInputGrad,   kCeilMode};
   return kAll;
 }
 

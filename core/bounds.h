@@ -25,7 +25,9 @@
 //              input_grad (optional, default [true]; false: no input gradient in the backward
 //              pass, as for a network's first layer)
 //   maxpool2d, avgpool2d:
-//              batch_size, channels, image_size, kernel_size, stride, padding
+//              batch_size, channels, image_size, kernel_size, stride, padding, ceil_mode
+//              (optional, default [false]; true: torch's ceil_mode, a last window that may start
+//              in the padding is kept)
 //   linear:    batch_size, in_features, out_features, bias and input_grad (optional, default
 //              [true])
 //   batchnorm2d, relu, relu6, hardswish, hardsigmoid, sigmoid, add, mul:
@@ -38,8 +40,8 @@
 // Each parameter is an object with either
 //   "min", "max" (integers, inclusive) and "distribution": "uniform" (default) | "log_uniform",
 // or
-//   "choices": [v, ...] (distinct integers, or booleans for "bias" and "input_grad"; drawn
-//   with equal chance),
+//   "choices": [v, ...] (distinct integers, or booleans for "bias", "input_grad" and "ceil_mode";
+//   drawn with equal chance),
 // and an optional "_comment". padding and p_percent may be 0, every other integer must be >= 1;
 // log_uniform needs min >= 1. "groups" may also carry "depthwise_probability" in [0, 1]: the chance
 // that a draw is a depthwise conv (groups = in_channels, out_channels = in_channels).

@@ -17,6 +17,8 @@ struct Field {
   int64_t min_value;  // smallest valid value of an integer field
   // A boolean field that is optional in JSON, true when absent, and written only when false.
   bool omitted_when_true = false;
+  // A boolean field that is optional in JSON, false when absent, and written only when true.
+  bool omitted_when_false = false;
 };
 
 const Field kBatchSize{"batch_size", &LayerConfig::batch_size, nullptr, 1};
@@ -30,6 +32,7 @@ const Field kPadding{"padding", &LayerConfig::padding, nullptr, 0};
 const Field kGroups{"groups", &LayerConfig::groups, nullptr, 1};
 const Field kBias{"bias", nullptr, &LayerConfig::bias, 0};
 const Field kInputGrad{"input_grad", nullptr, &LayerConfig::input_grad, 0, true};
+const Field kCeilMode{"ceil_mode", nullptr, &LayerConfig::ceil_mode, 0, false, true};
 const Field kInFeatures{"in_features", &LayerConfig::in_features, nullptr, 1};
 const Field kOutFeatures{"out_features", &LayerConfig::out_features, nullptr, 1};
 // batchnorm2d's channel count: torch.nn.BatchNorm2d(num_features), stored in in_channels.
@@ -46,7 +49,7 @@ const std::vector<Field>& AllFields() {
       kBatchSize,  kInChannels,  kOutChannels,      kHeight,     kWidth,
       kKernelSize, kStride,      kPadding,          kGroups,     kBias,
       kInFeatures, kOutFeatures, kNumFeatures,      kOutputSize, kPPercent,
-      kNumClasses, kParameters,  kParameterTensors, kInputGrad};
+      kNumClasses, kParameters,  kParameterTensors, kInputGrad,  kCeilMode};
   return kFields;
 }
 
@@ -94,9 +97,16 @@ double AdaptiveWindowSum(int64_t input, int64_t o) {
 
 // floor((input + 2*padding - kernel) / stride) + 1; 0 for a stride < 1 (an invalid config,
 // guarded so that shape queries on unvalidated configs cannot divide by zero).
-int64_t OutputSide(int64_t input, int64_t kernel, int64_t stride, int64_t padding) {
+int64_t OutputSide(int64_t input, int64_t kernel, int64_t stride, int64_t padding,
+                   bool ceil_mode = false) {
   if (stride < 1) return 0;
-  return (input + 2 * padding - kernel) / stride + 1;
+  const int64_t span = input + 2 * padding - kernel;
+  if (!ceil_mode || span < 0) return span / stride + 1;
+  // ATen's pooling_output_shape: rounded up, then the last window must start inside the input
+  // or its left padding.
+  int64_t out = (span + stride - 1) / stride + 1;
+  if ((out - 1) * stride >= input + padding) --out;
+  return out;
 }
 
 // Type-specific rules beyond "each field >= its minimum". Returns "" when valid.
@@ -187,8 +197,10 @@ std::vector<int64_t> OutputShape(const LayerConfig& c) {
     case LayerFamily::kPool: {
       const int64_t channels =
           FamilyOf(c.type) == LayerFamily::kConv ? c.out_channels : c.in_channels;
-      return {c.batch_size, channels, OutputSide(c.height, c.kernel_size, c.stride, c.padding),
-              OutputSide(c.width, c.kernel_size, c.stride, c.padding)};
+      const bool ceil_mode = FamilyOf(c.type) == LayerFamily::kPool && c.ceil_mode;
+      return {c.batch_size, channels,
+              OutputSide(c.height, c.kernel_size, c.stride, c.padding, ceil_mode),
+              OutputSide(c.width, c.kernel_size, c.stride, c.padding, ceil_mode)};
     }
     case LayerFamily::kLinear:
       return {c.batch_size, c.out_features};
@@ -281,7 +293,8 @@ nlohmann::json ToJson(const LayerConfig& config) {
   nlohmann::json j = nlohmann::json::object();
   for (const Field& f : FieldsOf(config.type)) {
     if (f.int_member) j[f.name] = config.*f.int_member;
-    if (f.bool_member && !(f.omitted_when_true && config.*f.bool_member)) {
+    if (f.bool_member && !(f.omitted_when_true && config.*f.bool_member) &&
+        !(f.omitted_when_false && !(config.*f.bool_member))) {
       j[f.name] = config.*f.bool_member;
     }
   }
@@ -297,7 +310,8 @@ LayerConfig LayerConfigFromJson(LayerType type, const nlohmann::json& j,
   LayerConfig config;
   config.type = type;
   for (const Field& f : FieldsOf(type)) {
-    if (f.omitted_when_true && !j.contains(f.name)) continue;  // the default, true
+    // The default (true, or false) of an optional boolean.
+    if ((f.omitted_when_true || f.omitted_when_false) && !j.contains(f.name)) continue;
     const nlohmann::json& value = RequireKey(j, f.name, where);
     const std::string value_where = At(where, f.name);
     if (f.int_member) config.*f.int_member = ReadInt(value, value_where);

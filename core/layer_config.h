@@ -9,7 +9,7 @@
 //   conv2d       batch_size in_channels out_channels height width kernel_size stride padding
 //                groups bias [input_grad]: nn::Conv2d on NCHW (grads of input, weight, bias;
 //                with input_grad false, as a network's first layer, of weight and bias only)
-//   maxpool2d    batch_size in_channels height width kernel_size stride padding:
+//   maxpool2d    batch_size in_channels height width kernel_size stride padding [ceil_mode]:
 //                nn::MaxPool2d on NCHW (grad of input)
 //   linear       batch_size in_features out_features bias [input_grad]: nn::Linear on
 //                (N, in_features) (gradients as conv2d)
@@ -18,7 +18,7 @@
 //   relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu (the activations, role kActivation)
 //                batch_size in_channels height width: the activation on NCHW, out of place
 //                (grad of input); its function: net/activations.cpp
-//   avgpool2d    as maxpool2d: nn::AvgPool2d, floor mode, count_include_pad (grad of input)
+//   avgpool2d    as maxpool2d: nn::AvgPool2d, count_include_pad (grad of input)
 //   adaptive_avgpool2d
 //                batch_size in_channels height width output_size: nn::AdaptiveAvgPool2d with a
 //                square output_size (grad of input)
@@ -60,7 +60,7 @@
 //   hardsigmoid, sigmoid,       width W; input (N, F) -> (N, F, 1, 1). In-place variants
 //   dropout                     (inplace=True) are measured out of place. dropout: p_percent =
 //                               round(100 * p); p = 0 is the identity (no cost; skip the layer).
-//   avgpool2d                   as maxpool2d (square kernel, floor mode, count_include_pad).
+//   avgpool2d                   as maxpool2d (square kernel, ceil_mode, count_include_pad).
 //   adaptive_avgpool2d          input (N, C, H, W), output_size o (square; [o, o] only) ->
 //                               batch_size N, in_channels C, height H, width W, output_size o.
 //   add                         the residual sum of two (N, C, H, W) tensors -> batch_size N,
@@ -107,7 +107,11 @@ struct LayerConfig {
   int64_t stride = 1;
   int64_t padding = 0;
   int64_t groups = 1;  // conv2d only; groups == in_channels is depthwise
-  bool bias = true;    // conv2d and linear
+  // maxpool2d, avgpool2d: torch's ceil_mode (output sides rounded up; a last window must start
+  // inside the input or its left padding). Serialised only when true ("ceil_mode": true), so
+  // configs stored before the field existed keep their text.
+  bool ceil_mode = false;
+  bool bias = true;  // conv2d and linear
   // conv2d and linear: the backward pass computes the gradient of the input. False for a
   // network's first layer, whose input is data (autograd then computes only the weight and
   // bias gradients; for a 1-channel 5x5 conv that is a fifth of the backward time, JOURNAL.md
@@ -148,7 +152,8 @@ bool IsValid(const LayerConfig& config, std::string* reason = nullptr);
 
 // The JSON keys (torch.nn names) ToJson writes for `type`, in declaration order, e.g. linear:
 // {"batch_size", "in_features", "out_features", "bias", "input_grad"}. "bias" and "input_grad"
-// are the boolean fields; "input_grad" is optional (default true) and written only when false.
+// are the boolean fields; "input_grad" is optional (default true) and written only when false,
+// "ceil_mode" optional (default false) and written only when true.
 const std::vector<std::string>& FieldNames(LayerType type);
 
 // True for the types whose configs carry input_grad (conv2d, linear: FieldNames has it).
@@ -157,6 +162,8 @@ bool HasInputGradField(LayerType type);
 // Output shape:
 //   conv2d, maxpool2d, avgpool2d: {N, C_out, H_out, W_out} with
 //     H_out = floor((height + 2*padding - kernel_size) / stride) + 1 (C_out = C for pools);
+//     pools with ceil_mode: ceil instead of floor, minus 1 when that last window would start at
+//     or beyond height + padding (ATen's pooling_output_shape);
 //   linear: {N, out_features};
 //   batchnorm2d, activations, add, mul, dropout: {N, C, H, W} (the input's shape);
 //   adaptive_avgpool2d: {N, C, output_size, output_size};

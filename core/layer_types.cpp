@@ -15,12 +15,12 @@ const std::vector<LayerDescriptor>& Descriptors() {
   static const std::vector<LayerDescriptor> kTypes = [] {
     using O = SecondOperand;
     const std::vector<std::string> kNchw = {"batch_size", "in_channels", "height", "width"};
-    const std::vector<std::string> kPool = {"batch_size",  "in_channels", "height", "width",
-                                            "kernel_size", "stride",      "padding"};
+    const std::vector<std::string> kPool = {"batch_size",  "in_channels", "height",  "width",
+                                            "kernel_size", "stride",      "padding", "ceil_mode"};
     const std::vector<std::string> kStep = {"parameters", "parameter_tensors"};
     const std::vector<std::string_view> kNchwBounds = {"batch_size", "channels", "image_size"};
-    const std::vector<std::string_view> kPoolBounds = {"batch_size",  "channels", "image_size",
-                                                       "kernel_size", "stride",   "padding"};
+    const std::vector<std::string_view> kPoolBounds = {
+        "batch_size", "channels", "image_size", "kernel_size", "stride", "padding", "ceil_mode"};
     const std::vector<std::string_view> kStepBounds = {"parameters", "parameter_tensors"};
     std::vector<LayerDescriptor> types = {
 #define LJ_LAYER(id, ...) LayerDescriptor{LayerType::id, __VA_ARGS__},

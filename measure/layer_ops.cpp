@@ -230,9 +230,11 @@ const std::vector<Registration>& Registry() {
        }},
       {LayerType::kMaxPool2d,
        [](const LayerConfig& c) {
-         return MakeModuleOp(
-             MaxPool2d(MaxPool2dOptions(c.kernel_size).stride(c.stride).padding(c.padding)),
-             Nchw(c));
+         return MakeModuleOp(MaxPool2d(MaxPool2dOptions(c.kernel_size)
+                                           .stride(c.stride)
+                                           .padding(c.padding)
+                                           .ceil_mode(c.ceil_mode)),
+                             Nchw(c));
        }},
       {LayerType::kLinear,
        [](const LayerConfig& c) {
@@ -247,9 +249,11 @@ const std::vector<Registration>& Registry() {
        }},
       {LayerType::kAvgPool2d,
        [](const LayerConfig& c) {
-         return MakeModuleOp(
-             AvgPool2d(AvgPool2dOptions(c.kernel_size).stride(c.stride).padding(c.padding)),
-             Nchw(c));
+         return MakeModuleOp(AvgPool2d(AvgPool2dOptions(c.kernel_size)
+                                           .stride(c.stride)
+                                           .padding(c.padding)
+                                           .ceil_mode(c.ceil_mode)),
+                             Nchw(c));
        }},
       {LayerType::kAdaptiveAvgPool2d,
        [](const LayerConfig& c) {

@@ -214,6 +214,8 @@ class Builder {
       c.out_channels = layer.out_channels;
       c.groups = layer.groups;
       c.bias = layer.bias;
+    } else {
+      c.ceil_mode = layer.ceil_mode;
     }
     Validate(c, Context(layer, path));
     return c;
@@ -261,7 +263,8 @@ class Builder {
             config = SpatialConfig(layer, path, x, LayerType::kMaxPool2d);
             module = AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(layer.kernel_size)
                                                  .stride(layer.stride)
-                                                 .padding(layer.padding)));
+                                                 .padding(layer.padding)
+                                                 .ceil_mode(layer.ceil_mode)));
             break;
           }
           case LayerType::kAvgPool2d: {
@@ -278,7 +281,8 @@ class Builder {
             config = SpatialConfig(layer, path, x, LayerType::kAvgPool2d);
             module = AnyModule(nn::AvgPool2d(nn::AvgPool2dOptions(layer.kernel_size)
                                                  .stride(layer.stride)
-                                                 .padding(layer.padding)));
+                                                 .padding(layer.padding)
+                                                 .ceil_mode(layer.ceil_mode)));
             break;
           }
           case LayerType::kAdaptiveAvgPool2d: {

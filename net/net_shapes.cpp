@@ -178,6 +178,8 @@ class ShapeWalker {
       c.out_channels = layer.out_channels;
       c.groups = layer.groups;
       c.bias = layer.bias;
+    } else {
+      c.ceil_mode = layer.ceil_mode;
     }
     Validate(c, Context(layer, path));
     return c;

@@ -26,8 +26,8 @@ const std::vector<NetLeaf>& NetLeaves() {
       {LayerType::kConv2d,
        {"out_channels", "kernel_size", "stride", "padding", "groups", "bias"},
        false},
-      {LayerType::kMaxPool2d, {"kernel_size", "stride", "padding"}, false},
-      {LayerType::kAvgPool2d, {"kernel_size", "stride", "padding"}, false},
+      {LayerType::kMaxPool2d, {"kernel_size", "stride", "padding", "ceil_mode"}, false},
+      {LayerType::kAvgPool2d, {"kernel_size", "stride", "padding", "ceil_mode"}, false},
       {LayerType::kAdaptiveAvgPool2d, {"output_size"}, false},
       {LayerType::kLinear, {"out_features", "bias"}, false},
       {LayerType::kBatchNorm2d, {"eps", "momentum"}, false},
@@ -158,6 +158,7 @@ void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string&
       layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
       layer.stride = IntField(j, "stride", ctx, 1, layer.kernel_size);
       layer.padding = IntField(j, "padding", ctx, 0, 0);
+      if (j.contains("ceil_mode")) layer.ceil_mode = ReadBool(j["ceil_mode"], At(ctx, "ceil_mode"));
       if (layer.padding > layer.kernel_size / 2) {
         throw ConfigError(At(
             ctx, "padding must be <= kernel_size / 2 = " + std::to_string(layer.kernel_size / 2) +

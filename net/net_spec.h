@@ -36,13 +36,14 @@ struct NetLayerSpec {
   std::string where;
 
   // conv2d: square kernel; maxpool2d / avgpool2d: kernel_size, stride (default kernel_size),
-  // padding.
+  // padding, ceil_mode (default false).
   int64_t out_channels = 0;
   int64_t kernel_size = 0;
   int64_t stride = 1;
   int64_t padding = 0;
   int64_t groups = 1;
-  bool bias = true;  // conv2d, linear
+  bool bias = true;        // conv2d, linear
+  bool ceil_mode = false;  // maxpool2d, avgpool2d
   // linear
   int64_t out_features = 0;
   // adaptive_avgpool2d: output (height, width); a single integer in the file means square.

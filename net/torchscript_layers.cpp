@@ -95,7 +95,7 @@ std::optional<bool> Bool(const Value* v) {
 // replaces the traced one).
 LayerConfig SquarePoolConfig(lj::LayerType type, int64_t batch_size,
                              const std::vector<int64_t>& input_nchw, int64_t kernel_size,
-                             int64_t stride, int64_t padding) {
+                             int64_t stride, int64_t padding, bool ceil_mode) {
   LayerConfig c;
   c.type = type;
   c.batch_size = batch_size;
@@ -105,6 +105,7 @@ LayerConfig SquarePoolConfig(lj::LayerType type, int64_t batch_size,
   c.kernel_size = kernel_size;
   c.stride = stride;
   c.padding = padding;
+  c.ceil_mode = ceil_mode;
   return c;
 }
 
@@ -359,13 +360,14 @@ class GraphReader {
           note = "padding " + ListText(padding) + " is not square";
         else if (Square(dilation).value_or(0) != 1)
           note = "dilation " + ListText(dilation) + " is not modelled";
-        else if (ceil_mode.value_or(true))
-          note = "ceil_mode is not modelled";
+        else if (!ceil_mode)
+          note = "ceil_mode is not a constant";
         else if (in_raw.size() != 4)
           note = "input is not 4-D";
         if (note.empty()) {
           SetConfig(&li, SquarePoolConfig(lj::LayerType::kMaxPool2d, li.input_shape[0], in_raw,
-                                          *Square(kernel), *Square(stride), *Square(padding)));
+                                          *Square(kernel), *Square(stride), *Square(padding),
+                                          *ceil_mode));
         } else {
           li.note = note;
         }
@@ -380,8 +382,8 @@ class GraphReader {
           note = "stride " + ListText(stride) + " is not square";
         else if (!Square(padding))
           note = "padding " + ListText(padding) + " is not square";
-        else if (ceil_mode.value_or(true))
-          note = "ceil_mode is not modelled";
+        else if (!ceil_mode)
+          note = "ceil_mode is not a constant";
         else if (!count_include_pad.value_or(false))
           note = "count_include_pad=False is not modelled";
         else if (n->inputs().size() > 6 && !IsNone(n->input(6)))
@@ -390,7 +392,8 @@ class GraphReader {
           note = "input is not 4-D";
         if (note.empty()) {
           SetConfig(&li, SquarePoolConfig(lj::LayerType::kAvgPool2d, li.input_shape[0], in_raw,
-                                          *Square(kernel), *Square(stride), *Square(padding)));
+                                          *Square(kernel), *Square(stride), *Square(padding),
+                                          *ceil_mode));
         } else {
           li.note = note;
         }

@@ -284,7 +284,7 @@ TEST(BoundsTest, RejectsBadFilesNamingKeyAndValue) {
               d["parameters"].erase("channels");
             }),
        ": parameters: unknown parameter 'in_channels' for maxpool2d (expected batch_size, "
-       "channels, image_size, kernel_size, stride, padding)"},
+       "channels, image_size, kernel_size, stride, padding, ceil_mode)"},
       {json::array(), " must be a JSON object, got []"},
   };
   for (const Case& c : cases) EXPECT_EQ(LoadError(c.doc), c.expected) << c.doc.dump();

@@ -82,6 +82,47 @@ TEST(LayerConfigTest, MaxPoolShapeAndComparisons) {
   EXPECT_DOUBLE_EQ(Sizes(c).input_elements, 4.0 * 64 * 112 * 112);
 }
 
+// ceil_mode as ATen's pooling_output_shape: rounded up, minus one when that last window would
+// start at or beyond height + padding.
+TEST(LayerConfigTest, CeilModePoolsRoundUpButKeepTheLastWindowInside) {
+  LayerConfig c = MaxPool(1, 64, 112, 3, 2, 0);  // GoogLeNet's maxpool1: 112 -> 55 / 56
+  EXPECT_EQ(OutputShape(c)[2], 55);
+  c.ceil_mode = true;
+  EXPECT_EQ(OutputShape(c), (std::vector<int64_t>{1, 64, 56, 56}));
+  EXPECT_DOUBLE_EQ(ForwardMacs(c), 64.0 * 56 * 56 * 9);
+  // 3 + 2*1 - 2 = 3: ceil(3 / 2) + 1 = 3, but window 2 would start at 4 = height + padding.
+  LayerConfig edge = MaxPool(1, 1, 3, 2, 2, 1);
+  edge.ceil_mode = true;
+  EXPECT_EQ(OutputShape(edge)[2], 2);
+  // A side that divides evenly is the same in both modes.
+  LayerConfig even = MaxPool(1, 1, 8, 2, 2, 0);
+  even.ceil_mode = true;
+  EXPECT_EQ(OutputShape(even)[2], 4);
+  // avgpool2d too; conv2d has no ceil_mode (the field is not its own and is ignored).
+  LayerConfig avg = test::Pool(LayerType::kAvgPool2d, 1, 1, 5, 2, 2, 0);
+  avg.ceil_mode = true;
+  EXPECT_EQ(OutputShape(avg)[2], 3);
+  LayerConfig conv = Conv(1, 1, 1, 5, 2, 2, 0);
+  conv.ceil_mode = true;
+  EXPECT_EQ(OutputShape(conv)[2], 2);
+}
+
+TEST(LayerConfigTest, CeilModeIsWrittenOnlyWhenTrue) {
+  LayerConfig c = MaxPool(2, 3, 9, 2, 2, 0);
+  EXPECT_FALSE(ToJson(c).contains("ceil_mode"));  // configs stored before the field keep their text
+  EXPECT_EQ(LayerConfigFromJson(LayerType::kMaxPool2d, ToJson(c)), c);
+  c.ceil_mode = true;
+  EXPECT_EQ(ToJson(c).at("ceil_mode"), true);
+  const LayerConfig back = LayerConfigFromJson(LayerType::kMaxPool2d, ToJson(c));
+  EXPECT_TRUE(back.ceil_mode);
+  EXPECT_EQ(back, c);
+  EXPECT_NE(back, MaxPool(2, 3, 9, 2, 2, 0));
+  // Not a field of conv2d: rejected there as any unknown key.
+  nlohmann::json conv = ToJson(Conv(1, 1, 1, 5, 2, 2, 0));
+  conv["ceil_mode"] = true;
+  EXPECT_THROW(LayerConfigFromJson(LayerType::kConv2d, conv), ConfigError);
+}
+
 // VGG-16 fc6: 25088 -> 4096.
 TEST(LayerConfigTest, LinearShapeAndMacs) {
   const LayerConfig c = Linear(16, 25088, 4096);
@@ -170,9 +211,9 @@ TEST(LayerConfigTest, JsonRoundTripForEveryType) {
   for (const LayerConfig& c :
        {Conv(8, 3, 16, 32, 3, 1, 1, 1, false), MaxPool(2, 5, 9, 3, 2, 1), Linear(4, 7, 9)}) {
     const nlohmann::json j = ToJson(c);
-    // Exactly the fields of the type; input_grad only when false.
+    // Exactly the fields of the type; input_grad only when false, ceil_mode only when true.
     for (const std::string& key : FieldNames(c.type))
-      EXPECT_EQ(j.contains(key), key != "input_grad") << key;
+      EXPECT_EQ(j.contains(key), key != "input_grad" && key != "ceil_mode") << key;
     EXPECT_EQ(LayerConfigFromJson(c.type, j), c);
     EXPECT_EQ(LayerConfigFromJson(c.type, nlohmann::json::parse(j.dump())), c);
     LayerConfig first = c;

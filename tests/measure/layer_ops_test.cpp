@@ -148,6 +148,20 @@ TEST(LayerOpsTest, PoolsHaveTheirOutputShapes) {
   avg.padding = 1;
   ExpectRuns(avg, {"input"});
   EXPECT_EQ(OutputShape(avg), (Shape{2, 3, 6, 5}));
+  // ceil_mode: LibTorch's output shape is core's (ExpectRuns), for both pools, on sides where the
+  // modes differ (10 with k3 s2) and where ATen drops the last window (3 with k2 s2 p1).
+  for (LayerType type : {LayerType::kMaxPool2d, LayerType::kAvgPool2d}) {
+    LayerConfig ceil = Nchw(type, 2, 3, 10, 3);
+    ceil.kernel_size = 3;
+    ceil.stride = 2;
+    ceil.ceil_mode = true;
+    ExpectRuns(ceil, {"input"});
+    EXPECT_EQ(OutputShape(ceil), (Shape{2, 3, 5, 1}));
+    ceil.kernel_size = 2;
+    ceil.padding = 1;
+    ExpectRuns(ceil, {"input"});
+    EXPECT_EQ(OutputShape(ceil), (Shape{2, 3, 6, 2}));
+  }
 
   LayerConfig adaptive = Nchw(LayerType::kAdaptiveAvgPool2d, 2, 3, 7, 7);
   adaptive.output_size = 1;  // global average pooling (ATen: a mean)

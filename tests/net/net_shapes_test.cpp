@@ -91,6 +91,13 @@ TEST(NetShapesTest, EveryLayerTypeAndBlockAsLibTorchBuildsIt) {
       {"type": "sigmoid"},
       {"type": "linear", "out_features": 3, "bias": false}])",
                          17));
+  // ceil_mode pools: 17 -> 9 (floor: 8), then a side of 3 where ATen drops the last window.
+  ExpectSameLayers(Parse(R"([
+      {"type": "maxpool2d", "kernel_size": 2, "stride": 2, "ceil_mode": true},
+      {"type": "avgpool2d", "kernel_size": 3, "stride": 3, "ceil_mode": true},
+      {"type": "maxpool2d", "kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": true},
+      {"type": "flatten"}, {"type": "linear", "out_features": 2}])",
+                         17));
   // A batch of 1 makes batchnorm2d's config invalid on a 1x1 input (one value per channel).
   NetSpec one = Parse(R"([{"type": "adaptive_avgpool2d", "output_size": 1},
                           {"type": "batchnorm2d"}, {"type": "flatten", "start_dim": 2},

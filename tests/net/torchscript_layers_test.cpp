@@ -159,7 +159,7 @@ TEST(TorchScriptLimitsTest, UnmodelledGeometryAndBakedBatchSize) {
   if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
   const std::string path = (exports.dir() / "odd.pt").string();
   // A traced module whose view() has the tracing batch size 8 baked in, with a non-square
-  // kernel, a dilated convolution, a ceil_mode pooling and an op with no net.json name.
+  // kernel, a dilated convolution, a ceil_mode pooling (modelled) and an op with no net.json name.
   ASSERT_TRUE(exports.RunPython(R"(
 import torch
 from torch import nn
@@ -190,7 +190,11 @@ torch.jit.trace(Odd().eval(), torch.randn(8, 3, 9, 9)).save(")" +
   EXPECT_FALSE(by_path["dilated"]->config.has_value());
   EXPECT_EQ(by_path["dilated"]->note, "dilation [2, 2] is not modelled");
   ASSERT_EQ(by_path.count("pool"), 1u);
-  EXPECT_EQ(by_path["pool"]->note, "ceil_mode is not modelled");
+  // ceil_mode is modelled: the config's shape rule gives the traced 9 -> 5 (floor: 4).
+  EXPECT_EQ(by_path["pool"]->note, "");
+  ASSERT_TRUE(by_path["pool"]->config.has_value());
+  EXPECT_TRUE(by_path["pool"]->config->ceil_mode);
+  EXPECT_EQ(OutputShape(*by_path["pool"]->config), std::vector<int64_t>({8, 4, 5, 5}));
   EXPECT_EQ(by_path["pool"]->output_shape, std::vector<int64_t>({8, 4, 5, 5}));
   bool found_cat = false;
   for (const LayerInstance& l : layers) {
