@@ -44,6 +44,7 @@ const ParameterSpec kPPercent = LJ_INT_PARAMETER("p_percent", p_percent, 0);
 const ParameterSpec kNumClasses = LJ_INT_PARAMETER("num_classes", num_classes, 1);
 const ParameterSpec kParameters = LJ_INT_PARAMETER("parameters", parameters, 1);
 const ParameterSpec kParameterTensors = LJ_INT_PARAMETER("parameter_tensors", parameter_tensors, 1);
+const ParameterSpec kInputs = LJ_INT_PARAMETER("inputs", inputs, 1);
 #undef LJ_INT_PARAMETER
 
 const ParameterSpec kImageSize{"image_size",
@@ -91,7 +92,7 @@ const std::vector<ParameterSpec>& AllParameterSpecs() {
       kBatchSize, kInChannels, kOutChannels, kChannels,         kKernelSize,
       kStride,    kPadding,    kInFeatures,  kOutFeatures,      kOutputSize,
       kPPercent,  kNumClasses, kParameters,  kParameterTensors, kImageSize,
-      kGroups,    kBias,       kInputGrad,   kCeilMode};
+      kGroups,    kBias,       kInputGrad,   kCeilMode,         kInputs};
   return kAll;
 }
 

@@ -33,6 +33,8 @@
 //   batchnorm2d, relu, relu6, hardswish, hardsigmoid, sigmoid, add, mul:
 //              batch_size, channels, image_size
 //   dropout:   batch_size, channels, image_size, p_percent (0..100)
+//   cat:       batch_size, channels (the output's, the sum over the inputs), image_size, inputs
+//              (the number of tensors; a draw with inputs > channels is invalid and redrawn)
 //   adaptive_avgpool2d:
 //              batch_size, channels, image_size, output_size
 //   cross_entropy: batch_size, num_classes

@@ -42,14 +42,15 @@ const Field kPPercent{"p_percent", &LayerConfig::p_percent, nullptr, 0};
 const Field kNumClasses{"num_classes", &LayerConfig::num_classes, nullptr, 1};
 const Field kParameters{"parameters", &LayerConfig::parameters, nullptr, 1};
 const Field kParameterTensors{"parameter_tensors", &LayerConfig::parameter_tensors, nullptr, 1};
+const Field kInputs{"inputs", &LayerConfig::inputs, nullptr, 1};
 
 // Every serialisable field, by JSON key. A descriptor's `fields` name rows of this table.
 const std::vector<Field>& AllFields() {
   static const std::vector<Field> kFields = {
-      kBatchSize,  kInChannels,  kOutChannels,      kHeight,     kWidth,
-      kKernelSize, kStride,      kPadding,          kGroups,     kBias,
-      kInFeatures, kOutFeatures, kNumFeatures,      kOutputSize, kPPercent,
-      kNumClasses, kParameters,  kParameterTensors, kInputGrad,  kCeilMode};
+      kBatchSize,   kInChannels, kOutChannels, kHeight,     kWidth,      kKernelSize,
+      kStride,      kPadding,    kGroups,      kBias,       kInFeatures, kOutFeatures,
+      kNumFeatures, kOutputSize, kPPercent,    kNumClasses, kParameters, kParameterTensors,
+      kInputGrad,   kCeilMode,   kInputs};
   return kFields;
 }
 
@@ -126,6 +127,10 @@ std::string CheckGeometry(const LayerConfig& c) {
       (c.in_channels % c.groups != 0 || c.out_channels % c.groups != 0)) {
     return "groups " + std::to_string(c.groups) + " must divide in_channels " +
            std::to_string(c.in_channels) + " and out_channels " + std::to_string(c.out_channels);
+  }
+  if (c.type == LayerType::kCat && c.inputs > c.in_channels) {
+    return "inputs " + std::to_string(c.inputs) + " must be <= in_channels " +
+           std::to_string(c.in_channels) + " (each input has at least one channel)";
   }
   // torch: "pad should be at most half of effective kernel size" (max_pool2d) and "pad
   // should be at most half of kernel size" (avg_pool2d).

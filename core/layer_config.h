@@ -19,6 +19,9 @@
 //                batch_size in_channels height width: the activation on NCHW, out of place
 //                (grad of input); its function: net/activations.cpp
 //   avgpool2d    as maxpool2d: nn::AvgPool2d, count_include_pad (grad of input)
+//   cat          batch_size in_channels height width inputs: torch.cat of `inputs` (N, C_i, H, W)
+//                tensors along dim 1, sum C_i = in_channels (grads of every input: views of
+//                the output gradient)
 //   adaptive_avgpool2d
 //                batch_size in_channels height width output_size: nn::AdaptiveAvgPool2d with a
 //                square output_size (grad of input)
@@ -125,6 +128,10 @@ struct LayerConfig {
   int64_t output_size = 0;
   // dropout: drop probability in percent, 0..100 (torch.nn.Dropout p = p_percent / 100).
   int64_t p_percent = 50;
+  // cat: `inputs` NCHW tensors of equal batch_size, height and width concatenated along the
+  // channels (torch.cat(tensors, dim=1)); in_channels is their sum, the output's channels, split
+  // as evenly as possible among them when measured.
+  int64_t inputs = 2;
   // cross_entropy: logits (batch_size, num_classes).
   int64_t num_classes = 0;
   // sgd, adam: trainable float32 elements updated by one step, and the number of tensors they

@@ -114,6 +114,28 @@ class BinaryOp : public LayerOp {
   bool is_mul_;
 };
 
+// torch.cat of c.inputs NCHW tensors along the channels, c.in_channels split as evenly as
+// possible (the first ones get the remainder). Every input is a gradient target ("input",
+// "input1", ...): the backward pass gives each its slice of the output gradient, a view.
+class CatOp : public LayerOp {
+ public:
+  explicit CatOp(const LayerConfig& c) {
+    const int64_t k = c.inputs;
+    for (int64_t i = 0; i < k; ++i) {
+      const int64_t channels = c.in_channels / k + (i < c.in_channels % k ? 1 : 0);
+      torch::Tensor t = torch::randn({c.batch_size, channels, c.height, c.width}, kFloat);
+      if (i == 0) input = t;
+      parts_.push_back(t);
+      const std::string name = i == 0 ? "input" : "input" + std::to_string(i);
+      AddInput(*this, t, name.c_str());
+    }
+  }
+  torch::Tensor Run() override { return torch::cat(parts_, 1); }
+
+ private:
+  std::vector<torch::Tensor> parts_;
+};
+
 // Mean cross-entropy of logits (N, num_classes) and random int64 labels.
 class CrossEntropyOp : public LayerOp {
  public:
@@ -277,6 +299,8 @@ const std::vector<Registration>& Registry() {
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          return std::make_unique<DropoutOp>(c);
        }},
+      {LayerType::kCat,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> { return std::make_unique<CatOp>(c); }},
       {LayerType::kCrossEntropy,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          return std::make_unique<CrossEntropyOp>(c);

@@ -1,5 +1,7 @@
 #include "net/layer_instance.h"
 
+#include "core/errors.h"
+
 namespace lj {
 
 void SetLayerType(LayerInstance& layer, std::string_view name) {
@@ -25,6 +27,27 @@ std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<i
   c.height = shape.size() == 4 ? shape[2] : 1;
   c.width = shape.size() == 4 ? shape[3] : 1;
   return c;
+}
+
+LayerConfig CatConfig(const std::vector<std::vector<int64_t>>& shapes, const std::string& context) {
+  if (shapes.empty()) throw ConfigError(context + ": nothing to concatenate");
+  std::string all;
+  for (const std::vector<int64_t>& s : shapes) all += (all.empty() ? "" : ", ") + ShapeToString(s);
+  const std::vector<int64_t>& first = shapes.front();
+  for (const std::vector<int64_t>& s : shapes) {
+    bool same = s.size() == first.size() && (s.size() == 4 || s.size() == 2);
+    for (size_t d = 0; same && d < s.size(); ++d) same = d == 1 || s[d] == first[d];
+    if (!same) {
+      throw ConfigError(context + ": branch outputs " + all +
+                        " cannot be concatenated along the channels (all (N, C, H, W) or all "
+                        "(N, F), equal but for C)");
+    }
+  }
+  std::optional<LayerConfig> c = ElementwiseConfig(LayerType::kCat, first);
+  c->in_channels = 0;
+  for (const std::vector<int64_t>& s : shapes) c->in_channels += s[1];
+  c->inputs = static_cast<int64_t>(shapes.size());
+  return *c;
 }
 
 std::optional<LayerConfig> LossConfigOf(const std::vector<LayerInstance>& layers,

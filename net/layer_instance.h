@@ -92,6 +92,12 @@ bool HasKnownType(const LayerInstance& layer);
 // Empty for other ranks. Not validated.
 std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<int64_t>& shape);
 
+// The cat config (core/layer_config.h) of concatenating tensors of `shapes` along dim 1:
+// batch_size N, in_channels = the sum of their C, height H, width W (1 for (N, F) tensors),
+// inputs = their number. Throws ConfigError naming `context` when the shapes are not all 4-D or
+// all 2-D, or differ in any dimension but 1 (what torch.cat would reject).
+LayerConfig CatConfig(const std::vector<std::vector<int64_t>>& shapes, const std::string& context);
+
 // The training loss core/layer_config.h models: one cross_entropy on the network's output
 // (the last layer's output shape, which must be (N, num_classes)): batch_size N, num_classes.
 // Empty, with the reason in *reason, for no layers or another output rank.

@@ -39,6 +39,7 @@ class Builder {
     if (layer.type == "sequential") return BuildSequential(layer, path, x);
     if (layer.type == "residual") return BuildResidual(layer, path, x);
     if (layer.type == "squeeze_excitation") return BuildSqueezeExcitation(layer, path, x);
+    if (layer.type == "concat") return BuildConcat(layer, path, x);
     return BuildLeaf(layer, path, x);
   }
 
@@ -145,6 +146,32 @@ class Builder {
           layer.activation, Join(path, "activation"), layer,
           [&](const Tensor& in) { return block->Activate(in); }, x, nullptr,
           Elementwise(layer.activation, x));
+    }
+    return AnyModule(block);
+  }
+
+  AnyModule BuildConcat(const NetLayerSpec& layer, const std::string& path, Tensor& x) {
+    Concat block;
+    block->eval();
+    const Tensor input = x;
+    std::vector<Tensor> outputs;
+    std::vector<std::vector<int64_t>> shapes;
+    for (size_t i = 0; i < layer.layers.size(); ++i) {
+      const std::string segment = Segment(layer.layers[i], i);
+      Tensor branch = input;
+      block->AppendBranch(segment, Build(layer.layers[i], Join(path, segment), branch));
+      outputs.push_back(branch);
+      shapes.push_back(AtBatchSize(branch));
+    }
+    const std::optional<LayerConfig> config = CatConfig(shapes, Context(layer, path));
+    x = Record(
+        "cat", Join(path, "cat"), layer, [&](const Tensor&) { return torch::cat(outputs, 1); },
+        outputs.front(), nullptr, config);
+    // The block input feeds every branch: autograd sums their gradients.
+    if (auto acc = Elementwise("add", input)) {
+      for (size_t i = 1; i < layer.layers.size(); ++i) {
+        layers_.back().grad_accumulations.push_back(*acc);
+      }
     }
     return AnyModule(block);
   }

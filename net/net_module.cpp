@@ -59,6 +59,18 @@ torch::Tensor ResidualImpl::forward(torch::Tensor x) {
   return Activate(Sum(out, x));
 }
 
+void ConcatImpl::AppendBranch(const std::string& name, torch::nn::AnyModule module) {
+  register_module(name, module.ptr());
+  branches_.push_back(std::move(module));
+}
+
+torch::Tensor ConcatImpl::forward(torch::Tensor x) {
+  std::vector<torch::Tensor> outputs;
+  outputs.reserve(branches_.size());
+  for (auto& branch : branches_) outputs.push_back(branch.forward<torch::Tensor>(x));
+  return torch::cat(outputs, 1);
+}
+
 SqueezeExcitationImpl::SqueezeExcitationImpl(int64_t channels, int64_t squeeze_channels,
                                              const std::string& activation_type,
                                              const std::string& scale_activation_type) {

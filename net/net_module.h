@@ -71,6 +71,19 @@ class ResidualImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Residual);
 
+// Branches on one input whose outputs are concatenated along the channels (dim 1), as
+// torchvision's Inception blocks and SqueezeNet's Fire modules: torch.cat([b(x) for b in
+// branches], 1). Children: the branches, by name.
+class ConcatImpl : public torch::nn::Module {
+ public:
+  void AppendBranch(const std::string& name, torch::nn::AnyModule module);
+  torch::Tensor forward(torch::Tensor x);
+
+ private:
+  std::vector<torch::nn::AnyModule> branches_;
+};
+TORCH_MODULE(Concat);
+
 // Squeeze-and-excitation as torchvision.ops.SqueezeExcitation (Hu et al. 2018):
 // scale = scale_activation(fc2(activation(fc1(avgpool(x))))), output = scale * x, with
 // avgpool = AdaptiveAvgPool2d(1), fc1 = Conv2d(C, squeeze_channels, 1), fc2 =

@@ -34,6 +34,8 @@ class ShapeWalker {
       Residual(layer, path, x);
     } else if (layer.type == "squeeze_excitation") {
       SqueezeExcitation(layer, path, x);
+    } else if (layer.type == "concat") {
+      Concatenate(layer, path, x);
     } else {
       Leaf(layer, path, x);
     }
@@ -125,6 +127,27 @@ class ShapeWalker {
       Record(layer.activation, Join(path, "activation"), layer, x, x,
              Elementwise(layer.activation, x), 0, 0);
     }
+  }
+
+  void Concatenate(const NetLayerSpec& layer, const std::string& path, Shape& x) {
+    const Shape input = x;
+    std::vector<Shape> outputs;
+    for (size_t i = 0; i < layer.layers.size(); ++i) {
+      Shape branch = input;
+      Walk(layer.layers[i], Join(path, Segment(layer.layers[i], i)), branch);
+      outputs.push_back(branch);
+    }
+    const std::optional<LayerConfig> config = CatConfig(outputs, Context(layer, path));
+    Shape out = outputs.front();
+    out[1] = 0;
+    for (const Shape& s : outputs) out[1] += s[1];
+    Record("cat", Join(path, "cat"), layer, outputs.front(), out, config, 0, 0);
+    if (auto acc = Elementwise("add", input)) {
+      for (size_t i = 1; i < layer.layers.size(); ++i) {
+        layers_.back().grad_accumulations.push_back(*acc);
+      }
+    }
+    x = out;
   }
 
   void SqueezeExcitation(const NetLayerSpec& layer, const std::string& path, Shape& x) {

@@ -65,7 +65,8 @@ const std::vector<std::string> kLeafTypes = [] {
   return v;
 }();
 const std::vector<std::string> kActivationTypes = LeafNames(true);
-const std::vector<std::string> kBlockTypes = {"sequential", "residual", "squeeze_excitation"};
+const std::vector<std::string> kBlockTypes = {"sequential", "residual", "squeeze_excitation",
+                                              "concat"};
 
 bool Contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -84,6 +85,7 @@ std::vector<std::string> FieldsOf(const std::string& type) {
   if (type == "sequential") return {"layers"};
   if (type == "residual") return {"layers", "shortcut", "shortcut_name", "activation"};
   if (type == "squeeze_excitation") return {"squeeze_channels", "activation", "scale_activation"};
+  if (type == "concat") return {"branches"};
   return {};
 }
 
@@ -288,6 +290,14 @@ class Parser {
       std::vector<std::string> reserved = {"add", "activation"};
       if (!layer.shortcut.empty()) reserved.push_back(layer.shortcut_name);
       CheckUniqueSegments(layer.layers, reserved);
+    } else if (t == "concat") {
+      layer.layers = ParseList(RequireKey(j, "branches", ctx), key_path + ".branches",
+                               ctx + ": branches", false);
+      if (layer.layers.size() < 2) {
+        throw ConfigError(At(ctx, "branches") + " must hold at least 2 branches, got " +
+                          std::to_string(layer.layers.size()));
+      }
+      CheckUniqueSegments(layer.layers, {"cat"});
     } else if (t == "squeeze_excitation") {
       layer.squeeze_channels = IntField(j, "squeeze_channels", ctx, 1, std::nullopt);
       layer.activation = ActivationField(j, "activation", ctx, std::string("relu"), false);
@@ -332,6 +342,7 @@ bool IsNetJsonLeaf(LayerType type) {
 std::string_view NetBlockOf(LayerType type) {
   if (type == LayerType::kAdd) return "residual";
   if (type == LayerType::kMul) return "squeeze_excitation";
+  if (type == LayerType::kCat) return "concat";
   return "";
 }
 

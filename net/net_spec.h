@@ -59,7 +59,9 @@ struct NetLayerSpec {
   int64_t end_dim = -1;
 
   // sequential: layers. residual: layers is the branch, shortcut the optional projection
-  // (empty: identity), output = activation(branch(x) + shortcut(x)).
+  // (empty: identity), output = activation(branch(x) + shortcut(x)). concat (net.json
+  // "branches", Inception and Fire modules): layers are the >= 2 branches, each one layer (a
+  // leaf or a block) applied to the block input, output = torch.cat([branch(x), ...], dim 1).
   std::vector<NetLayerSpec> layers;
   std::vector<NetLayerSpec> shortcut;
   std::string shortcut_name = "shortcut";

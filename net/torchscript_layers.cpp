@@ -173,6 +173,7 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::add_", T::kAdd},
         {"aten::mul", T::kMul},
         {"aten::mul_", T::kMul},
+        {"aten::cat", T::kCat},
     };
     for (const ActivationOp& a : Activations()) {
       for (std::string_view op : a.aten_ops) types.emplace(std::string(op), a.type);
@@ -440,6 +441,23 @@ class GraphReader {
       c.out_features = out_features;
       c.bias = bias;
       SetConfig(&li, c);
+    } else if (lt == lj::LayerType::kCat) {
+      // cat(tensors, dim) along the channels of (N, C, H, W) tensors, or the features of (N, F)
+      // ones, whose list is built in the graph (prim::ListConstruct).
+      const Node* list = n->input(0)->node();
+      const auto dim = Int(n->input(1));
+      const auto rank = static_cast<int64_t>(out_raw.size());
+      if (list->kind() != c10::prim::ListConstruct) {
+        li.note = "the tensor list is not built in the graph";
+      } else if (rank != 4 && rank != 2) {
+        li.note = "output " + ShapeToString(li.output_shape) + " is neither 4-D nor 2-D";
+      } else if (!dim || (*dim != 1 && *dim != 1 - rank)) {
+        li.note = "cat along dim " + (dim ? std::to_string(*dim) : std::string("?")) +
+                  " is not modelled (only the channels, dim 1)";
+      } else if (auto c = ElementwiseConfig(lj::LayerType::kCat, li.output_shape)) {
+        c->inputs = static_cast<int64_t>(list->inputs().size());
+        SetConfig(&li, *c);
+      }
     } else if (lt == lj::LayerType::kBatchNorm2d) {
       li.parameter_count = Numel(n->input(1)) + Numel(n->input(2));
       li.parameter_tensors = (IsNone(n->input(1)) ? 0 : 1) + (IsNone(n->input(2)) ? 0 : 1);

@@ -108,6 +108,7 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
       k.extra_bytes = in_elements * kFloatBytes;
       break;
     case LayerType::kAdd:  // nothing
+    case LayerType::kCat:  // nothing: its backward slices the output gradient by sizes alone
       break;
     case LayerType::kCrossEntropy:  // log_softmax's result and nll_loss's 0-dim total_weight
       k.extra_bytes = in_elements * kFloatBytes + kFloatBytes;

@@ -42,6 +42,10 @@ std::vector<LayerConfig> Examples() {
     out.push_back(Nchw(t, 8, 16, 14, 12));
   }
   out.push_back(Pool(LayerType::kAvgPool2d, 4, 8, 15, 3, 2, 1));
+  out.back().ceil_mode = true;  // written only when true: every field is then in the JSON
+  LayerConfig cat = Nchw(LayerType::kCat, 8, 16, 14, 12);
+  cat.inputs = 3;
+  out.push_back(cat);
   out.push_back(Adaptive(4, 8, 7, 3));
   out.push_back(Dropout(64, 4096, 1, 50));
   out.push_back(CrossEntropy(64, 10));

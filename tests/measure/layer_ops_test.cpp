@@ -173,6 +173,26 @@ TEST(LayerOpsTest, PoolsHaveTheirOutputShapes) {
   ExpectRuns(adaptive, {"input"});
 }
 
+// cat: 7 channels over 3 inputs as 3 + 2 + 2; each input's gradient is its slice of the output
+// gradient.
+TEST(LayerOpsTest, CatGivesEveryInputItsSliceOfTheGradient) {
+  LayerConfig config = Nchw(LayerType::kCat, 2, 7, 3, 5);
+  config.inputs = 3;
+  LayerRunner runner(config, 7);
+  runner.Forward();
+  EXPECT_EQ(runner.LastOutputShape(), OutputShape(config));
+  EXPECT_EQ(OutputShape(config), (Shape{2, 7, 3, 5}));
+  const auto grads = Backward(runner);
+  ASSERT_EQ(grads.size(), 3u);
+  EXPECT_EQ(grads.at("input").shape, (Shape{2, 3, 3, 5}));
+  EXPECT_EQ(grads.at("input1").shape, (Shape{2, 2, 3, 5}));
+  EXPECT_EQ(grads.at("input2").shape, (Shape{2, 2, 3, 5}));
+  for (const auto& [name, g] : grads) EXPECT_GT(g.abs_sum, 0) << name;
+  // More inputs than channels cannot be built.
+  config.inputs = 8;
+  EXPECT_THROW(Validate(config), ConfigError);
+}
+
 TEST(LayerOpsTest, CrossEntropyGivesTheLossAndTheLogitGradient) {
   LayerConfig config;
   config.type = LayerType::kCrossEntropy;

@@ -98,6 +98,24 @@ TEST(NetShapesTest, EveryLayerTypeAndBlockAsLibTorchBuildsIt) {
       {"type": "maxpool2d", "kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": true},
       {"type": "flatten"}, {"type": "linear", "out_features": 2}])",
                          17));
+  // A concat block (Inception-like: a 1x1 branch, a sequential branch, a pooling branch), nested
+  // in a residual branch, and a Fire-like concat of two expand convs after a squeeze conv.
+  ExpectSameLayers(Parse(R"([
+      {"type": "concat", "name": "inception", "branches": [
+        {"type": "conv2d", "name": "branch1", "out_channels": 4, "kernel_size": 1},
+        {"type": "sequential", "name": "branch2", "layers": [
+          {"type": "conv2d", "out_channels": 2, "kernel_size": 1}, {"type": "relu"},
+          {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "padding": 1}]},
+        {"type": "sequential", "name": "branch4", "layers": [
+          {"type": "maxpool2d", "kernel_size": 3, "stride": 1, "padding": 1, "ceil_mode": true},
+          {"type": "conv2d", "out_channels": 3, "kernel_size": 1}]}]},
+      {"type": "residual", "activation": "relu", "layers": [
+        {"type": "conv2d", "name": "squeeze", "out_channels": 4, "kernel_size": 1},
+        {"type": "concat", "name": "expand", "branches": [
+          {"type": "conv2d", "out_channels": 6, "kernel_size": 1},
+          {"type": "conv2d", "out_channels": 7, "kernel_size": 3, "padding": 1}]}]},
+      {"type": "flatten"}, {"type": "linear", "out_features": 2}])",
+                         9));
   // A batch of 1 makes batchnorm2d's config invalid on a 1x1 input (one value per channel).
   NetSpec one = Parse(R"([{"type": "adaptive_avgpool2d", "output_size": 1},
                           {"type": "batchnorm2d"}, {"type": "flatten", "start_dim": 2},
@@ -129,6 +147,9 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
            R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 1, "groups": 2}])",
            R"([{"type": "flatten"}, {"type": "squeeze_excitation", "squeeze_channels": 2}])",
            R"([{"type": "flatten", "start_dim": 4}])",
+           R"([{"type": "concat", "name": "mixed", "branches": [
+               {"type": "conv2d", "out_channels": 2, "kernel_size": 1},
+               {"type": "conv2d", "out_channels": 2, "kernel_size": 3}]}])",
            R"([{"type": "flatten"}, {"type": "flatten", "start_dim": 2}])"}) {
     const NetSpec spec = Parse(layers);
     const std::string built = ErrorOf([&] { LayersFromNetSpec(spec); });

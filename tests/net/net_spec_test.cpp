@@ -187,6 +187,27 @@ TEST(NetSpecTest, ResidualNeedsExplicitActivation) {
       << ErrorOf(j);
 }
 
+TEST(NetSpecTest, ConcatNeedsTwoNamedDistinctBranches) {
+  nlohmann::json j = TinyNet();
+  j["layers"].push_back({{"type", "concat"}, {"name", "fire"}});
+  EXPECT_EQ(ErrorOf(j), "net.json: layer 2 (concat): missing key 'branches'");
+  j["layers"][2]["branches"] = {{{"type", "relu"}}};
+  EXPECT_EQ(ErrorOf(j),
+            "net.json: layer 2 (concat): branches must hold at least 2 branches, got 1");
+  j["layers"][2]["branches"] = {{{"type", "relu"}, {"name", "cat"}}, {{"type", "relu"}}};
+  EXPECT_NE(ErrorOf(j).find("name 'cat' is already used in the same block"), std::string::npos)
+      << ErrorOf(j);
+  j["layers"][2]["branches"] = {{{"type", "relu"}, {"name", "a"}},
+                                {{"type", "conv2d"}, {"name", "b"}, {"kernel_size", 1}}};
+  EXPECT_EQ(ErrorOf(j), "net.json: layers[2].branches[1] (conv2d): missing key 'out_channels'");
+  j["layers"][2]["branches"][1]["out_channels"] = 3;
+  const NetSpec spec = ParseNetSpec(j, "net.json");
+  ASSERT_EQ(spec.layers.size(), 3u);
+  EXPECT_EQ(spec.layers[2].type, "concat");
+  ASSERT_EQ(spec.layers[2].layers.size(), 2u);
+  EXPECT_EQ(spec.layers[2].layers[1].where, "layers[2].branches[1]");
+}
+
 TEST(NetSpecTest, RejectsDuplicateAndInvalidNames) {
   nlohmann::json duplicate = TinyNet();
   duplicate["layers"][0]["name"] = "conv";

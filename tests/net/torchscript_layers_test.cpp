@@ -169,11 +169,12 @@ class Odd(nn.Module):
         self.wide = nn.Conv2d(3, 4, kernel_size=(1, 3), padding=(0, 1))
         self.dilated = nn.Conv2d(4, 4, kernel_size=3, dilation=2, padding=2)
         self.pool = nn.MaxPool2d(2, ceil_mode=True)
-        self.fc = nn.Linear(8 * 5 * 5, 2)
+        self.fc = nn.Linear(8 * 5 * 10, 2)
     def forward(self, x):
         y = self.pool(self.dilated(self.wide(x)))
         y = torch.cat([y, y], dim=1)
-        return self.fc(y.view(8, -1))
+        z = torch.cat([y, y], dim=3)
+        return self.fc(torch.flip(z, [3]).view(8, -1))
 torch.jit.trace(Odd().eval(), torch.randn(8, 3, 9, 9)).save(")" +
                                 path + R"(")
 )")) << exports.error;
@@ -196,18 +197,28 @@ torch.jit.trace(Odd().eval(), torch.randn(8, 3, 9, 9)).save(")" +
   EXPECT_TRUE(by_path["pool"]->config->ceil_mode);
   EXPECT_EQ(OutputShape(*by_path["pool"]->config), std::vector<int64_t>({8, 4, 5, 5}));
   EXPECT_EQ(by_path["pool"]->output_shape, std::vector<int64_t>({8, 4, 5, 5}));
-  bool found_cat = false;
+  // cat along the channels is a cat layer; along the width it gets a note; flip has no type.
+  std::vector<const LayerInstance*> cats;
+  bool found_flip = false;
   for (const LayerInstance& l : layers) {
-    if (l.type == "aten::cat") {
-      found_cat = true;
+    if (l.type == "cat") cats.push_back(&l);
+    if (l.type == "aten::flip") {
+      found_flip = true;
       EXPECT_FALSE(HasKnownType(l));
     }
   }
-  EXPECT_TRUE(found_cat);
+  EXPECT_TRUE(found_flip);
+  ASSERT_EQ(cats.size(), 2u);
+  ASSERT_TRUE(cats[0]->config.has_value()) << cats[0]->note;
+  EXPECT_EQ(cats[0]->config->inputs, 2);
+  EXPECT_EQ(cats[0]->config->in_channels, 8);
+  EXPECT_EQ(OutputShape(*cats[0]->config), std::vector<int64_t>({8, 8, 5, 5}));
+  EXPECT_FALSE(cats[1]->config.has_value());
+  EXPECT_EQ(cats[1]->note, "cat along dim 3 is not modelled (only the channels, dim 1)");
   ASSERT_EQ(by_path.count("fc"), 1u);
   ASSERT_TRUE(by_path["fc"]->config.has_value());
   EXPECT_EQ(by_path["fc"]->config->batch_size, 8);  // run at batch 8 after batch 1 failed
-  EXPECT_EQ(by_path["fc"]->config->in_features, 200);
+  EXPECT_EQ(by_path["fc"]->config->in_features, 400);
 }
 
 }  // namespace
