@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "core/errors.h"
 #include "core/json_reader.h"
@@ -15,10 +16,9 @@ struct Field {
   int64_t LayerConfig::*int_member;
   bool LayerConfig::*bool_member;
   int64_t min_value;  // smallest valid value of an integer field
-  // A boolean field that is optional in JSON, true when absent, and written only when false.
-  bool omitted_when_true = false;
-  // A boolean field that is optional in JSON, false when absent, and written only when true.
-  bool omitted_when_false = false;
+  // A boolean field that is optional in JSON: this value when absent, written only when the
+  // config's value differs (input_grad: true, ceil_mode: false).
+  std::optional<bool> omitted_default = std::nullopt;
 };
 
 const Field kBatchSize{"batch_size", &LayerConfig::batch_size, nullptr, 1};
@@ -32,7 +32,7 @@ const Field kPadding{"padding", &LayerConfig::padding, nullptr, 0};
 const Field kGroups{"groups", &LayerConfig::groups, nullptr, 1};
 const Field kBias{"bias", nullptr, &LayerConfig::bias, 0};
 const Field kInputGrad{"input_grad", nullptr, &LayerConfig::input_grad, 0, true};
-const Field kCeilMode{"ceil_mode", nullptr, &LayerConfig::ceil_mode, 0, false, true};
+const Field kCeilMode{"ceil_mode", nullptr, &LayerConfig::ceil_mode, 0, false};
 const Field kInFeatures{"in_features", &LayerConfig::in_features, nullptr, 1};
 const Field kOutFeatures{"out_features", &LayerConfig::out_features, nullptr, 1};
 // batchnorm2d's channel count: torch.nn.BatchNorm2d(num_features), stored in in_channels.
@@ -298,8 +298,7 @@ nlohmann::json ToJson(const LayerConfig& config) {
   nlohmann::json j = nlohmann::json::object();
   for (const Field& f : FieldsOf(config.type)) {
     if (f.int_member) j[f.name] = config.*f.int_member;
-    if (f.bool_member && !(f.omitted_when_true && config.*f.bool_member) &&
-        !(f.omitted_when_false && !(config.*f.bool_member))) {
+    if (f.bool_member && f.omitted_default != config.*f.bool_member) {
       j[f.name] = config.*f.bool_member;
     }
   }
@@ -315,8 +314,10 @@ LayerConfig LayerConfigFromJson(LayerType type, const nlohmann::json& j,
   LayerConfig config;
   config.type = type;
   for (const Field& f : FieldsOf(type)) {
-    // The default (true, or false) of an optional boolean.
-    if ((f.omitted_when_true || f.omitted_when_false) && !j.contains(f.name)) continue;
+    if (f.omitted_default && !j.contains(f.name)) {
+      config.*f.bool_member = *f.omitted_default;
+      continue;
+    }
     const nlohmann::json& value = RequireKey(j, f.name, where);
     const std::string value_where = At(where, f.name);
     if (f.int_member) config.*f.int_member = ReadInt(value, value_where);

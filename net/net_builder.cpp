@@ -163,7 +163,7 @@ class Builder {
       outputs.push_back(branch);
       shapes.push_back(AtBatchSize(branch));
     }
-    const std::optional<LayerConfig> config = CatConfig(shapes, Context(layer, path));
+    const LayerConfig config = CatConfig(shapes, Context(layer, path));
     x = Record(
         "cat", Join(path, "cat"), layer, [&](const Tensor&) { return torch::cat(outputs, 1); },
         outputs.front(), nullptr, config);

@@ -137,10 +137,9 @@ class ShapeWalker {
       Walk(layer.layers[i], Join(path, Segment(layer.layers[i], i)), branch);
       outputs.push_back(branch);
     }
-    const std::optional<LayerConfig> config = CatConfig(outputs, Context(layer, path));
+    const LayerConfig config = CatConfig(outputs, Context(layer, path));
     Shape out = outputs.front();
-    out[1] = 0;
-    for (const Shape& s : outputs) out[1] += s[1];
+    out[1] = config.in_channels;  // the sum of the branches' channels
     Record("cat", Join(path, "cat"), layer, outputs.front(), out, config, 0, 0);
     if (auto acc = Elementwise("add", input)) {
       for (size_t i = 1; i < layer.layers.size(); ++i) {

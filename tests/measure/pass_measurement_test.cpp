@@ -40,6 +40,14 @@ void Spin(double seconds) {
   }
 }
 
+// An execution that spins for `seconds` and counts itself in *executions.
+std::function<void()> CountedSpin(double seconds, int* executions) {
+  return [seconds, executions] {
+    Spin(seconds);
+    ++*executions;
+  };
+}
+
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -195,13 +203,8 @@ TEST(PassMeasurementTest, AShortTrialAfterThePilotGrowsTheRepetitions) {
 
 TEST(PassMeasurementTest, SlowExecutionIsRunOncePerTrial) {
   int executions = 0;
-  const PassResult r = MeasurePass(
-      Pass::kBackward,
-      [&] {
-        Spin(0.03);
-        ++executions;
-      },
-      Protocol(0.01, 3, 0), nullptr);
+  const PassResult r =
+      MeasurePass(Pass::kBackward, CountedSpin(0.03, &executions), Protocol(0.01, 3, 0), nullptr);
   EXPECT_EQ(r.pass, Pass::kBackward);
   EXPECT_EQ(r.repetitions, 1);
   EXPECT_EQ(r.trials, 3);
@@ -214,19 +217,14 @@ TEST(PassMeasurementTest, SlowExecutionIsRunOncePerTrial) {
 // execution would cost as much as a trial and is not run.
 TEST(PassMeasurementTest, ALongFirstExecutionEndsTheWarmUp) {
   int executions = 0;
-  const PassResult r = MeasurePass(
-      Pass::kForward,
-      [&] {
-        Spin(0.03);
-        ++executions;
-      },
-      Protocol(0.01, 3, 2), nullptr);
+  const PassResult r =
+      MeasurePass(Pass::kForward, CountedSpin(0.03, &executions), Protocol(0.01, 3, 2), nullptr);
   EXPECT_EQ(r.repetitions, 1);
   EXPECT_EQ(executions, 1 + 3);
 
   // A cold first execution that long (oneDNN primitive creation, first-touch faults) ends the
   // warm-up too, but the short trial that follows it makes n grow: the trials are not single
-  // 1 ms executions measured against a 10 ms min_time_s.
+  // 1 ms executions measured against a 50 ms min_time_s.
   // (A 1 ms trial against 0.5 x 50 ms: only a 24 ms preemption could make it look long enough.)
   int cold_executions = 0;
   const PassResult cold = MeasurePass(
