@@ -33,6 +33,7 @@ NetworkSampleRow ReadRow(const Statement& q) {
   row.idle_power_w = q.OptDouble(8);
   row.meter = q.Text(9);
   row.peak_memory_bytes = q.OptInt(10);
+  row.created_at = q.Text(11);
   return row;
 }
 
@@ -48,9 +49,9 @@ void NetworkSamplesTable::Insert(const NetworkSampleRow& row) {
 }
 
 std::vector<NetworkSampleRow> NetworkSamplesTable::Read(const std::string& network) {
-  const std::string sql = std::string("SELECT ") +
-                          (schema_version_ >= 3 ? kColumns : kColumnsBefore3) +
-                          " FROM network_samples WHERE ?1 = '' OR network = ?1 ORDER BY id";
+  const std::string sql =
+      std::string("SELECT ") + (schema_version_ >= 3 ? kColumns : kColumnsBefore3) +
+      ", created_at FROM network_samples WHERE ?1 = '' OR network = ?1 ORDER BY id";
   Statement q = connection_.Prepare(
       sql, "read network samples" + (network.empty() ? std::string() : " of " + network));
   q.Bind(network);

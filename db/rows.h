@@ -75,6 +75,9 @@ struct SampleRow {
   std::optional<double> temperature_start_c;
   std::optional<double> temperature_end_c;
   std::optional<bool> contended;
+  // When the row was stored (samples.created_at, ISO-8601 UTC with milliseconds): set by the
+  // database on insert, filled on read.
+  std::string created_at;
 };
 
 // A config that threw while building or running; the run goes on.
@@ -112,6 +115,21 @@ struct NetworkSampleRow {
   // before the network was built (measure/peak_memory.h); unset on phase rows and where not
   // measured (schema < 3, or no VmHWM reset).
   std::optional<int64_t> peak_memory_bytes;
+  // When the row was stored (network_samples.created_at): set by the database, filled on read.
+  std::string created_at;
+};
+
+// One row of table speed_probes (schema 5): one pass of one of the fixed reference configs of
+// measure/speed_probe.h, measured at a run's start, periodically and at its end, so that fit can
+// tell the machine's speed at the time of every sample (fit/drift_correction.h).
+struct SpeedProbeRow {
+  int64_t run_id = 0;
+  std::string measured_at;  // ISO-8601 UTC with milliseconds, the same for all rows of a probe
+  std::string layer;        // core LayerType name of the reference config
+  std::string pass;         // "forward", "backward"
+  std::string config;       // JSON text of the reference config
+  double time_s = 0;        // mean wall time of one execution
+  double time_std_s = 0;    // standard deviation over trials of the per-execution time
 };
 
 }  // namespace lj

@@ -57,6 +57,7 @@ SampleRow ReadRow(const Statement& q) {
   row.temperature_start_c = q.OptDouble(22);
   row.temperature_end_c = q.OptDouble(23);
   if (const std::optional<int64_t> contended = q.OptInt(24)) row.contended = *contended != 0;
+  row.created_at = q.Text(25);
   return row;
 }
 
@@ -81,7 +82,7 @@ void SamplesTable::Insert(const SampleRow& row) {
 std::vector<SampleRow> SamplesTable::Read(const std::string& layer) {
   const std::string sql = std::string("SELECT ") +
                           (schema_version_ >= 4 ? kColumns : kColumnsBefore4) +
-                          " FROM samples WHERE ?1 = '' OR layer = ?1 ORDER BY id";
+                          ", created_at FROM samples WHERE ?1 = '' OR layer = ?1 ORDER BY id";
   Statement q = connection_.Prepare(
       sql, layer.empty() ? std::string("read samples") : "read " + layer + " samples");
   q.Bind(layer);

@@ -1,4 +1,4 @@
--- layerjoule measurement store, schema version 4 (db/schema_migration.h kSchemaVersion).
+-- layerjoule measurement store, schema version 5 (db/schema_migration.h kSchemaVersion).
 -- Column names are a public contract: notebooks and outside tools read them. Units are in the
 -- names (_s seconds, _j joules, _w watts). Timestamps are ISO-8601 UTC text, e.g.
 -- 2025-04-28T12:34:56.789Z. JSON columns hold text that json_valid() accepts.
@@ -165,6 +165,22 @@ CREATE TABLE IF NOT EXISTS network_samples (
   peak_memory_bytes INTEGER CHECK (peak_memory_bytes IS NULL OR peak_memory_bytes >= 0)
 );
 CREATE INDEX IF NOT EXISTS network_samples_run ON network_samples (run_id, network, phase);
+
+-- Schema 5: the machine's speed over time. The same fixed reference configs
+-- (measure/speed_probe.h) measured at a run's start, every --probe-every seconds and at its
+-- end; fit --drift-correction divides each sample's time by the speed at its created_at
+-- (fit/drift_correction.h). All rows of one probe share run_id and measured_at.
+CREATE TABLE IF NOT EXISTS speed_probes (
+  id          INTEGER PRIMARY KEY,
+  run_id      INTEGER NOT NULL REFERENCES runs(id),
+  measured_at TEXT    NOT NULL,
+  layer       TEXT    NOT NULL CHECK (layer <> ''),
+  pass        TEXT    NOT NULL CHECK (pass IN ('forward', 'backward')),
+  config      TEXT    NOT NULL CHECK (json_valid(config)),
+  time_s      REAL    NOT NULL CHECK (time_s > 0),
+  time_std_s  REAL    NOT NULL DEFAULT 0 CHECK (time_std_s >= 0)
+);
+CREATE INDEX IF NOT EXISTS speed_probes_run ON speed_probes (run_id, measured_at);
 
 -- Samples with the machine they were measured on, for notebooks.
 CREATE VIEW IF NOT EXISTS samples_with_host AS

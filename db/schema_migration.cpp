@@ -180,6 +180,10 @@ void MigrateFrom3(Connection& connection) {
        "hosts.id = runs.host_id), started_at, seed, kind) WHERE uuid IS NULL"});
 }
 
+// Version 4 -> 5: table speed_probes, which step 4 of OpenSchema creates (db/schema.sql); the
+// runs measured before have no probes.
+void MigrateFrom4(Connection& connection) { MigrateByAddingColumns(connection, 4, {}); }
+
 }  // namespace
 
 int OpenSchema(Connection& connection) {
@@ -203,6 +207,7 @@ int OpenSchema(Connection& connection) {
   if (version == 1) MigrateFrom1(connection);
   if (version <= 2 && version >= 1) MigrateFrom2(connection);
   if (version <= 3 && version >= 1) MigrateFrom3(connection);
+  if (version <= 4 && version >= 1) MigrateFrom4(connection);
   connection.Exec("PRAGMA foreign_keys = ON", "enable foreign keys");
   // 4. Create what is missing (idempotent) and record the version of a new database.
   Transaction txn(connection);

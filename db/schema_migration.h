@@ -6,6 +6,8 @@
 //   2  runs.bounds_json is runs.source_json (it holds more than bounds), and runs.kind is
 //      CHECKed against db/vocabulary.h RunKind.
 //   3  network_samples.peak_memory_bytes (issue 13), NULL in rows measured before.
+//   4  samples.peak_memory_bytes, saved_bytes and the measurement conditions; runs.uuid.
+//   5  table speed_probes (the machine's speed over time; empty in runs measured before).
 // Opening for writing migrates an older file one version at a time, each step in one
 // transaction (all or nothing: a failure leaves the file at the last version reached); opening for
 // reading changes nothing and reads the older columns under their new names (db/runs_table.h).
@@ -13,7 +15,7 @@ namespace lj {
 
 class Connection;
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // Checks what `connection` holds, then, unless it is read-only, migrates an older version,
 // applies db/schema.sql (idempotent), records kSchemaVersion in a new database and sets WAL,

@@ -8,6 +8,7 @@
 #include "db/run_options_table.h"
 #include "db/runs_table.h"
 #include "db/samples_table.h"
+#include "db/speed_probes_table.h"
 
 namespace lj {
 
@@ -88,6 +89,13 @@ void Store::InsertNetworkSamples(const std::vector<NetworkSampleRow>& rows) {
   txn.Commit();
 }
 
+void Store::InsertSpeedProbe(const std::vector<SpeedProbeRow>& rows) {
+  Transaction txn(*this);
+  SpeedProbesTable table(*connection_, schema_version_);
+  for (const SpeedProbeRow& row : rows) table.Insert(row);
+  txn.Commit();
+}
+
 int64_t Store::CountStoredConfigs(int64_t run_id) {
   return SamplesTable(*connection_, schema_version_).CountConfigs(run_id);
 }
@@ -118,6 +126,10 @@ std::vector<IdleRow> Store::ReadIdle(int64_t run_id) {
 
 std::vector<NetworkSampleRow> Store::ReadNetworkSamples(const std::string& network) {
   return NetworkSamplesTable(*connection_, schema_version_).Read(network);
+}
+
+std::vector<SpeedProbeRow> Store::ReadSpeedProbes() {
+  return SpeedProbesTable(*connection_, schema_version_).Read();
 }
 
 }  // namespace lj

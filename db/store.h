@@ -79,6 +79,8 @@ class Store {
   void InsertIdle(const IdleRow& idle);
   // Inserts all rows (normally the phases of one iteration) in one transaction.
   void InsertNetworkSamples(const std::vector<NetworkSampleRow>& rows);
+  // Inserts the rows of one speed probe (measure/speed_probe.h) in one transaction.
+  void InsertSpeedProbe(const std::vector<SpeedProbeRow>& rows);
 
   // Number of distinct sample_index values with samples / with failures in a run.
   int64_t CountStoredConfigs(int64_t run_id);
@@ -100,6 +102,8 @@ class Store {
   std::vector<IdleRow> ReadIdle(int64_t run_id);
   // Network samples of one network ("" = all networks), ordered by id.
   std::vector<NetworkSampleRow> ReadNetworkSamples(const std::string& network = "");
+  // Every speed probe row, ordered by id (none before schema 5).
+  std::vector<SpeedProbeRow> ReadSpeedProbes();
 
   const std::string& path() const;
   // The file's schema version: kSchemaVersion, or an older one opened read-only.

@@ -46,6 +46,10 @@ void AddFitOptions(CLI::App& app, FitCommand& c) {
   app.add_flag("--residual-correction", c.residuals,
                "correct predictions by the residuals of nearby training rows "
                "(fit/residual_correction.h; off by default, JOURNAL.md 2026-12-02)");
+  app.add_flag("--drift-correction", c.drift_correction,
+               "divide every time by the host's speed-probe factor at its time, so that all "
+               "are at the host's median speed (fit/drift_correction.h; runs without probes "
+               "keep their times)");
   app.add_option("--terms", c.terms,
                  "capped (default: exponents within MACs') or full (NeuralPower's polynomial)")
       ->capture_default_str();

@@ -20,6 +20,7 @@ struct FitCommand {
   std::string calibration = "none";
   bool no_envelope = false;
   bool residuals = false;
+  bool drift_correction = false;  // --drift-correction (fit/drift_correction.h)
 };
 
 void AddFitOptions(CLI::App& app, FitCommand& command);

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,20 @@ int main(int argc, char** argv) {
 
   try {
     lj::FinishFitOptions(c);
-    const auto hosts = lj::ReadHostSamples(c.db_paths, c.host);
+    std::map<std::string, lj::DriftCorrection> drift;
+    int64_t uncorrected = 0;
+    if (c.drift_correction) {
+      drift = lj::ReadDriftCorrections(c.db_paths, c.host);
+      if (drift.empty()) spdlog::warn("--drift-correction: no speed probes; times as measured");
+    }
+    const auto hosts = lj::ReadHostSamples(c.db_paths, c.host,
+                                           c.drift_correction ? &drift : nullptr, &uncorrected);
+    if (uncorrected > 0) {
+      spdlog::warn(
+          "--drift-correction: {} samples had no speed probe within 15 minutes and keep "
+          "their measured time",
+          uncorrected);
+    }
     if (hosts.empty()) {
       throw lj::ConfigError(c.host.empty()
                                 ? "no samples in the given databases"

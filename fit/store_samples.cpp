@@ -7,6 +7,7 @@
 #include "core/layer_config.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
+#include "fit/drift_correction.h"
 
 namespace lj {
 namespace {
@@ -44,15 +45,64 @@ void ParseNetworkNotes(const std::string& notes, PassSample& s) {
   }
 }
 
+void RequireDatabase(const std::string& path) {
+  if (path != ":memory:" && !std::filesystem::exists(path)) {
+    throw ConfigError(path + ": no such database");  // Store would create an empty one
+  }
+}
+
+double StoredTime_s(const std::string& text, const std::string& context) {
+  try {
+    return ParseUtcTime_s(text);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(context + ": " + e.what());
+  }
+}
+
 }  // namespace
 
-std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string>& db_paths,
-                                                   const std::string& host) {
-  std::map<std::string, HostSamples> hosts;
+std::map<std::string, DriftCorrection> ReadDriftCorrections(
+    const std::vector<std::string>& db_paths, const std::string& host) {
+  std::map<std::string, std::vector<ProbeReading>> readings;
   for (const std::string& path : db_paths) {
-    if (path != ":memory:" && !std::filesystem::exists(path)) {
-      throw ConfigError(path + ": no such database");  // Store would create an empty one
+    RequireDatabase(path);
+    Store store(path, Store::Access::kReadOnly);
+    std::map<int64_t, std::string> hostname_of_run;
+    for (const SpeedProbeRow& row : store.ReadSpeedProbes()) {
+      auto it = hostname_of_run.find(row.run_id);
+      if (it == hostname_of_run.end()) {
+        it = hostname_of_run.emplace(row.run_id, store.HostnameOfRun(row.run_id)).first;
+      }
+      if (!host.empty() && it->second != host) continue;
+      const std::string context = path + ": speed probe of run " + std::to_string(row.run_id);
+      readings[it->second].push_back(
+          {StoredTime_s(row.measured_at, context), row.layer + " " + row.pass, row.time_s});
     }
+  }
+  std::map<std::string, DriftCorrection> out;
+  for (const auto& [name, r] : readings) out.emplace(name, DriftCorrection(r));
+  return out;
+}
+
+double DriftCorrected(double time_s, const std::string& created_at, const std::string& hostname,
+                      const std::map<std::string, DriftCorrection>& drift, int64_t* uncorrected,
+                      const std::string& context) {
+  const auto correction = drift.find(hostname);
+  const std::optional<double> factor =
+      correction == drift.end() ? std::nullopt
+                                : correction->second.FactorAt(StoredTime_s(created_at, context));
+  if (factor) return time_s / *factor;
+  if (uncorrected) ++*uncorrected;
+  return time_s;
+}
+
+std::map<std::string, HostSamples> ReadHostSamples(
+    const std::vector<std::string>& db_paths, const std::string& host,
+    const std::map<std::string, DriftCorrection>* drift, int64_t* uncorrected) {
+  std::map<std::string, HostSamples> hosts;
+  if (uncorrected) *uncorrected = 0;
+  for (const std::string& path : db_paths) {
+    RequireDatabase(path);
     Store store(path, Store::Access::kReadOnly);
     std::map<int64_t, std::string> hostname_of_run;       // "" = skip the run
     std::set<int64_t> net_layer_runs;                     // runs of kind "net-layers"
@@ -102,6 +152,10 @@ std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string
       }
       s.pass = ParsePass(row.pass);
       s.time_s = row.time_s;
+      if (drift) {
+        s.time_s =
+            DriftCorrected(row.time_s, row.created_at, it->second, *drift, uncorrected, context);
+      }
       s.time_spread = row.time_s > 0 ? row.time_std_s / row.time_s : 0;
       s.contended = row.contended.value_or(false);
       s.energy_j = row.energy_j;

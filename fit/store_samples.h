@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fit/bundle_fit.h"
+#include "fit/drift_correction.h"
 
 namespace lj {
 
@@ -20,7 +21,24 @@ struct HostSamples {
 // hostname has several host rows that differ (e.g. two torch versions), the distinct values are
 // joined with " | ". Throws ConfigError("<db>: no such database") for a missing file, StoreError
 // from the store, ConfigError("<db>: sample <id>: ...") for a sample whose config cannot be parsed.
-std::map<std::string, HostSamples> ReadHostSamples(const std::vector<std::string>& db_paths,
-                                                   const std::string& host = "");
+// With `drift` (from ReadDriftCorrections), each sample's time_s is divided by its host's factor
+// at the sample's created_at (fit/drift_correction.h); a sample with no probe near it keeps its
+// time and is counted in *uncorrected (when given). Energy is never scaled.
+std::map<std::string, HostSamples> ReadHostSamples(
+    const std::vector<std::string>& db_paths, const std::string& host = "",
+    const std::map<std::string, DriftCorrection>* drift = nullptr, int64_t* uncorrected = nullptr);
+
+// The speed probes of every database (table speed_probes), one DriftCorrection per hostname
+// (only `host` if non-empty) that has any; probes of all runs and files of a host are pooled.
+// Throws ConfigError for a missing file or a malformed measured_at, StoreError from the store.
+std::map<std::string, DriftCorrection> ReadDriftCorrections(
+    const std::vector<std::string>& db_paths, const std::string& host = "");
+
+// `time_s` of a row of `hostname` stored at `created_at` (ISO-8601 UTC), divided by that host's
+// factor in `drift` at that time; as given, and counted in *uncorrected (when given), where no
+// probe is near. Throws ConfigError("<context>: not an ISO-8601 UTC time: ...").
+double DriftCorrected(double time_s, const std::string& created_at, const std::string& hostname,
+                      const std::map<std::string, DriftCorrection>& drift, int64_t* uncorrected,
+                      const std::string& context);
 
 }  // namespace lj

@@ -98,6 +98,11 @@ void AddMeasureOptions(CLI::App& app, MeasureCommand& c) {
   app.add_option("--idle-every", run.idle_every_s, "re-measure idle power every S seconds")
       ->capture_default_str()
       ->check(FiniteIn(0, 1e7, false, "--idle-every"));
+  app.add_option("--probe-every", c.session.probe_every_s,
+                 "measure the fixed speed-probe configs every S seconds between configs or "
+                 "iterations, and at each run's start and end (0 = never; fit --drift-correction)")
+      ->capture_default_str()
+      ->check(FiniteIn(0, 1e7, true, "--probe-every"));
   app.add_flag("--resume", run.resume, "continue the last unfinished run in --db");
   app.add_flag("--continue", run.continue_campaign,
                "resume this campaign's unfinished run in --db, or start it (for services)");

@@ -494,6 +494,8 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
   const std::string run_text = "run " + std::to_string(summary.run_id);
   try {
     measure_idle();
+    // The machine's speed at the start, between configs and at the end (measure/speed_probe.h).
+    session.MaybeProbeSpeed(summary.run_id, &stop, true);
 
     // 4. The loop: one transaction per config; failures recorded and skipped.
     summary.stored = store.CountStoredConfigs(summary.run_id);
@@ -502,6 +504,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
     int64_t failures_in_a_row = 0;
     while (summary.stored < plan.target && !stop.load()) {
       if (plan.last_index >= 0 && index > plan.last_index) break;
+      if (!session.MaybeProbeSpeed(summary.run_id, &stop)) break;
       if (meter != nullptr &&
           std::chrono::duration<double>(Clock::now() - last_idle).count() > options.idle_every_s) {
         measure_idle();
@@ -551,6 +554,7 @@ RunSummary RunMeasurement(const RunOptions& options, const std::atomic<bool>& st
       }
       index += shard_count;
     }
+    if (!stop.load()) session.MaybeProbeSpeed(summary.run_id, &stop, true);
   } catch (const MeterError& e) {
     MarkRunStatus(store, summary.run_id, RunStatus::kFailed);
     throw MeterError(std::string(e.what()) + "; " + run_text + " is marked failed");

@@ -273,7 +273,9 @@ void MeasureNetworkLayers(const TrainableNet& net, const NetworkRunOptions& opti
   run.min_time_s = options.layer_options.min_time_s;
   run.trials = options.layer_options.trials;
   summary.layer_run_id = session.CreateRun(run);
+  session.MaybeProbeSpeed(summary.layer_run_id, &stop, true);
   for (size_t i = 0; i < configs.size() && !stop.load(); ++i) {
+    if (i > 0 && !session.MaybeProbeSpeed(summary.layer_run_id, &stop)) break;
     const auto& [config, paths] = configs[i];
     const int64_t index = static_cast<int64_t>(i);
     try {
@@ -308,6 +310,7 @@ void MeasureNetworkLayers(const TrainableNet& net, const NetworkRunOptions& opti
       spdlog::warn("[net-layers] {} failed: {}", paths.front(), e.what());
     }
   }
+  if (!stop.load()) session.MaybeProbeSpeed(summary.layer_run_id, &stop, true);
   const bool complete = summary.layers_stored + summary.layers_failed == summary.layer_configs;
   store.SetRunStatus(
       summary.layer_run_id,
@@ -365,8 +368,12 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
   std::map<std::string, NetworkPhaseStats> sums;
   try {
     idle_power_w = session.MeasureIdlePower(summary.run_id, &stop);
+    // The machine's speed before, between and after the iterations (measure/speed_probe.h); a
+    // probe runs only between iterations, never inside one.
+    session.MaybeProbeSpeed(summary.run_id, &stop, true);
     for (int i = 0; i < options.warmup_iterations && !stop.load(); ++i) trainer->Step(-1);
     for (int64_t i = 0; i < options.iterations && !stop.load(); ++i) {
+      if (i > 0 && !session.MaybeProbeSpeed(summary.run_id, &stop)) break;
       std::vector<NetworkSampleRow> rows = trainer->Step(i);
       for (NetworkSampleRow& r : rows) {
         r.run_id = summary.run_id;
@@ -392,6 +399,7 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
     throw MeterError(std::string(e.what()) + "; run " + std::to_string(summary.run_id) +
                      " is marked failed");
   }
+  if (!stop.load()) session.MaybeProbeSpeed(summary.run_id, &stop, true);
   trainer.reset();
   for (const std::string& phase : AllNetworkPhaseNames()) {
     auto it = sums.find(phase);

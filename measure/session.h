@@ -13,6 +13,7 @@
 // It then creates runs of a kind with the host, command line, seed and meter filled in, tells
 // the caller each run id (for a second SIGINT), and measures and stores idle power.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +41,9 @@ struct SessionOptions {
   uint64_t seed = 1;    // of the config stream, weights and data
   int threads = 0;      // LibTorch intra-op threads; 0 = all hardware threads
   double idle_s = 2.0;  // idle measurement length (with a meter); 0 = none
+  // Speed probes (measure/speed_probe.h): at most this many seconds between two probes of a
+  // run, between its configs or iterations; <= 0 = no probes at all.
+  double probe_every_s = 60.0;
   // Called with the id of each run as it starts or resumes (measure's main remembers it, so a
   // second SIGINT can mark it interrupted before exiting at once).
   std::function<void(int64_t run_id)> on_run;
@@ -79,6 +83,13 @@ class MeasureSession {
   // Returns the package idle power in watts, or nullopt (nothing measured) without a meter or
   // with idle_s <= 0.
   std::optional<double> MeasureIdlePower(int64_t run_id, const std::atomic<bool>* stop);
+  // Measures and stores a speed probe (measure/speed_probe.h) for `run_id` when `force` is set
+  // or options.probe_every_s have passed since this session's last probe (at once for the
+  // first); never with probe_every_s <= 0. Call it between configs or iterations, with force at
+  // a run's start and end. Returns false when `stop` became true meanwhile (nothing stored). A
+  // probe that fails otherwise is logged and skipped: the run goes on without it. Throws
+  // StoreError when the store fails.
+  bool MaybeProbeSpeed(int64_t run_id, const std::atomic<bool>* stop, bool force = false);
 
  private:
   SessionOptions options_;
@@ -87,6 +98,7 @@ class MeasureSession {
   HostInfo host_;
   std::string preflight_json_;
   std::unique_ptr<Store> store_;
+  std::optional<std::chrono::steady_clock::time_point> last_probe_;
   int64_t host_id_ = 0;  // 0 until the host row is upserted
 };
 

@@ -3,7 +3,8 @@
 // maclinear baseline).
 //   evaluate --db PATH [--db PATH ...] [--host NAME] [--kinds nnlasso,maclinear,...]
 //            [--folds K] [--terms capped|full] [--calibration none|sum|median|mean] [--no-envelope]
-//            [--residual-correction] [--max-spread 0.25] [--nets-dir DIR] [--json]
+//            [--residual-correction] [--max-spread 0.25] [--drift-correction] [--nets-dir DIR]
+//            [--json]
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-spread", options.fit.max_spread, "as fit --max-spread")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 10.0));
+  app.add_flag("--drift-correction", options.drift_correction, "as fit --drift-correction");
   app.add_option("--nets-dir", options.nets_dir,
                  "net.json files of networks whose definition the database lacks")
       ->capture_default_str();

@@ -89,8 +89,13 @@ void PoolIterations(std::map<std::string, std::map<int64_t, double>>& into,
 // runs: the medians of three runs of LeNet-5 within 70 minutes were 11.5, 7.1 and 11.7 ms,
 // JOURNAL.md 2026-12-02, so one run is a sample of the machine's state, not its typical cost);
 // a run with another definition under the same name is replaced by the newer one.
+// With `drift`, every phase time is divided by its host's factor at the row's created_at, as
+// ReadHostSamples does for the layers (rows with no probe near them are counted in
+// *uncorrected and keep their time).
 std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_paths,
-                                          const std::string& host) {
+                                          const std::string& host,
+                                          const std::map<std::string, DriftCorrection>* drift,
+                                          int64_t* uncorrected) {
   std::map<std::tuple<std::string, std::string, int64_t>, MeasuredRun> newest;
   for (const std::string& path : db_paths) {
     Store store(path, Store::Access::kReadOnly);
@@ -109,7 +114,11 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
         }
         it = by_run.emplace(row.run_id, std::move(m)).first;
       }
-      it->second.time_s[row.phase][row.iteration] = row.time_s;
+      const double time_s =
+          drift ? DriftCorrected(row.time_s, row.created_at, it->second.host, *drift, uncorrected,
+                                 path + ": network sample of run " + std::to_string(row.run_id))
+                : row.time_s;
+      it->second.time_s[row.phase][row.iteration] = time_s;
       if (row.energy_j) it->second.energy_j[row.phase][row.iteration] = *row.energy_j;
     }
     for (auto& [id, m] : by_run) {
@@ -295,12 +304,18 @@ ErrorSummary Summarise(const std::vector<double>& predicted, const std::vector<d
 std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
                                      const std::string& host, const EvaluationOptions& options) {
   if (options.kinds.empty()) throw ConfigError("evaluate: no model kinds to compare");
-  const auto hosts = ReadHostSamples(db_paths, host);
+  std::map<std::string, DriftCorrection> drift;
+  if (options.drift_correction) drift = ReadDriftCorrections(db_paths, host);
+  int64_t uncorrected_samples = 0;
+  const auto hosts = ReadHostSamples(db_paths, host, options.drift_correction ? &drift : nullptr,
+                                     &uncorrected_samples);
   if (hosts.empty()) {
     throw ConfigError(host.empty() ? "no samples in the given databases"
                                    : "no samples of host '" + host + "' in the given databases");
   }
-  const std::vector<MeasuredRun> measured = ReadMeasuredRuns(db_paths, host);
+  int64_t uncorrected_network_rows = 0;
+  const std::vector<MeasuredRun> measured = ReadMeasuredRuns(
+      db_paths, host, options.drift_correction ? &drift : nullptr, &uncorrected_network_rows);
   std::vector<HostEvaluation> out;
   for (const auto& [name, data] : hosts) {
     HostEvaluation ev;
@@ -311,6 +326,26 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
     ev.threads_used = data.header.threads_used;
     for (const ModelKind k : options.kinds) ev.kinds.emplace_back(ToString(k));
     const size_t n_kinds = options.kinds.size();
+    if (options.drift_correction) {
+      const auto it = drift.find(name);
+      if (it == drift.end() || it->second.probes().empty()) {
+        ev.notes.push_back("drift correction: no speed probes of this host; times are as measured");
+      } else {
+        double lo = it->second.probes().front().factor, hi = lo;
+        for (const auto& p : it->second.probes()) {
+          lo = std::min(lo, p.factor);
+          hi = std::max(hi, p.factor);
+        }
+        char buf[160];
+        std::snprintf(buf, sizeof(buf), "%zu speed probes, factor %.3g-%.3g",
+                      it->second.probes().size(), lo, hi);
+        ev.notes.push_back("drift correction: times at this host's median speed (" +
+                           std::string(buf) + "); " + std::to_string(uncorrected_samples) +
+                           " samples and " + std::to_string(uncorrected_network_rows) +
+                           " network rows (all hosts) had no probe within 15 minutes and keep "
+                           "their measured time");
+      }
+    }
 
     // (a) held-out random rows.
     const std::vector<ModelBundle> split =

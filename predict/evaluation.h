@@ -44,6 +44,9 @@ struct EvaluationOptions {
   // Where net.json files are looked up by network name when the database does not hold the
   // network's definition (imported prototype measurements): <nets_dir>/<network>.json.
   std::string nets_dir = "configs/nets";
+  // Divide every layer and network time by the host's speed-probe factor at its time
+  // (fit/drift_correction.h), so that all are compared at the host's median speed.
+  bool drift_correction = false;
 };
 
 // Error statistics of predictions against measurements (all measured > 0).

@@ -250,7 +250,7 @@ TEST(SchemaMigrationTest, AVersion3DatabaseGainsPerLayerMemoryUnsetInItsOldRows)
   EXPECT_EQ(ReadText(path), before);
   {
     Store store(path);
-    EXPECT_EQ(store.schema_version(), 4);
+    EXPECT_EQ(store.schema_version(), kSchemaVersion);
     EXPECT_EQ(store.GetRun(5)->uuid, "legacy-node1-" + store.GetRun(5)->started_at + "-0-random");
     std::vector<SampleRow> rows = store.ReadSamples("relu");
     ASSERT_EQ(rows.size(), 1u);
@@ -268,7 +268,71 @@ TEST(SchemaMigrationTest, AVersion3DatabaseGainsPerLayerMemoryUnsetInItsOldRows)
     row.saved_bytes = int64_t{-1};
     EXPECT_THROW(store.InsertSamples({row}), StoreError);  // the CHECK came with it
   }
-  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "4");
+  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::to_string(kSchemaVersion));
+}
+
+// A version-4 database (tests/db/schema_v4.sql) with one layer sample.
+void WriteVersion4(const std::string& path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  RawExec(db, "PRAGMA journal_mode = WAL");
+  RawExec(db, ReadText(test::SourceDir() + "/tests/db/schema_v4.sql"));
+  RawExec(db, "INSERT INTO meta (key, value) VALUES ('schema_version', '4')");
+  RawExec(db, "INSERT INTO hosts (id, hostname) VALUES (1, 'node1')");
+  RawExec(db,
+          "INSERT INTO runs (id, host_id, kind, source_json, meter, uuid) "
+          "VALUES (5, 1, 'random', '{}', 'none', 'u5')");
+  RawExec(db,
+          "INSERT INTO samples (run_id, sample_index, layer, pass, config, repetitions, trials, "
+          "time_s, meter, created_at) VALUES (5, 0, 'relu', 'forward', '{}', 10, 3, 0.001, "
+          "'none', '2026-12-04T19:25:01.123Z')");
+  sqlite3_close(db);
+}
+
+TEST(SchemaMigrationTest, AVersion4DatabaseGainsSpeedProbesAndKeepsItsSamples) {
+  TempDir dir;
+  const std::string path = dir.File("v4.sqlite");
+  WriteVersion4(path);
+  const std::string before = ReadText(path);
+  {
+    Store store(path, Store::Access::kReadOnly);
+    EXPECT_EQ(store.schema_version(), 4);
+    EXPECT_TRUE(store.ReadSpeedProbes().empty());  // no table, no rows, no error
+    ASSERT_EQ(store.ReadSamples("relu").size(), 1u);
+    EXPECT_EQ(store.ReadSamples("relu")[0].created_at, "2026-12-04T19:25:01.123Z");
+  }
+  EXPECT_EQ(ReadText(path), before);
+  {
+    Store store(path);
+    EXPECT_EQ(store.schema_version(), kSchemaVersion);
+    ASSERT_EQ(store.ReadSamples("relu").size(), 1u);
+    SpeedProbeRow probe;
+    probe.run_id = 5;
+    probe.measured_at = "2026-12-04T19:26:00.000Z";
+    probe.layer = "conv2d";
+    probe.pass = "backward";
+    probe.config = "{}";
+    probe.time_s = 0.002;
+    probe.time_std_s = 0.0001;
+    store.InsertSpeedProbe({probe});
+    const std::vector<SpeedProbeRow> rows = store.ReadSpeedProbes();
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].run_id, 5);
+    EXPECT_EQ(rows[0].measured_at, probe.measured_at);
+    EXPECT_EQ(rows[0].layer, "conv2d");
+    EXPECT_EQ(rows[0].pass, "backward");
+    EXPECT_DOUBLE_EQ(rows[0].time_s, 0.002);
+    EXPECT_DOUBLE_EQ(rows[0].time_std_s, 0.0001);
+    probe.time_s = 0;
+    EXPECT_THROW(store.InsertSpeedProbe({probe}), StoreError);  // CHECK (time_s > 0)
+    probe.time_s = 0.001;
+    probe.run_id = 99;
+    EXPECT_THROW(store.InsertSpeedProbe({probe}), StoreError);  // no such run
+    EXPECT_EQ(store.ReadSpeedProbes().size(), 1u);              // all or nothing
+  }
+  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::to_string(kSchemaVersion));
 }
 
 TEST(SchemaMigrationTest, AFailedMigrationLeavesTheDatabaseAtVersion1) {

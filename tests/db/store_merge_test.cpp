@@ -45,6 +45,14 @@ std::string WriteDatabase(const std::string& path, const std::string& hostname, 
     store.InsertSamples({row});
   }
   store.SetRunOption(random, "shard", "0/1");
+  SpeedProbeRow probe;
+  probe.run_id = random;
+  probe.measured_at = "2026-12-04T21:00:00.000Z";
+  probe.layer = "conv2d";
+  probe.pass = "forward";
+  probe.config = "{}";
+  probe.time_s = 0.001;
+  store.InsertSpeedProbe({probe});
   run.kind = "network";
   run.layer = "";
   const int64_t network = store.CreateRun(run);
@@ -74,6 +82,7 @@ TEST(StoreMergeTest, KeepsHostsApartAndEveryRowWithItsRun) {
   EXPECT_EQ(s[0].hosts_added, 1);
   EXPECT_EQ(s[0].rows_added.at("samples"), 3);
   EXPECT_EQ(s[1].rows_added.at("network_samples"), 1);
+  EXPECT_EQ(s[0].rows_added.at("speed_probes"), 1);
 
   Store merged(out, Store::Access::kReadOnly);
   const std::vector<RunInfo> runs = merged.ReadRuns();
@@ -88,6 +97,11 @@ TEST(StoreMergeTest, KeepsHostsApartAndEveryRowWithItsRun) {
     }
   }
   EXPECT_EQ(from_alpha, 1);
+  int probes_of_alpha = 0;
+  for (const SpeedProbeRow& p : merged.ReadSpeedProbes()) {
+    probes_of_alpha += merged.HostnameOfRun(p.run_id) == "alpha";
+  }
+  EXPECT_EQ(probes_of_alpha, 1);
   const std::vector<NetworkSampleRow> beta = merged.ReadNetworkSamples("net-of-beta");
   ASSERT_EQ(beta.size(), 1u);
   EXPECT_EQ(merged.HostnameOfRun(beta[0].run_id), "beta");

@@ -1,6 +1,7 @@
 // The fit tool end to end: a store with synthetic samples -> bin/fit -> model bundle; and
 // lj::ReadHostSamples, which feeds it.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <array>
@@ -10,10 +11,12 @@
 #include <memory>
 #include <string>
 
+#include "core/errors.h"
 #include "db/store.h"
 #include "fit/model_bundle.h"
 #include "fit/store_samples.h"
 #include "tests/fit/synthetic.h"
+#include "tests/support/speed_probes.h"
 
 namespace lj {
 namespace {
@@ -112,6 +115,58 @@ TEST_F(FitCliTest, ReadHostSamplesGroupsByHostAndSkipsNetworkRuns) {
   EXPECT_FALSE(hosts.at("beta").samples[0].energy_j.has_value());
   EXPECT_EQ(ReadHostSamples({db}, "beta").size(), 1u);
   EXPECT_TRUE(ReadHostSamples({db}, "gamma").empty());
+}
+
+// Speed probes at 19:00 (machine at its median speed) and 19:30 (twice as slow), then
+// samples stored at 19:00:30, 19:30:30 and 20:30 (an hour from every probe): the reader divides
+// the first two by their factors and leaves the third, counted, as measured.
+TEST_F(FitCliTest, DriftCorrectionDividesEachSampleByTheSpeedAtItsTime) {
+  const std::string db = (dir_ / "drift.sqlite").string();
+  {
+    Store store(db);
+    AddRun(store, "alpha", LayerType::kLinear, 3, "rapl", 1);
+    const int64_t run_id = store.ReadRuns().back().id;
+    // Three probes: 1 ms at 19:00 and 19:00:10, 2 ms at 19:30 (median 1 ms: factors 1, 1, 2).
+    test::InsertConvProbes(store, run_id,
+                           {{"2026-12-04T19:00:00.000Z", 0.001},
+                            {"2026-12-04T19:00:10.000Z", 0.001},
+                            {"2026-12-04T19:30:00.000Z", 0.002}});
+    const char* times[] = {"2026-12-04T19:00:30.000Z", "2026-12-04T19:30:30.000Z",
+                           "2026-12-04T20:30:00.000Z"};
+    for (int i = 0; i < 3; ++i) {
+      const std::string sql = std::string("UPDATE samples SET created_at = '") + times[i] +
+                              "' WHERE sample_index = " + std::to_string(i);
+      ASSERT_EQ(sqlite3_exec(store.handle(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+  }
+  const auto plain = ReadHostSamples({db}).at("alpha").samples;
+  const auto drift = ReadDriftCorrections({db});
+  ASSERT_EQ(drift.count("alpha"), 1u);
+  EXPECT_EQ(drift.at("alpha").probes().size(), 3u);
+  EXPECT_TRUE(ReadDriftCorrections({db}, "beta").empty());
+  int64_t uncorrected = -1;
+  const auto corrected = ReadHostSamples({db}, "", &drift, &uncorrected).at("alpha").samples;
+  ASSERT_EQ(plain.size(), 6u);  // 3 configs, forward and backward
+  ASSERT_EQ(corrected.size(), 6u);
+  const double expected_factor[] = {1, 1, 2, 2, 1, 1};  // rows ordered by id: config 0, 1, 2
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_DOUBLE_EQ(corrected[i].time_s, plain[i].time_s / expected_factor[i]) << i;
+    EXPECT_EQ(corrected[i].energy_j, plain[i].energy_j) << i;  // energy is never scaled
+  }
+  EXPECT_EQ(uncorrected, 2);  // config 2's forward and backward rows
+  // fit --drift-correction reads the same way; a bad timestamp names the file and the run.
+  ASSERT_EQ(
+      sqlite3_exec(Store(db).handle(), "UPDATE speed_probes SET measured_at = 'soon' WHERE id = 1",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  try {
+    ReadDriftCorrections({db});
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(db + ": speed probe of run "), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("'soon'"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(FitCliTest, FitsEveryModelAndWritesTheBundle) {

@@ -109,6 +109,46 @@ TEST_F(MeasureCli, TimeOnlyRunStoresForwardAndBackwardRows) {
             12);
 }
 
+// Speed probes (measure/speed_probe.h): one at a run's start and one at its end, one before
+// a config when --probe-every seconds have passed since the last, none with --probe-every 0.
+TEST_F(MeasureCli, SpeedProbesBracketEveryRunAndNoneWithProbeEveryZero) {
+  auto r =
+      RunCommand(Measure({"--n", "3", "--meter", "none", "--seed", "7", "--probe-every", "1000"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(DISTINCT measured_at) FROM speed_probes"), 2);
+  // Each probe: conv2d and relu, forward and backward, of the run.
+  EXPECT_EQ(QueryInt(db_,
+                     "SELECT COUNT(*) FROM speed_probes WHERE time_s > 0 AND run_id = "
+                     "(SELECT id FROM runs)"),
+            8);
+  EXPECT_EQ(QueryText(db_,
+                      "SELECT group_concat(layer || ' ' || pass, ',') FROM "
+                      "(SELECT DISTINCT layer, pass FROM speed_probes ORDER BY layer, pass)"),
+            "conv2d backward,conv2d forward,relu backward,relu forward");
+  EXPECT_EQ(
+      QueryInt(db_,
+               "SELECT (SELECT min(measured_at) FROM speed_probes) <= (SELECT min(created_at) "
+               "FROM samples) AND (SELECT max(measured_at) FROM speed_probes) >= "
+               "(SELECT max(created_at) FROM samples)"),
+      1);
+  EXPECT_NE(r.output.find("speed probe: conv2d forward"), std::string::npos) << r.output;
+
+  db_ = dir_ + "/every.sqlite";
+  r = RunCommand(Measure({"--n", "3", "--meter", "none", "--seed", "7", "--probe-every", "0.001"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The start and the end, one before configs 1 and 2, and before config 0 unless the start
+  // probe ended less than 1 ms before it.
+  const long long probes = QueryInt(db_, "SELECT COUNT(DISTINCT measured_at) FROM speed_probes");
+  EXPECT_GE(probes, 4);
+  EXPECT_LE(probes, 5);
+
+  db_ = dir_ + "/none.sqlite";
+  r = RunCommand(Measure({"--n", "3", "--meter", "none", "--seed", "7", "--probe-every", "0"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM speed_probes"), 0);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), 6);
+}
+
 // Every sample carries the conditions of its trials (issue 14 § 3), and the run the pre-flight
 // report: 2 trials of 0.1 s on the host's cores are long enough to resolve the contention
 // share, and --max-contention 1 never measures a pass again.
@@ -272,7 +312,8 @@ TEST_F(MeasureCli, ASecondSigintExitsAtOnceWithTheRunInterrupted) {
                    "kernel_size": {"choices": [3]}, "padding": {"choices": [1]},
                    "stride": {"choices": [1]}, "groups": {"choices": [1]},
                    "bias": {"choices": [true]}, "input_grad": {"choices": [true]}}})");
-  auto argv = Measure({"--n", "1", "--meter", "none", "--max-memory", "16"});
+  // No speed probe: its short executions would let the first SIGINT end the run at once.
+  auto argv = Measure({"--n", "1", "--meter", "none", "--max-memory", "16", "--probe-every", "0"});
   argv[4] = dir_ + "/big_conv.json";
   argv[6] = "conv2d";
   ASSERT_EQ(argv[9], "--min-time");
@@ -898,6 +939,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlag{"TrialsZero", "--trials", "0"}, BadFlag{"IdleInf", "--idle", "inf"},
         BadFlag{"MaxMemoryNan", "--max-memory", "nan"},
         BadFlag{"MaxContentionAboveOne", "--max-contention", "1.5"},
+        BadFlag{"ProbeEveryNegative", "--probe-every", "-1"},
+        BadFlag{"ProbeEveryNan", "--probe-every", "nan"},
         BadFlag{"MaxContentionNegative", "--max-contention", "-0.1"},
         BadFlag{"ShardKNotBelowN", "--shard", "3/3"}, BadFlag{"ShardNoCount", "--shard", "1"},
         BadFlag{"ShardWords", "--shard", "a/b"}, BadFlag{"ShardNegative", "--shard", "-1/2"},

@@ -415,6 +415,18 @@ TEST_F(PredictCli, CompareShowsPredictedAgainstMeasuredPerPhase) {
   ASSERT_EQ(MeasureNet(Lenet(), db, *dir_ + "/lock", {"--iterations", "3", "--batch-size", "16"})
                 .exit_code,
             0);
+  // Speed probes before and after the iterations (measure/speed_probe.h), 4 rows each.
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT COUNT(DISTINCT measured_at) FROM speed_probes WHERE run_id = "
+                     "(SELECT id FROM runs WHERE kind = 'network')"),
+            2);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM speed_probes"), 8);
+  EXPECT_EQ(
+      QueryInt(db,
+               "SELECT (SELECT min(measured_at) FROM speed_probes) <= (SELECT min(created_at) "
+               "FROM network_samples) AND (SELECT max(measured_at) FROM speed_probes) >= "
+               "(SELECT max(created_at) FROM network_samples)"),
+      1);
   const CommandResult other_batch = Predict({Lenet(), "--compare", "--db", db});
   EXPECT_EQ(other_batch.exit_code, 1);
   EXPECT_TRUE(Contains(other_batch.output, "measured at batch size 16, not 64"))

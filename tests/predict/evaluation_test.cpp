@@ -7,6 +7,7 @@
 #include "predict/evaluation.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -16,6 +17,7 @@
 
 #include "db/store.h"
 #include "db/vocabulary.h"
+#include "tests/support/speed_probes.h"
 
 namespace lj {
 namespace {
@@ -318,6 +320,45 @@ TEST_F(EvaluationTest, PoolsTheRunsOfANetworkThatShareItsDefinition) {
   const PhaseScore replaced = Phase(Evaluate({db_}, "", QuickOptions())[0], "fair", "iteration");
   EXPECT_EQ(replaced.iterations, 5);
   EXPECT_DOUBLE_EQ(replaced.measured_median, 2.0);
+}
+
+// --drift-correction divides the measured iterations by the speed-probe factor at their time,
+// as the layers (fit/drift_correction.h): a run measured while the machine was twice as slow
+// as its median state scores as half its measured time.
+TEST_F(EvaluationTest, DriftCorrectionDividesTheMeasuredIterationsByTheFactorAtTheirTime) {
+  std::string other = NetJson("fair", 20);
+  other.replace(other.find("160"), 3, "320");  // another definition: this run alone is scored
+  AddNetworkRun("fair", other, 2.0, 5);
+  {
+    Store store(db_);
+    const int64_t run = store.ReadRuns().back().id;
+    // Probes: 1 ms a day before and a day after, 2 ms at the run's time (median 1 ms).
+    test::InsertConvProbes(store, run,
+                           {{"2020-01-01T12:00:00.000Z", 0.001},
+                            {"2020-01-02T12:00:00.000Z", 0.002},
+                            {"2020-01-03T12:00:00.000Z", 0.001}});
+    const std::string sql =
+        "UPDATE network_samples SET created_at = '2020-01-02T12:00:30.000Z' "
+        "WHERE run_id = " +
+        std::to_string(run);
+    ASSERT_EQ(sqlite3_exec(store.handle(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  const PhaseScore plain = Phase(Evaluate({db_}, "", QuickOptions())[0], "fair", "iteration");
+  EXPECT_DOUBLE_EQ(plain.measured_median, 2.0);
+  EvaluationOptions options = QuickOptions();
+  options.drift_correction = true;
+  const HostEvaluation ev = Evaluate({db_}, "", options)[0];
+  EXPECT_DOUBLE_EQ(Phase(ev, "fair", "iteration").measured_median, 1.0);
+  // The layers were stored today, a day from every probe: kept as measured, and said so.
+  std::string notes;
+  for (const std::string& n : ev.notes) notes += n + "\n";
+  EXPECT_NE(notes.find("drift correction: times at this host's median speed (3 speed probes, "
+                       "factor 1-2)"),
+            std::string::npos)
+      << notes;
+  EXPECT_NE(notes.find("network rows (all hosts) had no probe within 15 minutes"),
+            std::string::npos)
+      << notes;
 }
 
 // (d) sums one isolated value per path and pass, the newest: a re-measured layer replaces its
