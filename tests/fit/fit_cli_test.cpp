@@ -154,6 +154,25 @@ TEST_F(FitCliTest, DriftCorrectionDividesEachSampleByTheSpeedAtItsTime) {
     EXPECT_EQ(corrected[i].energy_j, plain[i].energy_j) << i;  // energy is never scaled
   }
   EXPECT_EQ(uncorrected, 2);  // config 2's forward and backward rows
+  // fit --drift-correction reads through the same path and says what it left as measured; a
+  // database without probes is said to be fitted as measured.
+  const std::string bundle = (dir_ / "drift.json").string();
+  const Output plain_fit = RunFit("--db " + db + " --out " + bundle);
+  const Output drift_fit = RunFit("--db " + db + " --drift-correction --out " + bundle);
+  EXPECT_EQ(drift_fit.status, plain_fit.status) << drift_fit.text;
+  EXPECT_NE(drift_fit.text.find("--drift-correction: 2 samples had no speed probe within 15 "
+                                "minutes and keep their measured time"),
+            std::string::npos)
+      << drift_fit.text;
+  const std::string no_probes = (dir_ / "no_probes.sqlite").string();
+  {
+    Store store(no_probes);
+    AddRun(store, "alpha", LayerType::kLinear, 3, "rapl", 1);
+  }
+  const Output none_fit = RunFit("--db " + no_probes + " --drift-correction --out " + bundle);
+  EXPECT_NE(none_fit.text.find("--drift-correction: no speed probes; times as measured"),
+            std::string::npos)
+      << none_fit.text;
   // fit --drift-correction reads the same way; a bad timestamp names the file and the run.
   ASSERT_EQ(
       sqlite3_exec(Store(db).handle(), "UPDATE speed_probes SET measured_at = 'soon' WHERE id = 1",
