@@ -43,9 +43,9 @@ int main(int argc, char** argv) {
                                            c.drift_correction ? &drift : nullptr, &uncorrected);
     if (uncorrected > 0) {
       spdlog::warn(
-          "--drift-correction: {} samples had no speed probe within 15 minutes and keep "
+          "--drift-correction: {} samples had no speed probe within {:g} minutes and keep "
           "their measured time",
-          uncorrected);
+          uncorrected, lj::DriftCorrection::kDefaultMaxGap_s / 60);
     }
     if (hosts.empty()) {
       throw lj::ConfigError(c.host.empty()

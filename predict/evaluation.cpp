@@ -336,14 +336,16 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
           lo = std::min(lo, p.factor);
           hi = std::max(hi, p.factor);
         }
-        char buf[160];
-        std::snprintf(buf, sizeof(buf), "%zu speed probes, factor %.3g-%.3g",
-                      it->second.probes().size(), lo, hi);
-        ev.notes.push_back("drift correction: times at this host's median speed (" +
-                           std::string(buf) + "); " + std::to_string(uncorrected_samples) +
-                           " samples and " + std::to_string(uncorrected_network_rows) +
-                           " network rows (all hosts) had no probe within 15 minutes and keep "
-                           "their measured time");
+        char buf[320];
+        std::snprintf(buf, sizeof(buf),
+                      "drift correction: times at this host's median speed (%zu speed probes, "
+                      "factor %.3g-%.3g); %lld samples and %lld network rows (all hosts) had no "
+                      "probe within %g minutes and keep their measured time",
+                      it->second.probes().size(), lo, hi,
+                      static_cast<long long>(uncorrected_samples),
+                      static_cast<long long>(uncorrected_network_rows),
+                      DriftCorrection::kDefaultMaxGap_s / 60);
+        ev.notes.push_back(buf);
       }
     }
 
