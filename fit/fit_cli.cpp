@@ -21,8 +21,9 @@ void AddFitOptions(CLI::App& app, FitCommand& c) {
   app.add_option("--seed", c.options.seed, "seed of the held-out split and the folds")
       ->capture_default_str();
   app.add_option("--model", c.kind,
-                 "nnlasso (default, non-negative), loglasso, lasso (the prototype's) or "
-                 "maclinear (the baseline: NNLS on MACs and tensor sizes)")
+                 "nnlasso (default, non-negative), gbtree (roofline proxy x boosted trees), "
+                 "loglasso, lasso (the prototype's) or maclinear (the baseline: NNLS on MACs "
+                 "and tensor sizes)")
       ->capture_default_str();
   app.add_option("--loss-exponent", c.options.loss_exponent,
                  "nnlasso/maclinear rows weigh 1/y^k in the loss: 2 relative error, 1 in "

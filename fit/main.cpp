@@ -1,6 +1,6 @@
 // fit: NeuralPower-style per-layer models from measurements (see fit/model_fit.h).
 //   fit --db PATH [--db PATH ...] [--host NAME] [--out FILE] [--degree N] [--folds K]
-//       [--test-fraction F] [--seed S] [--model nnlasso|loglasso|lasso|maclinear]
+//       [--test-fraction F] [--seed S] [--model nnlasso|gbtree|loglasso|lasso|maclinear]
 //       [--terms capped|full] [--calibration none|sum|median|mean] [--no-envelope]
 //       [--residual-correction] [--max-spread 0.25] [--include-contended]
 //   fit --db PATH [--db PATH ...] [--host NAME] --export-features FILE|-

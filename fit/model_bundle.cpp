@@ -53,6 +53,8 @@ std::string_view ToString(ModelKind kind) {
       return "loglasso";
     case ModelKind::kLasso:
       return "lasso";
+    case ModelKind::kGbTree:
+      return "gbtree";
     case ModelKind::kMacLinear:
       return "maclinear";
   }
@@ -64,8 +66,9 @@ ModelKind ParseModelKind(std::string_view name) {
   if (name == "loglasso") return ModelKind::kLogLasso;
   if (name == "lasso") return ModelKind::kLasso;
   if (name == "maclinear") return ModelKind::kMacLinear;
+  if (name == "gbtree") return ModelKind::kGbTree;
   throw ConfigError("unknown model kind '" + std::string(name) +
-                    "' (expected nnlasso, loglasso, lasso or maclinear)");
+                    "' (expected nnlasso, gbtree, loglasso, lasso or maclinear)");
 }
 
 const Model* ModelBundle::Find(LayerType layer, Pass pass, Quantity quantity) const {
@@ -85,6 +88,9 @@ namespace {
 
 // The model's own value: intercept + terms (exp() for log targets).
 double RawValue(const Model& model, const std::vector<double>& features) {
+  if (model.trees && model.envelope) {
+    return model.envelope->Proxy(features) * std::exp(model.trees->Value(features));
+  }
   double z = model.intercept;
   for (const ModelTerm& t : model.terms) {
     z += t.coefficient * (TermValue(t.term, features) - t.center) / t.scale;
@@ -219,7 +225,8 @@ nlohmann::json ToJson(const Model& m) {
       {"calibration", m.calibration},
       {"max_spread", m.max_spread},
       {"envelope", EnvelopeJson(m.envelope)},
-      {"residual_correction", m.residuals ? ToJson(*m.residuals) : nlohmann::json(nullptr)}};
+      {"residual_correction", m.residuals ? ToJson(*m.residuals) : nlohmann::json(nullptr)},
+      {"trees", m.trees ? ToJson(*m.trees) : nlohmann::json(nullptr)}};
 }
 
 Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
@@ -292,6 +299,13 @@ Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
                           std::to_string(m.residuals->points.front().size()) + " coordinates, " +
                           std::string(ToString(m.layer)) + " needs " + std::to_string(dim));
       }
+    }
+    if (j.contains("trees") && !j.at("trees").is_null()) {
+      m.trees = BoostedTreesFromJson(j.at("trees"), static_cast<int>(FeatureNames(m.layer).size()));
+      if (!m.envelope) throw ConfigError("trees need an envelope (their roofline proxy)");
+    }
+    if (m.kind == ModelKind::kGbTree && !m.trees) {
+      throw ConfigError("a gbtree model needs 'trees'");
     }
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(Prefix(where) + e.what());

@@ -32,12 +32,16 @@
 //     "envelope":{"intercept":...,"terms":[{"name":"macs","coefficient":...}],
 //                 "ratio":[min,max]},                 (optional)
 //     "residual_correction":{"bandwidth":h,"prior_weight":1,"points":[[ln base features]],
-//                 "log_residuals":[...]}}]}          (optional, fit/residual_correction.h)
+//                 "log_residuals":[...]},            (optional, fit/residual_correction.h)
+//     "trees":{"base":b,"trees":[[[feature,threshold,left,right,value],...],...]}}]}
+//                                   (gbtree only, with an envelope: value = proxy x exp(F),
+//                                    features indexed as in FeatureNames; fit/boosted_trees.h)
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/layer_config.h"
+#include "fit/boosted_trees.h"
 #include "fit/features.h"
 #include "fit/metrics.h"
 #include "fit/residual_correction.h"
@@ -57,7 +61,12 @@ Quantity ParseQuantity(std::string_view name);  // throws ConfigError
 // maclinear: the baseline every other kind must beat (issue 10): non-negative least squares of
 //          y on MACs, input, output and weight elements plus a non-negative intercept
 //          (MacLinearTerms), fitted to relative error like nnlasso, no regularisation.
-enum class ModelKind { kNnLasso, kLogLasso, kLasso, kMacLinear };
+// gbtree:  the roofline proxy of the envelope (a relative-error non-negative fit on MACs and
+//          tensor sizes) times exp(F), F gradient-boosted regression trees on every feature
+//          fitted to ln(y / proxy) (fit/boosted_trees.h): cost = work and traffic x a learnt
+//          efficiency, which outside the training bounds stays at the value of the nearest
+//          training region (always within the envelope's ratio range). Predictions > 0.
+enum class ModelKind { kNnLasso, kLogLasso, kLasso, kMacLinear, kGbTree };
 std::string_view ToString(ModelKind kind);
 ModelKind ParseModelKind(std::string_view name);  // throws ConfigError
 
@@ -126,6 +135,8 @@ struct Model {
   // Local correction by the training rows' residuals (fit/residual_correction.h), applied
   // after the envelope; absent: none (maclinear, or no bandwidth beat the model alone).
   std::optional<ResidualCorrection> residuals;
+  // gbtree: the boosted trees F on FeatureValues; the raw value is envelope->Proxy x exp(F).
+  std::optional<BoostedTrees> trees;
 };
 
 struct ModelBundle {

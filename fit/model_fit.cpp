@@ -28,6 +28,8 @@ std::string LossName(ModelKind kind, Quantity quantity, bool reweighted) {
       return "mean squared error of y (" + std::string(ToString(quantity)) + ")";
     case ModelKind::kMacLinear:
       return "mean squared relative error ((y - pred) / y)^2, no penalty (alpha 1e-9 alpha_max)";
+    case ModelKind::kGbTree:
+      return "mean squared error of ln(y / roofline proxy); alpha = the number of trees";
   }
   return "";
 }
@@ -256,6 +258,42 @@ Envelope FitEnvelope(LayerType layer, const std::vector<LayerConfig>& configs,
   return e;
 }
 
+// gbtree: the roofline proxy (the envelope's fit), then boosted trees on every feature for
+// ln(y / proxy), their number chosen by k-fold cross-validation (fit/boosted_trees.h).
+void FitGbTree(LayerType layer, const std::vector<LayerConfig>& configs, const Eigen::VectorXd& y,
+               const FitOptions& options, Model& model) {
+  Envelope proxy = FitEnvelope(layer, configs, y, options);
+  Eigen::MatrixXd x(static_cast<Eigen::Index>(configs.size()),
+                    static_cast<Eigen::Index>(FeatureNames(layer).size()));
+  Eigen::VectorXd r(x.rows());
+  bool usable = proxy.max_ratio < std::numeric_limits<double>::max();
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    const std::vector<double> f = FeatureValues(configs[static_cast<size_t>(i)]);
+    for (Eigen::Index k = 0; k < x.cols(); ++k) x(i, k) = f[static_cast<size_t>(k)];
+    const double p = proxy.Proxy(f);
+    usable = usable && p > 0 && std::isfinite(p);
+    r(i) = usable ? std::log(y(i) / p) : 0;
+  }
+  if (!usable) {
+    // No positive proxy for every row: a constant proxy (the geometric mean), trees do the rest.
+    proxy = Envelope{};
+    proxy.intercept = std::exp(y.array().log().mean());
+    proxy.min_ratio = (y.array() / proxy.intercept).minCoeff();
+    proxy.max_ratio = (y.array() / proxy.intercept).maxCoeff();
+    r = (y.array() / proxy.intercept).log();
+  }
+  BoostingOptions bo;
+  bo.folds = std::min(options.folds, 5);
+  bo.seed = options.seed;
+  const BoostingFit fit = FitBoostedTreesCv(x, r, bo);
+  model.envelope = proxy;
+  model.trees = fit.model;
+  model.alpha = fit.n_trees;  // the cross-validated hyperparameter: the number of trees
+  model.cv_mse = fit.cv_mse;
+  model.intercept = 0;
+  model.terms.clear();
+}
+
 // The residual correction from the training rows: ln(measured / model) where the model (with
 // calibration and envelope, without a correction) is > 0.
 ResidualCorrection FitResidualCorrection(const Model& model,
@@ -318,7 +356,7 @@ std::vector<Term> ModelTerms(LayerType layer, Quantity quantity, ModelKind kind,
                              TermSet term_set) {
   if (kind == ModelKind::kLogLasso) return LogTerms(layer);
   if (quantity == Quantity::kPowerW) return PowerTerms(layer, term_set == TermSet::kFull);
-  if (kind == ModelKind::kMacLinear) return MacLinearTerms(layer);
+  if (kind == ModelKind::kMacLinear || kind == ModelKind::kGbTree) return MacLinearTerms(layer);
   return term_set == TermSet::kCapped ? CappedPolynomialTerms(layer, degree)
                                       : PolynomialTerms(layer, degree);
 }
@@ -362,9 +400,10 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   model.log_target = options.kind == ModelKind::kLogLasso;
   const bool maclinear = options.kind == ModelKind::kMacLinear;
   const bool polynomial = !custom && options.kind != ModelKind::kLogLasso && !maclinear &&
-                          quantity != Quantity::kPowerW;
+                          options.kind != ModelKind::kGbTree && quantity != Quantity::kPowerW;
   model.degree = polynomial ? degree : 0;
-  model.term_set = custom                                       ? "custom"
+  model.term_set = options.kind == ModelKind::kGbTree           ? "trees"
+                   : custom                                     ? "custom"
                    : options.kind == ModelKind::kLogLasso       ? "log"
                    : maclinear && quantity != Quantity::kPowerW ? "maclinear"
                    : quantity == Quantity::kPowerW
@@ -423,7 +462,9 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   const std::vector<Term>& used = varying.terms;
   const Eigen::MatrixXd& t = varying.t;
 
-  if (maclinear) {
+  if (options.kind == ModelKind::kGbTree) {
+    FitGbTree(layer, train_configs, y, options, model);
+  } else if (maclinear) {
     Design d = WeightedDesign(t, y, y, options.loss_exponent);
     FitDesign(d, layer, used, options, model, kNnlsAlphaFraction);
   } else if (options.kind == ModelKind::kNnLasso) {

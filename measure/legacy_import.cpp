@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -279,22 +280,28 @@ void RefuseDuplicate(Store& store, RunKind kind, const std::string& file, const 
   }
 }
 
-// One parsed dir/nets/<net>.json file (see ImportNetworkSummary).
+// One parsed dir/nets/<net>.json file (see ImportNetworkSummary). An energy that is not > 0 (a
+// RAPL counter wraparound that the prototype did not handle, e.g. -1312611965 uJ) is absent:
+// that epoch's phase keeps its time, and the iteration (forward + backward) has no energy.
 struct ParsedNetwork {
   ImportNetworkSummary summary;
   std::string content_hash;
-  std::vector<double> forward_j, forward_s, iteration_j, iteration_s;
+  std::vector<double> forward_s, iteration_s;
+  std::vector<std::optional<double>> forward_j, iteration_j;
 };
 
-std::vector<double> PositiveArray(const nlohmann::json& j, const char* key,
-                                  const std::string& path) {
+// The numbers of `key`; times must be > 0 (`positive`), energies may be anything finite (their
+// sign is judged by the caller).
+std::vector<double> NumberArray(const nlohmann::json& j, const char* key, bool positive,
+                                const std::string& path) {
   if (!j.contains(key) || !j[key].is_array() || j[key].empty()) {
     throw ConfigError(path + ": '" + key + "' must be a non-empty array of numbers");
   }
   std::vector<double> out;
   for (const auto& v : j[key]) {
-    if (!v.is_number() || !(v.get<double>() > 0)) {
-      throw ConfigError(path + ": '" + key + "' must hold positive numbers, got " + v.dump());
+    if (!v.is_number() || !std::isfinite(v.get<double>()) || (positive && !(v.get<double>() > 0))) {
+      throw ConfigError(path + ": '" + key + "' must hold " +
+                        (positive ? "positive numbers" : "finite numbers") + ", got " + v.dump());
     }
     out.push_back(v.get<double>());
   }
@@ -313,19 +320,26 @@ ParsedNetwork ParseNetworkFile(const std::string& path) {
   net.summary.network = j["net"].get<std::string>() + "_legacy";
   net.summary.batch_size = j["batch_size"].get<int64_t>();
   net.content_hash = Hex(Fnv1a64(content));
-  const auto fwd_uj = PositiveArray(j, "forward_energy", path);
-  const auto fwd_us = PositiveArray(j, "forward_time", path);
-  const auto bwd_uj = PositiveArray(j, "backward_energy", path);
-  const auto bwd_us = PositiveArray(j, "backward_time", path);
+  const auto fwd_uj = NumberArray(j, "forward_energy", false, path);
+  const auto fwd_us = NumberArray(j, "forward_time", true, path);
+  const auto bwd_uj = NumberArray(j, "backward_energy", false, path);
+  const auto bwd_us = NumberArray(j, "backward_time", true, path);
   if (fwd_us.size() != fwd_uj.size() || bwd_uj.size() != fwd_uj.size() ||
       bwd_us.size() != fwd_uj.size()) {
     throw ConfigError(path + ": forward/backward energy and time arrays differ in length");
   }
+  const auto energy = [](double uj) -> std::optional<double> {
+    if (uj > 0) return uj * kMicro;
+    return std::nullopt;
+  };
   for (size_t i = 0; i < fwd_uj.size(); ++i) {
-    net.forward_j.push_back(fwd_uj[i] * 1e-6);
-    net.forward_s.push_back(fwd_us[i] * 1e-6);
-    net.iteration_j.push_back((fwd_uj[i] + bwd_uj[i]) * 1e-6);
-    net.iteration_s.push_back((fwd_us[i] + bwd_us[i]) * 1e-6);
+    const std::optional<double> fwd_j = energy(fwd_uj[i]), bwd_j = energy(bwd_uj[i]);
+    net.summary.rejected_energies += (fwd_j ? 0 : 1) + (bwd_j ? 0 : 1);
+    net.forward_j.push_back(fwd_j);
+    net.forward_s.push_back(fwd_us[i] * kMicro);
+    net.iteration_j.push_back(fwd_j && bwd_j ? std::optional<double>(*fwd_j + *bwd_j)
+                                             : std::nullopt);
+    net.iteration_s.push_back((fwd_us[i] + bwd_us[i]) * kMicro);
   }
   net.summary.epochs = static_cast<int64_t>(fwd_uj.size());
   return net;
@@ -475,7 +489,7 @@ ImportSummary ImportLegacy(const std::string& dir, const std::string& host_name,
     net.summary.run_id = store.CreateRun(run);
     std::vector<NetworkSampleRow> rows;
     for (int64_t i = 0; i < net.summary.epochs; ++i) {
-      const auto row = [&](const char* phase, double time_s, double energy_j) {
+      const auto row = [&](const char* phase, double time_s, std::optional<double> energy_j) {
         NetworkSampleRow r;
         r.run_id = net.summary.run_id;
         r.network = net.summary.network;
@@ -524,7 +538,12 @@ std::string FormatImportSummary(const ImportSummary& summary) {
   for (const ImportNetworkSummary& n : summary.networks) {
     out << std::filesystem::path(n.file).filename().string() << " -> run " << n.run_id
         << " (network " << n.network << ", batch " << n.batch_size << "): " << n.epochs
-        << " epochs x phases forward, iteration\n";
+        << " epochs x phases forward, iteration";
+    if (n.rejected_energies > 0) {
+      out << "; " << n.rejected_energies
+          << " energies not > 0 (wraparound) stored as absent, their times kept";
+    }
+    out << "\n";
   }
   out << "host '" << summary.host_name << "' (id " << summary.host_id << "): " << rows << " rows, "
       << imported << " samples imported, " << rejected << " rejected\n";

@@ -83,6 +83,10 @@ struct ImportNetworkSummary {
   int64_t batch_size = 0;
   int64_t run_id = 0;
   int64_t epochs = 0;  // rows per phase
+  // Per-epoch forward or backward energies that were not > 0 (an unhandled RAPL wraparound in
+  // the prototype): stored as absent energy (NULL) with the phase's time; the iteration of
+  // that epoch then has no energy either.
+  int64_t rejected_energies = 0;
 };
 
 struct ImportSummary {
@@ -95,7 +99,8 @@ struct ImportSummary {
 // Imports the files present among dir/conv.csv, dir/linear.csv, dir/pool.csv and
 // dir/nets/*.json into `store`, recording `command_line` in each run. A nets file must have
 // "net", "batch_size" and equally long, non-empty arrays "forward_energy", "forward_time",
-// "backward_energy", "backward_time" of positive numbers, else the import is refused as below.
+// "backward_energy", "backward_time" of finite numbers, the times positive, else the import is
+// refused as below; an energy that is not > 0 is stored as absent (rejected_energies).
 // Throws ConfigError if none of the files exists; if a file is malformed as a whole (missing or
 // wrong header, wrong column count, a non-numeric or non-finite field, a non-integer in an
 // integer column), naming the file, line and column (e.g. "d/conv.csv:17: column 7

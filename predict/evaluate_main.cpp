@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--host", host, "evaluate only this hostname");
   app.add_option("--kinds", kinds,
                  "model kinds to compare, comma separated; the first is the one under test "
-                 "(nnlasso, loglasso, lasso, maclinear)")
+                 "(nnlasso, gbtree, loglasso, lasso, maclinear)")
       ->capture_default_str();
   app.add_option("--folds", options.fit.folds, "k of k-fold cross-validation for alpha")
       ->capture_default_str()

@@ -42,6 +42,20 @@ std::optional<double> PredictQuantity(const ModelBundle& bundle, const LayerConf
   return p.value;
 }
 
+// True when `config` computes its input's gradient but the backward model of `quantity` was
+// fitted only on rows that did not (its input_grad feature never left 0): then its terms cannot
+// hold that cost.
+bool NeedsInputGradFromForward(const ModelBundle& bundle, const LayerConfig& config,
+                               Quantity quantity) {
+  if (InputGradIndex(config.type) < 0 || !config.input_grad) return false;
+  const Model* model = bundle.Find(config.type, Pass::kBackward, quantity);
+  if (model == nullptr) return false;
+  for (const FeatureBound& b : model->bounds) {
+    if (b.name == "input_grad") return b.max < 1;
+  }
+  return false;
+}
+
 LayerPrediction PredictLayer(const LayerInstance& layer, const ModelBundle& bundle,
                              bool with_energy, std::vector<std::string>& warnings) {
   LayerPrediction out;
@@ -72,6 +86,17 @@ LayerPrediction PredictLayer(const LayerInstance& layer, const ModelBundle& bund
   auto backward_value = [&](Quantity quantity) -> std::optional<double> {
     std::optional<double> v =
         PredictQuantity(bundle, c, Pass::kBackward, quantity, out, missing, warnings);
+    if (v && NeedsInputGradFromForward(bundle, c, quantity)) {
+      // The input gradient is a transposed convolution (a GEMM with the weight's transpose for
+      // linear) of the forward pass's MACs: its cost is taken as the forward pass's.
+      const std::optional<double> f =
+          PredictQuantity(bundle, c, Pass::kForward, quantity, out, missing, warnings);
+      v = f ? std::optional<double>(*v + *f) : std::nullopt;
+      AddOnce(warnings, std::string(ToString(c.type)) +
+                            " backward: no training row computed an input gradient (e.g. the "
+                            "prototype's imported rows); a layer's input gradient is counted "
+                            "as its forward pass (the same MACs, transposed)");
+    }
     for (const LayerConfig& acc : layer.grad_accumulations) {
       const std::optional<double> a =
           PredictQuantity(bundle, acc, Pass::kForward, quantity, out, missing, warnings);

@@ -440,3 +440,54 @@ TEST(ModelFitTest, RecoversTheParallelRegionStep) {
 
 }  // namespace
 }  // namespace lj
+
+namespace lj {
+namespace {
+
+// gbtree: cost = roofline proxy x a learnt efficiency. A conv whose cost per MAC steps up by 3x
+// for kernel_size >= 5 (another algorithm) is learnt far better than by the non-negative
+// polynomial; far outside the bounds it scales with the proxy; the bundle JSON round-trips it.
+TEST(ModelFitTest, GbTreeLearnsAnEfficiencyStepAndExtrapolatesWithTheProxy) {
+  std::mt19937_64 rng(21);
+  std::vector<TrainingRow> rows;
+  const auto truth = [](const LayerConfig& c) {
+    std::mt19937_64 none(0);
+    return testing::SyntheticTimeS(c, 0.0, none) * (c.kernel_size >= 5 ? 3.0 : 1.0);
+  };
+  std::normal_distribution<double> noise(0.0, 0.03);
+  for (int i = 0; i < 600; ++i) {
+    const LayerConfig c = testing::RandomConfig(LayerType::kConv2d, rng);
+    rows.push_back({c, truth(c) * (1 + noise(rng))});
+  }
+  const Model tree = FitModel(LayerType::kConv2d, Pass::kForward, Quantity::kTimeS, rows,
+                              Fast(ModelKind::kGbTree));
+  const Model poly = FitModel(LayerType::kConv2d, Pass::kForward, Quantity::kTimeS, rows,
+                              Fast(ModelKind::kNnLasso));
+  ASSERT_TRUE(tree.trees && tree.envelope);
+  EXPECT_EQ(tree.term_set, "trees");
+  EXPECT_GT(tree.alpha, 10);  // trees chosen by cross-validation
+  ASSERT_TRUE(tree.test_metrics && poly.test_metrics);
+  EXPECT_LT(tree.test_metrics->rmspe, 12.0);
+  EXPECT_LT(tree.test_metrics->rmspe, 0.7 * poly.test_metrics->rmspe);
+
+  const Model back = ModelFromJson(ToJson(tree));
+  for (int i = 0; i < 40; ++i) {
+    LayerConfig c = testing::RandomConfig(LayerType::kConv2d, rng);
+    EXPECT_DOUBLE_EQ(Predict(back, c).value, Predict(tree, c).value);
+    c.in_channels *= 30;  // far outside: within the envelope's ratio range of the proxy
+    c.batch_size *= 10;
+    const Prediction p = Predict(tree, c);
+    EXPECT_TRUE(p.extrapolated);
+    const double proxy = tree.envelope->Proxy(FeatureValues(c));
+    EXPECT_GE(p.value, tree.envelope->min_ratio * proxy * (1 - 1e-9));
+    EXPECT_LE(p.value, tree.envelope->max_ratio * proxy * (1 + 1e-9));
+    EXPECT_LT(p.value / truth(c), 3.0) << ToJson(c).dump();
+    EXPECT_GT(p.value / truth(c), 1.0 / 3.0) << ToJson(c).dump();
+  }
+  nlohmann::json no_trees = ToJson(tree);
+  no_trees["trees"] = nullptr;
+  EXPECT_THROW(ModelFromJson(no_trees), ConfigError);
+}
+
+}  // namespace
+}  // namespace lj

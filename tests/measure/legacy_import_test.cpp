@@ -310,6 +310,56 @@ TEST(LegacyImportTest, RejectsDefectiveMeasurementsByReasonAndKeepsTheOtherPass)
   EXPECT_NE(text.find("negative energy (wraparound): 1"), std::string::npos) << text;
 }
 
+// The Broadwell-EP prototype's resnet18.json holds forward_energy -1312611965.3 uJ (a RAPL
+// wraparound): that energy is absent, the times and the other energies are kept.
+TEST(LegacyImportTest, ANetworkEnergyFromAWraparoundIsAbsentAndItsTimesAreKept) {
+  TempDir tmp;
+  fs::create_directories(tmp.Path("nets"));
+  std::ofstream(tmp.Path("nets/resnet18.json"))
+      << R"({"net": "resnet18", "batch_size": 512, "im_side_len": 64,)"
+      << R"( "forward_energy": [-1312611965.3, 20000000], "forward_time": [550000, 540000],)"
+      << R"( "backward_energy": [82720000, 80000000], "backward_time": [1730000, 1700000]})";
+  Store store(":memory:");
+  const ImportSummary summary = ImportLegacy(tmp.Path(), "broadwell", store, "cmd");
+  ASSERT_EQ(summary.networks.size(), 1u);
+  EXPECT_EQ(summary.networks[0].rejected_energies, 1);
+  const std::vector<NetworkSampleRow> rows = store.ReadNetworkSamples("resnet18_legacy");
+  ASSERT_EQ(rows.size(), 4u);
+  int checked = 0;
+  for (const NetworkSampleRow& r : rows) {
+    if (r.iteration == 0) {
+      EXPECT_FALSE(r.energy_j.has_value()) << r.phase;  // forward and forward + backward
+      EXPECT_NEAR(r.time_s, r.phase == "forward" ? 0.55 : 2.28, 1e-12) << r.phase;
+      ++checked;
+    } else {
+      ASSERT_TRUE(r.energy_j.has_value()) << r.phase;
+      EXPECT_NEAR(*r.energy_j, r.phase == "forward" ? 20.0 : 100.0, 1e-9) << r.phase;
+    }
+  }
+  EXPECT_EQ(checked, 2);
+  const std::string text = FormatImportSummary(summary);
+  EXPECT_NE(text.find("1 energies not > 0 (wraparound) stored as absent"), std::string::npos)
+      << text;
+}
+
+TEST(LegacyImportTest, ANetworkTimeThatIsNotPositiveRefusesTheImport) {
+  TempDir tmp;
+  fs::create_directories(tmp.Path("nets"));
+  std::ofstream(tmp.Path("nets/alexnet.json"))
+      << R"({"net": "alexnet", "batch_size": 512, "forward_energy": [1], "forward_time": [0],)"
+      << R"( "backward_energy": [1], "backward_time": [1]})";
+  Store store(":memory:");
+  try {
+    ImportLegacy(tmp.Path(), "h", store, "");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'forward_time' must hold positive numbers, got 0"),
+              std::string::npos)
+        << e.what();
+  }
+  ExpectEmpty(store);
+}
+
 TEST(LegacyImportTest, RefusesToImportTheSameFileTwice) {
   TempDir tmp;
   WriteLines(tmp.Path("pool.csv"),

@@ -56,6 +56,46 @@ TEST(PredictorTest, SumsLayersPerBatchAndScalesToEpochsAndTraining) {
   EXPECT_NEAR(*p.inference_energy_per_sample_j, *p.per_batch.forward_energy_j / 8, 1e-12);
 }
 
+// The prototype's imported backward rows never compute an input gradient (input_grad bounds
+// [0, 0]): a network layer that does gets its forward cost added for it, in time and energy;
+// a layer without an input gradient (the first) and a bundle that measured it are unchanged.
+TEST(PredictorTest, AnInputGradientNeverMeasuredCostsTheForwardPass) {
+  const auto with_input_grad_bounds = [](double max) {
+    ModelBundle b = MakeBundle(true);
+    for (Model& m : b.models) {
+      for (FeatureBound& bound : m.bounds) {
+        if (bound.name == "input_grad") bound.max = max;
+      }
+    }
+    return b;
+  };
+  LayerConfig first = Conv();
+  first.input_grad = false;
+  const std::vector<LayerInstance> layers = {Modelled("features.0", first, {8, 3, 32, 32}),
+                                             Modelled("features.1", Conv(), {8, 3, 32, 32}),
+                                             Modelled("fc", Fc(), {8, 4096})};
+  const double conv_macs = ForwardMacs(Conv());
+  const double fc_macs = ForwardMacs(Fc());
+  const NetworkPrediction never = PredictTraining(layers, with_input_grad_bounds(0), SmallRun());
+  EXPECT_NEAR(*Find(never, "features.0").backward_time_s, kBackwardSPerMac * conv_macs, 1e-15);
+  EXPECT_NEAR(*Find(never, "features.1").backward_time_s,
+              (kBackwardSPerMac + kForwardSPerMac) * conv_macs, 1e-15);
+  EXPECT_NEAR(*Find(never, "features.1").backward_energy_j,
+              (kBackwardJPerMac + kForwardJPerMac) * conv_macs, 1e-12);
+  EXPECT_NEAR(*Find(never, "fc").backward_time_s, (kBackwardSPerMac + kForwardSPerMac) * fc_macs,
+              1e-15);
+  bool warned = false;
+  for (const std::string& w : never.warnings) {
+    warned = warned || w.find("conv2d backward: no training row computed an input gradient") !=
+                           std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+
+  const NetworkPrediction measured = PredictTraining(layers, with_input_grad_bounds(1), SmallRun());
+  EXPECT_NEAR(*Find(measured, "features.1").backward_time_s, kBackwardSPerMac * conv_macs, 1e-15);
+  EXPECT_NEAR(*Find(measured, "fc").backward_time_s, kBackwardSPerMac * fc_macs, 1e-15);
+}
+
 TEST(PredictorTest, UnmodelledLayersAreListedEmptyAndMakeTotalsALowerBound) {
   const NetworkPrediction p = PredictTraining(SmallNet(), MakeBundle(true), SmallRun());
   for (const char* path : {"features.1", "features.2"}) {
