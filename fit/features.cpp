@@ -20,7 +20,8 @@ struct FeatureSet {
 const FeatureSet kConvFeatures = {
     {"batch_size", "in_channels_per_group", "out_channels", "input_size", "kernel_size", "stride",
      "groups", "macs", "input_elements", "output_elements", "weight_elements",
-     "mmap_input_elements", "mmap_output_elements", "mmap_weight_elements", "input_grad"},
+     "mmap_input_elements", "mmap_output_elements", "mmap_weight_elements", "grouped_macs",
+     "input_grad"},
     7};
 const FeatureSet kPoolFeatures = {
     {"batch_size", "channels", "input_size", "kernel_size", "stride", "macs", "input_elements",
@@ -81,6 +82,15 @@ constexpr double kMmapElements = 8.0 * 1024 * 1024;
 // 1 + elements when the tensor is always freshly mapped (see above), else 1 (features stay
 // >= 1 for the log terms).
 double Mmap(double elements) { return elements >= kMmapElements ? 1 + elements : 1; }
+
+// A grouped convolution (groups > 1, depthwise included) runs other kernels than a dense one,
+// at another cost per MAC: LibTorch 1.13's depthwise 5x5 backward took 33x its forward pass
+// (18.8 ms against 0.56 ms, 576 channels of 7x7, batch 32) where a dense conv's backward takes
+// about 2x (JOURNAL.md 2026-12-05, second session). The polynomial terms of degree <= 3 cannot
+// express groups times the MACs (degree 6), so grouped convs get a slope of their own:
+// 1 + MACs when groups > 1, else 1 (features stay >= 1 for the log terms). Not in the maclinear
+// baseline, whose definition (issue 10) has MACs and tensor sizes only.
+double GroupedMacs(int64_t groups, double macs) { return groups > 1 ? 1 + macs : 1; }
 
 // ATen splits an element-wise kernel over the intra-op threads only from at::internal::GRAIN_SIZE
 // (32768) elements on; below it the calling thread runs it alone. A parallel region wakes the
@@ -201,6 +211,7 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               Mmap(sizes.input_elements),
               Mmap(sizes.output_elements),
               Mmap(sizes.weight_elements),
+              GroupedMacs(c.groups, macs),
               c.input_grad ? 1.0 : 0.0};
     case FeatureKind::kPool:
       return {d(c.batch_size),
@@ -401,9 +412,10 @@ std::vector<Term> MacLinearTerms(LayerType type) {
   // defined without it); types without any (sgd, adam) use their base features, which are
   // already element counts.
   std::vector<int> features = SpecialLinearFeatures(type);
-  features.erase(
-      std::remove(features.begin(), features.end(), FeatureIndex(type, "parallel_region")),
-      features.end());
+  for (const char* excluded : {"parallel_region", "grouped_macs"}) {
+    features.erase(std::remove(features.begin(), features.end(), FeatureIndex(type, excluded)),
+                   features.end());
+  }
   if (n_base >= n) {
     features.clear();
     for (int i = 0; i < n; ++i) features.push_back(i);

@@ -10,10 +10,12 @@
 //   linear:    batch_size, in_features, out_features
 // followed by the special features of these types
 //   macs, input_elements, output_elements[, weight_elements],  (weight_elements: not pools)
-//   mmap_input_elements, mmap_output_elements[, mmap_weight_elements]
+//   mmap_input_elements, mmap_output_elements[, mmap_weight_elements][, grouped_macs]
 // where mmap_X_elements = 1 + X's elements when X has >= 8 Mi float32 elements (32 MiB, glibc's
 // largest mmap threshold: such a tensor, its output or gradient, is always fresh memory whose
-// pages fault in on first touch) and 1 otherwise; the element-wise types, dropout,
+// pages fault in on first touch) and 1 otherwise, and grouped_macs (conv2d) = 1 + MACs when
+// groups > 1 and 1 otherwise (a grouped or depthwise conv's own cost per MAC; not a maclinear
+// term); the element-wise types, dropout,
 // adaptive_avgpool2d and cross_entropy have mmap_input_elements and mmap_output_elements after
 // their other special features. Terms whose value is constant over the training rows (a
 // feature that never left 1 there) are left out of a fit (fit/model_fit.cpp VaryingTerms).
@@ -93,9 +95,9 @@ bool IsUnpenalisedTerm(LayerType type, const Term& term);
 // Term sets.
 // Polynomial: every monomial of the base features of total degree 1..degree (graded order,
 // e.g. batch_size, in_channels_per_group, ..., batch_size^2, batch_size*in_channels_per_group,
-// ...), then the special features as linear terms. Count: C(n_base + degree, degree) - 1 +
-// n_special (conv2d degree 3: 119 + 4 = 123; maxpool2d degree 3: 55 + 3 = 58; linear degree 2: 9 +
-// 4 = 13).
+// ...), then the special features as linear terms, then (conv2d, linear) the 4 input-gradient
+// terms. Count: C(n_base + degree, degree) - 1 + n_special (+ 4) (conv2d degree 3:
+// 119 + 8 + 4 = 131; maxpool2d degree 3: 55 + 5 = 60; linear degree 2: 9 + 7 + 4 = 20).
 std::vector<Term> PolynomialTerms(LayerType type, int degree);
 // The monomials of PolynomialTerms whose exponent of each base feature is at most the exponent
 // with which that feature enters MACs and tensor sizes (MaxExponent): 1 for batch_size, channel
@@ -103,8 +105,8 @@ std::vector<Term> PolynomialTerms(LayerType type, int degree);
 // parameter_tensors, 2 for input_size, kernel_size and output_size; then the special terms. With
 // non-negative coefficients such a model grows no faster than MACs in any single feature, so it
 // extrapolates far more sanely than the full polynomial (where e.g. in_channels_per_group^3
-// explodes 25^3-fold for a 384-channel layer trained on <= 15 channels). Count: conv2d degree 3: 77
-// + 4 = 81; maxpool2d degree 3: 35 + 3 = 38; linear degree 2: 6 + 4 = 10.
+// explodes 25^3-fold for a 384-channel layer trained on <= 15 channels). Count: conv2d degree 3:
+// 77 + 8 + 4 = 89; maxpool2d degree 3: 35 + 5 = 40; linear degree 2: 6 + 7 + 4 = 17.
 std::vector<Term> CappedPolynomialTerms(LayerType type, int degree);
 // Largest exponent of base feature `index` in CappedPolynomialTerms.
 int MaxExponent(LayerType type, int index);

@@ -93,11 +93,12 @@ TEST(FeaturesTest, ConvFeatureValuesForKnownConfig) {
                                           "mmap_input_elements",
                                           "mmap_output_elements",
                                           "mmap_weight_elements",
+                                          "grouped_macs",
                                           "input_grad"};
   EXPECT_EQ(FeatureNames(LayerType::kConv2d), names);
   EXPECT_EQ(NumBase(LayerType::kConv2d), 7);
   // Output 10x10 (padding 1, k 3): MACs = 2*8*10*10 * 3*9; weights 8*3*9 + 8 bias.
-  const std::vector<double> expected = {2, 3, 8, 12, 3, 1, 1, 43200, 600, 1600, 224, 1, 1, 1, 1};
+  const std::vector<double> expected = {2, 3, 8, 12, 3, 1, 1, 43200, 600, 1600, 224, 1, 1, 1, 1, 1};
   EXPECT_EQ(FeatureValues(Conv()), expected);
 }
 
@@ -146,6 +147,29 @@ TEST(FeaturesTest, GroupedConvUsesInChannelsPerGroup) {
   one.out_channels = 8;
   EXPECT_EQ(f[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "macs"))],
             FeatureValues(one)[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "macs"))]);
+}
+
+// grouped_macs gives grouped convs a cost per MAC of their own: 1 + MACs when groups > 1, 1 for
+// a dense conv; the maclinear baseline keeps its definition without it.
+TEST(FeaturesTest, GroupedMacsCountOnlyGroupedConvs) {
+  const auto at = [](const LayerConfig& c, const char* name) {
+    return FeatureValues(c)[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, name))];
+  };
+  LayerConfig dense = Conv();
+  dense.in_channels = dense.out_channels = 8;
+  EXPECT_EQ(at(dense, "grouped_macs"), 1);
+  for (int64_t groups : {2, 4, 8}) {
+    LayerConfig grouped = dense;
+    grouped.groups = groups;
+    EXPECT_EQ(at(grouped, "grouped_macs"), 1 + at(grouped, "macs")) << groups;
+    EXPECT_EQ(at(grouped, "macs"), at(dense, "macs") / static_cast<double>(groups));
+  }
+  for (const Term& t : MacLinearTerms(LayerType::kConv2d))
+    EXPECT_NE(TermName(LayerType::kConv2d, t), "grouped_macs");
+  bool in_polynomial = false;
+  for (const Term& t : CappedPolynomialTerms(LayerType::kConv2d, 3))
+    in_polynomial = in_polynomial || TermName(LayerType::kConv2d, t) == "grouped_macs";
+  EXPECT_TRUE(in_polynomial);
 }
 
 // Tensors of 8 Mi elements or more (always mmap-ed by glibc) count in the mmap features.
@@ -208,7 +232,7 @@ TEST(FeaturesTest, PoolAndLinearFeatures) {
 TEST(FeaturesTest, PolynomialTermCountsAndNames) {
   // C(n_base + d, d) - 1 monomials plus the special terms (and for conv2d and linear the four
   // input-gradient terms).
-  EXPECT_EQ(PolynomialTerms(LayerType::kConv2d, 3).size(), 119u + 7u + 4u);
+  EXPECT_EQ(PolynomialTerms(LayerType::kConv2d, 3).size(), 119u + 8u + 4u);
   EXPECT_EQ(PolynomialTerms(LayerType::kMaxPool2d, 3).size(), 55u + 5u);
   EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 2).size(), 9u + 7u + 4u);
   EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 1).size(), 3u + 7u + 4u);
@@ -216,7 +240,7 @@ TEST(FeaturesTest, PolynomialTermCountsAndNames) {
   for (const Term& t : PolynomialTerms(LayerType::kConv2d, 3)) {
     names.insert(TermName(LayerType::kConv2d, t));
   }
-  EXPECT_EQ(names.size(), 130u) << "term names must be unique";
+  EXPECT_EQ(names.size(), 131u) << "term names must be unique";
   for (const char* expected :
        {"batch_size", "kernel_size^2", "batch_size*in_channels_per_group*kernel_size", "stride^3",
         "macs", "weight_elements"}) {
@@ -228,7 +252,7 @@ TEST(FeaturesTest, PolynomialTermCountsAndNames) {
 }
 
 TEST(FeaturesTest, CappedTermsKeepExponentsWithinMacs) {
-  EXPECT_EQ(CappedPolynomialTerms(LayerType::kConv2d, 3).size(), 77u + 7u + 4u);
+  EXPECT_EQ(CappedPolynomialTerms(LayerType::kConv2d, 3).size(), 77u + 8u + 4u);
   EXPECT_EQ(CappedPolynomialTerms(LayerType::kMaxPool2d, 3).size(), 35u + 5u);
   EXPECT_EQ(CappedPolynomialTerms(LayerType::kLinear, 2).size(), 6u + 7u + 4u);
   for (const LayerType type : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) {
