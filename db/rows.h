@@ -122,10 +122,15 @@ struct NetworkSampleRow {
 // One row of table speed_probes (schema 5): one pass of one of the fixed reference configs of
 // measure/speed_probe.h, measured at a run's start, periodically and at its end, so that fit can
 // tell the machine's speed at the time of every sample (fit/drift_correction.h).
+// One more row per probe, layer kFirstTouchProbeLayer, pass "forward", config {"bytes": B,
+// "page_bytes": P}, time_s the seconds to map, touch and unmap B bytes
+// (measure/first_touch_probe.h): the cost of fresh memory, which is not a speed factor
+// (fit/drift_correction.h leaves it out).
+inline constexpr const char* kFirstTouchProbeLayer = "first_touch";
 struct SpeedProbeRow {
   int64_t run_id = 0;
   std::string measured_at;  // ISO-8601 UTC with milliseconds, the same for all rows of a probe
-  std::string layer;        // core LayerType name of the reference config
+  std::string layer;        // core LayerType name of the reference config, or kFirstTouchProbeLayer
   std::string pass;         // "forward", "backward"
   std::string config;       // JSON text of the reference config
   double time_s = 0;        // mean wall time of one execution

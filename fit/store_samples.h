@@ -34,6 +34,13 @@ std::map<std::string, HostSamples> ReadHostSamples(
 std::map<std::string, DriftCorrection> ReadDriftCorrections(
     const std::vector<std::string>& db_paths, const std::string& host = "");
 
+// The first-touch probes (db/rows.h kFirstTouchProbeLayer, measure/first_touch_probe.h) of every
+// database: per hostname (only `host` if non-empty), seconds per page of each probe, in the
+// order stored. Throws ConfigError for a missing file or a malformed probe config, StoreError
+// from the store.
+std::map<std::string, std::vector<double>> ReadFirstTouchCosts(
+    const std::vector<std::string>& db_paths, const std::string& host = "");
+
 // `time_s` of a row of `hostname` stored at `created_at` (ISO-8601 UTC), divided by that host's
 // factor in `drift` at that time; as given, and counted in *uncorrected (when given), where no
 // probe is near. Throws ConfigError("<context>: not an ISO-8601 UTC time: ...").

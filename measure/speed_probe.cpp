@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <ctime>
+#include <nlohmann/json.hpp>
 
+#include "measure/first_touch_probe.h"
 #include "measure/pass_measurement.h"
 
 namespace lj {
@@ -60,6 +62,17 @@ std::vector<SpeedProbeRow> MeasureSpeedProbe(int64_t run_id, const std::atomic<b
       rows.push_back(row);
     }
   }
+  if (stop != nullptr && stop->load()) return rows;
+  const FirstTouchResult touch = MeasureFirstTouch();
+  SpeedProbeRow row;
+  row.run_id = run_id;
+  row.measured_at = measured_at;
+  row.layer = kFirstTouchProbeLayer;
+  row.pass = "forward";
+  row.config = nlohmann::json{{"bytes", touch.bytes}, {"page_bytes", touch.page_bytes}}.dump();
+  row.time_s = touch.time_s;
+  row.time_std_s = touch.time_std_s;
+  rows.push_back(row);
   return rows;
 }
 

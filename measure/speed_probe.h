@@ -31,7 +31,8 @@ std::vector<LayerConfig> SpeedProbeConfigs();
 inline constexpr double kSpeedProbeMinTime_s = 0.05;
 
 // Measures every reference config (forward and backward, time only) and returns one row per
-// pass, all with `run_id` and the same measured_at (now, ISO-8601 UTC with milliseconds, as
+// pass, then one first-touch row (db/rows.h kFirstTouchProbeLayer, measure/first_touch_probe.h),
+// all with `run_id` and the same measured_at (now, ISO-8601 UTC with milliseconds, as
 // SQLite's strftime('%Y-%m-%dT%H:%M:%fZ')). Throws MeasurementInterrupted when `stop` is set.
 std::vector<SpeedProbeRow> MeasureSpeedProbe(int64_t run_id, const std::atomic<bool>* stop);
 

@@ -301,6 +301,23 @@ ErrorSummary Summarise(const std::vector<double>& predicted, const std::vector<d
   return s;
 }
 
+namespace {
+
+// "fresh memory: ..." from a host's first-touch probes (seconds per page, >= 1 of them).
+std::string FirstTouchNote(std::vector<double> per_page_s) {
+  std::sort(per_page_s.begin(), per_page_s.end());
+  char buf[320];
+  std::snprintf(buf, sizeof(buf),
+                "fresh memory: the first touch of a page took %.3g us (median of %zu first-touch "
+                "probes, range %.3g-%.3g us); a tensor above glibc's 32 MiB mmap threshold pays "
+                "it per 4 KiB page on every allocation (measure/first_touch_probe.h)",
+                per_page_s[per_page_s.size() / 2] * 1e6, per_page_s.size(),
+                per_page_s.front() * 1e6, per_page_s.back() * 1e6);
+  return buf;
+}
+
+}  // namespace
+
 std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
                                      const std::string& host, const EvaluationOptions& options) {
   if (options.kinds.empty()) throw ConfigError("evaluate: no model kinds to compare");
@@ -316,9 +333,13 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
   int64_t uncorrected_network_rows = 0;
   const std::vector<MeasuredRun> measured = ReadMeasuredRuns(
       db_paths, host, options.drift_correction ? &drift : nullptr, &uncorrected_network_rows);
+  const auto first_touch = ReadFirstTouchCosts(db_paths, host);
   std::vector<HostEvaluation> out;
   for (const auto& [name, data] : hosts) {
     HostEvaluation ev;
+    if (const auto touch = first_touch.find(name); touch != first_touch.end()) {
+      ev.notes.push_back(FirstTouchNote(touch->second));
+    }
     ev.host = name;
     ev.cpu_model = data.header.cpu_model;
     ev.blas = data.header.blas;

@@ -397,8 +397,8 @@ TEST(ModelFitTest, LearnsTheCostPerMacOfGroupedConvs) {
                            Fast(ModelKind::kNnLasso));
   bool uses_term = false;
   for (const ModelTerm& t : m.terms)
-    uses_term = uses_term || (TermName(LayerType::kConv2d, t.term) == "grouped_macs" &&
-                              t.coefficient > 0);
+    uses_term =
+        uses_term || (TermName(LayerType::kConv2d, t.term) == "grouped_macs" && t.coefficient > 0);
   EXPECT_TRUE(uses_term);
   int within = 0, n = 0;
   for (int i = 0; i < 60; ++i) {

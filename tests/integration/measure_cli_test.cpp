@@ -116,15 +116,17 @@ TEST_F(MeasureCli, SpeedProbesBracketEveryRunAndNoneWithProbeEveryZero) {
       RunCommand(Measure({"--n", "3", "--meter", "none", "--seed", "7", "--probe-every", "1000"}));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(DISTINCT measured_at) FROM speed_probes"), 2);
-  // Each probe: conv2d and relu, forward and backward, of the run.
+  // Each probe: conv2d and relu, forward and backward, and the first touch of fresh memory.
   EXPECT_EQ(QueryInt(db_,
                      "SELECT COUNT(*) FROM speed_probes WHERE time_s > 0 AND run_id = "
                      "(SELECT id FROM runs)"),
-            8);
+            10);
   EXPECT_EQ(QueryText(db_,
                       "SELECT group_concat(layer || ' ' || pass, ',') FROM "
                       "(SELECT DISTINCT layer, pass FROM speed_probes ORDER BY layer, pass)"),
-            "conv2d backward,conv2d forward,relu backward,relu forward");
+            "conv2d backward,conv2d forward,first_touch forward,relu backward,relu forward");
+  EXPECT_EQ(QueryText(db_, "SELECT DISTINCT config FROM speed_probes WHERE layer = 'first_touch'"),
+            "{\"bytes\":67108864,\"page_bytes\":" + std::to_string(sysconf(_SC_PAGESIZE)) + "}");
   EXPECT_EQ(
       QueryInt(db_,
                "SELECT (SELECT min(measured_at) FROM speed_probes) <= (SELECT min(created_at) "

@@ -6,3 +6,7 @@ lj_add_gtest(session_test
 lj_add_gtest(preflight_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/preflight_test.cpp
   LIBS lj_measure)
+# The first-touch probe of fresh memory (measure/first_touch_probe.h).
+lj_add_gtest(first_touch_probe_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/first_touch_probe_test.cpp
+  LIBS lj_measure)

@@ -337,6 +337,12 @@ TEST_F(EvaluationTest, DriftCorrectionDividesTheMeasuredIterationsByTheFactorAtT
                            {{"2020-01-01T12:00:00.000Z", 0.001},
                             {"2020-01-02T12:00:00.000Z", 0.002},
                             {"2020-01-03T12:00:00.000Z", 0.001}});
+    // First-touch probes beside them, 100x slower at the run's time: a cost of fresh memory,
+    // reported, but no part of the speed factor.
+    test::InsertFirstTouchProbes(store, run,
+                                 {{"2020-01-01T12:00:00.000Z", 0.016384},
+                                  {"2020-01-02T12:00:00.000Z", 1.6384},
+                                  {"2020-01-03T12:00:00.000Z", 0.032768}});
     const std::string sql =
         "UPDATE network_samples SET created_at = '2020-01-02T12:00:30.000Z' "
         "WHERE run_id = " +
@@ -359,6 +365,35 @@ TEST_F(EvaluationTest, DriftCorrectionDividesTheMeasuredIterationsByTheFactorAtT
   EXPECT_NE(notes.find("network rows (all hosts) had no probe within 15 minutes"),
             std::string::npos)
       << notes;
+  EXPECT_NE(notes.find("fresh memory: the first touch of a page took 2 us (median of 3 "
+                       "first-touch probes, range 1-100 us)"),
+            std::string::npos)
+      << notes;
+}
+
+// A first-touch probe whose config does not say its bytes and page size is an error naming the
+// database and the run, not a silent per-page cost.
+TEST_F(EvaluationTest, AMalformedFirstTouchProbeIsAnError) {
+  AddNetworkRun("fair", NetJson("fair", 20), 2.0, 5);
+  {
+    Store store(db_);
+    SpeedProbeRow p;
+    p.run_id = store.ReadRuns().back().id;
+    p.measured_at = "2020-01-01T12:00:00.000Z";
+    p.layer = kFirstTouchProbeLayer;
+    p.pass = "forward";
+    p.config = R"({"bytes":67108864})";
+    p.time_s = 0.1;
+    store.InsertSpeedProbe({p});
+  }
+  try {
+    Evaluate({db_}, "", QuickOptions());
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(db_ + ": first-touch probe of run"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("page_bytes"), std::string::npos) << e.what();
+  }
 }
 
 // (d) sums one isolated value per path and pass, the newest: a re-measured layer replaces its

@@ -24,4 +24,20 @@ inline void InsertConvProbes(Store& store, int64_t run_id,
   }
 }
 
+// One first-touch probe row (db/rows.h kFirstTouchProbeLayer) per (measured_at, time_s), each
+// of 64 MiB in 4 KiB pages (16384 pages), all of run `run_id`.
+inline void InsertFirstTouchProbes(Store& store, int64_t run_id,
+                                   const std::vector<std::pair<std::string, double>>& probes) {
+  for (const auto& [at, time_s] : probes) {
+    SpeedProbeRow p;
+    p.run_id = run_id;
+    p.measured_at = at;
+    p.layer = kFirstTouchProbeLayer;
+    p.pass = "forward";
+    p.config = R"({"bytes":67108864,"page_bytes":4096})";
+    p.time_s = time_s;
+    store.InsertSpeedProbe({p});
+  }
+}
+
 }  // namespace lj::test
