@@ -415,12 +415,13 @@ TEST_F(PredictCli, CompareShowsPredictedAgainstMeasuredPerPhase) {
   ASSERT_EQ(MeasureNet(Lenet(), db, *dir_ + "/lock", {"--iterations", "3", "--batch-size", "16"})
                 .exit_code,
             0);
-  // Speed probes before and after the iterations (measure/speed_probe.h), 4 rows each.
+  // Speed probes before and after the iterations (measure/speed_probe.h), 5 rows each: conv2d
+  // and relu forward and backward, and the first touch of fresh memory.
   EXPECT_EQ(QueryInt(db,
                      "SELECT COUNT(DISTINCT measured_at) FROM speed_probes WHERE run_id = "
                      "(SELECT id FROM runs WHERE kind = 'network')"),
             2);
-  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM speed_probes"), 8);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM speed_probes"), 10);
   EXPECT_EQ(
       QueryInt(db,
                "SELECT (SELECT min(measured_at) FROM speed_probes) <= (SELECT min(created_at) "
