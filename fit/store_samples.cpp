@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -61,11 +62,11 @@ double StoredTime_s(const std::string& text, const std::string& context) {
   }
 }
 
-}  // namespace
-
-std::map<std::string, DriftCorrection> ReadDriftCorrections(
-    const std::vector<std::string>& db_paths, const std::string& host) {
-  std::map<std::string, std::vector<ProbeReading>> readings;
+// Calls fn(path, hostname, row) for every speed-probe row of every database, in the order
+// stored, skipping hosts other than `host` when it is non-empty; one hostname lookup per run.
+void ForEachSpeedProbe(
+    const std::vector<std::string>& db_paths, const std::string& host,
+    const std::function<void(const std::string&, const std::string&, const SpeedProbeRow&)>& fn) {
   for (const std::string& path : db_paths) {
     RequireDatabase(path);
     Store store(path, Store::Access::kReadOnly);
@@ -76,12 +77,24 @@ std::map<std::string, DriftCorrection> ReadDriftCorrections(
         it = hostname_of_run.emplace(row.run_id, store.HostnameOfRun(row.run_id)).first;
       }
       if (!host.empty() && it->second != host) continue;
-      if (row.layer == kFirstTouchProbeLayer) continue;  // a cost of fresh memory, not a speed
-      const std::string context = path + ": speed probe of run " + std::to_string(row.run_id);
-      readings[it->second].push_back(
-          {StoredTime_s(row.measured_at, context), row.layer + " " + row.pass, row.time_s});
+      fn(path, it->second, row);
     }
   }
+}
+
+}  // namespace
+
+std::map<std::string, DriftCorrection> ReadDriftCorrections(
+    const std::vector<std::string>& db_paths, const std::string& host) {
+  std::map<std::string, std::vector<ProbeReading>> readings;
+  ForEachSpeedProbe(
+      db_paths, host,
+      [&](const std::string& path, const std::string& hostname, const SpeedProbeRow& row) {
+        if (row.layer == kFirstTouchProbeLayer) return;  // a cost, not a speed
+        const std::string context = path + ": speed probe of run " + std::to_string(row.run_id);
+        readings[hostname].push_back(
+            {StoredTime_s(row.measured_at, context), row.layer + " " + row.pass, row.time_s});
+      });
   std::map<std::string, DriftCorrection> out;
   for (const auto& [name, r] : readings) out.emplace(name, DriftCorrection(r));
   return out;
@@ -90,28 +103,25 @@ std::map<std::string, DriftCorrection> ReadDriftCorrections(
 std::map<std::string, std::vector<double>> ReadFirstTouchCosts(
     const std::vector<std::string>& db_paths, const std::string& host) {
   std::map<std::string, std::vector<double>> out;
-  for (const std::string& path : db_paths) {
-    RequireDatabase(path);
-    Store store(path, Store::Access::kReadOnly);
-    for (const SpeedProbeRow& row : store.ReadSpeedProbes()) {
-      if (row.layer != kFirstTouchProbeLayer) continue;
-      const std::string hostname = store.HostnameOfRun(row.run_id);
-      if (!host.empty() && hostname != host) continue;
-      const std::string context = path + ": first-touch probe of run " + std::to_string(row.run_id);
-      double bytes = 0, page_bytes = 0;
-      try {
-        const nlohmann::json config = nlohmann::json::parse(row.config);
-        bytes = config.at("bytes").get<double>();
-        page_bytes = config.at("page_bytes").get<double>();
-      } catch (const nlohmann::json::exception& e) {
-        throw ConfigError(context + ": config " + row.config + ": " + e.what());
-      }
-      if (!(bytes >= page_bytes && page_bytes > 0)) {
-        throw ConfigError(context + ": bytes must be >= page_bytes > 0, got " + row.config);
-      }
-      out[hostname].push_back(row.time_s / std::floor(bytes / page_bytes));
-    }
-  }
+  ForEachSpeedProbe(
+      db_paths, host,
+      [&](const std::string& path, const std::string& hostname, const SpeedProbeRow& row) {
+        if (row.layer != kFirstTouchProbeLayer) return;
+        const std::string context =
+            path + ": first-touch probe of run " + std::to_string(row.run_id);
+        double bytes = 0, page_bytes = 0;
+        try {
+          const nlohmann::json config = nlohmann::json::parse(row.config);
+          bytes = config.at("bytes").get<double>();
+          page_bytes = config.at("page_bytes").get<double>();
+        } catch (const nlohmann::json::exception& e) {
+          throw ConfigError(context + ": config " + row.config + ": " + e.what());
+        }
+        if (!(bytes >= page_bytes && page_bytes > 0)) {
+          throw ConfigError(context + ": bytes must be >= page_bytes > 0, got " + row.config);
+        }
+        out[hostname].push_back(row.time_s / std::floor(bytes / page_bytes));
+      });
   return out;
 }
 

@@ -23,9 +23,6 @@ struct FirstTouchResult {
   int64_t page_bytes = 0;  // the kernel's page size (sysconf(_SC_PAGESIZE))
   double time_s = 0;       // mean wall time of one trial: mmap, one write per page, munmap
   double time_std_s = 0;   // standard deviation over the trials
-  double PerPage_s() const {
-    return time_s / static_cast<double>(bytes / (page_bytes > 0 ? page_bytes : 1));
-  }
 };
 
 // Maps `bytes` (> 0) of private anonymous memory, writes one byte to each page, unmaps it;

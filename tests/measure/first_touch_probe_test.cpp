@@ -17,8 +17,7 @@ TEST(FirstTouchProbeTest, TimesEveryPageOfTheRegion) {
   EXPECT_EQ(r.page_bytes, sysconf(_SC_PAGESIZE));
   EXPECT_GT(r.time_s, 0);
   EXPECT_GE(r.time_std_s, 0);
-  EXPECT_DOUBLE_EQ(r.PerPage_s(), r.time_s / static_cast<double>(r.bytes / r.page_bytes));
-  EXPECT_LT(r.PerPage_s(), 1e-3);
+  EXPECT_LT(r.time_s / static_cast<double>(r.bytes / r.page_bytes), 1e-3);
 }
 
 TEST(FirstTouchProbeTest, RefusesBadArgumentsAndReportsAFailedMapping) {

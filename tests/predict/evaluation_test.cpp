@@ -377,14 +377,8 @@ TEST_F(EvaluationTest, AMalformedFirstTouchProbeIsAnError) {
   AddNetworkRun("fair", NetJson("fair", 20), 2.0, 5);
   {
     Store store(db_);
-    SpeedProbeRow p;
-    p.run_id = store.ReadRuns().back().id;
-    p.measured_at = "2020-01-01T12:00:00.000Z";
-    p.layer = kFirstTouchProbeLayer;
-    p.pass = "forward";
-    p.config = R"({"bytes":67108864})";
-    p.time_s = 0.1;
-    store.InsertSpeedProbe({p});
+    test::InsertProbes(store, store.ReadRuns().back().id, kFirstTouchProbeLayer, "forward",
+                       R"({"bytes":67108864})", {{"2020-01-01T12:00:00.000Z", 0.1}});
   }
   try {
     Evaluate({db_}, "", QuickOptions());

@@ -9,35 +9,35 @@
 
 namespace lj::test {
 
-// One "conv2d forward" probe row per (measured_at, time_s) of `probes`, all of run `run_id`.
-inline void InsertConvProbes(Store& store, int64_t run_id,
-                             const std::vector<std::pair<std::string, double>>& probes) {
+// One probe row of `layer`, `pass` and `config` per (measured_at, time_s) of `probes`, all of
+// run `run_id`.
+inline void InsertProbes(Store& store, int64_t run_id, const std::string& layer,
+                         const std::string& pass, const std::string& config,
+                         const std::vector<std::pair<std::string, double>>& probes) {
   for (const auto& [at, time_s] : probes) {
     SpeedProbeRow p;
     p.run_id = run_id;
     p.measured_at = at;
-    p.layer = "conv2d";
-    p.pass = "forward";
-    p.config = "{}";
+    p.layer = layer;
+    p.pass = pass;
+    p.config = config;
     p.time_s = time_s;
     store.InsertSpeedProbe({p});
   }
+}
+
+// One "conv2d forward" probe row per (measured_at, time_s) of `probes`, all of run `run_id`.
+inline void InsertConvProbes(Store& store, int64_t run_id,
+                             const std::vector<std::pair<std::string, double>>& probes) {
+  InsertProbes(store, run_id, "conv2d", "forward", "{}", probes);
 }
 
 // One first-touch probe row (db/rows.h kFirstTouchProbeLayer) per (measured_at, time_s), each
 // of 64 MiB in 4 KiB pages (16384 pages), all of run `run_id`.
 inline void InsertFirstTouchProbes(Store& store, int64_t run_id,
                                    const std::vector<std::pair<std::string, double>>& probes) {
-  for (const auto& [at, time_s] : probes) {
-    SpeedProbeRow p;
-    p.run_id = run_id;
-    p.measured_at = at;
-    p.layer = kFirstTouchProbeLayer;
-    p.pass = "forward";
-    p.config = R"({"bytes":67108864,"page_bytes":4096})";
-    p.time_s = time_s;
-    store.InsertSpeedProbe({p});
-  }
+  InsertProbes(store, run_id, kFirstTouchProbeLayer, "forward",
+               R"({"bytes":67108864,"page_bytes":4096})", probes);
 }
 
 }  // namespace lj::test
