@@ -119,6 +119,15 @@ struct NetworkSampleRow {
   std::string created_at;
 };
 
+// The net.json names of the two framework-memory probe networks (configs/nets/probes/): a
+// training step with tensors of a few hundred bytes (flatten + linear 4 -> 2), and the same with
+// one 5x5 conv2d in front (which ATen runs through oneDNN). `measure --net` on them stores their
+// network_samples like any network's; `fit` reads their peak_memory_bytes as what LibTorch
+// itself takes to train on this host, and what one oneDNN conv2d adds (fit/store_samples.h
+// ReadFrameworkMemory).
+inline constexpr const char* kFrameworkProbeNetwork = "probe_framework";
+inline constexpr const char* kConvFrameworkProbeNetwork = "probe_framework_conv2d";
+
 // One row of table speed_probes (schema 5): one pass of one of the fixed reference configs of
 // measure/speed_probe.h, measured at a run's start, periodically and at its end, so that fit can
 // tell the machine's speed at the time of every sample (fit/drift_correction.h).

@@ -143,10 +143,21 @@ RegressionTree GrowTree(const Eigen::MatrixXd& x, const std::vector<double>& g,
   return tree;
 }
 
-void Check(const Eigen::MatrixXd& x, const Eigen::VectorXd& r) {
+void Check(const Eigen::MatrixXd& x, const Eigen::VectorXd& r, const BoostingOptions& options) {
   if (x.rows() != r.size() || x.rows() == 0) {
     throw std::invalid_argument("boosted trees: " + std::to_string(x.rows()) + " rows of x, " +
                                 std::to_string(r.size()) + " targets");
+  }
+  // A leaf of no rows would have no mean; a depth or tree count below 0 and a step outside
+  // (0, 1] are not boosting.
+  if (options.min_leaf < 1 || options.max_depth < 0 || options.max_trees < 0 ||
+      !(options.learning_rate > 0 && options.learning_rate <= 1)) {
+    throw std::invalid_argument(
+        "boosted trees: need min_leaf >= 1, max_depth >= 0, max_trees >= 0 and learning_rate in "
+        "(0, 1], got min_leaf " +
+        std::to_string(options.min_leaf) + ", max_depth " + std::to_string(options.max_depth) +
+        ", max_trees " + std::to_string(options.max_trees) + ", learning_rate " +
+        std::to_string(options.learning_rate));
   }
 }
 
@@ -194,14 +205,14 @@ BoostedTrees Boost(const Eigen::MatrixXd& x, const Eigen::VectorXd& r,
 
 BoostedTrees FitTrees(const Eigen::MatrixXd& x, const Eigen::VectorXd& r, int trees,
                       const BoostingOptions& options) {
-  Check(x, r);
+  Check(x, r, options);
   const std::vector<char> all(static_cast<size_t>(r.size()), 1);
   return Boost(x, r, all, SortedByFeature(x), trees, options, nullptr);
 }
 
 BoostingFit FitBoostedTreesCv(const Eigen::MatrixXd& x, const Eigen::VectorXd& r,
                               const BoostingOptions& options) {
-  Check(x, r);
+  Check(x, r, options);
   if (options.folds < 2) {
     throw std::invalid_argument("boosted trees: folds must be >= 2, got " +
                                 std::to_string(options.folds));

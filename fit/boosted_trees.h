@@ -52,7 +52,8 @@ struct BoostingOptions {
 };
 
 // Fits `trees` trees on all rows (no cross-validation). Throws std::invalid_argument if
-// x.rows() != r.size() or there are no rows.
+// x.rows() != r.size(), there are no rows, or the options are out of range (min_leaf < 1,
+// max_depth < 0, max_trees < 0, learning_rate outside (0, 1]).
 BoostedTrees FitTrees(const Eigen::MatrixXd& x, const Eigen::VectorXd& r, int trees,
                       const BoostingOptions& options);
 

@@ -70,11 +70,21 @@ int main(int argc, char** argv) {
       throw lj::ConfigError("--out names one file but the databases hold " +
                             std::to_string(hosts.size()) + " hosts; add --host NAME");
     }
+    const auto framework_memory = lj::ReadFrameworkMemory(c.db_paths, c.host);
     std::vector<lj::ModelBundle> bundles;
     for (const auto& [name, data] : hosts) {
       spdlog::info("{}: fitting {} samples ({} model kind)", name, data.samples.size(), c.kind);
       lj::ModelBundle bundle = lj::FitBundle(data.header, data.samples, c.options,
                                              [](const std::string& w) { spdlog::warn("{}", w); });
+      const auto framework = framework_memory.find(name);
+      if (framework != framework_memory.end()) {
+        bundle.framework_memory = framework->second;
+      } else {
+        spdlog::warn(
+            "{}: no run of the framework-memory probes (configs/nets/probes/); predicted peak "
+            "memory will count tensors only",
+            name);
+      }
       const std::string path = c.out.empty() ? lj::DefaultBundlePath(name) : c.out;
       lj::SaveBundle(bundle, path);
       spdlog::info("{}: wrote {} models to {}", name, bundle.models.size(), path);

@@ -318,21 +318,27 @@ Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
 nlohmann::json ToJson(const ModelBundle& b) {
   nlohmann::json models = nlohmann::json::array();
   for (const Model& m : b.models) models.push_back(ToJson(m));
-  return {{"format", kFormat},
-          {"format_version", kFormatVersion},
-          {"tool_version", b.tool_version},
-          {"created_at", b.created_at},
-          {"host",
-           {{"hostname", b.hostname},
-            {"cpu_model", b.cpu_model},
-            {"sockets", b.sockets},
-            {"cores", b.cores},
-            {"threads_used", b.threads_used},
-            {"torch_version", b.torch_version},
-            {"blas", b.blas},
-            {"rapl_domains", b.rapl_domains}}},
-          {"sources", b.sources},
-          {"models", models}};
+  nlohmann::json j = {{"format", kFormat},
+                      {"format_version", kFormatVersion},
+                      {"tool_version", b.tool_version},
+                      {"created_at", b.created_at},
+                      {"host",
+                       {{"hostname", b.hostname},
+                        {"cpu_model", b.cpu_model},
+                        {"sockets", b.sockets},
+                        {"cores", b.cores},
+                        {"threads_used", b.threads_used},
+                        {"torch_version", b.torch_version},
+                        {"blas", b.blas},
+                        {"rapl_domains", b.rapl_domains}}},
+                      {"sources", b.sources},
+                      {"models", models}};
+  if (b.framework_memory) {
+    const FrameworkMemory& f = *b.framework_memory;
+    j["framework_memory"] = {{"base_bytes", f.base_bytes}, {"runs", f.runs}};
+    if (f.conv2d_bytes) j["framework_memory"]["conv2d_bytes"] = *f.conv2d_bytes;
+  }
+  return j;
 }
 
 ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context) {
@@ -359,6 +365,20 @@ ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context) 
     b.blas = h.at("blas").get<std::string>();
     b.rapl_domains = h.at("rapl_domains").get<std::string>();
     b.sources = j.at("sources").get<std::vector<std::string>>();
+    if (j.contains("framework_memory")) {
+      const auto& f = j.at("framework_memory");
+      FrameworkMemory m;
+      m.base_bytes = f.at("base_bytes").get<int64_t>();
+      m.runs = f.at("runs").get<int64_t>();
+      if (f.contains("conv2d_bytes")) m.conv2d_bytes = f.at("conv2d_bytes").get<int64_t>();
+      if (m.base_bytes < 0 || m.runs < 1 || m.conv2d_bytes.value_or(0) < 0) {
+        throw ConfigError(
+            "framework_memory: base_bytes and conv2d_bytes must be >= 0 and runs "
+            ">= 1, got " +
+            f.dump());
+      }
+      b.framework_memory = m;
+    }
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(Prefix(context) + e.what());
   } catch (const ConfigError& e) {

@@ -17,6 +17,8 @@
 //  "host":{"hostname":..., "cpu_model":..., "sockets":..., "cores":..., "threads_used":...,
 //          "torch_version":..., "blas":..., "rapl_domains":...},
 //  "sources":["db/x.sqlite"],
+//  "framework_memory":{"base_bytes":B,"conv2d_bytes":C,"runs":R},   (optional, and C in it:
+//                                    FrameworkMemory)
 //  "models":[{"layer":"conv2d","pass":"forward","quantity":"time_s","kind":"nnlasso",
 //     "degree":3,"term_set":"capped_polynomial","target_transform":"none",
 //     "meter":"pyrapl","rapl_domain":"package",
@@ -36,6 +38,7 @@
 //     "trees":{"base":b,"trees":[[[feature,threshold,left,right,value],...],...]}}]}
 //                                   (gbtree only, with an envelope: value = proxy x exp(F),
 //                                    features indexed as in FeatureNames; fit/boosted_trees.h)
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -139,6 +142,18 @@ struct Model {
   std::optional<BoostedTrees> trees;
 };
 
+// What LibTorch itself adds to a training step's peak resident memory on a host, beyond the
+// tensors that predict/training_memory.h counts: the autograd engine, the second thread's stack
+// and malloc arenas (base_bytes), and per distinct oneDNN conv2d its JIT kernels and scratchpads
+// (conv2d_bytes). Measured, not modelled: the median peak_memory_bytes of `measure --net` on the
+// two probe networks of db/rows.h (kFrameworkProbeNetwork; kConvFrameworkProbeNetwork minus
+// it), like idle power is measured. JOURNAL.md 2026-12-05 (third session) has the figures.
+struct FrameworkMemory {
+  int64_t base_bytes = 0;
+  std::optional<int64_t> conv2d_bytes;  // absent: no run of the conv2d probe
+  int64_t runs = 0;                     // probe runs (measure --net processes) behind the values
+};
+
 struct ModelBundle {
   std::string hostname, cpu_model, torch_version, blas, rapl_domains;
   int sockets = 0, cores = 0, threads_used = 0;
@@ -146,6 +161,7 @@ struct ModelBundle {
   std::string created_at;    // ISO-8601 UTC
   std::vector<std::string> sources;
   std::vector<Model> models;
+  std::optional<FrameworkMemory> framework_memory;  // absent: the probes were not measured
 
   // The model for (layer, pass, quantity), or nullptr.
   const Model* Find(LayerType layer, Pass pass, Quantity quantity) const;

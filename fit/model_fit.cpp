@@ -458,7 +458,10 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
     pilot = Eigen::Map<const Eigen::VectorXd>(kept_pilot.data(),
                                               static_cast<Eigen::Index>(kept_pilot.size()));
   }
-  const VaryingDesign varying = VaryingTerms(layer, terms, train_configs);
+  // gbtree fits on FeatureValues, not on terms: no design matrix.
+  const VaryingDesign varying = options.kind == ModelKind::kGbTree
+                                    ? VaryingDesign{}
+                                    : VaryingTerms(layer, terms, train_configs);
   const std::vector<Term>& used = varying.terms;
   const Eigen::MatrixXd& t = varying.t;
 

@@ -1,5 +1,6 @@
 #include "fit/store_samples.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -122,6 +123,54 @@ std::map<std::string, std::vector<double>> ReadFirstTouchCosts(
         }
         out[hostname].push_back(row.time_s / std::floor(bytes / page_bytes));
       });
+  return out;
+}
+
+std::map<std::string, FrameworkMemory> ReadFrameworkMemory(const std::vector<std::string>& db_paths,
+                                                           const std::string& host) {
+  struct Peaks {
+    std::vector<int64_t> bytes;
+    std::set<std::pair<std::string, int64_t>> runs;  // (database, run id)
+  };
+  // hostname -> probe network -> its iteration peaks
+  std::map<std::string, std::map<std::string, Peaks>> peaks;
+  for (const std::string& path : db_paths) {
+    RequireDatabase(path);
+    Store store(path, Store::Access::kReadOnly);
+    std::map<int64_t, std::string> hostname_of_run;
+    for (const char* network : {kFrameworkProbeNetwork, kConvFrameworkProbeNetwork}) {
+      for (const NetworkSampleRow& row : store.ReadNetworkSamples(network)) {
+        if (row.phase != "iteration" || !row.peak_memory_bytes) continue;
+        auto it = hostname_of_run.find(row.run_id);
+        if (it == hostname_of_run.end()) {
+          it = hostname_of_run.emplace(row.run_id, store.HostnameOfRun(row.run_id)).first;
+        }
+        if (!host.empty() && it->second != host) continue;
+        Peaks& p = peaks[it->second][network];
+        p.bytes.push_back(*row.peak_memory_bytes);
+        p.runs.insert({path, row.run_id});
+      }
+    }
+  }
+  const auto median = [](std::vector<int64_t> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  };
+  std::map<std::string, FrameworkMemory> out;
+  for (const auto& [hostname, by_network] : peaks) {
+    const auto base = by_network.find(kFrameworkProbeNetwork);
+    if (base == by_network.end()) continue;
+    FrameworkMemory m;
+    m.base_bytes = median(base->second.bytes);
+    m.runs = static_cast<int64_t>(base->second.runs.size());
+    const auto conv = by_network.find(kConvFrameworkProbeNetwork);
+    if (conv != by_network.end()) {
+      m.conv2d_bytes = std::max<int64_t>(0, median(conv->second.bytes) - m.base_bytes);
+      m.runs += static_cast<int64_t>(conv->second.runs.size());
+    }
+    out.emplace(hostname, m);
+  }
   return out;
 }
 

@@ -41,6 +41,15 @@ std::map<std::string, DriftCorrection> ReadDriftCorrections(
 std::map<std::string, std::vector<double>> ReadFirstTouchCosts(
     const std::vector<std::string>& db_paths, const std::string& host = "");
 
+// The framework memory (fit/model_bundle.h FrameworkMemory) of every host (only `host` if
+// non-empty) with network_samples of the probe network kFrameworkProbeNetwork (db/rows.h) that
+// carry peak_memory_bytes: base_bytes = the median iteration peak of that probe; conv2d_bytes =
+// the median of kConvFrameworkProbeNetwork's minus base_bytes, floored at 0 (absent without
+// its rows); runs = the probe runs of both. The probes' own tensors (< 64 KiB) are not
+// subtracted. Throws ConfigError for a missing file, StoreError from the store.
+std::map<std::string, FrameworkMemory> ReadFrameworkMemory(const std::vector<std::string>& db_paths,
+                                                           const std::string& host = "");
+
 // `time_s` of a row of `hostname` stored at `created_at` (ISO-8601 UTC), divided by that host's
 // factor in `drift` at that time; as given, and counted in *uncorrected (when given), where no
 // probe is near. Throws ConfigError("<context>: not an ISO-8601 UTC time: ...").

@@ -101,6 +101,10 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
     Store store(path, Store::Access::kReadOnly);
     std::map<int64_t, MeasuredRun> by_run;
     for (const NetworkSampleRow& row : store.ReadNetworkSamples()) {
+      // The framework-memory probes measure LibTorch's memory, not a network to predict.
+      if (row.network == kFrameworkProbeNetwork || row.network == kConvFrameworkProbeNetwork) {
+        continue;
+      }
       auto it = by_run.find(row.run_id);
       if (it == by_run.end()) {
         MeasuredRun m;

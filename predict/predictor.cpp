@@ -82,16 +82,16 @@ LayerPrediction PredictLayer(const LayerInstance& layer, const ModelBundle& bund
   const LayerConfig& c = *layer.config;
   const bool backward = HasBackwardPass(c.type);
   // The backward value: the layer's backward model plus its gradient accumulations (add
-  // forward models); empty when any part is missing.
-  auto backward_value = [&](Quantity quantity) -> std::optional<double> {
+  // forward models); empty when any part is missing. `forward` is the same layer's forward
+  // prediction of `quantity` (already made: not predicted again).
+  auto backward_value = [&](Quantity quantity,
+                            const std::optional<double>& forward) -> std::optional<double> {
     std::optional<double> v =
         PredictQuantity(bundle, c, Pass::kBackward, quantity, out, missing, warnings);
     if (v && NeedsInputGradFromForward(bundle, c, quantity)) {
       // The input gradient is a transposed convolution (a GEMM with the weight's transpose for
       // linear) of the forward pass's MACs: its cost is taken as the forward pass's.
-      const std::optional<double> f =
-          PredictQuantity(bundle, c, Pass::kForward, quantity, out, missing, warnings);
-      v = f ? std::optional<double>(*v + *f) : std::nullopt;
+      v = forward ? std::optional<double>(*v + *forward) : std::nullopt;
       AddOnce(warnings, std::string(ToString(c.type)) +
                             " backward: no training row computed an input gradient (e.g. the "
                             "prototype's imported rows); a layer's input gradient is counted "
@@ -106,11 +106,13 @@ LayerPrediction PredictLayer(const LayerInstance& layer, const ModelBundle& bund
   };
   out.forward_time_s =
       PredictQuantity(bundle, c, Pass::kForward, Quantity::kTimeS, out, missing, warnings);
-  if (backward) out.backward_time_s = backward_value(Quantity::kTimeS);
+  if (backward) out.backward_time_s = backward_value(Quantity::kTimeS, out.forward_time_s);
   if (with_energy) {
     out.forward_energy_j =
         PredictQuantity(bundle, c, Pass::kForward, Quantity::kEnergyJ, out, missing, warnings);
-    if (backward) out.backward_energy_j = backward_value(Quantity::kEnergyJ);
+    if (backward) {
+      out.backward_energy_j = backward_value(Quantity::kEnergyJ, out.forward_energy_j);
+    }
   }
   // Each missing model once (several gradient accumulations use the same add model).
   std::vector<std::string> unique;
@@ -339,6 +341,10 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
   out.inference_time_per_sample_s = b.forward_time_s / batch;
   out.inference_energy_per_sample_j = Times(b.forward_energy_j, 1.0 / batch);
   out.memory = PredictTrainingMemory(layers, run);
+  if (bundle.framework_memory) {
+    AddFrameworkMemory(out.memory, layers, bundle.framework_memory->base_bytes,
+                       bundle.framework_memory->conv2d_bytes);
+  }
   return out;
 }
 

@@ -239,9 +239,16 @@ std::string FormatPrediction(const NetworkPrediction& p, const std::string& bund
       << " (parameters " << FormatBytes(m.parameter_bytes) << ", gradients "
       << FormatBytes(m.gradient_bytes) << ", optimizer state "
       << FormatBytes(m.optimizer_state_bytes) << ", batch " << FormatBytes(m.batch_bytes)
-      << ", kept for backward " << FormatBytes(m.saved_bytes)
-      << "; the tensors' peak: LibTorch itself and glibc's kept heap blocks come on top, see "
-         "docs/memory_accounting.md)";
+      << ", kept for backward " << FormatBytes(m.saved_bytes);
+  if (m.framework_bytes) {
+    out << ", LibTorch itself " << FormatBytes(*m.framework_bytes) << " measured on "
+        << p.bundle_host << " with " << m.distinct_conv2d << " distinct conv2d"
+        << "; glibc's kept heap blocks come on top, see docs/memory_accounting.md)";
+  } else {
+    out << "; the tensors' peak: LibTorch itself (not measured: the bundle has no "
+           "framework-memory probe) and glibc's kept heap blocks come on top, see "
+           "docs/memory_accounting.md)";
+  }
   const Coverage& c = p.coverage;
   out << "\ncoverage: " << c.layers_modelled << " of " << (c.layers_total - c.layers_no_cost)
       << " layers that cost something have models (" << Percent(c.LayerShare()) << "), "
@@ -328,7 +335,11 @@ nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path
             {"gradient_bytes", p.memory.gradient_bytes},
             {"optimizer_state_bytes", p.memory.optimizer_state_bytes},
             {"batch_bytes", p.memory.batch_bytes},
-            {"saved_bytes", p.memory.saved_bytes}}},
+            {"saved_bytes", p.memory.saved_bytes},
+            {"tensor_peak_bytes", p.memory.tensor_peak_bytes},
+            {"framework_bytes", p.memory.framework_bytes ? nlohmann::json(*p.memory.framework_bytes)
+                                                         : nlohmann::json(nullptr)},
+            {"distinct_conv2d", p.memory.distinct_conv2d}}},
           {"coverage",
            {{"layers_total", c.layers_total},
             {"layers_modelled", c.layers_modelled},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -233,7 +234,26 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
   }
   const int64_t adam_temporary = opt.type == "adam" ? largest_parameter_tensor : 0;
   consider(fixed + m.gradient_bytes + adam_temporary, "optimizer step");
+  m.tensor_peak_bytes = m.peak_bytes;
   return m;
+}
+
+void AddFrameworkMemory(TrainingMemory& memory, const std::vector<LayerInstance>& layers,
+                        int64_t base_bytes, std::optional<int64_t> conv2d_bytes) {
+  if (base_bytes < 0 || conv2d_bytes.value_or(0) < 0) {
+    throw std::invalid_argument("framework memory must be >= 0 bytes, got base " +
+                                std::to_string(base_bytes) + ", per conv2d " +
+                                std::to_string(conv2d_bytes.value_or(0)));
+  }
+  std::set<std::string> convs;
+  for (const LayerInstance& layer : layers) {
+    if (layer.layer_type == LayerType::kConv2d && layer.config) {
+      convs.insert(ToJson(*layer.config).dump());
+    }
+  }
+  memory.distinct_conv2d = static_cast<int64_t>(convs.size());
+  memory.framework_bytes = base_bytes + memory.distinct_conv2d * conv2d_bytes.value_or(0);
+  memory.peak_bytes = memory.tensor_peak_bytes + *memory.framework_bytes;
 }
 
 std::string FormatBytes(int64_t bytes) {

@@ -20,12 +20,14 @@
 // The peak is the largest of: forward at each layer (static + everything kept so far + the
 // layer's transients), the end of forward, backward at each layer in reverse (static + what
 // layers up to it still keep + its transients), and the optimizer step (static; Adam adds one
-// temporary of the largest parameter tensor). Not included: the framework itself (LibTorch's
-// code, thread stacks, oneDNN's JIT kernels, small blocks) and glibc's kept heap blocks;
-// tools/memory_eval.py measures both against `measure --net`. "Counted once" compares a layer
-// only with the one before it: at a fork (a residual block's shortcut conv, a
+// temporary of the largest parameter tensor). The framework itself (LibTorch's autograd engine,
+// thread stacks, oneDNN's JIT kernels) is not computed from shapes: it is measured per host on
+// two probe networks and added by AddFrameworkMemory. glibc's kept heap blocks are not
+// included; tools/memory_eval.py measures them against `measure --net`. "Counted once" compares a
+// layer only with the one before it: at a fork (a residual block's shortcut conv, a
 // squeeze-excitation's avgpool and mul) the shared input is counted again, an overestimate.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,8 +52,14 @@ struct TrainingMemory {
   int64_t optimizer_state_bytes = 0;  // momentum buffers or Adam's two moments
   int64_t batch_bytes = 0;            // inputs and labels
   int64_t saved_bytes = 0;            // sum of LayerMemory::saved_bytes
+  // The tensors' peak (the accounting above), and LibTorch's own memory on top of it where the
+  // host's probes measured it (AddFrameworkMemory). peak_bytes = tensor_peak_bytes +
+  // framework_bytes (0 when absent).
+  int64_t tensor_peak_bytes = 0;
+  std::optional<int64_t> framework_bytes;
+  int64_t distinct_conv2d = 0;  // conv2d layers with distinct configs (AddFrameworkMemory)
   int64_t peak_bytes = 0;
-  // Where the peak is: "forward of <path>", "end of forward", "backward of <path>",
+  // Where the tensors' peak is: "forward of <path>", "end of forward", "backward of <path>",
   // "optimizer step".
   std::string peak_at;
   std::vector<LayerMemory> layers;  // forward order, as the input layers
@@ -70,6 +78,17 @@ int64_t OneDnnChannelBlock(VectorIsa isa);
 TrainingMemory PredictTrainingMemory(
     const std::vector<LayerInstance>& layers, const TrainingRun& run,
     int64_t conv_channel_block = OneDnnChannelBlock(CpuVectorIsa()));
+
+// Adds a host's measured framework memory (fit/model_bundle.h FrameworkMemory) to `memory`:
+// framework_bytes = base_bytes + distinct conv2d configs of `layers` x conv2d_bytes (0 when
+// absent), and peak_bytes = tensor_peak_bytes + framework_bytes. A conv2d config (batch, channels,
+// size, kernel, ...) is one set of oneDNN primitives (forward, backward data, backward weights),
+// whose JIT kernels stay in oneDNN's primitive cache: repeated identical convs (ResNet's blocks)
+// share them. Every conv2d counts, although ATen 1.13 runs small batch-1 convs with kernels of
+// 3x3 or less without oneDNN (at::native::ConvParams::use_mkldnn): an overestimate there.
+// Throws std::invalid_argument for negative bytes.
+void AddFrameworkMemory(TrainingMemory& memory, const std::vector<LayerInstance>& layers,
+                        int64_t base_bytes, std::optional<int64_t> conv2d_bytes);
 
 // What autograd keeps of `layer` for its backward beyond its operands and parameters, in
 // bytes: its output when its backward needs it (relu, sigmoid) and tensors of its own

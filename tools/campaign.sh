@@ -9,6 +9,7 @@
 #   3. the one-factor sweeps;
 #   4. real training iterations of the five reference nets (ground truth, 20 iterations each)
 #      with `--layers`: each distinct layer of the training step measured in isolation.
+#      Then the two framework-memory probes (configs/nets/probes/): LibTorch's own memory.
 # About 45 minutes on 2 cores (55 with near). Run it on an idle machine: other processes on the cores inflate
 # the times (JOURNAL.md: the same loop measured 693 and 845 ms minutes apart).
 # Usage: tools/campaign.sh [DB=db/campaign.sqlite] [PARTS=random,sweeps,nets]
@@ -57,6 +58,10 @@ if want nets; then
     log "network $net (batch ${batch[$net]})"
     build/bin/measure --db "$db" --meter auto --net "configs/nets/$net.json" \
       --batch-size "${batch[$net]}" --iterations 20 --layers --min-time 0.1 --trials 3
+  done
+  for probe in configs/nets/probes/*.json; do
+    log "framework-memory probe $probe"
+    build/bin/measure --db "$db" --meter none --net "$probe" --iterations 5 --idle 0
   done
 fi
 log "measured; evaluating"

@@ -28,6 +28,11 @@ build/bin/measure --net configs/nets/lenet5.json --iterations 10 --layers --db "
   --min-time 0.02 --trials 2 --idle 0.5 --lock-file "$lock"
 build/bin/measure --net configs/nets/mobilenet_v3_small.json --batch-size 8 --iterations 10 \
   --layers --db "$db" --min-time 0.02 --trials 2 --idle 0.5 --lock-file "$lock"
+# 1c. LibTorch's own memory on this host, which predict adds to a training step's peak: two
+#     probe networks whose tensors are tiny (configs/nets/probes/, docs/memory_accounting.md).
+for probe in configs/nets/probes/*.json; do
+  build/bin/measure --net "$probe" --iterations 5 --db "$db" --idle 0 --lock-file "$lock"
+done
 sqlite3 -header -column "$db" \
   "SELECT layer, pass, COUNT(*) AS samples, printf('%.3g', AVG(time_s)) AS mean_time_s,
           COUNT(energy_j) AS with_energy FROM samples GROUP BY layer, pass"

@@ -85,6 +85,14 @@ TEST(BoostedTreesTest, TooFewRowsGiveTheMeanAndLeavesHoldMinLeafRows) {
   ASSERT_EQ(one.trees[0].nodes.size(), 3u);
   EXPECT_DOUBLE_EQ(one.trees[0].nodes[0].threshold, 4.5);
   EXPECT_THROW(FitTrees(Eigen::MatrixXd(3, 1), Eigen::VectorXd(2), 1, o), std::invalid_argument);
+  // A leaf of 0 rows has no mean: refused, by both entry points.
+  BoostingOptions empty_leaves;
+  empty_leaves.min_leaf = 0;
+  EXPECT_THROW(FitTrees(x10, r10, 1, empty_leaves), std::invalid_argument);
+  EXPECT_THROW(FitBoostedTreesCv(x10, r10, empty_leaves), std::invalid_argument);
+  BoostingOptions no_step;
+  no_step.learning_rate = 0;
+  EXPECT_THROW(FitBoostedTreesCv(x10, r10, no_step), std::invalid_argument);
 }
 
 TEST(BoostedTreesTest, JsonRoundTripsAndRefusesMalformedTrees) {

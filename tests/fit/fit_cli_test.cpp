@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/errors.h"
 #include "db/store.h"
@@ -218,6 +220,84 @@ TEST_F(FitCliTest, FitsEveryModelAndWritesTheBundle) {
   ASSERT_TRUE(m->test_metrics);
   EXPECT_LT(m->test_metrics->rmspe, 15.0);
   EXPECT_EQ(b.Find(LayerType::kConv2d, Pass::kForward, Quantity::kEnergyJ), nullptr);
+}
+
+// One `measure --net` run of network `name` on host `hostname`: an iteration row per peak (the
+// phase rows carry no peak) and a forward row.
+void AddNetworkRun(Store& store, const std::string& hostname, const std::string& name,
+                   const std::vector<std::optional<int64_t>>& peaks) {
+  HostInfo host;
+  host.hostname = hostname;
+  host.cpu_model = "Test CPU";
+  RunInfo run;
+  run.host_id = store.UpsertHost(host);
+  run.kind = "network";
+  const int64_t run_id = store.CreateRun(run);
+  for (size_t i = 0; i < peaks.size(); ++i) {
+    NetworkSampleRow r;
+    r.run_id = run_id;
+    r.network = name;
+    r.batch_size = 1;
+    r.iteration = static_cast<int64_t>(i);
+    r.time_s = 0.01;
+    r.meter = "none";
+    r.phase = "forward";
+    r.peak_memory_bytes = int64_t{1} << 40;  // never on phase rows; must be ignored
+    NetworkSampleRow it = r;
+    it.phase = "iteration";
+    it.peak_memory_bytes = peaks[i];
+    store.InsertNetworkSamples({r, it});
+  }
+}
+
+// The framework memory is the probes' median iteration peak (base) and the conv2d probe's
+// median minus it; other networks, phase rows and rows without a peak do not count.
+TEST_F(FitCliTest, ReadFrameworkMemoryTakesTheProbesMedianPeaks) {
+  const std::string db = (dir_ / "a.sqlite").string();
+  {
+    Store store(db);
+    AddNetworkRun(store, "alpha", kFrameworkProbeNetwork, {1000, 1100, std::nullopt, 1200});
+    AddNetworkRun(store, "alpha", kFrameworkProbeNetwork, {1300});
+    AddNetworkRun(store, "alpha", kConvFrameworkProbeNetwork, {1500, 1400, 1600});
+    AddNetworkRun(store, "alpha", "lenet5", {9000000});
+    AddNetworkRun(store, "beta", kFrameworkProbeNetwork, {2000});
+    AddNetworkRun(store, "beta", kConvFrameworkProbeNetwork, {1500});   // below the base
+    AddNetworkRun(store, "gamma", kConvFrameworkProbeNetwork, {1500});  // no base: nothing
+  }
+  const auto all = ReadFrameworkMemory({db});
+  ASSERT_EQ(all.size(), 2u);
+  const FrameworkMemory& alpha = all.at("alpha");
+  EXPECT_EQ(alpha.base_bytes, 1150);  // median of 1000, 1100, 1200, 1300
+  EXPECT_EQ(alpha.conv2d_bytes, 1500 - 1150);
+  EXPECT_EQ(alpha.runs, 3);
+  EXPECT_EQ(all.at("beta").conv2d_bytes, 0);  // floored at 0
+  EXPECT_EQ(ReadFrameworkMemory({db}, "beta").size(), 1u);
+  EXPECT_TRUE(ReadFrameworkMemory({db}, "gamma").empty());
+}
+
+// fit stores the framework memory in the bundle of the host whose probes measured it, and
+// says so when a host has none.
+TEST_F(FitCliTest, FitWritesTheHostsFrameworkMemoryIntoItsBundle) {
+  const std::string db = (dir_ / "a.sqlite").string();
+  {
+    Store store(db);
+    AddRun(store, "alpha", LayerType::kLinear, 60, "none", 1);
+    AddRun(store, "beta", LayerType::kLinear, 60, "none", 2);
+    AddNetworkRun(store, "alpha", kFrameworkProbeNetwork, {1048576});
+    AddNetworkRun(store, "alpha", kConvFrameworkProbeNetwork, {1200000});
+  }
+  const std::string models = (dir_ / "models").string();
+  Output r = RunFit("--db " + db + " --host alpha --out " + models + "/alpha.json --folds 3");
+  ASSERT_EQ(r.status, 0) << r.text;
+  const ModelBundle alpha = LoadBundle(models + "/alpha.json");
+  ASSERT_TRUE(alpha.framework_memory);
+  EXPECT_EQ(alpha.framework_memory->base_bytes, 1048576);
+  EXPECT_EQ(alpha.framework_memory->conv2d_bytes, 1200000 - 1048576);
+  r = RunFit("--db " + db + " --host beta --out " + models + "/beta.json --folds 3");
+  ASSERT_EQ(r.status, 0) << r.text;
+  EXPECT_NE(r.text.find("beta: no run of the framework-memory probes"), std::string::npos)
+      << r.text;
+  EXPECT_FALSE(LoadBundle(models + "/beta.json").framework_memory);
 }
 
 TEST_F(FitCliTest, ErrorsExitOneWithAMessage) {

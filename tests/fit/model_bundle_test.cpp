@@ -77,6 +77,23 @@ TEST_F(ModelBundleTest, RoundTripKeepsEveryFieldAndPrediction) {
     }
   }
   EXPECT_EQ(loaded.Find(LayerType::kMaxPool2d, Pass::kForward, Quantity::kTimeS), nullptr);
+  EXPECT_FALSE(loaded.framework_memory);
+  EXPECT_FALSE(ToJson(loaded).contains("framework_memory"));
+}
+
+TEST_F(ModelBundleTest, FrameworkMemoryRoundTripsWithOrWithoutItsConvPart) {
+  for (const std::optional<int64_t> conv :
+       {std::optional<int64_t>{151552}, std::optional<int64_t>{}}) {
+    ModelBundle original = Fitted();
+    original.framework_memory = FrameworkMemory{1175552, conv, 6};
+    const std::string path = (dir_ / "framework.json").string();
+    SaveBundle(original, path);
+    const ModelBundle loaded = LoadBundle(path);
+    ASSERT_TRUE(loaded.framework_memory);
+    EXPECT_EQ(loaded.framework_memory->base_bytes, 1175552);
+    EXPECT_EQ(loaded.framework_memory->conv2d_bytes, conv);
+    EXPECT_EQ(loaded.framework_memory->runs, 6);
+  }
 }
 
 TEST_F(ModelBundleTest, PredictionNamesFeaturesOutsideTrainingBounds) {
@@ -142,6 +159,13 @@ TEST_F(ModelBundleTest, BadBundlesThrowConfigErrorNamingTheFile) {
   j = ToJson(Fitted());
   j["models"][2].erase("alpha");
   expect_error(Write("alpha.json", j.dump()), "alpha");
+  j = ToJson(Fitted());
+  j["framework_memory"] = {{"base_bytes", -1}, {"runs", 2}};
+  expect_error(Write("framework.json", j.dump()), "framework_memory: base_bytes");
+  j["framework_memory"] = {{"base_bytes", 1024}, {"runs", 0}};
+  expect_error(Write("runs.json", j.dump()), "runs >= 1");
+  j["framework_memory"] = {{"base_bytes", 1024}};
+  expect_error(Write("no_runs.json", j.dump()), "runs");
 }
 
 TEST(ModelBundleNamesTest, QuantityAndKindNames) {

@@ -21,10 +21,11 @@ validator = jsonschema.Draft7Validator(schema)
 failures = 0
 
 nets = sorted(glob.glob(os.path.join(root, "configs", "nets", "*.json")))
+probes = sorted(glob.glob(os.path.join(root, "configs", "nets", "probes", "*.json")))
 if len(nets) < 6:
     print(f"FAIL: expected at least 6 nets, found {len(nets)}")
     failures += 1
-for path in nets:
+for path in nets + probes:
     errors = list(validator.iter_errors(json.load(open(path))))
     if errors:
         print(f"FAIL: {path}: {errors[0].message} at {list(errors[0].absolute_path)}")

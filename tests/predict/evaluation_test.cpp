@@ -303,6 +303,18 @@ TEST_F(EvaluationTest, LeavesEachNetworksOwnLayersOut) {
   EXPECT_EQ(j[0]["layer_summary"]["nnlasso"]["time_s"]["slow"]["n"], 7);
 }
 
+// The framework-memory probes (db/rows.h) are memory measurements, not networks to score.
+TEST_F(EvaluationTest, FrameworkMemoryProbesAreNotScored) {
+  AddNetworkRun(kFrameworkProbeNetwork, NetJson(kFrameworkProbeNetwork, 2), 0.001, 5);
+  AddNetworkRun(kConvFrameworkProbeNetwork, NetJson(kConvFrameworkProbeNetwork, 2), 0.001, 5);
+  const HostEvaluation ev = Evaluate({db_}, "", QuickOptions())[0];
+  for (const PhaseScore& p : ev.phases) {
+    EXPECT_NE(p.network, kFrameworkProbeNetwork);
+    EXPECT_NE(p.network, kConvFrameworkProbeNetwork);
+  }
+  EXPECT_EQ(Phase(ev, "fair", "iteration").iterations, 11);
+}
+
 // (c) pools the iterations of every run of a network with the same definition (the machine
 // drifts between runs); a run with another definition under the same name replaces the older.
 TEST_F(EvaluationTest, PoolsTheRunsOfANetworkThatShareItsDefinition) {

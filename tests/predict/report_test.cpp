@@ -127,6 +127,28 @@ TEST(ReportTest, ReportsThePeakMemoryOfATrainingStep) {
   for (size_t i = 0; i < p.memory.layers.size(); ++i) {
     EXPECT_EQ(j.at("layers")[i].at("saved_bytes"), p.memory.layers[i].saved_bytes);
   }
+  // Without the host's framework-memory probes the peak is the tensors', and both say so.
+  EXPECT_EQ(p.memory.peak_bytes, p.memory.tensor_peak_bytes);
+  EXPECT_TRUE(j.at("memory").at("framework_bytes").is_null());
+  EXPECT_TRUE(Contains(text, "LibTorch itself (not measured")) << text;
+}
+
+// With the bundle's measured framework memory, the peak is the tensors' plus LibTorch's own.
+TEST(ReportTest, AddsTheHostsMeasuredFrameworkMemoryToThePeak) {
+  ModelBundle bundle = MakeBundle(false);
+  bundle.framework_memory = FrameworkMemory{3 << 20, 1 << 18, 4};
+  const NetworkPrediction p = PredictTraining(SmallNet(), bundle, SmallRun());
+  ASSERT_TRUE(p.memory.framework_bytes);
+  EXPECT_EQ(*p.memory.framework_bytes, (3 << 20) + p.memory.distinct_conv2d * (1 << 18));
+  EXPECT_EQ(p.memory.peak_bytes, p.memory.tensor_peak_bytes + *p.memory.framework_bytes);
+  const std::string text = FormatPrediction(p, "bundle.json");
+  EXPECT_TRUE(Contains(text, "LibTorch itself " + FormatBytes(*p.memory.framework_bytes) +
+                                 " measured on " + p.bundle_host))
+      << text;
+  const nlohmann::json j = ToJson(p, "bundle.json");
+  EXPECT_EQ(j.at("memory").at("framework_bytes"), *p.memory.framework_bytes);
+  EXPECT_EQ(j.at("memory").at("tensor_peak_bytes"), p.memory.tensor_peak_bytes);
+  EXPECT_EQ(j.at("memory").at("peak_bytes"), p.memory.peak_bytes);
 }
 
 TEST(ReportTest, FormatsUnits) {

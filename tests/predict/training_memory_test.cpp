@@ -155,6 +155,47 @@ TEST(TrainingMemoryTest, ConvCopiesPadChannelsToTheBlock) {
   }
 }
 
+// The host's measured framework memory comes on top of the tensors' peak: the base once, and
+// the per-conv2d part once per distinct conv2d config (two identical convs share their oneDNN
+// primitives); layers that are not conv2d add nothing.
+TEST(TrainingMemoryTest, FrameworkMemoryAddsTheBaseAndOneSharePerDistinctConv) {
+  const auto conv = [](std::string path, int64_t in_channels, int64_t out_channels) {
+    LayerInstance l = Layer(std::move(path), LayerType::kConv2d, {2, in_channels, 8, 8},
+                            {2, out_channels, 8, 8}, out_channels * in_channels * 9 + out_channels);
+    LayerConfig c;
+    c.type = LayerType::kConv2d;
+    c.batch_size = 2;
+    c.in_channels = in_channels;
+    c.out_channels = out_channels;
+    c.height = 8;
+    c.width = 8;
+    c.kernel_size = 3;
+    c.padding = 1;
+    l.config = c;
+    return l;
+  };
+  const std::vector<LayerInstance> layers{
+      conv("a", 4, 4), Layer("relu", LayerType::kReLU, {2, 4, 8, 8}, {2, 4, 8, 8}), conv("b", 4, 4),
+      conv("c", 4, 8)};
+  TrainingRun run = MakeRun("sgd", 0, "none");
+  run.input = {4, 8, 8};
+  run.batch_size = 2;
+  TrainingMemory m = PredictTrainingMemory(layers, run, 8);
+  const int64_t tensors = m.peak_bytes;
+  EXPECT_EQ(m.tensor_peak_bytes, tensors);
+  EXPECT_FALSE(m.framework_bytes);
+  AddFrameworkMemory(m, layers, 1000000, 150000);
+  EXPECT_EQ(m.distinct_conv2d, 2);  // a and b are the same config
+  ASSERT_TRUE(m.framework_bytes);
+  EXPECT_EQ(*m.framework_bytes, 1000000 + 2 * 150000);
+  EXPECT_EQ(m.peak_bytes, tensors + 1300000);
+  EXPECT_EQ(m.tensor_peak_bytes, tensors);
+  AddFrameworkMemory(m, layers, 1000000, std::nullopt);  // no conv2d probe: the base only
+  EXPECT_EQ(m.peak_bytes, tensors + 1000000);
+  EXPECT_THROW(AddFrameworkMemory(m, layers, -1, 0), std::invalid_argument);
+  EXPECT_THROW(AddFrameworkMemory(m, layers, 0, -5), std::invalid_argument);
+}
+
 // flatten -> linear (the MLP the net.json error message asks for): the linear reads the batch
 // through a view, so it keeps nothing of its own and computes no grad_input.
 TEST(TrainingMemoryTest, AViewBeforeTheFirstLayerStillReadsTheBatch) {
