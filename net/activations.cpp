@@ -31,6 +31,11 @@ const std::vector<ActivationOp>& Activations() {
          {"aten::silu", "aten::silu_"}},
         // torch.nn.GELU with approximate='none' (ConvNeXt, ViT, Transformer encoders).
         {LayerType::kGELU, [](const torch::Tensor& x) { return torch::gelu(x); }, {"aten::gelu"}},
+        // torch.nn.Softmax(dim=-1): over the last dim only (attention's scores (N, heads, L, L),
+        // a classifier's (N, F)); its config puts that dim in `width` (ElementwiseConfig).
+        {LayerType::kSoftmax,
+         [](const torch::Tensor& x) { return torch::softmax(x, -1); },
+         {"aten::softmax", "aten::_softmax"}},
     };
     for (const ActivationOp& a : rows) {
       if (Describe(a.type).role != LayerRole::kActivation) {

@@ -19,6 +19,16 @@ bool HasKnownType(const LayerInstance& layer) {
 }
 
 std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<int64_t>& shape) {
+  if (type == LayerType::kSoftmax && shape.size() >= 2) {
+    LayerConfig c;
+    c.type = type;
+    c.batch_size = shape[0];
+    c.in_channels = 1;
+    for (size_t d = 1; d + 1 < shape.size(); ++d) c.in_channels *= shape[d];
+    c.height = 1;
+    c.width = shape.back();
+    return c;
+  }
   if (shape.size() != 4 && shape.size() != 2) return std::nullopt;
   LayerConfig c;
   c.type = type;

@@ -89,7 +89,9 @@ bool HasKnownType(const LayerInstance& layer);
 
 // The element-wise config (batchnorm2d, activations, add, mul, dropout) of `type` for a
 // (N, C, H, W) or (N, F) input: batch_size N, in_channels C (F), height H (1), width W (1).
-// Empty for other ranks. Not validated.
+// Empty for other ranks. softmax (over the last dim) takes any rank >= 2 (N, d1, ..., L):
+// batch_size N, in_channels d1 x ... (1 for none), height 1, width L, so that its runner's
+// softmax over the last dim reduces over L. Not validated.
 std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<int64_t>& shape);
 
 // The cat config (core/layer_config.h) of concatenating tensors of `shapes` along dim 1:

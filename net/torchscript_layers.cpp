@@ -482,6 +482,19 @@ class GraphReader {
           SetConfig(&li, c);
         }
       }
+    } else if (lt == lj::LayerType::kSoftmax) {
+      // softmax(self, dim, dtype) / _softmax(self, dim, half_to_float): modelled over the last
+      // dim only (the runner's), as attention and classifiers use it.
+      const auto dim = Int(n->input(1));
+      const auto rank = static_cast<int64_t>(li.input_shape.size());
+      if (!dim) {
+        li.note = "softmax dim is not a constant";
+      } else if (*dim != -1 && *dim != rank - 1) {
+        li.note = "softmax over dim " + std::to_string(*dim) + " of a rank-" +
+                  std::to_string(rank) + " tensor; only the last dim is modelled";
+      } else {
+        SetElementwise(&li, *lt);
+      }
     } else if (lt && Describe(*lt).role == LayerRole::kActivation) {
       SetElementwise(&li, *lt);
     } else if (lt == lj::LayerType::kAdd) {

@@ -98,6 +98,7 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
       break;
     case LayerType::kReLU:  // threshold_backward(grad, result)
     case LayerType::kSigmoid:
+    case LayerType::kSoftmax:  // _softmax_backward_data(grad, output, dim, dtype)
       k.output = true;
       break;
     case LayerType::kMul:  // both operands: the (N, C, H, W) input and the (N, C, 1, 1) scale

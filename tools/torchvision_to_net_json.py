@@ -140,6 +140,8 @@ def _leaf(m: nn.Module):
                       (nn.GELU, "gelu")):
         if isinstance(m, cls):
             return {"type": name}
+    if isinstance(m, nn.Softmax) and m.dim == -1:
+        return {"type": "softmax"}
     raise ValueError(f"no net.json layer for {type(m).__name__}")
 
 

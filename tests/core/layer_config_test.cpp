@@ -27,10 +27,11 @@ TEST(LayerConfigTest, ParsesTypeNamesAndAliases) {
   EXPECT_EQ(ParseLayerType("pool"), LayerType::kMaxPool2d);
   EXPECT_EQ(ParseLayerType("linear"), LayerType::kLinear);
   for (LayerType t : AllLayerTypes()) EXPECT_EQ(ParseLayerType(ToString(t)), t);
-  EXPECT_EQ(test::ConfigErrorOf([] { ParseLayerType("conv3d"); }),
-            "unknown layer type 'conv3d' (expected conv2d, maxpool2d, linear, batchnorm2d, relu, "
-            "relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
-            "dropout, cross_entropy, sgd, adam, grad_accumulate, zero_grad, silu, gelu or cat)");
+  EXPECT_EQ(
+      test::ConfigErrorOf([] { ParseLayerType("conv3d"); }),
+      "unknown layer type 'conv3d' (expected conv2d, maxpool2d, linear, batchnorm2d, relu, "
+      "relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
+      "dropout, cross_entropy, sgd, adam, grad_accumulate, zero_grad, silu, gelu, cat or softmax)");
   EXPECT_EQ(ParsePass("forward"), Pass::kForward);
   EXPECT_EQ(ParsePass("backward"), Pass::kBackward);
   EXPECT_EQ(ToString(Pass::kBackward), "backward");

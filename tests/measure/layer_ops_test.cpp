@@ -14,6 +14,7 @@
 #include "core/layer_config.h"
 #include "measure/layer_runner.h"
 #include "measure/pass_measurement.h"
+#include "net/activations.h"
 #include "tests/support/layer_configs.h"
 
 namespace lj {
@@ -78,6 +79,17 @@ TEST(LayerOpsTest, ActivationsProduceInputGradients) {
   // a range: unlike ReLU, almost every input gradient is non-zero.
   EXPECT_LT(zero_fraction(LayerType::kSiLU), 0.01);
   EXPECT_LT(zero_fraction(LayerType::kGELU), 0.01);
+}
+
+// softmax normalises over the last dim (width), where its config puts the dim it reduces
+// (net/layer_instance.h ElementwiseConfig): every row of W values sums to 1, and the other dims
+// do not.
+TEST(LayerOpsTest, SoftmaxNormalisesTheLastDim) {
+  const ActivationOp* softmax = FindActivation(LayerType::kSoftmax);
+  ASSERT_NE(softmax, nullptr);
+  const torch::Tensor y = softmax->forward(torch::randn({2, 3, 5, 7}));
+  EXPECT_TRUE(torch::allclose(y.sum(-1), torch::ones({2, 3, 5}), 1e-5, 1e-5));
+  EXPECT_FALSE(torch::allclose(y.sum(1), torch::ones({2, 5, 7}), 1e-2, 1e-2));
 }
 
 TEST(LayerOpsTest, BatchNormUpdatesRunningStatisticsAndHasAffineGradients) {

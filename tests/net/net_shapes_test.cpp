@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -84,12 +85,14 @@ TEST(NetShapesTest, EveryLayerTypeAndBlockAsLibTorchBuildsIt) {
       {"type": "adaptive_avgpool2d", "output_size": [2, 1], "name": "wide"},
       {"type": "adaptive_avgpool2d", "output_size": 2, "name": "square"},
       {"type": "silu"},
+      {"type": "softmax", "name": "rows"},
       {"type": "flatten"},
       {"type": "dropout", "p": 0.0, "name": "off"},
       {"type": "dropout", "p": 0.3, "name": "on"},
       {"type": "linear", "out_features": 10},
       {"type": "sigmoid"},
-      {"type": "linear", "out_features": 3, "bias": false}])",
+      {"type": "linear", "out_features": 3, "bias": false},
+      {"type": "softmax", "name": "probs"}])",
                          17));
   // ceil_mode pools: 17 -> 9 (floor: 8), then a side of 3 where ATen drops the last window.
   ExpectSameLayers(Parse(R"([
@@ -122,6 +125,28 @@ TEST(NetShapesTest, EveryLayerTypeAndBlockAsLibTorchBuildsIt) {
                           {"type": "relu"}])");
   one.batch_size = 1;
   ExpectSameLayers(one);
+}
+
+// softmax reduces the last dim: its config puts that dim in width and the dims between the
+// batch and it in in_channels, on an image (N, C, H, W) and on features (N, F).
+TEST(NetShapesTest, SoftmaxConfigsPutTheReducedDimInWidth) {
+  const NetSpec spec = Parse(R"([
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+      {"type": "softmax", "name": "rows"},
+      {"type": "flatten"}, {"type": "linear", "out_features": 3},
+      {"type": "softmax", "name": "probs"}])",
+                             5);
+  std::map<std::string, LayerConfig> configs;
+  for (const LayerInstance& l : LayerShapesFromNetSpec(spec)) {
+    if (l.config) configs[l.path] = *l.config;
+  }
+  ASSERT_EQ(configs.count("rows"), 1u);
+  ASSERT_EQ(configs.count("probs"), 1u);
+  const auto dims = [](const LayerConfig& c) {
+    return std::vector<int64_t>{c.batch_size, c.in_channels, c.height, c.width};
+  };
+  EXPECT_EQ(dims(configs["rows"]), std::vector<int64_t>({4, 4 * 5, 1, 5}));
+  EXPECT_EQ(dims(configs["probs"]), std::vector<int64_t>({4, 1, 1, 3}));
 }
 
 std::string ErrorOf(const std::function<void()>& f) {

@@ -182,7 +182,7 @@ TEST(NetSpecTest, ResidualNeedsExplicitActivation) {
   EXPECT_EQ(ErrorOf(j), "net.json: layer 2 (residual): missing key 'activation'");
   j["layers"][2]["activation"] = "tanh";
   EXPECT_NE(ErrorOf(j).find("activation must be none, relu, relu6, hardswish, hardsigmoid, "
-                            "sigmoid, silu, gelu, got \"tanh\""),
+                            "sigmoid, silu, gelu, softmax, got \"tanh\""),
             std::string::npos)
       << ErrorOf(j);
 }

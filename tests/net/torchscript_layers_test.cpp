@@ -221,5 +221,40 @@ torch.jit.trace(Odd().eval(), torch.randn(8, 3, 9, 9)).save(")" +
   EXPECT_EQ(by_path["fc"]->config->in_features, 400);
 }
 
+// softmax over the last dim (attention's scores, a classifier's (N, F)) maps to a softmax layer
+// whose config puts that dim in `width`; over another dim it is named with a note, not dropped.
+TEST(TorchScriptLimitsTest, SoftmaxOverTheLastDimOnly) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "softmax.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Scores(nn.Module):
+    def forward(self, x):
+        scores = torch.softmax(x, dim=-1)
+        channels = torch.softmax(scores, dim=1)
+        return torch.softmax(channels.flatten(1), dim=1)
+torch.jit.trace(Scores().eval(), torch.randn(2, 4, 6, 6)).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  std::vector<const LayerInstance*> softmaxes;
+  const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {4, 6, 6}, 2);
+  for (const LayerInstance& l : layers) {
+    if (l.type == "softmax") softmaxes.push_back(&l);
+  }
+  ASSERT_EQ(softmaxes.size(), 3u);
+  ASSERT_TRUE(softmaxes[0]->config.has_value()) << softmaxes[0]->note;
+  const LayerConfig& last = *softmaxes[0]->config;
+  EXPECT_EQ(std::vector<int64_t>({last.batch_size, last.in_channels, last.height, last.width}),
+            std::vector<int64_t>({2, 24, 1, 6}));
+  EXPECT_FALSE(softmaxes[1]->config.has_value());
+  EXPECT_EQ(softmaxes[1]->note,
+            "softmax over dim 1 of a rank-4 tensor; only the last dim is modelled");
+  ASSERT_TRUE(softmaxes[2]->config.has_value()) << softmaxes[2]->note;  // (N, F): dim 1 is last
+  EXPECT_EQ(softmaxes[2]->config->in_channels, 1);
+  EXPECT_EQ(softmaxes[2]->config->width, 144);
+}
+
 }  // namespace
 }  // namespace lj
