@@ -230,8 +230,16 @@ std::string FormatBatchSizeTable(const BatchSizeTable& table) {
            "meter); the fastest epoch is marked\n";
   }
   out << "peak memory: parameters, gradients, optimizer state, the batch, tensors kept for "
-         "backward and the largest transients (docs/memory_accounting.md); \"does not fit\": "
-         "above the budget\n";
+         "backward and the largest transients";
+  const TrainingMemory* first =
+      table.rows.empty() ? nullptr : &table.rows.front().prediction.memory;
+  if (first && first->framework_bytes) {
+    out << ", plus LibTorch itself (" << FormatBytes(*first->framework_bytes) << ", measured on "
+        << table.rows.front().prediction.bundle_host << ")";
+  } else {
+    out << " (LibTorch itself not measured: the bundle has no framework-memory probe)";
+  }
+  out << " (docs/memory_accounting.md); \"does not fit\": above the budget\n";
   return out.str();
 }
 

@@ -136,6 +136,21 @@ TEST(BatchSizeTableTest, MarksMinimaAmongTheBatchSizesThatFit) {
   EXPECT_EQ(j["rows"][0]["steps_per_epoch"], 125);
 }
 
+// The footnote says whether the peaks include LibTorch's own memory, measured on the host.
+TEST(BatchSizeTableTest, TheFootnoteSaysWhetherLibTorchsOwnMemoryIsIn) {
+  std::vector<NetworkPrediction> ps{At(8, 90, 1500, 500), At(16, 70, 1000, 900)};
+  EXPECT_NE(
+      FormatBatchSizeTable(MakeBatchSizeTable(ps, 4000, "x")).find("LibTorch itself not measured"),
+      std::string::npos);
+  for (NetworkPrediction& p : ps) {
+    p.bundle_host = "box";
+    p.memory.framework_bytes = 3 << 20;
+  }
+  const std::string text = FormatBatchSizeTable(MakeBatchSizeTable(ps, 4000, "x"));
+  EXPECT_NE(text.find("plus LibTorch itself (3.0 MiB, measured on box)"), std::string::npos)
+      << text;
+}
+
 TEST(BatchSizeTableTest, WithoutEnergyOnlyTheFastestIsMarkedAndEnergyIsNull) {
   const BatchSizeTable t = MakeBatchSizeTable(
       {At(8, 90, std::nullopt, 500), At(16, 70, std::nullopt, 900)}, 1 << 20, "test");
