@@ -127,6 +127,10 @@ struct NetworkSampleRow {
 // ReadFrameworkMemory).
 inline constexpr const char* kFrameworkProbeNetwork = "probe_framework";
 inline constexpr const char* kConvFrameworkProbeNetwork = "probe_framework_conv2d";
+// True for the network name of either probe.
+inline bool IsFrameworkProbeNetwork(const std::string& network) {
+  return network == kFrameworkProbeNetwork || network == kConvFrameworkProbeNetwork;
+}
 
 // One row of table speed_probes (schema 5): one pass of one of the fixed reference configs of
 // measure/speed_probe.h, measured at a run's start, periodically and at its end, so that fit can

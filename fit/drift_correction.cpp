@@ -7,16 +7,9 @@
 #include <map>
 #include <stdexcept>
 
+#include "fit/metrics.h"
+
 namespace lj {
-namespace {
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-}  // namespace
 
 DriftCorrection::DriftCorrection(const std::vector<ProbeReading>& readings, double window_s,
                                  double max_gap_s)

@@ -42,6 +42,12 @@ Metrics ComputeMetrics(const std::vector<double>& predicted, const std::vector<d
   return m;
 }
 
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 nlohmann::json ToJson(const Metrics& m) {
   return {{"n", m.n},   {"mape_pct", m.mape},          {"rmspe_pct", m.rmspe},
           {"r2", m.r2}, {"within_10pct", m.within_10}, {"min_prediction", m.min_prediction}};

@@ -20,6 +20,9 @@ struct Metrics {
 // std::invalid_argument on a size mismatch, an empty set or a y <= 0.
 Metrics ComputeMetrics(const std::vector<double>& predicted, const std::vector<double>& y);
 
+// The median of a non-empty vector (the mean of the two middle values for an even count).
+double Median(std::vector<double> v);
+
 nlohmann::json ToJson(const Metrics& m);
 Metrics MetricsFromJson(const nlohmann::json& j);  // throws nlohmann::json::exception
 

@@ -12,6 +12,7 @@
 #include "db/store.h"
 #include "db/vocabulary.h"
 #include "fit/drift_correction.h"
+#include "fit/metrics.h"
 
 namespace lj {
 namespace {
@@ -63,6 +64,21 @@ double StoredTime_s(const std::string& text, const std::string& context) {
   }
 }
 
+// The hostname of a run of one store, looked up once per run.
+class RunHostnames {
+ public:
+  explicit RunHostnames(Store& store) : store_(store) {}
+  const std::string& operator()(int64_t run_id) {
+    auto it = by_run_.find(run_id);
+    if (it == by_run_.end()) it = by_run_.emplace(run_id, store_.HostnameOfRun(run_id)).first;
+    return it->second;
+  }
+
+ private:
+  Store& store_;
+  std::map<int64_t, std::string> by_run_;
+};
+
 // Calls fn(path, hostname, row) for every speed-probe row of every database, in the order
 // stored, skipping hosts other than `host` when it is non-empty; one hostname lookup per run.
 void ForEachSpeedProbe(
@@ -71,14 +87,11 @@ void ForEachSpeedProbe(
   for (const std::string& path : db_paths) {
     RequireDatabase(path);
     Store store(path, Store::Access::kReadOnly);
-    std::map<int64_t, std::string> hostname_of_run;
+    RunHostnames hostname_of_run(store);
     for (const SpeedProbeRow& row : store.ReadSpeedProbes()) {
-      auto it = hostname_of_run.find(row.run_id);
-      if (it == hostname_of_run.end()) {
-        it = hostname_of_run.emplace(row.run_id, store.HostnameOfRun(row.run_id)).first;
-      }
-      if (!host.empty() && it->second != host) continue;
-      fn(path, it->second, row);
+      const std::string& hostname = hostname_of_run(row.run_id);
+      if (!host.empty() && hostname != host) continue;
+      fn(path, hostname, row);
     }
   }
 }
@@ -129,7 +142,7 @@ std::map<std::string, std::vector<double>> ReadFirstTouchCosts(
 std::map<std::string, FrameworkMemory> ReadFrameworkMemory(const std::vector<std::string>& db_paths,
                                                            const std::string& host) {
   struct Peaks {
-    std::vector<int64_t> bytes;
+    std::vector<double> bytes;
     std::set<std::pair<std::string, int64_t>> runs;  // (database, run id)
   };
   // hostname -> probe network -> its iteration peaks
@@ -137,26 +150,20 @@ std::map<std::string, FrameworkMemory> ReadFrameworkMemory(const std::vector<std
   for (const std::string& path : db_paths) {
     RequireDatabase(path);
     Store store(path, Store::Access::kReadOnly);
-    std::map<int64_t, std::string> hostname_of_run;
+    RunHostnames hostname_of_run(store);
     for (const char* network : {kFrameworkProbeNetwork, kConvFrameworkProbeNetwork}) {
       for (const NetworkSampleRow& row : store.ReadNetworkSamples(network)) {
         if (row.phase != "iteration" || !row.peak_memory_bytes) continue;
-        auto it = hostname_of_run.find(row.run_id);
-        if (it == hostname_of_run.end()) {
-          it = hostname_of_run.emplace(row.run_id, store.HostnameOfRun(row.run_id)).first;
-        }
-        if (!host.empty() && it->second != host) continue;
-        Peaks& p = peaks[it->second][network];
-        p.bytes.push_back(*row.peak_memory_bytes);
+        const std::string& hostname = hostname_of_run(row.run_id);
+        if (!host.empty() && hostname != host) continue;
+        Peaks& p = peaks[hostname][network];
+        p.bytes.push_back(static_cast<double>(*row.peak_memory_bytes));
         p.runs.insert({path, row.run_id});
       }
     }
   }
-  const auto median = [](std::vector<int64_t> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  };
+  // Peaks are positive byte counts: truncating the median keeps it a whole byte.
+  const auto median = [](const std::vector<double>& v) { return static_cast<int64_t>(Median(v)); };
   std::map<std::string, FrameworkMemory> out;
   for (const auto& [hostname, by_network] : peaks) {
     const auto base = by_network.find(kFrameworkProbeNetwork);

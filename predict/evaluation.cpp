@@ -102,9 +102,7 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
     std::map<int64_t, MeasuredRun> by_run;
     for (const NetworkSampleRow& row : store.ReadNetworkSamples()) {
       // The framework-memory probes measure LibTorch's memory, not a network to predict.
-      if (row.network == kFrameworkProbeNetwork || row.network == kConvFrameworkProbeNetwork) {
-        continue;
-      }
+      if (IsFrameworkProbeNetwork(row.network)) continue;
       auto it = by_run.find(row.run_id);
       if (it == by_run.end()) {
         MeasuredRun m;
