@@ -37,6 +37,9 @@ const Field kInFeatures{"in_features", &LayerConfig::in_features, nullptr, 1};
 const Field kOutFeatures{"out_features", &LayerConfig::out_features, nullptr, 1};
 // batchnorm2d's channel count: torch.nn.BatchNorm2d(num_features), stored in in_channels.
 const Field kNumFeatures{"num_features", &LayerConfig::in_channels, nullptr, 1};
+// layer_norm's normalized elements: the product of torch.nn.LayerNorm's normalized_shape (the
+// last dims of its input), stored in in_channels.
+const Field kNormalizedSize{"normalized_size", &LayerConfig::in_channels, nullptr, 1};
 const Field kOutputSize{"output_size", &LayerConfig::output_size, nullptr, 1};
 const Field kPPercent{"p_percent", &LayerConfig::p_percent, nullptr, 0};
 const Field kNumClasses{"num_classes", &LayerConfig::num_classes, nullptr, 1};
@@ -47,10 +50,10 @@ const Field kInputs{"inputs", &LayerConfig::inputs, nullptr, 1};
 // Every serialisable field, by JSON key. A descriptor's `fields` name rows of this table.
 const std::vector<Field>& AllFields() {
   static const std::vector<Field> kFields = {
-      kBatchSize,   kInChannels, kOutChannels, kHeight,     kWidth,      kKernelSize,
-      kStride,      kPadding,    kGroups,      kBias,       kInFeatures, kOutFeatures,
-      kNumFeatures, kOutputSize, kPPercent,    kNumClasses, kParameters, kParameterTensors,
-      kInputGrad,   kCeilMode,   kInputs};
+      kBatchSize,   kInChannels, kOutChannels, kHeight,        kWidth,      kKernelSize,
+      kStride,      kPadding,    kGroups,      kBias,          kInFeatures, kOutFeatures,
+      kNumFeatures, kOutputSize, kPPercent,    kNumClasses,    kParameters, kParameterTensors,
+      kInputGrad,   kCeilMode,   kInputs,      kNormalizedSize};
   return kFields;
 }
 

@@ -15,6 +15,11 @@
 //                (N, in_features) (gradients as conv2d)
 //   batchnorm2d  batch_size num_features height width: nn::BatchNorm2d(num_features) in training
 //                mode, affine, updating its running statistics (grads of input, weight, bias)
+//   layer_norm   batch_size normalized_size height width: nn::LayerNorm(normalized_size) on a
+//                contiguous (batch_size, height, width, normalized_size) tensor, affine (grads of
+//                input, weight, bias). A (N, T, D) sequence is (N, D, 1, T) (net/layer_instance.h
+//                LayerNormConfig); a channels-first (N, C, H, W), as ConvNeXt's LayerNorm2d, is
+//                (N, C, H, W): the cost depends on the element count and the normalized size.
 //   relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu (the activations, role kActivation)
 //                batch_size in_channels height width: the activation on NCHW, out of place
 //                (grad of input); its function: net/activations.cpp

@@ -394,7 +394,9 @@ ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context) 
   return b;
 }
 
-std::string DefaultBundlePath(const std::string& host) {
+namespace {
+// `host` as a file stem that stays inside its directory.
+std::string HostFileStem(const std::string& host) {
   std::string stem;
   for (const char c : host) {
     const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -402,7 +404,16 @@ std::string DefaultBundlePath(const std::string& host) {
     stem += safe ? c : '_';
   }
   if (stem.empty() || stem[0] == '.') stem = "_" + stem;
-  return "db/models/" + stem + ".json";
+  return stem;
+}
+}  // namespace
+
+std::string DefaultBundlePath(const std::string& host) {
+  return "db/models/" + HostFileStem(host) + ".json";
+}
+
+std::string DemoBundlePath(const std::string& host) {
+  return "db/demo-models/" + HostFileStem(host) + ".json";
 }
 
 ModelBundle LoadBundle(const std::string& path) { return BundleFromJson(LoadJsonFile(path), path); }

@@ -196,6 +196,9 @@ ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context =
 // character outside [A-Za-z0-9._-] becomes '_' and a leading '.' is prefixed with '_': the
 // path never leaves db/models/ ("../../etc/x" -> "db/models/_.._.._etc_x.json").
 std::string DefaultBundlePath(const std::string& host);
+// "db/demo-models/<host>.json" (the same file stem), where tools/demo.sh writes the models of
+// its short run. `predict` falls back to it, saying so, when DefaultBundlePath does not exist.
+std::string DemoBundlePath(const std::string& host);
 
 // Reads a bundle. Throws ConfigError naming the file if it cannot be read, is not JSON, is not
 // a layerjoule model bundle, has another format_version, or has a malformed model.

@@ -227,6 +227,8 @@ using torch::nn::BatchNorm2d;
 using torch::nn::BatchNorm2dOptions;
 using torch::nn::Conv2d;
 using torch::nn::Conv2dOptions;
+using torch::nn::LayerNorm;
+using torch::nn::LayerNormOptions;
 using torch::nn::Linear;
 using torch::nn::LinearOptions;
 using torch::nn::MaxPool2d;
@@ -301,6 +303,13 @@ const std::vector<Registration>& Registry() {
        }},
       {LayerType::kCat,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> { return std::make_unique<CatOp>(c); }},
+      // Over the last dim of a contiguous (N, H, W, D) tensor: a Transformer's (N, T, D) with
+      // T = H * W, or ConvNeXt's channels-last activations.
+      {LayerType::kLayerNorm,
+       [](const LayerConfig& c) {
+         return MakeModuleOp(LayerNorm(LayerNormOptions({c.in_channels})),
+                             {c.batch_size, c.height, c.width, c.in_channels});
+       }},
       {LayerType::kCrossEntropy,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          return std::make_unique<CrossEntropyOp>(c);

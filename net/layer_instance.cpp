@@ -39,6 +39,21 @@ std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<i
   return c;
 }
 
+std::optional<LayerConfig> LayerNormConfig(const std::vector<int64_t>& shape,
+                                           int64_t normalized_dims) {
+  const auto rank = static_cast<int64_t>(shape.size());
+  if (normalized_dims < 1 || normalized_dims > rank) return std::nullopt;
+  LayerConfig c;
+  c.type = LayerType::kLayerNorm;
+  c.batch_size = normalized_dims < rank ? shape[0] : 1;
+  c.in_channels = 1;
+  for (int64_t d = rank - normalized_dims; d < rank; ++d) c.in_channels *= shape[d];
+  c.height = 1;
+  c.width = 1;
+  for (int64_t d = 1; d < rank - normalized_dims; ++d) c.width *= shape[d];
+  return c;
+}
+
 LayerConfig CatConfig(const std::vector<std::vector<int64_t>>& shapes, const std::string& context) {
   if (shapes.empty()) throw ConfigError(context + ": nothing to concatenate");
   std::string all;

@@ -76,8 +76,9 @@ inline constexpr char kZeroGradPath[] = "zero_grad";
 // Appended to the path of the layer that joins a fork (LayerInstance::grad_accumulations).
 inline constexpr char kForkAccumulationSuffix[] = " grad accumulation";
 
-// The name of a view that costs nothing (net.json "flatten"; TorchScript's flatten, view and
-// reshape): LayerInstance::type of such a layer, which has no layer_type.
+// The name of a view that costs nothing (net.json "flatten"; TorchScript's flatten, view,
+// reshape, permute, transpose, t, unsqueeze and squeeze): LayerInstance::type of such a layer,
+// which has no layer_type (LayerInstance::source keeps the aten op).
 inline constexpr char kFlattenType[] = "flatten";
 
 // A LayerInstance's type fields for the op `name`: layer_type set when `name` is a layer type
@@ -93,6 +94,14 @@ bool HasKnownType(const LayerInstance& layer);
 // batch_size N, in_channels d1 x ... (1 for none), height 1, width L, so that its runner's
 // softmax over the last dim reduces over L. Not validated.
 std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<int64_t>& shape);
+
+// The layer_norm config of torch.nn.LayerNorm over the last `normalized_dims` dims of `shape`
+// (torch.nn.functional.layer_norm's normalized_shape): normalized_size = the product of those
+// dims, batch_size = shape[0] (1 when every dim is normalized), height 1, width = the product of
+// the dims between. (N, T, D) over D is (N, D, 1, T); ConvNeXt's channels-last (N, H, W, C) over
+// C is (N, C, 1, H x W). Empty when normalized_dims is < 1 or > the rank. Not validated.
+std::optional<LayerConfig> LayerNormConfig(const std::vector<int64_t>& shape,
+                                           int64_t normalized_dims);
 
 // The cat config (core/layer_config.h) of concatenating tensors of `shapes` along dim 1:
 // batch_size N, in_channels = the sum of their C, height H, width W (1 for (N, F) tensors),

@@ -352,6 +352,15 @@ class Builder {
                 nn::BatchNorm2dOptions(x.size(1)).eps(layer.eps).momentum(layer.momentum)));
             break;
           }
+          case LayerType::kLayerNorm: {
+            config = Elementwise(t, x);
+            if (!config) {
+              throw ConfigError(Context(layer, path) + ": input " + ShapeToString(AtBatchSize(x)) +
+                                " is neither (N, C, H, W) nor (N, F)");
+            }
+            module = AnyModule(ChannelLayerNorm(x.size(1), layer.eps));
+            break;
+          }
           case LayerType::kDropout: {
             if (layer.p > 0) {  // p = 0 is the identity: no cost, no config
               config = Elementwise(t, x);

@@ -28,6 +28,18 @@ ActivationImpl::ActivationImpl(std::string type) : type_(std::move(type)) {
 
 torch::Tensor ActivationImpl::forward(torch::Tensor x) { return forward_(x); }
 
+ChannelLayerNormImpl::ChannelLayerNormImpl(int64_t channels, double eps) : eps_(eps) {
+  weight_ = register_parameter("weight", torch::ones({channels}));
+  bias_ = register_parameter("bias", torch::zeros({channels}));
+}
+
+torch::Tensor ChannelLayerNormImpl::forward(torch::Tensor x) {
+  const int64_t c = weight_.size(0);
+  if (x.dim() != 4) return torch::layer_norm(x, {c}, weight_, bias_, eps_);
+  return torch::layer_norm(x.permute({0, 2, 3, 1}), {c}, weight_, bias_, eps_)
+      .permute({0, 3, 1, 2});
+}
+
 ResidualImpl::ResidualImpl(std::string shortcut_name, std::string activation)
     : shortcut_name_(std::move(shortcut_name)), activation_(std::move(activation)) {
   if (activation_ != "none") {

@@ -6,6 +6,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/nn/modules/pooling.h>
 #include <torch/nn/pimpl.h>
 
@@ -43,6 +44,23 @@ class ActivationImpl : public torch::nn::Module {
   torch::Tensor (*forward_)(const torch::Tensor&) = nullptr;
 };
 TORCH_MODULE(Activation);
+
+// torch.nn.LayerNorm over the features of a (N, F) input, or over the channels of a
+// channels-first (N, C, H, W) input as torchvision's LayerNorm2d (ConvNeXt): permute to
+// (N, H, W, C), layer_norm over C, permute back. Affine: weight and bias of C elements,
+// registered as "weight" and "bias" as in torchvision.
+class ChannelLayerNormImpl : public torch::nn::Module {
+ public:
+  ChannelLayerNormImpl(int64_t channels, double eps);
+  // x: (N, F) or (N, C, H, W); throws c10::Error for a wrong channel count.
+  torch::Tensor forward(torch::Tensor x);
+
+ private:
+  torch::Tensor weight_;
+  torch::Tensor bias_;
+  double eps_;
+};
+TORCH_MODULE(ChannelLayerNorm);
 
 // Residual block: activation(branch(x) + shortcut(x)); shortcut empty = identity,
 // activation "none" = no activation. Branch children are registered directly under the block,

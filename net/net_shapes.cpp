@@ -312,6 +312,12 @@ class ShapeWalker {
           parameters = 2 * in[1];
           tensors = 2;
           break;
+        case LayerType::kLayerNorm:  // over the features of (N, F), the channels of (N, C, H, W)
+          config = Elementwise(t, in);
+          if (!config) throw ConfigError(Context(layer, path) + ": " + NeitherNote(in));
+          parameters = 2 * in[1];
+          tensors = 2;
+          break;
         case LayerType::kDropout:
           if (layer.p > 0) {
             config = Elementwise(t, in);

@@ -31,6 +31,7 @@ const std::vector<NetLeaf>& NetLeaves() {
       {LayerType::kAdaptiveAvgPool2d, {"output_size"}, false},
       {LayerType::kLinear, {"out_features", "bias"}, false},
       {LayerType::kBatchNorm2d, {"eps", "momentum"}, false},
+      {LayerType::kLayerNorm, {"eps"}, false},
       {LayerType::kDropout, {"p"}, false},
   };
   static const std::vector<NetLeaf> kWithActivations = [] {
@@ -200,6 +201,13 @@ void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string&
       if (!(layer.momentum >= 0 && layer.momentum <= 1)) {
         throw ConfigError(At(ctx, "momentum") + " must be in [0, 1], got " +
                           FormatNumber(layer.momentum));
+      }
+      break;
+    }
+    case LayerType::kLayerNorm: {
+      layer.eps = NumberField(j, "eps", ctx, 1e-5);
+      if (!(layer.eps > 0)) {
+        throw ConfigError(At(ctx, "eps") + " must be > 0, got " + FormatNumber(layer.eps));
       }
       break;
     }

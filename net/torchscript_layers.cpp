@@ -174,6 +174,7 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::mul", T::kMul},
         {"aten::mul_", T::kMul},
         {"aten::cat", T::kCat},
+        {"aten::layer_norm", T::kLayerNorm},
     };
     for (const ActivationOp& a : Activations()) {
       for (std::string_view op : a.aten_ops) types.emplace(std::string(op), a.type);
@@ -183,9 +184,14 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
   return kTypes;
 }
 
-// Views of the same memory: no layer type, no cost (LayerInstance type "flatten").
+// Views of the same memory: no layer type, no cost (LayerInstance type "flatten"). Their
+// backward passes are views too (the gradient permuted, transposed or reshaped back). Not here:
+// select, slice and expand, whose backward passes allocate and fill an input-sized gradient,
+// and contiguous, which copies.
 bool IsViewOp(const std::string& kind) {
-  return kind == "aten::flatten" || kind == "aten::view" || kind == "aten::reshape";
+  return kind == "aten::flatten" || kind == "aten::view" || kind == "aten::reshape" ||
+         kind == "aten::permute" || kind == "aten::transpose" || kind == "aten::t" ||
+         kind == "aten::unsqueeze" || kind == "aten::squeeze";
 }
 
 // LayerInstance type of an aten op (see the header), or its qualified name.
@@ -465,6 +471,23 @@ class GraphReader {
         SetConfig(&li, *ElementwiseConfig(lj::LayerType::kBatchNorm2d, li.input_shape));
       } else {
         li.note = "input " + ShapeToString(li.input_shape) + " is not 4-D";
+      }
+    } else if (lt == lj::LayerType::kLayerNorm) {
+      // layer_norm(input, normalized_shape, weight, bias, eps, cudnn_enable): over the last
+      // len(normalized_shape) dims of the input, whatever its rank.
+      const auto normalized = IntList(n->input(1));
+      li.parameter_count = Numel(n->input(2)) + Numel(n->input(3));
+      li.parameter_tensors = (IsNone(n->input(2)) ? 0 : 1) + (IsNone(n->input(3)) ? 0 : 1);
+      auto c = normalized
+                   ? LayerNormConfig(li.input_shape, static_cast<int64_t>(normalized->size()))
+                   : std::nullopt;
+      if (!normalized || normalized->empty()) {
+        li.note = "normalized_shape is not a constant list";
+      } else if (!c) {
+        li.note = "normalized_shape " + ListText(normalized) + " has more dims than input " +
+                  ShapeToString(li.input_shape);
+      } else {
+        SetConfig(&li, *c);
       }
     } else if (li.type == kFlattenType) {
       li.no_cost = true;

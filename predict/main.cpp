@@ -3,7 +3,8 @@
 //   predict model.pt --input 3x64x64 --batch-size 64 --dataset-size 50000 --epochs 10
 //   options: [--models FILE | --host NAME] [--optimizer sgd|adam] [--json]
 //            [--compare [--db PATH]] [--batch-sizes 8,16,32|8..512 [--max-memory 16GiB]]
-// Models: --models FILE, else db/models/<--host or this hostname>.json (written by `fit`).
+// Models: --models FILE, else db/models/<--host or this hostname>.json (written by `fit`), else
+// db/demo-models/<host>.json (written by tools/demo.sh), with a note saying so.
 // --compare: predicted vs measured per phase for a network measured by `measure --net`.
 // --batch-sizes: one row per batch size (time, energy, memory; the least energy per epoch and
 // the fastest epoch marked; above --max-memory, default this host's memory: "does not fit").
@@ -86,7 +87,16 @@ int main(int argc, char** argv) {
     // --models FILE is taken as given (checked against --host if both are set); otherwise
     // the bundle of --host or of this machine.
     const std::string wanted_host = models.empty() && host.empty() ? lj::LocalHostname() : host;
-    const std::string bundle_path = models.empty() ? lj::DefaultBundlePath(wanted_host) : models;
+    // Without one in db/models/, the demo's (tools/demo.sh), said in the output.
+    std::string bundle_path = models.empty() ? lj::DefaultBundlePath(wanted_host) : models;
+    std::string models_note;
+    if (models.empty() && !FileExists(bundle_path) && FileExists(lj::DemoBundlePath(wanted_host))) {
+      models_note = "no " + bundle_path + ": these are the demo's models (" +
+                    lj::DemoBundlePath(wanted_host) +
+                    ", fitted by tools/demo.sh on a short run: rough); for real ones measure "
+                    "and fit on this host (README)";
+      bundle_path = lj::DemoBundlePath(wanted_host);
+    }
     const lj::ModelBundle bundle = lj::LoadBundleForHost(bundle_path, wanted_host);
 
     if (table) {
@@ -106,10 +116,12 @@ int main(int argc, char** argv) {
       if (json) {
         nlohmann::json out = lj::ToJson(rows);
         out["bundle"] = {{"path", bundle_path}, {"host", bundle.hostname}};
+        if (!models_note.empty()) out["models_note"] = models_note;
         std::cout << out.dump(2) << std::endl;
       } else {
         std::cout << lj::FormatBatchSizeTable(rows) << "models: " << bundle_path << " (host "
                   << bundle.hostname << ")\n";
+        if (!models_note.empty()) std::cout << "note: " << models_note << "\n";
         std::cout.flush();
       }
       return 0;
@@ -135,9 +147,11 @@ int main(int argc, char** argv) {
     if (json) {
       nlohmann::json out = lj::ToJson(prediction, bundle_path);
       if (comparison) out["comparison"] = lj::ToJson(*comparison);
+      if (!models_note.empty()) out["models_note"] = models_note;
       std::cout << out.dump(2) << std::endl;
     } else {
       std::cout << lj::FormatPrediction(prediction, bundle_path);
+      if (!models_note.empty()) std::cout << "note: " << models_note << "\n";
       if (comparison) std::cout << "\n" << lj::FormatComparison(*comparison);
       std::cout.flush();
     }

@@ -96,6 +96,12 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
       k.input = true;
       k.extra_bytes = 2 * channels * kFloatBytes;
       break;
+    case LayerType::kLayerNorm:  // input, and mean and rstd per normalized row
+      k.input = true;
+      if (layer.config && layer.config->in_channels > 0) {
+        k.extra_bytes = 2 * (in_elements / layer.config->in_channels) * kFloatBytes;
+      }
+      break;
     case LayerType::kReLU:  // threshold_backward(grad, result)
     case LayerType::kSigmoid:
     case LayerType::kSoftmax:  // _softmax_backward_data(grad, output, dim, dtype)

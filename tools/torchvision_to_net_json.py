@@ -126,6 +126,10 @@ def _leaf(m: nn.Module):
         if m.momentum != 0.1:
             d["momentum"] = m.momentum
         return d
+    if isinstance(m, nn.LayerNorm) and len(m.normalized_shape) == 1 and m.elementwise_affine:
+        # nn.LayerNorm over (N, F), or torchvision's LayerNorm2d (a subclass) over the channels
+        # of (N, C, H, W): net.json's layer_norm is both.
+        return {"type": "layer_norm"} if m.eps == 1e-5 else {"type": "layer_norm", "eps": m.eps}
     if isinstance(m, nn.Dropout):
         return {"type": "dropout"} if m.p == 0.5 else {"type": "dropout", "p": m.p}
     if isinstance(m, nn.Flatten):

@@ -129,6 +129,8 @@ TEST(DefaultBundlePathTest, KeepsEveryHostNameInsideDbModels) {
   EXPECT_EQ(DefaultBundlePath(".."), "db/models/_...json");
   EXPECT_EQ(DefaultBundlePath(""), "db/models/_.json");
   EXPECT_EQ(DefaultBundlePath(std::string("a\0b", 3)), "db/models/a_b.json");
+  EXPECT_EQ(DemoBundlePath("node7"), "db/demo-models/node7.json");
+  EXPECT_EQ(DemoBundlePath("../../etc/x"), "db/demo-models/_.._.._etc_x.json");
 }
 
 TEST_F(ModelBundleTest, BadBundlesThrowConfigErrorNamingTheFile) {

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -232,6 +234,35 @@ TEST_F(PredictCli, ABundleOfAnotherHostOrNoBundleIsAClearError) {
       << missing.output;
   EXPECT_TRUE(Contains(missing.output, "measure --layer")) << missing.output;
   EXPECT_TRUE(Contains(missing.output, "fit --db")) << missing.output;
+}
+
+// Without db/models/HOST.json, predict takes db/demo-models/HOST.json (tools/demo.sh's) and says
+// so; with both, db/models/ wins and there is no note.
+TEST_F(PredictCli, FallsBackToTheDemoModelsAndSaysSo) {
+  const std::string dir = ScratchDir();
+  std::ifstream in(Bundle());
+  const nlohmann::json bundle = nlohmann::json::parse(in);
+  const std::string host = bundle["host"]["hostname"].get<std::string>();
+  std::filesystem::create_directories(dir + "/db/demo-models");
+  std::filesystem::copy_file(Bundle(), dir + "/db/demo-models/" + host + ".json");
+  const auto predict_in_dir = [&] {
+    return RunCommand(
+        {"/bin/sh", "-c",
+         "cd '" + dir + "' && exec '" + std::filesystem::absolute(Bin("predict")).string() + "' '" +
+             std::filesystem::absolute(Lenet()).string() + "' --host '" + host + "'"});
+  };
+  const CommandResult demo = predict_in_dir();
+  EXPECT_EQ(demo.exit_code, 0) << demo.output;
+  EXPECT_TRUE(Contains(demo.output, "note: no db/models/" + host +
+                                        ".json: these are the demo's models (db/demo-models/" +
+                                        host + ".json"))
+      << demo.output;
+
+  std::filesystem::create_directories(dir + "/db/models");
+  std::filesystem::copy_file(Bundle(), dir + "/db/models/" + host + ".json");
+  const CommandResult real = predict_in_dir();
+  EXPECT_EQ(real.exit_code, 0) << real.output;
+  EXPECT_FALSE(Contains(real.output, "demo's models")) << real.output;
 }
 
 // measure --net alone: no bundle needed.

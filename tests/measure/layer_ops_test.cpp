@@ -2,6 +2,8 @@
 // each forward and backward really runs its operation (shapes, which gradients exist and what
 // they look like), training-mode side effects happen (batch norm running statistics, optimizer
 // parameter updates), and the optimizer steps have exactly one (forward) pass.
+#include "measure/layer_ops.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -90,6 +92,33 @@ TEST(LayerOpsTest, SoftmaxNormalisesTheLastDim) {
   const torch::Tensor y = softmax->forward(torch::randn({2, 3, 5, 7}));
   EXPECT_TRUE(torch::allclose(y.sum(-1), torch::ones({2, 3, 5}), 1e-5, 1e-5));
   EXPECT_FALSE(torch::allclose(y.sum(1), torch::ones({2, 5, 7}), 1e-2, 1e-2));
+}
+
+// layer_norm's config (N, D, H, W) runs nn.LayerNorm(D) on a contiguous (N, H, W, D) tensor: every
+// row of D values has mean 0 and variance 1 (weight 1, bias 0 at initialisation), the channels
+// of an NCHW reading do not, and the backward pass gives the input, weight and bias gradients.
+TEST(LayerOpsTest, LayerNormNormalisesTheLastDimWithAffineGradients) {
+  const LayerConfig config = Nchw(LayerType::kLayerNorm, 2, 6, 3, 4);
+  const LayerOpFactory make = FindLayerOpFactory(LayerType::kLayerNorm);
+  ASSERT_NE(make, nullptr);
+  const torch::Tensor y = make(config)->Run().detach();
+  EXPECT_EQ(y.sizes().vec(), (Shape{2, 3, 4, 6}));
+  EXPECT_TRUE(torch::allclose(y.mean(-1), torch::zeros({2, 3, 4}), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(y.var(-1, /*unbiased=*/false), torch::ones({2, 3, 4}), 1e-3, 1e-3));
+  EXPECT_FALSE(torch::allclose(y.mean(1), torch::zeros({2, 4, 6}), 1e-2, 1e-2));
+
+  LayerRunner runner(config, 7);
+  runner.Forward();
+  const auto grads = Backward(runner);
+  ASSERT_EQ(grads.size(), 3u);
+  for (const char* name : {"input", "weight", "bias"}) {
+    ASSERT_EQ(grads.count(name), 1u) << name;
+    EXPECT_GT(grads.at(name).abs_sum, 0) << name;
+  }
+  EXPECT_EQ(grads.at("input").shape, (Shape{2, 3, 4, 6}));
+  EXPECT_EQ(grads.at("weight").shape, (Shape{6}));
+  // Two affine vectors of the normalized size: the element-wise family's weights per channel.
+  EXPECT_DOUBLE_EQ(Sizes(config).weight_elements, 12.0);
 }
 
 TEST(LayerOpsTest, BatchNormUpdatesRunningStatisticsAndHasAffineGradients) {

@@ -85,11 +85,13 @@ TEST(NetShapesTest, EveryLayerTypeAndBlockAsLibTorchBuildsIt) {
       {"type": "adaptive_avgpool2d", "output_size": [2, 1], "name": "wide"},
       {"type": "adaptive_avgpool2d", "output_size": 2, "name": "square"},
       {"type": "silu"},
+      {"type": "layer_norm", "name": "channels_norm", "eps": 1e-6},
       {"type": "softmax", "name": "rows"},
       {"type": "flatten"},
       {"type": "dropout", "p": 0.0, "name": "off"},
       {"type": "dropout", "p": 0.3, "name": "on"},
       {"type": "linear", "out_features": 10},
+      {"type": "layer_norm", "name": "features_norm"},
       {"type": "sigmoid"},
       {"type": "linear", "out_features": 3, "bias": false},
       {"type": "softmax", "name": "probs"}])",
@@ -147,6 +149,33 @@ TEST(NetShapesTest, SoftmaxConfigsPutTheReducedDimInWidth) {
   };
   EXPECT_EQ(dims(configs["rows"]), std::vector<int64_t>({4, 4 * 5, 1, 5}));
   EXPECT_EQ(dims(configs["probs"]), std::vector<int64_t>({4, 1, 1, 3}));
+}
+
+// layer_norm normalizes the channels of (N, C, H, W) (torchvision's LayerNorm2d) or the features of
+// (N, F): its config is the element-wise (N, C, H, W) / (N, F, 1, 1), with weight and bias of C (F)
+// elements, the same in the shape walker and in the LibTorch-built network.
+TEST(NetShapesTest, LayerNormNormalizesChannelsOrFeatures) {
+  const NetSpec spec = Parse(R"([
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+      {"type": "layer_norm", "name": "channels_norm"},
+      {"type": "flatten"}, {"type": "linear", "out_features": 3},
+      {"type": "layer_norm", "name": "features_norm"}])",
+                             5);
+  std::map<std::string, LayerInstance> layers;
+  for (const LayerInstance& l : LayerShapesFromNetSpec(spec)) layers[l.path] = l;
+  ASSERT_EQ(layers.count("channels_norm"), 1u);
+  ASSERT_EQ(layers.count("features_norm"), 1u);
+  const auto dims = [](const LayerConfig& c) {
+    return std::vector<int64_t>{c.batch_size, c.in_channels, c.height, c.width};
+  };
+  ASSERT_TRUE(layers["channels_norm"].config.has_value());
+  EXPECT_EQ(dims(*layers["channels_norm"].config), std::vector<int64_t>({4, 4, 5, 5}));
+  EXPECT_EQ(layers["channels_norm"].parameter_count, 8);
+  EXPECT_EQ(layers["channels_norm"].parameter_tensors, 2);
+  ASSERT_TRUE(layers["features_norm"].config.has_value());
+  EXPECT_EQ(dims(*layers["features_norm"].config), std::vector<int64_t>({4, 3, 1, 1}));
+  EXPECT_EQ(layers["features_norm"].parameter_count, 6);
+  ExpectSameLayers(spec);
 }
 
 std::string ErrorOf(const std::function<void()>& f) {

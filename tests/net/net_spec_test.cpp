@@ -243,6 +243,10 @@ TEST(NetSpecTest, RejectsBadTopLevelValues) {
   adam_momentum["optimizer"] = {{"type", "adam"}, {"momentum", 0.9}};
   EXPECT_NE(ErrorOf(adam_momentum).find("unknown key 'momentum'"), std::string::npos);
 
+  nlohmann::json norm_eps = TinyNet();
+  norm_eps["layers"].push_back({{"type", "layer_norm"}, {"eps", -1e-5}});
+  EXPECT_EQ(ErrorOf(norm_eps), "net.json: layer 2 (layer_norm): eps must be > 0, got -1e-05");
+
   nlohmann::json empty = TinyNet();
   empty["layers"] = nlohmann::json::array();
   EXPECT_EQ(ErrorOf(empty), "net.json: layers must not be empty");

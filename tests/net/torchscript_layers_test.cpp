@@ -256,5 +256,62 @@ torch.jit.trace(Scores().eval(), torch.randn(2, 4, 6, 6)).save(")" +
   EXPECT_EQ(softmaxes[2]->config->width, 144);
 }
 
+// aten::layer_norm over the last dims of any rank maps to a layer_norm layer (normalized_size =
+// the product of normalized_shape, the dims between the batch and them in width), with its
+// weight and bias as parameters; a Linear on a (N, T, D) sequence counts every leading dim in
+// its batch_size, so its MACs are N x T x D x out.
+TEST(TorchScriptLimitsTest, LayerNormOfAnyRankAndLinearOnSequences) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "layer_norm.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Norms(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1)
+        self.channels_last = nn.LayerNorm(8)
+        self.proj = nn.Linear(8, 12)
+        self.tokens = nn.LayerNorm(12)
+        self.plane = nn.LayerNorm([4, 12], elementwise_affine=False)
+    def forward(self, x):
+        y = self.conv(x).permute(0, 2, 3, 1)              # (N, 4, 4, 8), as ConvNeXt's blocks
+        y = self.channels_last(y).flatten(1, 2)           # (N, 16, 8): a sequence of 16 tokens
+        y = self.tokens(self.proj(y))                     # (N, 16, 12)
+        return self.plane(y.view(-1, 4, 4, 12))
+torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {3, 4, 4}, 2);
+  std::vector<const LayerInstance*> norms;
+  const LayerInstance* proj = nullptr;
+  for (const LayerInstance& l : layers) {
+    if (l.type == "layer_norm") norms.push_back(&l);
+    if (l.path == "proj") proj = &l;
+    if (l.source == "aten::permute") {  // a view: no type, no cost
+      EXPECT_EQ(l.type, "flatten");
+      EXPECT_TRUE(l.no_cost);
+    }
+  }
+  const auto dims = [](const LayerConfig& c) {
+    return std::vector<int64_t>{c.batch_size, c.in_channels, c.height, c.width};
+  };
+  ASSERT_EQ(norms.size(), 3u);
+  for (const LayerInstance* l : norms) ASSERT_TRUE(l->config.has_value()) << l->path << l->note;
+  EXPECT_EQ(dims(*norms[0]->config), std::vector<int64_t>({2, 8, 1, 16}));
+  EXPECT_EQ(norms[0]->parameter_count, 16);
+  EXPECT_EQ(norms[0]->parameter_tensors, 2);
+  EXPECT_EQ(dims(*norms[1]->config), std::vector<int64_t>({2, 12, 1, 16}));
+  EXPECT_EQ(dims(*norms[2]->config), std::vector<int64_t>({2, 48, 1, 4}));  // over [4, 12]
+  EXPECT_EQ(norms[2]->parameter_count, 0);
+  EXPECT_EQ(norms[2]->parameter_tensors, 0);
+  ASSERT_NE(proj, nullptr);
+  ASSERT_TRUE(proj->config.has_value()) << proj->note;
+  EXPECT_EQ(proj->config->batch_size, 2 * 16);
+  EXPECT_EQ(proj->config->in_features, 8);
+  EXPECT_DOUBLE_EQ(proj->forward_macs, 2.0 * 16 * 8 * 12);
+}
+
 }  // namespace
 }  // namespace lj
