@@ -29,13 +29,22 @@ std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<i
     c.width = shape.back();
     return c;
   }
-  if (shape.size() != 4 && shape.size() != 2) return std::nullopt;
+  if (shape.size() < 2) return std::nullopt;
   LayerConfig c;
   c.type = type;
   c.batch_size = shape[0];
-  c.in_channels = shape[1];
-  c.height = shape.size() == 4 ? shape[2] : 1;
-  c.width = shape.size() == 4 ? shape[3] : 1;
+  if (shape.size() == 4 || shape.size() == 2) {
+    c.in_channels = shape[1];
+    c.height = shape.size() == 4 ? shape[2] : 1;
+    c.width = shape.size() == 4 ? shape[3] : 1;
+    return c;
+  }
+  // (N, d1, ..., dk, L) of rank 3 or >= 5, e.g. a Transformer's (N, T, D): (N, d1 x ... x dk,
+  // 1, L), the same elements in the same memory order.
+  c.in_channels = 1;
+  for (size_t d = 1; d + 1 < shape.size(); ++d) c.in_channels *= shape[d];
+  c.height = 1;
+  c.width = shape.back();
   return c;
 }
 

@@ -88,11 +88,13 @@ void SetLayerType(LayerInstance& layer, std::string_view name);
 // True for a layer of a layer type or a view (flatten); false for an op with no layer type.
 bool HasKnownType(const LayerInstance& layer);
 
-// The element-wise config (batchnorm2d, activations, add, mul, dropout) of `type` for a
+// The element-wise config (batchnorm2d, activations, add, mul, dropout, cat) of `type` for a
 // (N, C, H, W) or (N, F) input: batch_size N, in_channels C (F), height H (1), width W (1).
-// Empty for other ranks. softmax (over the last dim) takes any rank >= 2 (N, d1, ..., L):
-// batch_size N, in_channels d1 x ... (1 for none), height 1, width L, so that its runner's
-// softmax over the last dim reduces over L. Not validated.
+// Other ranks >= 2, (N, d1, ..., dk, L) such as a Transformer's (N, T, D): batch_size N,
+// in_channels d1 x ... x dk, height 1, width L (the same elements in the same order; dim 1 stays
+// in_channels for rank 3, so a cat along it is a cat along in_channels). Empty for rank < 2.
+// softmax (over the last dim) takes that form for every rank >= 2 (N, d1, ..., L), 2 and 4
+// included, so that its runner's softmax over the last dim reduces over L. Not validated.
 std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<int64_t>& shape);
 
 // The layer_norm config of torch.nn.LayerNorm over the last `normalized_dims` dims of `shape`

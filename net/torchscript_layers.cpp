@@ -9,6 +9,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_set>
 
 #include "core/errors.h"
@@ -160,6 +161,9 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::max_pool2d", T::kMaxPool2d},
         {"aten::avg_pool2d", T::kAvgPool2d},
         {"aten::adaptive_avg_pool2d", T::kAdaptiveAvgPool2d},
+        // mean over (H, W) of (N, C, H, W): what ATen's adaptive_avg_pool2d runs for a 1x1
+        // output (MNASNet's and ShuffleNetV2's x.mean([2, 3])).
+        {"aten::mean", T::kAdaptiveAvgPool2d},
         {"aten::linear", T::kLinear},
         {"aten::addmm", T::kLinear},
         {"aten::batch_norm", T::kBatchNorm2d},
@@ -406,8 +410,26 @@ class GraphReader {
         }
       }
     } else if (lt == lj::LayerType::kAdaptiveAvgPool2d) {
-      const auto output_size = Square(IntList(n->input(1)));
-      if (!output_size) {
+      // aten::mean(self, dim, keepdim, dtype) over dims {2, 3} is a pool to 1x1.
+      std::optional<int64_t> output_size;
+      std::string mean_note;
+      if (kind == "aten::mean") {
+        const auto dims = n->inputs().size() >= 2 ? IntList(n->input(1)) : std::nullopt;
+        std::set<int64_t> axes;
+        const auto rank = static_cast<int64_t>(in_raw.size());
+        for (int64_t d : dims.value_or(std::vector<int64_t>{})) axes.insert(d < 0 ? d + rank : d);
+        if (rank == 4 && axes == std::set<int64_t>{2, 3}) {
+          output_size = 1;
+        } else {
+          mean_note = "mean over dims " + ListText(dims) + " of a rank-" + std::to_string(rank) +
+                      " tensor; only the mean over (H, W) of (N, C, H, W) is modelled";
+        }
+      } else {
+        output_size = Square(IntList(n->input(1)));
+      }
+      if (!mean_note.empty()) {
+        li.note = mean_note;
+      } else if (!output_size) {
         li.note = "output size " + ListText(IntList(n->input(1))) + " is not square";
       } else if (in_raw.size() != 4) {
         li.note = "input is not 4-D";
@@ -448,15 +470,15 @@ class GraphReader {
       c.bias = bias;
       SetConfig(&li, c);
     } else if (lt == lj::LayerType::kCat) {
-      // cat(tensors, dim) along the channels of (N, C, H, W) tensors, or the features of (N, F)
-      // ones, whose list is built in the graph (prim::ListConstruct).
+      // cat(tensors, dim) along dim 1 of (N, C, H, W), (N, T, D) (ViT's class token and patches)
+      // or (N, F) tensors, whose list is built in the graph (prim::ListConstruct).
       const Node* list = n->input(0)->node();
       const auto dim = Int(n->input(1));
       const auto rank = static_cast<int64_t>(out_raw.size());
       if (list->kind() != c10::prim::ListConstruct) {
         li.note = "the tensor list is not built in the graph";
-      } else if (rank != 4 && rank != 2) {
-        li.note = "output " + ShapeToString(li.output_shape) + " is neither 4-D nor 2-D";
+      } else if (rank < 2 || rank > 4) {
+        li.note = "output " + ShapeToString(li.output_shape) + " is not 2-D, 3-D or 4-D";
       } else if (!dim || (*dim != 1 && *dim != 1 - rank)) {
         li.note = "cat along dim " + (dim ? std::to_string(*dim) : std::string("?")) +
                   " is not modelled (only the channels, dim 1)";
@@ -532,20 +554,34 @@ class GraphReader {
         SetElementwise(&li, lj::LayerType::kAdd);
       }
     } else if (lt == lj::LayerType::kMul) {
-      // The squeeze-excitation product x (N, C, H, W) * scale (N, C, 1, 1), either order.
+      // The squeeze-excitation product x (N, C, H, W) * scale (N, C, 1, 1), either order; or
+      // a per-channel parameter, ConvNeXt's layer scale x * gamma (C, 1, 1), the same
+      // element-wise product whose backward reduces x * grad over N, H, W (to C instead of
+      // N x C values). The parameter's C elements count as trainable.
       std::string note;
       if (!IsTensor(n->input(0)) || !IsTensor(n->input(1))) {
         note = "multiplies by a scalar; only x * scale (N, C, 1, 1) is modelled";
       } else {
         const std::vector<int64_t> a = Shape(n->input(0), what);
         const std::vector<int64_t> b = Shape(n->input(1), what);
-        const std::vector<int64_t>& big = a == out_raw ? a : b;
-        const std::vector<int64_t>& small = a == out_raw ? b : a;
+        const bool a_is_big = a == out_raw;
+        const std::vector<int64_t>& big = a_is_big ? a : b;
+        const std::vector<int64_t>& small = a_is_big ? b : a;
+        const Value* small_value = a_is_big ? n->input(1) : n->input(0);
         const bool se = big == out_raw && big.size() == 4 && small.size() == 4 &&
                         small[0] == big[0] && small[1] == big[1] && small[2] == 1 && small[3] == 1;
-        if (!se) {
+        const bool layer_scale =
+            big == out_raw && big.size() == 4 && !derived_.count(small_value) &&
+            ((small.size() == 3 && small[0] == big[1] && small[1] == 1 && small[2] == 1) ||
+             (small.size() == 4 && small[0] == 1 && small[1] == big[1] && small[2] == 1 &&
+              small[3] == 1));
+        if (layer_scale) {
+          li.parameter_count = big[1];
+          li.parameter_tensors = 1;
+        } else if (!se) {
           note = "operands " + ShapeToString(a) + " and " + ShapeToString(b) +
-                 " are not x (N, C, H, W) * scale (N, C, 1, 1)";
+                 " are not x (N, C, H, W) * scale (N, C, 1, 1) or a per-channel parameter "
+                 "(C, 1, 1)";
         }
       }
       if (note.empty()) {
@@ -564,7 +600,7 @@ class GraphReader {
     if (c) {
       SetConfig(li, *c);
     } else {
-      li->note = "input " + ShapeToString(li->input_shape) + " is neither (N, C, H, W) nor (N, F)";
+      li->note = "input " + ShapeToString(li->input_shape) + " has fewer than 2 dims";
     }
   }
 

@@ -361,7 +361,8 @@ ModelBundle LoadBundleForHost(const std::string& path, const std::string& expect
     throw ConfigError(path + ": no model bundle for " + host +
                       "; make one by measuring layers on that host, e.g. `measure --layer conv "
                       "--n 500` (and --layer maxpool, --layer linear), then `fit --db "
-                      "db/layerjoule.sqlite`, or pass --models FILE");
+                      "db/layerjoule.sqlite`, or run tools/demo.sh (README command 1) for rough "
+                      "ones in db/demo-models/, or pass --models FILE");
   }
   ModelBundle bundle = LoadBundle(path);
   if (!expected_host.empty() && bundle.hostname != expected_host) {

@@ -184,7 +184,8 @@ std::string LocalHostname();
 
 // Loads the bundle at `path`. expected_host non-empty: the bundle must be of that host.
 // Throws ConfigError: "<path>: no model bundle for host 'h'; make one with `measure --layer
-// conv --n 500` (and maxpool, linear) then `fit --db db/layerjoule.sqlite`" when the file does
+// conv --n 500` (and maxpool, linear) then `fit --db db/layerjoule.sqlite`, or run
+// tools/demo.sh ..." when the file does
 // not exist; "<path>: the bundle is for host 'a', not 'b'; ..." for another host; and
 // LoadBundle's errors for an unreadable or malformed bundle.
 ModelBundle LoadBundleForHost(const std::string& path, const std::string& expected_host);

@@ -259,7 +259,8 @@ torch.jit.trace(Scores().eval(), torch.randn(2, 4, 6, 6)).save(")" +
 // aten::layer_norm over the last dims of any rank maps to a layer_norm layer (normalized_size =
 // the product of normalized_shape, the dims between the batch and them in width), with its
 // weight and bias as parameters; a Linear on a (N, T, D) sequence counts every leading dim in
-// its batch_size, so its MACs are N x T x D x out.
+// its batch_size, so its MACs are N x T x D x out; element-wise ops and a cat along dim 1 of
+// (N, T, D) are (N, T, 1, D); permute is a free view; ConvNeXt's layer scale is a mul.
 TEST(TorchScriptLimitsTest, LayerNormOfAnyRankAndLinearOnSequences) {
   TorchScriptExports& exports = TorchScriptExports::Get();
   if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
@@ -275,20 +276,26 @@ class Norms(nn.Module):
         self.proj = nn.Linear(8, 12)
         self.tokens = nn.LayerNorm(12)
         self.plane = nn.LayerNorm([4, 12], elementwise_affine=False)
+        self.gamma = nn.Parameter(torch.full((8, 1, 1), 1e-6))
     def forward(self, x):
-        y = self.conv(x).permute(0, 2, 3, 1)              # (N, 4, 4, 8), as ConvNeXt's blocks
+        y = (self.gamma * self.conv(x)).permute(0, 2, 3, 1)  # (N, 4, 4, 8), as ConvNeXt's
         y = self.channels_last(y).flatten(1, 2)           # (N, 16, 8): a sequence of 16 tokens
         y = self.tokens(self.proj(y))                     # (N, 16, 12)
-        return self.plane(y.view(-1, 4, 4, 12))
+        y = torch.cat([y, nn.functional.gelu(y) + y], dim=1)  # (N, 32, 12)
+        return self.plane(y.view(-1, 8, 4, 12))
 torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
                                 path + R"(")
 )")) << exports.error;
   const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {3, 4, 4}, 2);
   std::vector<const LayerInstance*> norms;
   const LayerInstance* proj = nullptr;
+  const LayerInstance* scale = nullptr;
+  std::map<std::string, const LayerInstance*> sequence_ops;  // gelu, add, cat on (N, T, D)
   for (const LayerInstance& l : layers) {
     if (l.type == "layer_norm") norms.push_back(&l);
+    if (l.type == "gelu" || l.type == "add" || l.type == "cat") sequence_ops[l.type] = &l;
     if (l.path == "proj") proj = &l;
+    if (l.type == "mul") scale = &l;
     if (l.source == "aten::permute") {  // a view: no type, no cost
       EXPECT_EQ(l.type, "flatten");
       EXPECT_TRUE(l.no_cost);
@@ -303,7 +310,7 @@ torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
   EXPECT_EQ(norms[0]->parameter_count, 16);
   EXPECT_EQ(norms[0]->parameter_tensors, 2);
   EXPECT_EQ(dims(*norms[1]->config), std::vector<int64_t>({2, 12, 1, 16}));
-  EXPECT_EQ(dims(*norms[2]->config), std::vector<int64_t>({2, 48, 1, 4}));  // over [4, 12]
+  EXPECT_EQ(dims(*norms[2]->config), std::vector<int64_t>({2, 48, 1, 8}));  // over [4, 12]
   EXPECT_EQ(norms[2]->parameter_count, 0);
   EXPECT_EQ(norms[2]->parameter_tensors, 0);
   ASSERT_NE(proj, nullptr);
@@ -311,6 +318,58 @@ torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
   EXPECT_EQ(proj->config->batch_size, 2 * 16);
   EXPECT_EQ(proj->config->in_features, 8);
   EXPECT_DOUBLE_EQ(proj->forward_macs, 2.0 * 16 * 8 * 12);
+  // Element-wise ops and a cat along dim 1 of (N, T, D) tensors: (N, T, 1, D).
+  ASSERT_EQ(sequence_ops.size(), 3u);
+  for (const auto& [type, l] : sequence_ops) ASSERT_TRUE(l->config.has_value()) << type << l->note;
+  EXPECT_EQ(dims(*sequence_ops["gelu"]->config), std::vector<int64_t>({2, 16, 1, 12}));
+  EXPECT_EQ(dims(*sequence_ops["add"]->config), std::vector<int64_t>({2, 16, 1, 12}));
+  EXPECT_EQ(dims(*sequence_ops["cat"]->config), std::vector<int64_t>({2, 32, 1, 12}));
+  EXPECT_EQ(sequence_ops["cat"]->config->inputs, 2);
+  // ConvNeXt's layer scale, gamma (C, 1, 1) * x (N, C, H, W): a mul over x's elements, whose
+  // C-element parameter is trainable.
+  ASSERT_NE(scale, nullptr);
+  ASSERT_TRUE(scale->config.has_value()) << scale->note;
+  EXPECT_EQ(dims(*scale->config), std::vector<int64_t>({2, 8, 4, 4}));
+  EXPECT_EQ(scale->parameter_count, 8);
+  EXPECT_EQ(scale->parameter_tensors, 1);
+}
+
+// x.mean([2, 3]) of (N, C, H, W) (MNASNet, ShuffleNetV2) is ATen's 1x1 adaptive average pool; a
+// mean over other dims is named with a note.
+TEST(TorchScriptLimitsTest, SpatialMeanIsAPoolToOneByOne) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "mean.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Means(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1)
+    def forward(self, x):
+        y = self.conv(x)
+        return y.mean([2, 3]) + y.mean([-1, -2], keepdim=True).flatten(1) + y.mean(1).flatten(1)[:, :8]
+torch.jit.trace(Means().eval(), torch.randn(2, 3, 5, 5)).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {3, 5, 5}, 2);
+  std::vector<const LayerInstance*> means;
+  for (const LayerInstance& l : layers) {
+    if (l.source == "aten::mean") means.push_back(&l);
+  }
+  ASSERT_EQ(means.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(means[i]->config.has_value()) << means[i]->note;
+    EXPECT_EQ(means[i]->type, "adaptive_avgpool2d");
+    EXPECT_EQ(means[i]->config->output_size, 1);
+    EXPECT_EQ(means[i]->config->in_channels, 8);
+    EXPECT_EQ(means[i]->config->height, 5);
+  }
+  EXPECT_FALSE(means[2]->config.has_value());
+  EXPECT_EQ(means[2]->note,
+            "mean over dims [1] of a rank-4 tensor; only the mean over (H, W) of (N, C, H, W) is "
+            "modelled");
 }
 
 }  // namespace
