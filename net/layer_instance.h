@@ -36,16 +36,18 @@ struct LayerInstance {
   // batch_size = the network's batch size, checked with core Validate: conv2d, maxpool2d and
   // avgpool2d (square kernel, stride and padding, no dilation, floor mode; avgpool2d with
   // count_include_pad and no divisor_override), linear (on N-D input: batch_size = the product
-  // of the leading dimensions), batchnorm2d, the activations, adaptive_avgpool2d (square
-  // output), add (two operands of one shape), mul ((N, C, H, W) * (N, C, 1, 1)) and dropout
-  // (p > 0). 2-D inputs (N, F) of the element-wise types are (N, F, 1, 1). Unset for no-cost
+  // of the leading dimensions), batchnorm2d, layer_norm, the activations, adaptive_avgpool2d
+  // (square output), add (two operands of one shape), mul ((N, C, H, W) * (N, C, 1, 1) or
+  // * (C, 1, 1)), cat and dropout (p > 0). 2-D inputs (N, F) of the element-wise types are
+  // (N, F, 1, 1), other ranks ElementwiseConfig's (N, d1 x ... x dk, 1, L). Unset for no-cost
   // layers and for geometries the core cannot describe (then `note` says why).
   std::optional<LayerConfig> config;
   // Why config is unset for a layer of a known type that costs something, e.g. "dilation 2 is
   // not modelled"; empty otherwise.
   std::string note;
   // True for layers that are the identity in training and cost nothing: flatten (and
-  // TorchScript's view / reshape) and dropout with p = 0.
+  // TorchScript's views: view, reshape, permute, transpose, t, unsqueeze, squeeze) and dropout
+  // with p = 0.
   bool no_cost = false;
   // Gradient accumulation: where a tensor feeds two layers (the input of a residual block
   // feeds the branch and the shortcut; the input of a squeeze-excitation block feeds its

@@ -270,7 +270,7 @@ class Builder {
         module = AnyModule(Activation(t));
         config = Elementwise(t, x);
         if (!config) {
-          note = "input " + ShapeToString(AtBatchSize(x)) + " is neither (N, C, H, W) nor (N, F)";
+          note = "input " + ShapeToString(AtBatchSize(x)) + " has fewer than 2 dims";
         }
       } else {
         switch (*layer.layer_type) {
@@ -353,11 +353,11 @@ class Builder {
             break;
           }
           case LayerType::kLayerNorm: {
-            config = Elementwise(t, x);
-            if (!config) {
+            if (x.dim() != 4 && x.dim() != 2) {
               throw ConfigError(Context(layer, path) + ": input " + ShapeToString(AtBatchSize(x)) +
                                 " is neither (N, C, H, W) nor (N, F)");
             }
+            config = Elementwise(t, x);
             module = AnyModule(ChannelLayerNorm(x.size(1), layer.eps));
             break;
           }
@@ -365,8 +365,7 @@ class Builder {
             if (layer.p > 0) {  // p = 0 is the identity: no cost, no config
               config = Elementwise(t, x);
               if (!config) {
-                note = "input " + ShapeToString(AtBatchSize(x)) +
-                       " is neither (N, C, H, W) nor (N, F)";
+                note = "input " + ShapeToString(AtBatchSize(x)) + " has fewer than 2 dims";
               } else {
                 config->p_percent = static_cast<int64_t>(std::lround(100.0 * layer.p));
               }

@@ -208,7 +208,7 @@ class ShapeWalker {
   }
 
   std::string NeitherNote(const Shape& x) const {
-    return "input " + ShapeToString(x) + " is neither (N, C, H, W) nor (N, F)";
+    return "input " + ShapeToString(x) + " has fewer than 2 dims";
   }
 
   void Leaf(const NetLayerSpec& layer, const std::string& path, Shape& x) {
@@ -313,8 +313,11 @@ class ShapeWalker {
           tensors = 2;
           break;
         case LayerType::kLayerNorm:  // over the features of (N, F), the channels of (N, C, H, W)
+          if (in.size() != 4 && in.size() != 2) {
+            throw ConfigError(Context(layer, path) + ": input " + ShapeToString(in) +
+                              " is neither (N, C, H, W) nor (N, F)");
+          }
           config = Elementwise(t, in);
-          if (!config) throw ConfigError(Context(layer, path) + ": " + NeitherNote(in));
           parameters = 2 * in[1];
           tensors = 2;
           break;

@@ -191,7 +191,8 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
 // Views of the same memory: no layer type, no cost (LayerInstance type "flatten"). Their
 // backward passes are views too (the gradient permuted, transposed or reshaped back). Not here:
 // select, slice and expand, whose backward passes allocate and fill an input-sized gradient,
-// and contiguous, which copies.
+// and contiguous, which copies. An op that needs its input contiguous copies a permuted one
+// itself (layer_norm after ConvNeXt's permute); that copy is in no measured row.
 bool IsViewOp(const std::string& kind) {
   return kind == "aten::flatten" || kind == "aten::view" || kind == "aten::reshape" ||
          kind == "aten::permute" || kind == "aten::transpose" || kind == "aten::t" ||
@@ -208,6 +209,13 @@ std::string TypeName(const Node* n) {
     auto lo = Double(n->input(1));
     auto hi = Double(n->input(2));
     if (!(lo && hi && *lo == 0.0 && *hi == 6.0)) return kind;
+  }
+  if (kind == "aten::mean") {  // only the mean over (H, W) of (N, C, H, W) is a pool
+    const auto tensor = n->input(0)->type()->cast<c10::TensorType>();
+    const auto dims = n->inputs().size() >= 2 ? IntList(n->input(1)) : std::nullopt;
+    std::set<int64_t> axes;
+    for (int64_t d : dims.value_or(std::vector<int64_t>{})) axes.insert(d < 0 ? d + 4 : d);
+    if (!tensor || tensor->dim() != 4 || axes != std::set<int64_t>{2, 3}) return kind;
   }
   if (kind == "aten::_convolution" || kind == "aten::convolution") {
     auto transposed = Bool(n->input(6));
@@ -242,7 +250,16 @@ class GraphReader {
       if (!n->kind().is_aten() || n->outputs().empty() || !IsTensor(n->output(0))) continue;
       layers.push_back(Layer(n));
       std::unordered_set<const Value*> seen;
+      // The tensors of a list built in the graph (cat's inputs) are consumed by this layer too.
+      std::vector<const Value*> operands;
       for (const Value* in : n->inputs()) {
+        if (!IsTensor(in) && in->node()->kind() == c10::prim::ListConstruct) {
+          for (const Value* item : in->node()->inputs()) operands.push_back(item);
+        } else {
+          operands.push_back(in);
+        }
+      }
+      for (const Value* in : operands) {
         if (in == graph.inputs()[1] || !derived_.count(in) || !IsTensor(in)) continue;
         if (!seen.insert(in).second) continue;  // x * x: one consumer
         auto [it, inserted] = consumer_index.emplace(in, consumers.size());
@@ -410,26 +427,11 @@ class GraphReader {
         }
       }
     } else if (lt == lj::LayerType::kAdaptiveAvgPool2d) {
-      // aten::mean(self, dim, keepdim, dtype) over dims {2, 3} is a pool to 1x1.
-      std::optional<int64_t> output_size;
-      std::string mean_note;
-      if (kind == "aten::mean") {
-        const auto dims = n->inputs().size() >= 2 ? IntList(n->input(1)) : std::nullopt;
-        std::set<int64_t> axes;
-        const auto rank = static_cast<int64_t>(in_raw.size());
-        for (int64_t d : dims.value_or(std::vector<int64_t>{})) axes.insert(d < 0 ? d + rank : d);
-        if (rank == 4 && axes == std::set<int64_t>{2, 3}) {
-          output_size = 1;
-        } else {
-          mean_note = "mean over dims " + ListText(dims) + " of a rank-" + std::to_string(rank) +
-                      " tensor; only the mean over (H, W) of (N, C, H, W) is modelled";
-        }
-      } else {
-        output_size = Square(IntList(n->input(1)));
-      }
-      if (!mean_note.empty()) {
-        li.note = mean_note;
-      } else if (!output_size) {
+      // aten::mean(self, dim, keepdim, dtype) reaches here only over dims {2, 3} of a 4-D
+      // tensor (TypeName): a pool to 1x1.
+      const std::optional<int64_t> output_size =
+          kind == "aten::mean" ? std::optional<int64_t>(1) : Square(IntList(n->input(1)));
+      if (!output_size) {
         li.note = "output size " + ListText(IntList(n->input(1))) + " is not square";
       } else if (in_raw.size() != 4) {
         li.note = "input is not 4-D";
@@ -503,8 +505,10 @@ class GraphReader {
       auto c = normalized
                    ? LayerNormConfig(li.input_shape, static_cast<int64_t>(normalized->size()))
                    : std::nullopt;
-      if (!normalized || normalized->empty()) {
+      if (!normalized) {
         li.note = "normalized_shape is not a constant list";
+      } else if (normalized->empty()) {
+        li.note = "normalized_shape is empty";
       } else if (!c) {
         li.note = "normalized_shape " + ListText(normalized) + " has more dims than input " +
                   ShapeToString(li.input_shape);
@@ -589,6 +593,18 @@ class GraphReader {
       } else {
         li.note = note;
       }
+    }
+    // Element-wise configs take dim 0 as the batch. The graph is traced at trace_batch_ and
+    // AtBatchSize rescales dim 0 only, so an op whose batch dim moved (after a transpose, as
+    // nn.MultiheadAttention's (L, N, E), or merged into (N x heads, L, L)) would be costed at
+    // the trace batch: it gets a note instead.
+    const std::vector<int64_t>& batch_raw = lt == lj::LayerType::kCat ? out_raw : in_raw;
+    if (li.config && Describe(*lt).family == LayerFamily::kElementwise &&
+        (batch_raw.empty() || batch_raw[0] != trace_batch_)) {
+      li.config.reset();
+      li.note = "batch dim is not dim 0: input " + ShapeToString(batch_raw) + " traced at batch " +
+                std::to_string(trace_batch_) +
+                " (transposed or reshaped); only batch-first tensors are modelled";
     }
     li.forward_macs = ForwardMacsOf(li, kernel_elements, groups);
     return li;

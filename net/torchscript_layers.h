@@ -12,26 +12,36 @@
 // "#2", "#3", ... appended.
 //
 // Op mapping: aten::conv2d / _convolution / convolution -> conv2d, max_pool2d -> maxpool2d,
-// avg_pool2d -> avgpool2d, adaptive_avg_pool2d -> adaptive_avgpool2d, linear / addmm ->
-// linear, batch_norm -> batchnorm2d, relu(_) -> relu, relu6(_) and hardtanh(_)(0, 6) -> relu6,
-// hardswish(_), hardsigmoid(_), sigmoid(_), dropout(_) / feature_dropout(_) -> dropout,
-// add(_) -> add, mul(_) -> mul, flatten / view / reshape -> flatten. Any other op keeps its
-// qualified name (e.g. "aten::cat"); HasKnownType() is false for it.
+// avg_pool2d -> avgpool2d, adaptive_avg_pool2d and mean over dims (2, 3) of a 4-D tensor ->
+// adaptive_avgpool2d, linear / addmm -> linear, batch_norm -> batchnorm2d, layer_norm ->
+// layer_norm, cat -> cat, relu(_) -> relu, relu6(_) and hardtanh(_)(0, 6) -> relu6,
+// hardswish(_), hardsigmoid(_), sigmoid(_), silu(_), gelu, softmax / _softmax, dropout(_) /
+// feature_dropout(_) -> dropout, add(_) -> add, mul(_) -> mul; the views flatten, view,
+// reshape, permute, transpose, t, unsqueeze and squeeze -> flatten (no cost). Any other op
+// keeps its qualified name (e.g. "aten::bmm", "aten::contiguous"); HasKnownType() is false
+// for it.
 //
 // Configs (LayerInstance::config, core/layer_config.h) at batch_size: conv2d, maxpool2d,
-// avgpool2d, adaptive_avgpool2d, linear, batchnorm2d, the activations, dropout (p > 0), add of
-// two equal-shape tensors and mul x (N, C, H, W) * scale (N, C, 1, 1); in-place variants map
-// to the same types. flatten / view / reshape and dropout with p = 0 are no-cost. Trainable
-// parameter tensors per layer: conv2d / linear 1 + bias, batch_norm weight + bias. Gradient
+// avgpool2d, adaptive_avgpool2d, linear (any rank: the leading dims are its batch),
+// batchnorm2d, layer_norm (over the last dims of any rank), the activations, dropout (p > 0),
+// add of two equal-shape tensors, cat along dim 1, and mul x (N, C, H, W) * scale (N, C, 1, 1)
+// or * a per-channel constant (C, 1, 1) (ConvNeXt's layer scale); element-wise types of any
+// rank >= 2 whose dim 0 is the batch (ElementwiseConfig); in-place variants map to the same
+// types. The views and dropout with p = 0 are no-cost. Trainable parameter tensors per layer:
+// conv2d / linear 1 + bias, batch_norm and layer_norm weight + bias, layer-scale mul 1 (after
+// freezing, parameters and buffers are both constants, so a constant (C, 1, 1) buffer
+// multiplied in would count too). Gradient
 // accumulation: a derived tensor (not the network input) consumed by k > 1 layers gets k - 1
 // `add` configs of its shape on its last consumer (LayerInstance::grad_accumulations).
 //
 // Limits: the module's forward must take one tensor; shapes are those of this input size only;
 // conv2d / maxpool2d / avgpool2d with non-square kernel, stride or padding, dilation != 1,
 // string padding or ceil_mode (avgpool2d: count_include_pad=False, divisor_override), non-square
-// adaptive output sizes, add with a scalar or broadcast, and other mul shapes get no LayerConfig
-// (LayerInstance::note says why); a traced module with a batch size baked into view/reshape is
-// run at batch_size instead of 1. Parameters used by several ops are counted once per op.
+// adaptive output sizes, add with a scalar or broadcast, other mul shapes, and element-wise ops
+// whose batch dim is not dim 0 (after a transpose; AtBatchSize rescales dim 0 only) get no
+// LayerConfig (LayerInstance::note says why); a traced module with a batch size baked into
+// view/reshape is run at batch_size instead of 1. Parameters used by several ops are counted once
+// per op.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -34,7 +34,8 @@
 // core/layer_config.h cannot describe, or an unknown TorchScript op) is "unmodelled", its
 // values stay empty, it is listed, and every total it would enter is flagged as a LOWER BOUND;
 // so are a loss or an optimizer step without a model. Only views of the same memory (flatten;
-// TorchScript's view and reshape) and dropout with p = 0 are "no-cost" and count as 0.
+// TorchScript's view, reshape, permute, transpose, t, unsqueeze and squeeze) and dropout with
+// p = 0 are "no-cost" and count as 0.
 // No LibTorch, no SQLite.
 #include <cstdint>
 #include <optional>

@@ -204,12 +204,20 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
            R"([{"type": "concat", "name": "mixed", "branches": [
                {"type": "conv2d", "out_channels": 2, "kernel_size": 1},
                {"type": "conv2d", "out_channels": 2, "kernel_size": 3}]}])",
-           R"([{"type": "flatten"}, {"type": "flatten", "start_dim": 2}])"}) {
+           R"([{"type": "flatten"}, {"type": "flatten", "start_dim": 2}])",
+           // layer_norm normalizes (N, F) or the channels of (N, C, H, W), never (N, C, L)
+           R"([{"type": "flatten", "start_dim": 2}, {"type": "layer_norm"}])"}) {
     const NetSpec spec = Parse(layers);
     const std::string built = ErrorOf([&] { LayersFromNetSpec(spec); });
     EXPECT_NE(built, "no ConfigError") << layers;
     EXPECT_EQ(ErrorOf([&] { LayerShapesFromNetSpec(spec); }), built) << layers;
   }
+  EXPECT_EQ(ErrorOf([&] {
+              LayerShapesFromNetSpec(
+                  Parse(R"([{"type": "flatten", "start_dim": 2}, {"type": "layer_norm"}])"));
+            }),
+            "net.json: layer 1 (layer_norm, 1): input [4, 3, 64] is neither (N, C, H, W) nor "
+            "(N, F)");
   // Sizes LibTorch could not allocate are errors, never an int64 overflow.
   EXPECT_EQ(
       ErrorOf([&] {

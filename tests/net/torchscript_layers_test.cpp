@@ -291,6 +291,7 @@ torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
   const LayerInstance* proj = nullptr;
   const LayerInstance* scale = nullptr;
   std::map<std::string, const LayerInstance*> sequence_ops;  // gelu, add, cat on (N, T, D)
+  int permutes = 0;
   for (const LayerInstance& l : layers) {
     if (l.type == "layer_norm") norms.push_back(&l);
     if (l.type == "gelu" || l.type == "add" || l.type == "cat") sequence_ops[l.type] = &l;
@@ -299,8 +300,10 @@ torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
     if (l.source == "aten::permute") {  // a view: no type, no cost
       EXPECT_EQ(l.type, "flatten");
       EXPECT_TRUE(l.no_cost);
+      ++permutes;
     }
   }
+  EXPECT_EQ(permutes, 1);
   const auto dims = [](const LayerConfig& c) {
     return std::vector<int64_t>{c.batch_size, c.in_channels, c.height, c.width};
   };
@@ -325,6 +328,10 @@ torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
   EXPECT_EQ(dims(*sequence_ops["add"]->config), std::vector<int64_t>({2, 16, 1, 12}));
   EXPECT_EQ(dims(*sequence_ops["cat"]->config), std::vector<int64_t>({2, 32, 1, 12}));
   EXPECT_EQ(sequence_ops["cat"]->config->inputs, 2);
+  // The (N, 16, 12) tensor feeds gelu, add and cat: two gradient accumulations of its shape,
+  // charged to the last consumer.
+  ASSERT_EQ(sequence_ops["cat"]->grad_accumulations.size(), 2u);
+  EXPECT_EQ(dims(sequence_ops["cat"]->grad_accumulations[0]), std::vector<int64_t>({2, 16, 1, 12}));
   // ConvNeXt's layer scale, gamma (C, 1, 1) * x (N, C, H, W): a mul over x's elements, whose
   // C-element parameter is trainable.
   ASSERT_NE(scale, nullptr);
@@ -335,7 +342,8 @@ torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
 }
 
 // x.mean([2, 3]) of (N, C, H, W) (MNASNet, ShuffleNetV2) is ATen's 1x1 adaptive average pool; a
-// mean over other dims is named with a note.
+// mean over other dims stays an unmapped aten::mean; an element-wise op after a transpose that
+// moved the batch dim gets a note.
 TEST(TorchScriptLimitsTest, SpatialMeanIsAPoolToOneByOne) {
   TorchScriptExports& exports = TorchScriptExports::Get();
   if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
@@ -349,14 +357,18 @@ class Means(nn.Module):
         self.conv = nn.Conv2d(3, 8, 1)
     def forward(self, x):
         y = self.conv(x)
-        return y.mean([2, 3]) + y.mean([-1, -2], keepdim=True).flatten(1) + y.mean(1).flatten(1)[:, :8]
+        moved = torch.relu(y.flatten(2).transpose(0, 1))  # (8, N, 25): batch no longer dim 0
+        return (y.mean([2, 3]) + y.mean([-1, -2], keepdim=True).flatten(1) +
+                y.mean(1).flatten(1)[:, :8] + moved.transpose(0, 1).flatten(1)[:, :8])
 torch.jit.trace(Means().eval(), torch.randn(2, 3, 5, 5)).save(")" +
                                 path + R"(")
 )")) << exports.error;
   const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {3, 5, 5}, 2);
   std::vector<const LayerInstance*> means;
+  const LayerInstance* moved = nullptr;
   for (const LayerInstance& l : layers) {
     if (l.source == "aten::mean") means.push_back(&l);
+    if (l.type == "relu") moved = &l;
   }
   ASSERT_EQ(means.size(), 3u);
   for (int i = 0; i < 2; ++i) {
@@ -366,10 +378,16 @@ torch.jit.trace(Means().eval(), torch.randn(2, 3, 5, 5)).save(")" +
     EXPECT_EQ(means[i]->config->in_channels, 8);
     EXPECT_EQ(means[i]->config->height, 5);
   }
-  EXPECT_FALSE(means[2]->config.has_value());
-  EXPECT_EQ(means[2]->note,
-            "mean over dims [1] of a rank-4 tensor; only the mean over (H, W) of (N, C, H, W) is "
-            "modelled");
+  // Over another dim: not a pool; it keeps its aten name and is listed as unmapped.
+  EXPECT_EQ(means[2]->type, "aten::mean");
+  EXPECT_FALSE(HasKnownType(*means[2]));
+  // An element-wise op on a tensor whose batch dim was transposed away from dim 0 would be
+  // costed at the trace batch: it gets a note instead of a config.
+  ASSERT_NE(moved, nullptr);
+  EXPECT_FALSE(moved->config.has_value());
+  EXPECT_EQ(moved->note,
+            "batch dim is not dim 0: input [8, 1, 25] traced at batch 1 (transposed or "
+            "reshaped); only batch-first tensors are modelled");
 }
 
 }  // namespace
