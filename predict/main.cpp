@@ -90,12 +90,12 @@ int main(int argc, char** argv) {
     // Without one in db/models/, the demo's (tools/demo.sh), said in the output.
     std::string bundle_path = models.empty() ? lj::DefaultBundlePath(wanted_host) : models;
     std::string models_note;
-    if (models.empty() && !FileExists(bundle_path) && FileExists(lj::DemoBundlePath(wanted_host))) {
-      models_note = "no " + bundle_path + ": these are the demo's models (" +
-                    lj::DemoBundlePath(wanted_host) +
+    const std::string demo_path = lj::DemoBundlePath(wanted_host);
+    if (models.empty() && !FileExists(bundle_path) && FileExists(demo_path)) {
+      models_note = "no " + bundle_path + ": these are the demo's models (" + demo_path +
                     ", fitted by tools/demo.sh on a short run: rough); for real ones measure "
                     "and fit on this host (README)";
-      bundle_path = lj::DemoBundlePath(wanted_host);
+      bundle_path = demo_path;
     }
     const lj::ModelBundle bundle = lj::LoadBundleForHost(bundle_path, wanted_host);
 

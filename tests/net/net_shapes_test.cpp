@@ -14,6 +14,7 @@
 
 #include "core/errors.h"
 #include "net/net_builder.h"
+#include "tests/support/layer_configs.h"
 #include "tests/support/test_files.h"
 
 namespace lj {
@@ -144,11 +145,8 @@ TEST(NetShapesTest, SoftmaxConfigsPutTheReducedDimInWidth) {
   }
   ASSERT_EQ(configs.count("rows"), 1u);
   ASSERT_EQ(configs.count("probs"), 1u);
-  const auto dims = [](const LayerConfig& c) {
-    return std::vector<int64_t>{c.batch_size, c.in_channels, c.height, c.width};
-  };
-  EXPECT_EQ(dims(configs["rows"]), std::vector<int64_t>({4, 4 * 5, 1, 5}));
-  EXPECT_EQ(dims(configs["probs"]), std::vector<int64_t>({4, 1, 1, 3}));
+  EXPECT_EQ(test::NchwOf(configs["rows"]), std::vector<int64_t>({4, 4 * 5, 1, 5}));
+  EXPECT_EQ(test::NchwOf(configs["probs"]), std::vector<int64_t>({4, 1, 1, 3}));
 }
 
 // layer_norm normalizes the channels of (N, C, H, W) (torchvision's LayerNorm2d) or the features of
@@ -165,15 +163,12 @@ TEST(NetShapesTest, LayerNormNormalizesChannelsOrFeatures) {
   for (const LayerInstance& l : LayerShapesFromNetSpec(spec)) layers[l.path] = l;
   ASSERT_EQ(layers.count("channels_norm"), 1u);
   ASSERT_EQ(layers.count("features_norm"), 1u);
-  const auto dims = [](const LayerConfig& c) {
-    return std::vector<int64_t>{c.batch_size, c.in_channels, c.height, c.width};
-  };
   ASSERT_TRUE(layers["channels_norm"].config.has_value());
-  EXPECT_EQ(dims(*layers["channels_norm"].config), std::vector<int64_t>({4, 4, 5, 5}));
+  EXPECT_EQ(test::NchwOf(*layers["channels_norm"].config), std::vector<int64_t>({4, 4, 5, 5}));
   EXPECT_EQ(layers["channels_norm"].parameter_count, 8);
   EXPECT_EQ(layers["channels_norm"].parameter_tensors, 2);
   ASSERT_TRUE(layers["features_norm"].config.has_value());
-  EXPECT_EQ(dims(*layers["features_norm"].config), std::vector<int64_t>({4, 3, 1, 1}));
+  EXPECT_EQ(test::NchwOf(*layers["features_norm"].config), std::vector<int64_t>({4, 3, 1, 1}));
   EXPECT_EQ(layers["features_norm"].parameter_count, 6);
   ExpectSameLayers(spec);
 }

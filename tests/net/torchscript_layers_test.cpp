@@ -15,6 +15,7 @@
 #include "core/errors.h"
 #include "net/net_builder.h"
 #include "tests/net/torchscript_exports.h"
+#include "tests/support/layer_configs.h"
 
 namespace lj {
 namespace {
@@ -246,8 +247,7 @@ torch.jit.trace(Scores().eval(), torch.randn(2, 4, 6, 6)).save(")" +
   ASSERT_EQ(softmaxes.size(), 3u);
   ASSERT_TRUE(softmaxes[0]->config.has_value()) << softmaxes[0]->note;
   const LayerConfig& last = *softmaxes[0]->config;
-  EXPECT_EQ(std::vector<int64_t>({last.batch_size, last.in_channels, last.height, last.width}),
-            std::vector<int64_t>({2, 24, 1, 6}));
+  EXPECT_EQ(test::NchwOf(last), std::vector<int64_t>({2, 24, 1, 6}));
   EXPECT_FALSE(softmaxes[1]->config.has_value());
   EXPECT_EQ(softmaxes[1]->note,
             "softmax over dim 1 of a rank-4 tensor; only the last dim is modelled");
@@ -304,16 +304,13 @@ torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
     }
   }
   EXPECT_EQ(permutes, 1);
-  const auto dims = [](const LayerConfig& c) {
-    return std::vector<int64_t>{c.batch_size, c.in_channels, c.height, c.width};
-  };
   ASSERT_EQ(norms.size(), 3u);
   for (const LayerInstance* l : norms) ASSERT_TRUE(l->config.has_value()) << l->path << l->note;
-  EXPECT_EQ(dims(*norms[0]->config), std::vector<int64_t>({2, 8, 1, 16}));
+  EXPECT_EQ(test::NchwOf(*norms[0]->config), std::vector<int64_t>({2, 8, 1, 16}));
   EXPECT_EQ(norms[0]->parameter_count, 16);
   EXPECT_EQ(norms[0]->parameter_tensors, 2);
-  EXPECT_EQ(dims(*norms[1]->config), std::vector<int64_t>({2, 12, 1, 16}));
-  EXPECT_EQ(dims(*norms[2]->config), std::vector<int64_t>({2, 48, 1, 8}));  // over [4, 12]
+  EXPECT_EQ(test::NchwOf(*norms[1]->config), std::vector<int64_t>({2, 12, 1, 16}));
+  EXPECT_EQ(test::NchwOf(*norms[2]->config), std::vector<int64_t>({2, 48, 1, 8}));  // over [4, 12]
   EXPECT_EQ(norms[2]->parameter_count, 0);
   EXPECT_EQ(norms[2]->parameter_tensors, 0);
   ASSERT_NE(proj, nullptr);
@@ -324,19 +321,20 @@ torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
   // Element-wise ops and a cat along dim 1 of (N, T, D) tensors: (N, T, 1, D).
   ASSERT_EQ(sequence_ops.size(), 3u);
   for (const auto& [type, l] : sequence_ops) ASSERT_TRUE(l->config.has_value()) << type << l->note;
-  EXPECT_EQ(dims(*sequence_ops["gelu"]->config), std::vector<int64_t>({2, 16, 1, 12}));
-  EXPECT_EQ(dims(*sequence_ops["add"]->config), std::vector<int64_t>({2, 16, 1, 12}));
-  EXPECT_EQ(dims(*sequence_ops["cat"]->config), std::vector<int64_t>({2, 32, 1, 12}));
+  EXPECT_EQ(test::NchwOf(*sequence_ops["gelu"]->config), std::vector<int64_t>({2, 16, 1, 12}));
+  EXPECT_EQ(test::NchwOf(*sequence_ops["add"]->config), std::vector<int64_t>({2, 16, 1, 12}));
+  EXPECT_EQ(test::NchwOf(*sequence_ops["cat"]->config), std::vector<int64_t>({2, 32, 1, 12}));
   EXPECT_EQ(sequence_ops["cat"]->config->inputs, 2);
   // The (N, 16, 12) tensor feeds gelu, add and cat: two gradient accumulations of its shape,
   // charged to the last consumer.
   ASSERT_EQ(sequence_ops["cat"]->grad_accumulations.size(), 2u);
-  EXPECT_EQ(dims(sequence_ops["cat"]->grad_accumulations[0]), std::vector<int64_t>({2, 16, 1, 12}));
+  EXPECT_EQ(test::NchwOf(sequence_ops["cat"]->grad_accumulations[0]),
+            std::vector<int64_t>({2, 16, 1, 12}));
   // ConvNeXt's layer scale, gamma (C, 1, 1) * x (N, C, H, W): a mul over x's elements, whose
   // C-element parameter is trainable.
   ASSERT_NE(scale, nullptr);
   ASSERT_TRUE(scale->config.has_value()) << scale->note;
-  EXPECT_EQ(dims(*scale->config), std::vector<int64_t>({2, 8, 4, 4}));
+  EXPECT_EQ(test::NchwOf(*scale->config), std::vector<int64_t>({2, 8, 4, 4}));
   EXPECT_EQ(scale->parameter_count, 8);
   EXPECT_EQ(scale->parameter_tensors, 1);
 }

@@ -19,6 +19,12 @@ inline LayerConfig Nchw(LayerType type, int64_t n, int64_t c, int64_t h, int64_t
   return config;
 }
 
+// The NCHW fields of a config, {batch_size, in_channels, height, width}: what Nchw sets, and how
+// element-wise configs of other ranks lay out their elements (net/layer_instance.h).
+inline std::vector<int64_t> NchwOf(const LayerConfig& config) {
+  return {config.batch_size, config.in_channels, config.height, config.width};
+}
+
 inline LayerConfig Conv(int64_t n, int64_t c_in, int64_t c_out, int64_t hw, int64_t k,
                         int64_t stride, int64_t padding, int64_t groups = 1, bool bias = true) {
   LayerConfig c = Nchw(LayerType::kConv2d, n, c_in, hw, hw);
