@@ -20,13 +20,19 @@
 //                input, weight, bias). A (N, T, D) sequence is (N, D, 1, T) (net/layer_instance.h
 //                LayerNormConfig); a channels-first (N, C, H, W), as ConvNeXt's LayerNorm2d, is
 //                (N, C, H, W): the cost depends on the element count and the normalized size.
-//   relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu (the activations, role kActivation)
+//   relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu, softmax, scale (the activations,
+//                role kActivation; scale is x * c with a constant scalar c)
 //                batch_size in_channels height width: the activation on NCHW, out of place
 //                (grad of input); its function: net/activations.cpp
 //   avgpool2d    as maxpool2d: nn::AvgPool2d, count_include_pad (grad of input)
 //   cat          batch_size in_channels height width inputs: torch.cat of `inputs` (N, C_i, H, W)
 //                tensors along dim 1, sum C_i = in_channels (grads of every input: views of
 //                the output gradient)
+//   contiguous   batch_size in_channels height width: the copy that .contiguous() makes of a
+//                permuted tensor: a (batch_size, height, in_channels, width) leaf transposed to
+//                (batch_size, in_channels, height, width) order and copied, runs of `width`
+//                contiguous elements (grad of input: the gradient transposed back and copied,
+//                as autograd reshapes it before a channel shuffle's transpose)
 //   adaptive_avgpool2d
 //                batch_size in_channels height width output_size: nn::AdaptiveAvgPool2d with a
 //                square output_size (grad of input)

@@ -136,6 +136,26 @@ class CatOp : public LayerOp {
   std::vector<torch::Tensor> parts_;
 };
 
+// The copy .contiguous() makes of a permuted tensor: the leaf (N, C, H, W) viewed as
+// (N, H, C, W) and transposed back to (N, C, H, W) order, runs of W contiguous elements whose
+// outer dims C and H are swapped. Its backward pass copies the transposed gradient back, as the
+// view before a channel shuffle's transpose does when autograd reshapes it (ShuffleNetV2).
+class ContiguousOp : public LayerOp {
+ public:
+  explicit ContiguousOp(const LayerConfig& c) : c_(c) {
+    input = torch::randn(Nchw(c), kFloat);
+    AddInput(*this, input, "input");
+  }
+  torch::Tensor Run() override {
+    return input.view({c_.batch_size, c_.height, c_.in_channels, c_.width})
+        .transpose(1, 2)
+        .contiguous();
+  }
+
+ private:
+  LayerConfig c_;
+};
+
 // Mean cross-entropy of logits (N, num_classes) and random int64 labels.
 class CrossEntropyOp : public LayerOp {
  public:
@@ -313,6 +333,10 @@ const std::vector<Registration>& Registry() {
       {LayerType::kCrossEntropy,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          return std::make_unique<CrossEntropyOp>(c);
+       }},
+      {LayerType::kContiguous,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         return std::make_unique<ContiguousOp>(c);
        }},
       {LayerType::kSgd, MakeStepOp},
       {LayerType::kAdam, MakeStepOp},

@@ -36,6 +36,12 @@ const std::vector<ActivationOp>& Activations() {
         {LayerType::kSoftmax,
          [](const torch::Tensor& x) { return torch::softmax(x, -1); },
          {"aten::softmax", "aten::_softmax"}},
+        // x * c with a constant scalar c (attention's q / sqrt(head_dim), Swin's q * scale):
+        // TorchScript's mul and div by a number or a 0-dim tensor (net/torchscript_layers.cpp
+        // TypeName). The cost does not depend on c.
+        {LayerType::kScale,
+         [](const torch::Tensor& x) { return x * 0.125; },
+         {"aten::div", "aten::div_"}},
     };
     for (const ActivationOp& a : rows) {
       if (Describe(a.type).role != LayerRole::kActivation) {

@@ -1,5 +1,7 @@
 #include "net/layer_instance.h"
 
+#include <stdexcept>
+
 #include "core/errors.h"
 
 namespace lj {
@@ -60,6 +62,70 @@ std::optional<LayerConfig> LayerNormConfig(const std::vector<int64_t>& shape,
   c.height = 1;
   c.width = 1;
   for (int64_t d = 1; d < rank - normalized_dims; ++d) c.width *= shape[d];
+  return c;
+}
+
+std::optional<LayerConfig> ContiguousConfig(const std::vector<int64_t>& shape,
+                                            const std::vector<int64_t>& layout_sizes,
+                                            const std::vector<int64_t>& layout_strides) {
+  if (shape.size() != layout_sizes.size() || shape.size() != layout_strides.size()) {
+    throw std::invalid_argument("ContiguousConfig: shape " + ShapeToString(shape) +
+                                ", layout sizes " + ShapeToString(layout_sizes) + " and strides " +
+                                ShapeToString(layout_strides) + " differ in rank");
+  }
+  // The trailing dims laid out as a contiguous tensor's (size-1 dims have any stride).
+  std::vector<bool> in_run(shape.size(), false);
+  int64_t expected = 1;
+  bool contiguous = true;
+  for (size_t k = shape.size(); k-- > 0;) {
+    if (layout_sizes[k] == 1) continue;
+    if (layout_strides[k] != expected) {
+      contiguous = false;
+      break;
+    }
+    in_run[k] = true;
+    expected *= layout_sizes[k];
+  }
+  if (contiguous) return std::nullopt;
+  LayerConfig c;
+  c.type = LayerType::kContiguous;
+  c.width = 1;
+  std::vector<int64_t> outer;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (in_run[d]) {
+      c.width *= shape[d];
+    } else if (shape[d] > 1) {
+      outer.push_back(shape[d]);
+    }
+  }
+  while (outer.size() < 2) outer.push_back(1);
+  if (outer.size() == 2) outer.insert(outer.begin(), 1);
+  c.batch_size = outer.front();
+  c.in_channels = 1;
+  for (size_t d = 1; d + 1 < outer.size(); ++d) c.in_channels *= outer[d];
+  c.height = outer.back();
+  return c;
+}
+
+LayerConfig ChannelShuffleConfig(const std::vector<int64_t>& shape, int64_t groups,
+                                 const std::string& context) {
+  if (groups < 2) {
+    throw std::invalid_argument("ChannelShuffleConfig: groups must be >= 2, got " +
+                                std::to_string(groups));
+  }
+  if (shape.size() != 4) {
+    throw ConfigError(context + ": expects a 4-D input (N, C, H, W), got " + ShapeToString(shape));
+  }
+  if (shape[1] % groups != 0) {
+    throw ConfigError(context + ": groups " + std::to_string(groups) + " must divide the " +
+                      std::to_string(shape[1]) + " channels of input " + ShapeToString(shape));
+  }
+  LayerConfig c;
+  c.type = LayerType::kContiguous;
+  c.batch_size = shape[0];
+  c.in_channels = shape[1] / groups;
+  c.height = groups;
+  c.width = shape[2] * shape[3];
   return c;
 }
 

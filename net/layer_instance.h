@@ -107,6 +107,27 @@ std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<i
 std::optional<LayerConfig> LayerNormConfig(const std::vector<int64_t>& shape,
                                            int64_t normalized_dims);
 
+// The contiguous config of Tensor.contiguous() on a tensor of `shape` (at the network's batch
+// size) whose memory layout is `layout_sizes` / `layout_strides` (elements) at some batch > 1:
+// nothing (no copy: .contiguous() returns the tensor itself) when that layout is contiguous,
+// size-1 dims ignored. Otherwise the copy's runs of width W = the product of the trailing
+// dims laid out contiguously, and its other dims of size > 1, o_1 ... o_k in order: batch_size
+// o_1, in_channels o_2 x ... x o_(k-1), height o_k for k >= 3; batch_size 1, in_channels o_1,
+// height o_2 for k = 2; batch_size 1, in_channels o_1, height 1 for k = 1. ShuffleNetV2's
+// transposed (N, C/g, g, H, W) is (N, C/g, g, H x W); nn.MultiheadAttention's packed (3, L, N, E)
+// is (3, L, N, E). Throws std::invalid_argument if the ranks differ. Not validated.
+std::optional<LayerConfig> ContiguousConfig(const std::vector<int64_t>& shape,
+                                            const std::vector<int64_t>& layout_sizes,
+                                            const std::vector<int64_t>& layout_strides);
+
+// The contiguous config of ShuffleNet's channel shuffle of an (N, C, H, W) input into `groups`
+// (torchvision's channel_shuffle: view (N, g, C/g, H, W), transpose(1, 2), contiguous, view
+// (N, C, H, W)): (N, C/g, g, H x W), as ContiguousConfig gives for the transposed tensor.
+// Throws ConfigError "<context>: expects a 4-D input (N, C, H, W), got [...]" or "<context>:
+// groups 3 must divide the 8 channels of input [...]"; groups < 2 is a std::invalid_argument.
+LayerConfig ChannelShuffleConfig(const std::vector<int64_t>& shape, int64_t groups,
+                                 const std::string& context);
+
 // The cat config (core/layer_config.h) of concatenating tensors of `shapes` along dim 1:
 // batch_size N, in_channels = the sum of their C, height H, width W (1 for (N, F) tensors),
 // inputs = their number. Throws ConfigError naming `context` when the shapes are not all 4-D or

@@ -40,6 +40,7 @@ class Builder {
     if (layer.type == "residual") return BuildResidual(layer, path, x);
     if (layer.type == "squeeze_excitation") return BuildSqueezeExcitation(layer, path, x);
     if (layer.type == "concat") return BuildConcat(layer, path, x);
+    if (layer.type == "channel_shuffle") return BuildChannelShuffle(layer, path, x);
     return BuildLeaf(layer, path, x);
   }
 
@@ -174,6 +175,16 @@ class Builder {
       }
     }
     return AnyModule(block);
+  }
+
+  AnyModule BuildChannelShuffle(const NetLayerSpec& layer, const std::string& path, Tensor& x) {
+    const LayerConfig config =
+        ChannelShuffleConfig(AtBatchSize(x), layer.groups, Context(layer, path));
+    ChannelShuffle shuffle(layer.groups);
+    x = Record(
+        "contiguous", path, layer, [&](const Tensor& in) { return shuffle->forward(in); }, x,
+        nullptr, config);
+    return AnyModule(shuffle);
   }
 
   AnyModule BuildSqueezeExcitation(const NetLayerSpec& layer, const std::string& path, Tensor& x) {

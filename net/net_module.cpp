@@ -40,6 +40,13 @@ torch::Tensor ChannelLayerNormImpl::forward(torch::Tensor x) {
       .permute({0, 3, 1, 2});
 }
 
+torch::Tensor ChannelShuffleImpl::forward(torch::Tensor x) {
+  TORCH_CHECK(x.dim() == 4, "channel_shuffle expects (N, C, H, W), got ", x.sizes());
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  TORCH_CHECK(c % groups_ == 0, "channel_shuffle: groups ", groups_, " must divide ", c);
+  return x.view({n, groups_, c / groups_, h, w}).transpose(1, 2).contiguous().view({n, c, h, w});
+}
+
 ResidualImpl::ResidualImpl(std::string shortcut_name, std::string activation)
     : shortcut_name_(std::move(shortcut_name)), activation_(std::move(activation)) {
   if (activation_ != "none") {

@@ -62,6 +62,19 @@ class ChannelLayerNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ChannelLayerNorm);
 
+// ShuffleNet's channel shuffle as torchvision 0.14 writes it: x (N, C, H, W) viewed as
+// (N, g, C/g, H, W), transpose(1, 2), contiguous (the copy), viewed back as (N, C, H, W).
+class ChannelShuffleImpl : public torch::nn::Module {
+ public:
+  explicit ChannelShuffleImpl(int64_t groups) : groups_(groups) {}
+  // x: (N, C, H, W) with C divisible by groups; throws c10::Error otherwise.
+  torch::Tensor forward(torch::Tensor x);
+
+ private:
+  int64_t groups_;
+};
+TORCH_MODULE(ChannelShuffle);
+
 // Residual block: activation(branch(x) + shortcut(x)); shortcut empty = identity,
 // activation "none" = no activation. Branch children are registered directly under the block,
 // the shortcut as one Sequence named `shortcut_name` (torchvision's "downsample").

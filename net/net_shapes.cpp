@@ -36,6 +36,9 @@ class ShapeWalker {
       SqueezeExcitation(layer, path, x);
     } else if (layer.type == "concat") {
       Concatenate(layer, path, x);
+    } else if (layer.type == "channel_shuffle") {
+      Record("contiguous", path, layer, x, x,
+             ChannelShuffleConfig(x, layer.groups, Context(layer, path)), 0, 0);
     } else {
       Leaf(layer, path, x);
     }

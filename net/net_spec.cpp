@@ -67,7 +67,7 @@ const std::vector<std::string> kLeafTypes = [] {
 }();
 const std::vector<std::string> kActivationTypes = LeafNames(true);
 const std::vector<std::string> kBlockTypes = {"sequential", "residual", "squeeze_excitation",
-                                              "concat"};
+                                              "concat", "channel_shuffle"};
 
 bool Contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -87,6 +87,7 @@ std::vector<std::string> FieldsOf(const std::string& type) {
   if (type == "residual") return {"layers", "shortcut", "shortcut_name", "activation"};
   if (type == "squeeze_excitation") return {"squeeze_channels", "activation", "scale_activation"};
   if (type == "concat") return {"branches"};
+  if (type == "channel_shuffle") return {"groups"};
   return {};
 }
 
@@ -306,6 +307,8 @@ class Parser {
                           std::to_string(layer.layers.size()));
       }
       CheckUniqueSegments(layer.layers, {"cat"});
+    } else if (t == "channel_shuffle") {
+      layer.groups = IntField(j, "groups", ctx, 2, std::nullopt);
     } else if (t == "squeeze_excitation") {
       layer.squeeze_channels = IntField(j, "squeeze_channels", ctx, 1, std::nullopt);
       layer.activation = ActivationField(j, "activation", ctx, std::string("relu"), false);
@@ -351,6 +354,7 @@ std::string_view NetBlockOf(LayerType type) {
   if (type == LayerType::kAdd) return "residual";
   if (type == LayerType::kMul) return "squeeze_excitation";
   if (type == LayerType::kCat) return "concat";
+  if (type == LayerType::kContiguous) return "channel_shuffle";
   return "";
 }
 

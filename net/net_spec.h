@@ -24,7 +24,7 @@ namespace lj {
 struct NetLayerSpec {
   // Leaves: "conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "linear", "batchnorm2d",
   // "dropout", "flatten", "relu", "relu6", "hardswish", "hardsigmoid", "sigmoid".
-  // Blocks: "sequential", "residual", "squeeze_excitation".
+  // Blocks: "sequential", "residual", "squeeze_excitation", "concat", "channel_shuffle".
   std::string type;
   // The layer type of a leaf that is one (every leaf but flatten); empty for flatten and blocks.
   std::optional<LayerType> layer_type;
@@ -41,7 +41,7 @@ struct NetLayerSpec {
   int64_t kernel_size = 0;
   int64_t stride = 1;
   int64_t padding = 0;
-  int64_t groups = 1;
+  int64_t groups = 1;      // conv2d; channel_shuffle (>= 2, dividing the input channels)
   bool bias = true;        // conv2d, linear
   bool ceil_mode = false;  // maxpool2d, avgpool2d
   // linear
@@ -62,6 +62,9 @@ struct NetLayerSpec {
   // (empty: identity), output = activation(branch(x) + shortcut(x)). concat (net.json
   // "branches", Inception and Fire modules): layers are the >= 2 branches, each one layer (a
   // leaf or a block) applied to the block input, output = torch.cat([branch(x), ...], dim 1).
+  // channel_shuffle (ShuffleNetV2; no children): one `contiguous` layer, the copy of the
+  // shuffled channels (net/net_module.h ChannelShuffle, net/layer_instance.h
+  // ChannelShuffleConfig).
   std::vector<NetLayerSpec> layers;
   std::vector<NetLayerSpec> shortcut;
   std::string shortcut_name = "shortcut";
@@ -115,8 +118,8 @@ const std::vector<std::string>& ActivationTypes();
 // Whether net.json has a leaf of `type` (its own layer object); add and mul are made by the
 // residual and squeeze_excitation blocks instead (NetBlockOf).
 bool IsNetJsonLeaf(LayerType type);
-// The net.json block that makes `type` ("residual" for add, "squeeze_excitation" for mul), or
-// "" when none does.
+// The net.json block that makes `type` ("residual" for add, "squeeze_excitation" for mul,
+// "concat" for cat, "channel_shuffle" for contiguous), or "" when none does.
 std::string_view NetBlockOf(LayerType type);
 // Every accepted layer type (leaves, activations and blocks).
 const std::vector<std::string>& NetLayerTypes();

@@ -54,13 +54,33 @@ bool CarriesTensors(const Value* v) {
   return t->cast<c10::TupleType>() != nullptr;
 }
 
-std::vector<int64_t> Shape(const Value* v, const std::string& what) {
+// The traced sizes of a tensor value, if complete.
+std::optional<std::vector<int64_t>> ConcreteSizes(const Value* v) {
   auto tensor_type = v->type()->cast<c10::TensorType>();
-  std::optional<std::vector<int64_t>> sizes;
-  if (tensor_type) {
-    auto concrete = tensor_type->sizes().concrete_sizes();
-    if (concrete) sizes = *concrete;
-  }
+  if (!tensor_type) return std::nullopt;
+  auto concrete = tensor_type->sizes().concrete_sizes();
+  if (!concrete) return std::nullopt;
+  return *concrete;
+}
+
+// The sizes and strides (in elements; empty if not recorded) of a traced tensor value.
+struct TracedLayout {
+  std::vector<int64_t> sizes;
+  std::vector<int64_t> strides;
+};
+
+std::optional<TracedLayout> Layout(const Value* v) {
+  auto tensor_type = v->type()->cast<c10::TensorType>();
+  if (!tensor_type) return std::nullopt;
+  auto sizes = tensor_type->sizes().concrete_sizes();
+  if (!sizes) return std::nullopt;
+  auto strides = tensor_type->strides().concrete_sizes();
+  if (!strides || strides->size() != sizes->size()) return TracedLayout{*sizes, {}};
+  return TracedLayout{*sizes, *strides};
+}
+
+std::vector<int64_t> Shape(const Value* v, const std::string& what) {
+  const std::optional<std::vector<int64_t>> sizes = ConcreteSizes(v);
   if (!sizes) throw ConfigError(what + ": no shape recorded for value %" + v->debugName());
   return *sizes;
 }
@@ -179,6 +199,7 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::mul_", T::kMul},
         {"aten::cat", T::kCat},
         {"aten::layer_norm", T::kLayerNorm},
+        {"aten::contiguous", T::kContiguous},
     };
     for (const ActivationOp& a : Activations()) {
       for (std::string_view op : a.aten_ops) types.emplace(std::string(op), a.type);
@@ -210,6 +231,19 @@ std::string TypeName(const Node* n) {
     auto hi = Double(n->input(2));
     if (!(lo && hi && *lo == 0.0 && *hi == 6.0)) return kind;
   }
+  // x * c and x / c with a constant scalar c (a number, or a 0-dim tensor not derived from the
+  // input) are scale; a division by a tensor is not.
+  if (kind == "aten::mul" || kind == "aten::mul_" || kind == "aten::div" || kind == "aten::div_") {
+    const auto self = n->input(0)->type()->cast<c10::TensorType>();
+    const auto other = n->input(1)->type()->cast<c10::TensorType>();
+    const bool scalar =
+        !other ? n->input(1)->type()->isSubtypeOf(*c10::NumberType::get())
+               : other->dim() == 0 && n->input(1)->node()->kind() == c10::prim::Constant;
+    const bool self_is_tensor = self && self->dim().value_or(0) > 0;
+    if (scalar && self_is_tensor && n->inputs().size() == 2)
+      return std::string(ToString(lj::LayerType::kScale));
+    if (kind == "aten::div" || kind == "aten::div_") return kind;
+  }
   if (kind == "aten::mean") {  // only the mean over (H, W) of (N, C, H, W) is a pool
     const auto tensor = n->input(0)->type()->cast<c10::TensorType>();
     const auto dims = n->inputs().size() >= 2 ? IntList(n->input(1)) : std::nullopt;
@@ -228,10 +262,86 @@ std::string TypeName(const Node* n) {
   return std::string(ToString(it->second));
 }
 
+// The shape of each traced value at a second batch size (BatchScaling), keyed by the value of
+// the first trace.
+using SecondShapes = std::unordered_map<const Value*, TracedLayout>;
+
+// The shapes of the first trace (at trace_batch) scaled to batch_size. With the shapes of a
+// second trace at trace_batch + 1, every dim that changes between the two is a linear function
+// of the batch, size = offset + per_sample * batch: dim 0 of a batch-first tensor, dim 1 of
+// nn.MultiheadAttention's (L, N, E), the N x heads of its (N x heads, L, L) scores, the
+// N x H x W rows of a linear on channels-last pixels. Where a dim does not fit (it shrinks as
+// the batch grows), only a dim 0 equal to trace_batch is rescaled; the shape is unresolved if
+// dim 0 is not that.
+class BatchScaling {
+ public:
+  BatchScaling(int64_t trace_batch, int64_t batch_size, const SecondShapes* second)
+      : trace_batch_(trace_batch), batch_size_(batch_size), second_(second) {}
+
+  // Sets *resolved to whether the batch dims are known (always, for a trace at batch_size).
+  std::vector<int64_t> Scale(const Value* v, std::vector<int64_t> shape, bool* resolved) const {
+    *resolved = true;
+    if (trace_batch_ == batch_size_) return shape;  // traced at the batch size: exact
+    if (second_) {
+      auto it = second_->find(v);
+      if (it != second_->end() && it->second.sizes.size() == shape.size()) {
+        std::vector<int64_t> out = shape;
+        bool fits = true;
+        for (size_t d = 0; d < shape.size() && fits; ++d) {
+          const int64_t per_sample = it->second.sizes[d] - shape[d];  // the batches differ by 1
+          if (per_sample == 0) continue;
+          const int64_t offset = shape[d] - per_sample * trace_batch_;
+          fits = per_sample > 0 && offset >= 0;
+          out[d] = offset + per_sample * batch_size_;
+        }
+        if (fits) return out;
+      }
+    }
+    // Batch-first, as far as one trace can tell.
+    *resolved = !shape.empty() && shape[0] == trace_batch_;
+    if (*resolved) shape[0] = batch_size_;
+    return shape;
+  }
+
+  // The memory layout of `v` at a batch > 1 (the second trace's), or at the first trace's batch
+  // when there is no second trace (which is then batch_size); nullopt if not recorded.
+  std::optional<TracedLayout> LayoutBeyondOne(const Value* v) const {
+    if (!second_) return Layout(v);
+    auto it = second_->find(v);
+    if (it == second_->end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  int64_t trace_batch_;
+  int64_t batch_size_;
+  const SecondShapes* second_;
+};
+
+// The shapes of `second`'s values keyed by the values of `first`: two traces of one graph at
+// batch sizes b and b + 1, paired node by node. Empty where their structures differ (control
+// flow that depends on the batch size); the graph is then traced at the batch size itself.
+SecondShapes PairShapes(const torch::jit::Graph& first, const torch::jit::Graph& second) {
+  SecondShapes shapes;
+  auto a = first.nodes().begin();
+  auto b = second.nodes().begin();
+  for (; a != first.nodes().end() && b != second.nodes().end(); ++a, ++b) {
+    if (a->kind() != b->kind() || a->outputs().size() != b->outputs().size()) return {};
+    for (size_t i = 0; i < a->outputs().size(); ++i) {
+      if (auto layout = Layout(b->output(i))) shapes[a->output(i)] = *layout;
+    }
+  }
+  if (a != first.nodes().end() || b != second.nodes().end()) return {};
+  for (size_t i = 0; i < first.inputs().size() && i < second.inputs().size(); ++i) {
+    if (auto layout = Layout(second.inputs()[i])) shapes[first.inputs()[i]] = *layout;
+  }
+  return shapes;
+}
+
 class GraphReader {
  public:
-  GraphReader(std::string file, int64_t trace_batch, int64_t batch_size)
-      : file_(std::move(file)), trace_batch_(trace_batch), batch_size_(batch_size) {}
+  GraphReader(std::string file, int64_t trace_batch, const BatchScaling& scaling)
+      : file_(std::move(file)), trace_batch_(trace_batch), scaling_(scaling) {}
 
   std::vector<LayerInstance> Read(const torch::jit::Graph& graph) {
     derived_.insert(graph.inputs()[1]);
@@ -246,6 +356,10 @@ class GraphReader {
       if (!from_input) continue;
       for (const Value* out : n->outputs()) {
         if (CarriesTensors(out)) derived_.insert(out);
+      }
+      if (n->kind().is_aten() && n->outputs().size() == 1 && !IsTensor(n->output(0))) {
+        SplitBackward(n);
+        continue;
       }
       if (!n->kind().is_aten() || n->outputs().empty() || !IsTensor(n->output(0))) continue;
       layers.push_back(Layer(n));
@@ -267,11 +381,26 @@ class GraphReader {
         consumers[it->second].second.push_back(layers.size() - 1);
       }
     }
+    // The backward pass of a chunk or split concatenates its parts' gradients into one tensor of
+    // the input's shape (split_backward): a `cat` charged to the last consumer of a part.
+    for (const auto& [parts, cat] : splits_) {
+      std::optional<size_t> last;
+      for (const Value* part : parts) {
+        auto it = consumer_index.find(part);
+        if (it == consumer_index.end()) continue;
+        const size_t user = consumers[it->second].second.back();
+        last = last ? std::max(*last, user) : user;
+      }
+      if (last) layers[*last].grad_accumulations.push_back(cat);
+    }
     // Gradient accumulation where a tensor feeds k > 1 layers: k - 1 element-wise adds of its
     // shape in the backward pass, charged to the last consumer.
     for (const auto& [value, users] : consumers) {
       if (users.size() < 2) continue;
-      auto acc = ElementwiseConfig(lj::LayerType::kAdd, AtBatchSize(Shape(value, file_)));
+      bool resolved = false;
+      const std::vector<int64_t> shape = scaling_.Scale(value, Shape(value, file_), &resolved);
+      const auto acc = ElementwiseConfig(lj::LayerType::kAdd, shape);
+      if (!resolved) continue;
       if (!acc || !IsValid(*acc)) continue;
       for (size_t i = 1; i < users.size(); ++i) {
         layers[users.back()].grad_accumulations.push_back(*acc);
@@ -281,9 +410,31 @@ class GraphReader {
   }
 
  private:
-  std::vector<int64_t> AtBatchSize(std::vector<int64_t> shape) const {
-    if (!shape.empty() && shape[0] == trace_batch_) shape[0] = batch_size_;
-    return shape;
+  // aten::chunk / split / split_with_sizes / unbind of a derived tensor into a list unpacked in
+  // the graph: its parts are views (free in the forward pass); their gradients are
+  // concatenated in the backward pass, recorded in splits_ as a cat of the input's shape.
+  void SplitBackward(const Node* n) {
+    const std::string kind = n->kind().toQualString();
+    if (kind != "aten::chunk" && kind != "aten::split" && kind != "aten::split_with_sizes" &&
+        kind != "aten::unsafe_chunk" && kind != "aten::unsafe_split" && kind != "aten::unbind") {
+      return;
+    }
+    const Value* list = n->output(0);
+    const Node* unpack = nullptr;
+    for (const torch::jit::Use& use : list->uses()) {
+      if (use.user->kind() == c10::prim::ListUnpack) unpack = use.user;
+    }
+    if (!unpack || !IsTensor(n->input(0)) || unpack->outputs().size() < 2) return;
+    bool resolved = false;
+    const std::vector<int64_t> shape =
+        scaling_.Scale(n->input(0), Shape(n->input(0), file_ + ": " + kind), &resolved);
+    auto cat = resolved ? ElementwiseConfig(lj::LayerType::kCat, shape) : std::nullopt;
+    if (!cat) return;
+    cat->inputs = static_cast<int64_t>(unpack->outputs().size());
+    if (cat->inputs > cat->in_channels) cat->inputs = cat->in_channels;
+    if (!IsValid(*cat)) return;
+    std::vector<const Value*> parts(unpack->outputs().begin(), unpack->outputs().end());
+    splits_.emplace_back(std::move(parts), *cat);
   }
 
   // The operand whose shape is reported as the layer input; nullptr if there is none.
@@ -327,8 +478,10 @@ class GraphReader {
     const Value* main_input = MainInput(n, li.type, out_raw);
     const std::vector<int64_t> in_raw =
         main_input ? Shape(main_input, what) : std::vector<int64_t>();
-    li.input_shape = AtBatchSize(in_raw);
-    li.output_shape = AtBatchSize(out_raw);
+    bool input_resolved = true;
+    bool output_resolved = true;
+    li.input_shape = main_input ? scaling_.Scale(main_input, in_raw, &input_resolved) : in_raw;
+    li.output_shape = scaling_.Scale(n->output(0), out_raw, &output_resolved);
 
     int64_t kernel_elements = 0;
     int64_t groups = 1;
@@ -515,6 +668,20 @@ class GraphReader {
       } else {
         SetConfig(&li, *c);
       }
+    } else if (lt == lj::LayerType::kContiguous) {
+      // contiguous(self, memory_format): a copy if the input's layout at a batch > 1 is not
+      // contiguous, else the tensor itself (no cost).
+      const auto format = n->inputs().size() > 1 ? Int(n->input(1)) : std::optional<int64_t>(0);
+      const std::optional<TracedLayout> layout = scaling_.LayoutBeyondOne(n->input(0));
+      if (!format || *format != static_cast<int64_t>(c10::MemoryFormat::Contiguous)) {
+        li.note = "memory_format other than torch.contiguous_format is not modelled";
+      } else if (!layout || layout->strides.empty()) {
+        li.note = "the input's strides were not recorded";
+      } else if (auto c = ContiguousConfig(li.input_shape, layout->sizes, layout->strides)) {
+        SetConfig(&li, *c);
+      } else {
+        li.no_cost = true;
+      }
     } else if (li.type == kFlattenType) {
       li.no_cost = true;
     } else if (lt == lj::LayerType::kDropout) {
@@ -594,17 +761,13 @@ class GraphReader {
         li.note = note;
       }
     }
-    // Element-wise configs take dim 0 as the batch. The graph is traced at trace_batch_ and
-    // AtBatchSize rescales dim 0 only, so an op whose batch dim moved (after a transpose, as
-    // nn.MultiheadAttention's (L, N, E), or merged into (N x heads, L, L)) would be costed at
-    // the trace batch: it gets a note instead.
-    const std::vector<int64_t>& batch_raw = lt == lj::LayerType::kCat ? out_raw : in_raw;
-    if (li.config && Describe(*lt).family == LayerFamily::kElementwise &&
-        (batch_raw.empty() || batch_raw[0] != trace_batch_)) {
+    // A config at the trace batch would be wrong: where the batch dims of the shape are not
+    // known (BatchScaling), an element-wise op gets a note instead.
+    const bool resolved = lt == lj::LayerType::kCat ? output_resolved : input_resolved;
+    if (li.config && Describe(*lt).family == LayerFamily::kElementwise && !resolved) {
       li.config.reset();
-      li.note = "batch dim is not dim 0: input " + ShapeToString(batch_raw) + " traced at batch " +
-                std::to_string(trace_batch_) +
-                " (transposed or reshaped); only batch-first tensors are modelled";
+      li.note = "batch dims unknown: input " + ShapeToString(li.input_shape) + " traced at batch " +
+                std::to_string(trace_batch_) + " only; only dim 0 is rescaled to the batch size";
     }
     li.forward_macs = ForwardMacsOf(li, kernel_elements, groups);
     return li;
@@ -632,9 +795,10 @@ class GraphReader {
 
   std::string file_;
   int64_t trace_batch_;
-  int64_t batch_size_;
+  const BatchScaling& scaling_;
   std::unordered_set<const Value*> derived_;
   std::map<std::string, int> path_uses_;
+  std::vector<std::pair<std::vector<const Value*>, LayerConfig>> splits_;
 };
 
 }  // namespace
@@ -670,14 +834,11 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
                       " inputs; expected one tensor (N, C, H, W)");
   }
 
-  // Batch 1 first (cheap); a traced module may have its batch size baked into view/reshape,
-  // so retry at batch_size.
-  std::shared_ptr<torch::jit::Graph> traced;
-  int64_t trace_batch = 1;
+  // Batch 1 and 2 first (cheap), which tell the batch dims of every shape apart (BatchScaling);
+  // a traced module may have its batch size baked into view/reshape, so retry at batch_size,
+  // whose shapes are exact.
   std::string failure;
-  std::vector<int64_t> batches = {1};
-  if (batch_size != 1) batches.push_back(batch_size);
-  for (int64_t b : batches) {
+  auto trace_at = [&](int64_t b) -> std::shared_ptr<torch::jit::Graph> {
     const std::vector<int64_t> shape = {b, input.channels, input.height, input.width};
     try {
       const torch::Tensor x = torch::randn(shape);
@@ -688,17 +849,30 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
       // is therefore raised by the loaded module, whose methods are alive, before tracing.
       module.forward({x});
       torch::jit::Stack stack{frozen._ivalue(), x};
-      traced = torch::jit::TraceGraph(graph, stack);
-      trace_batch = b;
-      break;
+      return torch::jit::TraceGraph(graph, stack);
     } catch (const std::exception& e) {
       if (failure.empty()) {
         failure = "forward pass on input " + ShapeToString(shape) + " failed: " + Message(e);
       }
+      return nullptr;
     }
+  };
+  int64_t trace_batch = 1;
+  std::shared_ptr<torch::jit::Graph> traced = trace_at(1);
+  std::shared_ptr<torch::jit::Graph> second = traced ? trace_at(2) : nullptr;
+  SecondShapes second_shapes;
+  if (traced && second) second_shapes = PairShapes(*traced, *second);
+  // Traces of different structure (control flow on the batch size) say nothing about the
+  // batch dims, nor about the ops at batch_size.
+  if (second_shapes.empty()) second = nullptr;
+  if (!traced || (!second && batch_size != 1)) {
+    traced = batch_size != 1 ? trace_at(batch_size) : traced;
+    trace_batch = batch_size;
   }
   if (!traced) throw ConfigError(path + ": " + failure);
-  std::vector<LayerInstance> layers = GraphReader(path, trace_batch, batch_size).Read(*traced);
+  const bool two_traces = trace_batch == 1 && second != nullptr;
+  const BatchScaling scaling(trace_batch, batch_size, two_traces ? &second_shapes : nullptr);
+  std::vector<LayerInstance> layers = GraphReader(path, trace_batch, scaling).Read(*traced);
   MarkFirstTrainableLayer(layers);
   return layers;
 }

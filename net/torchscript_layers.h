@@ -4,8 +4,12 @@
 //
 // Method: torch::jit::load, eval(), torch::jit::freeze_module (parameters become constants, no
 // numeric rewrites such as conv-batchnorm folding), Inline, then torch::jit::TraceGraph runs
-// the graph once on a random batch-1 input and returns it with complete tensor shapes and with
-// data-dependent control flow resolved. Every aten op whose input derives from the network
+// the graph on random inputs of batch 1 and batch 2 and returns it with complete tensor shapes
+// and with data-dependent control flow resolved. Every dim that differs between the two traces
+// is a linear function of the batch (size = offset + per-sample size x batch) and is scaled to
+// batch_size: dim 0 of batch-first tensors, dim 1 of nn.MultiheadAttention's (L, N, E), the
+// N x heads of its (N x heads, L, L) scores, the N x H x W rows of a linear on channels-last
+// pixels. Every aten op whose input derives from the network
 // input is one LayerInstance; ops on constants only (weight transposes) and non-tensor ops
 // (aten::size) are skipped. Paths come from the inlined call stacks' module instance names
 // ("layer1.0.conv1"); an op used more than once at the same path (ResNet's shared relu) gets
@@ -16,32 +20,38 @@
 // adaptive_avgpool2d, linear / addmm -> linear, batch_norm -> batchnorm2d, layer_norm ->
 // layer_norm, cat -> cat, relu(_) -> relu, relu6(_) and hardtanh(_)(0, 6) -> relu6,
 // hardswish(_), hardsigmoid(_), sigmoid(_), silu(_), gelu, softmax / _softmax, dropout(_) /
-// feature_dropout(_) -> dropout, add(_) -> add, mul(_) -> mul; the views flatten, view,
-// reshape, permute, transpose, t, unsqueeze and squeeze -> flatten (no cost). Any other op
-// keeps its qualified name (e.g. "aten::bmm", "aten::contiguous"); HasKnownType() is false
-// for it.
+// feature_dropout(_) -> dropout, add(_) -> add, mul(_) -> mul, mul(_) and div(_) by a constant
+// scalar (a number or a 0-dim constant tensor) -> scale, contiguous -> contiguous (a copy
+// where the input's layout at a batch > 1 is not contiguous, else no cost: ContiguousConfig);
+// the views flatten, view, reshape, permute, transpose, t, unsqueeze and squeeze -> flatten (no
+// cost). Any other op keeps its qualified name (e.g. "aten::bmm", "aten::div");
+// HasKnownType() is false for it.
 //
 // Configs (LayerInstance::config, core/layer_config.h) at batch_size: conv2d, maxpool2d,
 // avgpool2d, adaptive_avgpool2d, linear (any rank: the leading dims are its batch),
 // batchnorm2d, layer_norm (over the last dims of any rank), the activations, dropout (p > 0),
 // add of two equal-shape tensors, cat along dim 1, and mul x (N, C, H, W) * scale (N, C, 1, 1)
 // or * a per-channel constant (C, 1, 1) (ConvNeXt's layer scale); element-wise types of any
-// rank >= 2 whose dim 0 is the batch (ElementwiseConfig); in-place variants map to the same
+// rank >= 2, wherever the batch dims are (ElementwiseConfig); in-place variants map to the same
 // types. The views and dropout with p = 0 are no-cost. Trainable parameter tensors per layer:
 // conv2d / linear 1 + bias, batch_norm and layer_norm weight + bias, layer-scale mul 1 (after
 // freezing, parameters and buffers are both constants, so a constant (C, 1, 1) buffer
 // multiplied in would count too). Gradient
 // accumulation: a derived tensor (not the network input) consumed by k > 1 layers gets k - 1
-// `add` configs of its shape on its last consumer (LayerInstance::grad_accumulations).
+// `add` configs of its shape on its last consumer (LayerInstance::grad_accumulations). A chunk,
+// split or unbind of a derived tensor (no layer: its parts are views) adds a `cat` config of the
+// input's shape to the last consumer of its parts: its backward pass concatenates their
+// gradients.
 //
 // Limits: the module's forward must take one tensor; shapes are those of this input size only;
 // conv2d / maxpool2d / avgpool2d with non-square kernel, stride or padding, dilation != 1,
 // string padding or ceil_mode (avgpool2d: count_include_pad=False, divisor_override), non-square
 // adaptive output sizes, add with a scalar or broadcast, other mul shapes, and element-wise ops
-// whose batch dim is not dim 0 (after a transpose; AtBatchSize rescales dim 0 only) get no
-// LayerConfig (LayerInstance::note says why); a traced module with a batch size baked into
-// view/reshape is run at batch_size instead of 1. Parameters used by several ops are counted once
-// per op.
+// whose batch dims are unknown (a dim that does not grow linearly with the batch: only dim 0 is
+// rescaled then) get no LayerConfig (LayerInstance::note says why). A traced module with a batch
+// size baked into view/reshape, or whose traces at batch 1 and 2 differ in structure (control
+// flow on the batch size), is run at batch_size instead (exact shapes). Parameters used by
+// several ops are counted once per op.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -115,8 +115,10 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
     case LayerType::kDropout:  // at::dropout = input * noise: the float noise, input-sized
       k.extra_bytes = in_elements * kFloatBytes;
       break;
-    case LayerType::kAdd:  // nothing
-    case LayerType::kCat:  // nothing: its backward slices the output gradient by sizes alone
+    case LayerType::kAdd:         // nothing
+    case LayerType::kCat:         // nothing: its backward slices the output gradient by sizes alone
+    case LayerType::kContiguous:  // nothing: its backward copies the gradient by sizes alone
+    case LayerType::kScale:       // nothing: its backward is grad * c
       break;
     case LayerType::kCrossEntropy:  // log_softmax's result and nll_loss's 0-dim total_weight
       k.extra_bytes = in_elements * kFloatBytes + kFloatBytes;

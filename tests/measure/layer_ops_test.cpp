@@ -121,6 +121,28 @@ TEST(LayerOpsTest, LayerNormNormalisesTheLastDimWithAffineGradients) {
   EXPECT_DOUBLE_EQ(Sizes(config).weight_elements, 12.0);
 }
 
+// contiguous's config (N, C, H, W) copies a (N, H, C, W) leaf transposed to (N, C, H, W) order:
+// the output is contiguous and holds the transposed values, and the input gradient is the
+// output gradient transposed back (a copy: contiguous like the leaf).
+TEST(LayerOpsTest, ContiguousCopiesATransposedTensor) {
+  const LayerConfig config = Nchw(LayerType::kContiguous, 2, 3, 4, 5);
+  const LayerOpFactory make = FindLayerOpFactory(LayerType::kContiguous);
+  ASSERT_NE(make, nullptr);
+  std::unique_ptr<LayerOp> op = make(config);
+  const torch::Tensor y = op->Run();
+  EXPECT_EQ(y.sizes().vec(), (Shape{2, 3, 4, 5}));
+  EXPECT_TRUE(y.is_contiguous());
+  const torch::Tensor source = op->input.detach().view({2, 4, 3, 5});
+  EXPECT_TRUE(torch::equal(y.detach(), source.transpose(1, 2)));
+  EXPECT_FALSE(torch::equal(y.detach(), op->input.detach()));
+  const torch::Tensor g = torch::randn_like(y);
+  const torch::Tensor dx = torch::autograd::grad({y}, {op->input}, {g})[0];
+  EXPECT_EQ(dx.sizes().vec(), (Shape{2, 3, 4, 5}));
+  EXPECT_TRUE(torch::equal(dx.view({2, 4, 3, 5}), g.transpose(1, 2)));
+  ExpectRuns(config, {"input"});
+  EXPECT_DOUBLE_EQ(ForwardMacs(config), 2.0 * 3 * 4 * 5);
+}
+
 TEST(LayerOpsTest, BatchNormUpdatesRunningStatisticsAndHasAffineGradients) {
   const LayerConfig config = Nchw(LayerType::kBatchNorm2d, 4, 6, 5, 5);
   ExpectRuns(config, {"input", "weight", "bias"});

@@ -14,6 +14,7 @@
 
 #include "core/errors.h"
 #include "net/net_builder.h"
+#include "net/net_module.h"
 #include "tests/support/layer_configs.h"
 #include "tests/support/test_files.h"
 
@@ -86,6 +87,8 @@ TEST(NetShapesTest, EveryLayerTypeAndBlockAsLibTorchBuildsIt) {
       {"type": "adaptive_avgpool2d", "output_size": [2, 1], "name": "wide"},
       {"type": "adaptive_avgpool2d", "output_size": 2, "name": "square"},
       {"type": "silu"},
+      {"type": "channel_shuffle", "name": "shuffle", "groups": 3},
+      {"type": "scale"},
       {"type": "layer_norm", "name": "channels_norm", "eps": 1e-6},
       {"type": "softmax", "name": "rows"},
       {"type": "flatten"},
@@ -149,6 +152,27 @@ TEST(NetShapesTest, SoftmaxConfigsPutTheReducedDimInWidth) {
   EXPECT_EQ(test::NchwOf(configs["probs"]), std::vector<int64_t>({4, 1, 1, 3}));
 }
 
+// channel_shuffle is one contiguous copy at the block's path: (N, C/g, g, H x W), runs of an
+// image's H x W elements; LibTorch's module shuffles the channels as torchvision does.
+TEST(NetShapesTest, ChannelShuffleIsOneContiguousCopy) {
+  const NetSpec spec = Parse(R"([
+      {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "padding": 1},
+      {"type": "channel_shuffle", "name": "shuffle", "groups": 2}])",
+                             5);
+  const std::vector<LayerInstance> layers = LayerShapesFromNetSpec(spec);
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[1].path, "shuffle");
+  EXPECT_EQ(layers[1].type, "contiguous");
+  ASSERT_TRUE(layers[1].config.has_value()) << layers[1].note;
+  EXPECT_EQ(test::NchwOf(*layers[1].config), std::vector<int64_t>({4, 3, 2, 25}));
+  EXPECT_EQ(layers[1].output_shape, (std::vector<int64_t>{4, 6, 5, 5}));
+  EXPECT_EQ(layers[1].parameter_count, 0);
+  ChannelShuffle shuffle(2);
+  const torch::Tensor x = torch::arange(6).view({1, 6, 1, 1}).to(torch::kFloat);
+  EXPECT_TRUE(torch::equal(shuffle->forward(x).flatten(),
+                           torch::tensor({0, 3, 1, 4, 2, 5}).to(torch::kFloat)));
+}
+
 // layer_norm normalizes the channels of (N, C, H, W) (torchvision's LayerNorm2d) or the features of
 // (N, F): its config is the element-wise (N, C, H, W) / (N, F, 1, 1), with weight and bias of C (F)
 // elements, the same in the shape walker and in the LibTorch-built network.
@@ -201,7 +225,9 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
                {"type": "conv2d", "out_channels": 2, "kernel_size": 3}]}])",
            R"([{"type": "flatten"}, {"type": "flatten", "start_dim": 2}])",
            // layer_norm normalizes (N, F) or the channels of (N, C, H, W), never (N, C, L)
-           R"([{"type": "flatten", "start_dim": 2}, {"type": "layer_norm"}])"}) {
+           R"([{"type": "flatten", "start_dim": 2}, {"type": "layer_norm"}])",
+           R"([{"type": "channel_shuffle", "groups": 2}])",
+           R"([{"type": "flatten"}, {"type": "channel_shuffle", "groups": 3}])"}) {
     const NetSpec spec = Parse(layers);
     const std::string built = ErrorOf([&] { LayersFromNetSpec(spec); });
     EXPECT_NE(built, "no ConfigError") << layers;
@@ -213,6 +239,11 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
             }),
             "net.json: layer 1 (layer_norm, 1): input [4, 3, 64] is neither (N, C, H, W) nor "
             "(N, F)");
+  EXPECT_EQ(ErrorOf([&] {
+              LayerShapesFromNetSpec(Parse(R"([{"type": "channel_shuffle", "groups": 2}])"));
+            }),
+            "net.json: layer 0 (channel_shuffle, 0): groups 2 must divide the 3 channels of "
+            "input [4, 3, 8, 8]");
   // Sizes LibTorch could not allocate are errors, never an int64 overflow.
   EXPECT_EQ(
       ErrorOf([&] {

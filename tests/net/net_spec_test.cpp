@@ -182,7 +182,7 @@ TEST(NetSpecTest, ResidualNeedsExplicitActivation) {
   EXPECT_EQ(ErrorOf(j), "net.json: layer 2 (residual): missing key 'activation'");
   j["layers"][2]["activation"] = "tanh";
   EXPECT_NE(ErrorOf(j).find("activation must be none, relu, relu6, hardswish, hardsigmoid, "
-                            "sigmoid, silu, gelu, softmax, got \"tanh\""),
+                            "sigmoid, silu, gelu, softmax, scale, got \"tanh\""),
             std::string::npos)
       << ErrorOf(j);
 }
@@ -246,6 +246,16 @@ TEST(NetSpecTest, RejectsBadTopLevelValues) {
   nlohmann::json norm_eps = TinyNet();
   norm_eps["layers"].push_back({{"type", "layer_norm"}, {"eps", -1e-5}});
   EXPECT_EQ(ErrorOf(norm_eps), "net.json: layer 2 (layer_norm): eps must be > 0, got -1e-05");
+
+  nlohmann::json shuffle_one = TinyNet();
+  shuffle_one["layers"].push_back({{"type", "channel_shuffle"}, {"groups", 1}});
+  EXPECT_EQ(ErrorOf(shuffle_one).substr(0, 48), "net.json: layer 2 (channel_shuffle): groups must");
+  nlohmann::json shuffle_missing = TinyNet();
+  shuffle_missing["layers"].push_back({{"type", "channel_shuffle"}});
+  EXPECT_NE(ErrorOf(shuffle_missing).find("missing key 'groups'"), std::string::npos);
+  nlohmann::json shuffle_extra = TinyNet();
+  shuffle_extra["layers"].push_back({{"type", "channel_shuffle"}, {"groups", 2}, {"p", 0.5}});
+  EXPECT_NE(ErrorOf(shuffle_extra).find("unknown key 'p'"), std::string::npos);
 
   nlohmann::json empty = TinyNet();
   empty["layers"] = nlohmann::json::array();

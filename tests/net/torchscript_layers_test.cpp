@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "core/errors.h"
@@ -379,13 +381,214 @@ torch.jit.trace(Means().eval(), torch.randn(2, 3, 5, 5)).save(")" +
   // Over another dim: not a pool; it keeps its aten name and is listed as unmapped.
   EXPECT_EQ(means[2]->type, "aten::mean");
   EXPECT_FALSE(HasKnownType(*means[2]));
-  // An element-wise op on a tensor whose batch dim was transposed away from dim 0 would be
-  // costed at the trace batch: it gets a note instead of a config.
+  // An element-wise op on a tensor whose batch dim was transposed to dim 1: the traces at
+  // batch 1 and 2 find the batch dim, and the config is at batch 2 wherever it is.
   ASSERT_NE(moved, nullptr);
-  EXPECT_FALSE(moved->config.has_value());
-  EXPECT_EQ(moved->note,
-            "batch dim is not dim 0: input [8, 1, 25] traced at batch 1 (transposed or "
-            "reshaped); only batch-first tensors are modelled");
+  ASSERT_TRUE(moved->config.has_value()) << moved->note;
+  EXPECT_EQ(moved->input_shape, (std::vector<int64_t>{8, 2, 25}));
+  EXPECT_DOUBLE_EQ(ForwardMacs(*moved->config), 8.0 * 2 * 25);
+}
+
+// Batch dims merged with others are scaled too: nn.MultiheadAttention's (N x heads, L, L)
+// scores and its (L, N, E) layout, at any batch size. Where the traces at batch 1 and 2 differ
+// in structure (control flow on the batch size), the graph is traced at the batch size. Where a
+// dim does not scale linearly, only a dim 0 equal to the trace batch is rescaled, and an
+// element-wise op whose batch moved gets a note.
+TEST(TorchScriptLimitsTest, BatchDimsFoundByTwoTraces) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string merged = (exports.dir() / "merged_batch.pt").string();
+  const std::string branchy = (exports.dir() / "branchy_batch.pt").string();
+  const std::string shrinking = (exports.dir() / "shrinking_batch.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Merged(nn.Module):
+    def forward(self, x):  # x (N, 4, 3, 2)
+        t = x.flatten(2).transpose(1, 2)          # (N, 6, 4)
+        heads = t.reshape(-1, 6, 2, 2).transpose(1, 2).reshape(-1, 6, 2)  # (N x 2, 6, 2)
+        return torch.softmax(heads, dim=-1).sum() + torch.relu(t.transpose(0, 1)).sum()
+torch.jit.trace(Merged().eval(), torch.randn(3, 4, 3, 2)).save(")" +
+                                merged + R"(")
+class Branchy(nn.Module):
+    def forward(self, x):
+        t = x.flatten(2).transpose(0, 1)  # (4, N, 6)
+        if x.size(0) == 1:
+            return torch.relu(t).sum()
+        return torch.sigmoid(t).sum()
+torch.jit.script(Branchy().eval()).save(")" +
+                                branchy + R"(")
+class Shrinking(nn.Module):
+    def forward(self, x):
+        y = x.flatten(1)[:, :24 - x.size(0)]  # (N, 24 - N)
+        return torch.relu(y.t()).sum()
+torch.jit.script(Shrinking().eval()).save(")" +
+                                shrinking + R"(")
+)")) << exports.error;
+  for (int64_t batch : {1, 5, 64}) {
+    const std::vector<LayerInstance> layers = LayersFromTorchScript(merged, {4, 3, 2}, batch);
+    const LayerInstance* softmax = nullptr;
+    const LayerInstance* relu = nullptr;
+    for (const LayerInstance& l : layers) {
+      if (l.type == "softmax") softmax = &l;
+      if (l.type == "relu") relu = &l;
+    }
+    ASSERT_NE(softmax, nullptr);
+    ASSERT_NE(relu, nullptr);
+    ASSERT_TRUE(softmax->config.has_value()) << softmax->note;
+    EXPECT_EQ(softmax->input_shape, (std::vector<int64_t>{2 * batch, 6, 2}));
+    EXPECT_EQ(softmax->config->width, 2);
+    ASSERT_TRUE(relu->config.has_value()) << relu->note;
+    EXPECT_EQ(relu->input_shape, (std::vector<int64_t>{6, batch, 4}));
+  }
+  const std::vector<LayerInstance> branchy_layers = LayersFromTorchScript(branchy, {4, 3, 2}, 8);
+  // flatten, transpose, sigmoid and sum: the branch at batch 8
+  ASSERT_EQ(branchy_layers.size(), 4u);
+  EXPECT_EQ(branchy_layers[2].type, "sigmoid");
+  ASSERT_TRUE(branchy_layers[2].config.has_value()) << branchy_layers[2].note;
+  EXPECT_EQ(branchy_layers[2].input_shape, (std::vector<int64_t>{4, 8, 6}));
+
+  std::optional<LayerInstance> shrunk;
+  for (const LayerInstance& l : LayersFromTorchScript(shrinking, {4, 3, 2}, 8)) {
+    if (l.type == "relu") shrunk = l;
+  }
+  ASSERT_TRUE(shrunk.has_value());
+  EXPECT_FALSE(shrunk->config.has_value());
+  EXPECT_EQ(shrunk->note,
+            "batch dims unknown: input [23, 1] traced at batch 1 only; only dim 0 is rescaled "
+            "to the batch size");
+}
+
+// ContiguousConfig from a layout: nothing for a contiguous layout (size-1 dims have any stride);
+// a transposed one is runs of the trailing contiguous dims, its other dims N, C..., H.
+TEST(ContiguousConfigTest, RunsAndOuterDimsOfATransposedLayout) {
+  // ShuffleNetV2: (N, g, C/g, H, W) = (8, 2, 58, 7, 7) transposed to (8, 58, 2, 7, 7).
+  const std::vector<int64_t> shuffled = {8, 58, 2, 7, 7};
+  const std::vector<int64_t> shuffled_strides = {2 * 58 * 49, 49, 58 * 49, 7, 1};
+  const auto shuffle = ContiguousConfig(shuffled, shuffled, shuffled_strides);
+  ASSERT_TRUE(shuffle.has_value());
+  EXPECT_EQ(shuffle->type, LayerType::kContiguous);
+  EXPECT_EQ(test::NchwOf(*shuffle), std::vector<int64_t>({8, 58, 2, 49}));
+  // The same at batch 32, from the layout traced at batch 2: sizes come from the shape.
+  const auto scaled =
+      ContiguousConfig({32, 58, 2, 7, 7}, {2, 58, 2, 7, 7}, {2 * 58 * 49, 49, 58 * 49, 7, 1});
+  ASSERT_TRUE(scaled.has_value());
+  EXPECT_EQ(test::NchwOf(*scaled), std::vector<int64_t>({32, 58, 2, 49}));
+  EXPECT_TRUE(IsValid(*scaled));
+  // Multi-head attention's output (N x heads, L, d) transposed to (L, N x heads, d): one outer
+  // pair, so batch 1.
+  const auto attention = ContiguousConfig({197, 24, 64}, {197, 24, 64}, {64, 197 * 64, 1});
+  ASSERT_TRUE(attention.has_value());
+  EXPECT_EQ(test::NchwOf(*attention), std::vector<int64_t>({1, 197, 24, 64}));
+  // Contiguous: no copy. A size-1 dim with an odd stride does not make it a copy.
+  EXPECT_FALSE(ContiguousConfig({4, 3, 5}, {4, 3, 5}, {15, 5, 1}).has_value());
+  EXPECT_FALSE(ContiguousConfig({4, 1, 5}, {4, 1, 5}, {5, 99, 1}).has_value());
+  // A column slice (L, E) of (L, 3E): runs of E, one outer dim.
+  const auto slice = ContiguousConfig({10, 4}, {10, 4}, {12, 1});
+  ASSERT_TRUE(slice.has_value());
+  EXPECT_EQ(test::NchwOf(*slice), std::vector<int64_t>({1, 10, 1, 4}));
+  EXPECT_THROW(ContiguousConfig({4, 3}, {4, 3, 1}, {3, 1, 1}), std::invalid_argument);
+}
+
+// aten::contiguous: a copy after ShuffleNetV2's channel shuffle (view, transpose), no cost on a
+// tensor that is already contiguous; the copy's batch follows the batch size.
+TEST(TorchScriptLimitsTest, ContiguousCopiesOnlyPermutedTensors) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "shuffle.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Shuffle(nn.Module):
+    def forward(self, x):  # x (N, 6, 5, 5)
+        n, c, h, w = x.size()
+        y = x.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+        return torch.relu(y).contiguous()
+torch.jit.trace(Shuffle().eval(), torch.randn(2, 6, 5, 5)).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {6, 5, 5}, 16);
+  std::vector<const LayerInstance*> copies;
+  for (const LayerInstance& l : layers) {
+    if (l.source == "aten::contiguous") copies.push_back(&l);
+  }
+  ASSERT_EQ(copies.size(), 2u);
+  EXPECT_EQ(copies[0]->type, "contiguous");
+  ASSERT_TRUE(copies[0]->config.has_value()) << copies[0]->note;
+  EXPECT_EQ(test::NchwOf(*copies[0]->config), std::vector<int64_t>({16, 3, 2, 25}));
+  EXPECT_FALSE(copies[0]->no_cost);
+  EXPECT_FALSE(copies[1]->config.has_value());
+  EXPECT_TRUE(copies[1]->no_cost);
+  EXPECT_TRUE(copies[1]->note.empty()) << copies[1]->note;
+}
+
+// x * c and x / c with a constant scalar c (a number or a 0-dim constant tensor) are scale, an
+// element-wise config of x; a division by a tensor keeps its aten name (unmapped), and a mul of
+// two tensors stays mul.
+TEST(TorchScriptLimitsTest, ScalarMulAndDivAreScale) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "scale.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Scales(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("c", torch.tensor(0.5))
+    def forward(self, x):  # x (N, 4, 3, 3)
+        a = x / 8.0
+        b = a * 0.25
+        d = b * self.c
+        return d / (x.abs() + 1.0)
+torch.jit.trace(Scales().eval(), torch.randn(2, 4, 3, 3)).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {4, 3, 3}, 16);
+  std::vector<const LayerInstance*> scales;
+  std::vector<const LayerInstance*> divisions;
+  for (const LayerInstance& l : layers) {
+    if (l.type == "scale") scales.push_back(&l);
+    if (l.type == "aten::div") divisions.push_back(&l);
+  }
+  ASSERT_EQ(scales.size(), 3u);
+  for (const LayerInstance* l : scales) {
+    ASSERT_TRUE(l->config.has_value()) << l->source << ": " << l->note;
+    EXPECT_EQ(l->config->type, LayerType::kScale);
+    EXPECT_EQ(test::NchwOf(*l->config), std::vector<int64_t>({16, 4, 3, 3}));
+  }
+  EXPECT_EQ(scales[0]->source, "aten::div");
+  EXPECT_EQ(scales[1]->source, "aten::mul");
+  ASSERT_EQ(divisions.size(), 1u);
+  EXPECT_FALSE(HasKnownType(*divisions[0]));
+}
+
+// A chunk's parts are views; its backward pass concatenates their gradients into one tensor of
+// the input's shape: a cat config charged to the part's last consumer.
+TEST(TorchScriptLimitsTest, ChunkBackwardIsACatOfThePartsGradients) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "chunk.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Split(nn.Module):
+    def forward(self, x):  # x (N, 6, 5, 5)
+        a, b = x.relu().chunk(2, dim=1)
+        return torch.cat((a, torch.sigmoid(b)), dim=1)
+torch.jit.trace(Split().eval(), torch.randn(2, 6, 5, 5)).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {6, 5, 5}, 16);
+  ASSERT_EQ(layers.size(), 3u);  // relu, sigmoid, cat: the chunk is no layer
+  EXPECT_EQ(layers[2].type, "cat");
+  ASSERT_EQ(layers[2].grad_accumulations.size(), 1u);
+  const LayerConfig& cat = layers[2].grad_accumulations[0];
+  EXPECT_EQ(cat.type, LayerType::kCat);
+  EXPECT_EQ(cat.inputs, 2);
+  EXPECT_EQ(test::NchwOf(cat), std::vector<int64_t>({16, 6, 5, 5}));
+  EXPECT_TRUE(layers[0].grad_accumulations.empty());
+  EXPECT_TRUE(layers[1].grad_accumulations.empty());
 }
 
 }  // namespace
