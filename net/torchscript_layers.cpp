@@ -303,6 +303,8 @@ class BatchScaling {
     return shape;
   }
 
+  int64_t trace_batch() const { return trace_batch_; }
+
   // The memory layout of `v` at a batch > 1 (the second trace's), or at the first trace's batch
   // when there is no second trace (which is then batch_size); nullopt if not recorded.
   std::optional<TracedLayout> LayoutBeyondOne(const Value* v) const {
@@ -340,8 +342,8 @@ SecondShapes PairShapes(const torch::jit::Graph& first, const torch::jit::Graph&
 
 class GraphReader {
  public:
-  GraphReader(std::string file, int64_t trace_batch, const BatchScaling& scaling)
-      : file_(std::move(file)), trace_batch_(trace_batch), scaling_(scaling) {}
+  GraphReader(std::string file, const BatchScaling& scaling)
+      : file_(std::move(file)), scaling_(scaling) {}
 
   std::vector<LayerInstance> Read(const torch::jit::Graph& graph) {
     derived_.insert(graph.inputs()[1]);
@@ -399,8 +401,8 @@ class GraphReader {
       if (users.size() < 2) continue;
       bool resolved = false;
       const std::vector<int64_t> shape = scaling_.Scale(value, Shape(value, file_), &resolved);
-      const auto acc = ElementwiseConfig(lj::LayerType::kAdd, shape);
       if (!resolved) continue;
+      const auto acc = ElementwiseConfig(lj::LayerType::kAdd, shape);
       if (!acc || !IsValid(*acc)) continue;
       for (size_t i = 1; i < users.size(); ++i) {
         layers[users.back()].grad_accumulations.push_back(*acc);
@@ -767,7 +769,8 @@ class GraphReader {
     if (li.config && Describe(*lt).family == LayerFamily::kElementwise && !resolved) {
       li.config.reset();
       li.note = "batch dims unknown: input " + ShapeToString(li.input_shape) + " traced at batch " +
-                std::to_string(trace_batch_) + " only; only dim 0 is rescaled to the batch size";
+                std::to_string(scaling_.trace_batch()) +
+                " only; only dim 0 is rescaled to the batch size";
     }
     li.forward_macs = ForwardMacsOf(li, kernel_elements, groups);
     return li;
@@ -794,7 +797,6 @@ class GraphReader {
   }
 
   std::string file_;
-  int64_t trace_batch_;
   const BatchScaling& scaling_;
   std::unordered_set<const Value*> derived_;
   std::map<std::string, int> path_uses_;
@@ -872,7 +874,7 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
   if (!traced) throw ConfigError(path + ": " + failure);
   const bool two_traces = trace_batch == 1 && second != nullptr;
   const BatchScaling scaling(trace_batch, batch_size, two_traces ? &second_shapes : nullptr);
-  std::vector<LayerInstance> layers = GraphReader(path, trace_batch, scaling).Read(*traced);
+  std::vector<LayerInstance> layers = GraphReader(path, scaling).Read(*traced);
   MarkFirstTrainableLayer(layers);
   return layers;
 }
