@@ -16,7 +16,7 @@ class Connection;
 class NetworkSamplesTable {
  public:
   // schema_version: the file's version (db/schema_migration.h); a read-only file older than
-  // version 3 reads peak_memory_bytes as unset.
+  // version 3 reads peak_memory_bytes as unset, older than 6 minor_faults.
   NetworkSamplesTable(Connection& connection, int schema_version)
       : connection_(connection), schema_version_(schema_version) {}
   void Insert(const NetworkSampleRow& row);

@@ -75,6 +75,9 @@ struct SampleRow {
   std::optional<double> temperature_start_c;
   std::optional<double> temperature_end_c;
   std::optional<bool> contended;
+  // Minor page faults per execution, mean over the trials (measure/page_faults.h): the fresh
+  // pages the pass touched first. Unset before schema 6 and in imported rows.
+  std::optional<double> minor_faults;
   // When the row was stored (samples.created_at, ISO-8601 UTC with milliseconds): set by the
   // database on insert, filled on read.
   std::string created_at;
@@ -115,6 +118,9 @@ struct NetworkSampleRow {
   // before the network was built (measure/peak_memory.h); unset on phase rows and where not
   // measured (schema < 3, or no VmHWM reset).
   std::optional<int64_t> peak_memory_bytes;
+  // Minor page faults of the process during this phase of this iteration (the iteration row:
+  // all its phases; measure/page_faults.h). Unset before schema 6.
+  std::optional<int64_t> minor_faults;
   // When the row was stored (network_samples.created_at): set by the database, filled on read.
   std::string created_at;
 };

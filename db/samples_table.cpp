@@ -10,14 +10,20 @@ constexpr const char* kColumns =
     "run_id, sample_index, layer, pass, config, repetitions, trials, time_s, time_std_s, "
     "energy_j, energy_std_j, energy_by_socket_j, dram_energy_j, psys_energy_j, idle_power_w, "
     "meter, sweep, sweep_value, notes, peak_memory_bytes, saved_bytes, contention_share, "
-    "temperature_start_c, temperature_end_c, contended";
+    "temperature_start_c, temperature_end_c, contended, minor_faults";
+// Schema 4 and 5 (read-only) have no minor_faults.
+constexpr const char* kColumnsBefore6 =
+    "run_id, sample_index, layer, pass, config, repetitions, trials, time_s, time_std_s, "
+    "energy_j, energy_std_j, energy_by_socket_j, dram_energy_j, psys_energy_j, idle_power_w, "
+    "meter, sweep, sweep_value, notes, peak_memory_bytes, saved_bytes, contention_share, "
+    "temperature_start_c, temperature_end_c, contended, NULL AS minor_faults";
 // Schema 1 to 3 (read-only) have no per-layer memory.
 constexpr const char* kColumnsBefore4 =
     "run_id, sample_index, layer, pass, config, repetitions, trials, time_s, time_std_s, "
     "energy_j, energy_std_j, energy_by_socket_j, dram_energy_j, psys_energy_j, idle_power_w, "
     "meter, sweep, sweep_value, notes, NULL AS peak_memory_bytes, NULL AS saved_bytes, "
     "NULL AS contention_share, NULL AS temperature_start_c, NULL AS temperature_end_c, "
-    "NULL AS contended";
+    "NULL AS contended, NULL AS minor_faults";
 
 void BindRow(Statement& q, const SampleRow& row) {
   q.Bind(row.run_id).Bind(row.sample_index).Bind(row.layer).Bind(row.pass).Bind(row.config);
@@ -28,6 +34,7 @@ void BindRow(Statement& q, const SampleRow& row) {
   q.Bind(row.peak_memory_bytes).Bind(row.saved_bytes).Bind(row.contention_share);
   q.Bind(row.temperature_start_c).Bind(row.temperature_end_c);
   q.Bind(row.contended ? std::optional<int64_t>(*row.contended ? 1 : 0) : std::nullopt);
+  q.Bind(row.minor_faults);
 }
 
 SampleRow ReadRow(const Statement& q) {
@@ -57,7 +64,8 @@ SampleRow ReadRow(const Statement& q) {
   row.temperature_start_c = q.OptDouble(22);
   row.temperature_end_c = q.OptDouble(23);
   if (const std::optional<int64_t> contended = q.OptInt(24)) row.contended = *contended != 0;
-  row.created_at = q.Text(25);
+  row.minor_faults = q.OptDouble(25);
+  row.created_at = q.Text(26);
   return row;
 }
 
@@ -81,7 +89,9 @@ void SamplesTable::Insert(const SampleRow& row) {
 
 std::vector<SampleRow> SamplesTable::Read(const std::string& layer) {
   const std::string sql = std::string("SELECT ") +
-                          (schema_version_ >= 4 ? kColumns : kColumnsBefore4) +
+                          (schema_version_ >= 6   ? kColumns
+                           : schema_version_ >= 4 ? kColumnsBefore6
+                                                  : kColumnsBefore4) +
                           ", created_at FROM samples WHERE ?1 = '' OR layer = ?1 ORDER BY id";
   Statement q = connection_.Prepare(
       sql, layer.empty() ? std::string("read samples") : "read " + layer + " samples");

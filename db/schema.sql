@@ -1,4 +1,4 @@
--- layerjoule measurement store, schema version 5 (db/schema_migration.h kSchemaVersion).
+-- layerjoule measurement store, schema version 6 (db/schema_migration.h kSchemaVersion).
 -- Column names are a public contract: notebooks and outside tools read them. Units are in the
 -- names (_s seconds, _j joules, _w watts). Timestamps are ISO-8601 UTC text, e.g.
 -- 2025-04-28T12:34:56.789Z. JSON columns hold text that json_valid() accepts.
@@ -109,7 +109,11 @@ CREATE TABLE IF NOT EXISTS samples (
                                   (contention_share >= 0 AND contention_share <= 1)),
   temperature_start_c REAL,
   temperature_end_c   REAL,
-  contended           INTEGER CHECK (contended IS NULL OR contended IN (0, 1))
+  contended           INTEGER CHECK (contended IS NULL OR contended IN (0, 1)),
+  -- Schema 6: minor page faults per execution, mean over the trials (getrusage ru_minflt of the
+  -- whole process around them; measure/page_faults.h): the fresh pages the kernel handed out,
+  -- each first touched by the pass. NULL before schema 6 and in imported rows.
+  minor_faults        REAL CHECK (minor_faults IS NULL OR minor_faults >= 0)
 );
 CREATE INDEX IF NOT EXISTS samples_run_index ON samples (run_id, sample_index);
 -- One row per pass of a sample: two processes resuming the same run cannot both store it
@@ -162,7 +166,10 @@ CREATE TABLE IF NOT EXISTS network_samples (
   -- /proc/self/clear_refs before the iteration; measure/peak_memory.h). NULL on phase rows and
   -- where the kernel offers no reset. Last, as
   -- ALTER TABLE ADD COLUMN puts it in a migrated file.
-  peak_memory_bytes INTEGER CHECK (peak_memory_bytes IS NULL OR peak_memory_bytes >= 0)
+  peak_memory_bytes INTEGER CHECK (peak_memory_bytes IS NULL OR peak_memory_bytes >= 0),
+  -- Schema 6: the minor page faults of the process during this phase of this iteration (the
+  -- iteration row: of all its phases; getrusage ru_minflt, measure/page_faults.h). NULL before.
+  minor_faults      INTEGER CHECK (minor_faults IS NULL OR minor_faults >= 0)
 );
 CREATE INDEX IF NOT EXISTS network_samples_run ON network_samples (run_id, network, phase);
 

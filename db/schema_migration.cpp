@@ -184,6 +184,16 @@ void MigrateFrom3(Connection& connection) {
 // runs measured before have no probes.
 void MigrateFrom4(Connection& connection) { MigrateByAddingColumns(connection, 4, {}); }
 
+// Version 5 -> 6: samples and network_samples gain minor_faults (NULL in the rows measured
+// before, and in imported ones).
+void MigrateFrom5(Connection& connection) {
+  MigrateByAddingColumns(
+      connection, 5,
+      {{"samples", "minor_faults REAL CHECK (minor_faults IS NULL OR minor_faults >= 0)"},
+       {"network_samples",
+        "minor_faults INTEGER CHECK (minor_faults IS NULL OR minor_faults >= 0)"}});
+}
+
 }  // namespace
 
 int OpenSchema(Connection& connection) {
@@ -208,6 +218,7 @@ int OpenSchema(Connection& connection) {
   if (version <= 2 && version >= 1) MigrateFrom2(connection);
   if (version <= 3 && version >= 1) MigrateFrom3(connection);
   if (version <= 4 && version >= 1) MigrateFrom4(connection);
+  if (version <= 5 && version >= 1) MigrateFrom5(connection);
   connection.Exec("PRAGMA foreign_keys = ON", "enable foreign keys");
   // 4. Create what is missing (idempotent) and record the version of a new database.
   Transaction txn(connection);

@@ -8,6 +8,7 @@
 //   3  network_samples.peak_memory_bytes (issue 13), NULL in rows measured before.
 //   4  samples.peak_memory_bytes, saved_bytes and the measurement conditions; runs.uuid.
 //   5  table speed_probes (the machine's speed over time; empty in runs measured before).
+//   6  samples.minor_faults and network_samples.minor_faults (page faults; NULL before).
 // Opening for writing migrates an older file one version at a time, each step in one
 // transaction (all or nothing: a failure leaves the file at the last version reached); opening for
 // reading changes nothing and reads the older columns under their new names (db/runs_table.h).
@@ -15,7 +16,7 @@ namespace lj {
 
 class Connection;
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 // Checks what `connection` holds, then, unless it is read-only, migrates an older version,
 // applies db/schema.sql (idempotent), records kSchemaVersion in a new database and sets WAL,

@@ -25,6 +25,9 @@ struct PassSample {
   bool contended = false;
   std::optional<double> energy_j;  // package energy per execution; absent without a meter
   std::string meter;               // "rapl", "none", "pyrapl", ...
+  // Minor page faults per execution (samples.minor_faults, measure/page_faults.h); absent in
+  // rows before schema 6 and imported ones.
+  std::optional<double> minor_faults;
   // Samples of `measure --net --layers` (run kind "net-layers"): the network whose training
   // step this config belongs to, and the paths in that network that use it ("features.3",
   // "layer1.0 grad accumulation", "loss", "optimizer step"; from samples.notes). Empty for

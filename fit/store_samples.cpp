@@ -257,6 +257,7 @@ std::map<std::string, HostSamples> ReadHostSamples(
       s.contended = row.contended.value_or(false);
       s.energy_j = row.energy_j;
       s.meter = row.meter;
+      s.minor_faults = row.minor_faults;
       if (net_layer_runs.count(row.run_id) && row.notes) ParseNetworkNotes(*row.notes, s);
       if (near_runs.count(row.run_id) && row.notes && row.notes->rfind("near ", 0) == 0) {
         const std::string rest = row.notes->substr(5);

@@ -19,6 +19,7 @@
 #include "core/json_reader.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
+#include "measure/page_faults.h"
 #include "measure/peak_memory.h"
 #include "measure/sample_rows.h"
 #include "net/net_builder.h"
@@ -151,14 +152,18 @@ class Trainer {
     // the iteration's time (a read of /proc/self/status takes tens of microseconds).
     const bool memory_was_measured = memory_ != nullptr && memory_->available();
     if (memory_) memory_->Reset();
+    // Page faults (measure/page_faults.h) are read around each phase, outside its time.
+    const std::optional<int64_t> iteration_faults_before = ProcessMinorFaults();
     const auto start = Clock::now();
     auto end = start;
     torch::Tensor output, loss;
     auto phase = [&](NetworkPhase name, const std::function<void()>& run) {
+      const std::optional<int64_t> faults_before = ProcessMinorFaults();
       const auto t0 = Clock::now();
       run();
       end = Clock::now();
       NetworkSampleRow row;
+      row.minor_faults = MinorFaultsBetween(faults_before, ProcessMinorFaults());
       row.phase = std::string(ToString(name));
       row.time_s = std::chrono::duration<double>(end - t0).count();
       if (windows) {
@@ -186,6 +191,7 @@ class Trainer {
     NetworkSampleRow total;
     total.phase = std::string(ToString(NetworkPhase::kIteration));
     total.time_s = std::chrono::duration<double>(end - start).count();
+    total.minor_faults = MinorFaultsBetween(iteration_faults_before, ProcessMinorFaults());
     if (memory_) {
       total.peak_memory_bytes = memory_->PeakAboveBaselineBytes();
       if (memory_was_measured && !memory_->available()) {
@@ -382,6 +388,7 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
         NetworkPhaseStats& s = sums[r.phase];
         s.time_s += r.time_s;
         if (r.energy_j) s.energy_j = s.energy_j.value_or(0.0) + *r.energy_j;
+        if (r.minor_faults) s.minor_faults = s.minor_faults.value_or(0.0) + *r.minor_faults;
         if (r.peak_memory_bytes) {
           s.peak_memory_bytes = std::max(s.peak_memory_bytes.value_or(0), *r.peak_memory_bytes);
         }
@@ -408,6 +415,7 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
     s.phase = phase;
     s.time_s /= static_cast<double>(summary.iterations);
     if (s.energy_j) *s.energy_j /= static_cast<double>(summary.iterations);
+    if (s.minor_faults) *s.minor_faults /= static_cast<double>(summary.iterations);
     summary.phases.push_back(s);
   }
   const bool complete = summary.iterations == options.iterations;
@@ -433,8 +441,9 @@ std::string FormatNetworkSummary(const NetworkRunSummary& s) {
       << ", " << s.iterations << " iterations stored, meter " << s.meter << ", " << buf
       << " wall\n";
   // Means over the iterations (energy: their sum over their number); the peak memory is the
-  // largest of one iteration's, above the resident memory before the network was built.
-  out << "phase      mean time_s  mean energy_j  peak memory\n";
+  // largest of one iteration's, above the resident memory before the network was built; minor
+  // faults are the mean per iteration (measure/page_faults.h).
+  out << "phase      mean time_s  mean energy_j  minor faults  peak memory\n";
   for (const NetworkPhaseStats& p : s.phases) {
     std::string energy = "-";
     if (p.energy_j) {
@@ -447,8 +456,13 @@ std::string FormatNetworkSummary(const NetworkRunSummary& s) {
                     static_cast<double>(*p.peak_memory_bytes) / 1048576.0);
       memory = buf;
     }
-    std::snprintf(buf, sizeof(buf), "%-10s %11.4g  %13s  %s", p.phase.c_str(), p.time_s,
-                  energy.c_str(), memory.c_str());
+    std::string faults = "-";
+    if (p.minor_faults) {
+      std::snprintf(buf, sizeof(buf), "%.0f", *p.minor_faults);
+      faults = buf;
+    }
+    std::snprintf(buf, sizeof(buf), "%-10s %11.4g  %13s  %12s  %s", p.phase.c_str(), p.time_s,
+                  energy.c_str(), faults.c_str(), memory.c_str());
     std::string line = buf;
     line.erase(line.find_last_not_of(' ') + 1);
     out << line << "\n";

@@ -72,6 +72,8 @@ struct NetworkPhaseStats {
   // The iteration only: the largest peak resident memory of an iteration above the process's
   // before the network was built (measure/peak_memory.h); empty for phases and when unmeasured.
   std::optional<int64_t> peak_memory_bytes;
+  // Minor page faults per iteration, mean over the stored iterations (measure/page_faults.h).
+  std::optional<double> minor_faults;
 };
 
 struct NetworkRunSummary {

@@ -12,6 +12,7 @@
 
 #include "core/errors.h"
 #include "measure/layer_runner.h"
+#include "measure/page_faults.h"
 #include "measure/sample_conditions.h"
 
 namespace lj {
@@ -192,7 +193,19 @@ PassResult RunTrials(Pass pass, const std::function<void()>& execute, const Meas
   if (meter != nullptr && probe_s > window_s) throw LongExecutionError(label, probe_s, window_s);
   int long_in_a_row = 0;
   bool in_windows = meter != nullptr && probe_s * static_cast<double>(n) >= 0.5 * window_s;
+  // Minor page faults of the stored trials (measure/page_faults.h), read around each trial.
+  int64_t trial_faults = 0;
+  bool faults_known = true;
   for (size_t t = 0; t < trials; ++t) {
+    const std::optional<int64_t> faults_before = ProcessMinorFaults();
+    const auto count_faults = [&] {
+      const std::optional<int64_t> faults_after = ProcessMinorFaults();
+      if (faults_before && faults_after && *faults_after >= *faults_before) {
+        trial_faults += *faults_after - *faults_before;
+      } else {
+        faults_known = false;
+      }
+    };
     if (meter == nullptr) {
       const double elapsed_s = RunTimed(execute, n, stop, label);
       if (elapsed_s < kShortTrialShare * options.min_time_s) {
@@ -200,6 +213,7 @@ PassResult RunTrials(Pass pass, const std::function<void()>& execute, const Meas
         return {};
       }
       time_s[t] = elapsed_s * per_execution;
+      count_faults();
       continue;
     }
     double elapsed_s = 0;
@@ -250,12 +264,16 @@ PassResult RunTrials(Pass pass, const std::function<void()>& execute, const Meas
     socket_j[t] = delta.package_by_socket_j;
     for (double& e : socket_j[t]) e *= per_execution;
     time_s[t] = elapsed_s * per_execution;
+    count_faults();
   }
 
   PassResult result;
   result.pass = pass;
   result.repetitions = n;
   result.trials = options.trials;
+  if (faults_known) {
+    result.minor_faults = MinorFaultsPerExecution(0, trial_faults, n * options.trials);
+  }
   const MeanStd time = Summarise(time_s);
   result.time_s = time.mean;
   result.time_std_s = time.std;

@@ -24,6 +24,9 @@
 //      are read before and after the trials (outside the timed loops). While other processes
 //      took more than max_contention of all cores' time, step 3 runs again (contention_retries
 //      times at most) and the least contended attempt is kept, flagged if still above.
+//   5. Page faults (measure/page_faults.h): getrusage's minor faults are read around each
+//      stored trial (outside the timed loop); their sum over n x trials executions is the
+//      pass's faults per execution.
 //
 // Why min_time_s matters: RAPL counters update about every 1 ms and count in energy units of
 // 15.3-61 uJ (2^-ESU J), so a window of W seconds carries up to ~1 ms of update jitter plus
@@ -90,6 +93,9 @@ struct PassResult {
   std::optional<double> temperature_end_c;
   bool contended = false;
   int attempts = 1;
+  // Minor page faults per execution over the kept trials (measure/page_faults.h; the faults
+  // of all threads, read around each trial); unset where getrusage failed.
+  std::optional<double> minor_faults;
 };
 
 // Thrown when `stop` became true during a measurement. what() names the layer and pass.

@@ -38,6 +38,7 @@ std::vector<SampleRow> ToSampleRows(const std::vector<PassResult>& results,
     row.temperature_start_c = r.temperature_start_c;
     row.temperature_end_c = r.temperature_end_c;
     row.contended = r.contended;
+    row.minor_faults = r.minor_faults;
     rows.push_back(std::move(row));
   }
   return rows;

@@ -51,6 +51,7 @@ struct MeasuredRun {
   int64_t batch_size = 0;
   int64_t run_id = 0;
   std::map<std::string, std::map<int64_t, double>> time_s, energy_j;
+  std::map<std::string, std::map<int64_t, double>> minor_faults;  // schema 6 rows only
 };
 
 // Adds "backward+step" = iteration - forward for the iterations that have both.
@@ -122,6 +123,9 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
                 : row.time_s;
       it->second.time_s[row.phase][row.iteration] = time_s;
       if (row.energy_j) it->second.energy_j[row.phase][row.iteration] = *row.energy_j;
+      if (row.minor_faults) {
+        it->second.minor_faults[row.phase][row.iteration] = static_cast<double>(*row.minor_faults);
+      }
     }
     for (auto& [id, m] : by_run) {
       if (!host.empty() && m.host != host) continue;
@@ -132,6 +136,7 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
       if (found != newest.end() && found->second.definition == m.definition) {
         PoolIterations(m.time_s, found->second.time_s);
         PoolIterations(m.energy_j, found->second.energy_j);
+        PoolIterations(m.minor_faults, found->second.minor_faults);
       }
       newest[key] = std::move(m);  // ids ascend: the newest run names the pool
     }
@@ -268,6 +273,11 @@ std::vector<ModelBundle> FitKinds(const ModelBundle& header, const std::vector<P
 }
 
 }  // namespace
+
+std::optional<double> CompositionRow::FaultCorrectedSum() const {
+  if (!isolated_faults || !measured_faults || !first_touch_s) return std::nullopt;
+  return isolated_sum + (*measured_faults - *isolated_faults) * *first_touch_s;
+}
 
 ErrorSummary Summarise(const std::vector<double>& predicted, const std::vector<double>& measured) {
   if (predicted.size() != measured.size()) {
@@ -504,20 +514,30 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
         // One value per path and pass: the newest sample (samples ascend by id), since a path's
         // config can change between runs (the first layer measured without its input
         // gradient since 2026-12-02).
-        std::map<std::pair<std::string, Pass>, std::pair<std::string, double>> by_path;
+        std::map<std::pair<std::string, Pass>, std::pair<std::string, const PassSample*>> by_path;
         bool complete = true;
         for (const PassSample* s : samples) {
           if (energy && !s->energy_j) complete = false;
-          const double v = energy ? s->energy_j.value_or(0.0) : s->time_s;
           for (const std::string& path : s->network_paths) {
             const std::string phase = PhaseOfPath(path, s->pass);
-            if (!phase.empty()) by_path[{path, s->pass}] = {phase, v};
+            if (!phase.empty()) by_path[{path, s->pass}] = {phase, s};
           }
         }
         std::map<std::string, double> sums;
-        for (const auto& [key, phase_value] : by_path) {
-          sums[phase_value.first] += phase_value.second;
-          sums["iteration"] += phase_value.second;
+        // Page faults per phase; a phase with a sample that has no count has none.
+        std::map<std::string, std::optional<double>> fault_sums;
+        for (const auto& [key, phase_sample] : by_path) {
+          const PassSample& s = *phase_sample.second;
+          const double v = energy ? s.energy_j.value_or(0.0) : s.time_s;
+          for (const std::string& phase : {phase_sample.first, std::string("iteration")}) {
+            sums[phase] += v;
+            auto [it, added] = fault_sums.emplace(phase, 0.0);
+            if (it->second && s.minor_faults) {
+              *it->second += *s.minor_faults;
+            } else {
+              it->second.reset();
+            }
+          }
         }
         if (energy && !complete) continue;
         const auto& by_phase = energy ? m->energy_j : m->time_s;
@@ -532,6 +552,15 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
           row.quantity = energy ? "energy_j" : "time_s";
           row.isolated_sum = sums.at(phase);
           row.measured_median = MeasuredValue(values, energy);
+          const auto faults = m->minor_faults.find(phase);
+          if (!energy && fault_sums.at(phase) && faults != m->minor_faults.end() &&
+              !faults->second.empty()) {
+            row.isolated_faults = fault_sums.at(phase);
+            row.measured_faults = Quantile(Values(faults->second), 0.5);
+            if (const auto touch = first_touch.find(name); touch != first_touch.end()) {
+              row.first_touch_s = Quantile(touch->second, 0.5);
+            }
+          }
           if (row.measured_median > 0) ev.composition.push_back(row);
         }
       }
@@ -714,13 +743,31 @@ std::string FormatEvaluation(const std::vector<HostEvaluation>& hosts) {
     if (ev.composition.empty()) {
       out << "No network with both `--layers` samples and measured iterations.\n";
     } else {
-      out << "| network | batch | phase | quantity | isolated sum | measured | gap |\n"
-             "|---|---|---|---|---|---|---|\n";
+      out << "| network | batch | phase | quantity | isolated sum | measured | gap | isolated "
+             "faults | network faults | gap with the extra faults² |\n"
+             "|---|---|---|---|---|---|---|---|---|---|\n";
+      bool faults_shown = false;
       for (const CompositionRow& r : ev.composition) {
+        const auto count = [](const std::optional<double>& faults) {
+          if (!faults) return std::string("–");
+          char buf[32];
+          std::snprintf(buf, sizeof(buf), "%.0f", *faults);
+          return std::string(buf);
+        };
+        const std::optional<double> corrected = r.FaultCorrectedSum();
+        faults_shown = faults_shown || r.isolated_faults.has_value();
         out << "| " << r.network << " | " << r.batch_size << " | " << r.phase << " | " << r.quantity
             << " | " << Amount(r.isolated_sum, r.quantity) << " | "
             << Amount(r.measured_median, r.quantity) << " | "
-            << Pct(r.isolated_sum / r.measured_median - 1) << " |\n";
+            << Pct(r.isolated_sum / r.measured_median - 1) << " | " << count(r.isolated_faults)
+            << " | " << count(r.measured_faults) << " | "
+            << (corrected ? Pct(*corrected / r.measured_median - 1) : std::string("–")) << " |\n";
+      }
+      if (faults_shown) {
+        out << "\n² minor page faults (measure/page_faults.h): the isolated passes' sum per "
+               "execution and the network phase's median per iteration; the last column adds the "
+               "network's extra faults × the host's median first-touch cost per page to the "
+               "isolated sum. What is left is not fresh memory.\n";
       }
     }
 
@@ -839,7 +886,11 @@ nlohmann::json ToJson(const std::vector<HostEvaluation>& hosts) {
                              {"quantity", r.quantity},
                              {"isolated_sum", r.isolated_sum},
                              {"measured_median", r.measured_median},
-                             {"gap_pct", 100 * (r.isolated_sum / r.measured_median - 1)}});
+                             {"gap_pct", 100 * (r.isolated_sum / r.measured_median - 1)},
+                             {"isolated_faults", OptionalJson(r.isolated_faults)},
+                             {"measured_faults", OptionalJson(r.measured_faults)},
+                             {"first_touch_s", OptionalJson(r.first_touch_s)},
+                             {"fault_corrected_sum", OptionalJson(r.FaultCorrectedSum())}});
     }
     h["composition"] = composition;
     out.push_back(std::move(h));

@@ -14,7 +14,10 @@
 //       drifts between runs);
 //   (d) the composition gap: the sum of a network's isolated layer measurements (the newest
 //       sample of each path and pass) against its measured phases; what no per-layer model can
-//       fix;
+//       fix. Where measure counted page faults (schema 6, measure/page_faults.h), also the
+//       isolated passes' minor faults against the network phase's, and the gap left once the
+//       extra fresh pages are charged at the host's first-touch cost
+//       (measure/first_touch_probe.h): how much of the gap is the kernel handing out pages;
 //   (e) every metric for each model kind side by side, the first kind being the one under test
 //       and "maclinear" (fit/model_bundle.h) the baseline.
 // Why held-out random rows alone mislead: Getzner et al. (2023) report per-layer CPU energy
@@ -99,6 +102,15 @@ struct CompositionRow {
   std::string quantity;
   double isolated_sum = 0;
   double measured_median = 0;
+  // Time rows where measure counted them (schema 6): the sum of the isolated passes' minor
+  // faults per execution, and the median of the network phase's per iteration.
+  std::optional<double> isolated_faults;
+  std::optional<double> measured_faults;
+  // The host's median first-touch cost per page, seconds (its speed_probes; unset without).
+  std::optional<double> first_touch_s;
+  // The isolated sum plus the extra pages' first-touch time, (measured_faults -
+  // isolated_faults) x first_touch_s; unset unless all three are known.
+  std::optional<double> FaultCorrectedSum() const;
 };
 
 struct HostEvaluation {

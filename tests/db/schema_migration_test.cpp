@@ -335,6 +335,65 @@ TEST(SchemaMigrationTest, AVersion4DatabaseGainsSpeedProbesAndKeepsItsSamples) {
             std::to_string(kSchemaVersion));
 }
 
+// A version-5 database (tests/db/schema_v5.sql) with one layer sample and one network row.
+void WriteVersion5(const std::string& path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  RawExec(db, "PRAGMA journal_mode = WAL");
+  RawExec(db, ReadText(test::SourceDir() + "/tests/db/schema_v5.sql"));
+  RawExec(db, "INSERT INTO meta (key, value) VALUES ('schema_version', '5')");
+  RawExec(db, "INSERT INTO hosts (id, hostname) VALUES (1, 'node1')");
+  RawExec(db,
+          "INSERT INTO runs (id, host_id, kind, source_json, meter, uuid) "
+          "VALUES (5, 1, 'network', '{}', 'none', 'u5')");
+  RawExec(db,
+          "INSERT INTO samples (run_id, sample_index, layer, pass, config, repetitions, trials, "
+          "time_s, meter) VALUES (5, 0, 'relu', 'forward', '{}', 10, 3, 0.001, 'none')");
+  RawExec(db,
+          "INSERT INTO network_samples (run_id, network, batch_size, phase, iteration, time_s, "
+          "meter) VALUES (5, 'n', 8, 'forward', 0, 0.5, 'none')");
+  sqlite3_close(db);
+}
+
+// Schema 6 adds the page-fault counts: NULL in the rows of a version-5 file, read as unset
+// (read-only, without touching the file, and after the migration), and stored for new rows.
+TEST(SchemaMigrationTest, AVersion5DatabaseGainsPageFaultColumns) {
+  TempDir dir;
+  const std::string path = dir.File("v5.sqlite");
+  WriteVersion5(path);
+  const std::string before = ReadText(path);
+  {
+    Store store(path, Store::Access::kReadOnly);
+    EXPECT_EQ(store.schema_version(), 5);
+    ASSERT_EQ(store.ReadSamples("relu").size(), 1u);
+    EXPECT_FALSE(store.ReadSamples("relu")[0].minor_faults.has_value());
+    ASSERT_EQ(store.ReadNetworkSamples().size(), 1u);
+    EXPECT_FALSE(store.ReadNetworkSamples()[0].minor_faults.has_value());
+  }
+  EXPECT_EQ(ReadText(path), before);
+  {
+    Store store(path);
+    EXPECT_EQ(store.schema_version(), kSchemaVersion);
+    EXPECT_FALSE(store.ReadSamples("relu")[0].minor_faults.has_value());
+    EXPECT_FALSE(store.ReadNetworkSamples()[0].minor_faults.has_value());
+    SampleRow sample = store.ReadSamples("relu")[0];
+    sample.sample_index = 1;
+    sample.minor_faults = 12.5;
+    store.InsertSamples({sample});
+    NetworkSampleRow net = store.ReadNetworkSamples()[0];
+    net.iteration = 1;
+    net.minor_faults = 4096;
+    store.InsertNetworkSamples({net});
+    EXPECT_DOUBLE_EQ(*store.ReadSamples("relu")[1].minor_faults, 12.5);
+    EXPECT_EQ(*store.ReadNetworkSamples()[1].minor_faults, 4096);
+    sample.sample_index = 2;
+    sample.minor_faults = -1;
+    EXPECT_THROW(store.InsertSamples({sample}), StoreError);  // CHECK (minor_faults >= 0)
+  }
+  EXPECT_EQ(RawText(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::to_string(kSchemaVersion));
+}
+
 TEST(SchemaMigrationTest, AFailedMigrationLeavesTheDatabaseAtVersion1) {
   TempDir dir;
   const std::string path = dir.File("v1.sqlite");

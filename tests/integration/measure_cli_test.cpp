@@ -98,6 +98,8 @@ TEST_F(MeasureCli, TimeOnlyRunStoresForwardAndBackwardRows) {
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE pass='backward'"), 6);
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE time_s > 0 AND layer='linear'"), 12);
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE energy_j IS NOT NULL"), 0);
+  // Minor page faults per execution (measure/page_faults.h) in every row.
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples WHERE minor_faults >= 0"), 12);
   EXPECT_EQ(QueryText(db_, "SELECT DISTINCT meter FROM samples"), "none");
   EXPECT_EQ(QueryText(db_, "SELECT status FROM runs"), "finished");
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM hosts WHERE torch_version <> ''"), 1);

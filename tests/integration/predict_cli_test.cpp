@@ -336,6 +336,21 @@ TEST_F(MeasureNetCli, StoresThePeakMemoryOfEveryIteration) {
   EXPECT_TRUE(Contains(r.output, " MiB")) << r.output;
 }
 
+// Issue 10: every row counts the process's minor page faults of its phase (measure/page_faults.h),
+// and an iteration's count covers all of its phases: never less than their sum.
+TEST_F(MeasureNetCli, StoresThePageFaultsOfEveryPhase) {
+  const CommandResult r = Measure({"--iterations", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM network_samples WHERE minor_faults IS NULL"), 0);
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM network_samples"), 15);
+  EXPECT_EQ(QueryInt(db_,
+                     "SELECT COUNT(*) FROM network_samples AS it WHERE it.phase = 'iteration' "
+                     "AND it.minor_faults < (SELECT SUM(p.minor_faults) FROM network_samples AS p "
+                     "WHERE p.iteration = it.iteration AND p.phase <> 'iteration')"),
+            0);
+  EXPECT_TRUE(Contains(r.output, "minor faults")) << r.output;
+}
+
 TEST_F(MeasureNetCli, WithEmulatedRaplStoresContiguousPhaseEnergies) {
   // One package at 40 W: every phase window's energy is 40 W x its length (+ up to one 1 ms
   // counter update), and the phases' windows tile the iteration's.

@@ -8,6 +8,10 @@ lj_add_gtest(wraparound_test
 lj_add_gtest(energy_meter_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/energy_meter_test.cpp
   LIBS lj_meter)
+# Minor page faults of the process (measure/page_faults.h).
+lj_add_gtest(page_faults_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/page_faults_test.cpp
+  LIBS lj_meter)
 lj_add_gtest(peak_memory_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/peak_memory_test.cpp
   LIBS lj_meter)

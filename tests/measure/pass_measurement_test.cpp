@@ -4,6 +4,8 @@
 #include "measure/pass_measurement.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -392,6 +394,32 @@ TEST(PassMeasurementTest, APreemptedExecutionRepeatsItsTrialInsteadOfFailing) {
     FAIL() << "a layer that is longer than the window in every trial was measured";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("longer than the"), std::string::npos) << e.what();
+  }
+}
+
+// Page faults per execution (measure/page_faults.h): an execution that maps, touches and unmaps
+// 64 fresh 4 KiB pages faults 64 times; one that spins faults (almost) never. The count is per
+// execution of the stored trials, with and without a meter, not per trial (n x larger) or over
+// the warm-up and pilot too.
+TEST(PassMeasurementTest, CountsTheMinorFaultsOfEachExecution) {
+  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const auto fresh_pages = [page] {
+    const size_t bytes = 64 * page;
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    madvise(p, bytes, MADV_NOHUGEPAGE);
+    for (size_t offset = 0; offset < bytes; offset += page) static_cast<volatile char*>(p)[offset] = 1;
+    munmap(p, bytes);
+  };
+  FakeMeter meter;
+  for (EnergyMeter* m : {static_cast<EnergyMeter*>(nullptr), static_cast<EnergyMeter*>(&meter)}) {
+    const PassResult touched = MeasurePass(Pass::kForward, fresh_pages, Protocol(0.02, 3, 1), m);
+    ASSERT_TRUE(touched.minor_faults.has_value());
+    EXPECT_GE(*touched.minor_faults, 64.0);
+    EXPECT_LT(*touched.minor_faults, 80.0);  // other threads' faults, spread over n executions
+    const PassResult spun = MeasurePass(Pass::kForward, [] { Spin(0.001); }, Protocol(0.02, 3, 1), m);
+    ASSERT_TRUE(spun.minor_faults.has_value());
+    EXPECT_LT(*spun.minor_faults, 4.0);
   }
 }
 

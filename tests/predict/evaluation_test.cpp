@@ -436,6 +436,61 @@ TEST_F(EvaluationTest, CompositionSumsTheNewestSampleOfEachPath) {
   EXPECT_NEAR(forward_sum(), 5 * Formula(fc, Pass::kForward), 1e-12);
 }
 
+// (d) with page faults (schema 6): the isolated passes' faults are summed per phase like their
+// times, the network's are its median per iteration, and the extra pages are charged at the
+// host's median first-touch cost. A phase with a pass that has no count gets none, never a
+// partial sum.
+TEST_F(EvaluationTest, CompositionChargesTheNetworksExtraPageFaultsAtTheFirstTouchCost) {
+  {
+    Store store(db_);
+    const int64_t run = store.ReadRuns().back().id;
+    // 64 MiB in 16.384 ms: 1 us per 4 KiB page (median of 3).
+    test::InsertFirstTouchProbes(store, run,
+                                 {{"2020-01-01T12:00:00.000Z", 0.016384},
+                                  {"2020-01-02T12:00:00.000Z", 0.032768},
+                                  {"2020-01-03T12:00:00.000Z", 0.008192}});
+    for (const char* sql :
+         {"UPDATE samples SET minor_faults = 10 WHERE pass = 'forward' AND run_id IN (SELECT id "
+          "FROM runs WHERE kind = 'net-layers')",
+          "UPDATE network_samples SET minor_faults = 1000 + iteration WHERE phase = 'forward'",
+          "UPDATE network_samples SET minor_faults = 0 WHERE phase <> 'forward'"}) {
+      ASSERT_EQ(sqlite3_exec(store.handle(), sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    }
+  }
+  const std::vector<HostEvaluation> hosts = Evaluate({db_}, "", QuickOptions());
+  const CompositionRow* forward = nullptr;
+  const CompositionRow* backward = nullptr;
+  for (const CompositionRow& r : hosts.at(0).composition) {
+    if (r.network != "fair" || r.quantity != "time_s") continue;
+    if (r.phase == "forward") forward = &r;
+    if (r.phase == "backward") backward = &r;
+  }
+  ASSERT_NE(forward, nullptr);
+  ASSERT_NE(backward, nullptr);
+  ASSERT_TRUE(forward->isolated_faults && forward->measured_faults && forward->first_touch_s);
+  EXPECT_DOUBLE_EQ(*forward->isolated_faults, 10.0);    // one forward path
+  EXPECT_DOUBLE_EQ(*forward->measured_faults, 1005.0);  // median of 1000..1010
+  EXPECT_NEAR(*forward->first_touch_s, 1e-6, 1e-12);
+  ASSERT_TRUE(forward->FaultCorrectedSum());
+  EXPECT_NEAR(*forward->FaultCorrectedSum(), forward->isolated_sum + 995 * 1e-6, 1e-12);
+  // The backward passes and the accumulation were stored without counts.
+  EXPECT_FALSE(backward->isolated_faults);
+  EXPECT_FALSE(backward->FaultCorrectedSum());
+  const std::string text = FormatEvaluation(hosts);
+  EXPECT_NE(text.find("² minor page faults"), std::string::npos) << text;
+  bool found = false;
+  const nlohmann::json j = ToJson(hosts);
+  for (const nlohmann::json& r : j.at(0).at("composition")) {
+    if (r.at("network") != "fair" || r.at("phase") != "forward" || r.at("quantity") != "time_s") {
+      continue;
+    }
+    found = true;
+    EXPECT_DOUBLE_EQ(r.at("measured_faults").get<double>(), 1005.0);
+    EXPECT_NEAR(r.at("fault_corrected_sum").get<double>(), *forward->FaultCorrectedSum(), 1e-12);
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(EvaluationTest, NoSamplesIsAClearError) {
   const std::string empty = (dir_ / "empty.sqlite").string();
   { Store store(empty); }
