@@ -56,7 +56,9 @@ void NetworkSamplesTable::Insert(const NetworkSampleRow& row) {
 std::vector<NetworkSampleRow> NetworkSamplesTable::Read(const std::string& network) {
   const std::string sql =
       std::string("SELECT ") +
-      (schema_version_ >= 6 ? kColumns : schema_version_ >= 3 ? kColumnsBefore6 : kColumnsBefore3) +
+      (schema_version_ >= 6   ? kColumns
+       : schema_version_ >= 3 ? kColumnsBefore6
+                              : kColumnsBefore3) +
       ", created_at FROM network_samples WHERE ?1 = '' OR network = ?1 ORDER BY id";
   Statement q = connection_.Prepare(
       sql, "read network samples" + (network.empty() ? std::string() : " of " + network));

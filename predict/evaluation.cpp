@@ -450,9 +450,24 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
       }
     }
 
-    // (c) networks, leave one network out; (d) the composition gap.
+    // (c) networks, leave one network out; (d) the composition gap; (f) fresh pages.
     for (const MeasuredRun& m : measured) {
       if (m.host != name) continue;
+      for (const char* phase : {"forward", "backward", "iteration"}) {
+        const auto faults = m.minor_faults.find(phase);
+        const auto times = m.time_s.find(phase);
+        if (faults == m.minor_faults.end() || times == m.time_s.end()) continue;
+        std::vector<double> x, y;
+        for (const auto& [iteration, count] : faults->second) {
+          if (const auto t = times->second.find(iteration); t != times->second.end()) {
+            x.push_back(count);
+            y.push_back(t->second);
+          }
+        }
+        if (const std::optional<FaultTimeFit> fit = FitTimeOnFaults(x, y)) {
+          ev.fault_fits.push_back({m.network, m.batch_size, phase, *fit});
+        }
+      }
       std::string why;
       std::optional<NetworkLayers> net;
       try {
@@ -806,6 +821,24 @@ std::string FormatEvaluation(const std::vector<HostEvaluation>& hosts) {
             << ".\n";
       }
     }
+    out << "\n## (f) Fresh pages in the measured networks (time = base + cost × minor faults "
+           "over the pooled iterations)\n\n";
+    if (ev.fault_fits.empty()) {
+      out << "No measured network phase whose page faults vary (schema 6 rows, >= 4 iterations, "
+             "a range of >= 100 faults).\n";
+    } else {
+      out << "| network | batch | phase | iterations | faults | base (no fresh pages) | cost per "
+             "fault | R² |\n|---|---|---|---|---|---|---|---|\n";
+      for (const FaultFitRow& r : ev.fault_fits) {
+        char buf[192];
+        std::snprintf(buf, sizeof(buf), "%.0f-%.0f | %s | %.3g us | %.2f", r.fit.min_faults,
+                      r.fit.max_faults, Amount(r.fit.base_s, "time_s").c_str(),
+                      r.fit.s_per_fault * 1e6, r.fit.r2);
+        out << "| " << r.network << " | " << r.batch_size << " | " << r.phase << " | " << r.fit.n
+            << " | " << buf << " |\n";
+      }
+    }
+
     for (const std::string& note : ev.notes) out << "- note: " << note << "\n";
     out << "\n";
   }
@@ -893,6 +926,19 @@ nlohmann::json ToJson(const std::vector<HostEvaluation>& hosts) {
                              {"fault_corrected_sum", OptionalJson(r.FaultCorrectedSum())}});
     }
     h["composition"] = composition;
+    nlohmann::json fault_fits = nlohmann::json::array();
+    for (const FaultFitRow& r : ev.fault_fits) {
+      fault_fits.push_back({{"network", r.network},
+                            {"batch_size", r.batch_size},
+                            {"phase", r.phase},
+                            {"iterations", r.fit.n},
+                            {"min_faults", r.fit.min_faults},
+                            {"max_faults", r.fit.max_faults},
+                            {"base_s", r.fit.base_s},
+                            {"s_per_fault", r.fit.s_per_fault},
+                            {"r2", r.fit.r2}});
+    }
+    h["fault_fits"] = fault_fits;
     out.push_back(std::move(h));
   }
   return out;

@@ -19,7 +19,10 @@
 //       extra fresh pages are charged at the host's first-touch cost
 //       (measure/first_touch_probe.h): how much of the gap is the kernel handing out pages;
 //   (e) every metric for each model kind side by side, the first kind being the one under test
-//       and "maclinear" (fit/model_bundle.h) the baseline.
+//       and "maclinear" (fit/model_bundle.h) the baseline;
+//   (f) fresh pages in the measured networks: per network and phase, the line time = base +
+//       cost x minor faults over its pooled iterations (predict/fault_time_fit.h), where the
+//       fault counts vary: the phase's time without fresh pages, and what a fault costs in it.
 // Why held-out random rows alone mislead: Getzner et al. (2023) report per-layer CPU energy
 // models with R^2 0.998 on random configs but 0.31 on layers of real networks.
 //
@@ -36,6 +39,7 @@
 #include <vector>
 
 #include "fit/model_fit.h"
+#include "predict/fault_time_fit.h"
 
 namespace lj {
 
@@ -113,6 +117,14 @@ struct CompositionRow {
   std::optional<double> FaultCorrectedSum() const;
 };
 
+// (f) one phase of one measured network whose iterations' page faults vary.
+struct FaultFitRow {
+  std::string network;
+  int64_t batch_size = 0;
+  std::string phase;  // forward, backward, iteration
+  FaultTimeFit fit;
+};
+
 struct HostEvaluation {
   std::string host, cpu_model, blas, torch_version;
   int threads_used = 0;
@@ -121,6 +133,7 @@ struct HostEvaluation {
   std::vector<LayerScore> layers;
   std::vector<PhaseScore> phases;
   std::vector<CompositionRow> composition;
+  std::vector<FaultFitRow> fault_fits;
   std::vector<std::string> notes;  // what was skipped and why
 };
 
@@ -133,7 +146,8 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
 // (b) and (c) per kind.
 std::string FormatEvaluation(const std::vector<HostEvaluation>& hosts);
 // The same as JSON: [{"host", "cpu_model", ..., "kinds", "held_out", "layers",
-// "layer_summary": {kind: {network|"all": ErrorSummary}}, "phases", "composition", "notes"}].
+// "layer_summary": {kind: {network|"all": ErrorSummary}}, "phases", "composition", "fault_fits",
+// "notes"}].
 nlohmann::json ToJson(const std::vector<HostEvaluation>& hosts);
 
 }  // namespace lj

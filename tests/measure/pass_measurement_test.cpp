@@ -408,7 +408,8 @@ TEST(PassMeasurementTest, CountsTheMinorFaultsOfEachExecution) {
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return;
     madvise(p, bytes, MADV_NOHUGEPAGE);
-    for (size_t offset = 0; offset < bytes; offset += page) static_cast<volatile char*>(p)[offset] = 1;
+    for (size_t offset = 0; offset < bytes; offset += page)
+      static_cast<volatile char*>(p)[offset] = 1;
     munmap(p, bytes);
   };
   FakeMeter meter;
@@ -417,7 +418,8 @@ TEST(PassMeasurementTest, CountsTheMinorFaultsOfEachExecution) {
     ASSERT_TRUE(touched.minor_faults.has_value());
     EXPECT_GE(*touched.minor_faults, 64.0);
     EXPECT_LT(*touched.minor_faults, 80.0);  // other threads' faults, spread over n executions
-    const PassResult spun = MeasurePass(Pass::kForward, [] { Spin(0.001); }, Protocol(0.02, 3, 1), m);
+    const PassResult spun = MeasurePass(
+        Pass::kForward, [] { Spin(0.001); }, Protocol(0.02, 3, 1), m);
     ASSERT_TRUE(spun.minor_faults.has_value());
     EXPECT_LT(*spun.minor_faults, 4.0);
   }

@@ -489,6 +489,32 @@ TEST_F(EvaluationTest, CompositionChargesTheNetworksExtraPageFaultsAtTheFirstTou
     EXPECT_NEAR(r.at("fault_corrected_sum").get<double>(), *forward->FaultCorrectedSum(), 1e-12);
   }
   EXPECT_TRUE(found);
+  // Fault counts 1000-1010 vary too little for (f)'s line.
+  EXPECT_TRUE(hosts.at(0).fault_fits.empty());
+}
+
+// (f): iterations whose faults vary lie on time = base + cost x faults; evaluate recovers both
+// per network and phase, and prints them.
+TEST_F(EvaluationTest, FitsEachNetworkPhasesTimeOnItsPageFaults) {
+  {
+    Store store(db_);
+    const char* sql =
+        "UPDATE network_samples SET minor_faults = 1000 * iteration, time_s = 0.002 + "
+        "1e-5 * 1000 * iteration WHERE network = 'fair' AND phase = 'forward'";
+    ASSERT_EQ(sqlite3_exec(store.handle(), sql, nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  const std::vector<HostEvaluation> hosts = Evaluate({db_}, "", QuickOptions());
+  ASSERT_EQ(hosts.at(0).fault_fits.size(), 1u);  // only fair's forward rows have counts
+  const FaultFitRow& r = hosts.at(0).fault_fits[0];
+  EXPECT_EQ(r.network, "fair");
+  EXPECT_EQ(r.phase, "forward");
+  EXPECT_EQ(r.fit.n, 11);
+  EXPECT_NEAR(r.fit.base_s, 0.002, 1e-9);
+  EXPECT_NEAR(r.fit.s_per_fault, 1e-5, 1e-12);
+  const std::string text = FormatEvaluation(hosts);
+  EXPECT_NE(text.find("| fair | 16 | forward | 11 | 0-10000 | 2 ms | 10 us | 1.00 |"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(EvaluationTest, NoSamplesIsAClearError) {
