@@ -18,6 +18,7 @@
 #include "core/file_write.h"
 #include "fit/bundle_fit.h"
 #include "fit/feature_export.h"
+#include "fit/metrics.h"
 #include "fit/fit_cli.h"
 #include "fit/store_samples.h"
 
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
                             std::to_string(hosts.size()) + " hosts; add --host NAME");
     }
     const auto framework_memory = lj::ReadFrameworkMemory(c.db_paths, c.host);
+    const auto first_touch = lj::ReadFirstTouchCosts(c.db_paths, c.host);
     std::vector<lj::ModelBundle> bundles;
     for (const auto& [name, data] : hosts) {
       spdlog::info("{}: fitting {} samples ({} model kind)", name, data.samples.size(), c.kind);
@@ -84,6 +86,9 @@ int main(int argc, char** argv) {
             "{}: no run of the framework-memory probes (configs/nets/probes/); predicted peak "
             "memory will count tensors only",
             name);
+      }
+      if (const auto touch = first_touch.find(name); touch != first_touch.end()) {
+        bundle.first_touch_s_per_page = lj::Median(touch->second);
       }
       const std::string path = c.out.empty() ? lj::DefaultBundlePath(name) : c.out;
       lj::SaveBundle(bundle, path);

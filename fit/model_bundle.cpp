@@ -338,6 +338,7 @@ nlohmann::json ToJson(const ModelBundle& b) {
     j["framework_memory"] = {{"base_bytes", f.base_bytes}, {"runs", f.runs}};
     if (f.conv2d_bytes) j["framework_memory"]["conv2d_bytes"] = *f.conv2d_bytes;
   }
+  if (b.first_touch_s_per_page) j["first_touch_s_per_page"] = *b.first_touch_s_per_page;
   return j;
 }
 
@@ -378,6 +379,15 @@ ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context) 
             f.dump());
       }
       b.framework_memory = m;
+    }
+    if (j.contains("first_touch_s_per_page")) {
+      const nlohmann::json& v = j.at("first_touch_s_per_page");
+      const double t = v.is_number() ? v.get<double>() : 0.0;
+      if (!(t > 0) || !std::isfinite(t)) {
+        throw ConfigError("first_touch_s_per_page must be a finite number > 0, got " +
+                          j.at("first_touch_s_per_page").dump());
+      }
+      b.first_touch_s_per_page = t;
     }
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(Prefix(context) + e.what());

@@ -19,6 +19,7 @@
 //  "sources":["db/x.sqlite"],
 //  "framework_memory":{"base_bytes":B,"conv2d_bytes":C,"runs":R},   (optional, and C in it:
 //                                    FrameworkMemory)
+//  "first_touch_s_per_page":T,      (optional: the host's median first-touch probe, seconds)
 //  "models":[{"layer":"conv2d","pass":"forward","quantity":"time_s","kind":"nnlasso",
 //     "degree":3,"term_set":"capped_polynomial","target_transform":"none",
 //     "meter":"pyrapl","rapl_domain":"package",
@@ -162,6 +163,9 @@ struct ModelBundle {
   std::vector<std::string> sources;
   std::vector<Model> models;
   std::optional<FrameworkMemory> framework_memory;  // absent: the probes were not measured
+  // The median of the host's first-touch probes (measure/first_touch_probe.h): seconds to fault
+  // in one fresh page. Absent: no probe was measured.
+  std::optional<double> first_touch_s_per_page;
 
   // The model for (layer, pass, quantity), or nullptr.
   const Model* Find(LayerType layer, Pass pass, Quantity quantity) const;

@@ -22,6 +22,7 @@
 #include "net/network_input.h"
 #include "predict/batch_size_table.h"
 #include "predict/comparison.h"
+#include "predict/fresh_memory_note.h"
 #include "predict/predictor.h"
 #include "predict/report.h"
 
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
       bundle_path = demo_path;
     }
     const lj::ModelBundle bundle = lj::LoadBundleForHost(bundle_path, wanted_host);
+    const std::optional<std::string> fresh_memory_note = lj::FreshMemoryNote(bundle);
 
     if (table) {
       std::vector<lj::NetworkPrediction> predictions;
@@ -117,11 +119,13 @@ int main(int argc, char** argv) {
         nlohmann::json out = lj::ToJson(rows);
         out["bundle"] = {{"path", bundle_path}, {"host", bundle.hostname}};
         if (!models_note.empty()) out["models_note"] = models_note;
+        if (fresh_memory_note) out["fresh_memory_note"] = *fresh_memory_note;
         std::cout << out.dump(2) << std::endl;
       } else {
         std::cout << lj::FormatBatchSizeTable(rows) << "models: " << bundle_path << " (host "
                   << bundle.hostname << ")\n";
         if (!models_note.empty()) std::cout << "note: " << models_note << "\n";
+        if (fresh_memory_note) std::cout << "note: " << *fresh_memory_note << "\n";
         std::cout.flush();
       }
       return 0;
@@ -148,10 +152,12 @@ int main(int argc, char** argv) {
       nlohmann::json out = lj::ToJson(prediction, bundle_path);
       if (comparison) out["comparison"] = lj::ToJson(*comparison);
       if (!models_note.empty()) out["models_note"] = models_note;
+      if (fresh_memory_note) out["fresh_memory_note"] = *fresh_memory_note;
       std::cout << out.dump(2) << std::endl;
     } else {
       std::cout << lj::FormatPrediction(prediction, bundle_path);
       if (!models_note.empty()) std::cout << "note: " << models_note << "\n";
+      if (fresh_memory_note) std::cout << "note: " << *fresh_memory_note << "\n";
       if (comparison) std::cout << "\n" << lj::FormatComparison(*comparison);
       std::cout.flush();
     }

@@ -285,6 +285,11 @@ TEST_F(FitCliTest, FitWritesTheHostsFrameworkMemoryIntoItsBundle) {
     AddRun(store, "beta", LayerType::kLinear, 60, "none", 2);
     AddNetworkRun(store, "alpha", kFrameworkProbeNetwork, {1048576});
     AddNetworkRun(store, "alpha", kConvFrameworkProbeNetwork, {1200000});
+    // alpha's first-touch probes: 1, 3 and 2 us per 4 KiB page of 64 MiB.
+    test::InsertFirstTouchProbes(store, store.ReadRuns().back().id,
+                                 {{"2020-01-01T12:00:00.000Z", 0.016384},
+                                  {"2020-01-01T12:01:00.000Z", 0.049152},
+                                  {"2020-01-01T12:02:00.000Z", 0.032768}});
   }
   const std::string models = (dir_ / "models").string();
   Output r = RunFit("--db " + db + " --host alpha --out " + models + "/alpha.json --folds 3");
@@ -293,11 +298,14 @@ TEST_F(FitCliTest, FitWritesTheHostsFrameworkMemoryIntoItsBundle) {
   ASSERT_TRUE(alpha.framework_memory);
   EXPECT_EQ(alpha.framework_memory->base_bytes, 1048576);
   EXPECT_EQ(alpha.framework_memory->conv2d_bytes, 1200000 - 1048576);
+  ASSERT_TRUE(alpha.first_touch_s_per_page);  // the median probe, per page
+  EXPECT_NEAR(*alpha.first_touch_s_per_page, 2e-6, 1e-12);
   r = RunFit("--db " + db + " --host beta --out " + models + "/beta.json --folds 3");
   ASSERT_EQ(r.status, 0) << r.text;
   EXPECT_NE(r.text.find("beta: no run of the framework-memory probes"), std::string::npos)
       << r.text;
   EXPECT_FALSE(LoadBundle(models + "/beta.json").framework_memory);
+  EXPECT_FALSE(LoadBundle(models + "/beta.json").first_touch_s_per_page);
 }
 
 TEST_F(FitCliTest, ErrorsExitOneWithAMessage) {

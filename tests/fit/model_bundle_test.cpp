@@ -96,6 +96,32 @@ TEST_F(ModelBundleTest, FrameworkMemoryRoundTripsWithOrWithoutItsConvPart) {
   }
 }
 
+// The host's first-touch cost round-trips; a bundle without it reads as unknown, and one that
+// is not a number > 0 is refused naming the field.
+TEST_F(ModelBundleTest, FirstTouchCostRoundTripsAndIsChecked) {
+  ModelBundle original = Fitted();
+  const std::string path = (dir_ / "touch.json").string();
+  SaveBundle(original, path);
+  EXPECT_FALSE(LoadBundle(path).first_touch_s_per_page);
+  EXPECT_FALSE(ToJson(original).contains("first_touch_s_per_page"));
+  original.first_touch_s_per_page = 1.15e-5;
+  SaveBundle(original, path);
+  ASSERT_TRUE(LoadBundle(path).first_touch_s_per_page);
+  EXPECT_DOUBLE_EQ(*LoadBundle(path).first_touch_s_per_page, 1.15e-5);
+  for (const nlohmann::json& bad :
+       {nlohmann::json(0.0), nlohmann::json(-1e-6), nlohmann::json("x")}) {
+    nlohmann::json j = ToJson(original);
+    j["first_touch_s_per_page"] = bad;
+    try {
+      BundleFromJson(j, "b.json");
+      ADD_FAILURE() << "accepted " << bad.dump();
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("first_touch_s_per_page"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 TEST_F(ModelBundleTest, PredictionNamesFeaturesOutsideTrainingBounds) {
   const ModelBundle b = Fitted();
   const Model* m = b.Find(LayerType::kLinear, Pass::kForward, Quantity::kTimeS);

@@ -32,8 +32,8 @@ TEST(FaultTimeFitTest, RecoversTheBaseAndTheCostPerFault) {
 }
 
 TEST(FaultTimeFitTest, RefusesWhatCannotGiveASlope) {
-  EXPECT_FALSE(FitTimeOnFaults({0, 1000, 2000}, {0.1, 0.2, 0.3}));           // 3 points
-  EXPECT_FALSE(FitTimeOnFaults({0, 1000, 2000, 3000}, {0.1, 0.2, 0.3}));     // sizes differ
+  EXPECT_FALSE(FitTimeOnFaults({0, 1000, 2000}, {0.1, 0.2, 0.3}));            // 3 points
+  EXPECT_FALSE(FitTimeOnFaults({0, 1000, 2000, 3000}, {0.1, 0.2, 0.3}));      // sizes differ
   EXPECT_FALSE(FitTimeOnFaults({500, 520, 540, 560}, {0.1, 0.2, 0.3, 0.4}));  // range < 100
   EXPECT_FALSE(FitTimeOnFaults({}, {}));
 }

@@ -1,0 +1,32 @@
+#pragma once
+// What `predict` says about fresh memory on a host where a page fault is expensive (issue 10).
+//
+// measure's first-touch probe (measure/first_touch_probe.h) times the fault of a fresh page:
+// ~0.2-0.5 us on bare metal, 10-17 us on the paravirtualised KVM guests of JOURNAL.md. On such
+// a host a training step's time depends on how many fresh pages glibc's heap hands out, which
+// changes between processes (MobileNetV3-Small's forward pass: 0 to 30,000 faults, 103 to
+// 324 ms), so no per-layer sum can be exact there. A malloc that keeps freed memory for reuse
+// (never mmaps, never trims) removed those faults in LibTorch and in Python alike: measured on
+// the 11.5 us guest of JOURNAL.md 2026-12-06 (second session), ResNet-18 at batch 16 from
+// ~75,000 faults and 1.17-1.34 s to 0-2,100 faults and 0.71-0.73 s per iteration, for 5-11 %
+// more peak memory. The note says so, with the setting, where the bundle's host pays
+// kExpensiveFirstTouchS or more per page.
+#include <optional>
+#include <string>
+
+#include "fit/model_bundle.h"
+
+namespace lj {
+
+// 2 us per page: ~5x bare metal's; where a fresh 4 KiB page costs as much as ~100k MACs.
+inline constexpr double kExpensiveFirstTouchS = 2e-6;
+
+// The glibc setting that keeps freed memory for reuse (GLIBC_TUNABLES).
+inline constexpr const char* kKeepFreedMemoryTunables =
+    "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736";
+
+// The note for `bundle`'s host, or nullopt when its first-touch cost is unknown or below
+// kExpensiveFirstTouchS.
+std::optional<std::string> FreshMemoryNote(const ModelBundle& bundle);
+
+}  // namespace lj

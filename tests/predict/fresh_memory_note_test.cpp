@@ -1,0 +1,30 @@
+// Tests of predict's fresh-memory note (predict/fresh_memory_note.h): said with the host's cost
+// and the glibc setting where a page fault is expensive, never where it is cheap or unknown.
+#include "predict/fresh_memory_note.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace lj {
+namespace {
+
+TEST(FreshMemoryNoteTest, SaidOnlyWhereAFreshPageIsExpensive) {
+  ModelBundle b;
+  b.hostname = "vm";
+  EXPECT_FALSE(FreshMemoryNote(b));  // no probe
+  b.first_touch_s_per_page = 3e-7;   // bare metal
+  EXPECT_FALSE(FreshMemoryNote(b));
+  b.first_touch_s_per_page = kExpensiveFirstTouchS * 0.99;
+  EXPECT_FALSE(FreshMemoryNote(b));
+  b.first_touch_s_per_page = 1.15e-5;
+  const auto note = FreshMemoryNote(b);
+  ASSERT_TRUE(note);
+  EXPECT_NE(note->find("on vm the first touch of a page costs 11.5 us"), std::string::npos) << *note;
+  EXPECT_NE(note->find(std::string("GLIBC_TUNABLES=") + kKeepFreedMemoryTunables),
+            std::string::npos)
+      << *note;
+}
+
+}  // namespace
+}  // namespace lj
