@@ -18,8 +18,8 @@
 #include "core/file_write.h"
 #include "fit/bundle_fit.h"
 #include "fit/feature_export.h"
-#include "fit/metrics.h"
 #include "fit/fit_cli.h"
+#include "fit/metrics.h"
 #include "fit/store_samples.h"
 
 int main(int argc, char** argv) {

@@ -17,12 +17,12 @@
 namespace lj {
 
 struct FaultTimeFit {
-  int64_t n = 0;             // iterations
-  double min_faults = 0;     // fewest and most faults of an iteration
+  int64_t n = 0;          // iterations
+  double min_faults = 0;  // fewest and most faults of an iteration
   double max_faults = 0;
-  double base_s = 0;         // intercept: the phase's time without fresh pages
-  double s_per_fault = 0;    // slope: seconds per minor fault
-  double r2 = 0;             // coefficient of determination of the line
+  double base_s = 0;       // intercept: the phase's time without fresh pages
+  double s_per_fault = 0;  // slope: seconds per minor fault
+  double r2 = 0;           // coefficient of determination of the line
 };
 
 // The line through (faults[i], time_s[i]). nullopt for mismatched sizes, fewer than 4 points,

@@ -20,7 +20,8 @@ TEST(FreshMemoryNoteTest, SaidOnlyWhereAFreshPageIsExpensive) {
   b.first_touch_s_per_page = 1.15e-5;
   const auto note = FreshMemoryNote(b);
   ASSERT_TRUE(note);
-  EXPECT_NE(note->find("on vm the first touch of a page costs 11.5 us"), std::string::npos) << *note;
+  EXPECT_NE(note->find("on vm the first touch of a page costs 11.5 us"), std::string::npos)
+      << *note;
   EXPECT_NE(note->find(std::string("GLIBC_TUNABLES=") + kKeepFreedMemoryTunables),
             std::string::npos)
       << *note;
