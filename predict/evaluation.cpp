@@ -349,8 +349,11 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
   std::vector<HostEvaluation> out;
   for (const auto& [name, data] : hosts) {
     HostEvaluation ev;
+    // The host's median cost per fresh page, for (d); unset without probes.
+    std::optional<double> first_touch_s;
     if (const auto touch = first_touch.find(name); touch != first_touch.end()) {
       ev.notes.push_back(FirstTouchNote(touch->second));
+      first_touch_s = Quantile(touch->second, 0.5);
     }
     ev.host = name;
     ev.cpu_model = data.header.cpu_model;
@@ -572,9 +575,7 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
               !faults->second.empty()) {
             row.isolated_faults = fault_sums.at(phase);
             row.measured_faults = Quantile(Values(faults->second), 0.5);
-            if (const auto touch = first_touch.find(name); touch != first_touch.end()) {
-              row.first_touch_s = Quantile(touch->second, 0.5);
-            }
+            row.first_touch_s = first_touch_s;
           }
           if (row.measured_median > 0) ev.composition.push_back(row);
         }
