@@ -7,6 +7,10 @@ namespace lj {
 void AddFitOptions(CLI::App& app, FitCommand& c) {
   app.add_option("--db", c.db_paths, "SQLite store(s) written by measure (repeatable)")->required();
   app.add_option("--host", c.host, "fit only this hostname");
+  app.add_option("--malloc", c.malloc,
+                 "fit only the runs measured under this malloc setting: default, keep-freed or "
+                 "the text a run recorded (run option 'malloc'); needed when a host's runs "
+                 "recorded two");
   app.add_option("--out", c.out, "bundle file (default db/models/<host>.json; one host only)");
   app.add_option("--degree", c.options.degree,
                  "polynomial degree (default 3 for conv2d and maxpool2d, 2 for linear)")

@@ -11,6 +11,7 @@ namespace lj {
 struct FitCommand {
   std::vector<std::string> db_paths;
   std::string host;         // "" = every host in the databases
+  std::string malloc;       // --malloc: "" = every run (one setting per host), else that one
   std::string out;          // "" = db/models/<host>.json
   std::string export_path;  // --export-features: "" = fit
   FitOptions options;

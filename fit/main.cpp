@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
       drift = lj::ReadDriftCorrections(c.db_paths, c.host);
       if (drift.empty()) spdlog::warn("--drift-correction: no speed probes; times as measured");
     }
-    const auto hosts = lj::ReadHostSamples(c.db_paths, c.host,
-                                           c.drift_correction ? &drift : nullptr, &uncorrected);
+    const auto hosts = lj::ReadHostSamples(
+        c.db_paths, c.host, c.drift_correction ? &drift : nullptr, &uncorrected, c.malloc);
     if (uncorrected > 0) {
       spdlog::warn(
           "--drift-correction: {} samples had no speed probe within {:g} minutes and keep "
@@ -49,9 +49,10 @@ int main(int argc, char** argv) {
           uncorrected, lj::DriftCorrection::kDefaultMaxGap_s / 60);
     }
     if (hosts.empty()) {
-      throw lj::ConfigError(c.host.empty()
-                                ? "no samples in the given databases"
-                                : "no samples of host '" + c.host + "' in the given databases");
+      throw lj::ConfigError((c.host.empty()
+                                 ? "no samples in the given databases"
+                                 : "no samples of host '" + c.host + "' in the given databases") +
+                            (c.malloc.empty() ? "" : " under --malloc '" + c.malloc + "'"));
     }
     if (!c.export_path.empty()) {
       std::vector<lj::LayerConfig> configs;

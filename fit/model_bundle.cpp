@@ -339,6 +339,7 @@ nlohmann::json ToJson(const ModelBundle& b) {
     if (f.conv2d_bytes) j["framework_memory"]["conv2d_bytes"] = *f.conv2d_bytes;
   }
   if (b.first_touch_s_per_page) j["first_touch_s_per_page"] = *b.first_touch_s_per_page;
+  if (!b.malloc_setting.empty()) j["host"]["malloc"] = b.malloc_setting;
   return j;
 }
 
@@ -365,6 +366,7 @@ ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context) 
     b.torch_version = h.at("torch_version").get<std::string>();
     b.blas = h.at("blas").get<std::string>();
     b.rapl_domains = h.at("rapl_domains").get<std::string>();
+    if (h.contains("malloc")) b.malloc_setting = h.at("malloc").get<std::string>();
     b.sources = j.at("sources").get<std::vector<std::string>>();
     if (j.contains("framework_memory")) {
       const auto& f = j.at("framework_memory");

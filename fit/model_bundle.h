@@ -15,7 +15,9 @@
 // their conv2d terms use in_channels where version 2 uses in_channels_per_group):
 // {"format":..., "format_version":1, "tool_version":"0.1.0", "created_at":"...Z",
 //  "host":{"hostname":..., "cpu_model":..., "sockets":..., "cores":..., "threads_used":...,
-//          "torch_version":..., "blas":..., "rapl_domains":...},
+//          "torch_version":..., "blas":..., "rapl_domains":...,
+//          "malloc":...},                (optional: the runs' malloc setting,
+//                                    core/malloc_setting.h; absent when they recorded none)
 //  "sources":["db/x.sqlite"],
 //  "framework_memory":{"base_bytes":B,"conv2d_bytes":C,"runs":R},   (optional, and C in it:
 //                                    FrameworkMemory)
@@ -166,6 +168,9 @@ struct ModelBundle {
   // The median of the host's first-touch probes (measure/first_touch_probe.h): seconds to fault
   // in one fresh page. Absent: no probe was measured.
   std::optional<double> first_touch_s_per_page;
+  // The malloc setting its runs were measured under (core/malloc_setting.h
+  // DescribeMallocSetting, e.g. "glibc default"); "" when none of them recorded one.
+  std::string malloc_setting;
 
   // The model for (layer, pass, quantity), or nullptr.
   const Model* Find(LayerType layer, Pass pass, Quantity quantity) const;

@@ -9,6 +9,7 @@
 
 #include "core/errors.h"
 #include "core/layer_config.h"
+#include "core/malloc_setting.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
 #include "fit/drift_correction.h"
@@ -195,8 +196,11 @@ double DriftCorrected(double time_s, const std::string& created_at, const std::s
 
 std::map<std::string, HostSamples> ReadHostSamples(
     const std::vector<std::string>& db_paths, const std::string& host,
-    const std::map<std::string, DriftCorrection>* drift, int64_t* uncorrected) {
+    const std::map<std::string, DriftCorrection>* drift, int64_t* uncorrected,
+    const std::string& malloc) {
   std::map<std::string, HostSamples> hosts;
+  // Per hostname, per recorded malloc setting: "db run N, ..." (runs recording none are not in).
+  std::map<std::string, std::map<std::string, std::string>> malloc_runs;
   if (uncorrected) *uncorrected = 0;
   for (const std::string& path : db_paths) {
     RequireDatabase(path);
@@ -211,9 +215,16 @@ std::map<std::string, HostSamples> ReadHostSamples(
         const auto run = store.GetRun(row.run_id);
         const auto info = run ? store.GetHost(run->host_id) : std::nullopt;
         std::string name;
+        const std::optional<std::string> setting =
+            run ? store.GetRunOption(run->id, kMallocRunOption) : std::nullopt;
         if (run && info && run->kind != ToString(RunKind::kNetwork) &&
-            (host.empty() || info->hostname == host)) {
+            (host.empty() || info->hostname == host) &&
+            (malloc.empty() || !setting || *setting == CanonicalMallocSetting(malloc))) {
           name = info->hostname;
+          if (setting) {
+            std::string& runs = malloc_runs[name][*setting];
+            runs += (runs.empty() ? "" : ", ") + path + " run " + std::to_string(run->id);
+          }
           if (run->kind == ToString(RunKind::kNetLayers)) net_layer_runs.insert(row.run_id);
           if (run->kind == ToString(RunKind::kNear)) near_runs.insert(row.run_id);
           HostSamples& h = hosts[name];
@@ -265,6 +276,21 @@ std::map<std::string, HostSamples> ReadHostSamples(
       }
       hosts[it->second].samples.push_back(std::move(s));
     }
+  }
+  for (const auto& [name, settings] : malloc_runs) {
+    if (settings.size() > 1) {
+      std::string list;
+      for (const auto& [setting, runs] : settings) {
+        list += (list.empty() ? "" : "; ") + std::string("'") + setting + "' (" + runs + ")";
+      }
+      throw ConfigError("host " + name +
+                        ": its runs were measured under different malloc settings, which change "
+                        "what a layer costs (core/malloc_setting.h): " +
+                        list +
+                        ". Fit them apart: --malloc default, --malloc keep-freed or "
+                        "--malloc 'SETTING'");
+    }
+    hosts[name].header.malloc_setting = settings.begin()->first;
   }
   return hosts;
 }

@@ -24,9 +24,16 @@ struct HostSamples {
 // With `drift` (from ReadDriftCorrections), each sample's time_s is divided by its host's factor
 // at the sample's created_at (fit/drift_correction.h); a sample with no probe near it keeps its
 // time and is counted in *uncorrected (when given). Energy is never scaled.
+// Malloc settings (run option kMallocRunOption, core/malloc_setting.h): with a non-empty
+// `malloc` (a name or description, CanonicalMallocSetting), only the runs that recorded that
+// setting are read; with "", every run, but a host whose runs recorded two settings is refused
+// with ConfigError("host H: its runs were measured under different malloc settings: ..."),
+// naming each setting's runs. Runs that recorded none (measured before the option existed, and
+// imports) are read either way. header.malloc_setting is the setting the read runs recorded.
 std::map<std::string, HostSamples> ReadHostSamples(
     const std::vector<std::string>& db_paths, const std::string& host = "",
-    const std::map<std::string, DriftCorrection>* drift = nullptr, int64_t* uncorrected = nullptr);
+    const std::map<std::string, DriftCorrection>* drift = nullptr, int64_t* uncorrected = nullptr,
+    const std::string& malloc = "");
 
 // The speed probes of every database (table speed_probes), one DriftCorrection per hostname
 // (only `host` if non-empty) that has any; probes of all runs and files of a host are pooled.

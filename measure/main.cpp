@@ -9,6 +9,7 @@
 #include "measure/blas_kernel.h"
 #include "measure/interrupts.h"
 #include "measure/legacy_import.h"
+#include "measure/malloc_env.h"
 #include "measure/measure_cli.h"
 #include "measure/measurement_run.h"
 #include "measure/near_anchors.h"
@@ -86,7 +87,8 @@ int main(int argc, char** argv) {
   lj::MeasureCommand command;
   lj::AddMeasureOptions(app, command);
   CLI11_PARSE(app, argc, argv);
-  lj::EnsureBlasCoretype(command.blas_coretype, argv);  // re-executes when it sets the variable
+  lj::EnsureBlasCoretype(command.blas_coretype, argv);    // re-executes when it sets the variable
+  lj::EnsureMallocSetting(command.malloc_setting, argv);  // likewise (measure/malloc_env.h)
   if (command.check) {
     std::cout << lj::FormatPreflight(lj::RunPreflightChecks()) << std::flush;
     return 0;

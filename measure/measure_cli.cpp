@@ -138,6 +138,11 @@ void AddMeasureOptions(CLI::App& app, MeasureCommand& c) {
   app.add_option("--blas-coretype", c.blas_coretype,
                  "auto (the OpenBLAS kernel class this CPU supports, when OpenBLAS chose an "
                  "older one) or an OpenBLAS core name: sets OPENBLAS_CORETYPE and re-executes");
+  app.add_option("--malloc", c.malloc_setting,
+                 "keep-freed (GLIBC_TUNABLES that keep freed memory for reuse: no fresh pages "
+                 "between iterations) or default (glibc's own): sets it and re-executes; every "
+                 "run records the setting it ran under (run option 'malloc')")
+      ->check(CLI::IsMember({"keep-freed", "default"}));
 }
 
 void FinishMeasureOptions(const CLI::App& app, MeasureCommand& c, int argc, char** argv) {

@@ -29,6 +29,7 @@ struct MeasureCommand {
   std::string shard;               // "K/N"
   std::vector<std::string> merge;  // --merge OUT IN...
   bool check = false;              // --check
+  std::string malloc_setting;      // --malloc keep-freed|default ("" = as started)
   std::string blas_coretype;       // --blas-coretype auto|NAME
 };
 

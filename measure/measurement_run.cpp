@@ -22,6 +22,7 @@
 #include "core/cost_model.h"
 #include "core/errors.h"
 #include "core/json_reader.h"
+#include "core/malloc_setting.h"
 #include "core/sweep.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
@@ -154,8 +155,10 @@ WorkPlan RandomPlan(const std::string& layer_name, const nlohmann::json& spec,
 }
 
 // A resumed run goes on only on the setup it was measured with (issue 11): the same host
-// (hostname, CPU, threads, LibTorch, BLAS, RAPL domains) and the same meter; a RAPL run resumed
-// without RAPL access would otherwise append time-only rows to an energy data set.
+// (hostname, CPU, threads, LibTorch, BLAS, RAPL domains), the same meter and the same malloc
+// setting (core/malloc_setting.h; runs stored before it was recorded have none to compare); a
+// RAPL run resumed without RAPL access would otherwise append time-only rows to an energy data
+// set.
 void RefuseChangedSetup(Store& store, const RunInfo& run, const HostInfo& now,
                         const std::string& meter, const std::string& flag) {
   const std::string what = flag + ": run " + std::to_string(run.id) + " in " + store.path();
@@ -182,6 +185,9 @@ void RefuseChangedSetup(Store& store, const RunInfo& run, const HostInfo& now,
   differs("RAPL domains", then->rapl_domains, now.rapl_domains);
   differs("sockets and cores", std::to_string(then->sockets) + "/" + std::to_string(then->cores),
           std::to_string(now.sockets) + "/" + std::to_string(now.cores));
+  if (const std::optional<std::string> malloc_then = store.GetRunOption(run.id, kMallocRunOption)) {
+    differs("malloc setting (measure --malloc)", *malloc_then, DescribeMallocSetting());
+  }
 }
 
 // The MAC cap of a sweep: its layer type's default bounds file's max_forward_macs (sweeps are

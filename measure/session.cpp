@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "core/malloc_setting.h"
 #include "measure/blas_kernel.h"
 #include "measure/energy_meter.h"
 #include "measure/host_info.h"
@@ -50,6 +51,8 @@ MeasureSession::MeasureSession(const SessionOptions& options, MeterChoice meter,
       spdlog::warn("==================================================================");
   }
   preflight_json_ = PreflightJson(preflight).dump();
+  malloc_setting_ = DescribeMallocSetting();
+  spdlog::info("malloc: {} (measure --malloc keep-freed|default)", malloc_setting_);
 }
 
 Store& MeasureSession::store() {
@@ -73,6 +76,7 @@ int64_t MeasureSession::CreateRun(const RunInfo& run,
   Store::Transaction create(store());  // the run and its options, or neither
   const int64_t id = store().CreateRun(run);
   store().SetRunOption(id, kPreflightOption, preflight_json_);
+  store().SetRunOption(id, kMallocRunOption, malloc_setting_);
   for (const auto& [name, value] : options) store().SetRunOption(id, name, value);
   create.Commit();
   Announce(id);

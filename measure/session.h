@@ -67,13 +67,16 @@ class MeasureSession {
   // measure/preflight.h's report at session start (JSON text), stored as run option
   // kPreflightOption on every run created; its warnings were logged.
   const std::string& preflight_json() const { return preflight_json_; }
+  // DescribeMallocSetting() of this process (core/malloc_setting.h), stored with every run.
+  const std::string& malloc_setting() const { return malloc_setting_; }
   const SessionOptions& options() const { return options_; }
 
   // A run of `kind` for this host (its row upserted on first use), with command_line, seed and
   // meter filled in; the caller adds layer, source_json, target_n and the protocol.
   RunInfo NewRun(RunKind kind);
-  // Stores `run` (status "running") with the pre-flight report and `options` (run_options
-  // name, value), all or nothing, and announces it; returns its id.
+  // Stores `run` (status "running") with the pre-flight report, the malloc setting (run option
+  // kMallocRunOption, core/malloc_setting.h) and `options` (run_options name, value), all or
+  // nothing, and announces it; returns its id.
   int64_t CreateRun(const RunInfo& run,
                     const std::vector<std::pair<std::string, std::string>>& options = {});
   // Tells options.on_run that `run_id` is being measured (CreateRun does; a resume calls it).
@@ -97,6 +100,7 @@ class MeasureSession {
   SelectedMeter meter_;
   HostInfo host_;
   std::string preflight_json_;
+  std::string malloc_setting_;
   std::unique_ptr<Store> store_;
   std::optional<std::chrono::steady_clock::time_point> last_probe_;
   int64_t host_id_ = 0;  // 0 until the host row is upserted

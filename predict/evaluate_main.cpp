@@ -4,7 +4,7 @@
 //   evaluate --db PATH [--db PATH ...] [--host NAME] [--kinds nnlasso,maclinear,...]
 //            [--folds K] [--terms capped|full] [--calibration none|sum|median|mean] [--no-envelope]
 //            [--residual-correction] [--max-spread 0.25] [--drift-correction] [--nets-dir DIR]
-//            [--json]
+//            [--malloc default|keep-freed|SETTING] [--json]
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   options.fit.folds = 5;
   app.add_option("--db", db_paths, "SQLite store(s) written by measure (repeatable)")->required();
   app.add_option("--host", host, "evaluate only this hostname");
+  app.add_option("--malloc", options.malloc,
+                 "only the runs measured under this malloc setting: default, keep-freed or the "
+                 "text a run recorded (as fit --malloc)");
   app.add_option("--kinds", kinds,
                  "model kinds to compare, comma separated; the first is the one under test "
                  "(nnlasso, gbtree, loglasso, lasso, maclinear)")

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "core/errors.h"
+#include "core/malloc_setting.h"
 #include "db/store.h"
 #include "fit/bundle_fit.h"
 #include "fit/store_samples.h"
@@ -52,6 +53,7 @@ struct MeasuredRun {
   int64_t run_id = 0;
   std::map<std::string, std::map<int64_t, double>> time_s, energy_j;
   std::map<std::string, std::map<int64_t, double>> minor_faults;  // schema 6 rows only
+  std::string malloc_setting;  // run option kMallocRunOption; "" when the run recorded none
 };
 
 // Adds "backward+step" = iteration - forward for the iterations that have both.
@@ -93,11 +95,13 @@ void PoolIterations(std::map<std::string, std::map<int64_t, double>>& into,
 // With `drift`, every phase time is divided by its host's factor at the row's created_at, as
 // ReadHostSamples does for the layers (rows with no probe near them are counted in
 // *uncorrected and keep their time).
+// Runs are pooled only under one malloc setting (core/malloc_setting.h); with a non-empty
+// `malloc`, runs that recorded another setting are not read (those that recorded none are).
 std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_paths,
-                                          const std::string& host,
+                                          const std::string& host, const std::string& malloc,
                                           const std::map<std::string, DriftCorrection>* drift,
                                           int64_t* uncorrected) {
-  std::map<std::tuple<std::string, std::string, int64_t>, MeasuredRun> newest;
+  std::map<std::tuple<std::string, std::string, int64_t, std::string>, MeasuredRun> newest;
   for (const std::string& path : db_paths) {
     Store store(path, Store::Access::kReadOnly);
     std::map<int64_t, MeasuredRun> by_run;
@@ -115,6 +119,7 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
           m.definition = run->source_json;
           if (const auto info = store.GetHost(run->host_id)) m.host = info->hostname;
         }
+        m.malloc_setting = store.GetRunOption(row.run_id, kMallocRunOption).value_or("");
         it = by_run.emplace(row.run_id, std::move(m)).first;
       }
       const double time_s =
@@ -129,9 +134,13 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
     }
     for (auto& [id, m] : by_run) {
       if (!host.empty() && m.host != host) continue;
+      if (!malloc.empty() && !m.malloc_setting.empty() &&
+          m.malloc_setting != CanonicalMallocSetting(malloc)) {
+        continue;
+      }
       AddBackwardStep(m.time_s);
       AddBackwardStep(m.energy_j);
-      const auto key = std::make_tuple(m.host, m.network, m.batch_size);
+      const auto key = std::make_tuple(m.host, m.network, m.batch_size, m.malloc_setting);
       auto found = newest.find(key);
       if (found != newest.end() && found->second.definition == m.definition) {
         PoolIterations(m.time_s, found->second.time_s);
@@ -337,14 +346,32 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
   if (options.drift_correction) drift = ReadDriftCorrections(db_paths, host);
   int64_t uncorrected_samples = 0;
   const auto hosts = ReadHostSamples(db_paths, host, options.drift_correction ? &drift : nullptr,
-                                     &uncorrected_samples);
+                                     &uncorrected_samples, options.malloc);
   if (hosts.empty()) {
     throw ConfigError(host.empty() ? "no samples in the given databases"
                                    : "no samples of host '" + host + "' in the given databases");
   }
   int64_t uncorrected_network_rows = 0;
-  const std::vector<MeasuredRun> measured = ReadMeasuredRuns(
-      db_paths, host, options.drift_correction ? &drift : nullptr, &uncorrected_network_rows);
+  std::vector<MeasuredRun> measured =
+      ReadMeasuredRuns(db_paths, host, options.malloc, options.drift_correction ? &drift : nullptr,
+                       &uncorrected_network_rows);
+  // A network measured under another malloc setting than its host's layers is another machine
+  // to their models: left out, and each host's report says which (runs recording none are kept).
+  std::map<std::string, std::vector<std::string>> other_malloc;
+  measured.erase(std::remove_if(measured.begin(), measured.end(),
+                                [&](const MeasuredRun& m) {
+                                  const auto layers = hosts.find(m.host);
+                                  if (layers == hosts.end() || m.malloc_setting.empty() ||
+                                      layers->second.header.malloc_setting.empty() ||
+                                      m.malloc_setting == layers->second.header.malloc_setting) {
+                                    return false;
+                                  }
+                                  other_malloc[m.host].push_back(m.network + " (run " +
+                                                                 std::to_string(m.run_id) + ", '" +
+                                                                 m.malloc_setting + "')");
+                                  return true;
+                                }),
+                 measured.end());
   const auto first_touch = ReadFirstTouchCosts(db_paths, host);
   std::vector<HostEvaluation> out;
   for (const auto& [name, data] : hosts) {
@@ -355,9 +382,15 @@ std::vector<HostEvaluation> Evaluate(const std::vector<std::string>& db_paths,
       ev.notes.push_back(FirstTouchNote(touch->second));
       first_touch_s = Quantile(touch->second, 0.5);
     }
+    if (const auto other = other_malloc.find(name); other != other_malloc.end()) {
+      ev.notes.push_back("malloc: the layers were measured under '" + data.header.malloc_setting +
+                         "'; left out, measured under another setting: " +
+                         Join(other->second, ", ") + " (evaluate --malloc chooses)");
+    }
     ev.host = name;
     ev.cpu_model = data.header.cpu_model;
     ev.blas = data.header.blas;
+    ev.malloc_setting = data.header.malloc_setting;
     ev.torch_version = data.header.torch_version;
     ev.threads_used = data.header.threads_used;
     for (const ModelKind k : options.kinds) ev.kinds.emplace_back(ToString(k));
@@ -649,7 +682,9 @@ std::string FormatEvaluation(const std::vector<HostEvaluation>& hosts) {
     const size_t n_kinds = ev.kinds.size();
     out << "# Evaluation of host " << ev.host << "\n\n"
         << ev.cpu_model << ", " << ev.threads_used << " threads, " << ev.blas << ", torch "
-        << ev.torch_version << ". Model kinds: " << ev.kinds[0] << " (under test)";
+        << ev.torch_version
+        << ", malloc: " << (ev.malloc_setting.empty() ? "not recorded" : ev.malloc_setting)
+        << ". Model kinds: " << ev.kinds[0] << " (under test)";
     for (size_t k = 1; k < n_kinds; ++k) out << ", " << ev.kinds[k];
     out << ". Errors are (predicted - measured) / measured.\n\n";
 
@@ -863,6 +898,7 @@ nlohmann::json ToJson(const std::vector<HostEvaluation>& hosts) {
                         {"cpu_model", ev.cpu_model},
                         {"blas", ev.blas},
                         {"torch_version", ev.torch_version},
+                        {"malloc", ev.malloc_setting},
                         {"threads_used", ev.threads_used},
                         {"kinds", ev.kinds},
                         {"notes", ev.notes}};

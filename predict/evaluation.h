@@ -54,6 +54,10 @@ struct EvaluationOptions {
   // Divide every layer and network time by the host's speed-probe factor at its time
   // (fit/drift_correction.h), so that all are compared at the host's median speed.
   bool drift_correction = false;
+  // Only the runs measured under this malloc setting (fit/store_samples.h ReadHostSamples; ""
+  // = every run, one setting per host). Networks measured under another setting than their
+  // host's layers are left out either way, with a note.
+  std::string malloc;
 };
 
 // Error statistics of predictions against measurements (all measured > 0).
@@ -127,6 +131,7 @@ struct FaultFitRow {
 
 struct HostEvaluation {
   std::string host, cpu_model, blas, torch_version;
+  std::string malloc_setting;  // the layer runs' (core/malloc_setting.h); "" when not recorded
   int threads_used = 0;
   std::vector<std::string> kinds;  // names, in EvaluationOptions order
   std::vector<HeldOutRow> held_out;

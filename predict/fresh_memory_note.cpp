@@ -5,11 +5,22 @@
 namespace lj {
 
 std::optional<std::string> FreshMemoryNote(const ModelBundle& bundle) {
+  std::string cost;
+  if (bundle.first_touch_s_per_page) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.3g us", *bundle.first_touch_s_per_page * 1e6);
+    cost = text;
+  }
+  if (!bundle.malloc_setting.empty() && bundle.malloc_setting != kGlibcDefaultMalloc) {
+    return "malloc: these models were measured under '" + bundle.malloc_setting +
+           "' (measure --malloc), so the totals are for training under the same setting" +
+           (cost.empty() ? std::string()
+                         : "; under glibc's default each fresh page a step faults in adds " + cost +
+                               " on " + bundle.hostname);
+  }
   if (!bundle.first_touch_s_per_page || *bundle.first_touch_s_per_page < kExpensiveFirstTouchS) {
     return std::nullopt;
   }
-  char cost[32];
-  std::snprintf(cost, sizeof(cost), "%.3g us", *bundle.first_touch_s_per_page * 1e6);
   return std::string("fresh memory: on ") + bundle.hostname + " the first touch of a page costs " +
          cost +
          " (its first-touch probes; ~0.3 us on bare metal), so a training step's time there "
@@ -17,7 +28,8 @@ std::optional<std::string> FreshMemoryNote(const ModelBundle& bundle) {
          "processes: these totals can be off by that. Training with GLIBC_TUNABLES=" +
          kKeepFreedMemoryTunables +
          " keeps freed memory for reuse (measured on an 11.5 us host: ResNet-18 at batch 16 "
-         "-42 % per iteration, +5-11 % peak memory; JOURNAL.md 2026-12-06)";
+         "-42 % per iteration, +5-11 % peak memory; JOURNAL.md 2026-12-06). Models for that "
+         "setting: measure --malloc keep-freed, then fit";
 }
 
 }  // namespace lj

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "core/malloc_setting.h"
 #include "fit/model_bundle.h"
 
 namespace lj {
@@ -21,12 +22,13 @@ namespace lj {
 // 2 us per page: ~5x bare metal's; where a fresh 4 KiB page costs as much as ~100k MACs.
 inline constexpr double kExpensiveFirstTouchS = 2e-6;
 
-// The glibc setting that keeps freed memory for reuse (GLIBC_TUNABLES).
-inline constexpr const char* kKeepFreedMemoryTunables =
-    "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736";
-
-// The note for `bundle`'s host, or nullopt when its first-touch cost is unknown or below
-// kExpensiveFirstTouchS.
+// The note for `bundle`'s host, or nullopt when there is nothing to say:
+//   - models measured under a malloc setting other than glibc's default (ModelBundle
+//     malloc_setting, core/malloc_setting.h): the totals hold for training under that setting,
+//     which the note names (with the first-touch cost that glibc's default would add per fresh
+//     page, where known);
+//   - else, where the first-touch cost is kExpensiveFirstTouchS or more: the totals depend on
+//     fresh pages, and kKeepFreedMemoryTunables avoids them.
 std::optional<std::string> FreshMemoryNote(const ModelBundle& bundle);
 
 }  // namespace lj

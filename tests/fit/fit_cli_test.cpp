@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/malloc_setting.h"
 #include "db/store.h"
 #include "fit/model_bundle.h"
 #include "fit/store_samples.h"
@@ -56,8 +57,9 @@ class FitCliTest : public ::testing::Test {
 
   // Adds one run of `n` configs (forward and backward samples) of `type` on host `hostname`;
   // with energy when meter is "rapl".
-  static void AddRun(Store& store, const std::string& hostname, LayerType type, int n,
-                     const std::string& meter, uint64_t seed, const std::string& kind = "random") {
+  static int64_t AddRun(Store& store, const std::string& hostname, LayerType type, int n,
+                        const std::string& meter, uint64_t seed,
+                        const std::string& kind = "random") {
     HostInfo host;
     host.hostname = hostname;
     host.cpu_model = "Test CPU";
@@ -91,6 +93,7 @@ class FitCliTest : public ::testing::Test {
       ++index;
     }
     store.SetRunStatus(run_id, "finished");
+    return run_id;
   }
 
   fs::path dir_;
@@ -117,6 +120,50 @@ TEST_F(FitCliTest, ReadHostSamplesGroupsByHostAndSkipsNetworkRuns) {
   EXPECT_FALSE(hosts.at("beta").samples[0].energy_j.has_value());
   EXPECT_EQ(ReadHostSamples({db}, "beta").size(), 1u);
   EXPECT_TRUE(ReadHostSamples({db}, "gamma").empty());
+}
+
+// Runs measured under two malloc settings are refused together, naming both, and read apart
+// with --malloc; runs that recorded no setting (older files, imports) are read either way.
+TEST_F(FitCliTest, ReadHostSamplesKeepsMallocSettingsApart) {
+  const std::string db = (dir_ / "a.sqlite").string();
+  const std::string keep = CanonicalMallocSetting("keep-freed");
+  {
+    Store store(db);
+    store.SetRunOption(AddRun(store, "alpha", LayerType::kLinear, 20, "none", 1), kMallocRunOption,
+                       kGlibcDefaultMalloc);
+    store.SetRunOption(AddRun(store, "alpha", LayerType::kLinear, 24, "none", 2), kMallocRunOption,
+                       keep);
+    AddRun(store, "alpha", LayerType::kConv2d, 20, "none", 3);  // recorded none
+  }
+  try {
+    ReadHostSamples({db});
+    FAIL() << "two settings were read together";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("host alpha: its runs were measured under different malloc settings"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("'glibc default' (" + db + " run 1)"), std::string::npos) << what;
+    EXPECT_NE(what.find("'" + keep + "' (" + db + " run 2)"), std::string::npos) << what;
+  }
+  const auto by_default = ReadHostSamples({db}, "", nullptr, nullptr, "default");
+  EXPECT_EQ(by_default.at("alpha").samples.size(), 2u * (20 + 20));
+  EXPECT_EQ(by_default.at("alpha").header.malloc_setting, kGlibcDefaultMalloc);
+  const auto kept = ReadHostSamples({db}, "", nullptr, nullptr, "keep-freed");
+  EXPECT_EQ(kept.at("alpha").samples.size(), 2u * (24 + 20));
+  EXPECT_EQ(kept.at("alpha").header.malloc_setting, keep);
+  // The text a run recorded selects it too.
+  EXPECT_EQ(ReadHostSamples({db}, "", nullptr, nullptr, keep).at("alpha").samples.size(),
+            2u * (24 + 20));
+  // fit names the settings and writes nothing; with --malloc it fits.
+  const std::string out = (dir_ / "alpha.json").string();
+  const Output refused = RunFit("--db " + db + " --out " + out);
+  EXPECT_EQ(refused.status, 1) << refused.text;
+  EXPECT_NE(refused.text.find("different malloc settings"), std::string::npos) << refused.text;
+  EXPECT_FALSE(fs::exists(out));
+  const Output fitted = RunFit("--db " + db + " --out " + out + " --malloc keep-freed --folds 3");
+  ASSERT_EQ(fitted.status, 0) << fitted.text;
+  EXPECT_EQ(LoadBundle(out).malloc_setting, keep);
 }
 
 // Speed probes at 19:00 (machine at its median speed) and 19:30 (twice as slow), then

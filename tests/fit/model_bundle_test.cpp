@@ -122,6 +122,22 @@ TEST_F(ModelBundleTest, FirstTouchCostRoundTripsAndIsChecked) {
   }
 }
 
+// The runs' malloc setting round-trips in "host"; a bundle without it reads as not recorded,
+// and one that is not text is refused.
+TEST_F(ModelBundleTest, MallocSettingRoundTrips) {
+  ModelBundle original = Fitted();
+  const std::string path = (dir_ / "malloc.json").string();
+  SaveBundle(original, path);
+  EXPECT_EQ(LoadBundle(path).malloc_setting, "");
+  EXPECT_FALSE(ToJson(original).at("host").contains("malloc"));
+  original.malloc_setting = "GLIBC_TUNABLES=glibc.malloc.mmap_max=0";
+  SaveBundle(original, path);
+  EXPECT_EQ(LoadBundle(path).malloc_setting, "GLIBC_TUNABLES=glibc.malloc.mmap_max=0");
+  nlohmann::json j = ToJson(original);
+  j["host"]["malloc"] = 3;
+  EXPECT_THROW(BundleFromJson(j, "b.json"), ConfigError);
+}
+
 TEST_F(ModelBundleTest, PredictionNamesFeaturesOutsideTrainingBounds) {
   const ModelBundle b = Fitted();
   const Model* m = b.Find(LayerType::kLinear, Pass::kForward, Quantity::kTimeS);

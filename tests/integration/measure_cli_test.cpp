@@ -351,6 +351,29 @@ TEST_F(MeasureCli, ResumeRefusesAnotherThreadCountAndKeepsTheRunsOwn) {
   EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM hosts"), 1);  // the same host row: 1 thread
 }
 
+// measure --malloc sets the allocator and re-executes itself; the run records the setting it
+// ran under, and a resume under another setting is refused with both named.
+TEST_F(MeasureCli, MallocSettingIsRecordedAndAResumeKeepsIt) {
+  // core/malloc_setting.h kKeepFreedMemoryTunables, as the run records it.
+  const std::string keep =
+      "GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736";
+  const long long stored = StartAndKill({"--n", "30", "--meter", "none", "--malloc", "keep-freed"});
+  EXPECT_EQ(QueryText(db_, "SELECT value FROM run_options WHERE name = 'malloc'"), keep);
+  const auto refused = Resume({"--malloc", "default"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("malloc setting (measure --malloc) '" + keep +
+                                "', this process has 'glibc default'"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(*) FROM samples"), stored);
+  const auto resumed = Resume({"--malloc", "keep-freed"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(QueryInt(db_, "SELECT COUNT(DISTINCT sample_index) FROM samples"), 30);
+  const auto bad = RunCommand({Bin("measure"), "--malloc", "jemalloc", "--db", db_});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--malloc"), std::string::npos) << bad.output;
+}
+
 // Bad input writes nothing: a bad --import-legacy directory creates no database, and --resume
 // on an empty file leaves it empty (it used to write a schema into it first).
 TEST_F(MeasureCli, ImportAndResumeWriteNothingOnBadInput) {

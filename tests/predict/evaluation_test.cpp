@@ -15,6 +15,8 @@
 #include <random>
 #include <string>
 
+#include "core/errors.h"
+#include "core/malloc_setting.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
 #include "tests/support/speed_probes.h"
@@ -194,8 +196,8 @@ class EvaluationTest : public ::testing::Test {
   }
 
   // One more `measure --net` run of `name`: n iterations whose every phase takes `phase_s`.
-  void AddNetworkRun(const std::string& name, const std::string& definition, double phase_s,
-                     int64_t n) {
+  int64_t AddNetworkRun(const std::string& name, const std::string& definition, double phase_s,
+                        int64_t n) {
     Store store(db_);
     RunInfo net;
     net.host_id = host_id_;
@@ -209,6 +211,7 @@ class EvaluationTest : public ::testing::Test {
       }
       store.InsertNetworkSamples(rows);
     }
+    return run;
   }
 
   static EvaluationOptions QuickOptions() {
@@ -332,6 +335,38 @@ TEST_F(EvaluationTest, PoolsTheRunsOfANetworkThatShareItsDefinition) {
   const PhaseScore replaced = Phase(Evaluate({db_}, "", QuickOptions())[0], "fair", "iteration");
   EXPECT_EQ(replaced.iterations, 5);
   EXPECT_DOUBLE_EQ(replaced.measured_median, 2.0);
+}
+
+// A network measured under another malloc setting than its host's layers is neither pooled
+// with the other runs nor scored against their models; the report names it and the layers'
+// setting. Choosing the layers' setting with --malloc gives the same scores.
+TEST_F(EvaluationTest, LeavesOutNetworksMeasuredUnderAnotherMallocSetting) {
+  {
+    Store store(db_);
+    for (const RunInfo& r : store.ReadRuns()) {
+      store.SetRunOption(r.id, kMallocRunOption, kGlibcDefaultMalloc);
+    }
+  }
+  const int64_t kept_run = AddNetworkRun("fair", NetJson("fair", 20), 2.0, 5);
+  {
+    Store store(db_);
+    store.SetRunOption(kept_run, kMallocRunOption, CanonicalMallocSetting("keep-freed"));
+  }
+  const HostEvaluation ev = Evaluate({db_}, "", QuickOptions())[0];
+  EXPECT_EQ(ev.malloc_setting, kGlibcDefaultMalloc);
+  EXPECT_EQ(Phase(ev, "fair", "iteration").iterations, 11);  // the default-malloc run only
+  bool noted = false;
+  for (const std::string& note : ev.notes) {
+    noted |= note.find("left out, measured under another setting: fair (run " +
+                       std::to_string(kept_run) + ", '" + CanonicalMallocSetting("keep-freed") +
+                       "')") != std::string::npos;
+  }
+  EXPECT_TRUE(noted);
+  EvaluationOptions by_default = QuickOptions();
+  by_default.malloc = "default";
+  EXPECT_EQ(Phase(Evaluate({db_}, "", by_default)[0], "fair", "iteration").iterations, 11);
+  by_default.malloc = "keep-freed";  // no layer run recorded it
+  EXPECT_THROW(Evaluate({db_}, "", by_default), ConfigError);
 }
 
 // --drift-correction divides the measured iterations by the speed-probe factor at their time,

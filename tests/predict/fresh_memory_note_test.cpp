@@ -27,5 +27,24 @@ TEST(FreshMemoryNoteTest, SaidOnlyWhereAFreshPageIsExpensive) {
       << *note;
 }
 
+// Models measured under another malloc setting say so whatever the fault cost, and name the
+// cost glibc's default would add where it is known; glibc's default itself changes nothing.
+TEST(FreshMemoryNoteTest, NamesTheMallocSettingOfTheModels) {
+  ModelBundle b;
+  b.hostname = "vm";
+  b.malloc_setting = kGlibcDefaultMalloc;
+  EXPECT_FALSE(FreshMemoryNote(b));
+  b.malloc_setting = CanonicalMallocSetting("keep-freed");
+  auto note = FreshMemoryNote(b);
+  ASSERT_TRUE(note);
+  EXPECT_NE(note->find("measured under '" + b.malloc_setting + "'"), std::string::npos) << *note;
+  EXPECT_EQ(note->find(" us "), std::string::npos) << *note;  // no cost known
+  b.first_touch_s_per_page = 3e-7;
+  note = FreshMemoryNote(b);
+  ASSERT_TRUE(note);
+  EXPECT_NE(note->find("each fresh page a step faults in adds 0.3 us on vm"), std::string::npos)
+      << *note;
+}
+
 }  // namespace
 }  // namespace lj

@@ -1,0 +1,36 @@
+#include "measure/malloc_env.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "core/malloc_setting.h"
+
+namespace lj {
+
+void EnsureMallocSetting(const std::string& choice, char** argv) {
+  if (choice.empty()) return;
+  const char* current = std::getenv("GLIBC_TUNABLES");
+  const std::string want = TunablesFor(choice, current);  // throws for another choice
+  bool changed = want != (current ? current : "");
+  if (want.empty()) {
+    unsetenv("GLIBC_TUNABLES");
+  } else {
+    setenv("GLIBC_TUNABLES", want.c_str(), 1);
+  }
+  if (choice == "default") {
+    for (const char* name : {"MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST", "MALLOC_CHECK_",
+                             "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_PERTURB_",
+                             "MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_"}) {
+      if (std::getenv(name) != nullptr) {
+        unsetenv(name);
+        changed = true;
+      }
+    }
+  }
+  if (!changed) return;
+  execv("/proc/self/exe", argv);
+  // execv failed: go on as started; the run's "malloc" option records what it ran under.
+}
+
+}  // namespace lj
