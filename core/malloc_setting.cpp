@@ -38,9 +38,9 @@ std::string DescribeMallocSetting(const EnvLookup& env) {
     }
     if (!malloc_entries.empty()) parts.push_back("GLIBC_TUNABLES=" + Join(malloc_entries, ":"));
   }
-  for (const char* name : {"MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST", "MALLOC_CHECK_",
-                           "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_PERTURB_",
-                           "MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_"}) {
+  for (const char* name :
+       {"MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST", "MALLOC_CHECK_", "MALLOC_MMAP_MAX_",
+        "MALLOC_MMAP_THRESHOLD_", "MALLOC_PERTURB_", "MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_"}) {
     if (const char* value = env(name)) parts.push_back(std::string(name) + "=" + value);
   }
   if (const char* preload = env("LD_PRELOAD")) {
