@@ -12,12 +12,16 @@
 #      Then the two framework-memory probes (configs/nets/probes/): LibTorch's own memory.
 # About 45 minutes on 2 cores (55 with near). Run it on an idle machine: other processes on the cores inflate
 # the times (JOURNAL.md: the same loop measured 693 and 845 ms minutes apart).
-# Usage: tools/campaign.sh [DB=db/campaign.sqlite] [PARTS=random,sweeps,nets]
+# MALLOC: keep-freed or default (measure --malloc, core/malloc_setting.h), or empty to run
+# under the environment's setting. Every run records the setting; keep one per database.
+# Usage: tools/campaign.sh [DB=db/campaign.sqlite] [PARTS=random,sweeps,nets] [MALLOC]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db=${1:-db/campaign.sqlite}
 parts=${2:-random,sweeps,nets}
-measure=(build/bin/measure --db "$db" --min-time 0.1 --trials 3 --meter auto)
+malloc=()
+[ -n "${3:-}" ] && malloc=(--malloc "$3")
+measure=(build/bin/measure --db "$db" --min-time 0.1 --trials 3 --meter auto "${malloc[@]}")
 log() { echo "== $(date -u +%H:%M:%S) $*"; }
 want() { [[ ",$parts," == *",$1,"* ]]; }
 nets=(lenet5 alexnet vgg11 resnet18 mobilenet_v3_small)
@@ -56,12 +60,12 @@ fi
 if want nets; then
   for net in "${nets[@]}"; do
     log "network $net (batch ${batch[$net]})"
-    build/bin/measure --db "$db" --meter auto --net "configs/nets/$net.json" \
+    build/bin/measure --db "$db" --meter auto "${malloc[@]}" --net "configs/nets/$net.json" \
       --batch-size "${batch[$net]}" --iterations 20 --layers --min-time 0.1 --trials 3
   done
   for probe in configs/nets/probes/*.json; do
     log "framework-memory probe $probe"
-    build/bin/measure --db "$db" --meter none --net "$probe" --iterations 5 --idle 0
+    build/bin/measure --db "$db" --meter none "${malloc[@]}" --net "$probe" --iterations 5 --idle 0
   done
 fi
 log "measured; evaluating"
