@@ -45,6 +45,9 @@ const ParameterSpec kNumClasses = LJ_INT_PARAMETER("num_classes", num_classes, 1
 const ParameterSpec kParameters = LJ_INT_PARAMETER("parameters", parameters, 1);
 const ParameterSpec kParameterTensors = LJ_INT_PARAMETER("parameter_tensors", parameter_tensors, 1);
 const ParameterSpec kInputs = LJ_INT_PARAMETER("inputs", inputs, 1);
+const ParameterSpec kRows = LJ_INT_PARAMETER("rows", rows, 1);
+const ParameterSpec kInnerSize = LJ_INT_PARAMETER("inner_size", inner_size, 1);
+const ParameterSpec kColumns = LJ_INT_PARAMETER("columns", columns, 1);
 #undef LJ_INT_PARAMETER
 
 const ParameterSpec kImageSize{"image_size",
@@ -89,10 +92,10 @@ const ParameterSpec kInputGrad{"input_grad",
 // Every bounds parameter, by name. A descriptor's `bounds_parameters` name rows of this table.
 const std::vector<ParameterSpec>& AllParameterSpecs() {
   static const std::vector<ParameterSpec> kAll = {
-      kBatchSize, kInChannels, kOutChannels, kChannels,         kKernelSize,
-      kStride,    kPadding,    kInFeatures,  kOutFeatures,      kOutputSize,
-      kPPercent,  kNumClasses, kParameters,  kParameterTensors, kImageSize,
-      kGroups,    kBias,       kInputGrad,   kCeilMode,         kInputs};
+      kBatchSize,  kInChannels,       kOutChannels, kChannels,   kKernelSize, kStride,
+      kPadding,    kInFeatures,       kOutFeatures, kOutputSize, kPPercent,   kNumClasses,
+      kParameters, kParameterTensors, kImageSize,   kGroups,     kBias,       kInputGrad,
+      kCeilMode,   kInputs,           kRows,        kInnerSize,  kColumns};
   return kAll;
 }
 

@@ -46,14 +46,18 @@ const Field kNumClasses{"num_classes", &LayerConfig::num_classes, nullptr, 1};
 const Field kParameters{"parameters", &LayerConfig::parameters, nullptr, 1};
 const Field kParameterTensors{"parameter_tensors", &LayerConfig::parameter_tensors, nullptr, 1};
 const Field kInputs{"inputs", &LayerConfig::inputs, nullptr, 1};
+const Field kRows{"rows", &LayerConfig::rows, nullptr, 1};
+const Field kInnerSize{"inner_size", &LayerConfig::inner_size, nullptr, 1};
+const Field kColumns{"columns", &LayerConfig::columns, nullptr, 1};
 
 // Every serialisable field, by JSON key. A descriptor's `fields` name rows of this table.
 const std::vector<Field>& AllFields() {
   static const std::vector<Field> kFields = {
-      kBatchSize,   kInChannels, kOutChannels, kHeight,        kWidth,      kKernelSize,
-      kStride,      kPadding,    kGroups,      kBias,          kInFeatures, kOutFeatures,
-      kNumFeatures, kOutputSize, kPPercent,    kNumClasses,    kParameters, kParameterTensors,
-      kInputGrad,   kCeilMode,   kInputs,      kNormalizedSize};
+      kBatchSize,   kInChannels, kOutChannels, kHeight,         kWidth,      kKernelSize,
+      kStride,      kPadding,    kGroups,      kBias,           kInFeatures, kOutFeatures,
+      kNumFeatures, kOutputSize, kPPercent,    kNumClasses,     kParameters, kParameterTensors,
+      kInputGrad,   kCeilMode,   kInputs,      kNormalizedSize, kRows,       kInnerSize,
+      kColumns};
   return kFields;
 }
 
@@ -216,6 +220,8 @@ std::vector<int64_t> OutputShape(const LayerConfig& c) {
       return {c.batch_size, c.in_channels, c.height, c.width};
     case LayerFamily::kAdaptivePool:
       return {c.batch_size, c.in_channels, c.output_size, c.output_size};
+    case LayerFamily::kBatchedMatmul:
+      return {c.batch_size, c.rows, c.columns};
     case LayerFamily::kLoss:
     case LayerFamily::kOptimizer:
       return {};
@@ -248,6 +254,9 @@ double ForwardMacs(const LayerConfig& c) {
       return static_cast<double>(c.batch_size) * static_cast<double>(c.num_classes);
     case LayerFamily::kOptimizer:
       return static_cast<double>(c.parameters);
+    case LayerFamily::kBatchedMatmul:
+      return static_cast<double>(c.batch_size) * static_cast<double>(c.rows) *
+             static_cast<double>(c.inner_size) * static_cast<double>(c.columns);
   }
   return 0;
 }
@@ -288,6 +297,10 @@ TensorSizes Sizes(const LayerConfig& c) {
     }
     case LayerFamily::kLoss:
       s.input_elements = static_cast<double>(c.batch_size) * static_cast<double>(c.num_classes);
+      break;
+    case LayerFamily::kBatchedMatmul:
+      s.input_elements = static_cast<double>(c.batch_size) * static_cast<double>(c.inner_size) *
+                         (static_cast<double>(c.rows) + static_cast<double>(c.columns));
       break;
     case LayerFamily::kOptimizer:
       s.output_elements = 0;

@@ -33,6 +33,13 @@
 //                (batch_size, in_channels, height, width) order and copied, runs of `width`
 //                contiguous elements (grad of input: the gradient transposed back and copied,
 //                as autograd reshapes it before a channel shuffle's transpose)
+//   bmm          batch_size rows inner_size columns: torch::bmm(input, mat2) of input
+//                (batch_size, rows, inner_size) and mat2 (batch_size, inner_size, columns) into
+//                (batch_size, rows, columns), both operands leaves (grads of input and mat2:
+//                grad x mat2^T and input^T x grad, two more batched products of the forward's
+//                MACs). Attention's scores q k^T ((N x heads, L, d) x (N x heads, d, L)) and
+//                values (N x heads, L, L) x (N x heads, L, d), as nn.MultiheadAttention computes
+//                them (aten::bmm); Swin's 4-D q @ k^T is batch_size = B x heads.
 //   adaptive_avgpool2d
 //                batch_size in_channels height width output_size: nn::AdaptiveAvgPool2d with a
 //                square output_size (grad of input)
@@ -86,6 +93,10 @@
 //                               block to the backward pass if it matters.
 //   mul                         the SE product (N, C, H, W) * (N, C, 1, 1) -> batch_size N,
 //                               in_channels C, height H, width W of the large operand.
+//   bmm                         aten::bmm of (B, n, k) and (B, k, m), or aten::matmul of
+//                               (b1, ..., bj, n, k) and (b1, ..., bj, k, m) (equal leading
+//                               dims, no broadcast) -> batch_size b1 x ... x bj, rows n,
+//                               inner_size k, columns m (net/torchscript_layers.h).
 //   flatten                     no model (a view, no cost).
 //   the loss                    one cross_entropy per step: batch_size N, num_classes = the
 //                               network's output features (net.json num_classes).
@@ -143,6 +154,12 @@ struct LayerConfig {
   // channels (torch.cat(tensors, dim=1)); in_channels is their sum, the output's channels, split
   // as evenly as possible among them when measured.
   int64_t inputs = 2;
+  // bmm: input (batch_size, rows, inner_size) times mat2 (batch_size, inner_size, columns)
+  // gives (batch_size, rows, columns); inner_size is the contracted dim (attention's head dim
+  // in q k^T, the sequence length in scores x v).
+  int64_t rows = 0;
+  int64_t inner_size = 0;
+  int64_t columns = 0;
   // cross_entropy: logits (batch_size, num_classes).
   int64_t num_classes = 0;
   // sgd, adam: trainable float32 elements updated by one step, and the number of tensors they
@@ -185,6 +202,7 @@ bool HasInputGradField(LayerType type);
 //   linear: {N, out_features};
 //   batchnorm2d, activations, add, mul, dropout: {N, C, H, W} (the input's shape);
 //   adaptive_avgpool2d: {N, C, output_size, output_size};
+//   bmm: {batch_size, rows, columns};
 //   cross_entropy: {} (the 0-dim loss: one element);
 //   sgd, adam: {} (the step updates the parameters in place and produces no tensor).
 std::vector<int64_t> OutputShape(const LayerConfig& config);
@@ -199,13 +217,15 @@ std::vector<int64_t> OutputShape(const LayerConfig& config);
 //     elements summed, = N*C*H*W when o divides H and W (e.g. o = 1);
 //   batchnorm2d, activations, add, mul, dropout: N * C * H * W (one operation per element);
 //   cross_entropy: N * num_classes (the logits);
+//   bmm: batch_size * rows * inner_size * columns;
 //   sgd, adam: parameters (elements updated).
 double ForwardMacs(const LayerConfig& config);
 
 // Element counts of the tensors a layer touches (multiply by 4 for float32 bytes).
 struct TensorSizes {
   // All inputs: N*C*H*W, N*in_features, N*num_classes (logits); add: 2*N*C*H*W (both
-  // operands); mul: N*C*H*W + N*C (tensor and scale); 0 for sgd/adam.
+  // operands); mul: N*C*H*W + N*C (tensor and scale); bmm: B*rows*inner_size +
+  // B*inner_size*columns (both operands); 0 for sgd/adam.
   double input_elements = 0;
   // Product of OutputShape (1 for cross_entropy's scalar); 0 for sgd/adam.
   double output_elements = 0;

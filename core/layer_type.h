@@ -28,13 +28,14 @@ enum class Pass { kForward, kBackward };
 // What a type computes, for the shape, MAC and size rules shared by several types
 // (core/layer_config.h OutputShape, ForwardMacs, Sizes).
 enum class LayerFamily {
-  kConv,          // conv2d: square kernel sliding over a padded NCHW input, weights
-  kPool,          // maxpool2d, avgpool2d: kernel, stride, padding, no weights
-  kLinear,        // linear: (N, in_features) -> (N, out_features)
-  kElementwise,   // batchnorm2d, activations, add, mul, dropout: output shape = input shape
-  kAdaptivePool,  // adaptive_avgpool2d
-  kLoss,          // cross_entropy: logits -> a scalar
-  kOptimizer,     // sgd, adam, grad_accumulate, zero_grad: over the trainable parameters
+  kConv,           // conv2d: square kernel sliding over a padded NCHW input, weights
+  kPool,           // maxpool2d, avgpool2d: kernel, stride, padding, no weights
+  kLinear,         // linear: (N, in_features) -> (N, out_features)
+  kElementwise,    // batchnorm2d, activations, add, mul, dropout: output shape = input shape
+  kAdaptivePool,   // adaptive_avgpool2d
+  kLoss,           // cross_entropy: logits -> a scalar
+  kOptimizer,      // sgd, adam, grad_accumulate, zero_grad: over the trainable parameters
+  kBatchedMatmul,  // bmm: (B, rows, inner_size) x (B, inner_size, columns), no weights
 };
 
 // Where a type occurs in training: a layer of the network (net.json leaf or made by a block,
@@ -62,6 +63,7 @@ enum class FeatureKind {
   kAdaptivePool,
   kLoss,
   kOptimizer,
+  kBatchedMatmul,
 };
 
 struct LayerDescriptor {

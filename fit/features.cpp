@@ -47,6 +47,13 @@ const FeatureSet kAdaptivePoolFeatures = {
 const FeatureSet kLossFeatures = {
     {"batch_size", "num_classes", "elements", "mmap_input_elements", "mmap_output_elements"}, 2};
 const FeatureSet kOptimizerFeatures = {{"parameters", "parameter_tensors"}, 2};
+// bmm: the three matrix dims and the batch are the base; the MACs (degree 4 in them, beyond
+// the polynomial's degree 2) and both operands' and the output's element counts are linear
+// terms of their own.
+const FeatureSet kBatchedMatmulFeatures = {
+    {"batch_size", "rows", "inner_size", "columns", "macs", "input_elements", "output_elements",
+     "mmap_input_elements", "mmap_output_elements"},
+    4};
 
 const FeatureSet& FeatureSetOf(LayerType type) {
   switch (Describe(type).features) {
@@ -66,6 +73,8 @@ const FeatureSet& FeatureSetOf(LayerType type) {
       return kLossFeatures;
     case FeatureKind::kOptimizer:
       return kOptimizerFeatures;
+    case FeatureKind::kBatchedMatmul:
+      return kBatchedMatmulFeatures;
   }
   throw ConfigError("unknown feature kind of " + std::string(ToString(type)));
 }
@@ -270,6 +279,16 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               Mmap(sizes.output_elements)};
     case FeatureKind::kOptimizer:
       return {d(c.parameters), d(c.parameter_tensors)};
+    case FeatureKind::kBatchedMatmul:
+      return {d(c.batch_size),
+              d(c.rows),
+              d(c.inner_size),
+              d(c.columns),
+              macs,
+              sizes.input_elements,
+              sizes.output_elements,
+              Mmap(sizes.input_elements),
+              Mmap(sizes.output_elements)};
   }
   throw ConfigError("unknown feature kind of " + std::string(ToString(c.type)));
 }

@@ -28,6 +28,9 @@
 //              output_elements
 //   cross_entropy: batch_size, num_classes | elements
 //   sgd, adam, grad_accumulate, zero_grad: parameters, parameter_tensors   (no special features)
+//   bmm:       batch_size, rows, inner_size, columns | macs (= B*rows*inner_size*columns),
+//              input_elements (both operands), output_elements, mmap_input_elements,
+//              mmap_output_elements
 // where "|" separates base from special features, elements = ForwardMacs = N*C*H*W (the
 // logits N*num_classes for cross_entropy), and minority_percent = max(1, min(p_percent,
 // 100 - p_percent)): the share of the rarer outcome of dropout's Bernoulli mask, which sets the

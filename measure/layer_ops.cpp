@@ -156,6 +156,24 @@ class ContiguousOp : public LayerOp {
   LayerConfig c_;
 };
 
+// torch::bmm of input (B, rows, inner_size) and mat2 (B, inner_size, columns), both leaves:
+// the backward pass computes both gradients, grad x mat2^T and input^T x grad (two batched
+// products of the forward's MACs), as for attention's q k^T and scores x v, whose operands
+// are both activations.
+class BmmOp : public LayerOp {
+ public:
+  explicit BmmOp(const LayerConfig& c) {
+    input = torch::randn({c.batch_size, c.rows, c.inner_size}, kFloat);
+    mat2_ = torch::randn({c.batch_size, c.inner_size, c.columns}, kFloat);
+    AddInput(*this, input, "input");
+    AddInput(*this, mat2_, "mat2");
+  }
+  torch::Tensor Run() override { return torch::bmm(input, mat2_); }
+
+ private:
+  torch::Tensor mat2_;
+};
+
 // Mean cross-entropy of logits (N, num_classes) and random int64 labels.
 class CrossEntropyOp : public LayerOp {
  public:
@@ -338,6 +356,8 @@ const std::vector<Registration>& Registry() {
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          return std::make_unique<ContiguousOp>(c);
        }},
+      {LayerType::kBmm,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> { return std::make_unique<BmmOp>(c); }},
       {LayerType::kSgd, MakeStepOp},
       {LayerType::kAdam, MakeStepOp},
       {LayerType::kGradAccumulate, MakeStepOp},

@@ -18,7 +18,7 @@ namespace lj {
 // tests check that the backward pass really computes what training needs.
 struct GradientInfo {
   // "input", "weight" or "bias"; add: "input" and "other" (the second operand); mul: "input"
-  // and "scale"; cross_entropy: "input" (the logits).
+  // and "scale"; bmm: "input" and "mat2"; cross_entropy: "input" (the logits).
   std::string name;
   std::vector<int64_t> shape;  // e.g. {N, C_in, H, W} for "input"
   double abs_sum = 0;          // sum of |g|; > 0 for a gradient that was really computed

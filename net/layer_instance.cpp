@@ -243,6 +243,9 @@ double ForwardMacsOf(const LayerInstance& layer, int64_t kernel_elements, int64_
       return static_cast<double>(NumElements(layer.input_shape));
     case LayerFamily::kElementwise:
       return out;
+    case LayerFamily::kBatchedMatmul:  // output elements x the contracted dim
+      if (layer.input_shape.empty()) return 0;
+      return out * static_cast<double>(layer.input_shape.back());
     case LayerFamily::kLoss:
     case LayerFamily::kOptimizer:
       return 0;  // not layers of a network

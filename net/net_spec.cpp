@@ -358,6 +358,8 @@ std::string_view NetBlockOf(LayerType type) {
   return "";
 }
 
+bool IsTorchScriptOnly(LayerType type) { return type == LayerType::kBmm; }
+
 const std::vector<std::string>& NetLayerTypes() {
   static const std::vector<std::string> all = [] {
     std::vector<std::string> v = kLeafTypes;

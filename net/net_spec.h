@@ -121,6 +121,10 @@ bool IsNetJsonLeaf(LayerType type);
 // The net.json block that makes `type` ("residual" for add, "squeeze_excitation" for mul,
 // "concat" for cat, "channel_shuffle" for contiguous), or "" when none does.
 std::string_view NetBlockOf(LayerType type);
+// Network-layer types that only TorchScript models have, with neither a net.json leaf nor a
+// block: bmm, whose two operands are both computed (attention's q k^T and scores x v), where
+// net.json chains layers of one input.
+bool IsTorchScriptOnly(LayerType type);
 // Every accepted layer type (leaves, activations and blocks).
 const std::vector<std::string>& NetLayerTypes();
 

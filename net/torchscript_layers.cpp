@@ -6,10 +6,12 @@
 #include <torch/csrc/jit/runtime/jit_trace.h>
 #include <torch/script.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "core/errors.h"
@@ -200,6 +202,10 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::cat", T::kCat},
         {"aten::layer_norm", T::kLayerNorm},
         {"aten::contiguous", T::kContiguous},
+        {"aten::bmm", T::kBmm},
+        // Only a product of two batches of matrices with equal leading dims (Swin's 4-D
+        // q @ k^T); by a 2-D weight or broadcast it stays aten::matmul (MatmulNotBatched).
+        {"aten::matmul", T::kBmm},
     };
     for (const ActivationOp& a : Activations()) {
       for (std::string_view op : a.aten_ops) types.emplace(std::string(op), a.type);
@@ -463,10 +469,90 @@ class GraphReader {
     return NumElements(Shape(v, file_));
   }
 
+  // The scaled shapes of a matmul's or bmm's two operands; false when either is not a tensor
+  // with recorded sizes. *resolved: whether the batch dims of both are known (BatchScaling).
+  bool MatmulOperands(const Node* n, std::vector<int64_t>* a, std::vector<int64_t>* b,
+                      bool* resolved) const {
+    if (n->inputs().size() < 2 || !IsTensor(n->input(0)) || !IsTensor(n->input(1))) return false;
+    const std::optional<std::vector<int64_t>> raw_a = ConcreteSizes(n->input(0));
+    const std::optional<std::vector<int64_t>> raw_b = ConcreteSizes(n->input(1));
+    if (!raw_a || !raw_b) return false;
+    bool resolved_a = false;
+    bool resolved_b = false;
+    *a = scaling_.Scale(n->input(0), *raw_a, &resolved_a);
+    *b = scaling_.Scale(n->input(1), *raw_b, &resolved_b);
+    *resolved = resolved_a && resolved_b;
+    return true;
+  }
+
+  // Why an aten::matmul is not a batched matmul of two (b1, ..., bj, n, k) x (b1, ..., bj, k, m)
+  // operands, naming the op, its operands' shapes (at the batch size) and its source line;
+  // "" when it is one (then it maps to bmm).
+  std::string MatmulNotBatched(const Node* n) const {
+    std::vector<int64_t> a;
+    std::vector<int64_t> b;
+    bool resolved = false;
+    std::string why;
+    if (!MatmulOperands(n, &a, &b, &resolved)) {
+      why = "an operand is not a tensor with recorded sizes";
+    } else if (a.size() < 3 || b.size() < 3) {
+      why = "a product with a " + std::to_string(std::min(a.size(), b.size())) +
+            "-D operand (a weight or a vector) is not modelled; only batches of matrices of "
+            "equal leading dims map to bmm";
+    } else if (a.size() != b.size() ||
+               !std::equal(a.begin(), a.end() - 2, b.begin(), b.end() - 2)) {
+      why =
+          "the leading dims broadcast; only batches of matrices of equal leading dims map to "
+          "bmm";
+    }
+    if (why.empty()) return "";
+    std::string where;
+    if (auto line = n->sourceRange().file_line_col()) {
+      where = " (" + std::get<0>(*line) + ":" + std::to_string(std::get<1>(*line)) + ")";
+    }
+    const std::string shapes = a.empty() && b.empty()
+                                   ? std::string()
+                                   : " of " + ShapeToString(a) + " and " + ShapeToString(b);
+    return std::string(n->kind().toQualString()) + shapes + where + ": " + why;
+  }
+
+  // bmm(self, mat2) or a batched matmul(self, other): (b1, ..., bj, n, k) x (b1, ..., bj, k, m)
+  // -> batch_size b1 x ... x bj, rows n, inner_size k, columns m, at the batch size.
+  void SetBatchedMatmul(LayerInstance* li, const Node* n) const {
+    std::vector<int64_t> a;
+    std::vector<int64_t> b;
+    bool resolved = false;
+    if (!MatmulOperands(n, &a, &b, &resolved) || a.size() < 3 || b.size() != a.size()) {
+      li->note = "operands are not two batches of matrices of one rank";
+      return;
+    }
+    if (!resolved) {
+      li->note = "batch dims unknown: operands " + ShapeToString(a) + " and " + ShapeToString(b) +
+                 " traced at batch " + std::to_string(scaling_.trace_batch()) +
+                 " only; only dim 0 is rescaled to the batch size";
+      return;
+    }
+    LayerConfig c;
+    c.type = lj::LayerType::kBmm;
+    c.batch_size = NumElements(std::vector<int64_t>(a.begin(), a.end() - 2));
+    c.rows = a[a.size() - 2];
+    c.inner_size = a.back();
+    c.columns = b.back();
+    SetConfig(li, c);
+  }
+
   LayerInstance Layer(const Node* n) {
     const std::string kind = n->kind().toQualString();
     LayerInstance li;
     SetLayerType(li, TypeName(n));
+    if (kind == "aten::matmul") {
+      // By a weight or with broadcast leading dims: no layer type, the reason in the note.
+      const std::string why = MatmulNotBatched(n);
+      if (!why.empty()) {
+        SetLayerType(li, kind);
+        li.note = why;
+      }
+    }
     const std::optional<lj::LayerType> lt = li.layer_type;
     li.source = kind;
     bool leaf = false;
@@ -684,6 +770,8 @@ class GraphReader {
       } else {
         li.no_cost = true;
       }
+    } else if (lt == lj::LayerType::kBmm) {
+      SetBatchedMatmul(&li, n);
     } else if (li.type == kFlattenType) {
       li.no_cost = true;
     } else if (lt == lj::LayerType::kDropout) {

@@ -22,9 +22,12 @@
 // hardswish(_), hardsigmoid(_), sigmoid(_), silu(_), gelu, softmax / _softmax, dropout(_) /
 // feature_dropout(_) -> dropout, add(_) -> add, mul(_) -> mul, mul(_) and div(_) by a constant
 // scalar (a number or a 0-dim constant tensor) -> scale, contiguous -> contiguous (a copy
-// where the input's layout at a batch > 1 is not contiguous, else no cost: ContiguousConfig);
+// where the input's layout at a batch > 1 is not contiguous, else no cost: ContiguousConfig),
+// bmm -> bmm, matmul of two batches of matrices with equal leading dims (at the batch size)
+// -> bmm (a matmul by a 2-D operand or with broadcast leading dims keeps its name, with a note
+// naming the operands' shapes and the source line);
 // the views flatten, view, reshape, permute, transpose, t, unsqueeze and squeeze -> flatten (no
-// cost). Any other op keeps its qualified name (e.g. "aten::bmm", "aten::div");
+// cost). Any other op keeps its qualified name (e.g. "aten::baddbmm", "aten::div");
 // HasKnownType() is false for it.
 //
 // Configs (LayerInstance::config, core/layer_config.h) at batch_size: conv2d, maxpool2d,
@@ -32,7 +35,9 @@
 // batchnorm2d, layer_norm (over the last dims of any rank), the activations, dropout (p > 0),
 // add of two equal-shape tensors, cat along dim 1, and mul x (N, C, H, W) * scale (N, C, 1, 1)
 // or * a per-channel constant (C, 1, 1) (ConvNeXt's layer scale); element-wise types of any
-// rank >= 2, wherever the batch dims are (ElementwiseConfig); in-place variants map to the same
+// rank >= 2, wherever the batch dims are (ElementwiseConfig); bmm of (b1, ..., bj, n, k) x
+// (b1, ..., bj, k, m): batch_size b1 x ... x bj, rows n, inner_size k, columns m (both
+// operands' batch dims must be known); in-place variants map to the same
 // types. The views and dropout with p = 0 are no-cost. Trainable parameter tensors per layer:
 // conv2d / linear 1 + bias, batch_norm and layer_norm weight + bias, layer-scale mul 1 (after
 // freezing, parameters and buffers are both constants, so a constant (C, 1, 1) buffer

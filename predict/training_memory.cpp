@@ -112,6 +112,13 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
       k.operand_bytes =
           (layer.input_shape.size() >= 2 ? layer.input_shape[0] * channels : 0) * kFloatBytes;
       break;
+    case LayerType::kBmm:  // both operands: input (B, n, k) and mat2 (B, k, m)
+      k.input = true;
+      if (layer.config) {
+        k.operand_bytes = layer.config->batch_size * layer.config->inner_size *
+                          layer.config->columns * kFloatBytes;
+      }
+      break;
     case LayerType::kDropout:  // at::dropout = input * noise: the float noise, input-sized
       k.extra_bytes = in_elements * kFloatBytes;
       break;

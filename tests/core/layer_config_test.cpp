@@ -32,7 +32,7 @@ TEST(LayerConfigTest, ParsesTypeNamesAndAliases) {
       "unknown layer type 'conv3d' (expected conv2d, maxpool2d, linear, batchnorm2d, relu, "
       "relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
       "dropout, cross_entropy, sgd, adam, grad_accumulate, zero_grad, silu, gelu, cat, softmax, "
-      "layer_norm, contiguous or scale)");
+      "layer_norm, contiguous, scale or bmm)");
   EXPECT_EQ(ParsePass("forward"), Pass::kForward);
   EXPECT_EQ(ParsePass("backward"), Pass::kBackward);
   EXPECT_EQ(ToString(Pass::kBackward), "backward");
@@ -134,6 +134,43 @@ TEST(LayerConfigTest, LinearShapeAndMacs) {
   EXPECT_DOUBLE_EQ(s.input_elements, 16.0 * 25088);
   EXPECT_DOUBLE_EQ(s.output_elements, 16.0 * 4096);
   EXPECT_DOUBLE_EQ(s.weight_elements, 25088.0 * 4096 + 4096);
+}
+
+// bmm: ViT-B/16's attention scores at batch 8, (8 x 12, 197, 64) x (8 x 12, 64, 197), and its
+// product with the values, (96, 197, 197) x (96, 197, 64).
+TEST(LayerConfigTest, BmmShapeMacsSizesAndJson) {
+  const LayerConfig scores = test::Bmm(96, 197, 64, 197);
+  EXPECT_EQ(OutputShape(scores), (std::vector<int64_t>{96, 197, 197}));
+  EXPECT_DOUBLE_EQ(ForwardMacs(scores), 96.0 * 197 * 64 * 197);
+  const TensorSizes s = Sizes(scores);
+  EXPECT_DOUBLE_EQ(s.input_elements, 96.0 * 197 * 64 + 96.0 * 64 * 197);  // both operands
+  EXPECT_DOUBLE_EQ(s.output_elements, 96.0 * 197 * 197);
+  EXPECT_DOUBLE_EQ(s.weight_elements, 0.0);
+  const LayerConfig values = test::Bmm(96, 197, 197, 64);
+  EXPECT_EQ(OutputShape(values), (std::vector<int64_t>{96, 197, 64}));
+  EXPECT_DOUBLE_EQ(ForwardMacs(values), 96.0 * 197 * 197 * 64);
+  EXPECT_DOUBLE_EQ(Sizes(values).input_elements, 96.0 * 197 * 197 + 96.0 * 197 * 64);
+  EXPECT_EQ(ToJson(values),
+            nlohmann::json::parse(R"({"batch_size":96,"rows":197,"inner_size":197,"columns":64})"));
+  EXPECT_EQ(LayerConfigFromJson(LayerType::kBmm, ToJson(values)), values);
+  EXPECT_NE(values, scores);
+  EXPECT_EQ(FieldNames(LayerType::kBmm),
+            (std::vector<std::string>{"batch_size", "rows", "inner_size", "columns"}));
+  EXPECT_EQ(ParseLayerType("bmm"), LayerType::kBmm);
+  EXPECT_FALSE(HasInputGradField(LayerType::kBmm));
+  EXPECT_NO_THROW(Validate(test::Bmm(1, 1, 1, 1)));
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(test::Bmm(0, 4, 4, 4)); }),
+            "bmm: batch_size must be > 0, got 0");
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(test::Bmm(2, 0, 4, 4), "model.pt: aten::bmm"); }),
+            "model.pt: aten::bmm: rows must be > 0, got 0");
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(test::Bmm(2, 4, -3, 4)); }),
+            "bmm: inner_size must be > 0, got -3");
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(test::Bmm(2, 4, 4, 0)); }),
+            "bmm: columns must be > 0, got 0");
+  EXPECT_THROW(
+      LayerConfigFromJson(LayerType::kBmm, nlohmann::json::parse(R"({"batch_size":2,"rows":3,
+          "inner_size":4})")),
+      ConfigError);
 }
 
 // Adaptive pooling's MACs: the sum of ATen's window lengths, brute-forced here, against the

@@ -2,6 +2,7 @@
 // shapes, MACs, sizes, memory estimates, shipped bounds files and sampling within them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <set>
@@ -51,6 +52,7 @@ std::vector<LayerConfig> Examples() {
   out.push_back(CrossEntropy(64, 10));
   out.push_back(ParameterStep(LayerType::kSgd, 11181642, 62));
   out.push_back(ParameterStep(LayerType::kAdam, 1528106, 142));
+  out.push_back(test::Bmm(96, 197, 64, 197));
   return out;
 }
 
@@ -276,6 +278,40 @@ TEST(LayerTypesTest, SamplerStaysWithinShippedBoundsAndCaps) {
     EXPECT_GT(distinct.size(), 1000u) << distinct.size();
     EXPECT_GT(largest / smallest, 1e4);
   }
+}
+
+// bmm's shipped bounds: attention's shapes (ViT-B/16's (12 N, 197, 64) x (12 N, 64, 197) at
+// batch 8, Swin-T's windows (B x 64 x 3, 49, 32)) are inside, the MAC cap bites, and no
+// operand exceeds 2.5e8 elements (1 GB): max_forward_macs / the smallest matrix dim, 8.
+TEST(LayerTypesTest, BmmBoundsCoverAttentionAndKeepOperandsSmall) {
+  const LayerBounds b = LoadBounds(test::SourceDir() + "/configs/bounds/bmm.json");
+  EXPECT_EQ(BoundsParameterNames(LayerType::kBmm),
+            (std::vector<std::string>{"batch_size", "rows", "inner_size", "columns"}));
+  std::string reason;
+  EXPECT_TRUE(WithinBounds(b, test::Bmm(96, 197, 64, 197), &reason)) << reason;
+  EXPECT_TRUE(WithinBounds(b, test::Bmm(96, 197, 197, 64), &reason)) << reason;
+  EXPECT_TRUE(WithinBounds(b, test::Bmm(8 * 64 * 3, 49, 32, 49), &reason)) << reason;
+  EXPECT_LE(ForwardMacs(test::Bmm(96, 197, 64, 197)), b.max_forward_macs);
+  SamplingCaps caps;
+  caps.max_forward_macs = b.max_forward_macs;
+  caps.max_memory_bytes = 4 * kGiB;
+  const ConfigSampler sampler(b, 11, caps);
+  int64_t over_cap = 0;
+  double largest_operand = 0;
+  std::set<int64_t> inner_sizes;
+  for (int64_t i = 0; i < 2000; ++i) {
+    const SampledConfig s = sampler.Sample(i);
+    const LayerConfig& c = s.config;
+    over_cap += s.rejected_over_mac_cap;
+    ASSERT_EQ(OutputShape(c), (Shape{c.batch_size, c.rows, c.columns}));
+    largest_operand = std::max({largest_operand, 1.0 * c.batch_size * c.rows * c.inner_size,
+                                1.0 * c.batch_size * c.inner_size * c.columns,
+                                1.0 * c.batch_size * c.rows * c.columns});
+    inner_sizes.insert(c.inner_size);
+  }
+  EXPECT_GT(over_cap, 0);
+  EXPECT_LE(largest_operand, 2.5e8);
+  EXPECT_GT(inner_sizes.size(), 100u);
 }
 
 TEST(LayerTypesTest, ElementCapsBiteAndImpossibleDrawsAreRedrawn) {

@@ -143,6 +143,42 @@ TEST(LayerOpsTest, ContiguousCopiesATransposedTensor) {
   EXPECT_DOUBLE_EQ(ForwardMacs(config), 2.0 * 3 * 4 * 5);
 }
 
+// bmm: the output is the batched product, and the backward pass computes the gradients of both
+// operands, grad x mat2^T for the input and input^T x grad for mat2, each of its operand's shape.
+TEST(LayerOpsTest, BmmMultipliesBatchesAndGivesBothOperandsGradients) {
+  const LayerConfig config = test::Bmm(3, 4, 5, 6);
+  const LayerOpFactory make = FindLayerOpFactory(LayerType::kBmm);
+  ASSERT_NE(make, nullptr);
+  std::unique_ptr<LayerOp> op = make(config);
+  ASSERT_EQ(op->grad_targets.size(), 2u);
+  EXPECT_EQ(op->grad_names, (std::vector<std::string>{"input", "mat2"}));
+  const torch::Tensor a = op->grad_targets[0];
+  const torch::Tensor b = op->grad_targets[1];
+  EXPECT_EQ(a.sizes().vec(), (Shape{3, 4, 5}));
+  EXPECT_EQ(b.sizes().vec(), (Shape{3, 5, 6}));
+  const torch::Tensor y = op->Run();
+  EXPECT_EQ(y.sizes().vec(), (Shape{3, 4, 6}));
+  EXPECT_TRUE(torch::allclose(y.detach()[1], a.detach()[1].matmul(b.detach()[1])));
+  const torch::Tensor g = torch::randn_like(y);
+  const auto grads = torch::autograd::grad({y}, {a, b}, {g});
+  EXPECT_TRUE(torch::allclose(grads[0], g.bmm(b.detach().transpose(1, 2)), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(grads[1], a.detach().transpose(1, 2).bmm(g), 1e-5, 1e-5));
+
+  LayerRunner runner(config, 7);
+  runner.Forward();
+  EXPECT_EQ(runner.LastOutputShape(), OutputShape(config));
+  const auto named = Backward(runner);
+  ASSERT_EQ(named.size(), 2u);
+  EXPECT_EQ(named.at("input").shape, (Shape{3, 4, 5}));
+  EXPECT_EQ(named.at("mat2").shape, (Shape{3, 5, 6}));
+  for (const auto& [name, info] : named) {
+    EXPECT_GT(info.abs_sum, 0) << name;
+    EXPECT_TRUE(std::isfinite(info.abs_sum)) << name;
+  }
+  EXPECT_TRUE(runner.BackwardProducesInputGrad());
+  EXPECT_DOUBLE_EQ(ForwardMacs(config), 3.0 * 4 * 5 * 6);
+}
+
 TEST(LayerOpsTest, BatchNormUpdatesRunningStatisticsAndHasAffineGradients) {
   const LayerConfig config = Nchw(LayerType::kBatchNorm2d, 4, 6, 5, 5);
   ExpectRuns(config, {"input", "weight", "bias"});

@@ -591,5 +591,93 @@ torch.jit.trace(Split().eval(), torch.randn(2, 6, 5, 5)).save(")" +
   EXPECT_TRUE(layers[1].grad_accumulations.empty());
 }
 
+// Batched matrix products are bmm layers: nn.MultiheadAttention's two aten::bmm (scores
+// (N x heads, L, d) x (N x heads, d, L) and values (N x heads, L, L) x (N x heads, L, d)) and a
+// 4-D aten::matmul of equal leading dims (Swin's q @ k^T, batch = B x heads), at any batch
+// size. A matmul by a 2-D weight or with broadcast leading dims keeps its aten name, with a
+// note naming the op, its operands and its source line.
+TEST(TorchScriptLimitsTest, BatchedMatmulsAreBmm) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "bmm.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.w = nn.Parameter(torch.randn(8, 3))
+        self.p = nn.Parameter(torch.randn(1, 2, 4, 3))
+    def forward(self, x):  # x (N, 8, 3, 2)
+        t = x.flatten(2).transpose(1, 2)  # (N, 6, 8)
+        y, _ = self.mha(t, t, t, need_weights=False)
+        q = t.reshape(-1, 6, 2, 4).transpose(1, 2)  # (N, 2, 6, 4)
+        s = q @ q.transpose(-2, -1)  # (N, 2, 6, 6)
+        by_weight = t @ self.w  # (N, 6, 3)
+        broadcast = torch.matmul(q, self.p)  # (N, 2, 6, 3)
+        return y.sum() + s.sum() + by_weight.sum() + broadcast.sum()
+torch.jit.trace(Attention().eval(), torch.randn(2, 8, 3, 2), check_trace=False).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  for (int64_t batch : {1, 16}) {
+    SCOPED_TRACE(batch);
+    const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {8, 3, 2}, batch);
+    std::vector<const LayerInstance*> bmms;
+    std::vector<const LayerInstance*> matmuls;
+    for (const LayerInstance& l : layers) {
+      if (l.type == "bmm") bmms.push_back(&l);
+      if (l.type == "aten::matmul") matmuls.push_back(&l);
+    }
+    // At batch 1 the "broadcast" product has equal leading dims, (1, 2, 6, 4) x (1, 2, 4, 3):
+    // a bmm of 2 matrices, as ATen runs it.
+    ASSERT_EQ(bmms.size(), batch == 1 ? 4u : 3u);
+    ASSERT_EQ(matmuls.size(), batch == 1 ? 1u : 2u);
+    for (const LayerInstance* l : bmms) {
+      ASSERT_TRUE(l->config.has_value()) << l->path << ": " << l->note;
+      EXPECT_EQ(l->config->type, LayerType::kBmm);
+      EXPECT_DOUBLE_EQ(l->forward_macs, ForwardMacs(*l->config));
+    }
+    // The attention scores and values of nn.MultiheadAttention, 2 heads of 4 over L = 6.
+    EXPECT_EQ(bmms[0]->source, "aten::bmm");
+    EXPECT_EQ(bmms[0]->path.rfind("mha", 0), 0u) << bmms[0]->path;
+    EXPECT_EQ(*bmms[0]->config, test::Bmm(2 * batch, 6, 4, 6));
+    EXPECT_EQ(bmms[0]->output_shape, (std::vector<int64_t>{2 * batch, 6, 6}));
+    EXPECT_EQ(bmms[1]->source, "aten::bmm");
+    EXPECT_EQ(*bmms[1]->config, test::Bmm(2 * batch, 6, 6, 4));
+    // The 4-D matmul: batch = N x heads.
+    EXPECT_EQ(bmms[2]->source, "aten::matmul");
+    EXPECT_EQ(*bmms[2]->config, test::Bmm(2 * batch, 6, 4, 6));
+    EXPECT_EQ(bmms[2]->input_shape, (std::vector<int64_t>{batch, 2, 6, 4}));
+    EXPECT_EQ(bmms[2]->output_shape, (std::vector<int64_t>{batch, 2, 6, 6}));
+    EXPECT_DOUBLE_EQ(bmms[2]->forward_macs, 2.0 * batch * 6 * 4 * 6);
+
+    for (const LayerInstance* l : matmuls) {
+      EXPECT_FALSE(HasKnownType(*l));
+      EXPECT_FALSE(l->config.has_value());
+      EXPECT_FALSE(l->no_cost);
+      EXPECT_EQ(l->source, "aten::matmul");
+    }
+    const std::string b = std::to_string(batch);
+    EXPECT_EQ(matmuls[0]->note.rfind("aten::matmul of [" + b + ", 6, 8] and [8, 3] (", 0), 0u)
+        << matmuls[0]->note;
+    EXPECT_NE(matmuls[0]->note.find(".py:"), std::string::npos) << matmuls[0]->note;
+    EXPECT_NE(matmuls[0]->note.find("): a product with a 2-D operand (a weight or a vector) is "
+                                    "not modelled; only batches of matrices of equal leading "
+                                    "dims map to bmm"),
+              std::string::npos)
+        << matmuls[0]->note;
+    if (batch == 1) {
+      EXPECT_EQ(*bmms[3]->config, test::Bmm(2, 6, 4, 3));
+      continue;
+    }
+    EXPECT_EQ(matmuls[1]->note.rfind("aten::matmul of [" + b + ", 2, 6, 4] and [1, 2, 4, 3]", 0),
+              0u)
+        << matmuls[1]->note;
+    EXPECT_NE(matmuls[1]->note.find("the leading dims broadcast"), std::string::npos)
+        << matmuls[1]->note;
+  }
+}
+
 }  // namespace
 }  // namespace lj

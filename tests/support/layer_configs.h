@@ -47,6 +47,17 @@ inline LayerConfig Pool(LayerType type, int64_t n, int64_t c, int64_t hw, int64_
   return config;
 }
 
+// bmm of input (b, rows, inner) and mat2 (b, inner, columns).
+inline LayerConfig Bmm(int64_t b, int64_t rows, int64_t inner, int64_t columns) {
+  LayerConfig c;
+  c.type = LayerType::kBmm;
+  c.batch_size = b;
+  c.rows = rows;
+  c.inner_size = inner;
+  c.columns = columns;
+  return c;
+}
+
 inline LayerConfig Linear(int64_t n, int64_t in, int64_t out, bool bias = true) {
   LayerConfig c;
   c.type = LayerType::kLinear;
