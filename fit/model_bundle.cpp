@@ -153,6 +153,28 @@ Prediction Predict(const Model& model, const LayerConfig& input_config) {
   return p;
 }
 
+Prediction PredictFromBoundary(const Model& model, const LayerConfig& input_config) {
+  Prediction p = Predict(model, input_config);  // checks the type; outside, extrapolated
+  if (!p.extrapolated || !model.envelope) return p;
+  const std::vector<double> features = FeatureValues(ForPass(input_config, model.pass));
+  std::vector<double> inside = features;
+  for (const FeatureBound& b : model.bounds) {
+    const int index = FeatureIndex(model.layer, b.name);
+    if (index < 0) continue;
+    double& v = inside[static_cast<size_t>(index)];
+    v = std::clamp(v, b.min, b.max);
+  }
+  const double proxy = model.envelope->Proxy(features);
+  const double proxy_inside = model.envelope->Proxy(inside);
+  if (!(proxy > 0) || !(proxy_inside > 0) || !std::isfinite(proxy) ||
+      !std::isfinite(proxy_inside)) {
+    return p;
+  }
+  p.value = CorrectedValue(model, inside) * proxy / proxy_inside;
+  p.clamped = true;
+  return p;
+}
+
 namespace {
 
 nlohmann::json EnvelopeJson(const std::optional<Envelope>& e) {

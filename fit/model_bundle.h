@@ -194,6 +194,16 @@ struct Prediction {
 // Throws ConfigError if config.type != model.layer.
 Prediction Predict(const Model& model, const LayerConfig& config);
 
+// An experiment for issue 10 item 3 ("outside the training bounds, a layer is predicted from
+// the model's behaviour at the boundary scaled by MACs and bytes"), not yet what predict uses:
+// for a config with a feature outside model.bounds, the model's value (with envelope and
+// correction) at the features clamped one by one into their bounds, times the ratio of the
+// envelope's MAC-and-bytes proxy at the config to the proxy at the clamped features. The
+// polynomial then never sees a value outside its training range. Inside the bounds, or for a
+// model without an envelope or with a proxy <= 0 at either point, it is Predict.
+// tests/bench/fit_candidates.cpp section B scores it on the edge split.
+Prediction PredictFromBoundary(const Model& model, const LayerConfig& config);
+
 nlohmann::json ToJson(const Model& model);
 // Throws ConfigError naming `context` and the bad key or term.
 Model ModelFromJson(const nlohmann::json& j, const std::string& context = "");

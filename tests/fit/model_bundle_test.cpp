@@ -162,6 +162,39 @@ TEST_F(ModelBundleTest, PredictionNamesFeaturesOutsideTrainingBounds) {
   EXPECT_THROW(Predict(*m, conv), ConfigError);
 }
 
+// PredictFromBoundary: inside the bounds it is Predict; outside, the model at the clamped
+// features times the proxy's ratio. Here time = 1e-6 * in_features^2 (bounds: in_features
+// and macs 1-100, as a fit bounds every feature) and proxy = 1e-4 * macs: at in_features 200 the
+// polynomial says 4e-2 s, the boundary rule 1e-2 s (the model at 100) * 2 (twice the MACs).
+TEST(PredictFromBoundaryTest, ScalesTheBoundaryValueByTheProxy) {
+  Model m;
+  m.layer = LayerType::kLinear;
+  m.pass = Pass::kForward;
+  m.quantity = Quantity::kTimeS;
+  m.terms.push_back({"in_features^2", ParseTerm(LayerType::kLinear, "in_features^2"), 1e-6});
+  m.bounds.push_back({"in_features", 1, 100});
+  m.bounds.push_back({"macs", 1, 100});
+  Envelope e;
+  e.terms.push_back({"macs", ParseTerm(LayerType::kLinear, "macs"), 1e-4});
+  e.min_ratio = 1e-3;
+  e.max_ratio = 1e3;
+  m.envelope = e;
+  LayerConfig c;
+  c.type = LayerType::kLinear;
+  c.batch_size = 1;
+  c.out_features = 1;
+  c.in_features = 50;
+  EXPECT_DOUBLE_EQ(PredictFromBoundary(m, c).value, Predict(m, c).value);
+  EXPECT_NEAR(Predict(m, c).value, 2.5e-3, 1e-12);
+  c.in_features = 200;
+  EXPECT_NEAR(Predict(m, c).value, 4e-2, 1e-12);
+  const Prediction p = PredictFromBoundary(m, c);
+  EXPECT_NEAR(p.value, 2e-2, 1e-12);
+  EXPECT_TRUE(p.extrapolated);
+  m.envelope.reset();  // no proxy: as Predict
+  EXPECT_NEAR(PredictFromBoundary(m, c).value, 4e-2, 1e-12);
+}
+
 // A host name from a database must not steer fit's output out of db/models/ (issue 11).
 TEST(DefaultBundlePathTest, KeepsEveryHostNameInsideDbModels) {
   EXPECT_EQ(DefaultBundlePath("node7"), "db/models/node7.json");
