@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "core/errors.h"
@@ -38,9 +39,7 @@ std::string DescribeMallocSetting(const EnvLookup& env) {
     }
     if (!malloc_entries.empty()) parts.push_back("GLIBC_TUNABLES=" + Join(malloc_entries, ":"));
   }
-  for (const char* name :
-       {"MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST", "MALLOC_CHECK_", "MALLOC_MMAP_MAX_",
-        "MALLOC_MMAP_THRESHOLD_", "MALLOC_PERTURB_", "MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_"}) {
+  for (const char* name : kGlibcMallocVariables) {
     if (const char* value = env(name)) parts.push_back(std::string(name) + "=" + value);
   }
   if (const char* preload = env("LD_PRELOAD")) {
@@ -63,7 +62,11 @@ std::string DescribeMallocSetting() {
 
 std::string CanonicalMallocSetting(const std::string& name) {
   if (name == "default") return kGlibcDefaultMalloc;
-  if (name == "keep-freed") return std::string("GLIBC_TUNABLES=") + kKeepFreedMemoryTunables;
+  if (name == "keep-freed") {  // what a run under measure --malloc keep-freed records
+    return DescribeMallocSetting([](const char* variable) {
+      return std::string_view(variable) == "GLIBC_TUNABLES" ? kKeepFreedMemoryTunables : nullptr;
+    });
+  }
   return name;
 }
 

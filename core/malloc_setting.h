@@ -27,6 +27,11 @@ inline constexpr const char* kGlibcDefaultMalloc = "glibc default";
 // The name of the run option (table run_options) that holds a run's DescribeMallocSetting.
 inline constexpr const char* kMallocRunOption = "malloc";
 
+// glibc's older environment variables that change its malloc (read once, at process start).
+inline constexpr const char* kGlibcMallocVariables[] = {
+    "MALLOC_ARENA_MAX",       "MALLOC_ARENA_TEST", "MALLOC_CHECK_",   "MALLOC_MMAP_MAX_",
+    "MALLOC_MMAP_THRESHOLD_", "MALLOC_PERTURB_",   "MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_"};
+
 // Looks up an environment variable: nullptr when unset (as std::getenv).
 using EnvLookup = std::function<const char*(const char*)>;
 
@@ -34,9 +39,7 @@ using EnvLookup = std::function<const char*(const char*)>;
 // kGlibcDefaultMalloc when there is nothing:
 //   "GLIBC_TUNABLES=<its glibc.malloc.* entries, in their order, ':'-joined>" (other tunables
 //     are left out: they do not change the allocator);
-//   "<NAME>=<value>" for each of glibc's older variables that is set: MALLOC_ARENA_MAX,
-//     MALLOC_ARENA_TEST, MALLOC_CHECK_, MALLOC_MMAP_MAX_, MALLOC_MMAP_THRESHOLD_,
-//     MALLOC_PERTURB_, MALLOC_TOP_PAD_, MALLOC_TRIM_THRESHOLD_;
+//   "<NAME>=<value>" for each of kGlibcMallocVariables that is set;
 //   "LD_PRELOAD=<its entries whose file name contains 'malloc'>" (jemalloc, tcmalloc, mimalloc).
 // E.g. "GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736".
 std::string DescribeMallocSetting(const EnvLookup& env);

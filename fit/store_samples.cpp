@@ -201,6 +201,7 @@ std::map<std::string, HostSamples> ReadHostSamples(
   std::map<std::string, HostSamples> hosts;
   // Per hostname, per recorded malloc setting: "db run N, ..." (runs recording none are not in).
   std::map<std::string, std::map<std::string, std::string>> malloc_runs;
+  const std::string wanted_malloc = malloc.empty() ? "" : CanonicalMallocSetting(malloc);
   if (uncorrected) *uncorrected = 0;
   for (const std::string& path : db_paths) {
     RequireDatabase(path);
@@ -219,7 +220,7 @@ std::map<std::string, HostSamples> ReadHostSamples(
             run ? store.GetRunOption(run->id, kMallocRunOption) : std::nullopt;
         if (run && info && run->kind != ToString(RunKind::kNetwork) &&
             (host.empty() || info->hostname == host) &&
-            (malloc.empty() || !setting || *setting == CanonicalMallocSetting(malloc))) {
+            (wanted_malloc.empty() || !setting || *setting == wanted_malloc)) {
           name = info->hostname;
           if (setting) {
             std::string& runs = malloc_runs[name][*setting];

@@ -19,9 +19,7 @@ void EnsureMallocSetting(const std::string& choice, char** argv) {
     setenv("GLIBC_TUNABLES", want.c_str(), 1);
   }
   if (choice == "default") {
-    for (const char* name : {"MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST", "MALLOC_CHECK_",
-                             "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_PERTURB_",
-                             "MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_"}) {
+    for (const char* name : kGlibcMallocVariables) {
       if (std::getenv(name) != nullptr) {
         unsetenv(name);
         changed = true;

@@ -9,7 +9,7 @@ namespace lj {
 
 // `choice`: "" (leave the environment as it is), "keep-freed" (GLIBC_TUNABLES with
 // kKeepFreedMemoryTunables, other tunables kept) or "default" (glibc's default: the
-// glibc.malloc.* tunables and glibc's older MALLOC_* variables removed; an LD_PRELOADed
+// glibc.malloc.* tunables and kGlibcMallocVariables removed; an LD_PRELOADed
 // allocator stays, and the run records it). When that changes the environment, sets it and
 // re-executes /proc/self/exe with `argv`; returns only when nothing is to change or the exec
 // failed (the run then records the setting it really ran under). Throws ConfigError for another

@@ -102,6 +102,7 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
                                           const std::map<std::string, DriftCorrection>* drift,
                                           int64_t* uncorrected) {
   std::map<std::tuple<std::string, std::string, int64_t, std::string>, MeasuredRun> newest;
+  const std::string wanted_malloc = malloc.empty() ? "" : CanonicalMallocSetting(malloc);
   for (const std::string& path : db_paths) {
     Store store(path, Store::Access::kReadOnly);
     std::map<int64_t, MeasuredRun> by_run;
@@ -134,8 +135,8 @@ std::vector<MeasuredRun> ReadMeasuredRuns(const std::vector<std::string>& db_pat
     }
     for (auto& [id, m] : by_run) {
       if (!host.empty() && m.host != host) continue;
-      if (!malloc.empty() && !m.malloc_setting.empty() &&
-          m.malloc_setting != CanonicalMallocSetting(malloc)) {
+      if (!wanted_malloc.empty() && !m.malloc_setting.empty() &&
+          m.malloc_setting != wanted_malloc) {
         continue;
       }
       AddBackwardStep(m.time_s);
