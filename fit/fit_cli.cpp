@@ -38,6 +38,11 @@ void AddFitOptions(CLI::App& app, FitCommand& c) {
                  "rescale nnlasso/maclinear models so that on the training rows sum(measured) = "
                  "sum(predicted) (sum), or median / mean(measured / predicted) = 1, or none")
       ->capture_default_str();
+  app.add_option("--extrapolation", c.extrapolation,
+                 "outside the training bounds: boundary (the model at the bounds, scaled by the "
+                 "envelope's MAC-and-bytes proxy) or model (the model's own terms, clamped by "
+                 "the envelope); fit/model_bundle.h Extrapolation")
+      ->capture_default_str();
   app.add_flag("--no-envelope", c.no_envelope,
                "do not clamp predictions to the measured range of cost per MAC and byte");
   app.add_option("--max-spread", c.options.max_spread,
@@ -67,6 +72,7 @@ void FinishFitOptions(FitCommand& c) {
   c.options.kind = ParseModelKind(c.kind);
   c.options.calibration = ParseCalibration(c.calibration);
   c.options.envelope = !c.no_envelope;
+  c.options.extrapolation = ParseExtrapolation(c.extrapolation);
   c.options.residual_correction = c.residuals;
   c.options.term_set = ParseTermSet(c.terms);
 }

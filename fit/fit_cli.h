@@ -19,13 +19,14 @@ struct FitCommand {
   std::string kind = "nnlasso";
   std::string terms = "capped";
   std::string calibration = "none";
+  std::string extrapolation{ToString(FitOptions{}.extrapolation)};
   bool no_envelope = false;
   bool residuals = false;
   bool drift_correction = false;  // --drift-correction (fit/drift_correction.h)
 };
 
 void AddFitOptions(CLI::App& app, FitCommand& command);
-// Throws ConfigError for an unknown --model, --calibration or --terms.
+// Throws ConfigError for an unknown --model, --calibration, --extrapolation or --terms.
 void FinishFitOptions(FitCommand& command);
 
 }  // namespace lj

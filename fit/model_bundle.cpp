@@ -71,6 +71,17 @@ ModelKind ParseModelKind(std::string_view name) {
                     "' (expected nnlasso, gbtree, loglasso, lasso or maclinear)");
 }
 
+std::string_view ToString(Extrapolation extrapolation) {
+  return extrapolation == Extrapolation::kBoundary ? "boundary" : "model";
+}
+
+Extrapolation ParseExtrapolation(std::string_view name) {
+  if (name == "model") return Extrapolation::kModel;
+  if (name == "boundary") return Extrapolation::kBoundary;
+  throw ConfigError("unknown extrapolation '" + std::string(name) +
+                    "' (expected model or boundary)");
+}
+
 const Model* ModelBundle::Find(LayerType layer, Pass pass, Quantity quantity) const {
   for (const Model& m : models) {
     if (m.layer == layer && m.pass == pass && m.quantity == quantity) return &m;
@@ -118,6 +129,44 @@ double CorrectedValue(const Model& model, const std::vector<double>& features) {
                         EnvelopedValue(model, features, RawValue(model, features)));
 }
 
+// `features` with every feature that has a training bound clamped into it.
+std::vector<double> ClampedToBounds(const Model& model, std::vector<double> features) {
+  for (const FeatureBound& b : model.bounds) {
+    const int index = FeatureIndex(model.layer, b.name);
+    if (index < 0) continue;
+    double& v = features[static_cast<size_t>(index)];
+    v = std::clamp(v, b.min, b.max);
+  }
+  return features;
+}
+
+// The boundary rule (Extrapolation::kBoundary) at `features`, or nothing where it does not
+// apply: inside the bounds, no envelope, or a proxy that is not > 0 at either point.
+std::optional<double> BoundaryValue(const Model& model, const std::vector<double>& features) {
+  if (model.extrapolation != Extrapolation::kBoundary || !model.envelope) return std::nullopt;
+  const std::vector<double> inside = ClampedToBounds(model, features);
+  if (inside == features) return std::nullopt;
+  const double proxy = model.envelope->Proxy(features);
+  const double proxy_inside = model.envelope->Proxy(inside);
+  if (!(proxy > 0) || !(proxy_inside > 0) || !std::isfinite(proxy) ||
+      !std::isfinite(proxy_inside)) {
+    return std::nullopt;
+  }
+  return CorrectedValue(model, inside) * proxy / proxy_inside;
+}
+
+// What Predict returns before the groups rule, and whether anything changed the model's value.
+double ValueAt(const Model& model, const std::vector<double>& features, double raw,
+               bool& changed) {
+  if (const std::optional<double> boundary = BoundaryValue(model, features)) {
+    changed = true;
+    return *boundary;
+  }
+  const double enveloped = EnvelopedValue(model, features, raw);
+  changed = enveloped != raw;
+  return WithCorrection(model, features, enveloped);
+}
+
 }  // namespace
 
 Prediction Predict(const Model& model, const LayerConfig& input_config) {
@@ -129,17 +178,20 @@ Prediction Predict(const Model& model, const LayerConfig& input_config) {
   const std::vector<double> features = FeatureValues(config);
   Prediction p;
   p.unclamped = RawValue(model, features);
-  const double enveloped = EnvelopedValue(model, features, p.unclamped);
-  p.value = WithCorrection(model, features, enveloped);
+  bool changed = false;
+  p.value = ValueAt(model, features, p.unclamped, changed);
   bool grouped = false;
   if (Describe(config.type).family == LayerFamily::kConv && config.groups > 1) {
     LayerConfig dense = config;
     dense.groups = 1;
-    const double dense_value = CorrectedValue(model, FeatureValues(dense));
+    const std::vector<double> dense_features = FeatureValues(dense);
+    bool dense_changed = false;
+    const double dense_value =
+        ValueAt(model, dense_features, RawValue(model, dense_features), dense_changed);
     grouped = dense_value < p.value;
     p.value = std::min(p.value, dense_value);
   }
-  p.clamped = grouped || enveloped != p.unclamped;
+  p.clamped = grouped || changed;
   for (const FeatureBound& b : model.bounds) {
     const int index = FeatureIndex(model.layer, b.name);
     if (index < 0) continue;
@@ -150,28 +202,6 @@ Prediction Predict(const Model& model, const LayerConfig& input_config) {
       p.outside.push_back(b.name + "=" + FormatValue(v) + " > max " + FormatValue(b.max));
   }
   p.extrapolated = !p.outside.empty();
-  return p;
-}
-
-Prediction PredictFromBoundary(const Model& model, const LayerConfig& input_config) {
-  Prediction p = Predict(model, input_config);  // checks the type; outside, extrapolated
-  if (!p.extrapolated || !model.envelope) return p;
-  const std::vector<double> features = FeatureValues(ForPass(input_config, model.pass));
-  std::vector<double> inside = features;
-  for (const FeatureBound& b : model.bounds) {
-    const int index = FeatureIndex(model.layer, b.name);
-    if (index < 0) continue;
-    double& v = inside[static_cast<size_t>(index)];
-    v = std::clamp(v, b.min, b.max);
-  }
-  const double proxy = model.envelope->Proxy(features);
-  const double proxy_inside = model.envelope->Proxy(inside);
-  if (!(proxy > 0) || !(proxy_inside > 0) || !std::isfinite(proxy) ||
-      !std::isfinite(proxy_inside)) {
-    return p;
-  }
-  p.value = CorrectedValue(model, inside) * proxy / proxy_inside;
-  p.clamped = true;
   return p;
 }
 
@@ -248,7 +278,8 @@ nlohmann::json ToJson(const Model& m) {
       {"max_spread", m.max_spread},
       {"envelope", EnvelopeJson(m.envelope)},
       {"residual_correction", m.residuals ? ToJson(*m.residuals) : nlohmann::json(nullptr)},
-      {"trees", m.trees ? ToJson(*m.trees) : nlohmann::json(nullptr)}};
+      {"trees", m.trees ? ToJson(*m.trees) : nlohmann::json(nullptr)},
+      {"extrapolation", ToString(m.extrapolation)}};
 }
 
 Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
@@ -310,6 +341,9 @@ Model ModelFromJson(const nlohmann::json& j, const std::string& context) {
     if (metrics.contains("test")) m.test_metrics = MetricsFromJson(metrics.at("test"));
     if (j.contains("calibration")) m.calibration = j.at("calibration").get<double>();
     if (j.contains("max_spread")) m.max_spread = j.at("max_spread").get<double>();
+    if (j.contains("extrapolation")) {
+      m.extrapolation = ParseExtrapolation(j.at("extrapolation").get<std::string>());
+    }
     if (j.contains("envelope") && !j.at("envelope").is_null()) {
       m.envelope = EnvelopeFromJson(m.layer, j.at("envelope"));
     }

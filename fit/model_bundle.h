@@ -76,6 +76,20 @@ enum class ModelKind { kNnLasso, kLogLasso, kLasso, kMacLinear, kGbTree };
 std::string_view ToString(ModelKind kind);
 ModelKind ParseModelKind(std::string_view name);  // throws ConfigError
 
+// How a model with an envelope predicts a config that has a feature outside its training bounds
+// (issue 10 item 3: "outside the training bounds, a layer is predicted from the model's
+// behaviour at the boundary scaled by MACs and bytes"):
+// kModel:    the model's own value at the config (its terms see values never trained on),
+//            clamped by the envelope;
+// kBoundary: the model's value (with envelope and correction) at the features clamped one by
+//            one into their bounds, times the ratio of the envelope's MAC-and-bytes proxy at the
+//            config to the proxy at the clamped point. The polynomial never sees a value outside
+//            its training range.
+// Inside the bounds, and for a model without an envelope (maclinear), the two are the same.
+enum class Extrapolation { kModel, kBoundary };
+std::string_view ToString(Extrapolation extrapolation);  // "model", "boundary"
+Extrapolation ParseExtrapolation(std::string_view name);  // throws ConfigError
+
 struct ModelTerm {
   std::string name;
   Term term;  // parsed from name
@@ -143,6 +157,8 @@ struct Model {
   std::optional<ResidualCorrection> residuals;
   // gbtree: the boosted trees F on FeatureValues; the raw value is envelope->Proxy x exp(F).
   std::optional<BoostedTrees> trees;
+  // Outside the bounds (see Extrapolation). Bundles written before it existed read as kModel.
+  Extrapolation extrapolation = Extrapolation::kModel;
 };
 
 // What LibTorch itself adds to a training step's peak resident memory on a host, beyond the
@@ -188,21 +204,12 @@ struct Prediction {
 //   - the envelope (if any) clamps it to [min_ratio, max_ratio] x proxy;
 //   - the residual correction (if any) multiplies it by a factor in [1/3, 3] learnt from the
 //     training rows near the config (1 far from all of them);
+//   - outside the training bounds, model.extrapolation decides (Extrapolation above);
 //   - conv2d with groups > 1: at most the prediction (with its own correction) for the same
 //     layer with groups = 1 (a grouped or depthwise conv never costs more than the dense conv
 //     of the same shape).
 // Throws ConfigError if config.type != model.layer.
 Prediction Predict(const Model& model, const LayerConfig& config);
-
-// An experiment for issue 10 item 3 ("outside the training bounds, a layer is predicted from
-// the model's behaviour at the boundary scaled by MACs and bytes"), not yet what predict uses:
-// for a config with a feature outside model.bounds, the model's value (with envelope and
-// correction) at the features clamped one by one into their bounds, times the ratio of the
-// envelope's MAC-and-bytes proxy at the config to the proxy at the clamped features. The
-// polynomial then never sees a value outside its training range. Inside the bounds, or for a
-// model without an envelope or with a proxy <= 0 at either point, it is Predict.
-// tests/bench/fit_candidates.cpp section B scores it on the edge split.
-Prediction PredictFromBoundary(const Model& model, const LayerConfig& config);
 
 nlohmann::json ToJson(const Model& model);
 // Throws ConfigError naming `context` and the bad key or term.

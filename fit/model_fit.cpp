@@ -508,6 +508,7 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
       (options.kind == ModelKind::kNnLasso || options.kind == ModelKind::kLogLasso)) {
     model.envelope = FitEnvelope(layer, train_configs, y, options);
   }
+  model.extrapolation = options.extrapolation;
   if (options.residual_correction && !maclinear) {
     model.residuals = FitResidualCorrection(model, train_configs, y);
     if (model.residuals->points.empty()) model.residuals.reset();

@@ -3,6 +3,7 @@
 // maclinear baseline).
 //   evaluate --db PATH [--db PATH ...] [--host NAME] [--kinds nnlasso,maclinear,...]
 //            [--folds K] [--terms capped|full] [--calibration none|sum|median|mean] [--no-envelope]
+//            [--extrapolation boundary|model]
 //            [--residual-correction] [--max-spread 0.25] [--drift-correction] [--nets-dir DIR]
 //            [--malloc default|keep-freed|SETTING] [--json]
 #include <CLI/CLI.hpp>
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 2.0));
   app.add_flag("--no-envelope", no_envelope, "as fit --no-envelope");
+  std::string extrapolation{lj::ToString(options.fit.extrapolation)};
+  app.add_option("--extrapolation", extrapolation, "as fit --extrapolation")->capture_default_str();
   app.add_flag("--residual-correction", residuals, "as fit --residual-correction");
   app.add_option("--max-spread", options.fit.max_spread, "as fit --max-spread")
       ->capture_default_str()
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
     options.fit.term_set = lj::ParseTermSet(terms);
     options.fit.calibration = lj::ParseCalibration(calibration);
     options.fit.envelope = !no_envelope;
+    options.fit.extrapolation = lj::ParseExtrapolation(extrapolation);
     options.fit.residual_correction = residuals;
     for (const std::string& path : db_paths) {
       if (!std::filesystem::is_regular_file(path)) {

@@ -9,7 +9,7 @@
 //   A  random 80/20 held-out split of the Raptor Lake rows, per layer x pass x quantity x kind,
 //      and energy as time x power (NeuralPower) next to direct energy;
 //   B  edge split: train on the 80 % of rows with the fewest MACs, test on the 20 % largest
-//      (also "nnlasso boundary": the same model through PredictFromBoundary, fit/model_bundle.h);
+//      (also "nnlasso boundary"/"nnlasso model": the same model with the other Extrapolation, fit/model_bundle.h);
 //   C  AlexNet (batch 512, 64x64) as the prototype trained it: sum of layer predictions vs the
 //      measured per-batch forward and backward (conv2d, maxpool2d, linear; ReLU etc. ignored);
 //   D  local timings: train on random layers, test on AlexNet/VGG-16/ResNet-18 layers.
@@ -239,12 +239,17 @@ void TrainTest(LayerType t, int pass, Quantity q, const std::vector<Row>& train,
       y.push_back(r.value);
     }
     PrintScore(t, pass, std::string(lj::ToString(q)), kind, ScoreOf(pred, y), m.terms.size());
-    if (cand.name == "nnlasso") {  // the same model, extrapolated from the boundary
+    if (cand.name == "nnlasso") {  // the same model, the other Extrapolation
+      lj::Model other = m;
+      other.extrapolation = m.extrapolation == lj::Extrapolation::kBoundary
+                                ? lj::Extrapolation::kModel
+                                : lj::Extrapolation::kBoundary;
       std::vector<double> boundary;
       for (const TrainingRow& r : Training(test, pass, q)) {
-        boundary.push_back(lj::PredictFromBoundary(m, r.config).value);
+        boundary.push_back(lj::Predict(other, r.config).value);
       }
-      PrintScore(t, pass, std::string(lj::ToString(q)), kind + " boundary", ScoreOf(boundary, y),
+      PrintScore(t, pass, std::string(lj::ToString(q)),
+                 kind + " " + std::string(lj::ToString(other.extrapolation)), ScoreOf(boundary, y),
                  m.terms.size());
     }
     if (q == Quantity::kEnergyJ && (cand.name == "nnlasso" || cand.name == "loglasso" ||

@@ -267,6 +267,14 @@ TEST_F(FitCliTest, FitsEveryModelAndWritesTheBundle) {
   ASSERT_TRUE(m->test_metrics);
   EXPECT_LT(m->test_metrics->rmspe, 15.0);
   EXPECT_EQ(b.Find(LayerType::kConv2d, Pass::kForward, Quantity::kEnergyJ), nullptr);
+  for (const Model& model : b.models) {  // the default: extrapolated from the boundary
+    EXPECT_EQ(model.extrapolation, Extrapolation::kBoundary) << ToString(model.layer);
+  }
+  const Output own = RunFit("--db " + db + " --out " + out + " --folds 5 --extrapolation model");
+  ASSERT_EQ(own.status, 0) << own.text;
+  for (const Model& model : LoadBundle(out).models) {
+    EXPECT_EQ(model.extrapolation, Extrapolation::kModel) << ToString(model.layer);
+  }
 }
 
 // One `measure --net` run of network `name` on host `hostname`: an iteration row per peak (the
@@ -373,6 +381,11 @@ TEST_F(FitCliTest, ErrorsExitOneWithAMessage) {
   r = RunFit("--db " + db + " --host gamma");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.text.find("fit: error: no samples of host 'gamma'"), std::string::npos) << r.text;
+  r = RunFit("--db " + db + " --extrapolation linear --host alpha");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.text.find("unknown extrapolation 'linear' (expected model or boundary)"),
+            std::string::npos)
+      << r.text;
   r = RunFit("--db " + db + " --terms cubic --host alpha");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.text.find("unknown term set 'cubic'"), std::string::npos) << r.text;

@@ -162,11 +162,11 @@ TEST_F(ModelBundleTest, PredictionNamesFeaturesOutsideTrainingBounds) {
   EXPECT_THROW(Predict(*m, conv), ConfigError);
 }
 
-// PredictFromBoundary: inside the bounds it is Predict; outside, the model at the clamped
+// Extrapolation::kBoundary: inside the bounds it is kModel; outside, the model at the clamped
 // features times the proxy's ratio. Here time = 1e-6 * in_features^2 (bounds: in_features
 // and macs 1-100, as a fit bounds every feature) and proxy = 1e-4 * macs: at in_features 200 the
 // polynomial says 4e-2 s, the boundary rule 1e-2 s (the model at 100) * 2 (twice the MACs).
-TEST(PredictFromBoundaryTest, ScalesTheBoundaryValueByTheProxy) {
+TEST(ExtrapolationTest, BoundaryScalesTheBoundaryValueByTheProxy) {
   Model m;
   m.layer = LayerType::kLinear;
   m.pass = Pass::kForward;
@@ -179,20 +179,84 @@ TEST(PredictFromBoundaryTest, ScalesTheBoundaryValueByTheProxy) {
   e.min_ratio = 1e-3;
   e.max_ratio = 1e3;
   m.envelope = e;
+  Model boundary = m;
+  boundary.extrapolation = Extrapolation::kBoundary;
   LayerConfig c;
   c.type = LayerType::kLinear;
   c.batch_size = 1;
   c.out_features = 1;
   c.in_features = 50;
-  EXPECT_DOUBLE_EQ(PredictFromBoundary(m, c).value, Predict(m, c).value);
+  EXPECT_DOUBLE_EQ(Predict(boundary, c).value, Predict(m, c).value);
   EXPECT_NEAR(Predict(m, c).value, 2.5e-3, 1e-12);
+  EXPECT_FALSE(Predict(boundary, c).clamped);
   c.in_features = 200;
   EXPECT_NEAR(Predict(m, c).value, 4e-2, 1e-12);
-  const Prediction p = PredictFromBoundary(m, c);
+  const Prediction p = Predict(boundary, c);
   EXPECT_NEAR(p.value, 2e-2, 1e-12);
   EXPECT_TRUE(p.extrapolated);
-  m.envelope.reset();  // no proxy: as Predict
-  EXPECT_NEAR(PredictFromBoundary(m, c).value, 4e-2, 1e-12);
+  EXPECT_TRUE(p.clamped);
+  EXPECT_NEAR(p.unclamped, 4e-2, 1e-12);  // the model's own value, for the table's note
+  boundary.envelope.reset();  // no proxy: as kModel
+  EXPECT_NEAR(Predict(boundary, c).value, 4e-2, 1e-12);
+}
+
+// The setting is part of the model: it round-trips through JSON, a bundle written before it
+// existed reads as "model", and an unknown value is refused by name.
+TEST(ExtrapolationTest, RoundTripsAndRefusesUnknownValues) {
+  Model m;
+  m.layer = LayerType::kReLU;
+  m.extrapolation = Extrapolation::kBoundary;
+  nlohmann::json j = ToJson(m);
+  EXPECT_EQ(j.at("extrapolation"), "boundary");
+  EXPECT_EQ(ModelFromJson(j).extrapolation, Extrapolation::kBoundary);
+  j.erase("extrapolation");
+  EXPECT_EQ(ModelFromJson(j).extrapolation, Extrapolation::kModel);
+  j["extrapolation"] = "polynomial";
+  try {
+    ModelFromJson(j, "m.json");
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("polynomial"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ParseExtrapolation("Boundary"), ConfigError);
+}
+
+// Grouped conv under kBoundary: the dense conv of the same shape, also extrapolated from the
+// boundary, stays an upper bound. The model (1 ms per group, fitted on dense convs only: groups
+// bounded to [1, 1]) would make a depthwise conv 64x the dense one.
+TEST(ExtrapolationTest, BoundaryKeepsTheDenseConvAsUpperBound) {
+  Model m;
+  m.layer = LayerType::kConv2d;
+  m.pass = Pass::kForward;
+  m.quantity = Quantity::kTimeS;
+  m.extrapolation = Extrapolation::kBoundary;
+  m.terms.push_back({"groups", ParseTerm(LayerType::kConv2d, "groups"), 1e-3});
+  m.bounds.push_back({"groups", 1, 1});
+  Envelope e;
+  e.terms.push_back({"macs", ParseTerm(LayerType::kConv2d, "macs"), 1e-9});
+  e.min_ratio = 1e-6;
+  e.max_ratio = 1e6;
+  m.envelope = e;
+  LayerConfig dense;
+  dense.type = LayerType::kConv2d;
+  dense.batch_size = 1;
+  dense.in_channels = dense.out_channels = 64;
+  dense.height = dense.width = 8;
+  dense.kernel_size = 3;
+  dense.stride = 1;
+  dense.padding = 1;
+  dense.groups = 1;
+  LayerConfig depthwise = dense;
+  depthwise.groups = 64;
+  const Prediction d = Predict(m, dense);
+  const Prediction g = Predict(m, depthwise);
+  EXPECT_NEAR(d.value, 1e-3, 1e-12);
+  EXPECT_TRUE(g.extrapolated);
+  EXPECT_TRUE(g.clamped);
+  EXPECT_LE(g.value, d.value);
+  EXPECT_GT(g.value, 0.0);
+  m.extrapolation = Extrapolation::kModel;
+  EXPECT_LE(Predict(m, depthwise).value, Predict(m, dense).value);
 }
 
 // A host name from a database must not steer fit's output out of db/models/ (issue 11).
