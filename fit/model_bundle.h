@@ -87,7 +87,7 @@ ModelKind ParseModelKind(std::string_view name);  // throws ConfigError
 //            its training range.
 // Inside the bounds, and for a model without an envelope (maclinear), the two are the same.
 enum class Extrapolation { kModel, kBoundary };
-std::string_view ToString(Extrapolation extrapolation);  // "model", "boundary"
+std::string_view ToString(Extrapolation extrapolation);   // "model", "boundary"
 Extrapolation ParseExtrapolation(std::string_view name);  // throws ConfigError
 
 struct ModelTerm {

@@ -9,7 +9,8 @@
 //   A  random 80/20 held-out split of the Raptor Lake rows, per layer x pass x quantity x kind,
 //      and energy as time x power (NeuralPower) next to direct energy;
 //   B  edge split: train on the 80 % of rows with the fewest MACs, test on the 20 % largest
-//      (also "nnlasso boundary"/"nnlasso model": the same model with the other Extrapolation, fit/model_bundle.h);
+//      (also "nnlasso boundary"/"nnlasso model": the same model with the other Extrapolation,
+//      fit/model_bundle.h);
 //   C  AlexNet (batch 512, 64x64) as the prototype trained it: sum of layer predictions vs the
 //      measured per-batch forward and backward (conv2d, maxpool2d, linear; ReLU etc. ignored);
 //   D  local timings: train on random layers, test on AlexNet/VGG-16/ResNet-18 layers.

@@ -196,7 +196,7 @@ TEST(ExtrapolationTest, BoundaryScalesTheBoundaryValueByTheProxy) {
   EXPECT_TRUE(p.extrapolated);
   EXPECT_TRUE(p.clamped);
   EXPECT_NEAR(p.unclamped, 4e-2, 1e-12);  // the model's own value, for the table's note
-  boundary.envelope.reset();  // no proxy: as kModel
+  boundary.envelope.reset();              // no proxy: as kModel
   EXPECT_NEAR(Predict(boundary, c).value, 4e-2, 1e-12);
 }
 
