@@ -156,8 +156,7 @@ std::optional<double> BoundaryValue(const Model& model, const std::vector<double
 }
 
 // What Predict returns before the groups rule, and whether anything changed the model's value.
-double ValueAt(const Model& model, const std::vector<double>& features, double raw,
-               bool& changed) {
+double ValueAt(const Model& model, const std::vector<double>& features, double raw, bool& changed) {
   if (const std::optional<double> boundary = BoundaryValue(model, features)) {
     changed = true;
     return *boundary;
