@@ -51,11 +51,13 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
           ++noisy;
           continue;
         }
-        time_rows.push_back({s.config, s.time_s});
+        const double weight =
+            s.network.empty() && s.near_network.empty() ? 1.0 : options.network_row_weight;
+        time_rows.push_back({s.config, s.time_s, weight});
         meters.insert(s.meter);
         if (s.energy_j) {
-          energy_rows.push_back({s.config, *s.energy_j});
-          power_rows.push_back({s.config, s.time_s > 0 ? *s.energy_j / s.time_s : 0.0});
+          energy_rows.push_back({s.config, *s.energy_j, weight});
+          power_rows.push_back({s.config, s.time_s > 0 ? *s.energy_j / s.time_s : 0.0, weight});
           energy_meters.insert(s.meter);
         }
       }

@@ -53,6 +53,11 @@ void AddFitOptions(CLI::App& app, FitCommand& c) {
   app.add_flag("--include-contended", c.options.include_contended,
                "keep samples that measure flagged as measured under contention (samples."
                "contended), left out by default");
+  app.add_option("--network-row-weight", c.options.network_row_weight,
+                 "weight of samples of real networks' layers (measure --net --layers) and of "
+                 "samples drawn near them (--near), against 1 for random rows")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-3, 1e3));
   app.add_flag("--residual-correction", c.residuals,
                "correct predictions by the residuals of nearby training rows "
                "(fit/residual_correction.h; off by default, JOURNAL.md 2026-12-02)");

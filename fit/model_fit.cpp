@@ -48,14 +48,16 @@ struct Design {
 
 // Lasso design for nnlasso with row multipliers m_i^(-exponent / 2) (see model_fit.h): the
 // loss weights row i by m_i^-exponent (2: relative error; 1: variance proportional to the mean;
-// 0: absolute error).
+// 0: absolute error), times its TrainingRow::weight `w` (empty: 1 for every row).
 // unpenalised (empty, or one flag per column of t): columns whose coefficient is not penalised,
 // like the intercept's (IsUnpenalisedTerm).
 Design WeightedDesign(const Eigen::MatrixXd& t, const Eigen::VectorXd& y, const Eigen::VectorXd& m,
-                      double exponent = 2, const std::vector<bool>& unpenalised = {}) {
+                      double exponent = 2, const std::vector<bool>& unpenalised = {},
+                      const Eigen::VectorXd& w = {}) {
   const Eigen::Index n = t.rows(), p = t.cols();
   Design d;
-  const Eigen::ArrayXd r = m.array().pow(-exponent / 2);
+  Eigen::ArrayXd r = m.array().pow(-exponent / 2);
+  if (w.size() == n) r *= w.array().sqrt();
   d.x.resize(n, p + 1);
   d.x.col(0) = r.matrix();
   d.x.rightCols(p) = t.array().colwise() * r;
@@ -380,7 +382,11 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
     if (r.config.type != layer) {
       throw ConfigError(name + ": got a " + std::string(ToString(r.config.type)) + " row");
     }
-    if (std::isfinite(r.value) && r.value > 0) usable.push_back({ForPass(r.config, pass), r.value});
+    if (!(r.weight > 0) || !std::isfinite(r.weight)) {
+      throw ConfigError(name + ": a row's weight must be > 0, got " + std::to_string(r.weight));
+    }
+    if (std::isfinite(r.value) && r.value > 0)
+      usable.push_back({ForPass(r.config, pass), r.value, r.weight});
   }
   const auto n = static_cast<int64_t>(usable.size());
   if (n < MinRows(options)) {
@@ -425,11 +431,12 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   model.n_train = static_cast<int64_t>(split.train.size());
   model.n_test = static_cast<int64_t>(split.test.size());
   std::vector<LayerConfig> train_configs;
-  Eigen::VectorXd y(model.n_train);
+  Eigen::VectorXd y(model.n_train), w(model.n_train);
   for (size_t k = 0; k < split.train.size(); ++k) {
     const TrainingRow& r = usable[static_cast<size_t>(split.train[k])];
     train_configs.push_back(r.config);
     y(static_cast<Eigen::Index>(k)) = r.value;
+    w(static_cast<Eigen::Index>(k)) = r.weight;
   }
   Eigen::VectorXd pilot;
   if (options.outlier_factor > 0 ||
@@ -439,13 +446,14 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   if (options.outlier_factor > 0) {
     const double limit = std::log(options.outlier_factor);
     std::vector<LayerConfig> kept_configs;
-    std::vector<double> kept_y, kept_pilot;
+    std::vector<double> kept_y, kept_pilot, kept_w;
     for (size_t k = 0; k < train_configs.size(); ++k) {
       const auto i = static_cast<Eigen::Index>(k);
       if (std::abs(std::log(y(i) / pilot(i))) > limit) continue;
       kept_configs.push_back(train_configs[k]);
       kept_y.push_back(y(i));
       kept_pilot.push_back(pilot(i));
+      kept_w.push_back(w(i));
     }
     model.n_outliers = static_cast<int64_t>(train_configs.size() - kept_configs.size());
     if (static_cast<int64_t>(kept_configs.size()) < 5 * options.folds) {
@@ -457,6 +465,7 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
     y = Eigen::Map<const Eigen::VectorXd>(kept_y.data(), static_cast<Eigen::Index>(kept_y.size()));
     pilot = Eigen::Map<const Eigen::VectorXd>(kept_pilot.data(),
                                               static_cast<Eigen::Index>(kept_pilot.size()));
+    w = Eigen::Map<const Eigen::VectorXd>(kept_w.data(), static_cast<Eigen::Index>(kept_w.size()));
   }
   // gbtree fits on FeatureValues, not on terms: no design matrix.
   const VaryingDesign varying = options.kind == ModelKind::kGbTree
@@ -468,14 +477,14 @@ Model FitModel(LayerType layer, Pass pass, Quantity quantity, const std::vector<
   if (options.kind == ModelKind::kGbTree) {
     FitGbTree(layer, train_configs, y, options, model);
   } else if (maclinear) {
-    Design d = WeightedDesign(t, y, y, options.loss_exponent);
+    Design d = WeightedDesign(t, y, y, options.loss_exponent, {}, w);
     FitDesign(d, layer, used, options, model, kNnlsAlphaFraction);
   } else if (options.kind == ModelKind::kNnLasso) {
     Eigen::VectorXd m = reweighted ? pilot : y;
     std::vector<bool> unpenalised;
     for (const Term& term : used) unpenalised.push_back(IsUnpenalisedTerm(layer, term));
     for (int iteration = 0; iteration < std::max(1, options.reweight_iterations); ++iteration) {
-      Design d = WeightedDesign(t, y, m, options.loss_exponent, unpenalised);
+      Design d = WeightedDesign(t, y, m, options.loss_exponent, unpenalised, w);
       FitDesign(d, layer, used, options, model);
       if (!reweighted) break;
       // Next weights: this fit's predictions, floored at 1e-3 of their median so that a row the

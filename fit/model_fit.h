@@ -50,6 +50,9 @@ class FitError : public std::runtime_error {
 struct TrainingRow {
   LayerConfig config;
   double value = 0;  // unit of the quantity (s, J, W) per execution on the whole batch
+  // Multiplies the row's weight in the nnlasso and maclinear loss (> 0; 1: as every row).
+  // FitBundle gives FitOptions::network_row_weight to layers of real networks.
+  double weight = 1;
 };
 
 enum class TermSet { kCapped, kFull };
@@ -109,6 +112,13 @@ struct FitOptions {
   // layer from 6.7x to 2.0x its isolated measurement; on the five reference nets, whose layers
   // lie inside the bounds, nothing changed.
   Extrapolation extrapolation = Extrapolation::kBoundary;
+  // FitBundle: the weight (TrainingRow::weight) of samples taken from a real network
+  // (`measure --net --layers`) or drawn near one (`measure --near`), against 1 for random rows.
+  // Random rows are drawn log-uniformly within the bounds and mostly lie where no network is
+  // (issue 10 item 4); > 1 leans the fit toward the shapes networks use. 1: no preference.
+  // An importance weight, not a way to score a network on its own layers: evaluate leaves a
+  // network's own samples out of the fit that predicts it.
+  double network_row_weight = 1;
 };
 
 // "none", "sum", "median", "mean"; Parse throws ConfigError.

@@ -47,6 +47,10 @@ int main(int argc, char** argv) {
   std::string extrapolation{lj::ToString(options.fit.extrapolation)};
   app.add_option("--extrapolation", extrapolation, "as fit --extrapolation")->capture_default_str();
   app.add_flag("--residual-correction", residuals, "as fit --residual-correction");
+  app.add_option("--network-row-weight", options.fit.network_row_weight,
+                 "as fit --network-row-weight")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-3, 1e3));
   app.add_option("--max-spread", options.fit.max_spread, "as fit --max-spread")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 10.0));

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "layerjoule/version.h"
 #include "tests/fit/synthetic.h"
 
@@ -66,6 +69,35 @@ TEST(BundleFitTest, EnergyRowsGiveThreeQuantitiesTimeOnlyRowsOne) {
   EXPECT_NE(table.find("h1           linear    backward energy_j nnlasso"), std::string::npos)
       << table;
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 9);
+}
+
+// FitOptions::network_row_weight goes to samples of a network's layers and samples drawn near
+// one, not to random ones: here the network rows are twice as slow as the random rows, and a
+// weight of 50 makes the fit follow them; weight 1 leaves it with the random majority.
+TEST(BundleFitTest, NetworkRowWeightGoesToNetworkAndNearSamples) {
+  auto samples = Samples(LayerType::kLinear, 240, false, 9);
+  for (size_t i = 0; i < samples.size(); i += 8) {
+    samples[i].time_s *= 2;
+    samples[i + 1].time_s *= 2;  // its backward pass
+    samples[i].network = samples[i + 1].network = "netA";
+    if (i % 16 == 0) samples[i].network = samples[i + 1].network = "";
+    if (i % 16 == 0) samples[i].near_network = samples[i + 1].near_network = "netB";
+  }
+  const auto median_ratio = [&](const ModelBundle& b) {
+    const Model* m = b.Find(LayerType::kLinear, Pass::kForward, Quantity::kTimeS);
+    EXPECT_NE(m, nullptr);
+    std::vector<double> ratios;
+    for (const auto& r : testing::SyntheticRows(LayerType::kLinear, 101, 0.0, 10)) {
+      ratios.push_back(Predict(*m, r.config).value / r.value);
+    }
+    std::nth_element(ratios.begin(), ratios.begin() + 50, ratios.end());
+    return ratios[50];
+  };
+  FitOptions o = Fast();
+  o.test_fraction = 0;
+  EXPECT_LT(median_ratio(FitBundle({}, samples, o)), 1.5);
+  o.network_row_weight = 50;
+  EXPECT_GT(median_ratio(FitBundle({}, samples, o)), 1.7);
 }
 
 TEST(BundleFitTest, TooFewRowsSkipsTheModelWithAWarning) {

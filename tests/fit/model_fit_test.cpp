@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <utility>
@@ -182,6 +183,34 @@ TEST(ModelFitTest, ReweightedFitWorks) {
   EXPECT_LT(m.test_metrics->rmspe, 8.0);
   EXPECT_GE(m.test_metrics->min_prediction, 0.0);
   EXPECT_NE(m.cv_loss.find("previous fit"), std::string::npos);
+}
+
+// TrainingRow::weight: rows of two kinds disagree by a factor 2 (every fourth row is twice as
+// slow). With weight 1 the fit lands between them, nearer the many; with weight 50 on the slow
+// rows it follows them. For nnlasso and maclinear alike; a weight <= 0 is refused.
+TEST(ModelFitTest, RowWeightsPullTheFitTowardTheWeightedRows) {
+  for (const ModelKind kind : {ModelKind::kNnLasso, ModelKind::kMacLinear}) {
+    auto rows = testing::SyntheticRows(LayerType::kLinear, 400, 0.02, 21);
+    for (size_t i = 0; i < rows.size(); i += 4) rows[i].value *= 2;
+    FitOptions o = Fast(kind);
+    o.test_fraction = 0;
+    const auto median_ratio = [&](const Model& m) {
+      std::vector<double> ratios;
+      for (const auto& r : testing::SyntheticRows(LayerType::kLinear, 200, 0.0, 22)) {
+        ratios.push_back(Predict(m, r.config).value / r.value);
+      }
+      std::nth_element(ratios.begin(), ratios.begin() + 100, ratios.end());
+      return ratios[100];
+    };
+    const Model even = FitModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, rows, o);
+    for (size_t i = 0; i < rows.size(); i += 4) rows[i].weight = 50;
+    const Model leaning = FitModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, rows, o);
+    EXPECT_LT(median_ratio(even), 1.5) << ToString(kind);
+    EXPECT_GT(median_ratio(leaning), 1.7) << ToString(kind);
+    rows[1].weight = 0;
+    EXPECT_THROW(FitModel(LayerType::kLinear, Pass::kForward, Quantity::kTimeS, rows, o),
+                 ConfigError);
+  }
 }
 
 TEST(ModelFitTest, DropsNonPositiveRowsAndRefusesTooFewRows) {
