@@ -48,6 +48,9 @@ const ParameterSpec kInputs = LJ_INT_PARAMETER("inputs", inputs, 1);
 const ParameterSpec kRows = LJ_INT_PARAMETER("rows", rows, 1);
 const ParameterSpec kInnerSize = LJ_INT_PARAMETER("inner_size", inner_size, 1);
 const ParameterSpec kColumns = LJ_INT_PARAMETER("columns", columns, 1);
+const ParameterSpec kSequenceLength = LJ_INT_PARAMETER("sequence_length", sequence_length, 1);
+const ParameterSpec kNumEmbeddings = LJ_INT_PARAMETER("num_embeddings", num_embeddings, 1);
+const ParameterSpec kEmbeddingDim = LJ_INT_PARAMETER("embedding_dim", embedding_dim, 1);
 #undef LJ_INT_PARAMETER
 
 const ParameterSpec kImageSize{"image_size",
@@ -92,10 +95,11 @@ const ParameterSpec kInputGrad{"input_grad",
 // Every bounds parameter, by name. A descriptor's `bounds_parameters` name rows of this table.
 const std::vector<ParameterSpec>& AllParameterSpecs() {
   static const std::vector<ParameterSpec> kAll = {
-      kBatchSize,  kInChannels,       kOutChannels, kChannels,   kKernelSize, kStride,
-      kPadding,    kInFeatures,       kOutFeatures, kOutputSize, kPPercent,   kNumClasses,
-      kParameters, kParameterTensors, kImageSize,   kGroups,     kBias,       kInputGrad,
-      kCeilMode,   kInputs,           kRows,        kInnerSize,  kColumns};
+      kBatchSize,     kInChannels,       kOutChannels, kChannels,   kKernelSize, kStride,
+      kPadding,       kInFeatures,       kOutFeatures, kOutputSize, kPPercent,   kNumClasses,
+      kParameters,    kParameterTensors, kImageSize,   kGroups,     kBias,       kInputGrad,
+      kCeilMode,      kInputs,           kRows,        kInnerSize,  kColumns,    kSequenceLength,
+      kNumEmbeddings, kEmbeddingDim};
   return kAll;
 }
 

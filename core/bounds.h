@@ -38,6 +38,9 @@
 //   adaptive_avgpool2d:
 //              batch_size, channels, image_size, output_size
 //   cross_entropy: batch_size, num_classes
+//   bmm:       batch_size, rows, inner_size, columns
+//   embedding: batch_size, sequence_length, num_embeddings, embedding_dim (max_forward_macs
+//              caps the output elements batch_size x sequence_length x embedding_dim)
 //   sgd, adam: parameters, parameter_tensors
 // Each parameter is an object with either
 //   "min", "max" (integers, inclusive) and "distribution": "uniform" (default) | "log_uniform",

@@ -21,6 +21,8 @@ double Im2colWorkspaceElements(const LayerConfig& config);
 //   maxpool2d: 8 * output (the int64 argmax indices max_pool2d_with_indices keeps for backward);
 //   dropout: 4 * output (the float mask kept for backward);
 //   cross_entropy: 4 * input (the log-softmax kept for backward) + 8 * batch_size (labels);
+//   embedding: nothing (its input, the B*S int64 ids, counts 2 * 4 bytes each above: 8 bytes
+//     per id, which need no gradient);
 //   sgd: 4 * parameters (momentum buffer); adam: 8 * parameters (exp_avg and exp_avg_sq).
 // For sgd/adam input = output = 0 and weights = parameters (the parameters and their grads).
 // Element counts come from Sizes(config). Does not count allocator slack or the framework's

@@ -49,15 +49,22 @@ const Field kInputs{"inputs", &LayerConfig::inputs, nullptr, 1};
 const Field kRows{"rows", &LayerConfig::rows, nullptr, 1};
 const Field kInnerSize{"inner_size", &LayerConfig::inner_size, nullptr, 1};
 const Field kColumns{"columns", &LayerConfig::columns, nullptr, 1};
+const Field kSequenceLength{"sequence_length", &LayerConfig::sequence_length, nullptr, 1};
+const Field kNumEmbeddings{"num_embeddings", &LayerConfig::num_embeddings, nullptr, 1};
+const Field kEmbeddingDim{"embedding_dim", &LayerConfig::embedding_dim, nullptr, 1};
 
 // Every serialisable field, by JSON key. A descriptor's `fields` name rows of this table.
 const std::vector<Field>& AllFields() {
-  static const std::vector<Field> kFields = {
-      kBatchSize,   kInChannels, kOutChannels, kHeight,         kWidth,      kKernelSize,
-      kStride,      kPadding,    kGroups,      kBias,           kInFeatures, kOutFeatures,
-      kNumFeatures, kOutputSize, kPPercent,    kNumClasses,     kParameters, kParameterTensors,
-      kInputGrad,   kCeilMode,   kInputs,      kNormalizedSize, kRows,       kInnerSize,
-      kColumns};
+  static const std::vector<Field> kFields = {kBatchSize,      kInChannels,     kOutChannels,
+                                             kHeight,         kWidth,          kKernelSize,
+                                             kStride,         kPadding,        kGroups,
+                                             kBias,           kInFeatures,     kOutFeatures,
+                                             kNumFeatures,    kOutputSize,     kPPercent,
+                                             kNumClasses,     kParameters,     kParameterTensors,
+                                             kInputGrad,      kCeilMode,       kInputs,
+                                             kNormalizedSize, kRows,           kInnerSize,
+                                             kColumns,        kSequenceLength, kNumEmbeddings,
+                                             kEmbeddingDim};
   return kFields;
 }
 
@@ -222,6 +229,8 @@ std::vector<int64_t> OutputShape(const LayerConfig& c) {
       return {c.batch_size, c.in_channels, c.output_size, c.output_size};
     case LayerFamily::kBatchedMatmul:
       return {c.batch_size, c.rows, c.columns};
+    case LayerFamily::kEmbedding:
+      return {c.batch_size, c.sequence_length, c.embedding_dim};
     case LayerFamily::kLoss:
     case LayerFamily::kOptimizer:
       return {};
@@ -257,6 +266,9 @@ double ForwardMacs(const LayerConfig& c) {
     case LayerFamily::kBatchedMatmul:
       return static_cast<double>(c.batch_size) * static_cast<double>(c.rows) *
              static_cast<double>(c.inner_size) * static_cast<double>(c.columns);
+    case LayerFamily::kEmbedding:  // elements gathered, no multiply-accumulates
+      return static_cast<double>(c.batch_size) * static_cast<double>(c.sequence_length) *
+             static_cast<double>(c.embedding_dim);
   }
   return 0;
 }
@@ -301,6 +313,11 @@ TensorSizes Sizes(const LayerConfig& c) {
     case LayerFamily::kBatchedMatmul:
       s.input_elements = static_cast<double>(c.batch_size) * static_cast<double>(c.inner_size) *
                          (static_cast<double>(c.rows) + static_cast<double>(c.columns));
+      break;
+    case LayerFamily::kEmbedding:
+      s.input_elements = static_cast<double>(c.batch_size) * static_cast<double>(c.sequence_length);
+      s.weight_elements =
+          static_cast<double>(c.num_embeddings) * static_cast<double>(c.embedding_dim);
       break;
     case LayerFamily::kOptimizer:
       s.output_elements = 0;

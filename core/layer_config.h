@@ -40,6 +40,13 @@
 //                MACs). Attention's scores q k^T ((N x heads, L, d) x (N x heads, d, L)) and
 //                values (N x heads, L, L) x (N x heads, L, d), as nn.MultiheadAttention computes
 //                them (aten::bmm); Swin's 4-D q @ k^T is batch_size = B x heads.
+//   embedding    batch_size sequence_length num_embeddings embedding_dim: nn::Embedding(
+//                num_embeddings, embedding_dim) on int64 token ids (batch_size, sequence_length),
+//                drawn uniformly in [0, num_embeddings) with a fixed seed, into (batch_size,
+//                sequence_length, embedding_dim): a gather of rows (aten::embedding). The ids need
+//                no gradient; the backward pass computes only the weight's
+//                (aten::embedding_dense_backward: a zero-filled (num_embeddings, embedding_dim)
+//                gradient into which the output gradient's rows are scatter-added).
 //   adaptive_avgpool2d
 //                batch_size in_channels height width output_size: nn::AdaptiveAvgPool2d with a
 //                square output_size (grad of input)
@@ -97,6 +104,12 @@
 //                               (b1, ..., bj, n, k) and (b1, ..., bj, k, m) (equal leading
 //                               dims, no broadcast) -> batch_size b1 x ... x bj, rows n,
 //                               inner_size k, columns m (net/torchscript_layers.h).
+//   embedding                   aten::embedding(weight (V, D), indices (N, S)) -> batch_size N,
+//                               sequence_length S, num_embeddings V, embedding_dim D; a
+//                               sparse=True embedding or ids of another rank are not mapped
+//                               (net/torchscript_layers.h). net.json: an "embedding" leaf
+//                               (num_embeddings, embedding_dim) on a sequence input
+//                               {"sequence_length", "vocabulary"}.
 //   flatten                     no model (a view, no cost).
 //   the loss                    one cross_entropy per step: batch_size N, num_classes = the
 //                               network's output features (net.json num_classes).
@@ -160,6 +173,11 @@ struct LayerConfig {
   int64_t rows = 0;
   int64_t inner_size = 0;
   int64_t columns = 0;
+  // embedding: a (num_embeddings, embedding_dim) weight looked up by int64 ids (batch_size,
+  // sequence_length), giving (batch_size, sequence_length, embedding_dim).
+  int64_t sequence_length = 0;
+  int64_t num_embeddings = 0;
+  int64_t embedding_dim = 0;
   // cross_entropy: logits (batch_size, num_classes).
   int64_t num_classes = 0;
   // sgd, adam: trainable float32 elements updated by one step, and the number of tensors they
@@ -203,6 +221,7 @@ bool HasInputGradField(LayerType type);
 //   batchnorm2d, activations, add, mul, dropout: {N, C, H, W} (the input's shape);
 //   adaptive_avgpool2d: {N, C, output_size, output_size};
 //   bmm: {batch_size, rows, columns};
+//   embedding: {batch_size, sequence_length, embedding_dim};
 //   cross_entropy: {} (the 0-dim loss: one element);
 //   sgd, adam: {} (the step updates the parameters in place and produces no tensor).
 std::vector<int64_t> OutputShape(const LayerConfig& config);
@@ -218,6 +237,9 @@ std::vector<int64_t> OutputShape(const LayerConfig& config);
 //   batchnorm2d, activations, add, mul, dropout: N * C * H * W (one operation per element);
 //   cross_entropy: N * num_classes (the logits);
 //   bmm: batch_size * rows * inner_size * columns;
+//   embedding: batch_size * sequence_length * embedding_dim (no multiply-accumulates: the
+//     elements gathered, each copied once, counted as the element-wise types count theirs;
+//     so max_forward_macs caps the output elements);
 //   sgd, adam: parameters (elements updated).
 double ForwardMacs(const LayerConfig& config);
 
@@ -225,12 +247,14 @@ double ForwardMacs(const LayerConfig& config);
 struct TensorSizes {
   // All inputs: N*C*H*W, N*in_features, N*num_classes (logits); add: 2*N*C*H*W (both
   // operands); mul: N*C*H*W + N*C (tensor and scale); bmm: B*rows*inner_size +
-  // B*inner_size*columns (both operands); 0 for sgd/adam.
+  // B*inner_size*columns (both operands); embedding: B*S (the int64 ids; 8 bytes
+  // each, not 4); 0 for sgd/adam.
   double input_elements = 0;
   // Product of OutputShape (1 for cross_entropy's scalar); 0 for sgd/adam.
   double output_elements = 0;
   // Trainable weights + bias: conv2d, linear; batchnorm2d 2*C (weight and bias; the running
-  // statistics are buffers); sgd/adam: parameters; 0 otherwise.
+  // statistics are buffers); embedding: num_embeddings * embedding_dim; sgd/adam: parameters;
+  // 0 otherwise.
   double weight_elements = 0;
 };
 TensorSizes Sizes(const LayerConfig& config);

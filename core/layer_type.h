@@ -36,6 +36,7 @@ enum class LayerFamily {
   kLoss,           // cross_entropy: logits -> a scalar
   kOptimizer,      // sgd, adam, grad_accumulate, zero_grad: over the trainable parameters
   kBatchedMatmul,  // bmm: (B, rows, inner_size) x (B, inner_size, columns), no weights
+  kEmbedding,      // embedding: int64 ids (B, S) -> rows of a (V, D) weight, (B, S, D)
 };
 
 // Where a type occurs in training: a layer of the network (net.json leaf or made by a block,
@@ -64,6 +65,7 @@ enum class FeatureKind {
   kLoss,
   kOptimizer,
   kBatchedMatmul,
+  kEmbedding,
 };
 
 struct LayerDescriptor {

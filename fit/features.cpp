@@ -54,6 +54,16 @@ const FeatureSet kBatchedMatmulFeatures = {
     {"batch_size", "rows", "inner_size", "columns", "macs", "input_elements", "output_elements",
      "mmap_input_elements", "mmap_output_elements"},
     4};
+// embedding: the four dims are the base; then the traffic, as linear terms: "elements" =
+// ForwardMacs = B*S*D (the forward pass reads as many weight elements and writes as many, the
+// backward pass scatter-adds as many), "tokens" = B*S (the ids: the backward's every thread
+// scans all of them, ATen's embedding_dense_backward_cpu), "weight_elements" = V*D (the
+// backward zero-fills the weight gradient), and the first-touch faults of a fresh output
+// (forward) and a fresh weight gradient (backward).
+const FeatureSet kEmbeddingFeatures = {
+    {"batch_size", "sequence_length", "num_embeddings", "embedding_dim", "elements", "tokens",
+     "weight_elements", "mmap_output_elements", "mmap_weight_elements"},
+    4};
 
 const FeatureSet& FeatureSetOf(LayerType type) {
   switch (Describe(type).features) {
@@ -75,6 +85,8 @@ const FeatureSet& FeatureSetOf(LayerType type) {
       return kOptimizerFeatures;
     case FeatureKind::kBatchedMatmul:
       return kBatchedMatmulFeatures;
+    case FeatureKind::kEmbedding:
+      return kEmbeddingFeatures;
   }
   throw ConfigError("unknown feature kind of " + std::string(ToString(type)));
 }
@@ -289,6 +301,16 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               sizes.output_elements,
               Mmap(sizes.input_elements),
               Mmap(sizes.output_elements)};
+    case FeatureKind::kEmbedding:
+      return {d(c.batch_size),
+              d(c.sequence_length),
+              d(c.num_embeddings),
+              d(c.embedding_dim),
+              macs,
+              sizes.input_elements,
+              sizes.weight_elements,
+              Mmap(sizes.output_elements),
+              Mmap(sizes.weight_elements)};
   }
   throw ConfigError("unknown feature kind of " + std::string(ToString(c.type)));
 }

@@ -31,6 +31,10 @@
 //   bmm:       batch_size, rows, inner_size, columns | macs (= B*rows*inner_size*columns),
 //              input_elements (both operands), output_elements, mmap_input_elements,
 //              mmap_output_elements
+//   embedding: batch_size, sequence_length, num_embeddings, embedding_dim | elements
+//              (= ForwardMacs = B*S*D: rows gathered, and scatter-added in the backward pass),
+//              tokens (B*S, the ids), weight_elements (V*D, the gradient the backward pass
+//              zero-fills), mmap_output_elements, mmap_weight_elements
 // where "|" separates base from special features, elements = ForwardMacs = N*C*H*W (the
 // logits N*num_classes for cross_entropy), and minority_percent = max(1, min(p_percent,
 // 100 - p_percent)): the share of the rarer outcome of dropout's Bernoulli mask, which sets the

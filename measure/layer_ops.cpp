@@ -174,6 +174,26 @@ class BmmOp : public LayerOp {
   torch::Tensor mat2_;
 };
 
+// nn::Embedding(num_embeddings, embedding_dim) on int64 ids (batch_size, sequence_length),
+// uniform in [0, num_embeddings) from the generator LayerRunner seeds (a fixed seed: the same ids
+// for the same config and seed). The ids are data, no gradient target: the backward pass computes
+// only the weight's gradient (aten::embedding_dense_backward: a zero-filled (num_embeddings,
+// embedding_dim) tensor into which the output gradient's rows are scatter-added).
+class EmbeddingOp : public LayerOp {
+ public:
+  explicit EmbeddingOp(const LayerConfig& c)
+      : module_(torch::nn::EmbeddingOptions(c.num_embeddings, c.embedding_dim)) {
+    input = torch::randint(c.num_embeddings, {c.batch_size, c.sequence_length},
+                           torch::TensorOptions().dtype(torch::kInt64));
+    grad_targets.push_back(module_->weight);
+    grad_names.emplace_back("weight");
+  }
+  torch::Tensor Run() override { return module_->forward(input); }
+
+ private:
+  torch::nn::Embedding module_;
+};
+
 // Mean cross-entropy of logits (N, num_classes) and random int64 labels.
 class CrossEntropyOp : public LayerOp {
  public:
@@ -358,6 +378,10 @@ const std::vector<Registration>& Registry() {
        }},
       {LayerType::kBmm,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> { return std::make_unique<BmmOp>(c); }},
+      {LayerType::kEmbedding,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         return std::make_unique<EmbeddingOp>(c);
+       }},
       {LayerType::kSgd, MakeStepOp},
       {LayerType::kAdam, MakeStepOp},
       {LayerType::kGradAccumulate, MakeStepOp},

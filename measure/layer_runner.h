@@ -18,7 +18,8 @@ namespace lj {
 // tests check that the backward pass really computes what training needs.
 struct GradientInfo {
   // "input", "weight" or "bias"; add: "input" and "other" (the second operand); mul: "input"
-  // and "scale"; bmm: "input" and "mat2"; cross_entropy: "input" (the logits).
+  // and "scale"; bmm: "input" and "mat2"; embedding: "weight" only (its input is int64 ids);
+  // cross_entropy: "input" (the logits).
   std::string name;
   std::vector<int64_t> shape;  // e.g. {N, C_in, H, W} for "input"
   double abs_sum = 0;          // sum of |g|; > 0 for a gradient that was really computed
@@ -85,6 +86,8 @@ class LayerRunner {
   //              torch::optim::SGD(lr 0.01, momentum 0.9) or torch::optim::Adam(lr 1e-3).
   //   grad_accumulate: such tensors and one torch::randn incoming gradient each; one forward
   //              execution is .grad().add_(incoming) for every tensor, without grad mode.
+  //   embedding: torch::nn::Embedding(num_embeddings, embedding_dim) on int64 ids
+  //              torch::randint(num_embeddings, {N, sequence_length}), which need no gradient.
   //   zero_grad: such tensors and torch::optim::SGD over them; one forward execution is
   //              optimizer.zero_grad() (detach_ and zero_ of every .grad).
   // Weights keep torch's default initialisation (kaiming_uniform). Inputs require grad, as the

@@ -116,7 +116,13 @@ void AddMeasureOptions(CLI::App& app, MeasureCommand& c) {
       ->check(DecimalIn(1, 1000000, "--iterations"));
   app.add_option("--batch-size", c.batch_size, "--net: batch size (overrides net.json)")
       ->check(DecimalIn(1, 1048576, "--batch-size"));
-  app.add_option("--input", c.input, "--net: one sample CxHxW, e.g. 3x64x64");
+  auto* input_option = app.add_option("--input", c.input, "--net: one sample CxHxW, e.g. 3x64x64");
+  app.add_option(
+         "--input-ids", c.input_ids,
+         "--net: token ids of this sequence length, e.g. 128 (int64; TorchScript: uniform in "
+         "[0, the first nn.Embedding's num_embeddings); net.json: its sequence input's "
+         "vocabulary)")
+      ->excludes(input_option);
   app.add_flag("--layers", c.net.layers, "--net: also measure its conv/maxpool/linear layers");
   app.add_option("--near", run.near_paths,
                  "with --layer: sample near that type's layers of these net.json files "
@@ -154,6 +160,7 @@ void FinishMeasureOptions(const CLI::App& app, MeasureCommand& c, int argc, char
   c.run.max_memory_given = app.count("--max-memory") > 0;
   if (app.count("--batch-size")) c.net.overrides.batch_size = c.batch_size;
   if (!c.input.empty()) c.net.overrides.input = ParseInputSpec(c.input);
+  if (!c.input_ids.empty()) c.net.overrides.input = ParseInputIdsSpec(c.input_ids);
   if (app.count("--shard")) {
     const std::regex k_of_n("(0|[1-9][0-9]{0,8})/([1-9][0-9]{0,8})");
     std::smatch m;

@@ -26,6 +26,7 @@ struct MeasureCommand {
   double max_memory_gib = 4.0;
   int64_t batch_size = 0;
   std::string input;
+  std::string input_ids;           // --input-ids S (token ids)
   std::string shard;               // "K/N"
   std::vector<std::string> merge;  // --merge OUT IN...
   bool check = false;              // --check
@@ -34,7 +35,7 @@ struct MeasureCommand {
 };
 
 void AddMeasureOptions(CLI::App& app, MeasureCommand& command);
-// Throws ConfigError for a bad --meter or --input.
+// Throws ConfigError for a bad --meter, --input or --input-ids.
 void FinishMeasureOptions(const CLI::App& app, MeasureCommand& command, int argc, char** argv);
 
 // A finite number in [lo, hi] ((lo, hi] when !lo_inclusive): rejects nan, inf and values such

@@ -37,6 +37,8 @@ std::string FirstLine(const std::string& text) { return text.substr(0, text.find
 struct TrainableNet {
   std::string name;
   InputSpec input;
+  // Token ids (input.IsTokenIds()): drawn uniformly in [0, vocabulary); 0: all ids are 0.
+  int64_t vocabulary = 0;
   int64_t batch_size = 0;
   OptimizerSpec optimizer;
   std::function<torch::Tensor(const torch::Tensor&)> forward;
@@ -44,6 +46,28 @@ struct TrainableNet {
   std::vector<LayerInstance> layers;  // filled only when --layers asks for them
   std::string description;            // runs.source_json: the net.json text or a JSON summary
 };
+
+// The rows (num_embeddings) of the first nn.Embedding, in module order, of a TorchScript module
+// (the token embedding of a language model, before its position and type embeddings), or 0.
+int64_t FirstEmbeddingRows(const torch::jit::Module& module) {
+  for (const torch::jit::NameModule& m : module.named_modules()) {
+    const auto type_name = m.value.type()->name();
+    if (!type_name || type_name->name() != "Embedding" || !m.value.hasattr("weight")) continue;
+    const c10::IValue weight = m.value.attr("weight");
+    if (weight.isTensor() && weight.toTensor().dim() == 2) return weight.toTensor().size(0);
+  }
+  return 0;
+}
+
+// One batch of input: float32 images torch::randn(N, C, H, W), or int64 token ids (N, S)
+// uniform in [0, vocabulary) (zeros without a vocabulary), from the seeded global generator.
+torch::Tensor MakeInput(const InputSpec& input, int64_t vocabulary, int64_t batch_size) {
+  std::vector<int64_t> shape = {batch_size};
+  for (int64_t d : input.SampleShape()) shape.push_back(d);
+  if (!input.IsTokenIds()) return torch::randn(shape);
+  if (vocabulary <= 0) return torch::zeros(shape, torch::kLong);
+  return torch::randint(vocabulary, shape, torch::TensorOptions().dtype(torch::kLong));
+}
 
 TrainableNet LoadNet(const NetworkRunOptions& options) {
   TrainableNet net;
@@ -55,6 +79,7 @@ TrainableNet LoadNet(const NetworkRunOptions& options) {
     std::shared_ptr<NetModuleImpl> module = built.module;
     net.name = spec.name;
     net.input = spec.input;
+    net.vocabulary = spec.input.vocabulary;
     net.batch_size = spec.batch_size;
     net.optimizer = spec.optimizer;
     net.forward = [module](const torch::Tensor& x) { return module->forward(x); };
@@ -64,7 +89,9 @@ TrainableNet LoadNet(const NetworkRunOptions& options) {
     return net;
   }
   const NetworkOverrides& o = options.overrides;
-  if (!o.input) throw ConfigError(path + ": a TorchScript file has no input size; give --input");
+  if (!o.input) {
+    throw ConfigError(path + ": a TorchScript file has no input size; give --input or --input-ids");
+  }
   if (!o.batch_size || *o.batch_size <= 0) {
     throw ConfigError(path + ": a TorchScript file has no batch size; give --batch-size B > 0");
   }
@@ -83,6 +110,13 @@ TrainableNet LoadNet(const NetworkRunOptions& options) {
   } catch (const std::exception& e) {
     throw ConfigError(path + ": not a readable TorchScript module: " + FirstLine(e.what()));
   }
+  if (net.input.IsTokenIds()) {
+    net.vocabulary = FirstEmbeddingRows(*module);
+    if (net.vocabulary == 0) {
+      spdlog::warn("{}: no nn.Embedding found for the vocabulary of --input-ids: all ids are 0",
+                   path);
+    }
+  }
   module->train();
   for (const torch::Tensor& p : module->parameters()) {
     if (p.requires_grad()) net.parameters.push_back(p);
@@ -90,7 +124,8 @@ TrainableNet LoadNet(const NetworkRunOptions& options) {
   net.forward = [module](const torch::Tensor& x) { return module->forward({x}).toTensor(); };
   net.description =
       nlohmann::json({{"torchscript", path},
-                      {"input", {net.input.channels, net.input.height, net.input.width}},
+                      {"input", net.input.SampleShape()},  // [C, H, W], or [S] for token ids
+                      {"input_ids", net.input.IsTokenIds()},
                       {"batch_size", net.batch_size}})
           .dump();
   return net;
@@ -122,7 +157,7 @@ class Trainer {
   Trainer(TrainableNet& net, EnergyMeter* meter, uint64_t seed, PeakMemoryProbe* memory)
       : net_(net), meter_(meter), memory_(memory) {
     torch::manual_seed(seed);
-    input_ = torch::randn({net.batch_size, net.input.channels, net.input.height, net.input.width});
+    input_ = MakeInput(net.input, net.vocabulary, net.batch_size);
     torch::Tensor out;
     {
       torch::NoGradGuard no_grad;

@@ -4,8 +4,10 @@
 //
 // The network: a net.json file (net/net_builder.h BuildNet's module) or a TorchScript file
 // (torch::jit::load, train mode, its parameters() for the optimizer). Data: one random input
-// batch (N, C, H, W) ~ N(0, 1) and random class labels in [0, classes), classes = the output's
-// second dimension. One iteration, each phase timed with steady_clock:
+// batch (N, C, H, W) ~ N(0, 1), or with --input-ids S (TorchScript) int64 token ids (N, S)
+// uniform in [0, the first nn.Embedding's num_embeddings), and random class labels in
+// [0, classes), classes = the output's second dimension. One iteration, each phase timed with
+// steady_clock:
 //   forward    output = net(input)
 //   loss       torch::nn::functional::cross_entropy(output, labels)
 //   backward   loss.backward()

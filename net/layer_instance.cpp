@@ -246,6 +246,8 @@ double ForwardMacsOf(const LayerInstance& layer, int64_t kernel_elements, int64_
     case LayerFamily::kBatchedMatmul:  // output elements x the contracted dim
       if (layer.input_shape.empty()) return 0;
       return out * static_cast<double>(layer.input_shape.back());
+    case LayerFamily::kEmbedding:  // the rows gathered: output elements
+      return out;
     case LayerFamily::kLoss:
     case LayerFamily::kOptimizer:
       return 0;  // not layers of a network

@@ -38,10 +38,11 @@ struct LayerInstance {
   // count_include_pad and no divisor_override), linear (on N-D input: batch_size = the product
   // of the leading dimensions), batchnorm2d, layer_norm, the activations, adaptive_avgpool2d
   // (square output), add (two operands of one shape), mul ((N, C, H, W) * (N, C, 1, 1) or
-  // * (C, 1, 1)), cat, dropout (p > 0) and bmm (TorchScript's batched matmuls). 2-D inputs (N, F)
-  // of the element-wise types are (N, F, 1, 1), other ranks ElementwiseConfig's (N, d1 x ... x dk,
-  // 1, L). Unset for no-cost layers and for geometries the core cannot describe (then `note` says
-  // why).
+  // * (C, 1, 1)), cat, dropout (p > 0), bmm (TorchScript's batched matmuls) and embedding
+  // (token ids of net.json's sequence input, TorchScript's aten::embedding). 2-D inputs (N, F)
+  // of the element-wise types are (N, F, 1, 1), other ranks ElementwiseConfig's
+  // (N, d1 x ... x dk, 1, L). Unset for no-cost layers and for geometries the core cannot
+  // describe (then `note` says why).
   std::optional<LayerConfig> config;
   // Why config is unset for a layer of a known type that costs something, e.g. "dilation 2 is
   // not modelled"; empty otherwise.
@@ -172,7 +173,7 @@ std::string ShapeToString(const std::vector<int64_t>& shape);
 // layer has a config. Without one (a geometry core cannot describe), the same counting from the
 // shapes: conv2d output * (C_in / groups) * kernel_elements, linear output * in_features,
 // maxpool2d / avgpool2d output * kernel_elements, adaptive_avgpool2d input elements, bmm output
-// * the last dim of its first operand (the contracted one), the other
+// * the last dim of its first operand (the contracted one), embedding output elements, the other
 // element-wise types output elements; views and ops without a layer type 0.
 // `kernel_elements` and `groups` are used only where stated.
 double ForwardMacsOf(const LayerInstance& layer, int64_t kernel_elements = 0, int64_t groups = 1);

@@ -36,6 +36,9 @@ class Builder {
 
   // Builds `layer` at module path `path`, running it on x, which becomes its output.
   AnyModule Build(const NetLayerSpec& layer, const std::string& path, Tensor& x) {
+    const std::string ids_mismatch = TokenIdsMismatch(layer, x.scalar_type() == torch::kLong,
+                                                      AtBatchSize(x), spec_.input.vocabulary);
+    if (!ids_mismatch.empty()) throw ConfigError(Context(layer, path) + ": " + ids_mismatch);
     if (layer.type == "sequential") return BuildSequential(layer, path, x);
     if (layer.type == "residual") return BuildResidual(layer, path, x);
     if (layer.type == "squeeze_excitation") return BuildSqueezeExcitation(layer, path, x);
@@ -372,6 +375,19 @@ class Builder {
             module = AnyModule(ChannelLayerNorm(x.size(1), layer.eps));
             break;
           }
+          case LayerType::kEmbedding: {  // the int64 token ids (N, S), checked in Build
+            LayerConfig c;
+            c.type = LayerType::kEmbedding;
+            c.batch_size = spec_.batch_size;
+            c.sequence_length = x.size(1);
+            c.num_embeddings = layer.num_embeddings;
+            c.embedding_dim = layer.embedding_dim;
+            Validate(c, Context(layer, path));
+            config = c;
+            module = AnyModule(
+                nn::Embedding(nn::EmbeddingOptions(layer.num_embeddings, layer.embedding_dim)));
+            break;
+          }
           case LayerType::kDropout: {
             if (layer.p > 0) {  // p = 0 is the identity: no cost, no config
               config = Elementwise(t, x);
@@ -409,7 +425,10 @@ BuiltNet BuildNet(const NetSpec& spec) {
   torch::NoGradGuard no_grad;
   Builder builder(spec);
   auto root = std::make_shared<NetModuleImpl>();
-  Tensor x = torch::randn({1, spec.input.channels, spec.input.height, spec.input.width});
+  std::vector<int64_t> shape = {1};
+  for (int64_t d : spec.input.SampleShape()) shape.push_back(d);
+  // Token ids: int64 zeros, valid for any vocabulary (the shapes do not depend on them).
+  Tensor x = spec.input.IsTokenIds() ? torch::zeros(shape, torch::kLong) : torch::randn(shape);
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     const NetLayerSpec& layer = spec.layers[i];
     const std::string segment = layer.name.empty() ? std::to_string(i) : layer.name;

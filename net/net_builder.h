@@ -16,7 +16,8 @@ namespace lj {
 class NetModuleImpl;  // net/net_module.h
 
 struct BuiltNet {
-  // The network, input (N, C, H, W) float32 -> output; training mode, torch's default
+  // The network, input (N, C, H, W) float32 (or int64 token ids (N, S) of a sequence input)
+  // -> output; training mode, torch's default
   // initialisation, on the CPU.
   std::shared_ptr<NetModuleImpl> module;
   // Leaf layers in forward order. A residual block adds "<block>.add" (and

@@ -23,9 +23,11 @@ std::string Approx(double value) {
 
 class ShapeWalker {
  public:
-  explicit ShapeWalker(const NetSpec& spec) : spec_(spec) {}
+  explicit ShapeWalker(const NetSpec& spec) : spec_(spec), ids_(spec.input.IsTokenIds()) {}
 
   void Walk(const NetLayerSpec& layer, const std::string& path, Shape& x) {
+    const std::string ids_mismatch = TokenIdsMismatch(layer, ids_, x, spec_.input.vocabulary);
+    if (!ids_mismatch.empty()) throw ConfigError(Context(layer, path) + ": " + ids_mismatch);
     if (layer.type == "sequential") {
       for (size_t i = 0; i < layer.layers.size(); ++i) {
         Walk(layer.layers[i], Join(path, Segment(layer.layers[i], i)), x);
@@ -324,6 +326,24 @@ class ShapeWalker {
           parameters = 2 * in[1];
           tensors = 2;
           break;
+        case LayerType::kEmbedding: {  // the token ids (N, S), checked in Walk
+          LayerConfig c;
+          c.type = LayerType::kEmbedding;
+          c.batch_size = spec_.batch_size;
+          c.sequence_length = in[1];
+          c.num_embeddings = layer.num_embeddings;
+          c.embedding_dim = layer.embedding_dim;
+          Validate(c, Context(layer, path));
+          config = c;
+          out = OutputShape(c);
+          const double table =
+              static_cast<double>(layer.num_embeddings) * static_cast<double>(layer.embedding_dim);
+          CheckSizes(layer, path, table, out);
+          parameters = layer.num_embeddings * layer.embedding_dim;
+          tensors = 1;
+          ids_ = false;  // float rows from here on
+          break;
+        }
         case LayerType::kDropout:
           if (layer.p > 0) {
             config = Elementwise(t, in);
@@ -345,6 +365,8 @@ class ShapeWalker {
   }
 
   const NetSpec& spec_;
+  // Whether the current tensor is the int64 token ids of a sequence input (until an embedding).
+  bool ids_;
   std::vector<LayerInstance> layers_;
 };
 
@@ -352,7 +374,8 @@ class ShapeWalker {
 
 std::vector<LayerInstance> LayerShapesFromNetSpec(const NetSpec& spec) {
   ShapeWalker walker(spec);
-  Shape x{spec.batch_size, spec.input.channels, spec.input.height, spec.input.width};
+  Shape x{spec.batch_size};  // (N, C, H, W), or the token ids (N, S)
+  for (int64_t d : spec.input.SampleShape()) x.push_back(d);
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     const NetLayerSpec& layer = spec.layers[i];
     walker.Walk(layer, layer.name.empty() ? std::to_string(i) : layer.name, x);

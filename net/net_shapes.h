@@ -12,6 +12,8 @@
 // start_dim..end_dim, the element-wise types keep the shape. Parameters: conv2d out_channels x
 // in_channels / groups x kernel_size^2 (+ out_channels bias), linear in x out (+ out),
 // batchnorm2d 2 x C (affine), squeeze_excitation's fc1 / fc2 1x1 convolutions with bias.
+// A sequence input's token ids (N, S) go through an embedding first, (N, S, embedding_dim),
+// num_embeddings x embedding_dim parameters (TokenIdsMismatch in net/net_spec.h).
 #include <vector>
 
 #include "net/layer_instance.h"

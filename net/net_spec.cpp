@@ -33,6 +33,7 @@ const std::vector<NetLeaf>& NetLeaves() {
       {LayerType::kBatchNorm2d, {"eps", "momentum"}, false},
       {LayerType::kLayerNorm, {"eps"}, false},
       {LayerType::kDropout, {"p"}, false},
+      {LayerType::kEmbedding, {"num_embeddings", "embedding_dim"}, false},
   };
   static const std::vector<NetLeaf> kWithActivations = [] {
     std::vector<NetLeaf> leaves = kLeaves;
@@ -212,6 +213,11 @@ void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string&
       }
       break;
     }
+    case LayerType::kEmbedding: {
+      layer.num_embeddings = IntField(j, "num_embeddings", ctx, 1, std::nullopt);
+      layer.embedding_dim = IntField(j, "embedding_dim", ctx, 1, std::nullopt);
+      break;
+    }
     case LayerType::kDropout: {
       layer.p = NumberField(j, "p", ctx, 0.5);
       if (!(layer.p >= 0 && layer.p <= 1)) {
@@ -360,6 +366,35 @@ std::string_view NetBlockOf(LayerType type) {
 
 bool IsTorchScriptOnly(LayerType type) { return type == LayerType::kBmm; }
 
+std::string InputToString(const InputSpec& input) {
+  if (input.IsTokenIds()) return std::to_string(input.sequence_length) + " token ids";
+  return std::to_string(input.channels) + "x" + std::to_string(input.height) + "x" +
+         std::to_string(input.width);
+}
+
+std::string TokenIdsMismatch(const NetLayerSpec& layer, bool input_is_ids,
+                             const std::vector<int64_t>& shape, int64_t vocabulary) {
+  if (layer.type == "sequential") return "";  // its layers are checked one by one
+  if (layer.layer_type == LayerType::kEmbedding) {
+    if (!input_is_ids) {
+      return "expects the token ids (batch, sequence_length) of a sequence input (\"input\": "
+             "{\"sequence_length\", \"vocabulary\"}), got a float tensor " +
+             ShapeToString(shape);
+    }
+    if (layer.num_embeddings < vocabulary) {
+      return "num_embeddings " + std::to_string(layer.num_embeddings) +
+             " is less than the input's vocabulary " + std::to_string(vocabulary) +
+             " (the ids are in [0, vocabulary))";
+    }
+    return "";
+  }
+  if (input_is_ids) {
+    return "expects a float tensor, got the token ids " + ShapeToString(shape) +
+           " of the sequence input; an embedding layer must take them first";
+  }
+  return "";
+}
+
 const std::vector<std::string>& NetLayerTypes() {
   static const std::vector<std::string> all = [] {
     std::vector<std::string> v = kLeafTypes;
@@ -372,9 +407,8 @@ const std::vector<std::string>& NetLayerTypes() {
 
 void CheckRunSizes(const NetSpec& spec, const std::string& context) {
   constexpr double kMaxBatchElements = 8589934592.0;
-  const double batch_elements =
-      static_cast<double>(spec.batch_size) * static_cast<double>(spec.input.channels) *
-      static_cast<double>(spec.input.height) * static_cast<double>(spec.input.width);
+  double batch_elements = static_cast<double>(spec.batch_size);
+  for (int64_t d : spec.input.SampleShape()) batch_elements *= static_cast<double>(d);
   if (batch_elements > kMaxBatchElements) {
     throw ConfigError(At(context, "input") + ": batch_size x channels x height x width = " +
                       Describe(nlohmann::json(batch_elements)) +
@@ -404,10 +438,16 @@ NetSpec ParseNetSpec(const nlohmann::json& j, const std::string& context) {
   const nlohmann::json& input = RequireKey(j, "input", context);
   const std::string input_ctx = At(context, "input");
   RequireObject(input, input_ctx);
-  RejectUnknownKeys(input, {"channels", "height", "width"}, input_ctx);
-  spec.input.channels = IntField(input, "channels", input_ctx, 1, std::nullopt);
-  spec.input.height = IntField(input, "height", input_ctx, 1, std::nullopt);
-  spec.input.width = IntField(input, "width", input_ctx, 1, std::nullopt);
+  if (input.contains("sequence_length")) {  // token ids of a language model
+    RejectUnknownKeys(input, {"sequence_length", "vocabulary"}, input_ctx);
+    spec.input.sequence_length = IntField(input, "sequence_length", input_ctx, 1, std::nullopt);
+    spec.input.vocabulary = IntField(input, "vocabulary", input_ctx, 1, std::nullopt);
+  } else {
+    RejectUnknownKeys(input, {"channels", "height", "width"}, input_ctx);
+    spec.input.channels = IntField(input, "channels", input_ctx, 1, std::nullopt);
+    spec.input.height = IntField(input, "height", input_ctx, 1, std::nullopt);
+    spec.input.width = IntField(input, "width", input_ctx, 1, std::nullopt);
+  }
 
   spec.batch_size = IntField(j, "batch_size", context, 1, std::nullopt);
   spec.dataset_size = IntField(j, "dataset_size", context, 1, std::nullopt);

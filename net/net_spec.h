@@ -23,8 +23,8 @@ namespace lj {
 // from the previous layer's output when the network is built.
 struct NetLayerSpec {
   // Leaves: "conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "linear", "batchnorm2d",
-  // "dropout", "flatten", "relu", "relu6", "hardswish", "hardsigmoid", "sigmoid".
-  // Blocks: "sequential", "residual", "squeeze_excitation", "concat", "channel_shuffle".
+  // "layer_norm", "embedding", "dropout", "flatten", "relu", "relu6", "hardswish", "hardsigmoid",
+  // "sigmoid". Blocks: "sequential", "residual", "squeeze_excitation", "concat", "channel_shuffle".
   std::string type;
   // The layer type of a leaf that is one (every leaf but flatten); empty for flatten and blocks.
   std::optional<LayerType> layer_type;
@@ -54,6 +54,10 @@ struct NetLayerSpec {
   double momentum = 0.1;
   // dropout
   double p = 0.5;
+  // embedding: torch.nn.Embedding(num_embeddings, embedding_dim) on the token ids of a sequence
+  // input (the first layer that costs something).
+  int64_t num_embeddings = 0;
+  int64_t embedding_dim = 0;
   // flatten: torch.flatten(x, start_dim, end_dim); start_dim >= 1 keeps the batch dimension.
   int64_t start_dim = 1;
   int64_t end_dim = -1;
@@ -93,12 +97,33 @@ struct OptimizerSpec {
   double weight_decay = 0.0;
 };
 
-// One input sample, channels x height x width (NCHW without N).
+// One input sample: an image of channels x height x width floats (NCHW without N); or, with
+// sequence_length > 0, a sequence of sequence_length int64 token ids (a language model's input:
+// (N, sequence_length) per batch; net.json "input": {"sequence_length", "vocabulary"},
+// `predict model.pt --input-ids 128`), channels, height and width then 0.
 struct InputSpec {
   int64_t channels = 0;
   int64_t height = 0;
   int64_t width = 0;
+  int64_t sequence_length = 0;
+  // Token ids: their range, [0, vocabulary) (net.json); 0 when unknown (TorchScript's
+  // --input-ids: measure --net takes the first nn.Embedding's rows).
+  int64_t vocabulary = 0;
+
+  bool IsTokenIds() const { return sequence_length > 0; }
+  // One sample's shape: {sequence_length} for token ids, else {channels, height, width}.
+  std::vector<int64_t> SampleShape() const {
+    if (IsTokenIds()) return {sequence_length};
+    return {channels, height, width};
+  }
+  // Bytes of one sample: 8 per int64 token id, 4 per float32 element.
+  int64_t SampleBytes() const {
+    return IsTokenIds() ? 8 * sequence_length : 4 * channels * height * width;
+  }
 };
+
+// "3x224x224", or "128 token ids".
+std::string InputToString(const InputSpec& input);
 
 struct NetSpec {
   std::string name;
@@ -125,6 +150,13 @@ std::string_view NetBlockOf(LayerType type);
 // block: bmm, whose two operands are both computed (attention's q k^T and scores x v), where
 // net.json chains layers of one input.
 bool IsTorchScriptOnly(LayerType type);
+// Why `layer` cannot take the current tensor, or "" when it can: an embedding needs the token ids
+// of a sequence input (`input_is_ids`) with num_embeddings >= their `vocabulary`; every other
+// layer and block but sequential needs a float tensor, so token ids go through an embedding
+// first. `shape` (at the batch size) is quoted. Shared by net/net_shapes.cpp and
+// net/net_builder.cpp, which prefix the layer's place.
+std::string TokenIdsMismatch(const NetLayerSpec& layer, bool input_is_ids,
+                             const std::vector<int64_t>& shape, int64_t vocabulary);
 // Every accepted layer type (leaves, activations and blocks).
 const std::vector<std::string>& NetLayerTypes();
 

@@ -53,6 +53,18 @@ InputSpec ParseInputSpec(const std::string& text) {
   return input;
 }
 
+InputSpec ParseInputIdsSpec(const std::string& text) {
+  static const std::regex kLength(R"(\s*(\d{1,9})\s*)");
+  std::smatch m;
+  InputSpec input;
+  if (std::regex_match(text, m, kLength)) input.sequence_length = std::stoll(m[1]);
+  if (input.sequence_length <= 0) {
+    throw ConfigError("--input-ids must be a sequence length, an integer > 0, e.g. 128, got '" +
+                      text + "'");
+  }
+  return input;
+}
+
 bool IsNetJson(const std::string& path) {
   return path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
 }
@@ -68,7 +80,24 @@ std::string TorchScriptNetworkName(const std::string& path) {
 NetSpec LoadNetSpecWithOverrides(const std::string& path, const NetworkOverrides& overrides) {
   CheckOverrides(path, overrides);
   NetSpec spec = LoadNetSpec(path);
-  if (overrides.input) spec.input = *overrides.input;
+  if (overrides.input) {
+    // The file's kind of input stays: --input replaces an image, --input-ids the sequence length
+    // of token ids (their vocabulary is the file's).
+    if (overrides.input->IsTokenIds() != spec.input.IsTokenIds()) {
+      throw ConfigError(path + ": " +
+                        (overrides.input->IsTokenIds()
+                             ? "--input-ids needs a sequence input; this file's input is the "
+                               "image " +
+                                   InputToString(spec.input) + " (give --input CxHxW)"
+                             : "--input needs an image input; this file's input is " +
+                                   InputToString(spec.input) + " (give --input-ids S)"));
+    }
+    if (spec.input.IsTokenIds()) {
+      spec.input.sequence_length = overrides.input->sequence_length;
+    } else {
+      spec.input = *overrides.input;
+    }
+  }
   if (overrides.batch_size) spec.batch_size = *overrides.batch_size;
   if (overrides.dataset_size) spec.dataset_size = *overrides.dataset_size;
   if (overrides.epochs) spec.epochs = *overrides.epochs;
@@ -100,7 +129,9 @@ NetworkLayers LoadNetworkLayers(const std::string& path, const NetworkOverrides&
   TrainingRun& run = out.run;
   CheckOverrides(path, overrides);
   if (!overrides.input) {
-    throw ConfigError(path + ": a TorchScript file has no input size; give --input CxHxW");
+    throw ConfigError(path +
+                      ": a TorchScript file has no input size; give --input CxHxW or "
+                      "--input-ids S");
   }
   run.network = TorchScriptNetworkName(path);
   run.input = *overrides.input;

@@ -16,7 +16,7 @@ namespace lj {
 
 // Command-line values; each set one replaces the net.json field of the same name.
 struct NetworkOverrides {
-  std::optional<InputSpec> input;       // --input CxHxW
+  std::optional<InputSpec> input;       // --input CxHxW, or --input-ids S (token ids)
   std::optional<int64_t> batch_size;    // --batch-size
   std::optional<int64_t> dataset_size;  // --dataset-size
   std::optional<int64_t> epochs;        // --epochs
@@ -31,6 +31,12 @@ struct NetworkOverrides {
 // Throws: ConfigError("--input must be CxHxW with integers > 0, e.g. 3x64x64, got '3x64'").
 InputSpec ParseInputSpec(const std::string& text);
 
+// "128" -> token ids of sequence length 128 (InputSpec::sequence_length; int64 ids of shape
+// (batch, 128)), vocabulary 0 (unknown).
+// Throws: ConfigError("--input-ids must be a sequence length, an integer > 0, e.g. 128, got
+// 'x'").
+InputSpec ParseInputIdsSpec(const std::string& text);
+
 // True for a path ending in ".json".
 bool IsNetJson(const std::string& path);
 
@@ -41,7 +47,9 @@ std::string TorchScriptNetworkName(const std::string& path);
 
 // LoadNetSpec(path) with the overrides applied. Throws ConfigError as LoadNetSpec, and
 // "<path>: --batch-size must be > 0, got 0" (likewise the other overrides), "<path>:
-// --optimizer must be sgd or adam, got 'x'".
+// --optimizer must be sgd or adam, got 'x'", "<path>: --input-ids needs a sequence input; this
+// file's input is the image 1x32x32 (give --input CxHxW)" (and --input on a sequence input).
+// --input replaces the file's image; --input-ids its sequence length (the vocabulary stays).
 NetSpec LoadNetSpecWithOverrides(const std::string& path, const NetworkOverrides& overrides);
 
 struct NetworkLayers {
@@ -57,7 +65,7 @@ NetworkLayers NetworkLayersFromSpec(const NetSpec& spec);
 // net.json: the spec with overrides and its layers (NetworkLayersFromSpec). TorchScript:
 // LayersFromTorchScript with --input and --batch-size; --dataset-size and --epochs are needed
 // as well. Throws: ConfigError naming the file, the layer or the missing option, e.g.
-// "model.pt: a TorchScript file has no input size; give --input CxHxW".
+// "model.pt: a TorchScript file has no input size; give --input CxHxW or --input-ids S".
 NetworkLayers LoadNetworkLayers(const std::string& path, const NetworkOverrides& overrides);
 
 }  // namespace lj

@@ -206,6 +206,8 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         // Only a product of two batches of matrices with equal leading dims (Swin's 4-D
         // q @ k^T); by a 2-D weight or broadcast it stays aten::matmul (MatmulNotBatched).
         {"aten::matmul", T::kBmm},
+        // Only a dense embedding of 2-D ids; sparse=True or other ranks get a note (SetEmbedding).
+        {"aten::embedding", T::kEmbedding},
     };
     for (const ActivationOp& a : Activations()) {
       for (std::string_view op : a.aten_ops) types.emplace(std::string(op), a.type);
@@ -224,6 +226,14 @@ bool IsViewOp(const std::string& kind) {
   return kind == "aten::flatten" || kind == "aten::view" || kind == "aten::reshape" ||
          kind == "aten::permute" || kind == "aten::transpose" || kind == "aten::t" ||
          kind == "aten::unsqueeze" || kind == "aten::squeeze";
+}
+
+// " (file.py:line)" of the Python source a node came from, or "" when not recorded.
+std::string SourceLine(const Node* n) {
+  if (auto line = n->sourceRange().file_line_col()) {
+    return " (" + std::get<0>(*line) + ":" + std::to_string(std::get<1>(*line)) + ")";
+  }
+  return "";
 }
 
 // LayerInstance type of an aten op (see the header), or its qualified name.
@@ -506,10 +516,7 @@ class GraphReader {
           "bmm";
     }
     if (why.empty()) return "";
-    std::string where;
-    if (auto line = n->sourceRange().file_line_col()) {
-      where = " (" + std::get<0>(*line) + ":" + std::to_string(std::get<1>(*line)) + ")";
-    }
+    const std::string where = SourceLine(n);
     const std::string shapes = a.empty() && b.empty()
                                    ? std::string()
                                    : " of " + ShapeToString(a) + " and " + ShapeToString(b);
@@ -538,6 +545,50 @@ class GraphReader {
     c.rows = a[a.size() - 2];
     c.inner_size = a.back();
     c.columns = b.back();
+    SetConfig(li, c);
+  }
+
+  // embedding(weight, indices, padding_idx, scale_grad_by_freq, sparse): weight (V, D) looked up
+  // by int64 indices (N, S) into (N, S, D) -> batch_size N, sequence_length S (at the batch size),
+  // num_embeddings V, embedding_dim D. The weight is the layer's one parameter tensor. A sparse
+  // embedding (a sparse weight gradient), indices of another rank or unknown batch dims: no
+  // config, and a note naming the op, its operands and its source line.
+  void SetEmbedding(LayerInstance* li, const Node* n, const std::string& what,
+                    bool indices_resolved) const {
+    const std::vector<int64_t> w = Shape(n->input(0), what);
+    if (w.size() == 2) {
+      li->parameter_count = w[0] * w[1];
+      li->parameter_tensors = 1;
+    }
+    const std::optional<bool> sparse =
+        n->inputs().size() > 4 ? Bool(n->input(4)) : std::optional<bool>(false);
+    std::string why;
+    if (w.size() != 2) {
+      why = "the weight is not 2-D";
+    } else if (!sparse) {
+      why = "sparse is not a constant";
+    } else if (*sparse) {
+      why =
+          "sparse=True (a sparse weight gradient) is not modelled; only dense embeddings map to "
+          "embedding";
+    } else if (li->input_shape.size() != 2) {
+      why = "indices of rank " + std::to_string(li->input_shape.size()) +
+            " are not modelled; only 2-D (batch, sequence_length) ids map to embedding";
+    } else if (!indices_resolved) {
+      why = "batch dims unknown: traced at batch " + std::to_string(scaling_.trace_batch()) +
+            " only; only dim 0 is rescaled to the batch size";
+    }
+    if (!why.empty()) {
+      li->note = std::string(n->kind().toQualString()) + " of weight " + ShapeToString(w) +
+                 " and indices " + ShapeToString(li->input_shape) + SourceLine(n) + ": " + why;
+      return;
+    }
+    LayerConfig c;
+    c.type = lj::LayerType::kEmbedding;
+    c.batch_size = li->input_shape[0];
+    c.sequence_length = li->input_shape[1];
+    c.num_embeddings = w[0];
+    c.embedding_dim = w[1];
     SetConfig(li, c);
   }
 
@@ -772,6 +823,8 @@ class GraphReader {
       }
     } else if (lt == lj::LayerType::kBmm) {
       SetBatchedMatmul(&li, n);
+    } else if (lt == lj::LayerType::kEmbedding) {
+      SetEmbedding(&li, n, what, input_resolved);
     } else if (li.type == kFlattenType) {
       li.no_cost = true;
     } else if (lt == lj::LayerType::kDropout) {
@@ -921,7 +974,7 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
   }
   if (graph->inputs().size() != 2) {
     throw ConfigError(path + ": forward takes " + std::to_string(graph->inputs().size() - 1) +
-                      " inputs; expected one tensor (N, C, H, W)");
+                      " inputs; expected one tensor (N, C, H, W) or (N, S) token ids");
   }
 
   // Batch 1 and 2 first (cheap), which tell the batch dims of every shape apart (BatchScaling);
@@ -929,9 +982,12 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
   // whose shapes are exact.
   std::string failure;
   auto trace_at = [&](int64_t b) -> std::shared_ptr<torch::jit::Graph> {
-    const std::vector<int64_t> shape = {b, input.channels, input.height, input.width};
+    std::vector<int64_t> shape = {b};
+    for (int64_t d : input.SampleShape()) shape.push_back(d);
     try {
-      const torch::Tensor x = torch::randn(shape);
+      // Token ids: int64 zeros, valid for any vocabulary (the shapes do not depend on them).
+      const torch::Tensor x =
+          input.IsTokenIds() ? torch::zeros(shape, torch::kLong) : torch::randn(shape);
       // A failing op makes the interpreter format a TorchScript traceback. In the frozen graph
       // the inlined call stacks still point at the submodule methods that freeze_module has
       // deleted (LibTorch 1.13), so a failure inside TraceGraph reads freed memory (found by

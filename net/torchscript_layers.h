@@ -26,6 +26,8 @@
 // bmm -> bmm, matmul of two batches of matrices with equal leading dims (at the batch size)
 // -> bmm (a matmul by a 2-D operand or with broadcast leading dims keeps its name, with a note
 // naming the operands' shapes and the source line);
+// embedding -> embedding (sparse=True, or indices not 2-D: the type with no config and a note
+// naming the op, its operands and the source line);
 // the views flatten, view, reshape, permute, transpose, t, unsqueeze and squeeze -> flatten (no
 // cost). Any other op keeps its qualified name (e.g. "aten::baddbmm", "aten::div");
 // HasKnownType() is false for it.
@@ -37,7 +39,9 @@
 // or * a per-channel constant (C, 1, 1) (ConvNeXt's layer scale); element-wise types of any
 // rank >= 2, wherever the batch dims are (ElementwiseConfig); bmm of (b1, ..., bj, n, k) x
 // (b1, ..., bj, k, m): batch_size b1 x ... x bj, rows n, inner_size k, columns m (both
-// operands' batch dims must be known); in-place variants map to the same
+// operands' batch dims must be known); embedding of indices (N, S) and weight (V, D): batch_size
+// N, sequence_length S, num_embeddings V, embedding_dim D (one parameter tensor, V x D); in-place
+// variants map to the same
 // types. The views and dropout with p = 0 are no-cost. Trainable parameter tensors per layer:
 // conv2d / linear 1 + bias, batch_norm and layer_norm weight + bias, layer-scale mul 1 (after
 // freezing, parameters and buffers are both constants, so a constant (C, 1, 1) buffer
@@ -47,6 +51,11 @@
 // split or unbind of a derived tensor (no layer: its parts are views) adds a `cat` config of the
 // input's shape to the last consumer of its parts: its backward pass concatenates their
 // gradients.
+//
+// Input: an image batch torch::randn(N, C, H, W), or with InputSpec::sequence_length token ids
+// torch::zeros(N, S) of int64 (valid for any vocabulary; the shapes do not depend on the values).
+// An aten::embedding whose indices do not derive from the input (position ids from a buffer) is
+// an op on constants and skipped: its weight gradient is not counted.
 //
 // Limits: the module's forward must take one tensor; shapes are those of this input size only;
 // conv2d / maxpool2d / avgpool2d with non-square kernel, stride or padding, dilation != 1,
@@ -66,8 +75,9 @@
 
 namespace lj {
 
-// input: one sample (channels, height, width); batch_size: reported in every shape and config.
-// Throws: ConfigError "<path>: cannot open file (...)", "<path>: not a TorchScript module:
+// input: one sample (channels, height, width), or sequence_length token ids; batch_size: reported
+// in every shape and config. Throws: ConfigError "<path>: cannot open file (...)", "<path>: not a
+// TorchScript module:
 // ...", "<path>: forward pass on input [1, 3, 224, 224] failed: ..." or "<path>: ...".
 std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const InputSpec& input,
                                                  int64_t batch_size);

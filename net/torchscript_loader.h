@@ -22,9 +22,10 @@ namespace lj {
 std::vector<LayerInstance> LoadTorchScriptLayers(const std::string& path, const InputSpec& input,
                                                  int64_t batch_size);
 
-// The name of the one function the plugin exports (extern "C"), and its type. Returns 0 and
+// The name of the one function the plugin exports (extern "C"), and its type. v2: InputSpec has
+// sequence_length (token ids), so a v1 plugin of an older build is not used. Returns 0 and
 // fills *layers, or 1 (a ConfigError) / 2 (another exception) and fills *error.
-inline constexpr char kTorchScriptPluginSymbol[] = "lj_torchscript_layers_v1";
+inline constexpr char kTorchScriptPluginSymbol[] = "lj_torchscript_layers_v2";
 using TorchScriptPluginFn = int (*)(const std::string* path, const InputSpec* input,
                                     int64_t batch_size, std::vector<LayerInstance>* layers,
                                     std::string* error);

@@ -6,7 +6,7 @@
 #include "net/torchscript_layers.h"
 #include "net/torchscript_loader.h"
 
-extern "C" __attribute__((visibility("default"))) int lj_torchscript_layers_v1(
+extern "C" __attribute__((visibility("default"))) int lj_torchscript_layers_v2(
     const std::string* path, const lj::InputSpec* input, int64_t batch_size,
     std::vector<lj::LayerInstance>* layers, std::string* error) {
   try {

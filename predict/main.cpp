@@ -1,6 +1,7 @@
 // predict: time and energy of training a network, summed from per-layer models.
 //   predict NET.json [--batch-size B] [--dataset-size N] [--epochs E] [--input CxHxW]
 //   predict model.pt --input 3x64x64 --batch-size 64 --dataset-size 50000 --epochs 10
+//   predict model.pt --input-ids 128 --batch-size 32 ...   (token ids: a language model)
 //   options: [--models FILE | --host NAME] [--optimizer sgd|adam] [--json]
 //            [--compare [--db PATH]] [--batch-sizes 8,16,32|8..512 [--max-memory 16GiB]]
 // Models: --models FILE, else db/models/<--host or this hostname>.json (written by `fit`), else
@@ -37,11 +38,20 @@ bool FileExists(const std::string& path) {
 
 int main(int argc, char** argv) {
   CLI::App app{"predict: time and energy of training a network from per-layer models", "predict"};
-  std::string net_path, input, models, host, optimizer, db_path = "db/layerjoule.sqlite";
+  std::string net_path, input, input_ids, models, host, optimizer, db_path = "db/layerjoule.sqlite";
   int64_t batch_size = 0, dataset_size = 0, epochs = 0;
   bool json = false, compare = false;
   app.add_option("NET", net_path, "net.json file or TorchScript file (.pt)")->required();
-  app.add_option("--input", input, "one sample CxHxW, e.g. 3x64x64 (required for TorchScript)");
+  auto* input_option = app.add_option(
+      "--input", input,
+      "one sample CxHxW, e.g. 3x64x64 (TorchScript: this or --input-ids; overrides a "
+      "net.json image input)");
+  app.add_option(
+         "--input-ids", input_ids,
+         "token ids of this sequence length, e.g. 128 (int64, shape (batch, 128)), for models "
+         "that start with an embedding: TorchScript, or a net.json sequence input "
+         "(overrides its sequence_length)")
+      ->excludes(input_option);
   app.add_option("--batch-size", batch_size, "samples per step (overrides net.json)");
   app.add_option("--dataset-size", dataset_size, "samples per epoch (overrides net.json)");
   app.add_option("--epochs", epochs, "epochs (overrides net.json)");
@@ -70,6 +80,7 @@ int main(int argc, char** argv) {
   try {
     lj::NetworkOverrides overrides;
     if (!input.empty()) overrides.input = lj::ParseInputSpec(input);
+    if (app.count("--input-ids")) overrides.input = lj::ParseInputIdsSpec(input_ids);
     if (app.count("--batch-size")) overrides.batch_size = batch_size;
     if (app.count("--dataset-size")) overrides.dataset_size = dataset_size;
     if (app.count("--epochs")) overrides.epochs = epochs;

@@ -212,10 +212,10 @@ std::string FormatMacs(double macs) {
 std::string FormatPrediction(const NetworkPrediction& p, const std::string& bundle_path) {
   std::ostringstream out;
   const TrainingRun& r = p.run;
-  out << r.network << ": batch " << r.batch_size << " x " << r.input.channels << "x"
-      << r.input.height << "x" << r.input.width << ", " << r.dataset_size << " samples per epoch ("
-      << p.steps_per_epoch << " steps), " << r.epochs << " epochs, optimizer " << r.optimizer.type
-      << " (zero_grad " << r.optimizer.zero_grad << ")\n";
+  out << r.network << ": batch " << r.batch_size << " x " << InputToString(r.input) << ", "
+      << r.dataset_size << " samples per epoch (" << p.steps_per_epoch << " steps), " << r.epochs
+      << " epochs, optimizer " << r.optimizer.type << " (zero_grad " << r.optimizer.zero_grad
+      << ")\n";
   out << "models: " << bundle_path << " (host " << p.bundle_host << ")\n\n";
   LayerTable(out, p);
   out << "\n";
@@ -306,7 +306,8 @@ nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path
   const Coverage& c = p.coverage;
   return {{"network",
            {{"name", r.network},
-            {"input", {r.input.channels, r.input.height, r.input.width}},
+            {"input", r.input.SampleShape()},  // [C, H, W], or [S] for token ids
+            {"input_ids", r.input.IsTokenIds()},
             {"batch_size", r.batch_size},
             {"dataset_size", r.dataset_size},
             {"epochs", r.epochs},

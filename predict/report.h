@@ -19,8 +19,8 @@ namespace lj {
 // models' source.
 std::string FormatPrediction(const NetworkPrediction& prediction, const std::string& bundle_path);
 
-// {"network": {"name", "input": [C, H, W], "batch_size", "dataset_size", "epochs",
-//              "steps_per_epoch", "optimizer"},
+// {"network": {"name", "input": [C, H, W] (token ids: [S]), "input_ids" (true for token ids),
+//              "batch_size", "dataset_size", "epochs", "steps_per_epoch", "optimizer"},
 //  "bundle": {"path", "host", "has_energy_models"},
 //  "layers": [{"path", "type", "input_shape", "output_shape", "macs", "parameter_count",
 //              "config" (or null), "forward_time_s", "forward_energy_j", "backward_time_s",

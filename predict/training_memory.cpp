@@ -30,6 +30,9 @@ struct Kept {
   int64_t backward_output_copy_bytes = 0;
   int64_t backward_input_copy_bytes = 0;
   bool input_copy_without_input_grad = false;
+  // Whether its backward computes a gradient of its input (embedding: none, the ids are
+  // integers).
+  bool input_grad = true;
 };
 
 // oneDNN computes a conv2d in a channel-blocked layout and reorders its operands into it: a
@@ -119,6 +122,10 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
                           layer.config->columns * kFloatBytes;
       }
       break;
+    case LayerType::kEmbedding:  // its input, the int64 indices (embedding_dense_backward)
+      k.input = true;
+      k.input_grad = false;  // integers: no grad_input
+      break;
     case LayerType::kDropout:  // at::dropout = input * noise: the float noise, input-sized
       k.extra_bytes = in_elements * kFloatBytes;
       break;
@@ -159,7 +166,10 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
   int64_t largest_parameter_tensor = 0;
   for (size_t i = 0; i < n; ++i) {
     const LayerInstance& l = layers[i];
-    in_bytes[i] = l.no_cost ? 0 : FloatBytes(l.input_shape);
+    // An embedding's input is int64 token ids.
+    const int64_t input_element_bytes =
+        l.layer_type == LayerType::kEmbedding ? kIndexBytes : kFloatBytes;
+    in_bytes[i] = l.no_cost ? 0 : NumElements(l.input_shape) * input_element_bytes;
     out_bytes[i] = l.no_cost ? 0 : FloatBytes(l.output_shape);
     m.parameter_bytes += l.parameter_count * kFloatBytes;
     largest_parameter_tensor = std::max(largest_parameter_tensor, LargestParameterTensorBytes(l));
@@ -171,15 +181,17 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
   } else if (opt.momentum > 0) {
     m.optimizer_state_bytes = m.parameter_bytes;
   }
-  m.batch_bytes =
-      run.batch_size *
-      (run.input.channels * run.input.height * run.input.width * kFloatBytes + kIndexBytes);
+  // One batch: the samples (float32 images, or int64 token ids) and the int64 labels.
+  m.batch_bytes = run.batch_size * (run.input.SampleBytes() + kIndexBytes);
   const bool grads_always = opt.zero_grad != "none";
 
   // Saved bytes per layer, a kept input counting once when the previous layer keeps it as its
   // output (the same tensor: relu -> conv2d) and never for the batch itself (static).
   std::vector<int64_t> saved(n, 0), extra(n, 0), forward_workspace(n, 0), backward_workspace(n, 0);
   std::vector<bool> input_already_counted(n, false);
+  // Whether the backward of layer i computes a grad_input: not the first layer's (the batch
+  // needs none), nor an embedding's (integer ids).
+  std::vector<bool> grad_input(n, false);
   bool previous_kept_output = false;
   // The first layer that costs something reads the batch (through any views before it).
   size_t first = 0;
@@ -199,6 +211,7 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
     forward_workspace[i] = k.forward_workspace_bytes;
     // The first layer computes no grad_input (the batch needs none).
     backward_workspace[i] = k.backward_output_copy_bytes;
+    grad_input[i] = i > first && k.input_grad;
     if (i > first || k.input_copy_without_input_grad) {
       backward_workspace[i] += k.backward_input_copy_bytes;
     }
@@ -244,7 +257,7 @@ TrainingMemory PredictTrainingMemory(const std::vector<LayerInstance>& layers,
     // set_to_none the first gradient becomes .grad itself.
     const int64_t new_grad = grads_always ? LargestParameterTensorBytes(layers[r]) : 0;
     const int64_t live = fixed + grads + kept_before + out_bytes[r] +
-                         (r > first ? in_bytes[r] : 0) + backward_workspace[r] + new_grad;
+                         (grad_input[r] ? in_bytes[r] : 0) + backward_workspace[r] + new_grad;
     consider(live, "backward of " + layers[r].path);
     kept_before -= saved[r];
   }

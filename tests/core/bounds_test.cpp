@@ -76,7 +76,8 @@ TEST(BoundsTest, ShippedFilesLoad) {
     }
     if (IsOptimizerStep(type)) continue;  // sgd/adam: no batch (parameters, parameter_tensors)
     EXPECT_EQ(b.Get("batch_size").min, 1);
-    EXPECT_GE(b.Get("batch_size").max, 512);
+    // embedding: language-model batches of 1-256 sequences (up to 512 tokens each).
+    EXPECT_GE(b.Get("batch_size").max, type == LayerType::kEmbedding ? 256 : 512);
   }
   const LayerBounds conv = LoadBounds(test::SourceDir() + "/configs/bounds/conv.json");
   EXPECT_EQ(conv.Get("image_size").max, 224);
@@ -229,7 +230,7 @@ TEST(BoundsTest, RejectsBadFilesNamingKeyAndValue) {
        ": layer: unknown layer type 'conv3d' (expected conv2d, maxpool2d, linear, batchnorm2d, "
        "relu, relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
        "dropout, cross_entropy, sgd, adam, grad_accumulate, zero_grad, silu, gelu, cat, "
-       "softmax, layer_norm, contiguous, scale or bmm)"},
+       "softmax, layer_norm, contiguous, scale, bmm or embedding)"},
       {With(GoodConv(), [](json& d) { d["layer"] = 2; }), ": layer must be a string, got 2"},
       {With(GoodConv(), [](json& d) { d.erase("layer"); }), ": missing key 'layer'"},
       {With(GoodConv(), [](json& d) { d.erase("max_forward_macs"); }),

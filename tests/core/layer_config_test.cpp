@@ -32,7 +32,7 @@ TEST(LayerConfigTest, ParsesTypeNamesAndAliases) {
       "unknown layer type 'conv3d' (expected conv2d, maxpool2d, linear, batchnorm2d, relu, "
       "relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
       "dropout, cross_entropy, sgd, adam, grad_accumulate, zero_grad, silu, gelu, cat, softmax, "
-      "layer_norm, contiguous, scale or bmm)");
+      "layer_norm, contiguous, scale, bmm or embedding)");
   EXPECT_EQ(ParsePass("forward"), Pass::kForward);
   EXPECT_EQ(ParsePass("backward"), Pass::kBackward);
   EXPECT_EQ(ToString(Pass::kBackward), "backward");
@@ -171,6 +171,45 @@ TEST(LayerConfigTest, BmmShapeMacsSizesAndJson) {
       LayerConfigFromJson(LayerType::kBmm, nlohmann::json::parse(R"({"batch_size":2,"rows":3,
           "inner_size":4})")),
       ConfigError);
+}
+
+// embedding: BERT-base's token embedding (30522 x 768) on 8 sequences of 128 ids. No
+// multiply-accumulates: its "MACs" are the elements gathered (the output), its input the ids, its
+// weights the table.
+TEST(LayerConfigTest, EmbeddingShapeMacsSizesAndJson) {
+  const LayerConfig bert = test::Embedding(8, 128, 30522, 768);
+  EXPECT_EQ(OutputShape(bert), (std::vector<int64_t>{8, 128, 768}));
+  EXPECT_DOUBLE_EQ(ForwardMacs(bert), 8.0 * 128 * 768);
+  const TensorSizes s = Sizes(bert);
+  EXPECT_DOUBLE_EQ(s.input_elements, 8.0 * 128);
+  EXPECT_DOUBLE_EQ(s.output_elements, 8.0 * 128 * 768);
+  EXPECT_DOUBLE_EQ(s.weight_elements, 30522.0 * 768);
+  EXPECT_EQ(ToJson(bert), nlohmann::json::parse(R"({"batch_size":8,"sequence_length":128,
+      "num_embeddings":30522,"embedding_dim":768})"));
+  EXPECT_EQ(LayerConfigFromJson(LayerType::kEmbedding, ToJson(bert)), bert);
+  EXPECT_NE(test::Embedding(8, 128, 30522, 512), bert);
+  EXPECT_EQ(FieldNames(LayerType::kEmbedding),
+            (std::vector<std::string>{"batch_size", "sequence_length", "num_embeddings",
+                                      "embedding_dim"}));
+  EXPECT_EQ(ParseLayerType("embedding"), LayerType::kEmbedding);
+  EXPECT_EQ(ParseLayerType("Embedding"), LayerType::kEmbedding);
+  EXPECT_FALSE(HasInputGradField(LayerType::kEmbedding));
+  EXPECT_TRUE(HasBackwardPass(LayerType::kEmbedding));
+  EXPECT_NO_THROW(Validate(test::Embedding(1, 1, 1, 1)));
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(test::Embedding(0, 4, 4, 4)); }),
+            "embedding: batch_size must be > 0, got 0");
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(test::Embedding(2, 0, 4, 4)); }),
+            "embedding: sequence_length must be > 0, got 0");
+  EXPECT_EQ(test::ConfigErrorOf(
+                [] { Validate(test::Embedding(2, 4, 0, 4), "model.pt: aten::embedding"); }),
+            "model.pt: aten::embedding: num_embeddings must be > 0, got 0");
+  EXPECT_EQ(test::ConfigErrorOf([] { Validate(test::Embedding(2, 4, 4, -1)); }),
+            "embedding: embedding_dim must be > 0, got -1");
+  EXPECT_EQ(test::ConfigErrorOf([] {
+              LayerConfigFromJson(LayerType::kEmbedding, nlohmann::json::parse(R"({"batch_size":2,
+                  "sequence_length":3,"num_embeddings":4})"));
+            }),
+            "embedding: missing key 'embedding_dim'");
 }
 
 // Adaptive pooling's MACs: the sum of ATen's window lengths, brute-forced here, against the

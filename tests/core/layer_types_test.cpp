@@ -53,6 +53,7 @@ std::vector<LayerConfig> Examples() {
   out.push_back(ParameterStep(LayerType::kSgd, 11181642, 62));
   out.push_back(ParameterStep(LayerType::kAdam, 1528106, 142));
   out.push_back(test::Bmm(96, 197, 64, 197));
+  out.push_back(test::Embedding(32, 128, 30522, 768));
   return out;
 }
 
@@ -312,6 +313,46 @@ TEST(LayerTypesTest, BmmBoundsCoverAttentionAndKeepOperandsSmall) {
   EXPECT_GT(over_cap, 0);
   EXPECT_LE(largest_operand, 2.5e8);
   EXPECT_GT(inner_sizes.size(), 100u);
+}
+
+// embedding's shipped bounds: BERT-base's token embedding (30522 x 768) at batch 8 and 128
+// tokens, and small vocabularies (positions, characters) are inside; the output cap bites; and
+// one sample's tensors (weight and its gradient, output and its gradient, the int64 ids) stay
+// below 0.5 GB, by the sampler's own estimate and by summing the tensors here.
+TEST(LayerTypesTest, EmbeddingBoundsCoverLanguageModelsAndStayBelowHalfAGigabyte) {
+  const LayerBounds b = LoadBounds(test::SourceDir() + "/configs/bounds/embedding.json");
+  EXPECT_EQ(BoundsParameterNames(LayerType::kEmbedding),
+            (std::vector<std::string>{"batch_size", "sequence_length", "num_embeddings",
+                                      "embedding_dim"}));
+  std::string reason;
+  EXPECT_TRUE(WithinBounds(b, test::Embedding(8, 128, 30522, 768), &reason)) << reason;
+  EXPECT_LE(ForwardMacs(test::Embedding(8, 128, 30522, 768)), b.max_forward_macs);
+  EXPECT_TRUE(WithinBounds(b, test::Embedding(256, 8, 512, 16), &reason)) << reason;
+  EXPECT_FALSE(WithinBounds(b, test::Embedding(8, 128, 60000, 768), &reason));
+  EXPECT_EQ(reason, "num_embeddings 60000 outside [100, 50000]");
+  SamplingCaps caps;
+  caps.max_forward_macs = b.max_forward_macs;
+  caps.max_memory_bytes = 4 * kGiB;
+  const ConfigSampler sampler(b, 12, caps);
+  int64_t over_cap = 0;
+  double largest_bytes = 0;
+  std::set<int64_t> vocabularies;
+  for (int64_t i = 0; i < 2000; ++i) {
+    const SampledConfig s = sampler.Sample(i);
+    const LayerConfig& c = s.config;
+    over_cap += s.rejected_over_mac_cap;
+    ASSERT_EQ(OutputShape(c), (Shape{c.batch_size, c.sequence_length, c.embedding_dim}));
+    const double output = 1.0 * c.batch_size * c.sequence_length * c.embedding_dim;
+    const double weight = 1.0 * c.num_embeddings * c.embedding_dim;
+    const double ids = 1.0 * c.batch_size * c.sequence_length;
+    const double bytes = 4 * (2 * output + 2 * weight) + 8 * ids;
+    EXPECT_DOUBLE_EQ(EstimateTrainingMemoryBytes(c), bytes) << ToJson(c);
+    largest_bytes = std::max(largest_bytes, bytes);
+    vocabularies.insert(c.num_embeddings);
+  }
+  EXPECT_GT(over_cap, 0);
+  EXPECT_LT(largest_bytes, 0.5e9);
+  EXPECT_GT(vocabularies.size(), 500u);
 }
 
 TEST(LayerTypesTest, ElementCapsBiteAndImpossibleDrawsAreRedrawn) {

@@ -229,6 +229,33 @@ TEST(FeaturesTest, PoolAndLinearFeatures) {
             (std::vector<double>{16, 100, 10, 16000, 1600, 160, 1010, 1, 1, 1, 1}));
 }
 
+// embedding: the four dims, then its traffic: the rows gathered (= its "MACs", B*S*D), the ids
+// (B*S), the table its backward zero-fills (V*D), and the first-touch faults of a fresh output
+// (B*S*D >= 8 Mi) and of a fresh weight gradient (V*D >= 8 Mi).
+TEST(FeaturesTest, EmbeddingFeaturesAreItsTraffic) {
+  EXPECT_EQ(FeatureNames(LayerType::kEmbedding),
+            (std::vector<std::string>{"batch_size", "sequence_length", "num_embeddings",
+                                      "embedding_dim", "elements", "tokens", "weight_elements",
+                                      "mmap_output_elements", "mmap_weight_elements"}));
+  EXPECT_EQ(NumBase(LayerType::kEmbedding), 4);
+  const LayerConfig bert = test::Embedding(8, 128, 30522, 768);
+  const double output = 8.0 * 128 * 768;  // 786,432: below the mmap threshold
+  const double table = 30522.0 * 768;     // 23.4 M: above it
+  EXPECT_EQ(FeatureValues(bert),
+            (std::vector<double>{8, 128, 30522, 768, output, 8 * 128, table, 1, 1 + table}));
+  EXPECT_DOUBLE_EQ(FeatureValues(bert)[4], ForwardMacs(bert));
+  const LayerConfig long_batch = test::Embedding(128, 512, 1000, 256);  // 16.8 M output elements
+  EXPECT_EQ(FeatureValues(long_batch)[7], 1 + 128.0 * 512 * 256);
+  EXPECT_EQ(FeatureValues(long_batch)[8], 1);
+  std::vector<std::string> names;
+  for (const Term& t : MacLinearTerms(LayerType::kEmbedding)) {
+    names.push_back(TermName(LayerType::kEmbedding, t));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"elements", "tokens", "weight_elements",
+                                             "mmap_output_elements", "mmap_weight_elements"}));
+  EXPECT_EQ(DefaultDegree(LayerType::kEmbedding), 2);
+}
+
 TEST(FeaturesTest, PolynomialTermCountsAndNames) {
   // C(n_base + d, d) - 1 monomials plus the special terms (and for conv2d and linear the four
   // input-gradient terms).

@@ -16,6 +16,7 @@
 
 #include "measure/peak_memory.h"
 #include "tests/integration/process_util.h"
+#include "tests/net/torchscript_exports.h"
 
 namespace lj::test {
 namespace {
@@ -219,6 +220,80 @@ TEST_F(PredictCli, BadNetworkFilesFailNamingTheFileAndTheLayer) {
   const CommandResult no_input = Predict({pt});
   EXPECT_EQ(no_input.exit_code, 1);
   EXPECT_TRUE(Contains(no_input.output, "give --input")) << no_input.output;
+}
+
+// A TorchScript model that starts with nn.Embedding, on token ids (`--input-ids S`): predict
+// traces it on int64 ids and reports the embedding with its config (at --batch-size) and the
+// linear after it with its model; `measure --net` trains it on ids in [0, the embedding's
+// vocabulary). --input and --input-ids exclude each other; a bad length is named.
+TEST_F(PredictCli, PredictsAndMeasuresATorchScriptModelOnTokenIds) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string pt = (exports.dir() / "tokens.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Tokens(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok = nn.Embedding(50, 8)
+        self.fc = nn.Linear(16 * 8, 10)
+    def forward(self, ids):  # (N, 16) int64
+        return self.fc(self.tok(ids).flatten(1))
+torch.jit.trace(Tokens(), torch.zeros(2, 16, dtype=torch.long)).save(")" +
+                                pt + R"(")
+)")) << exports.error;
+  const std::vector<std::string> run = {"--batch-size", "4",        "--dataset-size",
+                                        "40",           "--epochs", "1"};
+  std::vector<std::string> args = {pt, "--input-ids", "16", "--json"};
+  args.insert(args.end(), run.begin(), run.end());
+  const CommandResult r = Predict(args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = ParseJson(r);
+  EXPECT_EQ(j.at("network").at("input"), nlohmann::json::parse("[16]"));
+  EXPECT_TRUE(j.at("network").at("input_ids").get<bool>());
+  const auto& layers = j.at("layers");
+  ASSERT_FALSE(layers.empty()) << r.output;
+  EXPECT_EQ(layers.front().at("type"), "embedding");
+  EXPECT_EQ(layers.front().at("input_shape"), nlohmann::json::parse("[4, 16]"));
+  EXPECT_EQ(layers.front().at("output_shape"), nlohmann::json::parse("[4, 16, 8]"));
+  EXPECT_EQ(layers.front().at("config"),
+            nlohmann::json::parse(R"({"batch_size": 4, "sequence_length": 16,
+                                      "num_embeddings": 50, "embedding_dim": 8})"));
+  EXPECT_EQ(layers.back().at("type"), "linear");
+  EXPECT_EQ(layers.back().at("config").at("in_features"), 128);
+  EXPECT_GT(layers.back().at("forward_time_s").get<double>(), 0) << layers.back().dump();
+
+  std::vector<std::string> text_args = {pt, "--input-ids", "16"};
+  text_args.insert(text_args.end(), run.begin(), run.end());
+  const CommandResult text = Predict(text_args);
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_TRUE(Contains(text.output, "tokens: batch 4 x 16 token ids, 40 samples per epoch"))
+      << text.output;
+  EXPECT_TRUE(Contains(text.output, "embedding")) << text.output;
+
+  const CommandResult both = Predict({pt, "--input", "3x8x8", "--input-ids", "16"});
+  EXPECT_NE(both.exit_code, 0) << both.output;
+  EXPECT_TRUE(Contains(both.output, "excludes")) << both.output;
+  const CommandResult zero = Predict({pt, "--input-ids", "0", "--batch-size", "4"});
+  EXPECT_EQ(zero.exit_code, 1) << zero.output;
+  EXPECT_TRUE(Contains(zero.output,
+                       "predict: error: --input-ids must be a sequence length, an "
+                       "integer > 0, e.g. 128, got '0'"))
+      << zero.output;
+
+  const std::string db = ScratchDir() + "/tokens.sqlite";
+  const CommandResult measured = MeasureNet(
+      pt, db, *dir_ + "/lock", {"--input-ids", "16", "--batch-size", "4", "--iterations", "2"});
+  ASSERT_EQ(measured.exit_code, 0) << measured.output;
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT COUNT(*) FROM network_samples WHERE network = 'tokens' AND "
+                     "batch_size = 4 AND time_s > 0"),
+            10);
+  const nlohmann::json source =
+      nlohmann::json::parse(QueryText(db, "SELECT source_json FROM runs"));
+  EXPECT_EQ(source.at("input"), nlohmann::json::parse("[16]"));
+  EXPECT_TRUE(source.at("input_ids").get<bool>());
 }
 
 TEST_F(PredictCli, ABundleOfAnotherHostOrNoBundleIsAClearError) {

@@ -69,10 +69,11 @@ TEST(TensorMemoryScopeTest, SeesOneDnnBuffersOfAConv) {
 }
 
 // The layer's main input shape: (N, C, H, W); linear (N, in_features); cross_entropy
-// (N, num_classes).
+// (N, num_classes); embedding (N, sequence_length).
 std::vector<int64_t> InputShape(const LayerConfig& c) {
   if (c.type == LayerType::kLinear) return {c.batch_size, c.in_features};
   if (c.type == LayerType::kCrossEntropy) return {c.batch_size, c.num_classes};
+  if (c.type == LayerType::kEmbedding) return {c.batch_size, c.sequence_length};  // the ids
   return {c.batch_size, c.in_channels, c.height, c.width};
 }
 

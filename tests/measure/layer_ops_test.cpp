@@ -179,6 +179,52 @@ TEST(LayerOpsTest, BmmMultipliesBatchesAndGivesBothOperandsGradients) {
   EXPECT_DOUBLE_EQ(ForwardMacs(config), 3.0 * 4 * 5 * 6);
 }
 
+// embedding: the input is int64 ids in [0, num_embeddings), drawn from the seeded generator (the
+// same seed, the same ids), with no gradient; the output gathers the weight's rows; the backward
+// pass gives only the weight's gradient, the output gradient's rows scatter-added per id.
+TEST(LayerOpsTest, EmbeddingGathersRowsAndGivesOnlyTheWeightAGradient) {
+  const LayerConfig config = test::Embedding(3, 7, 11, 5);
+  const LayerOpFactory make = FindLayerOpFactory(LayerType::kEmbedding);
+  ASSERT_NE(make, nullptr);
+  torch::manual_seed(3);
+  std::unique_ptr<LayerOp> op = make(config);
+  EXPECT_EQ(op->grad_names, (std::vector<std::string>{"weight"}));
+  ASSERT_EQ(op->grad_targets.size(), 1u);
+  const torch::Tensor ids = op->input;
+  const torch::Tensor weight = op->grad_targets[0];
+  EXPECT_EQ(ids.scalar_type(), torch::kLong);
+  EXPECT_FALSE(ids.requires_grad());
+  EXPECT_EQ(ids.sizes().vec(), (Shape{3, 7}));
+  EXPECT_GE(ids.min().item<int64_t>(), 0);
+  EXPECT_LT(ids.max().item<int64_t>(), 11);
+  EXPECT_LT(ids.min().item<int64_t>(), ids.max().item<int64_t>());  // drawn, not constant
+  EXPECT_TRUE(weight.requires_grad());
+  EXPECT_EQ(weight.sizes().vec(), (Shape{11, 5}));
+  torch::manual_seed(3);
+  EXPECT_TRUE(torch::equal(make(config)->input, ids));  // a fixed seed gives the same ids
+
+  const torch::Tensor y = op->Run();
+  ASSERT_EQ(y.sizes().vec(), OutputShape(config));
+  EXPECT_TRUE(torch::equal(y.detach()[1][4], weight.detach()[ids[1][4].item<int64_t>()]));
+  const torch::Tensor g = torch::randn_like(y);
+  const auto grads = torch::autograd::grad({y}, {weight}, {g});
+  const torch::Tensor expected =
+      torch::zeros({11, 5}).index_add_(0, ids.reshape(-1), g.reshape({-1, 5}));
+  EXPECT_TRUE(torch::allclose(grads[0], expected, 1e-5, 1e-5));
+
+  LayerRunner runner(config, 7);
+  runner.Forward();
+  EXPECT_EQ(runner.LastOutputShape(), (Shape{3, 7, 5}));
+  const auto named = Backward(runner);
+  ASSERT_EQ(named.size(), 1u);
+  ASSERT_EQ(named.count("weight"), 1u);
+  EXPECT_EQ(named.at("weight").shape, (Shape{11, 5}));
+  EXPECT_GT(named.at("weight").abs_sum, 0);
+  EXPECT_TRUE(std::isfinite(named.at("weight").abs_sum));
+  EXPECT_FALSE(runner.BackwardProducesInputGrad());
+  EXPECT_DOUBLE_EQ(ForwardMacs(config), 3.0 * 7 * 5);
+}
+
 TEST(LayerOpsTest, BatchNormUpdatesRunningStatisticsAndHasAffineGradients) {
   const LayerConfig config = Nchw(LayerType::kBatchNorm2d, 4, 6, 5, 5);
   ExpectRuns(config, {"input", "weight", "bias"});

@@ -45,6 +45,10 @@ mistakes = {
                                            "kernel_size": 0}]}),
     "unknown top-level key": lambda d: d.update(batchsize=4),
     "adam with momentum": lambda d: d.update(optimizer={"type": "adam", "momentum": 0.9}),
+    "embedding without embedding_dim":
+        lambda d: d["layers"].insert(0, {"type": "embedding", "num_embeddings": 100}),
+    "image and sequence input": lambda d: d["input"].update(sequence_length=16, vocabulary=100),
+    "sequence input without vocabulary": lambda d: d.update(input={"sequence_length": 16}),
 }
 for label, mutate in mistakes.items():
     net = copy.deepcopy(base)
@@ -52,6 +56,16 @@ for label, mutate in mistakes.items():
     if validator.is_valid(net):
         print(f"FAIL: schema accepts a net with {label}")
         failures += 1
+
+# A sequence input with an embedding first is valid.
+tokens = copy.deepcopy(base)
+tokens["input"] = {"sequence_length": 16, "vocabulary": 100}
+tokens["layers"] = [{"type": "embedding", "num_embeddings": 100, "embedding_dim": 8},
+                    {"type": "flatten"}, {"type": "linear", "out_features": 10}]
+errors = list(validator.iter_errors(tokens))
+if errors:
+    print(f"FAIL: schema rejects a sequence net: {errors[0].message}")
+    failures += 1
 
 print(f"{len(nets)} nets, {len(mistakes)} mistakes checked, {failures} failures")
 sys.exit(1 if failures else 0)

@@ -5,6 +5,7 @@
 #include "net/net_shapes.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <filesystem>
 #include <functional>
@@ -261,6 +262,75 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
   spec.num_classes = 10;
   EXPECT_EQ(ErrorOf([&] { LayerShapesFromNetSpec(spec); }),
             "net.json: output [4, 5] does not match num_classes 10");
+}
+
+NetSpec ParseTokens(const std::string& layers_json) {
+  return ParseNetSpec(
+      nlohmann::json::parse(R"({"name": "t", "input": {"sequence_length": 16, "vocabulary": 50},
+                              "batch_size": 4, "dataset_size": 8, "epochs": 1, "layers": )" +
+                            layers_json + "}"),
+      "net.json");
+}
+
+// A sequence input: int64 ids (N, S) through an embedding into (N, S, D) floats, then the
+// element-wise types and a flatten and linear, as LibTorch builds and runs them; the embedding's
+// config, table and the dropout on (N, S, D) after it.
+TEST(NetShapesTest, TokenIdsGoThroughAnEmbeddingFirst) {
+  const NetSpec spec = ParseTokens(R"([
+      {"type": "embedding", "name": "tok", "num_embeddings": 64, "embedding_dim": 8},
+      {"type": "dropout", "p": 0.1}, {"type": "gelu"},
+      {"type": "flatten"}, {"type": "layer_norm"}, {"type": "linear", "out_features": 3}])");
+  ExpectSameLayers(spec);
+  const std::vector<LayerInstance> layers = LayerShapesFromNetSpec(spec);
+  ASSERT_EQ(layers.size(), 6u);
+  const LayerInstance& tok = layers[0];
+  EXPECT_EQ(tok.path, "tok");
+  EXPECT_EQ(tok.input_shape, (std::vector<int64_t>{4, 16}));
+  EXPECT_EQ(tok.output_shape, (std::vector<int64_t>{4, 16, 8}));
+  ASSERT_TRUE(tok.config.has_value()) << tok.note;
+  EXPECT_EQ(*tok.config, test::Embedding(4, 16, 64, 8));
+  EXPECT_EQ(tok.parameter_count, 64 * 8);
+  EXPECT_EQ(tok.parameter_tensors, 1);
+  EXPECT_DOUBLE_EQ(tok.forward_macs, 4.0 * 16 * 8);
+  ASSERT_TRUE(layers[1].config.has_value());
+  EXPECT_EQ(OutputShape(*layers[1].config), (std::vector<int64_t>{4, 16, 1, 8}));
+  EXPECT_EQ(layers[5].config->in_features, 16 * 8);
+
+  // The built module runs on ids (and trains: the table gets a gradient).
+  BuiltNet built = BuildNet(spec);
+  const torch::Tensor ids = torch::randint(50, {4, 16}, torch::kLong);
+  const torch::Tensor out = built.module->forward(ids);
+  EXPECT_EQ(out.sizes().vec(), (std::vector<int64_t>{4, 3}));
+}
+
+// Token ids only through an embedding, an embedding only on token ids, and a table that covers
+// the vocabulary: the same errors from core's shapes as from LibTorch's builder, naming the layer.
+TEST(NetShapesTest, EmbeddingsAndTokenIdsAreCheckedWhereTheyMeet) {
+  const std::vector<std::pair<NetSpec, std::string>> cases = {
+      {ParseTokens(R"([{"type": "linear", "out_features": 2}])"),
+       "net.json: layer 0 (linear, 0): expects a float tensor, got the token ids [4, 16] of the "
+       "sequence input; an embedding layer must take them first"},
+      {ParseTokens(R"([{"type": "sequential", "name": "body", "layers": [{"type": "relu"}]}])"),
+       "net.json: layers[0].layers[0] (relu, body.0): expects a float tensor, got the token ids "
+       "[4, 16] of the sequence input; an embedding layer must take them first"},
+      {ParseTokens(R"([{"type": "embedding", "num_embeddings": 40, "embedding_dim": 8}])"),
+       "net.json: layer 0 (embedding, 0): num_embeddings 40 is less than the input's vocabulary "
+       "50 (the ids are in [0, vocabulary))"},
+      {ParseTokens(R"([{"type": "embedding", "num_embeddings": 50, "embedding_dim": 8},
+                       {"type": "embedding", "name": "again", "num_embeddings": 50,
+                        "embedding_dim": 8}])"),
+       "net.json: layer 1 (embedding, again): expects the token ids (batch, sequence_length) of a "
+       "sequence input (\"input\": {\"sequence_length\", \"vocabulary\"}), got a float tensor "
+       "[4, 16, 8]"},
+      {Parse(R"([{"type": "embedding", "num_embeddings": 50, "embedding_dim": 8}])"),
+       "net.json: layer 0 (embedding, 0): expects the token ids (batch, sequence_length) of a "
+       "sequence input (\"input\": {\"sequence_length\", \"vocabulary\"}), got a float tensor "
+       "[4, 3, 8, 8]"}};
+  for (const auto& c : cases) {
+    const NetSpec& spec = c.first;  // not a structured binding: lambdas capture it
+    EXPECT_EQ(ErrorOf([&] { LayerShapesFromNetSpec(spec); }), c.second);
+    EXPECT_EQ(ErrorOf([&] { LayersFromNetSpec(spec); }), c.second);
+  }
 }
 
 }  // namespace

@@ -105,6 +105,49 @@ TEST(NetSpecTest, ReportsValueErrorsWithFileLayerAndValue) {
   EXPECT_EQ(ErrorOf(j), "net.json: layer 3 (conv2d): kernel_size must be > 0, got 0");
 }
 
+// A sequence input, {"sequence_length", "vocabulary"}, and the embedding leaf with its two
+// required fields; bad values name the file, the layer and the value.
+TEST(NetSpecTest, ParsesASequenceInputAndEmbeddings) {
+  nlohmann::json j = TinyNet();
+  j["input"] = {{"sequence_length", 128}, {"vocabulary", 30522}};
+  j["layers"] = nlohmann::json::parse(R"([
+    {"type": "embedding", "name": "tok", "num_embeddings": 30522, "embedding_dim": 768},
+    {"type": "flatten"}, {"type": "linear", "out_features": 2}])");
+  const NetSpec spec = ParseNetSpec(j, "net.json");
+  EXPECT_TRUE(spec.input.IsTokenIds());
+  EXPECT_EQ(spec.input.sequence_length, 128);
+  EXPECT_EQ(spec.input.vocabulary, 30522);
+  EXPECT_EQ(spec.input.channels, 0);
+  ASSERT_EQ(spec.layers.size(), 3u);
+  EXPECT_EQ(spec.layers[0].layer_type, LayerType::kEmbedding);
+  EXPECT_EQ(spec.layers[0].num_embeddings, 30522);
+  EXPECT_EQ(spec.layers[0].embedding_dim, 768);
+  EXPECT_TRUE(IsNetJsonLeaf(LayerType::kEmbedding));
+  EXPECT_FALSE(IsTorchScriptOnly(LayerType::kEmbedding));
+
+  nlohmann::json zero = j;
+  zero["layers"][0]["num_embeddings"] = 0;
+  EXPECT_EQ(ErrorOf(zero), "net.json: layer 0 (embedding): num_embeddings must be > 0, got 0");
+  nlohmann::json missing = j;
+  missing["layers"][0].erase("embedding_dim");
+  EXPECT_EQ(ErrorOf(missing), "net.json: layer 0 (embedding): missing key 'embedding_dim'");
+  nlohmann::json padding = j;
+  padding["layers"][0]["padding_idx"] = 0;
+  EXPECT_EQ(ErrorOf(padding),
+            "net.json: layer 0 (embedding): unknown key 'padding_idx' (expected type, name, "
+            "num_embeddings, embedding_dim)");
+  nlohmann::json no_vocabulary = j;
+  no_vocabulary["input"].erase("vocabulary");
+  EXPECT_EQ(ErrorOf(no_vocabulary), "net.json: input: missing key 'vocabulary'");
+  nlohmann::json short_sequence = j;
+  short_sequence["input"]["sequence_length"] = -1;
+  EXPECT_EQ(ErrorOf(short_sequence), "net.json: input: sequence_length must be > 0, got -1");
+  nlohmann::json mixed = j;
+  mixed["input"]["channels"] = 3;
+  EXPECT_EQ(ErrorOf(mixed),
+            "net.json: input: unknown key 'channels' (expected sequence_length, vocabulary)");
+}
+
 TEST(NetSpecTest, RejectsUnknownLayerType) {
   nlohmann::json j = TinyNet();
   j["layers"][1] = {{"type", "conv3d"}};

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -676,6 +677,99 @@ torch.jit.trace(Attention().eval(), torch.randn(2, 8, 3, 2), check_trace=False).
         << matmuls[1]->note;
     EXPECT_NE(matmuls[1]->note.find("the leading dims broadcast"), std::string::npos)
         << matmuls[1]->note;
+  }
+}
+
+// Token ids through nn.Embedding (aten::embedding) are embedding layers: weight (V, D) and ids
+// (N, S) give batch_size N, sequence_length S, num_embeddings V, embedding_dim D, at any batch
+// size, with the table as the layer's one parameter tensor. A sparse=True embedding and ids of
+// rank 3 keep the type but get no config, with a note naming the op, its operands and its
+// source line. The module is traced on int64 ids (InputSpec::sequence_length), not on images.
+TEST(TorchScriptLimitsTest, EmbeddingsOfTokenIds) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "embedding.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Tokens(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok = nn.Embedding(50, 8, padding_idx=0)
+        self.sparse = nn.Embedding(50, 8, sparse=True)
+        self.fc = nn.Linear(8, 3)
+    def forward(self, ids):  # ids (N, 6), int64
+        x = self.tok(ids)  # (N, 6, 8)
+        s = self.sparse(ids)  # a sparse weight gradient: not modelled
+        w = self.tok(ids.unsqueeze(2))  # ids (N, 6, 1): not modelled
+        return self.fc(x + s + w.squeeze(2)).sum(1)  # (N, 3)
+torch.jit.trace(Tokens().eval(), torch.zeros(2, 6, dtype=torch.long), check_trace=False).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  InputSpec ids;
+  ids.sequence_length = 6;
+  for (int64_t batch : {1, 16}) {
+    SCOPED_TRACE(batch);
+    const std::vector<LayerInstance> layers = LayersFromTorchScript(path, ids, batch);
+    std::vector<const LayerInstance*> embeddings;
+    for (const LayerInstance& l : layers) {
+      if (l.type == "embedding") embeddings.push_back(&l);
+    }
+    ASSERT_EQ(embeddings.size(), 3u);
+    const LayerInstance& tok = *embeddings[0];
+    EXPECT_EQ(tok.path, "tok");
+    EXPECT_EQ(tok.source, "aten::embedding");
+    ASSERT_TRUE(tok.config.has_value()) << tok.note;
+    EXPECT_EQ(*tok.config, test::Embedding(batch, 6, 50, 8));
+    EXPECT_EQ(tok.input_shape, (std::vector<int64_t>{batch, 6}));
+    EXPECT_EQ(tok.output_shape, (std::vector<int64_t>{batch, 6, 8}));
+    EXPECT_EQ(tok.parameter_count, 50 * 8);
+    EXPECT_EQ(tok.parameter_tensors, 1);
+    EXPECT_DOUBLE_EQ(tok.forward_macs, ForwardMacs(*tok.config));
+    EXPECT_DOUBLE_EQ(tok.forward_macs, batch * 6.0 * 8);
+
+    const std::string b = std::to_string(batch);
+    const LayerInstance& sparse = *embeddings[1];
+    EXPECT_EQ(sparse.path, "sparse");
+    EXPECT_TRUE(HasKnownType(sparse));
+    EXPECT_FALSE(sparse.config.has_value());
+    EXPECT_FALSE(sparse.no_cost);
+    EXPECT_EQ(sparse.parameter_count, 50 * 8);
+    EXPECT_EQ(
+        sparse.note.rfind("aten::embedding of weight [50, 8] and indices [" + b + ", 6] (", 0), 0u)
+        << sparse.note;
+    EXPECT_NE(sparse.note.find(".py:"), std::string::npos) << sparse.note;
+    EXPECT_NE(sparse.note.find("): sparse=True (a sparse weight gradient) is not modelled"),
+              std::string::npos)
+        << sparse.note;
+
+    const LayerInstance& rank3 = *embeddings[2];
+    EXPECT_EQ(rank3.path, "tok#2");
+    EXPECT_FALSE(rank3.config.has_value());
+    EXPECT_EQ(
+        rank3.note.rfind("aten::embedding of weight [50, 8] and indices [" + b + ", 6, 1] (", 0),
+        0u)
+        << rank3.note;
+    EXPECT_NE(rank3.note.find("): indices of rank 3 are not modelled; only 2-D (batch, "
+                              "sequence_length) ids map to embedding"),
+              std::string::npos)
+        << rank3.note;
+
+    // The linear on (N, 6, 8) after them: its batch is N x 6.
+    const auto fc = std::find_if(layers.begin(), layers.end(),
+                                 [](const LayerInstance& l) { return l.type == "linear"; });
+    ASSERT_NE(fc, layers.end());
+    ASSERT_TRUE(fc->config.has_value()) << fc->note;
+    EXPECT_EQ(fc->config->batch_size, batch * 6);
+  }
+  // The same file on an image input fails in its forward pass, naming the input.
+  try {
+    LayersFromTorchScript(path, {3, 8, 8}, 2);
+    ADD_FAILURE() << "no error for an image input";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": forward pass on input [1, 3, 8, 8] failed"),
+              std::string::npos)
+        << e.what();
   }
 }
 

@@ -235,6 +235,31 @@ TEST(TrainingMemoryTest, WhatTheOtherTypesKeep) {
   EXPECT_EQ(m.layers[4].saved_bytes, 2 * 8 * 4);  // its input is sig's output: counted there
 }
 
+// Token ids: 8 bytes each in the batch and where an embedding keeps them, and an embedding's
+// backward computes no grad_input. An op of no known type on the ids (4, 16) first, then
+// tok = embedding(50 x 8) at batch 4 (400 parameters), SGD with momentum, zero_grad "none":
+//   parameters 1600, momentum 1600, batch 4 x (16 x 8 + 8) = 544: static 3744 (the .grad of
+//   1600 exists from tok's backward on); tok keeps its input, the ids: 64 x 8 = 512 (the op
+//   before it keeps nothing). End of forward: 3744 + kept 512 + the logits (tok's output, 2048)
+//   and their log-softmax 2048 + 4 = 8356. tok's backward: 3744 + .grad 1600 + kept 512 +
+//   grad_output 2048 = 7904; a grad_input of the ids' size would make it 8416, the peak.
+TEST(TrainingMemoryTest, TokenIdsAreInt64AndAnEmbeddingHasNoGradInput) {
+  InputSpec ids;
+  ids.sequence_length = 16;
+  TrainingRun run = MakeRun("sgd", 0.9, "none");
+  run.input = ids;
+  run.batch_size = 4;
+  const std::vector<LayerInstance> layers{
+      Layer("offset", std::nullopt, {4, 16}, {4, 16}),
+      Layer("tok", LayerType::kEmbedding, {4, 16}, {4, 16, 8}, 50 * 8)};
+  const TrainingMemory m = PredictTrainingMemory(layers, run);
+  EXPECT_EQ(m.batch_bytes, 4 * (16 * 8 + 8));
+  EXPECT_EQ(m.layers[0].saved_bytes, 0);
+  EXPECT_EQ(m.layers[1].saved_bytes, 4 * 16 * 8);
+  EXPECT_EQ(m.tensor_peak_bytes, 3744 + 512 + 2048 + 2048 + 4);
+  EXPECT_EQ(m.peak_at, "end of forward");
+}
+
 // A view passes the tensor on (relu -> flatten -> linear shares relu's output); a layer of no
 // known type keeps nothing (a lower bound), and dropout keeps its float noise.
 TEST(TrainingMemoryTest, ViewsPassTensorsOnAndUnknownLayersKeepNothing) {

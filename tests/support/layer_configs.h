@@ -58,6 +58,17 @@ inline LayerConfig Bmm(int64_t b, int64_t rows, int64_t inner, int64_t columns) 
   return c;
 }
 
+// embedding: nn.Embedding(vocabulary, dim) on ids (b, sequence_length).
+inline LayerConfig Embedding(int64_t b, int64_t sequence_length, int64_t vocabulary, int64_t dim) {
+  LayerConfig c;
+  c.type = LayerType::kEmbedding;
+  c.batch_size = b;
+  c.sequence_length = sequence_length;
+  c.num_embeddings = vocabulary;
+  c.embedding_dim = dim;
+  return c;
+}
+
 inline LayerConfig Linear(int64_t n, int64_t in, int64_t out, bool bias = true) {
   LayerConfig c;
   c.type = LayerType::kLinear;
