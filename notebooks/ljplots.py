@@ -472,11 +472,21 @@ def _parsed_term(term, layer, features):
     return kind, exps
 
 
-def predict(model, features):
-    """Value of a bundle model (fit/model_bundle.h) for a features dict (layer_features):
-    intercept + sum coefficient * (term - center) / scale, exp() of it for target_transform
-    "log". Unit of the model's quantity. Raises DataError when a term names a feature the
-    dict does not have."""
+def _proxy(model, features):
+    """The envelope's roofline proxy (fit/model_bundle.h Envelope::Proxy) at `features`."""
+    envelope = model["envelope"]
+    proxy = float(envelope["intercept"])
+    for t in envelope["terms"]:
+        _, exps = _parsed_term(t, model["layer"], features)
+        term = 1.0
+        for feature, e in exps.items():
+            term *= features[feature] ** e
+        proxy += t["coefficient"] * term
+    return proxy
+
+
+def _enveloped(model, features):
+    """intercept + terms (exp() for log targets), clamped by the envelope if any."""
     z = float(model["intercept"])
     for t in model["terms"]:
         kind, exps = _parsed_term(t, model["layer"], features)
@@ -490,19 +500,32 @@ def predict(model, features):
                 value *= features[feature] ** e
         z += t["coefficient"] * (value - t["center"]) / t["scale"]
     value = math.exp(z) if model.get("target_transform") == "log" else z
-    envelope = model.get("envelope")
-    if envelope:  # fit/model_bundle.h Envelope: clamp to the measured cost per roofline unit
-        proxy = float(envelope["intercept"])
-        for t in envelope["terms"]:
-            _, exps = _parsed_term(t, model["layer"], features)
-            term = 1.0
-            for feature, e in exps.items():
-                term *= features[feature] ** e
-            proxy += t["coefficient"] * term
+    if model.get("envelope"):  # clamp to the measured cost per roofline unit
+        proxy = _proxy(model, features)
         if proxy > 0:
-            lo, hi = envelope["ratio"]
+            lo, hi = model["envelope"]["ratio"]
             value = min(max(value, lo * proxy), hi * proxy)
     return value
+
+
+def predict(model, features):
+    """Value of a bundle model (fit/model_bundle.h) for a features dict (layer_features):
+    intercept + sum coefficient * (term - center) / scale, exp() of it for target_transform
+    "log", clamped by the envelope. With "extrapolation": "boundary" (fit's default since
+    2026-12-06) and a feature outside the model's bounds: the value at the features clamped into
+    the bounds times proxy(features) / proxy(clamped). Unit of the model's quantity. Raises
+    DataError when a term names a feature the dict does not have."""
+    if model.get("extrapolation") == "boundary" and model.get("envelope"):
+        inside = dict(features)
+        for name, (lo, hi) in model.get("bounds", {}).items():
+            if name in inside:
+                inside[name] = min(max(inside[name], lo), hi)
+        if inside != features:
+            proxy, proxy_inside = _proxy(model, features), _proxy(model, inside)
+            if proxy > 0 and proxy_inside > 0 and math.isfinite(proxy) and math.isfinite(
+                    proxy_inside):
+                return _enveloped(model, inside) * proxy / proxy_inside
+    return _enveloped(model, features)
 
 
 class Mt19937_64:
