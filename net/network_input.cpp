@@ -65,6 +65,23 @@ InputSpec ParseInputIdsSpec(const std::string& text) {
   return input;
 }
 
+InputSpec InputFromSampleShape(const std::vector<int64_t>& shape, bool token_ids) {
+  InputSpec input;
+  if (token_ids && shape.size() == 1) {
+    input.sequence_length = shape[0];
+  } else if (!token_ids && shape.size() == 3) {
+    input.channels = shape[0];
+    input.height = shape[1];
+    input.width = shape[2];
+  } else {
+    std::string text;
+    for (const int64_t d : shape) text += (text.empty() ? "" : ", ") + std::to_string(d);
+    throw ConfigError("stored input [" + text + "] is not " +
+                      (token_ids ? "[S] (token ids)" : "[C, H, W]"));
+  }
+  return input;
+}
+
 bool IsNetJson(const std::string& path) {
   return path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
 }

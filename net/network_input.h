@@ -37,6 +37,11 @@ InputSpec ParseInputSpec(const std::string& text);
 // 'x'").
 InputSpec ParseInputIdsSpec(const std::string& text);
 
+// The inverse of InputSpec::SampleShape, for inputs stored as {"input": SampleShape(),
+// "input_ids": IsTokenIds()} (measure --net's runs.source_json, predict --json): [S] with
+// token_ids, else [C, H, W]. Throws ConfigError naming the shape if it has another length.
+InputSpec InputFromSampleShape(const std::vector<int64_t>& shape, bool token_ids);
+
 // True for a path ending in ".json".
 bool IsNetJson(const std::string& path);
 

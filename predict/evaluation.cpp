@@ -177,13 +177,8 @@ std::optional<NetworkLayers> LayersOf(const MeasuredRun& m, const EvaluationOpti
   } else if (stored.is_object() && stored.contains("torchscript") &&
              stored.at("torchscript").is_string() &&
              std::filesystem::exists(stored.at("torchscript").get<std::string>())) {
-    const auto& input = stored.at("input");
-    if (stored.value("input_ids", false)) {  // [S]: token ids (measure --input-ids)
-      overrides.input = InputSpec{0, 0, 0, input.at(0).get<int64_t>()};
-    } else {
-      overrides.input = InputSpec{input.at(0).get<int64_t>(), input.at(1).get<int64_t>(),
-                                  input.at(2).get<int64_t>()};
-    }
+    overrides.input = InputFromSampleShape(stored.at("input").get<std::vector<int64_t>>(),
+                                           stored.value("input_ids", false));
     overrides.dataset_size = m.batch_size;  // a TorchScript file has no training run
     overrides.epochs = 1;
     out = LoadNetworkLayers(stored.at("torchscript").get<std::string>(), overrides);

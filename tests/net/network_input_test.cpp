@@ -91,6 +91,23 @@ TEST(NetworkInputTest, ASequenceNetJsonTakesInputIds) {
   std::filesystem::remove(path);
 }
 
+// InputFromSampleShape reads back what SampleShape wrote (evaluate reads measure's stored input).
+TEST(NetworkInputTest, InputFromSampleShapeInvertsSampleShape) {
+  const InputSpec image = ParseInputSpec("3x64x48");
+  const InputSpec back = InputFromSampleShape(image.SampleShape(), image.IsTokenIds());
+  EXPECT_EQ(back.channels, 3);
+  EXPECT_EQ(back.height, 64);
+  EXPECT_EQ(back.width, 48);
+  EXPECT_FALSE(back.IsTokenIds());
+  const InputSpec ids = ParseInputIdsSpec("128");
+  const InputSpec ids_back = InputFromSampleShape(ids.SampleShape(), ids.IsTokenIds());
+  EXPECT_TRUE(ids_back.IsTokenIds());
+  EXPECT_EQ(ids_back.sequence_length, 128);
+  EXPECT_EQ(ids_back.SampleShape(), ids.SampleShape());
+  EXPECT_THROW(InputFromSampleShape({128}, false), ConfigError);
+  EXPECT_THROW(InputFromSampleShape({3, 64, 64}, true), ConfigError);
+}
+
 TEST(NetworkInputTest, NamesTorchScriptNetworksAfterTheirFile) {
   EXPECT_TRUE(IsNetJson("configs/nets/lenet5.json"));
   EXPECT_FALSE(IsNetJson("models/resnet18.pt"));
