@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "core/json_reader.h"
 #include "net/net_module.h"
+#include "net/transformer_block.h"
 
 namespace lj {
 namespace {
@@ -44,6 +45,9 @@ class Builder {
     if (layer.type == "squeeze_excitation") return BuildSqueezeExcitation(layer, path, x);
     if (layer.type == "concat") return BuildConcat(layer, path, x);
     if (layer.type == "channel_shuffle") return BuildChannelShuffle(layer, path, x);
+    if (layer.type == "transformer_encoder_layer") {
+      return BuildTransformerEncoderLayer(layer, path, x);
+    }
     return BuildLeaf(layer, path, x);
   }
 
@@ -188,6 +192,33 @@ class Builder {
         "contiguous", path, layer, [&](const Tensor& in) { return shuffle->forward(in); }, x,
         nullptr, config);
     return AnyModule(shuffle);
+  }
+
+  // Runs the block as LibTorch modules; its layers are net/transformer_block.h's (shared with
+  // net_shapes), whose parameter count must be the module's.
+  AnyModule BuildTransformerEncoderLayer(const NetLayerSpec& layer, const std::string& path,
+                                         Tensor& x) {
+    const std::string context = Context(layer, path);
+    const TransformerEncoderLayerShape shape = TransformerEncoderLayerShapeOf(
+        AtBatchSize(x), layer.nhead, layer.dim_feedforward, layer.p, layer.activation, context);
+    TransformerEncoderLayer block(shape.d_model, layer.nhead, layer.dim_feedforward, layer.p,
+                                  layer.activation, layer.eps);
+    block->eval();
+    try {
+      x = block->forward(x);
+    } catch (const c10::Error& e) {
+      throw ConfigError(context + ": " + FirstLine(e.what_without_backtrace()));
+    }
+    int64_t parameters = 0;
+    for (LayerInstance& li : TransformerEncoderLayerInstances(shape, path, layer.where, context)) {
+      parameters += li.parameter_count;
+      layers_.push_back(std::move(li));
+    }
+    if (parameters != ParameterCount(*block)) {
+      throw std::logic_error(context + ": the block's layers count " + std::to_string(parameters) +
+                             " parameters, its modules " + std::to_string(ParameterCount(*block)));
+    }
+    return AnyModule(block);
   }
 
   AnyModule BuildSqueezeExcitation(const NetLayerSpec& layer, const std::string& path, Tensor& x) {
@@ -345,18 +376,20 @@ class Builder {
                 nn::AdaptiveAvgPool2dOptions({layer.output_height, layer.output_width})));
             break;
           }
-          case LayerType::kLinear: {
-            RequireRank(layer, path, x, 2, "(batch, features)", "; add a flatten layer before it");
+          case LayerType::kLinear: {  // over the last dim of (N, F) or (N, S, F)
+            if (x.dim() != 2 && x.dim() != 3) {
+              throw ConfigError(Context(layer, path) + ": " + LinearRankError(AtBatchSize(x)));
+            }
             LayerConfig c;
             c.type = LayerType::kLinear;
-            c.batch_size = spec_.batch_size;
-            c.in_features = x.size(1);
+            c.batch_size = spec_.batch_size * (x.dim() == 3 ? x.size(1) : 1);
+            c.in_features = x.size(-1);
             c.out_features = layer.out_features;
             c.bias = layer.bias;
             Validate(c, Context(layer, path));
             config = c;
             module = AnyModule(
-                nn::Linear(nn::LinearOptions(x.size(1), layer.out_features).bias(layer.bias)));
+                nn::Linear(nn::LinearOptions(x.size(-1), layer.out_features).bias(layer.bias)));
             break;
           }
           case LayerType::kBatchNorm2d: {
@@ -366,13 +399,12 @@ class Builder {
                 nn::BatchNorm2dOptions(x.size(1)).eps(layer.eps).momentum(layer.momentum)));
             break;
           }
-          case LayerType::kLayerNorm: {
-            if (x.dim() != 4 && x.dim() != 2) {
-              throw ConfigError(Context(layer, path) + ": input " + ShapeToString(AtBatchSize(x)) +
-                                " is neither (N, C, H, W) nor (N, F)");
+          case LayerType::kLayerNorm: {  // over F of (N, F) or (N, S, F), C of (N, C, H, W)
+            if (x.dim() < 2 || x.dim() > 4) {
+              throw ConfigError(Context(layer, path) + ": " + LayerNormRankError(AtBatchSize(x)));
             }
-            config = Elementwise(t, x);
-            module = AnyModule(ChannelLayerNorm(x.size(1), layer.eps));
+            config = x.dim() == 3 ? LayerNormConfig(AtBatchSize(x), 1) : Elementwise(t, x);
+            module = AnyModule(ChannelLayerNorm(x.size(x.dim() == 4 ? 1 : -1), layer.eps));
             break;
           }
           case LayerType::kEmbedding: {  // the int64 token ids (N, S), checked in Build

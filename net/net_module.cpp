@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <utility>
 
@@ -45,6 +46,62 @@ torch::Tensor ChannelShuffleImpl::forward(torch::Tensor x) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   TORCH_CHECK(c % groups_ == 0, "channel_shuffle: groups ", groups_, " must divide ", c);
   return x.view({n, groups_, c / groups_, h, w}).transpose(1, 2).contiguous().view({n, c, h, w});
+}
+
+SelfAttentionImpl::SelfAttentionImpl(int64_t d_model, int64_t nhead, double dropout)
+    : nhead_(nhead), dropout_(dropout) {
+  TORCH_CHECK(nhead > 0 && d_model % nhead == 0, "d_model ", d_model, " is not divisible by nhead ",
+              nhead);
+  // torch.nn.MultiheadAttention's initialisation: Xavier-uniform projections, zero biases.
+  in_proj_weight = register_parameter("in_proj_weight", torch::empty({3 * d_model, d_model}));
+  torch::nn::init::xavier_uniform_(in_proj_weight);
+  in_proj_bias = register_parameter("in_proj_bias", torch::zeros({3 * d_model}));
+  out_proj = register_module("out_proj", torch::nn::Linear(d_model, d_model));
+  torch::nn::init::zeros_(out_proj->bias);
+}
+
+torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
+  TORCH_CHECK(x.dim() == 3, "self-attention expects (S, N, D), got ", x.sizes());
+  const int64_t s = x.size(0), n = x.size(1), d = x.size(2);
+  const int64_t head_dim = d / nhead_;
+  const std::vector<torch::Tensor> qkv =
+      torch::nn::functional::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);
+  auto heads = [&](const torch::Tensor& t) {
+    return t.contiguous().view({s, n * nhead_, head_dim}).transpose(0, 1);
+  };
+  const torch::Tensor q = heads(qkv[0]) / std::sqrt(static_cast<double>(head_dim));
+  const torch::Tensor k = heads(qkv[1]);
+  const torch::Tensor v = heads(qkv[2]);
+  torch::Tensor attention = torch::softmax(torch::bmm(q, k.transpose(-2, -1)), -1);
+  if (dropout_ > 0 && is_training()) attention = torch::dropout(attention, dropout_, true);
+  const torch::Tensor out = torch::bmm(attention, v).transpose(0, 1).contiguous().view({s * n, d});
+  return out_proj->forward(out).view({s, n, d});
+}
+
+TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(int64_t d_model, int64_t nhead,
+                                                         int64_t dim_feedforward, double dropout_p,
+                                                         const std::string& activation_type,
+                                                         double eps) {
+  namespace nn = torch::nn;
+  self_attn = register_module("self_attn", SelfAttention(d_model, nhead, dropout_p));
+  linear1 = register_module("linear1", nn::Linear(d_model, dim_feedforward));
+  dropout = register_module("dropout", nn::Dropout(dropout_p));
+  linear2 = register_module("linear2", nn::Linear(dim_feedforward, d_model));
+  norm1 = register_module("norm1", nn::LayerNorm(nn::LayerNormOptions({d_model}).eps(eps)));
+  norm2 = register_module("norm2", nn::LayerNorm(nn::LayerNormOptions({d_model}).eps(eps)));
+  dropout1 = register_module("dropout1", nn::Dropout(dropout_p));
+  dropout2 = register_module("dropout2", nn::Dropout(dropout_p));
+  activation = register_module("activation", Activation(activation_type));
+}
+
+torch::Tensor TransformerEncoderLayerImpl::forward(torch::Tensor x) {
+  TORCH_CHECK(x.dim() == 3, "transformer_encoder_layer expects (N, S, D), got ", x.sizes());
+  // batch_first: the attention runs on the (S, N, D) view, and its output is viewed back.
+  const torch::Tensor attended = self_attn->forward(x.transpose(0, 1)).transpose(0, 1);
+  x = norm1->forward(x + dropout1->forward(attended));
+  const torch::Tensor ff =
+      linear2->forward(dropout->forward(activation->forward(linear1->forward(x))));
+  return norm2->forward(x + dropout2->forward(ff));
 }
 
 ResidualImpl::ResidualImpl(std::string shortcut_name, std::string activation)

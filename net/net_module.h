@@ -6,6 +6,8 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/modules/pooling.h>
 #include <torch/nn/pimpl.h>
@@ -132,6 +134,51 @@ class SqueezeExcitationImpl : public torch::nn::Module {
   Activation scale_activation{nullptr};
 };
 TORCH_MODULE(SqueezeExcitation);
+
+// torch.nn.MultiheadAttention(d_model, nhead, dropout) as a Transformer encoder layer calls it,
+// self-attention on one input with a packed projection (PyTorch 1.13's
+// multi_head_attention_forward without masks and with need_weights=False; net/transformer_block.h
+// lists its ops). Parameters as torch.nn names them: in_proj_weight (3 D, D), in_proj_bias (3 D),
+// out_proj.weight (D, D), out_proj.bias (D).
+class SelfAttentionImpl : public torch::nn::Module {
+ public:
+  SelfAttentionImpl(int64_t d_model, int64_t nhead, double dropout);
+  // x: (S, N, D), sequence first; returns (S, N, D). Throws c10::Error for another D.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::Tensor in_proj_weight;
+  torch::Tensor in_proj_bias;
+  torch::nn::Linear out_proj{nullptr};
+
+ private:
+  int64_t nhead_;
+  double dropout_;
+};
+TORCH_MODULE(SelfAttention);
+
+// torch.nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
+// layer_norm_eps, batch_first=True, norm_first=False) (Vaswani et al. 2017, § 3.1):
+// x = norm1(x + dropout1(self_attn(x))); x = norm2(x + dropout2(linear2(dropout(
+// activation(linear1(x)))))). Children: self_attn, linear1, dropout, linear2, norm1, norm2,
+// dropout1, dropout2, activation ("relu" or "gelu").
+class TransformerEncoderLayerImpl : public torch::nn::Module {
+ public:
+  TransformerEncoderLayerImpl(int64_t d_model, int64_t nhead, int64_t dim_feedforward,
+                              double dropout, const std::string& activation, double eps);
+  // x: (N, S, D); returns (N, S, D). Throws c10::Error for another D.
+  torch::Tensor forward(torch::Tensor x);
+
+  SelfAttention self_attn{nullptr};
+  torch::nn::Linear linear1{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  torch::nn::Linear linear2{nullptr};
+  torch::nn::LayerNorm norm1{nullptr};
+  torch::nn::LayerNorm norm2{nullptr};
+  torch::nn::Dropout dropout1{nullptr};
+  torch::nn::Dropout dropout2{nullptr};
+  Activation activation{nullptr};
+};
+TORCH_MODULE(TransformerEncoderLayer);
 
 // A whole net.json network: input (N, C, H, W) -> output of the last layer.
 class NetModuleImpl : public SequenceImpl {};

@@ -1,5 +1,6 @@
 #include "net/net_shapes.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "core/errors.h"
 #include "core/json_reader.h"
 #include "core/layer_config.h"
+#include "net/transformer_block.h"
 
 namespace lj {
 namespace {
@@ -41,6 +43,8 @@ class ShapeWalker {
     } else if (layer.type == "channel_shuffle") {
       Record("contiguous", path, layer, x, x,
              ChannelShuffleConfig(x, layer.groups, Context(layer, path)), 0, 0);
+    } else if (layer.type == "transformer_encoder_layer") {
+      TransformerEncoderLayer(layer, path, x);
     } else {
       Leaf(layer, path, x);
     }
@@ -55,6 +59,17 @@ class ShapeWalker {
 
   static std::string Segment(const NetLayerSpec& layer, size_t index) {
     return layer.name.empty() ? std::to_string(index) : layer.name;
+  }
+
+  void RequireLinearRank(const NetLayerSpec& layer, const std::string& path, const Shape& x) const {
+    if (x.size() == 2 || x.size() == 3) return;
+    throw ConfigError(Context(layer, path) + ": " + LinearRankError(x));
+  }
+
+  void RequireLayerNormRank(const NetLayerSpec& layer, const std::string& path,
+                            const Shape& x) const {
+    if (x.size() >= 2 && x.size() <= 4) return;
+    throw ConfigError(Context(layer, path) + ": " + LayerNormRankError(x));
   }
 
   void RequireRank(const NetLayerSpec& layer, const std::string& path, const Shape& x, size_t rank,
@@ -190,6 +205,23 @@ class ShapeWalker {
     if (auto acc = Elementwise("add", x)) layers_.back().grad_accumulations.push_back(*acc);
   }
 
+  void TransformerEncoderLayer(const NetLayerSpec& layer, const std::string& path, const Shape& x) {
+    const std::string context = Context(layer, path);
+    const TransformerEncoderLayerShape block = TransformerEncoderLayerShapeOf(
+        x, layer.nhead, layer.dim_feedforward, layer.p, layer.activation, context);
+    // Its parameters; its largest activations: the scores (N, h S, S), the packed projection
+    // (N, S, 3 D) and the feed-forward's (N, S, F).
+    const double d = static_cast<double>(block.d_model);
+    const double f = static_cast<double>(block.dim_feedforward);
+    CheckSizes(layer, path, 4 * d * d + 2 * d * f + 9 * d + f,
+               {x[0], block.nhead * block.sequence_length, block.sequence_length});
+    CheckSizes(layer, path, 0,
+               {x[0], block.sequence_length, std::max(3 * block.d_model, block.dim_feedforward)});
+    for (LayerInstance& li : TransformerEncoderLayerInstances(block, path, layer.where, context)) {
+      layers_.push_back(std::move(li));
+    }
+  }
+
   LayerConfig SpatialConfig(const NetLayerSpec& layer, const std::string& path, const Shape& x,
                             LayerType type) const {
     LayerConfig c;
@@ -292,22 +324,24 @@ class ShapeWalker {
           out = {in[0], in[1], layer.output_height, layer.output_width};
           break;
         }
-        case LayerType::kLinear: {
-          RequireRank(layer, path, in, 2, "(batch, features)", "; add a flatten layer before it");
+        case LayerType::kLinear: {  // over the last dim of (N, F) or (N, S, F)
+          RequireLinearRank(layer, path, in);
+          const int64_t features = in.back();
           LayerConfig c;
           c.type = LayerType::kLinear;
-          c.batch_size = spec_.batch_size;
-          c.in_features = in[1];
+          c.batch_size = spec_.batch_size * (in.size() == 3 ? in[1] : 1);
+          c.in_features = features;
           c.out_features = layer.out_features;
           c.bias = layer.bias;
           Validate(c, Context(layer, path));
           config = c;
-          out = {in[0], layer.out_features};
+          out = in;
+          out.back() = layer.out_features;
           CheckSizes(layer, path,
-                     static_cast<double>(in[1]) * static_cast<double>(layer.out_features) +
+                     static_cast<double>(features) * static_cast<double>(layer.out_features) +
                          static_cast<double>(layer.out_features),
                      out);
-          parameters = in[1] * layer.out_features + (layer.bias ? layer.out_features : 0);
+          parameters = features * layer.out_features + (layer.bias ? layer.out_features : 0);
           tensors = layer.bias ? 2 : 1;
           break;
         }
@@ -317,13 +351,10 @@ class ShapeWalker {
           parameters = 2 * in[1];
           tensors = 2;
           break;
-        case LayerType::kLayerNorm:  // over the features of (N, F), the channels of (N, C, H, W)
-          if (in.size() != 4 && in.size() != 2) {
-            throw ConfigError(Context(layer, path) + ": input " + ShapeToString(in) +
-                              " is neither (N, C, H, W) nor (N, F)");
-          }
-          config = Elementwise(t, in);
-          parameters = 2 * in[1];
+        case LayerType::kLayerNorm:  // over F of (N, F) or (N, S, F), C of (N, C, H, W)
+          RequireLayerNormRank(layer, path, in);
+          config = in.size() == 3 ? LayerNormConfig(in, 1) : Elementwise(t, in);
+          parameters = 2 * (in.size() == 3 ? in[2] : in[1]);
           tensors = 2;
           break;
         case LayerType::kEmbedding: {  // the token ids (N, S), checked in Walk

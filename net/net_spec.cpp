@@ -67,8 +67,9 @@ const std::vector<std::string> kLeafTypes = [] {
   return v;
 }();
 const std::vector<std::string> kActivationTypes = LeafNames(true);
-const std::vector<std::string> kBlockTypes = {"sequential", "residual", "squeeze_excitation",
-                                              "concat", "channel_shuffle"};
+const std::vector<std::string> kBlockTypes = {"sequential",         "residual",
+                                              "squeeze_excitation", "concat",
+                                              "channel_shuffle",    "transformer_encoder_layer"};
 
 bool Contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -89,6 +90,9 @@ std::vector<std::string> FieldsOf(const std::string& type) {
   if (type == "squeeze_excitation") return {"squeeze_channels", "activation", "scale_activation"};
   if (type == "concat") return {"branches"};
   if (type == "channel_shuffle") return {"groups"};
+  if (type == "transformer_encoder_layer") {
+    return {"nhead", "dim_feedforward", "dropout", "activation", "layer_norm_eps"};
+  }
   return {};
 }
 
@@ -231,6 +235,29 @@ void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string&
   }
 }
 
+// torch.nn.TransformerEncoderLayer's arguments but d_model (the input's last dim), batch_first
+// (always) and norm_first (always false): nhead, dim_feedforward (2048), dropout (0.1),
+// activation ("relu" or "gelu"), layer_norm_eps (1e-5).
+void ParseTransformerEncoderLayer(const nlohmann::json& j, const std::string& ctx,
+                                  NetLayerSpec& layer) {
+  layer.nhead = IntField(j, "nhead", ctx, 1, std::nullopt);
+  layer.dim_feedforward = IntField(j, "dim_feedforward", ctx, 1, 2048);
+  layer.p = NumberField(j, "dropout", ctx, 0.1);
+  if (!(layer.p >= 0 && layer.p < 1)) {
+    throw ConfigError(At(ctx, "dropout") + " must be in [0, 1), got " + FormatNumber(layer.p));
+  }
+  layer.activation = j.contains("activation") ? ReadString(j["activation"], At(ctx, "activation"))
+                                              : std::string("relu");
+  if (layer.activation != "relu" && layer.activation != "gelu") {
+    throw ConfigError(At(ctx, "activation") + " must be relu or gelu, got \"" + layer.activation +
+                      "\"");
+  }
+  layer.eps = NumberField(j, "layer_norm_eps", ctx, 1e-5);
+  if (!(layer.eps > 0)) {
+    throw ConfigError(At(ctx, "layer_norm_eps") + " must be > 0, got " + FormatNumber(layer.eps));
+  }
+}
+
 class Parser {
  public:
   explicit Parser(std::string source) : source_(std::move(source)) {}
@@ -315,6 +342,8 @@ class Parser {
       CheckUniqueSegments(layer.layers, {"cat"});
     } else if (t == "channel_shuffle") {
       layer.groups = IntField(j, "groups", ctx, 2, std::nullopt);
+    } else if (t == "transformer_encoder_layer") {
+      ParseTransformerEncoderLayer(j, ctx, layer);
     } else if (t == "squeeze_excitation") {
       layer.squeeze_channels = IntField(j, "squeeze_channels", ctx, 1, std::nullopt);
       layer.activation = ActivationField(j, "activation", ctx, std::string("relu"), false);
@@ -370,6 +399,15 @@ std::string InputToString(const InputSpec& input) {
   if (input.IsTokenIds()) return std::to_string(input.sequence_length) + " token ids";
   return std::to_string(input.channels) + "x" + std::to_string(input.height) + "x" +
          std::to_string(input.width);
+}
+
+std::string LinearRankError(const std::vector<int64_t>& shape) {
+  return "expects a 2-D input (batch, features) or a 3-D (batch, sequence, features), got " +
+         ShapeToString(shape) + "; add a flatten layer before it";
+}
+
+std::string LayerNormRankError(const std::vector<int64_t>& shape) {
+  return "input " + ShapeToString(shape) + " is neither (N, F), (N, S, F) nor (N, C, H, W)";
 }
 
 std::string TokenIdsMismatch(const NetLayerSpec& layer, bool input_is_ids,

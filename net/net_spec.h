@@ -24,7 +24,8 @@ namespace lj {
 struct NetLayerSpec {
   // Leaves: "conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "linear", "batchnorm2d",
   // "layer_norm", "embedding", "dropout", "flatten", "relu", "relu6", "hardswish", "hardsigmoid",
-  // "sigmoid". Blocks: "sequential", "residual", "squeeze_excitation", "concat", "channel_shuffle".
+  // "sigmoid". Blocks: "sequential", "residual", "squeeze_excitation", "concat", "channel_shuffle",
+  // "transformer_encoder_layer".
   std::string type;
   // The layer type of a leaf that is one (every leaf but flatten); empty for flatten and blocks.
   std::optional<LayerType> layer_type;
@@ -49,10 +50,10 @@ struct NetLayerSpec {
   // adaptive_avgpool2d: output (height, width); a single integer in the file means square.
   int64_t output_height = 0;
   int64_t output_width = 0;
-  // batchnorm2d
+  // batchnorm2d, layer_norm; transformer_encoder_layer's layer_norm_eps
   double eps = 1e-5;
   double momentum = 0.1;
-  // dropout
+  // dropout; transformer_encoder_layer's dropout (its default 0.1 is set by the parser)
   double p = 0.5;
   // embedding: torch.nn.Embedding(num_embeddings, embedding_dim) on the token ids of a sequence
   // input (the first layer that costs something).
@@ -80,6 +81,11 @@ struct NetLayerSpec {
   // C -> squeeze_channels, fc2: 1x1 conv2d squeeze_channels -> C, both with bias.
   int64_t squeeze_channels = 0;
   std::string scale_activation = "sigmoid";
+  // transformer_encoder_layer (torch.nn.TransformerEncoderLayer with batch_first=True,
+  // norm_first=False; net/transformer_block.h): nhead, dim_feedforward; its dropout is `p`
+  // (default 0.1), its layer_norm_eps `eps`, its activation "relu" or "gelu" `activation`.
+  int64_t nhead = 0;
+  int64_t dim_feedforward = 2048;
 
   bool IsBlock() const;
 };
@@ -157,6 +163,12 @@ bool IsTorchScriptOnly(LayerType type);
 // net/net_builder.cpp, which prefix the layer's place.
 std::string TokenIdsMismatch(const NetLayerSpec& layer, bool input_is_ids,
                              const std::vector<int64_t>& shape, int64_t vocabulary);
+// Why a net.json linear or layer_norm cannot take an input of `shape` (at the batch size),
+// shared by net/net_shapes.cpp and net/net_builder.cpp, which prefix the layer's place: linear
+// takes (N, F) or (N, S, F) (over the last dim); layer_norm (N, F) or (N, S, F) (over the last
+// dim) or (N, C, H, W) (over C, ConvNeXt's LayerNorm2d).
+std::string LinearRankError(const std::vector<int64_t>& shape);
+std::string LayerNormRankError(const std::vector<int64_t>& shape);
 // Every accepted layer type (leaves, activations and blocks).
 const std::vector<std::string>& NetLayerTypes();
 

@@ -8,7 +8,9 @@ Usage: /usr/bin/python3 tools/export_torchscript.py OUT_DIR [--models resnet18,a
 Writes OUT_DIR/<name>.pt for each model (default: all) and prints its parameter count.
 --method script (default) uses torch.jit.script; trace uses torch.jit.trace on a random
 batch-1 input of the model's default size (C, H, W from reference_models.MODELS).
-Models are exported in eval mode with torch's default (random) initialisation.
+Models are exported in eval mode with torch's default (random) initialisation. Text models
+(reference_models.TEXT_MODELS, e.g. text_transformer) are always traced, in training mode with
+autograd on, on batch-1 int64 token ids: `predict OUT/text_transformer.pt --input-ids 128`.
 Needs Debian python3-torchvision 0.14 (run with /usr/bin/python3).
 """
 import argparse
@@ -31,15 +33,21 @@ def main() -> int:
     args = parser.parse_args()
 
     names = [n for n in args.models.split(",") if n]
-    unknown = [n for n in names if n not in reference_models.MODELS]
+    known = list(reference_models.MODELS) + list(reference_models.TEXT_MODELS)
+    unknown = [n for n in names if n not in known]
     if unknown:
         print(f"export_torchscript: error: unknown model(s) {', '.join(unknown)} "
-              f"(expected {', '.join(reference_models.MODELS)})", file=sys.stderr)
+              f"(expected {', '.join(known)})", file=sys.stderr)
         return 2
     os.makedirs(args.out_dir, exist_ok=True)
     for name in names:
         model = reference_models.build(name)
-        if args.method == "script":
+        if name in reference_models.TEXT_MODELS:
+            _, sequence_length, vocabulary = reference_models.TEXT_MODELS[name]
+            ids = torch.randint(0, vocabulary, (1, sequence_length))
+            # The trace check fails on dropout's randomness; the graph is what training runs.
+            exported = torch.jit.trace(model, ids, check_trace=False)
+        elif args.method == "script":
             exported = torch.jit.script(model)
         else:
             channels, height, width = reference_models.MODELS[name][1]

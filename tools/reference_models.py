@@ -48,6 +48,29 @@ def alexnet_legacy() -> nn.Module:
     return with_cifar_head(torchvision.models.alexnet(num_classes=1000), "alexnet")
 
 
+def text_transformer() -> nn.Module:
+    """configs/nets/text_transformer.json: a Transformer-encoder text classifier about the size
+    of MobileBERT. Token ids (N, 128) of a 30522-word vocabulary, nn.Embedding(30522, 256), 4
+    nn.TransformerEncoderLayer(256, 4, 1024, dropout 0.1, batch_first=True), flatten, and
+    Linear(128 * 256, 2). 11,038,210 parameters."""
+    return nn.Sequential(OrderedDict([
+        ("embedding", nn.Embedding(30522, 256)),
+        ("encoder", nn.Sequential(*[
+            nn.TransformerEncoderLayer(256, 4, dim_feedforward=1024, dropout=0.1,
+                                       batch_first=True) for _ in range(4)])),
+        ("flatten", nn.Flatten()),
+        ("fc", nn.Linear(128 * 256, 2)),
+    ]))
+
+
+# Models on token ids: name -> (constructor, sequence_length, vocabulary). They are traced in
+# training mode (tools/export_torchscript.py): nn.MultiheadAttention applies its attention
+# dropout only in training, and in eval mode without autograd it takes a fused inference path
+# that training never runs.
+TEXT_MODELS = {
+    "text_transformer": (text_transformer, 128, 30522),
+}
+
 # name -> (constructor, default input (C, H, W))
 MODELS = {
     "lenet5": (lenet5, (1, 32, 32)),
@@ -66,10 +89,13 @@ MODELS = {
 
 
 def build(name: str) -> nn.Module:
-    """Builds model `name` (a key of MODELS) in eval mode with torch's default initialisation."""
-    if name not in MODELS:
-        raise KeyError(f"unknown model '{name}' (expected {', '.join(MODELS)})")
+    """Builds model `name` (a key of MODELS or TEXT_MODELS) with torch's default initialisation,
+    in eval mode (MODELS) or training mode (TEXT_MODELS)."""
     torch.manual_seed(0)
+    if name in TEXT_MODELS:
+        return TEXT_MODELS[name][0]().train()
+    if name not in MODELS:
+        raise KeyError(f"unknown model '{name}' (expected {', '.join(list(MODELS) + list(TEXT_MODELS))})")
     return MODELS[name][0]().eval()
 
 

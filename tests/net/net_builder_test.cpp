@@ -369,8 +369,8 @@ TEST(NetBuilderTest, ResidualShapeMismatch) {
 TEST(NetBuilderTest, LinearNeedsFlattenAndGroupsMustDivideChannels) {
   const std::string linear = BuildError(Parse(R"([{"type": "linear", "out_features": 2}])"));
   EXPECT_EQ(linear,
-            "net.json: layer 0 (linear, 0): expects a 2-D input (batch, features), got "
-            "[4, 3, 8, 8]; add a flatten layer before it");
+            "net.json: layer 0 (linear, 0): expects a 2-D input (batch, features) or a 3-D "
+            "(batch, sequence, features), got [4, 3, 8, 8]; add a flatten layer before it");
   const std::string groups = BuildError(
       Parse(R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 1, "groups": 2}])"));
   EXPECT_NE(groups.find("net.json: layer 0 (conv2d, 0): "), std::string::npos) << groups;

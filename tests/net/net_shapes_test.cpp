@@ -225,8 +225,10 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
                {"type": "conv2d", "out_channels": 2, "kernel_size": 1},
                {"type": "conv2d", "out_channels": 2, "kernel_size": 3}]}])",
            R"([{"type": "flatten"}, {"type": "flatten", "start_dim": 2}])",
-           // layer_norm normalizes (N, F) or the channels of (N, C, H, W), never (N, C, L)
-           R"([{"type": "flatten", "start_dim": 2}, {"type": "layer_norm"}])",
+           // a transformer encoder layer takes (N, S, D) with D divisible by nhead
+           R"([{"type": "flatten", "start_dim": 2},
+               {"type": "transformer_encoder_layer", "name": "enc", "nhead": 5}])",
+           R"([{"type": "transformer_encoder_layer", "nhead": 1}])",
            R"([{"type": "channel_shuffle", "groups": 2}])",
            R"([{"type": "flatten"}, {"type": "channel_shuffle", "groups": 3}])"}) {
     const NetSpec spec = Parse(layers);
@@ -235,11 +237,17 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
     EXPECT_EQ(ErrorOf([&] { LayerShapesFromNetSpec(spec); }), built) << layers;
   }
   EXPECT_EQ(ErrorOf([&] {
-              LayerShapesFromNetSpec(
-                  Parse(R"([{"type": "flatten", "start_dim": 2}, {"type": "layer_norm"}])"));
+              LayerShapesFromNetSpec(Parse(R"([{"type": "flatten", "start_dim": 2},
+                  {"type": "transformer_encoder_layer", "name": "enc", "nhead": 5}])"));
             }),
-            "net.json: layer 1 (layer_norm, 1): input [4, 3, 64] is neither (N, C, H, W) nor "
-            "(N, F)");
+            "net.json: layer 1 (transformer_encoder_layer, enc): d_model 64 is not divisible by "
+            "nhead 5");
+  EXPECT_EQ(ErrorOf([&] {
+              LayerShapesFromNetSpec(Parse(R"([{"type": "sequential", "name": "encoder", "layers": [
+                      {"type": "transformer_encoder_layer", "nhead": 1}]}])"));
+            }),
+            "net.json: layers[0].layers[0] (transformer_encoder_layer, encoder.0): expects a 3-D "
+            "input (N, S, D), got [4, 3, 8, 8]");
   EXPECT_EQ(ErrorOf([&] {
               LayerShapesFromNetSpec(Parse(R"([{"type": "channel_shuffle", "groups": 2}])"));
             }),
@@ -270,6 +278,50 @@ NetSpec ParseTokens(const std::string& layers_json) {
                               "batch_size": 4, "dataset_size": 8, "epochs": 1, "layers": )" +
                             layers_json + "}"),
       "net.json");
+}
+
+// A Transformer on token ids: embedding, two encoder layers (dropout on and off, relu and
+// gelu), then layer_norm and linear over the last dim of (N, S, D), as LibTorch builds and runs
+// them (net/transformer_block.h); the block's paths, its attention shapes and a linear's rows.
+TEST(NetShapesTest, TransformerEncoderLayersAsLibTorchRunsThem) {
+  NetSpec spec = ParseTokens(R"([
+      {"type": "embedding", "name": "tok", "num_embeddings": 64, "embedding_dim": 12},
+      {"type": "sequential", "name": "encoder", "layers": [
+        {"type": "transformer_encoder_layer", "nhead": 3, "dim_feedforward": 20},
+        {"type": "transformer_encoder_layer", "nhead": 2, "dim_feedforward": 8, "dropout": 0,
+         "activation": "gelu", "layer_norm_eps": 1e-6}]},
+      {"type": "layer_norm", "name": "norm"},
+      {"type": "linear", "name": "proj", "out_features": 5},
+      {"type": "flatten"},
+      {"type": "linear", "name": "fc", "out_features": 2}])");
+  for (const int64_t batch : {int64_t{1}, int64_t{3}}) {
+    spec.batch_size = batch;
+    ExpectSameLayers(spec);
+  }
+  spec.batch_size = 4;
+  const std::vector<LayerInstance> layers = LayerShapesFromNetSpec(spec);
+  std::map<std::string, const LayerInstance*> by_path;
+  for (const LayerInstance& l : layers) by_path[l.path] = &l;
+  // tok; 21 layers with dropout 0.1, 17 with none (its four dropouts are not run); norm, proj,
+  // flatten, fc
+  EXPECT_EQ(layers.size(), 1u + 21u + 17u + 4u);
+  ASSERT_TRUE(by_path.count("encoder.0.self_attn.in_proj"));
+  EXPECT_EQ(*by_path["encoder.0.self_attn.in_proj"]->config, test::Linear(4 * 16, 12, 36));
+  EXPECT_EQ(by_path["encoder.0.self_attn.in_proj"]->parameter_count, 3 * 12 * 12 + 3 * 12);
+  EXPECT_EQ(*by_path["encoder.0.self_attn.bmm"]->config, test::Bmm(4 * 3, 16, 4, 16));
+  EXPECT_EQ(*by_path["encoder.0.self_attn.bmm_values"]->config, test::Bmm(4 * 3, 16, 16, 4));
+  EXPECT_EQ(by_path["encoder.0.self_attn.dropout"]->config->p_percent, 10);
+  EXPECT_FALSE(by_path.count("encoder.1.self_attn.dropout"));
+  EXPECT_EQ(by_path["encoder.1.activation"]->type, "gelu");
+  EXPECT_EQ(by_path["encoder.0.self_attn.contiguous_v"]->grad_accumulations.size(), 1u);
+  EXPECT_EQ(by_path["encoder.0.self_attn.contiguous_v"]->grad_accumulations[0].inputs, 3);
+  EXPECT_EQ(by_path["encoder.0.add1"]->grad_accumulations.size(), 1u);
+  EXPECT_EQ(by_path["encoder.0.norm2"]->parameter_count, 2 * 12);
+  // layer_norm and linear over the last dim of (N, S, D): N x S rows.
+  EXPECT_EQ(by_path["norm"]->config->in_channels, 12);  // the normalized size
+  EXPECT_EQ(*by_path["proj"]->config, test::Linear(4 * 16, 12, 5));
+  EXPECT_EQ(by_path["proj"]->output_shape, (std::vector<int64_t>{4, 16, 5}));
+  EXPECT_EQ(*by_path["fc"]->config, test::Linear(4, 16 * 5, 2));
 }
 
 // A sequence input: int64 ids (N, S) through an embedding into (N, S, D) floats, then the

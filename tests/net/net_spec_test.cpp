@@ -300,6 +300,32 @@ TEST(NetSpecTest, RejectsBadTopLevelValues) {
   shuffle_extra["layers"].push_back({{"type", "channel_shuffle"}, {"groups", 2}, {"p", 0.5}});
   EXPECT_NE(ErrorOf(shuffle_extra).find("unknown key 'p'"), std::string::npos);
 
+  nlohmann::json encoder = TinyNet();
+  encoder["layers"].push_back({{"type", "transformer_encoder_layer"}, {"nhead", 2}});
+  EXPECT_NO_THROW(ParseNetSpec(encoder, "net.json"));
+  const NetLayerSpec parsed = ParseNetSpec(encoder, "net.json").layers.back();
+  EXPECT_EQ(parsed.nhead, 2);
+  EXPECT_EQ(parsed.dim_feedforward, 2048);  // torch.nn's defaults
+  EXPECT_DOUBLE_EQ(parsed.p, 0.1);
+  EXPECT_EQ(parsed.activation, "relu");
+  EXPECT_DOUBLE_EQ(parsed.eps, 1e-5);
+  encoder["layers"].back()["dropout"] = 1;
+  EXPECT_EQ(ErrorOf(encoder),
+            "net.json: layer 2 (transformer_encoder_layer): dropout must be in [0, 1), got 1.0");
+  encoder["layers"].back() = {
+      {"type", "transformer_encoder_layer"}, {"nhead", 2}, {"activation", "tanh"}};
+  EXPECT_EQ(ErrorOf(encoder),
+            "net.json: layer 2 (transformer_encoder_layer): activation must be relu or gelu, got "
+            "\"tanh\"");
+  encoder["layers"].back() = {{"type", "transformer_encoder_layer"}};
+  EXPECT_NE(ErrorOf(encoder).find("missing key 'nhead'"), std::string::npos);
+  encoder["layers"].back() = {
+      {"type", "transformer_encoder_layer"}, {"nhead", 2}, {"norm_first", true}};
+  EXPECT_NE(ErrorOf(encoder).find("unknown key 'norm_first'"), std::string::npos);
+  encoder["layers"].back() = {{"type", "transformer_encoder_layer"}, {"nhead", 0}};
+  EXPECT_EQ(ErrorOf(encoder),
+            "net.json: layer 2 (transformer_encoder_layer): nhead must be > 0, got 0");
+
   nlohmann::json empty = TinyNet();
   empty["layers"] = nlohmann::json::array();
   EXPECT_EQ(ErrorOf(empty), "net.json: layers must not be empty");

@@ -119,6 +119,67 @@ TEST_P(TorchScriptTest, MobileNetV3SmallLayersMatchNetJson) {
 
 INSTANTIATE_TEST_SUITE_P(ScriptAndTrace, TorchScriptTest, ::testing::Values("script", "trace"));
 
+// The shipped Transformer text classifier: PyTorch's own nn.TransformerEncoderLayer, traced in
+// training mode (tools/export_torchscript.py), and net.json's transformer_encoder_layer block
+// (net/transformer_block.h) give the same costed layers in the same order, with the same
+// configs, MACs, parameters and gradient accumulations, at two batch sizes.
+TEST(TorchScriptTransformerTest, TextTransformerLayersMatchNetJson) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = exports.Path("trace", "text_transformer");
+  ASSERT_FALSE(path.empty()) << exports.error;
+  NetSpec spec = LoadNetSpec(SourceDir() + "/configs/nets/text_transformer.json");
+  for (int64_t batch : {1, 8}) {
+    SCOPED_TRACE(batch);
+    spec.batch_size = batch;
+    const std::vector<LayerInstance> traced = LayersFromTorchScript(path, spec.input, batch);
+    const std::vector<LayerInstance> built = LayersFromNetSpec(spec);
+    auto costed = [](const std::vector<LayerInstance>& layers) {
+      std::vector<LayerInstance> out;
+      for (const LayerInstance& l : layers) {
+        if (!l.no_cost) out.push_back(l);
+      }
+      return out;
+    };
+    const std::vector<LayerInstance> actual = costed(traced);
+    const std::vector<LayerInstance> expected = costed(built);
+    ASSERT_EQ(actual.size(), expected.size());
+    int64_t parameters = 0, expected_parameters = 0;
+    std::map<std::string, int> counts;
+    for (size_t i = 0; i < actual.size(); ++i) {
+      SCOPED_TRACE(expected[i].path + " / " + actual[i].path);
+      EXPECT_EQ(actual[i].type, expected[i].type);
+      ASSERT_TRUE(actual[i].config.has_value()) << actual[i].note;
+      ASSERT_TRUE(expected[i].config.has_value()) << expected[i].note;
+      EXPECT_EQ(*actual[i].config, *expected[i].config);
+      EXPECT_DOUBLE_EQ(actual[i].forward_macs, expected[i].forward_macs);
+      EXPECT_EQ(actual[i].parameter_count, expected[i].parameter_count);
+      EXPECT_EQ(actual[i].grad_accumulations, expected[i].grad_accumulations);
+      parameters += actual[i].parameter_count;
+      expected_parameters += expected[i].parameter_count;
+      ++counts[expected[i].type];
+    }
+    EXPECT_EQ(parameters, expected_parameters);
+    EXPECT_EQ(expected_parameters, 11038210);  // tools/reference_models.py text_transformer
+    // Per encoder layer: in_proj, out_proj, linear1, linear2; two bmm, three dropouts in the
+    // block and one on the attention weights, q/k/v and the heads' output copied.
+    EXPECT_EQ(counts["linear"], 4 * 4 + 1);
+    EXPECT_EQ(counts["bmm"], 4 * 2);
+    EXPECT_EQ(counts["contiguous"], 4 * 4);
+    EXPECT_EQ(counts["dropout"], 4 * 4);
+    EXPECT_EQ(counts["layer_norm"], 4 * 2);
+    EXPECT_EQ(counts["softmax"], 4);
+    EXPECT_EQ(counts["scale"], 4);
+    EXPECT_EQ(counts["add"], 4 * 2);
+    EXPECT_EQ(counts["embedding"], 1);
+    EXPECT_EQ(expected.front().path, "embedding");
+    EXPECT_EQ(expected[1].path, "encoder.0.self_attn.in_proj");
+    EXPECT_EQ(*expected[1].config, test::Linear(batch * 128, 256, 3 * 256));
+    EXPECT_EQ(expected.back().path, "fc");
+    EXPECT_EQ(*expected.back().config, test::Linear(batch, 128 * 256, 2));
+  }
+}
+
 std::string ErrorOf(const std::string& path) {
   try {
     LayersFromTorchScript(path, {3, 32, 32}, 4);

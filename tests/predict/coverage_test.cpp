@@ -54,16 +54,27 @@ void ExpectEveryLayerMapped(const std::vector<LayerInstance>& layers, const std:
     std::string reason;
     EXPECT_TRUE(IsValid(*l.config, &reason)) << where << ": " << reason;
     EXPECT_EQ(ToString(l.config->type), l.type) << where;
-    EXPECT_EQ(l.config->batch_size, l.input_shape.at(0)) << where;
     const LayerType t = l.config->type;
+    if (t == LayerType::kLinear) {  // over the last dim: every leading dim is a row
+      EXPECT_EQ(l.config->batch_size * l.config->in_features, NumElements(l.input_shape)) << where;
+    } else if (t != LayerType::kContiguous) {  // a copy's batch is its layout's outer dim
+      EXPECT_EQ(l.config->batch_size, l.input_shape.at(0)) << where;
+    }
+    EXPECT_DOUBLE_EQ(l.forward_macs, ForwardMacs(*l.config)) << where;
     if (t != LayerType::kConv2d && t != LayerType::kLinear && t != LayerType::kMaxPool2d &&
-        t != LayerType::kAvgPool2d && t != LayerType::kAdaptiveAvgPool2d) {
+        t != LayerType::kAvgPool2d && t != LayerType::kAdaptiveAvgPool2d && t != LayerType::kBmm &&
+        t != LayerType::kEmbedding) {
       // Element-wise types: (N, C, H, W) or (N, F) as (N, F, 1, 1), the same elements.
       EXPECT_DOUBLE_EQ(ForwardMacs(*l.config), static_cast<double>(NumElements(l.input_shape)))
           << where;
     }
+    if (t == LayerType::kEmbedding) {  // the rows it gathers; its input is the ids
+      EXPECT_DOUBLE_EQ(ForwardMacs(*l.config), static_cast<double>(NumElements(l.output_shape)))
+          << where;
+    }
     for (const LayerConfig& acc : l.grad_accumulations) {
-      EXPECT_EQ(acc.type, LayerType::kAdd) << where;
+      // A fork's sum, or a chunk's backward (a cat of its parts' gradients).
+      EXPECT_TRUE(acc.type == LayerType::kAdd || acc.type == LayerType::kCat) << where;
       EXPECT_TRUE(IsValid(acc)) << where;
     }
   }
