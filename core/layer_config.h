@@ -47,6 +47,11 @@
 //                no gradient; the backward pass computes only the weight's
 //                (aten::embedding_dense_backward: a zero-filled (num_embeddings, embedding_dim)
 //                gradient into which the output gradient's rows are scatter-added).
+//   select       batch_size in_channels height width: x.select(1, 0) of an (N, C, H, W) leaf into
+//                the (N, H, W) view of its first channel, as ViT's class token x[:, 0] of
+//                (N, T, D) = (N, T, 1, D). The forward pass is a view (no copy); the backward
+//                pass (aten::select_backward) allocates a zero-filled input-sized gradient and
+//                copies the output gradient into its slot. Output (batch_size, height, width).
 //   adaptive_avgpool2d
 //                batch_size in_channels height width output_size: nn::AdaptiveAvgPool2d with a
 //                square output_size (grad of input)

@@ -156,6 +156,18 @@ class ContiguousOp : public LayerOp {
   LayerConfig c_;
 };
 
+// x.select(1, 0) of the leaf (N, C, H, W): the forward pass is a view of the first channel; the
+// backward pass (select_backward) zero-fills an input-sized gradient and copies the output
+// gradient into that channel, as for ViT's class token x[:, 0].
+class SelectOp : public LayerOp {
+ public:
+  explicit SelectOp(const LayerConfig& c) {
+    input = torch::randn(Nchw(c), kFloat);
+    AddInput(*this, input, "input");
+  }
+  torch::Tensor Run() override { return input.select(1, 0); }
+};
+
 // torch::bmm of input (B, rows, inner_size) and mat2 (B, inner_size, columns), both leaves:
 // the backward pass computes both gradients, grad x mat2^T and input^T x grad (two batched
 // products of the forward's MACs), as for attention's q k^T and scores x v, whose operands
@@ -378,6 +390,10 @@ const std::vector<Registration>& Registry() {
        }},
       {LayerType::kBmm,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> { return std::make_unique<BmmOp>(c); }},
+      {LayerType::kSelect,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         return std::make_unique<SelectOp>(c);
+       }},
       {LayerType::kEmbedding,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          return std::make_unique<EmbeddingOp>(c);

@@ -393,7 +393,9 @@ std::string_view NetBlockOf(LayerType type) {
   return "";
 }
 
-bool IsTorchScriptOnly(LayerType type) { return type == LayerType::kBmm; }
+bool IsTorchScriptOnly(LayerType type) {
+  return type == LayerType::kBmm || type == LayerType::kSelect;
+}
 
 std::string InputToString(const InputSpec& input) {
   if (input.IsTokenIds()) return std::to_string(input.sequence_length) + " token ids";

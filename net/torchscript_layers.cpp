@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -208,6 +209,8 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::matmul", T::kBmm},
         // Only a dense embedding of 2-D ids; sparse=True or other ranks get a note (SetEmbedding).
         {"aten::embedding", T::kEmbedding},
+        // Along a dim after the batch (SetSelect): ViT's class token x[:, 0].
+        {"aten::select", T::kSelect},
     };
     for (const ActivationOp& a : Activations()) {
       for (std::string_view op : a.aten_ops) types.emplace(std::string(op), a.type);
@@ -228,6 +231,25 @@ bool IsViewOp(const std::string& kind) {
          kind == "aten::unsqueeze" || kind == "aten::squeeze";
 }
 
+// aten::slice(self, dim, start = 0, end = INT64_MAX, step = 1), the `:` of Python indexing
+// (ViT's x[:, 0]). PyTorch 1.13 runs it in eager training too (x[:, 0] of a tensor that
+// requires grad has SliceBackward0 under its SelectBackward0): a view forward, and backward
+// slice_backward's zero-filled input-sized gradient plus a copy of all of it, which a select
+// of a dim of size 1 measures (SetFullSlice). A slice of part of a dim is not mapped.
+bool IsFullSlice(const Node* n) {
+  if (std::string(n->kind().toQualString()) != "aten::slice" || n->inputs().size() != 5) {
+    return false;
+  }
+  auto int_or_none = [](const Value* v, int64_t none) -> std::optional<int64_t> {
+    if (v->type()->kind() == c10::TypeKind::NoneType) return none;
+    return Int(v);
+  };
+  const auto start = int_or_none(n->input(2), 0);
+  const auto end = int_or_none(n->input(3), std::numeric_limits<int64_t>::max());
+  const auto step = Int(n->input(4));
+  return start == 0 && end == std::numeric_limits<int64_t>::max() && step == 1;
+}
+
 // " (file.py:line)" of the Python source a node came from, or "" when not recorded.
 std::string SourceLine(const Node* n) {
   if (auto line = n->sourceRange().file_line_col()) {
@@ -240,6 +262,7 @@ std::string SourceLine(const Node* n) {
 std::string TypeName(const Node* n) {
   const std::string kind = n->kind().toQualString();
   if (IsViewOp(kind)) return kFlattenType;
+  if (IsFullSlice(n)) return std::string(ToString(lj::LayerType::kSelect));
   auto it = AtenLayerTypes().find(kind);
   if (it == AtenLayerTypes().end()) return kind;
   if (kind == "aten::hardtanh" || kind == "aten::hardtanh_") {
@@ -592,6 +615,52 @@ class GraphReader {
     SetConfig(li, c);
   }
 
+  // aten::select(self, dim, index) along dim d: a select config with the product of the dims
+  // before d as its batch_size, d as in_channels and the product of the dims after it as width.
+  // ViT's class token, dim 1 of (N, T, D): (N, T, 1, D). Swin's q, k, v = qkv[0], qkv[1],
+  // qkv[2] of (3, B x windows, heads, L, d): (1, 3, 1, B x windows x heads x L x d), each
+  // zero-filling the whole input in its backward pass. A dim that is not a constant: a note.
+  static void SetSelect(LayerInstance* li, const Node* n) {
+    const std::vector<int64_t>& shape = li->input_shape;
+    const auto rank = static_cast<int64_t>(shape.size());
+    const std::optional<int64_t> dim = Int(n->input(1));
+    const int64_t d = dim && *dim < 0 ? *dim + rank : dim.value_or(0);
+    if (!dim || d < 0 || d >= rank) {
+      li->note = std::string(n->kind().toQualString()) + " of " + ShapeToString(shape) +
+                 SourceLine(n) + ": " +
+                 (dim ? "dim " + std::to_string(*dim) + " is out of range"
+                      : std::string("dim is not a constant"));
+      return;
+    }
+    LayerConfig c;
+    c.type = lj::LayerType::kSelect;
+    c.batch_size = 1;
+    for (int64_t i = 0; i < d; ++i) c.batch_size *= shape[static_cast<size_t>(i)];
+    c.in_channels = shape[static_cast<size_t>(d)];
+    c.height = 1;
+    c.width = 1;
+    for (int64_t i = d + 1; i < rank; ++i) c.width *= shape[static_cast<size_t>(i)];
+    SetConfig(li, c);
+  }
+
+  // A full aten::slice (IsFullSlice) of (N, d1, ..., dk): a select of one channel of
+  // (N, 1, 1, d1 x ... x dk), the same zero fill and copy of every element.
+  static void SetFullSlice(LayerInstance* li) {
+    const std::vector<int64_t>& shape = li->input_shape;
+    if (shape.empty()) {
+      li->note = "a slice of a 0-dim tensor";
+      return;
+    }
+    LayerConfig c;
+    c.type = lj::LayerType::kSelect;
+    c.batch_size = shape[0];
+    c.in_channels = 1;
+    c.height = 1;
+    c.width = 1;
+    for (size_t i = 1; i < shape.size(); ++i) c.width *= shape[i];
+    SetConfig(li, c);
+  }
+
   LayerInstance Layer(const Node* n) {
     const std::string kind = n->kind().toQualString();
     LayerInstance li;
@@ -823,6 +892,12 @@ class GraphReader {
       }
     } else if (lt == lj::LayerType::kBmm) {
       SetBatchedMatmul(&li, n);
+    } else if (lt == lj::LayerType::kSelect) {
+      if (kind == "aten::slice") {
+        SetFullSlice(&li);
+      } else {
+        SetSelect(&li, n);
+      }
     } else if (lt == lj::LayerType::kEmbedding) {
       SetEmbedding(&li, n, what, input_resolved);
     } else if (li.type == kFlattenType) {

@@ -36,7 +36,8 @@ if want random; then
   "${measure[@]}" --layer linear --n 150 --seed 3
   seed=10
   for t in batchnorm2d relu relu6 hardswish hardsigmoid sigmoid avgpool2d adaptive_avgpool2d add \
-           mul dropout silu gelu cross_entropy sgd adam grad_accumulate zero_grad cat softmax layer_norm contiguous scale bmm embedding; do
+           mul dropout silu gelu cross_entropy sgd adam grad_accumulate zero_grad cat softmax layer_norm contiguous scale bmm embedding \
+           select; do
     log "random $t"
     "${measure[@]}" --layer "$t" --n 50 --seed $((seed++))
   done

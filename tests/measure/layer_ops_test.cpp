@@ -143,6 +143,28 @@ TEST(LayerOpsTest, ContiguousCopiesATransposedTensor) {
   EXPECT_DOUBLE_EQ(ForwardMacs(config), 2.0 * 3 * 4 * 5);
 }
 
+// select's config (N, C, H, W) picks channel 0: the output is the (N, H, W) view of it, and the
+// input gradient is zero everywhere but that channel, which holds the output gradient.
+TEST(LayerOpsTest, SelectViewsTheFirstChannelAndScattersItsGradient) {
+  const LayerConfig config = Nchw(LayerType::kSelect, 2, 3, 1, 5);
+  const LayerOpFactory make = FindLayerOpFactory(LayerType::kSelect);
+  ASSERT_NE(make, nullptr);
+  std::unique_ptr<LayerOp> op = make(config);
+  const torch::Tensor y = op->Run();
+  EXPECT_EQ(y.sizes().vec(), (Shape{2, 1, 5}));
+  EXPECT_EQ(OutputShape(config), (Shape{2, 1, 5}));
+  EXPECT_TRUE(torch::equal(y.detach(), op->input.detach().select(1, 0)));
+  const torch::Tensor g = torch::randn_like(y);
+  const torch::Tensor dx = torch::autograd::grad({y}, {op->input}, {g})[0];
+  EXPECT_EQ(dx.sizes().vec(), (Shape{2, 3, 1, 5}));
+  EXPECT_TRUE(torch::equal(dx.select(1, 0), g));
+  EXPECT_EQ(dx.slice(1, 1).abs().sum().item<float>(), 0.0f);
+  ExpectRuns(config, {"input"});
+  // Its cost scales with the input's elements (the zero-filled gradient).
+  EXPECT_DOUBLE_EQ(ForwardMacs(config), 2.0 * 3 * 1 * 5);
+  EXPECT_DOUBLE_EQ(Sizes(config).output_elements, 2.0 * 1 * 5);
+}
+
 // bmm: the output is the batched product, and the backward pass computes the gradients of both
 // operands, grad x mat2^T for the input and input^T x grad for mat2, each of its operand's shape.
 TEST(LayerOpsTest, BmmMultipliesBatchesAndGivesBothOperandsGradients) {

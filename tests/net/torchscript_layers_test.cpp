@@ -741,6 +741,60 @@ torch.jit.trace(Attention().eval(), torch.randn(2, 8, 3, 2), check_trace=False).
   }
 }
 
+// ViT's class token x[:, 0] of (N, T, D) is traced as a full aten::slice along dim 0 and an
+// aten::select along dim 1. Both run in eager training (SliceBackward0, SelectBackward0): the
+// select is a select of (N, T, 1, D), the full slice a select of one channel of
+// (N, 1, 1, T x D). A select along dim 0 (x[0], or Swin's qkv[0]) zero-fills the whole input
+// too: (1, N, 1, T x D). A partial slice stays unmapped.
+TEST(TorchScriptLimitsTest, ClassTokenSelectAndFullSlice) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "select.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class ClassToken(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 5)
+    def forward(self, x):  # x (N, 8, 3, 2)
+        t = self.fc(x.flatten(2).transpose(1, 2))  # (N, 6, 5)
+        first = t[0]  # select along dim 0
+        part = t[:, 1:3]  # a partial slice: not modelled
+        return t[:, 0].sum() + first.sum() + part.sum()
+torch.jit.trace(ClassToken().eval(), torch.randn(2, 8, 3, 2), check_trace=False).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  for (int64_t batch : {1, 16}) {
+    SCOPED_TRACE(batch);
+    const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {8, 3, 2}, batch);
+    std::vector<const LayerInstance*> selects;
+    std::vector<const LayerInstance*> slices;
+    for (const LayerInstance& l : layers) {
+      if (l.type == "select") selects.push_back(&l);
+      if (l.type == "aten::slice") slices.push_back(&l);
+    }
+    // t[0], the full dim-0 slice (t[:, 1:3] and t[:, 0] slice the same way: the frozen
+    // graph keeps one), t[:, 0]'s select.
+    ASSERT_EQ(selects.size(), 3u);
+    EXPECT_EQ(selects[0]->source, "aten::select");
+    ASSERT_TRUE(selects[0]->config.has_value()) << selects[0]->note;
+    EXPECT_EQ(*selects[0]->config, test::Nchw(LayerType::kSelect, 1, batch, 1, 6 * 5));
+    EXPECT_EQ(selects[1]->source, "aten::slice");
+    ASSERT_TRUE(selects[1]->config.has_value()) << selects[1]->note;
+    EXPECT_EQ(*selects[1]->config, test::Nchw(LayerType::kSelect, batch, 1, 1, 6 * 5));
+    EXPECT_EQ(selects[2]->source, "aten::select");
+    ASSERT_TRUE(selects[2]->config.has_value()) << selects[2]->note;
+    EXPECT_EQ(*selects[2]->config, test::Nchw(LayerType::kSelect, batch, 6, 1, 5));
+    EXPECT_EQ(selects[2]->output_shape, (std::vector<int64_t>{batch, 5}));
+    EXPECT_DOUBLE_EQ(selects[2]->forward_macs, batch * 6.0 * 5);
+    // t[:, 1:3] keeps part of dim 1: no type.
+    ASSERT_EQ(slices.size(), 1u);
+    EXPECT_FALSE(HasKnownType(*slices[0]));
+    EXPECT_FALSE(slices[0]->no_cost);
+  }
+}
+
 // Token ids through nn.Embedding (aten::embedding) are embedding layers: weight (V, D) and ids
 // (N, S) give batch_size N, sequence_length S, num_embeddings V, embedding_dim D, at any batch
 // size, with the table as the layer's one parameter tensor. A sparse=True embedding and ids of
