@@ -224,8 +224,10 @@ std::vector<int64_t> OutputShape(const LayerConfig& c) {
     case LayerFamily::kLinear:
       return {c.batch_size, c.out_features};
     case LayerFamily::kElementwise:
-      // select picks index 0 of dim 1 (in_channels): a view of one channel.
-      if (c.type == LayerType::kSelect) return {c.batch_size, c.height, c.width};
+      // select picks index 0 of dim 1 (in_channels), mean reduces it.
+      if (c.type == LayerType::kSelect || c.type == LayerType::kMean) {
+        return {c.batch_size, c.height, c.width};
+      }
       return {c.batch_size, c.in_channels, c.height, c.width};
     case LayerFamily::kAdaptivePool:
       return {c.batch_size, c.in_channels, c.output_size, c.output_size};

@@ -52,6 +52,10 @@
 //                (N, T, D) = (N, T, 1, D). The forward pass is a view (no copy); the backward
 //                pass (aten::select_backward) allocates a zero-filled input-sized gradient and
 //                copies the output gradient into its slot. Output (batch_size, height, width).
+//   mean         batch_size in_channels height width: x.mean(1) of an (N, C, H, W) leaf into
+//                (N, H, W), the mean over C (a text classifier's mean over the sequence of
+//                (N, S, D) = (N, S, 1, D)). The backward pass expands the gradient / C into an
+//                input-sized tensor. Output (batch_size, height, width).
 //   adaptive_avgpool2d
 //                batch_size in_channels height width output_size: nn::AdaptiveAvgPool2d with a
 //                square output_size (grad of input)

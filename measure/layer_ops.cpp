@@ -168,6 +168,17 @@ class SelectOp : public LayerOp {
   torch::Tensor Run() override { return input.select(1, 0); }
 };
 
+// x.mean(1) of the leaf (N, C, H, W) into (N, H, W); the backward pass writes grad / C into
+// every channel of an input-sized gradient.
+class MeanOp : public LayerOp {
+ public:
+  explicit MeanOp(const LayerConfig& c) {
+    input = torch::randn(Nchw(c), kFloat);
+    AddInput(*this, input, "input");
+  }
+  torch::Tensor Run() override { return input.mean(1); }
+};
+
 // torch::bmm of input (B, rows, inner_size) and mat2 (B, inner_size, columns), both leaves:
 // the backward pass computes both gradients, grad x mat2^T and input^T x grad (two batched
 // products of the forward's MACs), as for attention's q k^T and scores x v, whose operands
@@ -393,6 +404,10 @@ const std::vector<Registration>& Registry() {
       {LayerType::kSelect,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          return std::make_unique<SelectOp>(c);
+       }},
+      {LayerType::kMean,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         return std::make_unique<MeanOp>(c);
        }},
       {LayerType::kEmbedding,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {

@@ -394,7 +394,7 @@ std::string_view NetBlockOf(LayerType type) {
 }
 
 bool IsTorchScriptOnly(LayerType type) {
-  return type == LayerType::kBmm || type == LayerType::kSelect;
+  return type == LayerType::kBmm || type == LayerType::kSelect || type == LayerType::kMean;
 }
 
 std::string InputToString(const InputSpec& input) {

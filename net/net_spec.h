@@ -154,7 +154,8 @@ bool IsNetJsonLeaf(LayerType type);
 std::string_view NetBlockOf(LayerType type);
 // Network-layer types that only TorchScript models have, with neither a net.json leaf nor a
 // block: bmm, whose two operands are both computed (attention's q k^T and scores x v), where
-// net.json chains layers of one input; select (ViT's class token x[:, 0]).
+// net.json chains layers of one input; select (ViT's class token x[:, 0]) and mean over dims
+// other than an image's (H, W), which net.json writes as adaptive_avgpool2d.
 bool IsTorchScriptOnly(LayerType type);
 // Why `layer` cannot take the current tensor, or "" when it can: an embedding needs the token ids
 // of a sequence input (`input_is_ids`) with num_embeddings >= their `vocabulary`; every other

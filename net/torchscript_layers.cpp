@@ -186,6 +186,7 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::adaptive_avg_pool2d", T::kAdaptiveAvgPool2d},
         // mean over (H, W) of (N, C, H, W): what ATen's adaptive_avg_pool2d runs for a 1x1
         // output (MNASNet's and ShuffleNetV2's x.mean([2, 3])).
+        // Over other adjacent dims, a mean (TypeName).
         {"aten::mean", T::kAdaptiveAvgPool2d},
         {"aten::linear", T::kLinear},
         {"aten::addmm", T::kLinear},
@@ -258,6 +259,27 @@ std::string SourceLine(const Node* n) {
   return "";
 }
 
+// The dims [first, last] that aten::mean(self, dim, keepdim, dtype) reduces when they are
+// adjacent, constant and not every dim, with no dtype; nothing otherwise.
+std::optional<std::pair<int64_t, int64_t>> MeanAxes(const Node* n) {
+  const auto tensor = n->input(0)->type()->cast<c10::TensorType>();
+  if (!tensor || !tensor->dim() || n->inputs().size() < 2) return std::nullopt;
+  if (n->inputs().size() >= 4 && n->input(3)->type()->kind() != c10::TypeKind::NoneType) {
+    return std::nullopt;
+  }
+  const auto rank = static_cast<int64_t>(*tensor->dim());
+  const auto dims = IntList(n->input(1));
+  if (!dims || dims->empty()) return std::nullopt;
+  std::set<int64_t> axes;
+  for (int64_t d : *dims) axes.insert(d < 0 ? d + rank : d);
+  const int64_t first = *axes.begin(), last = *axes.rbegin();
+  if (first < 0 || last >= rank || last - first + 1 != static_cast<int64_t>(axes.size()) ||
+      static_cast<int64_t>(axes.size()) == rank) {
+    return std::nullopt;
+  }
+  return std::make_pair(first, last);
+}
+
 // LayerInstance type of an aten op (see the header), or its qualified name.
 std::string TypeName(const Node* n) {
   const std::string kind = n->kind().toQualString();
@@ -283,12 +305,17 @@ std::string TypeName(const Node* n) {
       return std::string(ToString(lj::LayerType::kScale));
     if (kind == "aten::div" || kind == "aten::div_") return kind;
   }
-  if (kind == "aten::mean") {  // only the mean over (H, W) of (N, C, H, W) is a pool
+  if (kind == "aten::mean") {
+    // The mean over (H, W) of (N, C, H, W) is a pool; over other adjacent dims, a mean
+    // (MeanAxes); otherwise (all dims, a dtype, dims that are not constant) unmapped.
     const auto tensor = n->input(0)->type()->cast<c10::TensorType>();
     const auto dims = n->inputs().size() >= 2 ? IntList(n->input(1)) : std::nullopt;
+    const int64_t rank = tensor && tensor->dim() ? static_cast<int64_t>(*tensor->dim()) : -1;
     std::set<int64_t> axes;
-    for (int64_t d : dims.value_or(std::vector<int64_t>{})) axes.insert(d < 0 ? d + 4 : d);
-    if (!tensor || tensor->dim() != 4 || axes != std::set<int64_t>{2, 3}) return kind;
+    for (int64_t d : dims.value_or(std::vector<int64_t>{})) axes.insert(d < 0 ? d + rank : d);
+    if (rank == 4 && axes == std::set<int64_t>{2, 3}) return std::string(ToString(it->second));
+    if (MeanAxes(n)) return std::string(ToString(lj::LayerType::kMean));
+    return kind;
   }
   if (kind == "aten::_convolution" || kind == "aten::convolution") {
     auto transposed = Bool(n->input(6));
@@ -643,6 +670,35 @@ class GraphReader {
     SetConfig(li, c);
   }
 
+  // aten::mean over the adjacent dims [a, b] (MeanAxes): a mean config with the product of the
+  // dims before a as its batch_size, of a..b as in_channels, of the dims after b as width; a
+  // text classifier's mean over the sequence of (N, S, D) is (N, S, 1, D).
+  static void SetMean(LayerInstance* li, const Node* n) {
+    const std::vector<int64_t>& shape = li->input_shape;
+    const auto axes = MeanAxes(n);
+    if (!axes || static_cast<int64_t>(shape.size()) <= axes->second) {
+      li->note = "the reduced dims are not adjacent constants";
+      return;
+    }
+    LayerConfig c;
+    c.type = lj::LayerType::kMean;
+    c.batch_size = 1;
+    c.in_channels = 1;
+    c.height = 1;
+    c.width = 1;
+    for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+      const int64_t d = shape[static_cast<size_t>(i)];
+      if (i < axes->first) {
+        c.batch_size *= d;
+      } else if (i <= axes->second) {
+        c.in_channels *= d;
+      } else {
+        c.width *= d;
+      }
+    }
+    SetConfig(li, c);
+  }
+
   // A full aten::slice (IsFullSlice) of (N, d1, ..., dk): a select of one channel of
   // (N, 1, 1, d1 x ... x dk), the same zero fill and copy of every element.
   static void SetFullSlice(LayerInstance* li) {
@@ -892,6 +948,8 @@ class GraphReader {
       }
     } else if (lt == lj::LayerType::kBmm) {
       SetBatchedMatmul(&li, n);
+    } else if (lt == lj::LayerType::kMean) {
+      SetMean(&li, n);
     } else if (lt == lj::LayerType::kSelect) {
       if (kind == "aten::slice") {
         SetFullSlice(&li);
@@ -1022,6 +1080,8 @@ class GraphReader {
 }  // namespace
 
 bool HasTorchScriptMapping(LayerType type) {
+  // aten::mean is listed as the pool; TypeName makes it a mean over other dims (MeanAxes).
+  if (type == LayerType::kMean) return true;
   for (const auto& entry : AtenLayerTypes()) {
     if (entry.second == type) return true;
   }

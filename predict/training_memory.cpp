@@ -134,6 +134,7 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
     case LayerType::kContiguous:  // nothing: its backward copies the gradient by sizes alone
     case LayerType::kScale:       // nothing: its backward is grad * c
     case LayerType::kSelect:      // nothing: its backward needs the input's sizes alone
+    case LayerType::kMean:        // nothing: its backward expands grad / C by sizes alone
       break;
     case LayerType::kCrossEntropy:  // log_softmax's result and nll_loss's 0-dim total_weight
       k.extra_bytes = in_elements * kFloatBytes + kFloatBytes;

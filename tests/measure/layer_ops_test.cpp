@@ -165,6 +165,25 @@ TEST(LayerOpsTest, SelectViewsTheFirstChannelAndScattersItsGradient) {
   EXPECT_DOUBLE_EQ(Sizes(config).output_elements, 2.0 * 1 * 5);
 }
 
+// mean's config (N, C, H, W) reduces C: the output is x.mean(1), (N, H, W), and the input
+// gradient is the output gradient / C in every channel.
+TEST(LayerOpsTest, MeanReducesTheChannelsAndSpreadsItsGradient) {
+  const LayerConfig config = Nchw(LayerType::kMean, 2, 4, 1, 3);
+  const LayerOpFactory make = FindLayerOpFactory(LayerType::kMean);
+  ASSERT_NE(make, nullptr);
+  std::unique_ptr<LayerOp> op = make(config);
+  const torch::Tensor y = op->Run();
+  EXPECT_EQ(y.sizes().vec(), (Shape{2, 1, 3}));
+  EXPECT_EQ(OutputShape(config), (Shape{2, 1, 3}));
+  EXPECT_TRUE(torch::allclose(y.detach(), op->input.detach().mean(1)));
+  const torch::Tensor g = torch::randn_like(y);
+  const torch::Tensor dx = torch::autograd::grad({y}, {op->input}, {g})[0];
+  EXPECT_EQ(dx.sizes().vec(), (Shape{2, 4, 1, 3}));
+  for (int64_t c = 0; c < 4; ++c) EXPECT_TRUE(torch::allclose(dx.select(1, c), g / 4));
+  ExpectRuns(config, {"input"});
+  EXPECT_DOUBLE_EQ(ForwardMacs(config), 2.0 * 4 * 1 * 3);
+}
+
 // bmm: the output is the batched product, and the backward pass computes the gradients of both
 // operands, grad x mat2^T for the input and input^T x grad for mat2, each of its operand's shape.
 TEST(LayerOpsTest, BmmMultipliesBatchesAndGivesBothOperandsGradients) {

@@ -406,7 +406,7 @@ torch.jit.trace(Norms().eval(), torch.randn(2, 3, 4, 4)).save(")" +
 // x.mean([2, 3]) of (N, C, H, W) (MNASNet, ShuffleNetV2) is ATen's 1x1 adaptive average pool; a
 // mean over other dims stays an unmapped aten::mean; an element-wise op after a transpose that
 // moved the batch dim gets a note.
-TEST(TorchScriptLimitsTest, SpatialMeanIsAPoolToOneByOne) {
+TEST(TorchScriptLimitsTest, SpatialMeanIsAPoolToOneByOneOtherMeansAreMean) {
   TorchScriptExports& exports = TorchScriptExports::Get();
   if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
   const std::string path = (exports.dir() / "mean.pt").string();
@@ -420,8 +420,10 @@ class Means(nn.Module):
     def forward(self, x):
         y = self.conv(x)
         moved = torch.relu(y.flatten(2).transpose(0, 1))  # (8, N, 25): batch no longer dim 0
-        return (y.mean([2, 3]) + y.mean([-1, -2], keepdim=True).flatten(1) +
-                y.mean(1).flatten(1)[:, :8] + moved.transpose(0, 1).flatten(1)[:, :8])
+        seq = y.flatten(2).transpose(1, 2)  # (N, 25, 8), a sequence
+        return ((y.mean([2, 3]) + y.mean([-1, -2], keepdim=True).flatten(1) +
+                 y.mean(1).flatten(1)[:, :8] + moved.transpose(0, 1).flatten(1)[:, :8]).sum() +
+                seq.mean(1).sum() + seq.mean([0, 1, 2]) + y.mean([1, 3]).sum())
 torch.jit.trace(Means().eval(), torch.randn(2, 3, 5, 5)).save(")" +
                                 path + R"(")
 )")) << exports.error;
@@ -432,7 +434,7 @@ torch.jit.trace(Means().eval(), torch.randn(2, 3, 5, 5)).save(")" +
     if (l.source == "aten::mean") means.push_back(&l);
     if (l.type == "relu") moved = &l;
   }
-  ASSERT_EQ(means.size(), 3u);
+  ASSERT_EQ(means.size(), 6u);
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(means[i]->config.has_value()) << means[i]->note;
     EXPECT_EQ(means[i]->type, "adaptive_avgpool2d");
@@ -440,9 +442,20 @@ torch.jit.trace(Means().eval(), torch.randn(2, 3, 5, 5)).save(")" +
     EXPECT_EQ(means[i]->config->in_channels, 8);
     EXPECT_EQ(means[i]->config->height, 5);
   }
-  // Over another dim: not a pool; it keeps its aten name and is listed as unmapped.
-  EXPECT_EQ(means[2]->type, "aten::mean");
-  EXPECT_FALSE(HasKnownType(*means[2]));
+  // Over other adjacent dims: a mean, the dims before them its batch, after them its width;
+  // over the channels of (N, 8, 5, 5), and over the sequence of (N, 25, 8).
+  EXPECT_EQ(means[2]->type, "mean");
+  ASSERT_TRUE(means[2]->config.has_value()) << means[2]->note;
+  EXPECT_EQ(*means[2]->config, test::Nchw(LayerType::kMean, 2, 8, 1, 25));
+  EXPECT_EQ(means[3]->type, "mean");
+  ASSERT_TRUE(means[3]->config.has_value()) << means[3]->note;
+  EXPECT_EQ(*means[3]->config, test::Nchw(LayerType::kMean, 2, 25, 1, 8));
+  EXPECT_DOUBLE_EQ(means[3]->forward_macs, 2.0 * 25 * 8);
+  // Over every dim, or dims that are not adjacent: unmapped, with their aten name.
+  for (int i : {4, 5}) {
+    EXPECT_EQ(means[i]->type, "aten::mean") << i;
+    EXPECT_FALSE(HasKnownType(*means[i])) << i;
+  }
   // An element-wise op on a tensor whose batch dim was transposed to dim 1: the traces at
   // batch 1 and 2 find the batch dim, and the config is at batch 2 wherever it is.
   ASSERT_NE(moved, nullptr);
