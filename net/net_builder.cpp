@@ -201,10 +201,11 @@ class Builder {
     const std::string context = Context(layer, path);
     const TransformerEncoderLayerShape shape = TransformerEncoderLayerShapeOf(
         AtBatchSize(x), layer.nhead, layer.dim_feedforward, layer.p, layer.activation, context);
-    TransformerEncoderLayer block(shape.d_model, layer.nhead, layer.dim_feedforward, layer.p,
-                                  layer.activation, layer.eps);
-    block->eval();
-    try {
+    TransformerEncoderLayer block(nullptr);
+    try {  // an allocation that fails (a huge dim_feedforward) is an error of the file
+      block = TransformerEncoderLayer(shape.d_model, layer.nhead, layer.dim_feedforward, layer.p,
+                                      layer.activation, layer.eps);
+      block->eval();
       x = block->forward(x);
     } catch (const c10::Error& e) {
       throw ConfigError(context + ": " + FirstLine(e.what_without_backtrace()));

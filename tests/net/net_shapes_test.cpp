@@ -266,6 +266,17 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
                   R"([{"type": "conv2d", "out_channels": 4000000000, "kernel_size": 1}])", 1024));
             }).find("elements, more than 2^40"),
             std::string::npos);
+  // A feed-forward width no one could allocate: an error in both, never a crash.
+  const NetSpec huge_encoder = Parse(R"([{"type": "flatten", "start_dim": 2},
+      {"type": "transformer_encoder_layer", "nhead": 1,
+       "dim_feedforward": 9223372036854775807}])");
+  EXPECT_EQ(ErrorOf([&] { LayerShapesFromNetSpec(huge_encoder); }),
+            "net.json: layer 1 (transformer_encoder_layer, 1): 1.19e+21 parameters, more than "
+            "2^36 (256 GiB of float32)");
+  EXPECT_EQ(ErrorOf([&] {
+              LayersFromNetSpec(huge_encoder);
+            }).rfind("net.json: layer 1 (transformer_encoder_layer, 1): ", 0),
+            0u);
   NetSpec spec = Parse(R"([{"type": "flatten"}, {"type": "linear", "out_features": 5}])");
   spec.num_classes = 10;
   EXPECT_EQ(ErrorOf([&] { LayerShapesFromNetSpec(spec); }),
