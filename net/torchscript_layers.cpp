@@ -184,10 +184,10 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::max_pool2d", T::kMaxPool2d},
         {"aten::avg_pool2d", T::kAvgPool2d},
         {"aten::adaptive_avg_pool2d", T::kAdaptiveAvgPool2d},
-        // mean over (H, W) of (N, C, H, W): what ATen's adaptive_avg_pool2d runs for a 1x1
-        // output (MNASNet's and ShuffleNetV2's x.mean([2, 3])).
-        // Over other adjacent dims, a mean (TypeName).
-        {"aten::mean", T::kAdaptiveAvgPool2d},
+        // Over adjacent dims (MeanAxes); TypeName makes the mean over (H, W) of (N, C, H, W) an
+        // adaptive_avgpool2d to 1x1, what ATen's adaptive_avg_pool2d runs for a 1x1 output
+        // (MNASNet's and ShuffleNetV2's x.mean([2, 3])).
+        {"aten::mean", T::kMean},
         {"aten::linear", T::kLinear},
         {"aten::addmm", T::kLinear},
         {"aten::batch_norm", T::kBatchNorm2d},
@@ -210,7 +210,7 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::matmul", T::kBmm},
         // Only a dense embedding of 2-D ids; sparse=True or other ranks get a note (SetEmbedding).
         {"aten::embedding", T::kEmbedding},
-        // Along a dim after the batch (SetSelect): ViT's class token x[:, 0].
+        // Along any dim (SetSelect): ViT's class token x[:, 0], Swin's qkv[0].
         {"aten::select", T::kSelect},
     };
     for (const ActivationOp& a : Activations()) {
@@ -260,13 +260,10 @@ std::string SourceLine(const Node* n) {
 }
 
 // The dims [first, last] that aten::mean(self, dim, keepdim, dtype) reduces when they are
-// adjacent, constant and not every dim, with no dtype; nothing otherwise.
+// adjacent, constant and not every dim; nothing otherwise.
 std::optional<std::pair<int64_t, int64_t>> MeanAxes(const Node* n) {
   const auto tensor = n->input(0)->type()->cast<c10::TensorType>();
   if (!tensor || !tensor->dim() || n->inputs().size() < 2) return std::nullopt;
-  if (n->inputs().size() >= 4 && n->input(3)->type()->kind() != c10::TypeKind::NoneType) {
-    return std::nullopt;
-  }
   const auto rank = static_cast<int64_t>(*tensor->dim());
   const auto dims = IntList(n->input(1));
   if (!dims || dims->empty()) return std::nullopt;
@@ -306,16 +303,17 @@ std::string TypeName(const Node* n) {
     if (kind == "aten::div" || kind == "aten::div_") return kind;
   }
   if (kind == "aten::mean") {
-    // The mean over (H, W) of (N, C, H, W) is a pool; over other adjacent dims, a mean
-    // (MeanAxes); otherwise (all dims, a dtype, dims that are not constant) unmapped.
-    const auto tensor = n->input(0)->type()->cast<c10::TensorType>();
-    const auto dims = n->inputs().size() >= 2 ? IntList(n->input(1)) : std::nullopt;
-    const int64_t rank = tensor && tensor->dim() ? static_cast<int64_t>(*tensor->dim()) : -1;
-    std::set<int64_t> axes;
-    for (int64_t d : dims.value_or(std::vector<int64_t>{})) axes.insert(d < 0 ? d + rank : d);
-    if (rank == 4 && axes == std::set<int64_t>{2, 3}) return std::string(ToString(it->second));
-    if (MeanAxes(n)) return std::string(ToString(lj::LayerType::kMean));
-    return kind;
+    // Over (H, W) of (N, C, H, W): a pool; over other adjacent dims and with no dtype: a mean;
+    // otherwise (every dim, dims not adjacent or not constant, a dtype) unmapped.
+    const auto axes = MeanAxes(n);
+    if (!axes) return kind;
+    if (n->input(0)->type()->cast<c10::TensorType>()->dim() == 4 &&
+        *axes == std::pair<int64_t, int64_t>(2, 3)) {
+      return std::string(ToString(lj::LayerType::kAdaptiveAvgPool2d));
+    }
+    const bool dtype =
+        n->inputs().size() >= 4 && n->input(3)->type()->kind() != c10::TypeKind::NoneType;
+    return dtype ? kind : std::string(ToString(it->second));
   }
   if (kind == "aten::_convolution" || kind == "aten::convolution") {
     auto transposed = Bool(n->input(6));
@@ -642,6 +640,24 @@ class GraphReader {
     SetConfig(li, c);
   }
 
+  // The (N, C, H, W) config of `type` that splits `shape` at its dims [first, last]: batch_size
+  // the product of the dims before first, in_channels of first..last, height 1, width of the
+  // dims after last (select and mean take index 0 of, or reduce, that C). Empty products are 1.
+  static LayerConfig DimsSplitConfig(lj::LayerType type, const std::vector<int64_t>& shape,
+                                     int64_t first, int64_t last) {
+    LayerConfig c;
+    c.type = type;
+    c.batch_size = 1;
+    c.in_channels = 1;
+    c.height = 1;
+    c.width = 1;
+    for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+      int64_t& into = i < first ? c.batch_size : i <= last ? c.in_channels : c.width;
+      into *= shape[static_cast<size_t>(i)];
+    }
+    return c;
+  }
+
   // aten::select(self, dim, index) along dim d: a select config with the product of the dims
   // before d as its batch_size, d as in_channels and the product of the dims after it as width.
   // ViT's class token, dim 1 of (N, T, D): (N, T, 1, D). Swin's q, k, v = qkv[0], qkv[1],
@@ -659,15 +675,7 @@ class GraphReader {
                       : std::string("dim is not a constant"));
       return;
     }
-    LayerConfig c;
-    c.type = lj::LayerType::kSelect;
-    c.batch_size = 1;
-    for (int64_t i = 0; i < d; ++i) c.batch_size *= shape[static_cast<size_t>(i)];
-    c.in_channels = shape[static_cast<size_t>(d)];
-    c.height = 1;
-    c.width = 1;
-    for (int64_t i = d + 1; i < rank; ++i) c.width *= shape[static_cast<size_t>(i)];
-    SetConfig(li, c);
+    SetConfig(li, DimsSplitConfig(lj::LayerType::kSelect, shape, d, d));
   }
 
   // aten::mean over the adjacent dims [a, b] (MeanAxes): a mean config with the product of the
@@ -680,41 +688,18 @@ class GraphReader {
       li->note = "the reduced dims are not adjacent constants";
       return;
     }
-    LayerConfig c;
-    c.type = lj::LayerType::kMean;
-    c.batch_size = 1;
-    c.in_channels = 1;
-    c.height = 1;
-    c.width = 1;
-    for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
-      const int64_t d = shape[static_cast<size_t>(i)];
-      if (i < axes->first) {
-        c.batch_size *= d;
-      } else if (i <= axes->second) {
-        c.in_channels *= d;
-      } else {
-        c.width *= d;
-      }
-    }
-    SetConfig(li, c);
+    SetConfig(li, DimsSplitConfig(lj::LayerType::kMean, shape, axes->first, axes->second));
   }
 
   // A full aten::slice (IsFullSlice) of (N, d1, ..., dk): a select of one channel of
-  // (N, 1, 1, d1 x ... x dk), the same zero fill and copy of every element.
+  // (N, 1, 1, d1 x ... x dk) (no dim in [first, last] = [1, 0]), the same zero fill and copy of
+  // every element.
   static void SetFullSlice(LayerInstance* li) {
-    const std::vector<int64_t>& shape = li->input_shape;
-    if (shape.empty()) {
+    if (li->input_shape.empty()) {
       li->note = "a slice of a 0-dim tensor";
       return;
     }
-    LayerConfig c;
-    c.type = lj::LayerType::kSelect;
-    c.batch_size = shape[0];
-    c.in_channels = 1;
-    c.height = 1;
-    c.width = 1;
-    for (size_t i = 1; i < shape.size(); ++i) c.width *= shape[i];
-    SetConfig(li, c);
+    SetConfig(li, DimsSplitConfig(lj::LayerType::kSelect, li->input_shape, 1, 0));
   }
 
   LayerInstance Layer(const Node* n) {
@@ -1080,8 +1065,6 @@ class GraphReader {
 }  // namespace
 
 bool HasTorchScriptMapping(LayerType type) {
-  // aten::mean is listed as the pool; TypeName makes it a mean over other dims (MeanAxes).
-  if (type == LayerType::kMean) return true;
   for (const auto& entry : AtenLayerTypes()) {
     if (entry.second == type) return true;
   }
