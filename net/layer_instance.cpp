@@ -1,6 +1,9 @@
 #include "net/layer_instance.h"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
+#include <utility>
 
 #include "core/errors.h"
 
@@ -127,6 +130,113 @@ LayerConfig ChannelShuffleConfig(const std::vector<int64_t>& shape, int64_t grou
   c.height = groups;
   c.width = shape[2] * shape[3];
   return c;
+}
+
+LayerInstance MakeLayerInstance(std::string_view type, std::string path, std::string source,
+                                std::vector<int64_t> in, std::vector<int64_t> out,
+                                std::optional<LayerConfig> config, int64_t parameters,
+                                int64_t parameter_tensors, int64_t kernel_elements, int64_t groups,
+                                bool zero_dropout) {
+  std::string invalid;
+  if (config && !IsValid(*config, &invalid)) config.reset();
+  LayerInstance li;
+  li.path = std::move(path);
+  SetLayerType(li, type);
+  li.source = std::move(source);
+  li.input_shape = std::move(in);
+  li.output_shape = std::move(out);
+  li.config = std::move(config);
+  li.note = invalid;
+  li.no_cost = type == kFlattenType || (type == "dropout" && zero_dropout);
+  li.parameter_count = parameters;
+  li.parameter_tensors = parameter_tensors;
+  li.forward_macs = ForwardMacsOf(li, kernel_elements, groups);
+  return li;
+}
+
+int64_t DropoutPercent(double p) { return static_cast<int64_t>(std::lround(100.0 * p)); }
+
+LayerConfig DimsSplitConfig(LayerType type, const std::vector<int64_t>& shape, int64_t first,
+                            int64_t last) {
+  LayerConfig c;
+  c.type = type;
+  c.batch_size = 1;
+  c.in_channels = 1;
+  c.height = 1;
+  c.width = 1;
+  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+    int64_t& into = i < first ? c.batch_size : i <= last ? c.in_channels : c.width;
+    into *= shape[static_cast<size_t>(i)];
+  }
+  return c;
+}
+
+namespace {
+
+// `dim` of a tensor of `shape` in [1, rank) (negative: from the end), or a ConfigError.
+int64_t NonBatchDim(const std::vector<int64_t>& shape, int64_t dim, const std::string& context) {
+  const auto rank = static_cast<int64_t>(shape.size());
+  const int64_t d = dim < 0 ? dim + rank : dim;
+  if (d < 0 || d >= rank) {
+    throw ConfigError(context + ": dim " + std::to_string(dim) + " is out of range for input " +
+                      ShapeToString(shape));
+  }
+  if (d == 0) throw ConfigError(context + ": dim " + std::to_string(dim) + " is the batch dim");
+  return d;
+}
+
+}  // namespace
+
+ShapedLayer MeanLayerOf(const std::vector<int64_t>& shape, const std::vector<int64_t>& dims,
+                        const std::string& context) {
+  if (dims.empty()) throw ConfigError(context + ": no dim to reduce");
+  std::vector<int64_t> sorted;
+  for (const int64_t dim : dims) sorted.push_back(NonBatchDim(shape, dim, context));
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i] == sorted[i - 1]) {
+      throw ConfigError(context + ": dim " + std::to_string(sorted[i]) + " is repeated");
+    }
+    if (sorted[i] != sorted[i - 1] + 1) {
+      throw ConfigError(context + ": dims " + ShapeToString(sorted) +
+                        " are not adjacent (only a mean over adjacent dims is modelled)");
+    }
+  }
+  ShapedLayer out;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (!std::binary_search(sorted.begin(), sorted.end(), static_cast<int64_t>(i))) {
+      out.output_shape.push_back(shape[i]);
+    }
+  }
+  if (shape.size() == 4 && sorted == std::vector<int64_t>{2, 3}) {
+    out.type = "adaptive_avgpool2d";
+    out.config.type = LayerType::kAdaptiveAvgPool2d;
+    out.config.batch_size = shape[0];
+    out.config.in_channels = shape[1];
+    out.config.height = shape[2];
+    out.config.width = shape[3];
+    out.config.output_size = 1;
+    return out;
+  }
+  out.type = "mean";
+  out.config = DimsSplitConfig(LayerType::kMean, shape, sorted.front(), sorted.back());
+  return out;
+}
+
+ShapedLayer SelectLayerOf(const std::vector<int64_t>& shape, int64_t dim, int64_t index,
+                          const std::string& context) {
+  const int64_t d = NonBatchDim(shape, dim, context);
+  const int64_t size = shape[static_cast<size_t>(d)];
+  if (index < -size || index >= size) {
+    throw ConfigError(context + ": index " + std::to_string(index) + " is out of range for dim " +
+                      std::to_string(d) + " of size " + std::to_string(size));
+  }
+  ShapedLayer out;
+  out.type = "select";
+  out.config = DimsSplitConfig(LayerType::kSelect, shape, d, d);
+  out.output_shape = shape;
+  out.output_shape.erase(out.output_shape.begin() + d);
+  return out;
 }
 
 LayerConfig CatConfig(const std::vector<std::vector<int64_t>>& shapes, const std::string& context) {

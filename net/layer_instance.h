@@ -85,6 +85,20 @@ inline constexpr char kForkAccumulationSuffix[] = " grad accumulation";
 // which has no layer_type (LayerInstance::source keeps the aten op).
 inline constexpr char kFlattenType[] = "flatten";
 
+// The LayerInstance of a net.json layer (net_shapes, net_builder and the Transformer block make
+// theirs here): op `type` (SetLayerType) at `path` from `source`, shapes `in` -> `out`, its
+// `config` unless core IsValid rejects it (then unset, the reason as the note), its parameters,
+// and forward_macs = ForwardMacsOf(kernel_elements, groups). no_cost for a view (flatten) and a
+// dropout of p = 0 (`zero_dropout`).
+LayerInstance MakeLayerInstance(std::string_view type, std::string path, std::string source,
+                                std::vector<int64_t> in, std::vector<int64_t> out,
+                                std::optional<LayerConfig> config, int64_t parameters = 0,
+                                int64_t parameter_tensors = 0, int64_t kernel_elements = 0,
+                                int64_t groups = 1, bool zero_dropout = false);
+
+// The p_percent of a dropout config of probability p in [0, 1] (core/layer_config.h): round(100 p).
+int64_t DropoutPercent(double p);
+
 // A LayerInstance's type fields for the op `name`: layer_type set when `name` is a layer type
 // (core ToString), `type` = name in every case.
 void SetLayerType(LayerInstance& layer, std::string_view name);
@@ -129,6 +143,38 @@ std::optional<LayerConfig> ContiguousConfig(const std::vector<int64_t>& shape,
 // groups 3 must divide the 8 channels of input [...]"; groups < 2 is a std::invalid_argument.
 LayerConfig ChannelShuffleConfig(const std::vector<int64_t>& shape, int64_t groups,
                                  const std::string& context);
+
+// The (N, C, H, W) config of `type` (select, mean) that splits `shape` at its dims
+// [first, last]: batch_size the product of the dims before first, in_channels of first..last,
+// height 1, width of the dims after last (select takes index 0 of that C, mean reduces it).
+// Empty products are 1 (first > last: in_channels 1). Not validated.
+LayerConfig DimsSplitConfig(LayerType type, const std::vector<int64_t>& shape, int64_t first,
+                            int64_t last);
+
+// A net.json layer whose geometry only its input decides: its layer type name, its config and
+// its output shape (at the network's batch size).
+struct ShapedLayer {
+  std::string type;
+  LayerConfig config;
+  std::vector<int64_t> output_shape;
+};
+
+// torch.mean(x, dims) (keepdim=False) of x of `shape` (net.json's mean leaf). Negative dims
+// count from the end. The dims must be distinct and adjacent once sorted, and none the batch
+// dim 0. Over (H, W) of an (N, C, H, W) tensor it is the adaptive_avgpool2d to 1x1 (what torch
+// runs, as TorchScript's aten::mean over them maps), output (N, C); else a mean config
+// (DimsSplitConfig over the dims: (N, S, D) over S is (N, S, 1, D)). Throws ConfigError
+// "<context>: dim 3 is out of range for input [8, 128, 256]", "...: dims [1, 3] are not
+// adjacent", "...: dim 0 is the batch dim", "...: dim 1 is repeated".
+ShapedLayer MeanLayerOf(const std::vector<int64_t>& shape, const std::vector<int64_t>& dims,
+                        const std::string& context);
+
+// x.select(dim, index) of x of `shape` (net.json's select leaf; x[:, 0], a class token): a
+// select config (DimsSplitConfig at dim), output `shape` without dim. Negative dim and index
+// count from the end. Throws ConfigError "<context>: dim 3 is out of range for input [...]",
+// "...: dim 0 is the batch dim", "...: index 9 is out of range for dim 1 of size 8".
+ShapedLayer SelectLayerOf(const std::vector<int64_t>& shape, int64_t dim, int64_t index,
+                          const std::string& context);
 
 // The cat config (core/layer_config.h) of concatenating tensors of `shapes` along dim 1:
 // batch_size N, in_channels = the sum of their C, height H, width W (1 for (N, F) tensors),

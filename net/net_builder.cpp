@@ -71,27 +71,16 @@ class Builder {
                 const std::function<Tensor(const Tensor&)>& run, const Tensor& x,
                 const torch::nn::Module* module, std::optional<LayerConfig> config,
                 int64_t kernel_elements = 0) {
-    std::string invalid;
-    if (config && !IsValid(*config, &invalid)) config.reset();
     Tensor y;
     try {
       y = run(x);
     } catch (const c10::Error& e) {
       throw ConfigError(Context(layer, path) + ": " + FirstLine(e.what_without_backtrace()));
     }
-    LayerInstance li;
-    li.path = path;
-    SetLayerType(li, type);
-    li.source = layer.where;
-    li.input_shape = AtBatchSize(x);
-    li.output_shape = AtBatchSize(y);
-    li.config = std::move(config);
-    li.note = invalid;
-    li.no_cost = type == kFlattenType || (type == "dropout" && layer.p == 0.0);
-    li.parameter_count = module ? ParameterCount(*module) : 0;
-    li.parameter_tensors = module ? ParameterTensors(*module) : 0;
-    li.forward_macs = ForwardMacsOf(li, kernel_elements, layer.groups);
-    layers_.push_back(std::move(li));
+    layers_.push_back(MakeLayerInstance(type, path, layer.where, AtBatchSize(x), AtBatchSize(y),
+                                        std::move(config), module ? ParameterCount(*module) : 0,
+                                        module ? ParameterTensors(*module) : 0, kernel_elements,
+                                        layer.groups, layer.p == 0.0));
     return y;
   }
 
@@ -199,12 +188,13 @@ class Builder {
   AnyModule BuildTransformerEncoderLayer(const NetLayerSpec& layer, const std::string& path,
                                          Tensor& x) {
     const std::string context = Context(layer, path);
-    const TransformerEncoderLayerShape shape = TransformerEncoderLayerShapeOf(
+    TransformerEncoderLayerShape shape = TransformerEncoderLayerShapeOf(
         AtBatchSize(x), layer.nhead, layer.dim_feedforward, layer.p, layer.activation, context);
+    shape.norm_first = layer.norm_first;
     TransformerEncoderLayer block(nullptr);
     try {  // an allocation that fails (a huge dim_feedforward) is an error of the file
       block = TransformerEncoderLayer(shape.d_model, layer.nhead, layer.dim_feedforward, layer.p,
-                                      layer.activation, layer.eps);
+                                      layer.activation, layer.eps, layer.norm_first);
       block->eval();
       x = block->forward(x);
     } catch (const c10::Error& e) {
@@ -301,6 +291,7 @@ class Builder {
     std::optional<LayerConfig> config;
     std::string note;
     int64_t kernel_elements = 0;
+    std::string recorded = t;  // a mean over (H, W) is recorded as adaptive_avgpool2d
     try {
       if (!layer.layer_type) {  // flatten, a view
         const int64_t end = layer.end_dim < 0 ? x.dim() + layer.end_dim : layer.end_dim;
@@ -421,13 +412,27 @@ class Builder {
                 nn::Embedding(nn::EmbeddingOptions(layer.num_embeddings, layer.embedding_dim)));
             break;
           }
+          case LayerType::kMean:
+          case LayerType::kSelect: {
+            const std::string context = Context(layer, path);
+            const ShapedLayer shaped =
+                *layer.layer_type == LayerType::kMean
+                    ? MeanLayerOf(AtBatchSize(x), layer.dims, context)
+                    : SelectLayerOf(AtBatchSize(x), layer.dims.at(0), layer.index, context);
+            recorded = shaped.type;
+            config = shaped.config;
+            module = *layer.layer_type == LayerType::kMean
+                         ? AnyModule(Mean(layer.dims))
+                         : AnyModule(Select(layer.dims.at(0), layer.index));
+            break;
+          }
           case LayerType::kDropout: {
             if (layer.p > 0) {  // p = 0 is the identity: no cost, no config
               config = Elementwise(t, x);
               if (!config) {
                 note = "input " + ShapeToString(AtBatchSize(x)) + " has fewer than 2 dims";
               } else {
-                config->p_percent = static_cast<int64_t>(std::lround(100.0 * layer.p));
+                config->p_percent = DropoutPercent(layer.p);
               }
             }
             module = AnyModule(nn::Dropout(nn::DropoutOptions(layer.p)));
@@ -442,7 +447,7 @@ class Builder {
     }
     module.ptr()->eval();
     x = Record(
-        t, path, layer, [&](const Tensor& in) { return module.forward<Tensor>(in); }, x,
+        recorded, path, layer, [&](const Tensor& in) { return module.forward<Tensor>(in); }, x,
         module.ptr().get(), config, kernel_elements);
     if (!note.empty()) layers_.back().note = note;
     return module;

@@ -81,7 +81,8 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
 TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(int64_t d_model, int64_t nhead,
                                                          int64_t dim_feedforward, double dropout_p,
                                                          const std::string& activation_type,
-                                                         double eps) {
+                                                         double eps, bool norm_first)
+    : norm_first_(norm_first) {
   namespace nn = torch::nn;
   self_attn = register_module("self_attn", SelfAttention(d_model, nhead, dropout_p));
   linear1 = register_module("linear1", nn::Linear(d_model, dim_feedforward));
@@ -97,11 +98,19 @@ TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(int64_t d_model, int64_
 torch::Tensor TransformerEncoderLayerImpl::forward(torch::Tensor x) {
   TORCH_CHECK(x.dim() == 3, "transformer_encoder_layer expects (N, S, D), got ", x.sizes());
   // batch_first: the attention runs on the (S, N, D) view, and its output is viewed back.
-  const torch::Tensor attended = self_attn->forward(x.transpose(0, 1)).transpose(0, 1);
-  x = norm1->forward(x + dropout1->forward(attended));
-  const torch::Tensor ff =
-      linear2->forward(dropout->forward(activation->forward(linear1->forward(x))));
-  return norm2->forward(x + dropout2->forward(ff));
+  auto sa = [&](const torch::Tensor& in) {
+    return dropout1->forward(self_attn->forward(in.transpose(0, 1)).transpose(0, 1));
+  };
+  auto ff = [&](const torch::Tensor& in) {
+    return dropout2->forward(
+        linear2->forward(dropout->forward(activation->forward(linear1->forward(in)))));
+  };
+  if (norm_first_) {
+    x = x + sa(norm1->forward(x));
+    return x + ff(norm2->forward(x));
+  }
+  x = norm1->forward(x + sa(x));
+  return norm2->forward(x + ff(x));
 }
 
 ResidualImpl::ResidualImpl(std::string shortcut_name, std::string activation)

@@ -13,6 +13,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lj {
@@ -63,6 +64,32 @@ class ChannelLayerNormImpl : public torch::nn::Module {
   double eps_;
 };
 TORCH_MODULE(ChannelLayerNorm);
+
+// torch.mean(x, dims) with keepdim=False (net.json's mean leaf): a text classifier's mean over
+// the sequence of (N, S, D) (dims {1}), or an image's global average (dims {2, 3}).
+class MeanImpl : public torch::nn::Module {
+ public:
+  explicit MeanImpl(std::vector<int64_t> dims) : dims_(std::move(dims)) {}
+  // Throws c10::Error for a dim out of range.
+  torch::Tensor forward(const torch::Tensor& x) { return x.mean(dims_); }
+
+ private:
+  std::vector<int64_t> dims_;
+};
+TORCH_MODULE(Mean);
+
+// x.select(dim, index) (net.json's select leaf): x[:, 0] of (N, S, D) is the class token.
+class SelectImpl : public torch::nn::Module {
+ public:
+  SelectImpl(int64_t dim, int64_t index) : dim_(dim), index_(index) {}
+  // Throws c10::Error for a dim or index out of range.
+  torch::Tensor forward(const torch::Tensor& x) { return x.select(dim_, index_); }
+
+ private:
+  int64_t dim_;
+  int64_t index_;
+};
+TORCH_MODULE(Select);
 
 // ShuffleNet's channel shuffle as torchvision 0.14 writes it: x (N, C, H, W) viewed as
 // (N, g, C/g, H, W), transpose(1, 2), contiguous (the copy), viewed back as (N, C, H, W).
@@ -157,14 +184,16 @@ class SelfAttentionImpl : public torch::nn::Module {
 TORCH_MODULE(SelfAttention);
 
 // torch.nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
-// layer_norm_eps, batch_first=True, norm_first=False) (Vaswani et al. 2017, § 3.1):
-// x = norm1(x + dropout1(self_attn(x))); x = norm2(x + dropout2(linear2(dropout(
-// activation(linear1(x)))))). Children: self_attn, linear1, dropout, linear2, norm1, norm2,
-// dropout1, dropout2, activation ("relu" or "gelu").
+// layer_norm_eps, batch_first=True, norm_first) (Vaswani et al. 2017, § 3.1): post-norm
+// x = norm1(x + sa(x)); x = norm2(x + ff(x)), or with norm_first (pre-norm, Xiong et al. 2020)
+// x = x + sa(norm1(x)); x = x + ff(norm2(x)), where sa(x) = dropout1(self_attn(x)) and ff(x) =
+// dropout2(linear2(dropout(activation(linear1(x))))). Children: self_attn, linear1, dropout,
+// linear2, norm1, norm2, dropout1, dropout2, activation ("relu" or "gelu").
 class TransformerEncoderLayerImpl : public torch::nn::Module {
  public:
   TransformerEncoderLayerImpl(int64_t d_model, int64_t nhead, int64_t dim_feedforward,
-                              double dropout, const std::string& activation, double eps);
+                              double dropout, const std::string& activation, double eps,
+                              bool norm_first = false);
   // x: (N, S, D); returns (N, S, D). Throws c10::Error for another D.
   torch::Tensor forward(torch::Tensor x);
 
@@ -177,6 +206,9 @@ class TransformerEncoderLayerImpl : public torch::nn::Module {
   torch::nn::Dropout dropout1{nullptr};
   torch::nn::Dropout dropout2{nullptr};
   Activation activation{nullptr};
+
+ private:
+  bool norm_first_;
 };
 TORCH_MODULE(TransformerEncoderLayer);
 

@@ -102,21 +102,9 @@ class ShapeWalker {
   void Record(const std::string& type, const std::string& path, const NetLayerSpec& layer,
               const Shape& in, const Shape& out, std::optional<LayerConfig> config,
               int64_t parameters, int64_t parameter_tensors, int64_t kernel_elements = 0) {
-    std::string invalid;
-    if (config && !IsValid(*config, &invalid)) config.reset();
-    LayerInstance li;
-    li.path = path;
-    SetLayerType(li, type);
-    li.source = layer.where;
-    li.input_shape = in;
-    li.output_shape = out;
-    li.config = std::move(config);
-    li.note = invalid;
-    li.no_cost = type == kFlattenType || (type == "dropout" && layer.p == 0.0);
-    li.parameter_count = parameters;
-    li.parameter_tensors = parameter_tensors;
-    li.forward_macs = ForwardMacsOf(li, kernel_elements, layer.groups);
-    layers_.push_back(std::move(li));
+    layers_.push_back(MakeLayerInstance(type, path, layer.where, in, out, std::move(config),
+                                        parameters, parameter_tensors, kernel_elements,
+                                        layer.groups, layer.p == 0.0));
   }
 
   static std::optional<LayerConfig> Elementwise(const std::string& type, const Shape& x) {
@@ -207,8 +195,9 @@ class ShapeWalker {
 
   void TransformerEncoderLayer(const NetLayerSpec& layer, const std::string& path, const Shape& x) {
     const std::string context = Context(layer, path);
-    const TransformerEncoderLayerShape block = TransformerEncoderLayerShapeOf(
+    TransformerEncoderLayerShape block = TransformerEncoderLayerShapeOf(
         x, layer.nhead, layer.dim_feedforward, layer.p, layer.activation, context);
+    block.norm_first = layer.norm_first;
     // Its parameters; its largest activations: the scores (N, h S, S), the packed projection
     // (N, S, 3 D) and the feed-forward's (N, S, F).
     const double d = static_cast<double>(block.d_model);
@@ -255,7 +244,8 @@ class ShapeWalker {
     std::string note;
     int64_t parameters = 0, tensors = 0, kernel_elements = 0;
     Shape out = in;
-    if (!layer.layer_type) {  // flatten, a view
+    std::string recorded = t;  // a mean over (H, W) is recorded as adaptive_avgpool2d
+    if (!layer.layer_type) {   // flatten, a view
       const auto rank = static_cast<int64_t>(in.size());
       const int64_t end = layer.end_dim < 0 ? rank + layer.end_dim : layer.end_dim;
       if (layer.start_dim >= rank || end >= rank || end < layer.start_dim) {
@@ -375,13 +365,25 @@ class ShapeWalker {
           ids_ = false;  // float rows from here on
           break;
         }
+        case LayerType::kMean:
+        case LayerType::kSelect: {
+          const std::string context = Context(layer, path);
+          const ShapedLayer shaped =
+              *layer.layer_type == LayerType::kMean
+                  ? MeanLayerOf(in, layer.dims, context)
+                  : SelectLayerOf(in, layer.dims.at(0), layer.index, context);
+          recorded = shaped.type;
+          config = shaped.config;
+          out = shaped.output_shape;
+          break;
+        }
         case LayerType::kDropout:
           if (layer.p > 0) {
             config = Elementwise(t, in);
             if (!config) {
               note = NeitherNote(in);
             } else {
-              config->p_percent = static_cast<int64_t>(std::lround(100.0 * layer.p));
+              config->p_percent = DropoutPercent(layer.p);
             }
           }
           break;
@@ -390,7 +392,7 @@ class ShapeWalker {
       }
     }
     CheckSizes(layer, path, static_cast<double>(parameters), out);
-    Record(t, path, layer, in, out, config, parameters, tensors, kernel_elements);
+    Record(recorded, path, layer, in, out, config, parameters, tensors, kernel_elements);
     if (!note.empty()) layers_.back().note = note;
     x = out;
   }

@@ -34,6 +34,8 @@ const std::vector<NetLeaf>& NetLeaves() {
       {LayerType::kLayerNorm, {"eps"}, false},
       {LayerType::kDropout, {"p"}, false},
       {LayerType::kEmbedding, {"num_embeddings", "embedding_dim"}, false},
+      {LayerType::kMean, {"dim"}, false},
+      {LayerType::kSelect, {"dim", "index"}, false},
   };
   static const std::vector<NetLeaf> kWithActivations = [] {
     std::vector<NetLeaf> leaves = kLeaves;
@@ -91,7 +93,7 @@ std::vector<std::string> FieldsOf(const std::string& type) {
   if (type == "concat") return {"branches"};
   if (type == "channel_shuffle") return {"groups"};
   if (type == "transformer_encoder_layer") {
-    return {"nhead", "dim_feedforward", "dropout", "activation", "layer_norm_eps"};
+    return {"nhead", "dim_feedforward", "dropout", "activation", "layer_norm_eps", "norm_first"};
   }
   return {};
 }
@@ -222,6 +224,27 @@ void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string&
       layer.embedding_dim = IntField(j, "embedding_dim", ctx, 1, std::nullopt);
       break;
     }
+    case LayerType::kMean: {  // "dim": an integer or a non-empty list of them
+      const nlohmann::json& dim = RequireKey(j, "dim", ctx);
+      const std::string where = At(ctx, "dim");
+      if (dim.is_array()) {
+        if (dim.empty() || dim.size() > 8) {
+          throw ConfigError(where + " must be an integer or a list of 1 to 8 integers, got " +
+                            Describe(dim));
+        }
+        for (size_t i = 0; i < dim.size(); ++i) {
+          layer.dims.push_back(ReadInt(dim[i], where + "[" + std::to_string(i) + "]"));
+        }
+      } else {
+        layer.dims.push_back(ReadInt(dim, where));
+      }
+      break;
+    }
+    case LayerType::kSelect: {
+      layer.dims.push_back(ReadInt(RequireKey(j, "dim", ctx), At(ctx, "dim")));
+      layer.index = ReadInt(RequireKey(j, "index", ctx), At(ctx, "index"));
+      break;
+    }
     case LayerType::kDropout: {
       layer.p = NumberField(j, "p", ctx, 0.5);
       if (!(layer.p >= 0 && layer.p <= 1)) {
@@ -235,9 +258,9 @@ void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string&
   }
 }
 
-// torch.nn.TransformerEncoderLayer's arguments but d_model (the input's last dim), batch_first
-// (always) and norm_first (always false): nhead, dim_feedforward (2048), dropout (0.1),
-// activation ("relu" or "gelu"), layer_norm_eps (1e-5).
+// torch.nn.TransformerEncoderLayer's arguments but d_model (the input's last dim) and batch_first
+// (always): nhead, dim_feedforward (2048), dropout (0.1), activation ("relu" or "gelu"),
+// layer_norm_eps (1e-5), norm_first (false).
 void ParseTransformerEncoderLayer(const nlohmann::json& j, const std::string& ctx,
                                   NetLayerSpec& layer) {
   layer.nhead = IntField(j, "nhead", ctx, 1, std::nullopt);
@@ -256,6 +279,7 @@ void ParseTransformerEncoderLayer(const nlohmann::json& j, const std::string& ct
   if (!(layer.eps > 0)) {
     throw ConfigError(At(ctx, "layer_norm_eps") + " must be > 0, got " + FormatNumber(layer.eps));
   }
+  if (j.contains("norm_first")) layer.norm_first = ReadBool(j["norm_first"], At(ctx, "norm_first"));
 }
 
 class Parser {
@@ -393,9 +417,7 @@ std::string_view NetBlockOf(LayerType type) {
   return "";
 }
 
-bool IsTorchScriptOnly(LayerType type) {
-  return type == LayerType::kBmm || type == LayerType::kSelect || type == LayerType::kMean;
-}
+bool IsTorchScriptOnly(LayerType type) { return type == LayerType::kBmm; }
 
 std::string InputToString(const InputSpec& input) {
   if (input.IsTokenIds()) return std::to_string(input.sequence_length) + " token ids";

@@ -23,9 +23,9 @@ namespace lj {
 // from the previous layer's output when the network is built.
 struct NetLayerSpec {
   // Leaves: "conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "linear", "batchnorm2d",
-  // "layer_norm", "embedding", "dropout", "flatten", "relu", "relu6", "hardswish", "hardsigmoid",
-  // "sigmoid". Blocks: "sequential", "residual", "squeeze_excitation", "concat", "channel_shuffle",
-  // "transformer_encoder_layer".
+  // "layer_norm", "embedding", "dropout", "mean", "select", "flatten", "relu", "relu6",
+  // "hardswish", "hardsigmoid", "sigmoid" (and the other activations). Blocks: "sequential",
+  // "residual", "squeeze_excitation", "concat", "channel_shuffle", "transformer_encoder_layer".
   std::string type;
   // The layer type of a leaf that is one (every leaf but flatten); empty for flatten and blocks.
   std::optional<LayerType> layer_type;
@@ -62,6 +62,12 @@ struct NetLayerSpec {
   // flatten: torch.flatten(x, start_dim, end_dim); start_dim >= 1 keeps the batch dimension.
   int64_t start_dim = 1;
   int64_t end_dim = -1;
+  // mean: torch.mean(x, dims) (net.json "dim": an integer or a list; keepdim false); select:
+  // x.select(dims[0], index) (net.json "dim", "index"). Negative values count from the end;
+  // they are checked against the input when the network is built (net/layer_instance.h
+  // MeanLayerOf, SelectLayerOf).
+  std::vector<int64_t> dims;
+  int64_t index = 0;
 
   // sequential: layers. residual: layers is the branch, shortcut the optional projection
   // (empty: identity), output = activation(branch(x) + shortcut(x)). concat (net.json
@@ -81,11 +87,13 @@ struct NetLayerSpec {
   // C -> squeeze_channels, fc2: 1x1 conv2d squeeze_channels -> C, both with bias.
   int64_t squeeze_channels = 0;
   std::string scale_activation = "sigmoid";
-  // transformer_encoder_layer (torch.nn.TransformerEncoderLayer with batch_first=True,
-  // norm_first=False; net/transformer_block.h): nhead, dim_feedforward; its dropout is `p`
-  // (default 0.1), its layer_norm_eps `eps`, its activation "relu" or "gelu" `activation`.
+  // transformer_encoder_layer (torch.nn.TransformerEncoderLayer with batch_first=True;
+  // net/transformer_block.h): nhead, dim_feedforward, norm_first (pre-norm, default false:
+  // post-norm as torch's default); its dropout is `p` (default 0.1), its layer_norm_eps `eps`,
+  // its activation "relu" or "gelu" `activation`.
   int64_t nhead = 0;
   int64_t dim_feedforward = 2048;
+  bool norm_first = false;
 
   bool IsBlock() const;
 };
@@ -154,8 +162,7 @@ bool IsNetJsonLeaf(LayerType type);
 std::string_view NetBlockOf(LayerType type);
 // Network-layer types that only TorchScript models have, with neither a net.json leaf nor a
 // block: bmm, whose two operands are both computed (attention's q k^T and scores x v), where
-// net.json chains layers of one input; select (ViT's class token x[:, 0]) and mean over dims
-// other than an image's (H, W), which net.json writes as adaptive_avgpool2d.
+// net.json chains layers of one input (the transformer_encoder_layer block has its own).
 bool IsTorchScriptOnly(LayerType type);
 // Why `layer` cannot take the current tensor, or "" when it can: an embedding needs the token ids
 // of a sequence input (`input_is_ids`) with num_embeddings >= their `vocabulary`; every other

@@ -640,24 +640,6 @@ class GraphReader {
     SetConfig(li, c);
   }
 
-  // The (N, C, H, W) config of `type` that splits `shape` at its dims [first, last]: batch_size
-  // the product of the dims before first, in_channels of first..last, height 1, width of the
-  // dims after last (select and mean take index 0 of, or reduce, that C). Empty products are 1.
-  static LayerConfig DimsSplitConfig(lj::LayerType type, const std::vector<int64_t>& shape,
-                                     int64_t first, int64_t last) {
-    LayerConfig c;
-    c.type = type;
-    c.batch_size = 1;
-    c.in_channels = 1;
-    c.height = 1;
-    c.width = 1;
-    for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
-      int64_t& into = i < first ? c.batch_size : i <= last ? c.in_channels : c.width;
-      into *= shape[static_cast<size_t>(i)];
-    }
-    return c;
-  }
-
   // aten::select(self, dim, index) along dim d: a select config with the product of the dims
   // before d as its batch_size, d as in_channels and the product of the dims after it as width.
   // ViT's class token, dim 1 of (N, T, D): (N, T, 1, D). Swin's q, k, v = qkv[0], qkv[1],
@@ -675,7 +657,7 @@ class GraphReader {
                       : std::string("dim is not a constant"));
       return;
     }
-    SetConfig(li, DimsSplitConfig(lj::LayerType::kSelect, shape, d, d));
+    SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kSelect, shape, d, d));
   }
 
   // aten::mean over the adjacent dims [a, b] (MeanAxes): a mean config with the product of the
@@ -688,7 +670,7 @@ class GraphReader {
       li->note = "the reduced dims are not adjacent constants";
       return;
     }
-    SetConfig(li, DimsSplitConfig(lj::LayerType::kMean, shape, axes->first, axes->second));
+    SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kMean, shape, axes->first, axes->second));
   }
 
   // A full aten::slice (IsFullSlice) of (N, d1, ..., dk): a select of one channel of
@@ -699,7 +681,7 @@ class GraphReader {
       li->note = "a slice of a 0-dim tensor";
       return;
     }
-    SetConfig(li, DimsSplitConfig(lj::LayerType::kSelect, li->input_shape, 1, 0));
+    SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kSelect, li->input_shape, 1, 0));
   }
 
   LayerInstance Layer(const Node* n) {
@@ -955,7 +937,7 @@ class GraphReader {
         SetElementwise(&li, lj::LayerType::kDropout);
         if (li.config) {
           LayerConfig c = *li.config;
-          c.p_percent = static_cast<int64_t>(std::lround(100.0 * *p));
+          c.p_percent = lj::DropoutPercent(*p);
           SetConfig(&li, c);
         }
       }

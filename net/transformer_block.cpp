@@ -19,25 +19,13 @@ class BlockLayers {
   BlockLayers(std::string path, std::string source)
       : path_(std::move(path)), source_(std::move(source)) {}
 
-  // Appends one layer; a config that core Validate rejects is dropped with its reason as the
-  // note, as net_builder's Record does.
+  // Appends one layer (MakeLayerInstance: a config that core Validate rejects is dropped with
+  // its reason as the note).
   LayerInstance& Add(const std::string& type, const std::string& segment, Shape in, Shape out,
                      std::optional<LayerConfig> config, int64_t parameters = 0,
                      int64_t tensors = 0) {
-    std::string invalid;
-    if (config && !IsValid(*config, &invalid)) config.reset();
-    LayerInstance li;
-    li.path = Join(path_, segment);
-    SetLayerType(li, type);
-    li.source = source_;
-    li.input_shape = std::move(in);
-    li.output_shape = std::move(out);
-    li.config = std::move(config);
-    li.note = invalid;
-    li.parameter_count = parameters;
-    li.parameter_tensors = tensors;
-    li.forward_macs = ForwardMacsOf(li);
-    layers_.push_back(std::move(li));
+    layers_.push_back(MakeLayerInstance(type, Join(path_, segment), source_, std::move(in),
+                                        std::move(out), std::move(config), parameters, tensors));
     return layers_.back();
   }
 
@@ -71,7 +59,7 @@ LayerConfig Bmm(int64_t batch, int64_t rows, int64_t inner, int64_t columns) {
 
 std::optional<LayerConfig> Dropout(const Shape& shape, double p) {
   std::optional<LayerConfig> c = ElementwiseConfig(LayerType::kDropout, shape);
-  if (c) c->p_percent = static_cast<int64_t>(std::lround(100.0 * p));
+  if (c) c->p_percent = DropoutPercent(p);
   return c;
 }
 
@@ -114,6 +102,10 @@ std::vector<LayerInstance> TransformerEncoderLayerInstances(
   const Shape heads_first{s, heads, head_dim}, hidden{n, s, f};
   BlockLayers out(path, source);
 
+  auto norm = [&](const char* name) {
+    out.Add("layer_norm", name, x, x, LayerNormConfig(x, 1), 2 * d, 2);
+  };
+  if (block.norm_first) norm("norm1");
   // Multi-head attention on x viewed as (S, N, D) (batch_first: a transpose, free).
   out.Add("linear", "self_attn.in_proj", sequence_first, packed, Linear(n * s, d, 3 * d),
           3 * d * d + 3 * d, 2);
@@ -153,7 +145,7 @@ std::vector<LayerInstance> TransformerEncoderLayerInstances(
     if (add) sum.grad_accumulations.push_back(*add);
   };
   residual("dropout1", "add1");
-  out.Add("layer_norm", "norm1", x, x, LayerNormConfig(x, 1), 2 * d, 2);
+  norm(block.norm_first ? "norm2" : "norm1");
   // Feed-forward: linear1, activation, dropout, linear2 on (N, S, .).
   out.Add("linear", "linear1", x, hidden, Linear(n * s, d, f), d * f + f, 2);
   out.Add(block.activation, "activation", hidden, hidden,
@@ -161,7 +153,7 @@ std::vector<LayerInstance> TransformerEncoderLayerInstances(
   if (dropout) out.Add("dropout", "dropout", hidden, hidden, Dropout(hidden, block.dropout));
   out.Add("linear", "linear2", hidden, x, Linear(n * s, f, d), f * d + d, 2);
   residual("dropout2", "add2");
-  out.Add("layer_norm", "norm2", x, x, LayerNormConfig(x, 1), 2 * d, 2);
+  if (!block.norm_first) norm("norm2");
   return out.Take();
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The layers of one Transformer encoder layer as torch.nn.TransformerEncoderLayer(d_model,
-// nhead, dim_feedforward, dropout, activation, batch_first=True, norm_first=False) runs them in
+// nhead, dim_feedforward, dropout, activation, batch_first=True, norm_first) runs them in
 // training (PyTorch 1.13, torch/nn/modules/transformer.py and
 // torch.nn.functional.multi_head_attention_forward; Vaswani et al. 2017, § 3.2-3.3): the
 // net.json block "transformer_encoder_layer" (predict/NET_FORMAT.md). No LibTorch: net_shapes
@@ -25,6 +25,10 @@
 //   dropout1, add1 (x + attention; x also fed the attention: one grad accumulation of (N, S, D)),
 //   norm1 (layer_norm over D), linear1 (D -> F), activation (relu or gelu), dropout,
 //   linear2 (F -> D), dropout2, add2 (with its grad accumulation), norm2.
+// With norm_first (pre-norm: x = x + sa(norm1(x)); x = x + ff(norm2(x))) the same layers of the
+// same shapes, each norm moved before its sublayer: norm1, self_attn.*, dropout1, add1, norm2,
+// linear1, ..., add2. x still feeds the sublayer (through the norm) and the sum: the same grad
+// accumulations.
 // Shapes at the net's batch size. Parameters: in_proj 3 D^2 + 3 D, out_proj D^2 + D, linear1
 // D F + F, linear2 F D + D, norm1 and norm2 2 D each: 12 tensors.
 #include <cstdint>
@@ -43,6 +47,7 @@ struct TransformerEncoderLayerShape {
   int64_t dim_feedforward = 0;  // F
   double dropout = 0.1;         // p in [0, 1)
   std::string activation = "relu";
+  bool norm_first = false;  // pre-norm (see above)
 };
 
 // The layers above, in forward order, paths under `path`, `source` as LayerInstance::source.

@@ -63,12 +63,39 @@ def text_transformer() -> nn.Module:
     ]))
 
 
+class MeanPooledClassifier(nn.Module):
+    """Embedding, an encoder stack, a LayerNorm, the mean over the sequence, a Linear head."""
+
+    def __init__(self, embedding: nn.Module, encoder: nn.Module, norm: nn.Module, fc: nn.Module):
+        super().__init__()
+        self.embedding, self.encoder, self.norm, self.fc = embedding, encoder, norm, fc
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.norm(self.encoder(self.embedding(ids))).mean(dim=1))
+
+
+def text_transformer_prenorm() -> nn.Module:
+    """configs/nets/text_transformer_prenorm.json: text_transformer's pre-norm variant. 4
+    nn.TransformerEncoderLayer(256, 4, 1024, dropout 0.1, activation "gelu", batch_first=True,
+    norm_first=True), a final LayerNorm(256), the mean over the 128 tokens and Linear(256, 2).
+    10,973,698 parameters."""
+    return MeanPooledClassifier(
+        nn.Embedding(30522, 256),
+        nn.Sequential(*[
+            nn.TransformerEncoderLayer(256, 4, dim_feedforward=1024, dropout=0.1,
+                                       activation="gelu", batch_first=True, norm_first=True)
+            for _ in range(4)]),
+        nn.LayerNorm(256),
+        nn.Linear(256, 2))
+
+
 # Models on token ids: name -> (constructor, sequence_length, vocabulary). They are traced in
 # training mode (tools/export_torchscript.py): nn.MultiheadAttention applies its attention
 # dropout only in training, and in eval mode without autograd it takes a fused inference path
 # that training never runs.
 TEXT_MODELS = {
     "text_transformer": (text_transformer, 128, 30522),
+    "text_transformer_prenorm": (text_transformer_prenorm, 128, 30522),
 }
 
 # name -> (constructor, default input (C, H, W))

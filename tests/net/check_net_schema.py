@@ -49,6 +49,11 @@ mistakes = {
         lambda d: d["layers"].insert(0, {"type": "embedding", "num_embeddings": 100}),
     "image and sequence input": lambda d: d["input"].update(sequence_length=16, vocabulary=100),
     "sequence input without vocabulary": lambda d: d.update(input={"sequence_length": 16}),
+    "mean without dim": lambda d: d["layers"].append({"type": "mean"}),
+    "mean over an empty list": lambda d: d["layers"].append({"type": "mean", "dim": []}),
+    "select without index": lambda d: d["layers"].append({"type": "select", "dim": 1}),
+    "norm_first as a string": lambda d: d["layers"].append(
+        {"type": "transformer_encoder_layer", "nhead": 2, "norm_first": "yes"}),
 }
 for label, mutate in mistakes.items():
     net = copy.deepcopy(base)
@@ -61,6 +66,8 @@ for label, mutate in mistakes.items():
 tokens = copy.deepcopy(base)
 tokens["input"] = {"sequence_length": 16, "vocabulary": 100}
 tokens["layers"] = [{"type": "embedding", "num_embeddings": 100, "embedding_dim": 8},
+                    {"type": "transformer_encoder_layer", "nhead": 2, "norm_first": True},
+                    {"type": "mean", "dim": 1}, {"type": "select", "dim": 1, "index": 0},
                     {"type": "flatten"}, {"type": "linear", "out_features": 10}]
 errors = list(validator.iter_errors(tokens))
 if errors:

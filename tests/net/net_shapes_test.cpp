@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/errors.h"
@@ -230,7 +231,12 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
                {"type": "transformer_encoder_layer", "name": "enc", "nhead": 5}])",
            R"([{"type": "transformer_encoder_layer", "nhead": 1}])",
            R"([{"type": "channel_shuffle", "groups": 2}])",
-           R"([{"type": "flatten"}, {"type": "channel_shuffle", "groups": 3}])"}) {
+           R"([{"type": "flatten"}, {"type": "channel_shuffle", "groups": 3}])",
+           // mean and select: never the batch dim, dims in range and adjacent, index in range
+           R"([{"type": "mean", "dim": 0}])", R"([{"type": "mean", "dim": [1, 3]}])",
+           R"([{"type": "mean", "dim": [2, -2]}])", R"([{"type": "mean", "dim": 4}])",
+           R"([{"type": "select", "dim": 1, "index": 3}])",
+           R"([{"type": "select", "dim": -5, "index": 0}])"}) {
     const NetSpec spec = Parse(layers);
     const std::string built = ErrorOf([&] { LayersFromNetSpec(spec); });
     EXPECT_NE(built, "no ConfigError") << layers;
@@ -277,6 +283,20 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
               LayersFromNetSpec(huge_encoder);
             }).rfind("net.json: layer 1 (transformer_encoder_layer, 1): ", 0),
             0u);
+  for (const auto& [layers, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"([{"type": "mean", "name": "pool", "dim": 0}])",
+            "net.json: layer 0 (mean, pool): dim 0 is the batch dim"},
+           {R"([{"type": "mean", "dim": [1, 3]}])",
+            "net.json: layer 0 (mean, 0): dims [1, 3] are not adjacent (only a mean over "
+            "adjacent dims is modelled)"},
+           {R"([{"type": "mean", "dim": [2, -2]}])",
+            "net.json: layer 0 (mean, 0): dim 2 is repeated"},
+           {R"([{"type": "select", "dim": 1, "index": -4}])",
+            "net.json: layer 0 (select, 0): index -4 is out of range for dim 1 of size 3"},
+           {R"([{"type": "select", "dim": 4, "index": 0}])",
+            "net.json: layer 0 (select, 0): dim 4 is out of range for input [4, 3, 8, 8]"}}) {
+    EXPECT_EQ(ErrorOf([&] { LayerShapesFromNetSpec(Parse(layers)); }), message);
+  }
   NetSpec spec = Parse(R"([{"type": "flatten"}, {"type": "linear", "out_features": 5}])");
   spec.num_classes = 10;
   EXPECT_EQ(ErrorOf([&] { LayerShapesFromNetSpec(spec); }),
@@ -333,6 +353,59 @@ TEST(NetShapesTest, TransformerEncoderLayersAsLibTorchRunsThem) {
   EXPECT_EQ(*by_path["proj"]->config, test::Linear(4 * 16, 12, 5));
   EXPECT_EQ(by_path["proj"]->output_shape, (std::vector<int64_t>{4, 16, 5}));
   EXPECT_EQ(*by_path["fc"]->config, test::Linear(4, 16 * 5, 2));
+}
+
+// Pre-norm encoder layers and the pooled heads of text classifiers: the mean over the sequence
+// and the first token (select), as LibTorch builds and runs them; a mean over an image's (H, W)
+// is the 1x1 adaptive_avgpool2d torch runs, over its channels a mean config.
+TEST(NetShapesTest, PreNormMeanAndSelectAsLibTorchRunsThem) {
+  for (const char* head : {R"({"type": "mean", "name": "pool", "dim": 1})",
+                           R"({"type": "mean", "name": "pool", "dim": [-2]})",
+                           R"({"type": "select", "name": "pool", "dim": 1, "index": -1})"}) {
+    SCOPED_TRACE(head);
+    NetSpec spec = ParseTokens(std::string(R"([
+        {"type": "embedding", "name": "tok", "num_embeddings": 64, "embedding_dim": 12},
+        {"type": "transformer_encoder_layer", "name": "enc", "nhead": 3, "dim_feedforward": 20,
+         "norm_first": true},
+        {"type": "layer_norm", "name": "norm"}, )") +
+                               head + R"(, {"type": "linear", "name": "fc", "out_features": 2}])");
+    for (const int64_t batch : {int64_t{1}, int64_t{3}}) {
+      spec.batch_size = batch;
+      ExpectSameLayers(spec);
+    }
+    spec.batch_size = 4;
+    const std::vector<LayerInstance> layers = LayerShapesFromNetSpec(spec);
+    ASSERT_GE(layers.size(), 4u);
+    EXPECT_EQ(layers[1].path, "enc.norm1");  // pre-norm: the norm before the attention
+    EXPECT_EQ(layers[2].path, "enc.self_attn.in_proj");
+    const LayerInstance& pool = layers[layers.size() - 2];
+    EXPECT_EQ(pool.path, "pool");
+    ASSERT_TRUE(pool.config.has_value()) << pool.note;
+    // (4, 16, 12) split at dim 1: batch 4, in_channels 16, height 1, width 12.
+    EXPECT_EQ(pool.config->batch_size, 4);
+    EXPECT_EQ(pool.config->in_channels, 16);
+    EXPECT_EQ(pool.config->height, 1);
+    EXPECT_EQ(pool.config->width, 12);
+    EXPECT_EQ(pool.output_shape, (std::vector<int64_t>{4, 12}));
+    EXPECT_EQ(*layers.back().config, test::Linear(4, 12, 2));
+  }
+  const NetSpec pooled = Parse(R"([{"type": "conv2d", "out_channels": 6, "kernel_size": 3},
+      {"type": "mean", "name": "gap", "dim": [-1, -2]},
+      {"type": "linear", "out_features": 2}])");
+  ExpectSameLayers(pooled);
+  const std::vector<LayerInstance> layers = LayerShapesFromNetSpec(pooled);
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_EQ(layers[1].type, "adaptive_avgpool2d");
+  EXPECT_EQ(layers[1].config->output_size, 1);
+  EXPECT_EQ(layers[1].config->in_channels, 6);
+  EXPECT_EQ(layers[1].output_shape, (std::vector<int64_t>{4, 6}));
+  const NetSpec over_channels = Parse(R"([{"type": "mean", "name": "gray", "dim": 1}])");
+  ExpectSameLayers(over_channels);
+  const LayerInstance gray = LayerShapesFromNetSpec(over_channels).at(0);
+  EXPECT_EQ(gray.type, "mean");
+  EXPECT_EQ(gray.config->in_channels, 3);
+  EXPECT_EQ(gray.config->width, 64);  // (4, 3, 8, 8): the 8 x 8 after the reduced dim
+  EXPECT_EQ(gray.output_shape, (std::vector<int64_t>{4, 8, 8}));
 }
 
 // A sequence input: int64 ids (N, S) through an embedding into (N, S, D) floats, then the

@@ -124,6 +124,9 @@ TEST(NetSpecTest, ParsesASequenceInputAndEmbeddings) {
   EXPECT_EQ(spec.layers[0].embedding_dim, 768);
   EXPECT_TRUE(IsNetJsonLeaf(LayerType::kEmbedding));
   EXPECT_FALSE(IsTorchScriptOnly(LayerType::kEmbedding));
+  EXPECT_TRUE(IsNetJsonLeaf(LayerType::kMean));
+  EXPECT_TRUE(IsNetJsonLeaf(LayerType::kSelect));
+  EXPECT_TRUE(IsTorchScriptOnly(LayerType::kBmm));  // two computed operands
 
   nlohmann::json zero = j;
   zero["layers"][0]["num_embeddings"] = 0;
@@ -319,12 +322,44 @@ TEST(NetSpecTest, RejectsBadTopLevelValues) {
             "\"tanh\"");
   encoder["layers"].back() = {{"type", "transformer_encoder_layer"}};
   EXPECT_NE(ErrorOf(encoder).find("missing key 'nhead'"), std::string::npos);
+  EXPECT_FALSE(parsed.norm_first);  // post-norm, torch's default
   encoder["layers"].back() = {
       {"type", "transformer_encoder_layer"}, {"nhead", 2}, {"norm_first", true}};
-  EXPECT_NE(ErrorOf(encoder).find("unknown key 'norm_first'"), std::string::npos);
+  EXPECT_TRUE(ParseNetSpec(encoder, "net.json").layers.back().norm_first);
+  encoder["layers"].back()["norm_first"] = 1;
+  EXPECT_NE(ErrorOf(encoder).find("layer 2 (transformer_encoder_layer): norm_first"),
+            std::string::npos)
+      << ErrorOf(encoder);
+  encoder["layers"].back() = {
+      {"type", "transformer_encoder_layer"}, {"nhead", 2}, {"key_padding_mask", true}};
+  EXPECT_NE(ErrorOf(encoder).find("unknown key 'key_padding_mask'"), std::string::npos);
   encoder["layers"].back() = {{"type", "transformer_encoder_layer"}, {"nhead", 0}};
   EXPECT_EQ(ErrorOf(encoder),
             "net.json: layer 2 (transformer_encoder_layer): nhead must be > 0, got 0");
+
+  nlohmann::json pooled = TinyNet();
+  pooled["layers"].push_back({{"type", "mean"}, {"dim", {-1, -2}}});
+  pooled["layers"].push_back({{"type", "select"}, {"dim", 1}, {"index", -1}});
+  const NetSpec pooled_spec = ParseNetSpec(pooled, "net.json");
+  EXPECT_EQ(pooled_spec.layers[2].dims, (std::vector<int64_t>{-1, -2}));
+  EXPECT_EQ(pooled_spec.layers[3].dims, (std::vector<int64_t>{1}));
+  EXPECT_EQ(pooled_spec.layers[3].index, -1);
+  pooled["layers"][2] = {{"type", "mean"}, {"dim", 2}};
+  EXPECT_EQ(ParseNetSpec(pooled, "net.json").layers[2].dims, (std::vector<int64_t>{2}));
+  pooled["layers"][2] = {{"type", "mean"}};
+  EXPECT_NE(ErrorOf(pooled).find("layer 2 (mean): missing key 'dim'"), std::string::npos)
+      << ErrorOf(pooled);
+  pooled["layers"][2] = {{"type", "mean"}, {"dim", nlohmann::json::array()}};
+  EXPECT_NE(ErrorOf(pooled).find("dim must be an integer or a list of 1 to 8 integers"),
+            std::string::npos)
+      << ErrorOf(pooled);
+  pooled["layers"][2] = {{"type", "mean"}, {"dim", {1, "2"}}};
+  EXPECT_NE(ErrorOf(pooled).find("layer 2 (mean): dim[1]"), std::string::npos) << ErrorOf(pooled);
+  pooled["layers"][2] = {{"type", "select"}, {"dim", 1}};
+  EXPECT_NE(ErrorOf(pooled).find("layer 2 (select): missing key 'index'"), std::string::npos)
+      << ErrorOf(pooled);
+  pooled["layers"][2] = {{"type", "select"}, {"dim", 1}, {"index", 0}, {"keepdim", true}};
+  EXPECT_NE(ErrorOf(pooled).find("unknown key 'keepdim'"), std::string::npos) << ErrorOf(pooled);
 
   nlohmann::json empty = TinyNet();
   empty["layers"] = nlohmann::json::array();

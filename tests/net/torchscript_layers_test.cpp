@@ -123,6 +123,126 @@ INSTANTIATE_TEST_SUITE_P(ScriptAndTrace, TorchScriptTest, ::testing::Values("scr
 // training mode (tools/export_torchscript.py), and net.json's transformer_encoder_layer block
 // (net/transformer_block.h) give the same costed layers in the same order, with the same
 // configs, MACs, parameters and gradient accumulations, at two batch sizes.
+// The layers of `layers` that cost something (no views).
+std::vector<LayerInstance> Costed(const std::vector<LayerInstance>& layers) {
+  std::vector<LayerInstance> out;
+  for (const LayerInstance& l : layers) {
+    if (!l.no_cost) out.push_back(l);
+  }
+  return out;
+}
+
+// Layer i of `actual` (a trace) against layer i of `expected` (the net.json): the same type,
+// config, MACs, parameters and gradient accumulations.
+void ExpectSameCostedLayers(const std::vector<LayerInstance>& actual,
+                            const std::vector<LayerInstance>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    SCOPED_TRACE(expected[i].path + " / " + actual[i].path);
+    EXPECT_EQ(actual[i].type, expected[i].type);
+    ASSERT_TRUE(actual[i].config.has_value()) << actual[i].note;
+    ASSERT_TRUE(expected[i].config.has_value()) << expected[i].note;
+    EXPECT_EQ(*actual[i].config, *expected[i].config);
+    EXPECT_DOUBLE_EQ(actual[i].forward_macs, expected[i].forward_macs);
+    EXPECT_EQ(actual[i].parameter_count, expected[i].parameter_count);
+    EXPECT_EQ(actual[i].grad_accumulations, expected[i].grad_accumulations);
+  }
+}
+
+// A traced PyTorch text classifier with pre-norm encoder layers (norm_first=True), a final
+// LayerNorm and a pooled head, against the net.json that writes it with the
+// transformer_encoder_layer block's norm_first, a layer_norm leaf and a mean (over the
+// sequence) or select (the first token, x.select(1, 0)) leaf: the same costed layers in the same
+// order, with equal configs, MACs, parameters and gradient accumulations, at batch 1 and 4.
+TEST(TorchScriptTransformerTest, PreNormEncoderWithMeanOrClassTokenHeadMatchesNetJson) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  for (const std::string pooling : {"mean", "select"}) {
+    SCOPED_TRACE(pooling);
+    const std::string path = (exports.dir() / ("prenorm_" + pooling + ".pt")).string();
+    ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(50, 12)
+        self.encoder = nn.Sequential(*[nn.TransformerEncoderLayer(
+            12, 3, dim_feedforward=20, dropout=0.1, activation="gelu", batch_first=True,
+            norm_first=True) for _ in range(2)])
+        self.norm = nn.LayerNorm(12)
+        self.fc = nn.Linear(12, 2)
+    def forward(self, ids):
+        x = self.norm(self.encoder(self.embedding(ids)))
+        return self.fc(x.mean(dim=1) if ")" +
+                                  pooling + R"(" == "mean" else x.select(1, 0))
+torch.manual_seed(0)
+model = Classifier().train()
+torch.jit.trace(model, torch.randint(0, 50, (1, 16)), check_trace=False).save(")" +
+                                  path + R"(")
+)")) << exports.error;
+    const std::string head = pooling == "mean"
+                                 ? R"({"type": "mean", "name": "pool", "dim": 1})"
+                                 : R"({"type": "select", "name": "cls", "dim": 1, "index": 0})";
+    NetSpec spec = ParseNetSpec(nlohmann::json::parse(R"({"name": "prenorm",
+        "input": {"sequence_length": 16, "vocabulary": 50},
+        "batch_size": 1, "dataset_size": 8, "epochs": 1, "layers": [
+        {"type": "embedding", "name": "embedding", "num_embeddings": 50, "embedding_dim": 12},
+        {"type": "sequential", "name": "encoder", "layers": [
+          {"type": "transformer_encoder_layer", "nhead": 3, "dim_feedforward": 20,
+           "activation": "gelu", "norm_first": true},
+          {"type": "transformer_encoder_layer", "nhead": 3, "dim_feedforward": 20,
+           "activation": "gelu", "norm_first": true}]},
+        {"type": "layer_norm", "name": "norm"}, )" + head +
+                                                      R"(,
+        {"type": "linear", "name": "fc", "out_features": 2}]})"),
+                                "net.json");
+    for (int64_t batch : {1, 4}) {
+      SCOPED_TRACE(batch);
+      spec.batch_size = batch;
+      const std::vector<LayerInstance> actual =
+          Costed(LayersFromTorchScript(path, spec.input, batch));
+      const std::vector<LayerInstance> expected = Costed(LayersFromNetSpec(spec));
+      ExpectSameCostedLayers(actual, expected);
+      // Pre-norm: each encoder layer starts with norm1, and norm2 comes right after add1.
+      ASSERT_GE(expected.size(), 3u);
+      EXPECT_EQ(expected[1].path, "encoder.0.norm1");
+      EXPECT_EQ(expected[2].path, "encoder.0.self_attn.in_proj");
+      const auto at = [&](const std::string& p) {
+        return std::find_if(expected.begin(), expected.end(),
+                            [&](const LayerInstance& l) { return l.path == p; }) -
+               expected.begin();
+      };
+      EXPECT_EQ(at("encoder.0.norm2"), at("encoder.0.add1") + 1);
+      // The head: (N, 16, 12) pooled to (N, 12), a (N, 16, 1, 12) select or mean config.
+      const LayerInstance& pooled = expected[expected.size() - 2];
+      EXPECT_EQ(pooled.type, pooling);
+      EXPECT_EQ(pooled.config->batch_size, batch);
+      EXPECT_EQ(pooled.config->in_channels, 16);
+      EXPECT_EQ(pooled.config->width, 12);
+      EXPECT_EQ(pooled.output_shape, (std::vector<int64_t>{batch, 12}));
+    }
+  }
+}
+
+// The shipped pre-norm text classifier against tools/reference_models.py's PyTorch twin.
+TEST(TorchScriptTransformerTest, ShippedPreNormTextTransformerMatchesNetJson) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = exports.Path("trace", "text_transformer_prenorm");
+  ASSERT_FALSE(path.empty()) << exports.error;
+  NetSpec spec = LoadNetSpec(SourceDir() + "/configs/nets/text_transformer_prenorm.json");
+  spec.batch_size = 2;
+  const std::vector<LayerInstance> expected = Costed(LayersFromNetSpec(spec));
+  ExpectSameCostedLayers(Costed(LayersFromTorchScript(path, spec.input, 2)), expected);
+  int64_t parameters = 0;
+  for (const LayerInstance& l : expected) parameters += l.parameter_count;
+  EXPECT_EQ(parameters, 10973698);  // tools/reference_models.py text_transformer_prenorm
+  ASSERT_GE(expected.size(), 3u);
+  EXPECT_EQ(expected[expected.size() - 2].type, "mean");
+  EXPECT_EQ(*expected.back().config, test::Linear(2, 256, 2));
+}
+
 TEST(TorchScriptTransformerTest, TextTransformerLayersMatchNetJson) {
   TorchScriptExports& exports = TorchScriptExports::Get();
   if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
