@@ -171,6 +171,17 @@ LayerConfig DimsSplitConfig(LayerType type, const std::vector<int64_t>& shape, i
   return c;
 }
 
+LayerConfig AdaptiveAvgPoolConfig(const std::vector<int64_t>& shape, int64_t output_size) {
+  LayerConfig c;
+  c.type = LayerType::kAdaptiveAvgPool2d;
+  c.batch_size = shape.at(0);
+  c.in_channels = shape.at(1);
+  c.height = shape.at(2);
+  c.width = shape.at(3);
+  c.output_size = output_size;
+  return c;
+}
+
 namespace {
 
 // `dim` of a tensor of `shape` in [1, rank) (negative: from the end), or a ConfigError.
@@ -210,12 +221,7 @@ ShapedLayer MeanLayerOf(const std::vector<int64_t>& shape, const std::vector<int
   }
   if (shape.size() == 4 && sorted == std::vector<int64_t>{2, 3}) {
     out.type = "adaptive_avgpool2d";
-    out.config.type = LayerType::kAdaptiveAvgPool2d;
-    out.config.batch_size = shape[0];
-    out.config.in_channels = shape[1];
-    out.config.height = shape[2];
-    out.config.width = shape[3];
-    out.config.output_size = 1;
+    out.config = AdaptiveAvgPoolConfig(shape, 1);
     return out;
   }
   out.type = "mean";

@@ -151,6 +151,11 @@ LayerConfig ChannelShuffleConfig(const std::vector<int64_t>& shape, int64_t grou
 LayerConfig DimsSplitConfig(LayerType type, const std::vector<int64_t>& shape, int64_t first,
                             int64_t last);
 
+// The adaptive_avgpool2d config of an (N, C, H, W) input `shape` (at the network's batch size)
+// pooled to a square `output_size`: batch_size N, in_channels C, height H, width W. Not
+// validated; `shape` must be 4-D.
+LayerConfig AdaptiveAvgPoolConfig(const std::vector<int64_t>& shape, int64_t output_size);
+
 // A net.json layer whose geometry only its input decides: its layer type name, its config and
 // its output shape (at the network's batch size).
 struct ShapedLayer {

@@ -228,13 +228,7 @@ class Builder {
       c.kernel_size = 1;
       return c;
     };
-    LayerConfig pool;
-    pool.type = LayerType::kAdaptiveAvgPool2d;
-    pool.batch_size = spec_.batch_size;
-    pool.in_channels = channels;
-    pool.height = x.size(2);
-    pool.width = x.size(3);
-    pool.output_size = 1;
+    const LayerConfig pool = AdaptiveAvgPoolConfig(AtBatchSize(x), 1);
     Tensor s = Record(
         "adaptive_avgpool2d", Join(path, "avgpool"), layer,
         [&](const Tensor& in) { return se->avgpool->forward(in); }, x, nullptr, pool);
@@ -352,14 +346,7 @@ class Builder {
           case LayerType::kAdaptiveAvgPool2d: {
             RequireRank(layer, path, x, 4, "(N, C, H, W)");
             if (layer.output_height == layer.output_width) {
-              LayerConfig c;
-              c.type = LayerType::kAdaptiveAvgPool2d;
-              c.batch_size = spec_.batch_size;
-              c.in_channels = x.size(1);
-              c.height = x.size(2);
-              c.width = x.size(3);
-              c.output_size = layer.output_height;
-              config = c;
+              config = AdaptiveAvgPoolConfig(AtBatchSize(x), layer.output_height);
             } else {
               note = "output size " + std::to_string(layer.output_height) + "x" +
                      std::to_string(layer.output_width) + " is not square";

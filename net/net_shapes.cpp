@@ -170,13 +170,7 @@ class ShapeWalker {
       c.kernel_size = 1;
       return c;
     };
-    LayerConfig pool;
-    pool.type = LayerType::kAdaptiveAvgPool2d;
-    pool.batch_size = spec_.batch_size;
-    pool.in_channels = channels;
-    pool.height = x[2];
-    pool.width = x[3];
-    pool.output_size = 1;
+    const LayerConfig pool = AdaptiveAvgPoolConfig(x, 1);
     const Shape pooled{n, channels, 1, 1}, squeezed{n, squeeze, 1, 1};
     CheckSizes(layer, path, 2.0 * static_cast<double>(channels) * static_cast<double>(squeeze),
                squeezed);
@@ -299,14 +293,7 @@ class ShapeWalker {
         case LayerType::kAdaptiveAvgPool2d: {
           RequireRank(layer, path, in, 4, "(N, C, H, W)");
           if (layer.output_height == layer.output_width) {
-            LayerConfig c;
-            c.type = LayerType::kAdaptiveAvgPool2d;
-            c.batch_size = spec_.batch_size;
-            c.in_channels = in[1];
-            c.height = in[2];
-            c.width = in[3];
-            c.output_size = layer.output_height;
-            config = c;
+            config = AdaptiveAvgPoolConfig(in, layer.output_height);
           } else {
             note = "output size " + std::to_string(layer.output_height) + "x" +
                    std::to_string(layer.output_width) + " is not square";

@@ -820,14 +820,8 @@ class GraphReader {
       } else if (in_raw.size() != 4) {
         li.note = "input is not 4-D";
       } else {
-        LayerConfig c;
-        c.type = lj::LayerType::kAdaptiveAvgPool2d;
-        c.batch_size = li.input_shape[0];
-        c.in_channels = in_raw[1];
-        c.height = in_raw[2];
-        c.width = in_raw[3];
-        c.output_size = *output_size;
-        SetConfig(&li, c);
+        SetConfig(&li, lj::AdaptiveAvgPoolConfig(
+                           {li.input_shape[0], in_raw[1], in_raw[2], in_raw[3]}, *output_size));
       }
     } else if (lt == lj::LayerType::kLinear) {
       int64_t in_features = 0;
