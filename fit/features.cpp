@@ -21,7 +21,7 @@ const FeatureSet kConvFeatures = {
     {"batch_size", "in_channels_per_group", "out_channels", "input_size", "kernel_size", "stride",
      "groups", "macs", "input_elements", "output_elements", "weight_elements",
      "mmap_input_elements", "mmap_output_elements", "mmap_weight_elements", "grouped_macs",
-     "input_grad"},
+     "input_grad", "bias"},
     7};
 const FeatureSet kPoolFeatures = {
     {"batch_size", "channels", "input_size", "kernel_size", "stride", "macs", "input_elements",
@@ -125,8 +125,8 @@ double ParallelRegion(double elements) { return elements > kAtenGrainSize ? 1 : 
 
 // 0/1 features: no logarithm of them, and no MAC-linear baseline term of parallel_region.
 bool IsGateFeature(LayerType type, int index) {
-  return index >= 0 &&
-         (index == InputGradIndex(type) || index == FeatureIndex(type, "parallel_region"));
+  return index >= 0 && (index == InputGradIndex(type) ||
+                        index == FeatureIndex(type, "parallel_region") || index == BiasIndex(type));
 }
 
 double PaddedInputSize(const LayerConfig& c) {
@@ -170,12 +170,33 @@ std::vector<Term> InputGradientTerms(LayerType type) {
   return terms;
 }
 
-// The special features that are linear terms on their own (all but the input_grad gate).
+// The cost of the bias, present only when bias = 1 (conv2d): a fixed cost per pass, and costs
+// per output element (the forward adds it to every output, the backward sums the output's
+// gradient into grad_bias) and per MAC (oneDNN runs another kernel with a bias: ResNet-18's
+// 3x3 and 1x1 convs took 3-13 % longer with one than without, JOURNAL.md 2026-12-07). Real
+// networks with batch norm leave it out, so the random bounds draw both.
+std::vector<Term> BiasTerms(LayerType type) {
+  const int gate = BiasIndex(type);
+  if (gate < 0) return {};
+  const size_t n = FeatureSetOf(type).names.size();
+  Term alone{Term::Kind::kMonomial, std::vector<int>(n, 0)};
+  alone.exponents[static_cast<size_t>(gate)] = 1;
+  std::vector<Term> terms = {alone};
+  for (const char* feature : {"macs", "output_elements"}) {
+    Term t = alone;
+    t.exponents[static_cast<size_t>(FeatureIndex(type, feature))] = 1;
+    terms.push_back(t);
+  }
+  return terms;
+}
+
+// The special features that are linear terms on their own (all but the input_grad and bias
+// gates).
 std::vector<int> SpecialLinearFeatures(LayerType type) {
   std::vector<int> out;
   const int n = static_cast<int>(FeatureSetOf(type).names.size());
   for (int i = NumBase(type); i < n; ++i) {
-    if (i != InputGradIndex(type)) out.push_back(i);
+    if (i != InputGradIndex(type) && i != BiasIndex(type)) out.push_back(i);
   }
   return out;
 }
@@ -199,6 +220,8 @@ bool IsUnpenalisedTerm(LayerType type, const Term& term) {
 int NumBase(LayerType type) { return FeatureSetOf(type).num_base; }
 
 int InputGradIndex(LayerType type) { return FeatureIndex(type, "input_grad"); }
+
+int BiasIndex(LayerType type) { return FeatureIndex(type, "bias"); }
 
 int FeatureIndex(LayerType type, const std::string& name) {
   const auto& names = FeatureNames(type);
@@ -233,7 +256,8 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               Mmap(sizes.output_elements),
               Mmap(sizes.weight_elements),
               GroupedMacs(c.groups, macs),
-              c.input_grad ? 1.0 : 0.0};
+              c.input_grad ? 1.0 : 0.0,
+              c.bias ? 1.0 : 0.0};
     case FeatureKind::kPool:
       return {d(c.batch_size),
               d(c.in_channels),
@@ -426,6 +450,7 @@ std::vector<Term> PolynomialTerms(LayerType type, int degree) {
     terms.push_back(t);
   }
   for (Term& t : InputGradientTerms(type)) terms.push_back(std::move(t));
+  for (Term& t : BiasTerms(type)) terms.push_back(std::move(t));
   return terms;
 }
 

@@ -47,6 +47,9 @@
 // gradient, 0 for a network's first layer (core/layer_config.h). It only gates the linear
 // terms of the input gradient's cost (input_grad, input_grad*macs, input_grad*input_elements,
 // input_grad*mmap_input_elements), which the polynomial term sets append; no log term uses it.
+// conv2d then ends with bias: 1 with a bias, 0 without (networks with batch norm). It only
+// gates the linear terms of the bias's cost (bias, bias*macs, bias*output_elements), which the
+// polynomial term sets append after the input gradient's; no log or maclinear term uses it.
 // Every other feature of a valid config is >= 1, so every term below is >= 0 (and every log
 // finite).
 //
@@ -69,6 +72,8 @@ int NumBase(LayerType type);
 int FeatureIndex(LayerType type, const std::string& name);
 // Index of the 0/1 input_grad feature (conv2d, linear), or -1.
 int InputGradIndex(LayerType type);
+// Index of the 0/1 bias feature (conv2d), or -1.
+int BiasIndex(LayerType type);
 // The feature vector of a config (sizes as doubles). Does not validate; callers pass valid
 // configs (see lj::Validate). The config's type must equal `config.type`.
 std::vector<double> FeatureValues(const LayerConfig& config);

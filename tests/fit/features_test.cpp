@@ -94,11 +94,13 @@ TEST(FeaturesTest, ConvFeatureValuesForKnownConfig) {
                                           "mmap_output_elements",
                                           "mmap_weight_elements",
                                           "grouped_macs",
-                                          "input_grad"};
+                                          "input_grad",
+                                          "bias"};
   EXPECT_EQ(FeatureNames(LayerType::kConv2d), names);
   EXPECT_EQ(NumBase(LayerType::kConv2d), 7);
   // Output 10x10 (padding 1, k 3): MACs = 2*8*10*10 * 3*9; weights 8*3*9 + 8 bias.
-  const std::vector<double> expected = {2, 3, 8, 12, 3, 1, 1, 43200, 600, 1600, 224, 1, 1, 1, 1, 1};
+  const std::vector<double> expected = {2,    3,   8, 12, 3, 1, 1, 43200, 600,
+                                        1600, 224, 1, 1,  1, 1, 1, 1};
   EXPECT_EQ(FeatureValues(Conv()), expected);
 }
 
@@ -131,6 +133,37 @@ TEST(FeaturesTest, InputGradGatesTheInputGradientTerms) {
   }
   EXPECT_TRUE(ForPass(first, Pass::kForward).input_grad);
   EXPECT_FALSE(ForPass(first, Pass::kBackward).input_grad);
+}
+
+// bias (conv2d) is a 0/1 gate like input_grad: a conv without a bias (as in networks with batch
+// norm) loses exactly the bias's terms, in both passes; no log or maclinear term uses it.
+TEST(FeaturesTest, BiasGatesTheBiasTermsOfConv2d) {
+  LayerConfig without = Conv();
+  without.bias = false;
+  const int gate = BiasIndex(LayerType::kConv2d);
+  ASSERT_GE(gate, 0);
+  EXPECT_EQ(BiasIndex(LayerType::kLinear), -1);
+  EXPECT_EQ(FeatureValues(without)[static_cast<size_t>(gate)], 0.0);
+  EXPECT_EQ(FeatureValues(Conv())[static_cast<size_t>(gate)], 1.0);
+  EXPECT_EQ(FeatureValues(ForPass(without, Pass::kForward))[static_cast<size_t>(gate)], 0.0);
+  std::vector<std::string> with_gate;
+  for (const Term& t : CappedPolynomialTerms(LayerType::kConv2d, 3)) {
+    if (t.exponents[static_cast<size_t>(gate)] > 0)
+      with_gate.push_back(TermName(LayerType::kConv2d, t));
+  }
+  EXPECT_EQ(with_gate, (std::vector<std::string>{"bias", "macs*bias", "output_elements*bias"}));
+  const Term per_mac = ParseTerm(LayerType::kConv2d, "macs*bias");
+  EXPECT_EQ(TermValue(per_mac, FeatureValues(without)), 0.0);
+  EXPECT_EQ(TermValue(per_mac, FeatureValues(Conv())), 43200.0);
+  for (const Term& t : LogTerms(LayerType::kConv2d))
+    EXPECT_EQ(t.exponents[static_cast<size_t>(gate)], 0);
+  for (const Term& t : PowerTerms(LayerType::kConv2d, true)) {
+    if (t.kind != Term::Kind::kMonomial) {
+      EXPECT_EQ(t.exponents[static_cast<size_t>(gate)], 0);
+    }
+  }
+  for (const Term& t : MacLinearTerms(LayerType::kConv2d))
+    EXPECT_EQ(t.exponents[static_cast<size_t>(gate)], 0);
 }
 
 // A grouped conv's fan-in feature is in_channels / groups, so a depthwise conv looks like the
@@ -258,8 +291,8 @@ TEST(FeaturesTest, EmbeddingFeaturesAreItsTraffic) {
 
 TEST(FeaturesTest, PolynomialTermCountsAndNames) {
   // C(n_base + d, d) - 1 monomials plus the special terms (and for conv2d and linear the four
-  // input-gradient terms).
-  EXPECT_EQ(PolynomialTerms(LayerType::kConv2d, 3).size(), 119u + 8u + 4u);
+  // input-gradient terms, for conv2d the three bias terms).
+  EXPECT_EQ(PolynomialTerms(LayerType::kConv2d, 3).size(), 119u + 8u + 4u + 3u);
   EXPECT_EQ(PolynomialTerms(LayerType::kMaxPool2d, 3).size(), 55u + 5u);
   EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 2).size(), 9u + 7u + 4u);
   EXPECT_EQ(PolynomialTerms(LayerType::kLinear, 1).size(), 3u + 7u + 4u);
@@ -267,7 +300,7 @@ TEST(FeaturesTest, PolynomialTermCountsAndNames) {
   for (const Term& t : PolynomialTerms(LayerType::kConv2d, 3)) {
     names.insert(TermName(LayerType::kConv2d, t));
   }
-  EXPECT_EQ(names.size(), 131u) << "term names must be unique";
+  EXPECT_EQ(names.size(), 134u) << "term names must be unique";
   for (const char* expected :
        {"batch_size", "kernel_size^2", "batch_size*in_channels_per_group*kernel_size", "stride^3",
         "macs", "weight_elements"}) {
@@ -279,7 +312,7 @@ TEST(FeaturesTest, PolynomialTermCountsAndNames) {
 }
 
 TEST(FeaturesTest, CappedTermsKeepExponentsWithinMacs) {
-  EXPECT_EQ(CappedPolynomialTerms(LayerType::kConv2d, 3).size(), 77u + 8u + 4u);
+  EXPECT_EQ(CappedPolynomialTerms(LayerType::kConv2d, 3).size(), 77u + 8u + 4u + 3u);
   EXPECT_EQ(CappedPolynomialTerms(LayerType::kMaxPool2d, 3).size(), 35u + 5u);
   EXPECT_EQ(CappedPolynomialTerms(LayerType::kLinear, 2).size(), 6u + 7u + 4u);
   for (const LayerType type : {LayerType::kConv2d, LayerType::kMaxPool2d, LayerType::kLinear}) {
@@ -403,7 +436,8 @@ TEST(FeaturesAllTypesTest, EveryTypeHasFeaturesOfAtLeastOne) {
       ASSERT_EQ(f.size(), names.size());
       for (size_t i = 0; i < f.size(); ++i) {
         const int index = static_cast<int>(i);
-        if (index == InputGradIndex(type) || index == FeatureIndex(type, "parallel_region")) {
+        if (index == InputGradIndex(type) || index == FeatureIndex(type, "parallel_region") ||
+            index == BiasIndex(type)) {
           // a 0/1 gate, never logged
           ASSERT_TRUE(f[i] == 0.0 || f[i] == 1.0) << ToJson(c);
           continue;
@@ -417,8 +451,9 @@ TEST(FeaturesAllTypesTest, EveryTypeHasFeaturesOfAtLeastOne) {
       EXPECT_EQ(ParseTerm(type, TermName(type, t)), t) << TermName(type, t);
     }
     EXPECT_FALSE(PowerTerms(type, false).empty());
-    const size_t gates =
-        (InputGradIndex(type) >= 0 ? 1 : 0) + (FeatureIndex(type, "parallel_region") >= 0 ? 1 : 0);
+    const size_t gates = (InputGradIndex(type) >= 0 ? 1 : 0) +
+                         (FeatureIndex(type, "parallel_region") >= 0 ? 1 : 0) +
+                         (BiasIndex(type) >= 0 ? 1 : 0);
     EXPECT_EQ(LogTerms(type).size(), names.size() - gates);
   }
 }

@@ -29,7 +29,7 @@ TEST(ModelFitTest, NnLassoFitsSyntheticConvTimeWithHeldOutError) {
                            Fast(ModelKind::kNnLasso), "none");
   EXPECT_EQ(m.n_train + m.n_test, 600);
   EXPECT_EQ(m.n_test, 120);
-  EXPECT_EQ(m.n_terms_total, 89);  // capped polynomial, degree 3, and 4 input-gradient terms
+  EXPECT_EQ(m.n_terms_total, 92);  // capped polynomial, degree 3, 4 input-gradient, 3 bias terms
   EXPECT_EQ(m.term_set, "capped_polynomial");
   EXPECT_EQ(m.degree, 3);
   EXPECT_GT(m.terms.size(), 0u);
@@ -127,7 +127,7 @@ TEST(ModelFitTest, FullTermSetIsNeuralPowersPolynomial) {
   FitOptions o = Fast(ModelKind::kNnLasso);
   o.term_set = TermSet::kFull;
   const Model m = FitModel(LayerType::kConv2d, Pass::kForward, Quantity::kTimeS, rows, o);
-  EXPECT_EQ(m.n_terms_total, 131);
+  EXPECT_EQ(m.n_terms_total, 134);
   EXPECT_EQ(m.term_set, "polynomial");
   EXPECT_EQ(ParseTermSet(ToString(TermSet::kFull)), TermSet::kFull);
   EXPECT_THROW(ParseTermSet("cubic"), ConfigError);
