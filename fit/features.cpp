@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <initializer_list>
 #include <sstream>
 
 #include "core/errors.h"
@@ -150,24 +151,29 @@ void Monomials(int n, int degree, int first, std::vector<int>& exps,
   }
 }
 
-// The cost of computing the input gradient, present only when input_grad = 1 (a gate times
-// linear terms): a fixed cost per backward, and costs per MAC (the transposed convolution or
-// the grad_input GEMM has the forward's MACs) and per input element (the gradient written, and
-// its first-touch faults when freshly mapped). Empty for types without input_grad.
-std::vector<Term> InputGradientTerms(LayerType type) {
-  const int gate = InputGradIndex(type);
+// The terms a 0/1 gate feature switches on: the gate alone (a fixed cost) and the gate times
+// each of `features` (a cost per unit of each). Empty for types without the gate.
+std::vector<Term> GatedTerms(LayerType type, int gate,
+                             std::initializer_list<const char*> features) {
   if (gate < 0) return {};
-  std::vector<Term> terms;
   const size_t n = FeatureSetOf(type).names.size();
   Term alone{Term::Kind::kMonomial, std::vector<int>(n, 0)};
   alone.exponents[static_cast<size_t>(gate)] = 1;
-  terms.push_back(alone);
-  for (const char* feature : {"macs", "input_elements", "mmap_input_elements"}) {
+  std::vector<Term> terms = {alone};
+  for (const char* feature : features) {
     Term t = alone;
     t.exponents[static_cast<size_t>(FeatureIndex(type, feature))] = 1;
     terms.push_back(t);
   }
   return terms;
+}
+
+// The cost of computing the input gradient, present only when input_grad = 1 (a gate times
+// linear terms): a fixed cost per backward, and costs per MAC (the transposed convolution or
+// the grad_input GEMM has the forward's MACs) and per input element (the gradient written, and
+// its first-touch faults when freshly mapped). Empty for types without input_grad.
+std::vector<Term> InputGradientTerms(LayerType type) {
+  return GatedTerms(type, InputGradIndex(type), {"macs", "input_elements", "mmap_input_elements"});
 }
 
 // The cost of the bias, present only when bias = 1 (conv2d): a fixed cost per pass, and costs
@@ -176,18 +182,7 @@ std::vector<Term> InputGradientTerms(LayerType type) {
 // 3x3 and 1x1 convs took 3-13 % longer with one than without, JOURNAL.md 2026-12-07). Real
 // networks with batch norm leave it out, so the random bounds draw both.
 std::vector<Term> BiasTerms(LayerType type) {
-  const int gate = BiasIndex(type);
-  if (gate < 0) return {};
-  const size_t n = FeatureSetOf(type).names.size();
-  Term alone{Term::Kind::kMonomial, std::vector<int>(n, 0)};
-  alone.exponents[static_cast<size_t>(gate)] = 1;
-  std::vector<Term> terms = {alone};
-  for (const char* feature : {"macs", "output_elements"}) {
-    Term t = alone;
-    t.exponents[static_cast<size_t>(FeatureIndex(type, feature))] = 1;
-    terms.push_back(t);
-  }
-  return terms;
+  return GatedTerms(type, BiasIndex(type), {"macs", "output_elements"});
 }
 
 // The special features that are linear terms on their own (all but the input_grad and bias
