@@ -12,7 +12,8 @@ constexpr double kInt64Bytes = 8.0;
 double Im2colWorkspaceElements(const LayerConfig& config) {
   if (config.type != LayerType::kConv2d) return 0;
   const std::vector<int64_t> out = OutputShape(config);
-  const double k2 = static_cast<double>(config.kernel_size) * config.kernel_size;
+  const double k2 =
+      static_cast<double>(config.kernel_size) * static_cast<double>(KernelWidth(config));
   return static_cast<double>(config.batch_size) *
          (static_cast<double>(config.in_channels) / config.groups) * k2 *
          static_cast<double>(out[2]) * static_cast<double>(out[3]);

@@ -19,6 +19,10 @@ struct Field {
   // A boolean field that is optional in JSON: this value when absent, written only when the
   // config's value differs (input_grad: true, ceil_mode: false).
   std::optional<bool> omitted_default = std::nullopt;
+  // An integer field that is optional in JSON (conv2d's kernel_width, padding_width): absent,
+  // it holds LayerConfig::kSquare and means the value of this member (the height's); written
+  // only when its value differs from it.
+  int64_t LayerConfig::*square_of = nullptr;
 };
 
 const Field kBatchSize{"batch_size", &LayerConfig::batch_size, nullptr, 1};
@@ -33,6 +37,10 @@ const Field kGroups{"groups", &LayerConfig::groups, nullptr, 1};
 const Field kBias{"bias", nullptr, &LayerConfig::bias, 0};
 const Field kInputGrad{"input_grad", nullptr, &LayerConfig::input_grad, 0, true};
 const Field kCeilMode{"ceil_mode", nullptr, &LayerConfig::ceil_mode, 0, false};
+const Field kKernelWidth{"kernel_width", &LayerConfig::kernel_width, nullptr, 1,
+                         std::nullopt,   &LayerConfig::kernel_size};
+const Field kPaddingWidth{"padding_width", &LayerConfig::padding_width, nullptr, 0,
+                          std::nullopt,    &LayerConfig::padding};
 const Field kInFeatures{"in_features", &LayerConfig::in_features, nullptr, 1};
 const Field kOutFeatures{"out_features", &LayerConfig::out_features, nullptr, 1};
 // batchnorm2d's channel count: torch.nn.BatchNorm2d(num_features), stored in in_channels.
@@ -64,7 +72,7 @@ const std::vector<Field>& AllFields() {
                                              kInputGrad,      kCeilMode,       kInputs,
                                              kNormalizedSize, kRows,           kInnerSize,
                                              kColumns,        kSequenceLength, kNumEmbeddings,
-                                             kEmbeddingDim};
+                                             kEmbeddingDim,   kKernelWidth,    kPaddingWidth};
   return kFields;
 }
 
@@ -93,7 +101,13 @@ const std::vector<Field>& FieldsOf(LayerType type) {
 
 LayerFamily FamilyOf(LayerType type) { return Describe(type).family; }
 
-// Types with a square kernel sliding over a padded input.
+// The value of an integer field, resolving a square field's kSquare to its height's value.
+int64_t Value(const LayerConfig& c, const Field& f) {
+  const int64_t v = c.*f.int_member;
+  return (f.square_of && v == LayerConfig::kSquare) ? c.*f.square_of : v;
+}
+
+// Types with a kernel sliding over a padded input.
 bool IsSpatial(LayerType type) {
   const LayerFamily f = FamilyOf(type);
   return f == LayerFamily::kConv || f == LayerFamily::kPool;
@@ -127,12 +141,21 @@ int64_t OutputSide(int64_t input, int64_t kernel, int64_t stride, int64_t paddin
 // Type-specific rules beyond "each field >= its minimum". Returns "" when valid.
 std::string CheckGeometry(const LayerConfig& c) {
   if (IsSpatial(c.type)) {
-    for (const auto& [side_name, side] : {std::pair<const char*, int64_t>{"height", c.height},
-                                          std::pair<const char*, int64_t>{"width", c.width}}) {
-      if (c.kernel_size > side + 2 * c.padding) {
-        return "kernel_size " + std::to_string(c.kernel_size) + " exceeds padded input " +
-               side_name + " " + std::to_string(side) + " + 2*" + std::to_string(c.padding) +
-               " = " + std::to_string(side + 2 * c.padding);
+    struct Side {
+      const char* kernel_name;
+      int64_t kernel;
+      const char* side_name;
+      int64_t side;
+      int64_t padding;
+    };
+    for (const Side& s :
+         {Side{"kernel_size", c.kernel_size, "height", c.height, c.padding},
+          Side{c.kernel_width == LayerConfig::kSquare ? "kernel_size" : "kernel_width",
+               KernelWidth(c), "width", c.width, PaddingWidth(c)}}) {
+      if (s.kernel > s.side + 2 * s.padding) {
+        return std::string(s.kernel_name) + " " + std::to_string(s.kernel) +
+               " exceeds padded input " + s.side_name + " " + std::to_string(s.side) + " + 2*" +
+               std::to_string(s.padding) + " = " + std::to_string(s.side + 2 * s.padding);
       }
     }
   }
@@ -173,6 +196,9 @@ std::string CheckGeometry(const LayerConfig& c) {
 
 const std::vector<std::string>& FieldNames(LayerType type) { return Describe(type).fields; }
 
+int64_t KernelWidth(const LayerConfig& config) { return Value(config, kKernelWidth); }
+int64_t PaddingWidth(const LayerConfig& config) { return Value(config, kPaddingWidth); }
+
 bool HasInputGradField(LayerType type) {
   const std::vector<std::string>& names = FieldNames(type);
   return std::find(names.begin(), names.end(), kInputGrad.name) != names.end();
@@ -181,7 +207,7 @@ bool HasInputGradField(LayerType type) {
 bool LayerConfig::operator==(const LayerConfig& other) const {
   if (type != other.type) return false;
   for (const Field& f : FieldsOf(type)) {
-    if (f.int_member && this->*f.int_member != other.*f.int_member) return false;
+    if (f.int_member && Value(*this, f) != Value(other, f)) return false;
     if (f.bool_member && this->*f.bool_member != other.*f.bool_member) return false;
   }
   return true;
@@ -191,7 +217,7 @@ bool IsValid(const LayerConfig& config, std::string* reason) {
   std::string error;
   for (const Field& f : FieldsOf(config.type)) {
     if (!f.int_member) continue;
-    const int64_t value = config.*f.int_member;
+    const int64_t value = Value(config, f);
     if (value < f.min_value) {
       error = std::string(f.name) + " must be " + (f.min_value == 0 ? ">= 0" : "> 0") + ", got " +
               std::to_string(value);
@@ -219,7 +245,7 @@ std::vector<int64_t> OutputShape(const LayerConfig& c) {
       const bool ceil_mode = FamilyOf(c.type) == LayerFamily::kPool && c.ceil_mode;
       return {c.batch_size, channels,
               OutputSide(c.height, c.kernel_size, c.stride, c.padding, ceil_mode),
-              OutputSide(c.width, c.kernel_size, c.stride, c.padding, ceil_mode)};
+              OutputSide(c.width, KernelWidth(c), c.stride, PaddingWidth(c), ceil_mode)};
     }
     case LayerFamily::kLinear:
       return {c.batch_size, c.out_features};
@@ -243,7 +269,7 @@ std::vector<int64_t> OutputShape(const LayerConfig& c) {
 }
 
 double ForwardMacs(const LayerConfig& c) {
-  const double k2 = static_cast<double>(c.kernel_size) * static_cast<double>(c.kernel_size);
+  const double k2 = static_cast<double>(c.kernel_size) * static_cast<double>(KernelWidth(c));
   const double nchw = static_cast<double>(c.batch_size) * static_cast<double>(c.in_channels) *
                       static_cast<double>(c.height) * static_cast<double>(c.width);
   switch (FamilyOf(c.type)) {
@@ -289,7 +315,7 @@ TensorSizes Sizes(const LayerConfig& c) {
       s.input_elements = nchw;
       s.weight_elements = static_cast<double>(c.out_channels) *
                               (static_cast<double>(c.in_channels) / c.groups) * c.kernel_size *
-                              c.kernel_size +
+                              KernelWidth(c) +
                           (c.bias ? static_cast<double>(c.out_channels) : 0.0);
       break;
     case LayerFamily::kPool:
@@ -334,7 +360,9 @@ TensorSizes Sizes(const LayerConfig& c) {
 nlohmann::json ToJson(const LayerConfig& config) {
   nlohmann::json j = nlohmann::json::object();
   for (const Field& f : FieldsOf(config.type)) {
-    if (f.int_member) j[f.name] = config.*f.int_member;
+    if (f.int_member && (!f.square_of || Value(config, f) != config.*f.square_of)) {
+      j[f.name] = Value(config, f);
+    }
     if (f.bool_member && f.omitted_default != config.*f.bool_member) {
       j[f.name] = config.*f.bool_member;
     }
@@ -355,9 +383,15 @@ LayerConfig LayerConfigFromJson(LayerType type, const nlohmann::json& j,
       config.*f.bool_member = *f.omitted_default;
       continue;
     }
+    if (f.square_of && !j.contains(f.name)) continue;  // kSquare
     const nlohmann::json& value = RequireKey(j, f.name, where);
     const std::string value_where = At(where, f.name);
     if (f.int_member) config.*f.int_member = ReadInt(value, value_where);
+    // An explicit value is a size: a negative one must not read as kSquare.
+    if (f.square_of && config.*f.int_member < f.min_value) {
+      throw ConfigError(value_where + " must be " + (f.min_value == 0 ? ">= 0" : "> 0") + ", got " +
+                        std::to_string(config.*f.int_member));
+    }
     if (f.bool_member) config.*f.bool_member = ReadBool(value, value_where);
   }
   return config;

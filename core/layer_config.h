@@ -7,8 +7,12 @@
 // and "input_grad")
 // and what one forward execution (and one backward execution) of it runs in LayerRunner:
 //   conv2d       batch_size in_channels out_channels height width kernel_size stride padding
-//                groups bias [input_grad]: nn::Conv2d on NCHW (grads of input, weight, bias;
-//                with input_grad false, as a network's first layer, of weight and bias only)
+//                groups bias [input_grad] [kernel_width] [padding_width]: nn::Conv2d on NCHW
+//                (grads of input, weight, bias; with input_grad false, as a network's first
+//                layer, of weight and bias only). A non-square kernel, as Inception v3's 1x7
+//                and 7x1: kernel_size and padding are the height's, kernel_width and
+//                padding_width the width's (Conv2d(kernel_size=(kernel_size, kernel_width),
+//                padding=(padding, padding_width))); stride stays square
 //   maxpool2d    batch_size in_channels height width kernel_size stride padding [ceil_mode]:
 //                nn::MaxPool2d on NCHW (grad of input)
 //   linear       batch_size in_features out_features bias [input_grad]: nn::Linear on
@@ -149,10 +153,19 @@ struct LayerConfig {
   int64_t out_channels = 0;  // conv2d only
   int64_t height = 0;        // input height before padding
   int64_t width = 0;         // input width before padding
-  // conv2d, maxpool2d, avgpool2d: square kernel.
+  // conv2d, maxpool2d, avgpool2d: the kernel and zero padding along the height, and along the
+  // width too unless kernel_width / padding_width say otherwise (read them through KernelWidth
+  // and PaddingWidth).
   int64_t kernel_size = 0;
   int64_t stride = 1;
   int64_t padding = 0;
+  // conv2d only: the kernel and padding along the width when they differ from the height's
+  // (torch.nn.Conv2d(kernel_size=(kernel_size, kernel_width), padding=(padding,
+  // padding_width))); kSquare: the same as the height's. Serialised only when they differ
+  // ("kernel_width": 7), so square configs keep their text.
+  static constexpr int64_t kSquare = -1;
+  int64_t kernel_width = kSquare;
+  int64_t padding_width = kSquare;
   int64_t groups = 1;  // conv2d only; groups == in_channels is depthwise
   // maxpool2d, avgpool2d: torch's ceil_mode (output sides rounded up; a last window must start
   // inside the input or its left padding). Serialised only when true ("ceil_mode": true), so
@@ -218,12 +231,18 @@ bool IsValid(const LayerConfig& config, std::string* reason = nullptr);
 // "ceil_mode" optional (default false) and written only when true.
 const std::vector<std::string>& FieldNames(LayerType type);
 
+// The kernel and padding along the width: kernel_width / padding_width when set (conv2d's
+// non-square kernels), else kernel_size / padding.
+int64_t KernelWidth(const LayerConfig& config);
+int64_t PaddingWidth(const LayerConfig& config);
+
 // True for the types whose configs carry input_grad (conv2d, linear: FieldNames has it).
 bool HasInputGradField(LayerType type);
 
 // Output shape:
 //   conv2d, maxpool2d, avgpool2d: {N, C_out, H_out, W_out} with
-//     H_out = floor((height + 2*padding - kernel_size) / stride) + 1 (C_out = C for pools);
+//     H_out = floor((height + 2*padding - kernel_size) / stride) + 1 (C_out = C for pools),
+//     W_out the same with width, PaddingWidth and KernelWidth;
 //     pools with ceil_mode: ceil instead of floor, minus 1 when that last window would start at
 //     or beyond height + padding (ATen's pooling_output_shape);
 //   linear: {N, out_features};
@@ -237,7 +256,7 @@ std::vector<int64_t> OutputShape(const LayerConfig& config);
 
 // Multiply-accumulates of one forward pass over the whole batch: the compute measure that the
 // bounds files cap (max_forward_macs) and fit uses as a feature.
-//   conv2d: N * C_out * H_out * W_out * (C_in / groups) * k^2; linear: N * in * out;
+//   conv2d: N * C_out * H_out * W_out * (C_in / groups) * k_h * k_w; linear: N * in * out;
 //   maxpool2d, avgpool2d: N * C * H_out * W_out * k^2 (comparisons / additions, counted as
 //     MACs as NeuralPower does);
 //   adaptive_avgpool2d: N * C * (sum of the output rows' window heights) * (sum of the output

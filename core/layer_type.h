@@ -28,7 +28,7 @@ enum class Pass { kForward, kBackward };
 // What a type computes, for the shape, MAC and size rules shared by several types
 // (core/layer_config.h OutputShape, ForwardMacs, Sizes).
 enum class LayerFamily {
-  kConv,           // conv2d: square kernel sliding over a padded NCHW input, weights
+  kConv,           // conv2d: kernel sliding over a padded NCHW input, weights
   kPool,           // maxpool2d, avgpool2d: kernel, stride, padding, no weights
   kLinear,         // linear: (N, in_features) -> (N, out_features)
   kElementwise,    // batchnorm2d, activations, add, mul, dropout: output shape = input shape

@@ -132,7 +132,16 @@ bool IsGateFeature(LayerType type, int index) {
 
 double PaddedInputSize(const LayerConfig& c) {
   const double h = static_cast<double>(c.height + 2 * c.padding);
-  const double w = static_cast<double>(c.width + 2 * c.padding);
+  const double w = static_cast<double>(c.width + 2 * PaddingWidth(c));
+  return h == w ? h : std::sqrt(h * w);
+}
+
+// The side of the square kernel with the same area: kernel_size, or sqrt(k_h * k_w) for a
+// non-square conv2d kernel (Inception v3's 1x7 is sqrt(7)), as PaddedInputSize does for the
+// input; MACs, weights and the output size carry the exact shape.
+double KernelSide(const LayerConfig& c) {
+  const double h = static_cast<double>(c.kernel_size);
+  const double w = static_cast<double>(KernelWidth(c));
   return h == w ? h : std::sqrt(h * w);
 }
 
@@ -240,7 +249,7 @@ std::vector<double> FeatureValues(const LayerConfig& c) {
               d(c.in_channels) / d(std::max<int64_t>(c.groups, 1)),
               d(c.out_channels),
               PaddedInputSize(c),
-              d(c.kernel_size),
+              KernelSide(c),
               d(c.stride),
               d(c.groups),
               macs,

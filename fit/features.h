@@ -5,7 +5,9 @@
 //
 // Feature vector of a config (FeatureNames lists it, in this order):
 //   conv2d:    batch_size, in_channels_per_group (in_channels / groups), out_channels,
-//              input_size, kernel_size, stride, groups
+//              input_size, kernel_size, stride, groups (input_size and kernel_size are the
+//              geometric means of the padded input's and the kernel's two sides: a 1x7
+//              kernel is sqrt(7))
 //   maxpool2d, avgpool2d: batch_size, channels, input_size, kernel_size, stride
 //   linear:    batch_size, in_features, out_features
 // followed by the special features of these types

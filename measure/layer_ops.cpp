@@ -326,12 +326,13 @@ const std::vector<Registration>& Registry() {
   static const std::vector<Registration> kRegistry = {
       {LayerType::kConv2d,
        [](const LayerConfig& c) {
-         return MakeModuleOp(Conv2d(Conv2dOptions(c.in_channels, c.out_channels, c.kernel_size)
-                                        .stride(c.stride)
-                                        .padding(c.padding)
-                                        .groups(c.groups)
-                                        .bias(c.bias)),
-                             Nchw(c), c.input_grad);
+         return MakeModuleOp(
+             Conv2d(Conv2dOptions(c.in_channels, c.out_channels, {c.kernel_size, KernelWidth(c)})
+                        .stride(c.stride)
+                        .padding({c.padding, PaddingWidth(c)})
+                        .groups(c.groups)
+                        .bias(c.bias)),
+             Nchw(c), c.input_grad);
        }},
       {LayerType::kMaxPool2d,
        [](const LayerConfig& c) {

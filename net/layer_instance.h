@@ -33,11 +33,12 @@ struct LayerInstance {
   std::vector<int64_t> input_shape;
   std::vector<int64_t> output_shape;
   // The layer as core/layer_config.h describes it (see the mapping notes there), with
-  // batch_size = the network's batch size, checked with core Validate: conv2d, maxpool2d and
-  // avgpool2d (square kernel, stride and padding, no dilation, floor mode; avgpool2d with
-  // count_include_pad and no divisor_override), linear (on N-D input: batch_size = the product
-  // of the leading dimensions), batchnorm2d, layer_norm, the activations, adaptive_avgpool2d
-  // (square output), add (two operands of one shape), mul ((N, C, H, W) * (N, C, 1, 1) or
+  // batch_size = the network's batch size, checked with core Validate: conv2d (square stride,
+  // no dilation), maxpool2d and avgpool2d (square kernel, stride and padding, no dilation;
+  // avgpool2d with count_include_pad and no divisor_override), linear (on N-D input: batch_size =
+  // the product of the leading dimensions), batchnorm2d, layer_norm, the activations,
+  // adaptive_avgpool2d (square output), add (two operands of one shape), mul ((N, C, H, W) * (N, C,
+  // 1, 1) or
   // * (C, 1, 1)), cat, dropout (p > 0), bmm (TorchScript's batched matmuls) and embedding
   // (token ids of net.json's sequence input, TorchScript's aten::embedding). 2-D inputs (N, F)
   // of the element-wise types are (N, F, 1, 1), other ranks ElementwiseConfig's

@@ -268,6 +268,8 @@ class Builder {
     c.stride = layer.stride;
     c.padding = layer.padding;
     if (type == LayerType::kConv2d) {
+      c.kernel_width = layer.kernel_width;
+      c.padding_width = layer.padding_width;
       c.out_channels = layer.out_channels;
       c.groups = layer.groups;
       c.bias = layer.bias;
@@ -308,12 +310,12 @@ class Builder {
           case LayerType::kConv2d: {
             RequireRank(layer, path, x, 4, "(N, C, H, W)");
             config = SpatialConfig(layer, path, x, LayerType::kConv2d);
-            module = AnyModule(
-                nn::Conv2d(nn::Conv2dOptions(x.size(1), layer.out_channels, layer.kernel_size)
-                               .stride(layer.stride)
-                               .padding(layer.padding)
-                               .groups(layer.groups)
-                               .bias(layer.bias)));
+            module = AnyModule(nn::Conv2d(nn::Conv2dOptions(x.size(1), layer.out_channels,
+                                                            {layer.kernel_size, layer.kernel_width})
+                                              .stride(layer.stride)
+                                              .padding({layer.padding, layer.padding_width})
+                                              .groups(layer.groups)
+                                              .bias(layer.bias)));
             break;
           }
           case LayerType::kMaxPool2d: {

@@ -217,6 +217,8 @@ class ShapeWalker {
     c.stride = layer.stride;
     c.padding = layer.padding;
     if (type == LayerType::kConv2d) {
+      c.kernel_width = layer.kernel_width;
+      c.padding_width = layer.padding_width;
       c.out_channels = layer.out_channels;
       c.groups = layer.groups;
       c.bias = layer.bias;
@@ -266,10 +268,10 @@ class ShapeWalker {
             const double weights = static_cast<double>(layer.out_channels) *
                                    static_cast<double>(in[1] / layer.groups) *
                                    static_cast<double>(layer.kernel_size) *
-                                   static_cast<double>(layer.kernel_size);
+                                   static_cast<double>(layer.kernel_width);
             CheckSizes(layer, path, weights + static_cast<double>(layer.out_channels), out);
             parameters = layer.out_channels * (in[1] / layer.groups) * layer.kernel_size *
-                             layer.kernel_size +
+                             layer.kernel_width +
                          (layer.bias ? layer.out_channels : 0);
             tensors = layer.bias ? 2 : 1;
           }

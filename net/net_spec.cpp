@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <tuple>
+#include <utility>
 
 #include "core/errors.h"
 #include "core/json_reader.h"
@@ -112,6 +114,30 @@ int64_t IntField(const nlohmann::json& j, const std::string& key, const std::str
   return value;
 }
 
+// Reads the layer field `key` of `j` as torch.nn's size of two sides: an integer (both sides)
+// or [height, width], each >= min. Absent: (fallback, fallback) when given, else "missing key".
+std::pair<int64_t, int64_t> SizePairField(const nlohmann::json& j, const std::string& key,
+                                          const std::string& ctx, int64_t min,
+                                          std::optional<int64_t> fallback) {
+  if (!j.contains(key) && fallback) return {*fallback, *fallback};
+  const nlohmann::json& size = RequireKey(j, key, ctx);
+  const std::string where = At(ctx, key);
+  std::pair<int64_t, int64_t> sides;
+  if (size.is_array()) {
+    if (size.size() != 2) {
+      throw ConfigError(where + " must be an integer or [height, width], got " + Describe(size));
+    }
+    sides = {ReadInt(size[0], where + "[0]"), ReadInt(size[1], where + "[1]")};
+  } else {
+    sides.first = sides.second = ReadInt(size, where);
+  }
+  if (sides.first < min || sides.second < min) {
+    throw ConfigError(where + " must be " + (min == 0 ? ">= 0" : "> 0") + ", got " +
+                      Describe(size));
+  }
+  return sides;
+}
+
 double NumberField(const nlohmann::json& j, const std::string& key, const std::string& ctx,
                    double fallback) {
   auto it = j.find(key);
@@ -152,9 +178,10 @@ void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string&
   switch (type) {
     case LayerType::kConv2d: {
       layer.out_channels = IntField(j, "out_channels", ctx, 1, std::nullopt);
-      layer.kernel_size = IntField(j, "kernel_size", ctx, 1, std::nullopt);
+      std::tie(layer.kernel_size, layer.kernel_width) =
+          SizePairField(j, "kernel_size", ctx, 1, std::nullopt);
       layer.stride = IntField(j, "stride", ctx, 1, 1);
-      layer.padding = IntField(j, "padding", ctx, 0, 0);
+      std::tie(layer.padding, layer.padding_width) = SizePairField(j, "padding", ctx, 0, 0);
       layer.groups = IntField(j, "groups", ctx, 1, 1);
       if (j.contains("bias")) layer.bias = ReadBool(j["bias"], At(ctx, "bias"));
       if (layer.out_channels % layer.groups != 0) {
@@ -178,21 +205,9 @@ void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string&
       break;
     }
     case LayerType::kAdaptiveAvgPool2d: {
-      const nlohmann::json& size = RequireKey(j, "output_size", ctx);
-      const std::string where_size = At(ctx, "output_size");
-      if (size.is_array()) {
-        if (size.size() != 2) {
-          throw ConfigError(where_size + " must be an integer or [height, width], got " +
-                            Describe(size));
-        }
-        layer.output_height = ReadInt(size[0], where_size + "[0]");
-        layer.output_width = ReadInt(size[1], where_size + "[1]");
-      } else {
-        layer.output_height = layer.output_width = ReadInt(size, where_size);
-      }
-      if (layer.output_height <= 0 || layer.output_width <= 0) {
-        throw ConfigError(where_size + " must be > 0, got " + Describe(size));
-      }
+      const auto [height, width] = SizePairField(j, "output_size", ctx, 1, std::nullopt);
+      layer.output_height = height;
+      layer.output_width = width;
       break;
     }
     case LayerType::kLinear: {

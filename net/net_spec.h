@@ -36,15 +36,19 @@ struct NetLayerSpec {
   // "layers[4].layers[1]" or "layers[4].shortcut[0]" when nested.
   std::string where;
 
-  // conv2d: square kernel; maxpool2d / avgpool2d: kernel_size, stride (default kernel_size),
-  // padding, ceil_mode (default false).
+  // conv2d: kernel_size and padding are an integer or [height, width] in the file (kernel_size
+  // and padding hold the height's, kernel_width and padding_width the width's; equal when
+  // square); maxpool2d / avgpool2d: square kernel_size, stride (default kernel_size), padding,
+  // ceil_mode (default false).
   int64_t out_channels = 0;
   int64_t kernel_size = 0;
+  int64_t kernel_width = 0;  // conv2d
   int64_t stride = 1;
   int64_t padding = 0;
-  int64_t groups = 1;      // conv2d; channel_shuffle (>= 2, dividing the input channels)
-  bool bias = true;        // conv2d, linear
-  bool ceil_mode = false;  // maxpool2d, avgpool2d
+  int64_t padding_width = 0;  // conv2d
+  int64_t groups = 1;         // conv2d; channel_shuffle (>= 2, dividing the input channels)
+  bool bias = true;           // conv2d, linear
+  bool ceil_mode = false;     // maxpool2d, avgpool2d
   // linear
   int64_t out_features = 0;
   // adaptive_avgpool2d: output (height, width); a single integer in the file means square.

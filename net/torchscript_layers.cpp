@@ -133,11 +133,18 @@ LayerConfig SquarePoolConfig(lj::LayerType type, int64_t batch_size,
   return c;
 }
 
+// The (height, width) of a 1- or 2-element size list (a 1-element list is both).
+std::optional<std::pair<int64_t, int64_t>> Sides(const std::optional<std::vector<int64_t>>& v) {
+  if (!v) return std::nullopt;
+  if (v->size() == 1) return std::pair{(*v)[0], (*v)[0]};
+  if (v->size() == 2) return std::pair{(*v)[0], (*v)[1]};
+  return std::nullopt;
+}
+
 // The single value of a 1- or 2-element size list with equal elements.
 std::optional<int64_t> Square(const std::optional<std::vector<int64_t>>& v) {
-  if (!v) return std::nullopt;
-  if (v->size() == 1) return (*v)[0];
-  if (v->size() == 2 && (*v)[0] == (*v)[1]) return (*v)[0];
+  const auto sides = Sides(v);
+  if (sides && sides->first == sides->second) return sides->first;
   return std::nullopt;
 }
 
@@ -726,13 +733,12 @@ class GraphReader {
       const auto stride = IntList(n->input(3));
       const auto padding = IntList(n->input(4));
       const auto dilation = IntList(n->input(5));
+      const std::optional<std::pair<int64_t, int64_t>> padding_sides = Sides(padding);
       std::string note;
-      if (w[2] != w[3])
-        note = "non-square kernel " + std::to_string(w[2]) + "x" + std::to_string(w[3]);
-      else if (!Square(stride))
+      if (!Square(stride))
         note = "stride " + ListText(stride) + " is not square";
-      else if (!Square(padding))
-        note = "padding " + ListText(padding) + " is not square or not a size";
+      else if (!padding_sides)
+        note = "padding " + ListText(padding) + " is not a size";
       else if (Square(dilation).value_or(0) != 1)
         note = "dilation " + ListText(dilation) + " is not modelled";
       else if (in_raw.size() != 4)
@@ -746,8 +752,10 @@ class GraphReader {
         c.height = in_raw[2];
         c.width = in_raw[3];
         c.kernel_size = w[2];
+        c.kernel_width = w[3];
         c.stride = *Square(stride);
-        c.padding = *Square(padding);
+        c.padding = padding_sides->first;
+        c.padding_width = padding_sides->second;
         c.groups = groups;
         c.bias = !IsNone(n->input(2));
         SetConfig(&li, c);

@@ -58,8 +58,9 @@
 // an op on constants and skipped: its weight gradient is not counted.
 //
 // Limits: the module's forward must take one tensor; shapes are those of this input size only;
-// conv2d / maxpool2d / avgpool2d with non-square kernel, stride or padding, dilation != 1,
-// string padding or ceil_mode (avgpool2d: count_include_pad=False, divisor_override), non-square
+// conv2d with a non-square stride, dilation != 1 or string padding, maxpool2d / avgpool2d with
+// a non-square kernel, stride or padding, dilation != 1 or a non-constant ceil_mode (avgpool2d:
+// count_include_pad=False, divisor_override), non-square
 // adaptive output sizes, add with a scalar or broadcast, other mul shapes, and element-wise ops
 // whose batch dims are unknown (a dim that does not grow linearly with the batch: only dim 0 is
 // rescaled then) get no LayerConfig (LayerInstance::note says why). A traced module with a batch

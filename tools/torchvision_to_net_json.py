@@ -63,7 +63,7 @@ EPOCHS = 10
 
 
 def _single(value, what):
-    """torch.nn stores sizes as tuples; net.json has square kernels, strides and paddings."""
+    """torch.nn stores sizes as tuples; net.json has square strides and pooling kernels."""
     if isinstance(value, (tuple, list)):
         if len(set(value)) != 1:
             raise ValueError(f"{what} {value} is not square")
@@ -71,15 +71,24 @@ def _single(value, what):
     return value
 
 
+def _sides(value):
+    """conv2d's kernel_size and padding: an integer when square, else [height, width]."""
+    if isinstance(value, (tuple, list)):
+        return value[0] if len(set(value)) == 1 else list(value)
+    return value
+
+
 def _conv(m: nn.Conv2d):
     if _single(m.dilation, "dilation") != 1 or m.padding_mode != "zeros":
         raise ValueError("dilated or non-zero-padded conv2d not supported")
+    if isinstance(m.padding, str):
+        raise ValueError(f"string padding '{m.padding}' not supported")
     d = {"type": "conv2d", "out_channels": m.out_channels,
-         "kernel_size": _single(m.kernel_size, "kernel_size")}
+         "kernel_size": _sides(m.kernel_size)}
     if _single(m.stride, "stride") != 1:
         d["stride"] = _single(m.stride, "stride")
-    if _single(m.padding, "padding") != 0:
-        d["padding"] = _single(m.padding, "padding")
+    if _sides(m.padding) != 0:
+        d["padding"] = _sides(m.padding)
     if m.groups != 1:
         d["groups"] = m.groups
     if m.bias is None:

@@ -67,6 +67,65 @@ TEST(LayerConfigTest, ResNetConvAndNonSquareShapes) {
   EXPECT_EQ(OutputShape(rect), (std::vector<int64_t>{1, 1, 4, 3}));
 }
 
+// Inception v3's Mixed_6 1x7 conv: 128 -> 128, kernel (1, 7), padding (0, 3) on 17x17 keeps
+// 17x17; MACs 17*17*128*128*7, weights 128*128*7. Its 7x1 twin swaps the sides.
+TEST(LayerConfigTest, NonSquareConvKernelAndPadding) {
+  LayerConfig wide = Conv(2, 128, 128, 17, 1, 1, 0, 1, false);
+  wide.kernel_width = 7;
+  wide.padding_width = 3;
+  EXPECT_EQ(KernelWidth(wide), 7);
+  EXPECT_EQ(PaddingWidth(wide), 3);
+  EXPECT_EQ(OutputShape(wide), (std::vector<int64_t>{2, 128, 17, 17}));
+  EXPECT_DOUBLE_EQ(ForwardMacs(wide), 2.0 * 17 * 17 * 128 * 128 * 7);
+  EXPECT_DOUBLE_EQ(Sizes(wide).weight_elements, 128.0 * 128 * 7);
+  Validate(wide);
+
+  LayerConfig tall = Conv(2, 128, 128, 17, 7, 1, 3, 1, false);
+  tall.kernel_width = 1;
+  tall.padding_width = 0;
+  EXPECT_EQ(OutputShape(tall), OutputShape(wide));
+  EXPECT_DOUBLE_EQ(ForwardMacs(tall), ForwardMacs(wide));
+  EXPECT_NE(tall, wide);
+
+  // Without padding the sides shrink by their own kernels: W 17 - 7 + 1 = 11, H 17.
+  LayerConfig unpadded = wide;
+  unpadded.padding_width = 0;
+  EXPECT_EQ(OutputShape(unpadded), (std::vector<int64_t>{2, 128, 17, 11}));
+
+  // JSON: the width's fields only when they differ, and back.
+  const nlohmann::json j = ToJson(wide);
+  EXPECT_EQ(j.at("kernel_size"), 1);
+  EXPECT_EQ(j.at("kernel_width"), 7);
+  EXPECT_EQ(j.at("padding"), 0);
+  EXPECT_EQ(j.at("padding_width"), 3);
+  EXPECT_EQ(LayerConfigFromJson(LayerType::kConv2d, j), wide);
+  EXPECT_EQ(KernelWidth(LayerConfigFromJson(LayerType::kConv2d, j)), 7);
+
+  // A square kernel written out explicitly is the square config, with the square text.
+  LayerConfig square = Conv(2, 64, 64, 17, 3, 1, 1);
+  LayerConfig explicit_square = square;
+  explicit_square.kernel_width = 3;
+  explicit_square.padding_width = 1;
+  EXPECT_EQ(explicit_square, square);
+  EXPECT_EQ(ToJson(explicit_square), ToJson(square));
+  EXPECT_FALSE(ToJson(square).contains("kernel_width"));
+  EXPECT_FALSE(ToJson(square).contains("padding_width"));
+
+  // The kernel must fit the padded width; a negative width is an error, not "square".
+  LayerConfig too_wide = wide;
+  too_wide.kernel_width = 24;
+  EXPECT_EQ(test::ConfigErrorOf([&] { Validate(too_wide); }),
+            "conv2d: kernel_width 24 exceeds padded input width 17 + 2*3 = 23");
+  nlohmann::json negative = j;
+  negative["padding_width"] = -1;
+  EXPECT_EQ(test::ConfigErrorOf([&] { LayerConfigFromJson(LayerType::kConv2d, negative, "x"); }),
+            "x: padding_width must be >= 0, got -1");
+  negative["padding_width"] = 0;
+  negative["kernel_width"] = 0;
+  EXPECT_EQ(test::ConfigErrorOf([&] { LayerConfigFromJson(LayerType::kConv2d, negative, "x"); }),
+            "x: kernel_width must be > 0, got 0");
+}
+
 // MobileNet depthwise conv: groups = in = out = 32, 3x3 on 112, padding 1: 112*112*32*1*9.
 TEST(LayerConfigTest, DepthwiseConvCountsOneInputChannelPerGroup) {
   const LayerConfig c = Conv(1, 32, 32, 112, 3, 1, 1, 32);
@@ -289,9 +348,12 @@ TEST(LayerConfigTest, JsonRoundTripForEveryType) {
   for (const LayerConfig& c :
        {Conv(8, 3, 16, 32, 3, 1, 1, 1, false), MaxPool(2, 5, 9, 3, 2, 1), Linear(4, 7, 9)}) {
     const nlohmann::json j = ToJson(c);
-    // Exactly the fields of the type; input_grad only when false, ceil_mode only when true.
+    // Exactly the fields of the type; input_grad only when false, ceil_mode only when true,
+    // kernel_width and padding_width only when not square.
     for (const std::string& key : FieldNames(c.type))
-      EXPECT_EQ(j.contains(key), key != "input_grad" && key != "ceil_mode") << key;
+      EXPECT_EQ(j.contains(key), key != "input_grad" && key != "ceil_mode" &&
+                                     key != "kernel_width" && key != "padding_width")
+          << key;
     EXPECT_EQ(LayerConfigFromJson(c.type, j), c);
     EXPECT_EQ(LayerConfigFromJson(c.type, nlohmann::json::parse(j.dump())), c);
     LayerConfig first = c;

@@ -158,7 +158,8 @@ TEST(SweepTest, RejectsBadFilesNamingParameterAndValue) {
        ": vary: unknown key 'step' (expected parameter, values, range)"},
       {With(GoodConv(), [](json& d) { d["defaults"]["dilation"] = 1; }),
        ": defaults: unknown key 'dilation' (expected batch_size, in_channels, out_channels, "
-       "height, width, kernel_size, stride, padding, groups, bias, input_grad)"},
+       "height, width, kernel_size, stride, padding, groups, bias, input_grad, "
+       "kernel_width, padding_width)"},
       {With(GoodConv(), [](json& d) { d["defaults"].erase("stride"); }),
        ": defaults: missing key 'stride'"},
       {With(GoodConv(), [](json& d) { d["defaults"]["height"] = 16; }),
@@ -180,10 +181,12 @@ TEST(SweepTest, RejectsBadFilesNamingParameterAndValue) {
        "softmax, layer_norm, contiguous, scale, bmm, embedding, select or mean)"},
       {With(GoodConv(), [](json& d) { d["vary"]["parameter"] = "dilation"; }),
        ": vary.parameter: cannot vary 'dilation' of conv2d (expected batch_size, in_channels, "
-       "out_channels, height, width, kernel_size, stride, padding, groups, image_size)"},
+       "out_channels, height, width, kernel_size, stride, padding, groups, kernel_width, "
+       "padding_width, image_size)"},
       {With(GoodConv(), [](json& d) { d["vary"]["parameter"] = "bias"; }),
        ": vary.parameter: cannot vary 'bias' of conv2d (expected batch_size, in_channels, "
-       "out_channels, height, width, kernel_size, stride, padding, groups, image_size)"},
+       "out_channels, height, width, kernel_size, stride, padding, groups, kernel_width, "
+       "padding_width, image_size)"},
       {With(GoodConv(),
             [](json& d) {
               d["vary"]["range"] = {1, 3, 1};

@@ -241,6 +241,25 @@ TEST(FeaturesTest, NonSquareInputUsesGeometricMeanOfPaddedSides) {
   EXPECT_DOUBLE_EQ(FeatureValues(c)[3], std::sqrt(96.0));
 }
 
+// Inception v3's 1x7 conv: the kernel side is sqrt(1 * 7), the input side uses each side's own
+// padding, and MACs and weights count the 7 kernel elements.
+TEST(FeaturesTest, NonSquareKernelUsesGeometricMeanOfItsSides) {
+  LayerConfig c = Conv();  // 2 x 3 -> 8, 10x10
+  c.kernel_size = 1;
+  c.padding = 0;
+  c.kernel_width = 7;
+  c.padding_width = 3;
+  const std::vector<double> v = FeatureValues(c);
+  EXPECT_DOUBLE_EQ(v[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "kernel_size"))],
+                   std::sqrt(7.0));
+  EXPECT_DOUBLE_EQ(v[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "input_size"))],
+                   std::sqrt(10.0 * 16.0));
+  EXPECT_DOUBLE_EQ(v[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "macs"))],
+                   2.0 * 8 * 10 * 10 * 3 * 7);
+  EXPECT_DOUBLE_EQ(v[static_cast<size_t>(FeatureIndex(LayerType::kConv2d, "weight_elements"))],
+                   8.0 * 3 * 7 + 8);
+}
+
 TEST(FeaturesTest, PoolAndLinearFeatures) {
   LayerConfig pool;
   pool.type = LayerType::kMaxPool2d;

@@ -84,6 +84,22 @@ TEST(LayerRunnerTest, DepthwiseConv2d) {
   ExpectRunsWithGradients(c, {{"input", {2, 8, 12, 15}}, {"weight", {8, 1, 3, 3}}, {"bias", {8}}});
 }
 
+// Inception v3's 1x7 and 7x1 convs: the weight has the kernel's (height, width), and the
+// output core's shape (a swapped kernel or padding would change both).
+TEST(LayerRunnerTest, NonSquareConv2d) {
+  LayerConfig wide = Conv(2, 3, 4, 9, 1, 1, 0, 1, true);
+  wide.kernel_width = 7;
+  wide.padding_width = 2;  // W 12 + 4 - 7 + 1 = 10
+  ExpectRunsWithGradients(wide,
+                          {{"input", {2, 3, 9, 12}}, {"weight", {4, 3, 1, 7}}, {"bias", {4}}});
+  EXPECT_EQ(OutputShape(wide), (Shape{2, 4, 9, 10}));
+  LayerConfig tall = Conv(2, 3, 4, 9, 7, 1, 3, 1, false);
+  tall.kernel_width = 1;
+  tall.padding_width = 0;
+  ExpectRunsWithGradients(tall, {{"input", {2, 3, 9, 12}}, {"weight", {4, 3, 7, 1}}});
+  EXPECT_EQ(OutputShape(tall), (Shape{2, 4, 9, 12}));
+}
+
 TEST(LayerRunnerTest, MaxPool2dHasInputGradientOnly) {
   ExpectRunsWithGradients(Pool(2, 3, 8, 2, 2, 0), {{"input", {2, 3, 8, 10}}});
   ExpectRunsWithGradients(Pool(1, 4, 13, 3, 2, 1), {{"input", {1, 4, 13, 15}}});

@@ -127,6 +127,15 @@ TEST(NetShapesTest, EveryLayerTypeAndBlockAsLibTorchBuildsIt) {
           {"type": "conv2d", "out_channels": 7, "kernel_size": 3, "padding": 1}]}]},
       {"type": "flatten"}, {"type": "linear", "out_features": 2}])",
                          9));
+  // Inception v3's factorised 7x7: a 1x7 and a 7x1 conv, each padded to keep 17x17, then an
+  // unpadded 1x3 that narrows the width only.
+  ExpectSameLayers(Parse(R"([
+      {"type": "conv2d", "out_channels": 4, "kernel_size": [1, 7], "padding": [0, 3]},
+      {"type": "conv2d", "out_channels": 5, "kernel_size": [7, 1], "padding": [3, 0],
+       "bias": false},
+      {"type": "conv2d", "out_channels": 2, "kernel_size": [1, 3], "stride": 2},
+      {"type": "flatten"}, {"type": "linear", "out_features": 2}])",
+                         17));
   // A batch of 1 makes batchnorm2d's config invalid on a 1x1 input (one value per channel).
   NetSpec one = Parse(R"([{"type": "adaptive_avgpool2d", "output_size": 1},
                           {"type": "batchnorm2d"}, {"type": "flatten", "start_dim": 2},
@@ -209,34 +218,37 @@ std::string ErrorOf(const std::function<void()>& f) {
 }
 
 TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
-  for (const char* layers : {
-           R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 3},
+  for (
+      const char* layers : {
+          R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 3},
                {"type": "maxpool2d", "kernel_size": 2},
                {"type": "conv2d", "name": "late", "out_channels": 4, "kernel_size": 5}])",
-           R"([{"type": "sequential", "name": "features", "layers": [
+          R"([{"type": "sequential", "name": "features", "layers": [
                {"type": "maxpool2d", "kernel_size": 4}, {"type": "avgpool2d", "kernel_size": 3}]}])",
-           R"([{"type": "residual", "name": "block", "activation": "relu", "layers": [
+          R"([{"type": "residual", "name": "block", "activation": "relu", "layers": [
                {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "stride": 2,
                 "padding": 1}]}])",
-           R"([{"type": "linear", "out_features": 2}])",
-           R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 1, "groups": 2}])",
-           R"([{"type": "flatten"}, {"type": "squeeze_excitation", "squeeze_channels": 2}])",
-           R"([{"type": "flatten", "start_dim": 4}])",
-           R"([{"type": "concat", "name": "mixed", "branches": [
+          R"([{"type": "linear", "out_features": 2}])",
+          R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 1, "groups": 2}])",
+          R"([{"type": "flatten"}, {"type": "squeeze_excitation", "squeeze_channels": 2}])",
+          R"([{"type": "flatten", "start_dim": 4}])",
+          R"([{"type": "concat", "name": "mixed", "branches": [
                {"type": "conv2d", "out_channels": 2, "kernel_size": 1},
                {"type": "conv2d", "out_channels": 2, "kernel_size": 3}]}])",
-           R"([{"type": "flatten"}, {"type": "flatten", "start_dim": 2}])",
-           // a transformer encoder layer takes (N, S, D) with D divisible by nhead
-           R"([{"type": "flatten", "start_dim": 2},
+          R"([{"type": "flatten"}, {"type": "flatten", "start_dim": 2}])",
+          // a transformer encoder layer takes (N, S, D) with D divisible by nhead
+          R"([{"type": "flatten", "start_dim": 2},
                {"type": "transformer_encoder_layer", "name": "enc", "nhead": 5}])",
-           R"([{"type": "transformer_encoder_layer", "nhead": 1}])",
-           R"([{"type": "channel_shuffle", "groups": 2}])",
-           R"([{"type": "flatten"}, {"type": "channel_shuffle", "groups": 3}])",
-           // mean and select: never the batch dim, dims in range and adjacent, index in range
-           R"([{"type": "mean", "dim": 0}])", R"([{"type": "mean", "dim": [1, 3]}])",
-           R"([{"type": "mean", "dim": [2, -2]}])", R"([{"type": "mean", "dim": 4}])",
-           R"([{"type": "select", "dim": 1, "index": 3}])",
-           R"([{"type": "select", "dim": -5, "index": 0}])"}) {
+          R"([{"type": "transformer_encoder_layer", "nhead": 1}])",
+          R"([{"type": "channel_shuffle", "groups": 2}])",
+          R"([{"type": "flatten"}, {"type": "channel_shuffle", "groups": 3}])",
+          // mean and select: never the batch dim, dims in range and adjacent, index in range
+          R"([{"type": "mean", "dim": 0}])", R"([{"type": "mean", "dim": [1, 3]}])",
+          R"([{"type": "mean", "dim": [2, -2]}])", R"([{"type": "mean", "dim": 4}])",
+          R"([{"type": "select", "dim": 1, "index": 3}])",
+          R"([{"type": "select", "dim": -5, "index": 0}])",
+          // a non-square kernel wider than the padded width (8 + 2*1)
+          R"([{"type": "conv2d", "out_channels": 2, "kernel_size": [1, 11], "padding": [0, 1]}])"}) {
     const NetSpec spec = Parse(layers);
     const std::string built = ErrorOf([&] { LayersFromNetSpec(spec); });
     EXPECT_NE(built, "no ConfigError") << layers;
@@ -254,6 +266,12 @@ TEST(NetShapesTest, BadGeometriesGiveLibTorchBuildersErrors) {
             }),
             "net.json: layers[0].layers[0] (transformer_encoder_layer, encoder.0): expects a 3-D "
             "input (N, S, D), got [4, 3, 8, 8]");
+  EXPECT_EQ(ErrorOf([&] {
+              LayerShapesFromNetSpec(Parse(R"([{"type": "conv2d", "name": "wide",
+                  "out_channels": 2, "kernel_size": [1, 11], "padding": [0, 1]}])"));
+            }),
+            "net.json: layer 0 (conv2d, wide): kernel_width 11 exceeds padded input width 8 + 2*1 "
+            "= 10");
   EXPECT_EQ(ErrorOf([&] {
               LayerShapesFromNetSpec(Parse(R"([{"type": "channel_shuffle", "groups": 2}])"));
             }),

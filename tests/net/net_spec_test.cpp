@@ -70,6 +70,36 @@ TEST(NetSpecTest, ParsesFieldsAndTorchDefaults) {
   EXPECT_EQ(spec.layers[4].output_width, 5);
 }
 
+// conv2d's kernel_size and padding are an integer or [height, width], as torch.nn.Conv2d's.
+TEST(NetSpecTest, ParsesNonSquareConvKernelsAndPadding) {
+  nlohmann::json j = TinyNet();
+  j["layers"][0]["kernel_size"] = {1, 7};
+  j["layers"][0]["padding"] = {0, 3};
+  const NetSpec spec = ParseNetSpec(j, "net.json");
+  const NetLayerSpec& conv = spec.layers[0];
+  EXPECT_EQ(conv.kernel_size, 1);
+  EXPECT_EQ(conv.kernel_width, 7);
+  EXPECT_EQ(conv.padding, 0);
+  EXPECT_EQ(conv.padding_width, 3);
+
+  j["layers"][0]["kernel_size"] = 5;
+  j["layers"][0].erase("padding");
+  const NetLayerSpec square = ParseNetSpec(j, "net.json").layers[0];
+  EXPECT_EQ(square.kernel_width, 5);
+  EXPECT_EQ(square.padding, 0);
+  EXPECT_EQ(square.padding_width, 0);
+
+  j["layers"][0]["kernel_size"] = {1, 7, 7};
+  EXPECT_EQ(ErrorOf(j),
+            "net.json: layer 0 (conv2d): kernel_size must be an integer or [height, width], got "
+            "[1,7,7]");
+  j["layers"][0]["kernel_size"] = {1, 0};
+  EXPECT_EQ(ErrorOf(j), "net.json: layer 0 (conv2d): kernel_size must be > 0, got [1,0]");
+  j["layers"][0]["kernel_size"] = 3;
+  j["layers"][0]["padding"] = {1, -1};
+  EXPECT_EQ(ErrorOf(j), "net.json: layer 0 (conv2d): padding must be >= 0, got [1,-1]");
+}
+
 TEST(NetSpecTest, ParsesBlocksWithNestedLocations) {
   nlohmann::json j = TinyNet();
   j["layers"] = nlohmann::json::parse(R"([

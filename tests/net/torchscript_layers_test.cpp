@@ -355,9 +355,17 @@ torch.jit.trace(Odd().eval(), torch.randn(8, 3, 9, 9)).save(")" +
   for (const LayerInstance& l : layers) by_path[l.path] = &l;
   ASSERT_EQ(by_path.count("wide"), 1u);
   EXPECT_EQ(by_path["wide"]->type, "conv2d");
-  EXPECT_FALSE(by_path["wide"]->config.has_value());
-  EXPECT_EQ(by_path["wide"]->note, "non-square kernel 1x3");
-  EXPECT_DOUBLE_EQ(by_path["wide"]->forward_macs, 8.0 * 4 * 9 * 9 * 3 * 3);
+  // A non-square kernel and padding map (Inception v3's 1x7 / 7x1): the height's in
+  // kernel_size / padding, the width's in kernel_width / padding_width.
+  ASSERT_TRUE(by_path["wide"]->config.has_value()) << by_path["wide"]->note;
+  const LayerConfig& wide = *by_path["wide"]->config;
+  EXPECT_EQ(wide.kernel_size, 1);
+  EXPECT_EQ(KernelWidth(wide), 3);
+  EXPECT_EQ(wide.padding, 0);
+  EXPECT_EQ(PaddingWidth(wide), 1);
+  EXPECT_EQ(OutputShape(wide), (std::vector<int64_t>{8, 4, 9, 9}));
+  EXPECT_DOUBLE_EQ(by_path["wide"]->forward_macs, 8.0 * 4 * 9 * 9 * 3 * (1 * 3));
+  EXPECT_DOUBLE_EQ(ForwardMacs(wide), 8.0 * 4 * 9 * 9 * 3 * (1 * 3));
   ASSERT_EQ(by_path.count("dilated"), 1u);
   EXPECT_FALSE(by_path["dilated"]->config.has_value());
   EXPECT_EQ(by_path["dilated"]->note, "dilation [2, 2] is not modelled");
