@@ -18,6 +18,7 @@
 #include "core/errors.h"
 #include "core/file_read.h"
 #include "net/activations.h"
+#include "net/einsum_matmul.h"
 
 namespace lj {
 namespace {
@@ -215,6 +216,9 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         // Only a product of two batches of matrices with equal leading dims (Swin's 4-D
         // q @ k^T); by a 2-D weight or broadcast it stays aten::matmul (MatmulNotBatched).
         {"aten::matmul", T::kBmm},
+        // Only a batched matrix product of two operands (MaxViT's attention); any other
+        // equation stays aten::einsum (net/einsum_matmul.h).
+        {"aten::einsum", T::kBmm},
         // Only a dense embedding of 2-D ids; sparse=True or other ranks get a note (SetEmbedding).
         {"aten::embedding", T::kEmbedding},
         // Along any dim (SetSelect): ViT's class token x[:, 0], Swin's qkv[0].
@@ -534,32 +538,58 @@ class GraphReader {
     return NumElements(Shape(v, file_));
   }
 
-  // The scaled shapes of a matmul's or bmm's two operands; false when either is not a tensor
-  // with recorded sizes. *resolved: whether the batch dims of both are known (BatchScaling).
+  // The scaled shapes of a matmul's or bmm's two operands, or of the batched matmul an einsum
+  // of two operands is (net/einsum_matmul.h); false when either is not a tensor with recorded
+  // sizes or the einsum is no batched matmul (the reason in *why). *resolved: whether the
+  // batch dims of both are known (BatchScaling).
   bool MatmulOperands(const Node* n, std::vector<int64_t>* a, std::vector<int64_t>* b,
-                      bool* resolved) const {
-    if (n->inputs().size() < 2 || !IsTensor(n->input(0)) || !IsTensor(n->input(1))) return false;
-    const std::optional<std::vector<int64_t>> raw_a = ConcreteSizes(n->input(0));
-    const std::optional<std::vector<int64_t>> raw_b = ConcreteSizes(n->input(1));
+                      bool* resolved, std::string* why = nullptr) const {
+    const bool einsum = n->kind() == c10::Symbol::fromQualString("aten::einsum");
+    std::vector<const Value*> operands;
+    if (einsum && n->inputs().size() >= 2 &&
+        n->input(1)->node()->kind() == c10::prim::ListConstruct) {
+      for (const Value* v : n->input(1)->node()->inputs()) operands.push_back(v);
+    } else if (!einsum) {
+      for (const Value* v : n->inputs()) operands.push_back(v);
+    }
+    if (operands.size() < 2 || (einsum && operands.size() != 2) || !IsTensor(operands[0]) ||
+        !IsTensor(operands[1])) {
+      if (why && einsum) *why = "not two tensor operands";
+      return false;
+    }
+    const std::optional<std::vector<int64_t>> raw_a = ConcreteSizes(operands[0]);
+    const std::optional<std::vector<int64_t>> raw_b = ConcreteSizes(operands[1]);
     if (!raw_a || !raw_b) return false;
     bool resolved_a = false;
     bool resolved_b = false;
-    *a = scaling_.Scale(n->input(0), *raw_a, &resolved_a);
-    *b = scaling_.Scale(n->input(1), *raw_b, &resolved_b);
+    *a = scaling_.Scale(operands[0], *raw_a, &resolved_a);
+    *b = scaling_.Scale(operands[1], *raw_b, &resolved_b);
     *resolved = resolved_a && resolved_b;
+    if (!einsum) return true;
+    const auto iv = torch::jit::toIValue(n->input(0));
+    std::string reason;
+    const std::optional<lj::EinsumMatmulShapes> shapes =
+        iv && iv->isString() ? lj::EinsumAsBatchedMatmul(iv->toStringRef(), *a, *b, &reason)
+                             : std::nullopt;
+    if (!shapes) {
+      if (why) *why = reason.empty() ? "the equation is not a constant string" : reason;
+      return false;
+    }
+    *a = shapes->a;
+    *b = shapes->b;
     return true;
   }
 
-  // Why an aten::matmul is not a batched matmul of two (b1, ..., bj, n, k) x (b1, ..., bj, k, m)
-  // operands, naming the op, its operands' shapes (at the batch size) and its source line;
-  // "" when it is one (then it maps to bmm).
+  // Why an aten::matmul (or aten::einsum) is not a batched matmul of two (b1, ..., bj, n, k) x
+  // (b1, ..., bj, k, m) operands, naming the op, its operands' shapes (at the batch size) and
+  // its source line; "" when it is one (then it maps to bmm).
   std::string MatmulNotBatched(const Node* n) const {
     std::vector<int64_t> a;
     std::vector<int64_t> b;
     bool resolved = false;
     std::string why;
-    if (!MatmulOperands(n, &a, &b, &resolved)) {
-      why = "an operand is not a tensor with recorded sizes";
+    if (!MatmulOperands(n, &a, &b, &resolved, &why)) {
+      if (why.empty()) why = "an operand is not a tensor with recorded sizes";
     } else if (a.size() < 3 || b.size() < 3) {
       why = "a product with a " + std::to_string(std::min(a.size(), b.size())) +
             "-D operand (a weight or a vector) is not modelled; only batches of matrices of "
@@ -695,8 +725,9 @@ class GraphReader {
     const std::string kind = n->kind().toQualString();
     LayerInstance li;
     SetLayerType(li, TypeName(n));
-    if (kind == "aten::matmul") {
-      // By a weight or with broadcast leading dims: no layer type, the reason in the note.
+    if (kind == "aten::matmul" || kind == "aten::einsum") {
+      // By a weight, with broadcast leading dims or another equation: no layer type, the
+      // reason in the note.
       const std::string why = MatmulNotBatched(n);
       if (!why.empty()) {
         SetLayerType(li, kind);

@@ -25,7 +25,9 @@
 // where the input's layout at a batch > 1 is not contiguous, else no cost: ContiguousConfig),
 // bmm -> bmm, matmul of two batches of matrices with equal leading dims (at the batch size)
 // -> bmm (a matmul by a 2-D operand or with broadcast leading dims keeps its name, with a note
-// naming the operands' shapes and the source line);
+// naming the operands' shapes and the source line), einsum of two operands that is a batched
+// matrix product (MaxViT's "BGHID,BGHJD->BGHIJ", net/einsum_matmul.h) -> bmm (another equation
+// keeps the name aten::einsum, with a note naming the equation and why);
 // embedding -> embedding (sparse=True, or indices not 2-D: the type with no config and a note
 // naming the op, its operands and the source line);
 // the views flatten, view, reshape, permute, transpose, t, unsqueeze and squeeze -> flatten (no

@@ -868,6 +868,57 @@ torch.jit.trace(Attention().eval(), torch.randn(2, 8, 3, 2), check_trace=False).
   }
 }
 
+// MaxViT's attention writes its two products as einsums: both map to bmm with the batch
+// B x G x H scaled to the batch size; an einsum that is no batched matmul keeps its name and
+// says why.
+TEST(TorchScriptLimitsTest, BatchedMatmulEinsumsAreBmm) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "einsum.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class WindowAttention(nn.Module):
+    def forward(self, x):  # x (N, 6, 6, 4) -> (N, 2, 3, 6, 4): (B, G, H, P, D)
+        x = x.unflatten(1, (2, 3))
+        q = x * 0.5
+        s = torch.einsum("B G H I D, B G H J D -> B G H I J", q, x)  # (N, 2, 3, 6, 6)
+        o = torch.einsum("B G H I J, B G H J D -> B G H I D", s.softmax(-1), x)
+        d = torch.einsum("bghid,bghid->bghi", o, x)  # a row-wise dot product: no matmul
+        return o.sum() + d.sum()
+torch.jit.trace(WindowAttention().eval(), torch.randn(2, 6, 6, 4),
+                check_trace=False).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  for (int64_t batch : {1, 5}) {
+    SCOPED_TRACE(batch);
+    const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {6, 6, 4}, batch);
+    std::vector<const LayerInstance*> bmms;
+    std::vector<const LayerInstance*> einsums;
+    for (const LayerInstance& l : layers) {
+      if (l.type == "bmm") bmms.push_back(&l);
+      if (l.type == "aten::einsum") einsums.push_back(&l);
+    }
+    ASSERT_EQ(bmms.size(), 2u);
+    for (const LayerInstance* l : bmms) {
+      EXPECT_EQ(l->source, "aten::einsum");
+      ASSERT_TRUE(l->config.has_value()) << l->path << ": " << l->note;
+      EXPECT_DOUBLE_EQ(l->forward_macs, ForwardMacs(*l->config));
+    }
+    EXPECT_EQ(*bmms[0]->config, test::Bmm(batch * 2 * 3, 6, 4, 6));
+    EXPECT_EQ(bmms[0]->output_shape, (std::vector<int64_t>{batch, 2, 3, 6, 6}));
+    EXPECT_EQ(*bmms[1]->config, test::Bmm(batch * 2 * 3, 6, 6, 4));
+    ASSERT_EQ(einsums.size(), 1u);
+    EXPECT_FALSE(einsums[0]->config.has_value());
+    EXPECT_FALSE(einsums[0]->no_cost);
+    EXPECT_NE(einsums[0]->note.find("equation 'bghid,bghid->bghi' is not a batched matrix "
+                                    "product"),
+              std::string::npos)
+        << einsums[0]->note;
+    EXPECT_NE(einsums[0]->note.find(".py:"), std::string::npos) << einsums[0]->note;
+  }
+}
+
 // ViT's class token x[:, 0] of (N, T, D) is traced as a full aten::slice along dim 0 and an
 // aten::select along dim 1. Both run in eager training (SliceBackward0, SelectBackward0): the
 // select is a select of (N, T, 1, D), the full slice a select of one channel of
