@@ -148,10 +148,9 @@ std::string CheckGeometry(const LayerConfig& c) {
       int64_t side;
       int64_t padding;
     };
-    for (const Side& s :
-         {Side{"kernel_size", c.kernel_size, "height", c.height, c.padding},
-          Side{c.kernel_width == LayerConfig::kSquare ? "kernel_size" : "kernel_width",
-               KernelWidth(c), "width", c.width, PaddingWidth(c)}}) {
+    for (const Side& s : {Side{"kernel_size", c.kernel_size, "height", c.height, c.padding},
+                          Side{KernelWidth(c) == c.kernel_size ? "kernel_size" : "kernel_width",
+                               KernelWidth(c), "width", c.width, PaddingWidth(c)}}) {
       if (s.kernel > s.side + 2 * s.padding) {
         return std::string(s.kernel_name) + " " + std::to_string(s.kernel) +
                " exceeds padded input " + s.side_name + " " + std::to_string(s.side) + " + 2*" +

@@ -93,8 +93,8 @@ std::optional<EinsumMatmulShapes> EinsumAsBatchedMatmul(std::string_view equatio
   // The contracted label: in both operands' last two, not in the output.
   const auto inner_it = std::find_if(a_tail.begin(), a_tail.end(),
                                      [&](char l) { return Has(b_tail, l) && !Has(lo, l); });
-  if (inner_it == a_tail.end() || !Has(a_tail, row) || Has(b_tail, row) ||
-      !Has(b_tail, column) || Has(a_tail, column)) {
+  if (inner_it == a_tail.end() || !Has(a_tail, row) || Has(b_tail, row) || !Has(b_tail, column) ||
+      Has(a_tail, column)) {
     *why = "equation '" + compact +
            "' is not (rows, inner) x (inner, columns) -> (rows, columns) over its last two "
            "labels";
@@ -105,8 +105,7 @@ std::optional<EinsumMatmulShapes> EinsumAsBatchedMatmul(std::string_view equatio
                            char label) { return sizes[labels.find(label)]; };
   if (size_of(la, a, inner) != size_of(lb, b, inner)) {
     *why = "contracted label '" + std::string(1, inner) + "' of '" + compact + "' has sizes " +
-           std::to_string(size_of(la, a, inner)) + " and " +
-           std::to_string(size_of(lb, b, inner));
+           std::to_string(size_of(la, a, inner)) + " and " + std::to_string(size_of(lb, b, inner));
     return std::nullopt;
   }
   EinsumMatmulShapes shapes;

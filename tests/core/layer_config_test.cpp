@@ -116,6 +116,12 @@ TEST(LayerConfigTest, NonSquareConvKernelAndPadding) {
   too_wide.kernel_width = 24;
   EXPECT_EQ(test::ConfigErrorOf([&] { Validate(too_wide); }),
             "conv2d: kernel_width 24 exceeds padded input width 17 + 2*3 = 23");
+  // A square kernel given with both sides (as net.json gives it) is named as written.
+  LayerConfig narrow = explicit_square;
+  narrow.width = 2;
+  narrow.padding = narrow.padding_width = 0;
+  EXPECT_EQ(test::ConfigErrorOf([&] { Validate(narrow); }),
+            "conv2d: kernel_size 3 exceeds padded input width 2 + 2*0 = 2");
   nlohmann::json negative = j;
   negative["padding_width"] = -1;
   EXPECT_EQ(test::ConfigErrorOf([&] { LayerConfigFromJson(LayerType::kConv2d, negative, "x"); }),

@@ -22,8 +22,8 @@ TEST(EinsumMatmulTest, MaxVitScoresAndValuesAreBatchedMatmuls) {
   EXPECT_EQ(scores->a, (Shape{2, 3, 4, 49, 32}));
   EXPECT_EQ(scores->b, (Shape{2, 3, 4, 32, 49}));
 
-  const auto values = EinsumAsBatchedMatmul("BGHIJ,BGHJD->BGHID", {2, 3, 4, 49, 49},
-                                            {2, 3, 4, 49, 32}, &why);
+  const auto values =
+      EinsumAsBatchedMatmul("BGHIJ,BGHJD->BGHID", {2, 3, 4, 49, 49}, {2, 3, 4, 49, 32}, &why);
   ASSERT_TRUE(values.has_value()) << why;
   EXPECT_EQ(values->a, (Shape{2, 3, 4, 49, 49}));
   EXPECT_EQ(values->b, (Shape{2, 3, 4, 49, 32}));
