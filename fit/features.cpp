@@ -130,20 +130,20 @@ bool IsGateFeature(LayerType type, int index) {
                         index == FeatureIndex(type, "parallel_region") || index == BiasIndex(type));
 }
 
-double PaddedInputSize(const LayerConfig& c) {
-  const double h = static_cast<double>(c.height + 2 * c.padding);
-  const double w = static_cast<double>(c.width + 2 * PaddingWidth(c));
-  return h == w ? h : std::sqrt(h * w);
+// The side of the square with the area of an h x w rectangle: h when square, else sqrt(h * w).
+double SquareSide(int64_t h, int64_t w) {
+  return h == w ? static_cast<double>(h)
+                : std::sqrt(static_cast<double>(h) * static_cast<double>(w));
 }
 
-// The side of the square kernel with the same area: kernel_size, or sqrt(k_h * k_w) for a
-// non-square conv2d kernel (Inception v3's 1x7 is sqrt(7)), as PaddedInputSize does for the
-// input; MACs, weights and the output size carry the exact shape.
-double KernelSide(const LayerConfig& c) {
-  const double h = static_cast<double>(c.kernel_size);
-  const double w = static_cast<double>(KernelWidth(c));
-  return h == w ? h : std::sqrt(h * w);
+double PaddedInputSize(const LayerConfig& c) {
+  return SquareSide(c.height + 2 * c.padding, c.width + 2 * PaddingWidth(c));
 }
+
+// A non-square conv2d kernel (Inception v3's 1x7) as the square kernel of the same area,
+// sqrt(k_h * k_w), as PaddedInputSize does for the input; MACs, weights and the output size
+// carry the exact shape.
+double KernelSide(const LayerConfig& c) { return SquareSide(c.kernel_size, KernelWidth(c)); }
 
 // Enumerates exponent vectors of n base features with total degree exactly `degree`, in
 // lexicographic order of the (non-decreasing) feature index sequence.

@@ -6,11 +6,11 @@
 namespace lj {
 namespace {
 
-// The labels of one einsum term, spaces removed; "" in *why when a character is not a letter.
+// The labels of one einsum term (of `equation`, spaces already removed); "" and the reason in
+// *why when a character is not a letter or a label repeats.
 std::string Labels(std::string_view term, const std::string& equation, std::string* why) {
   std::string labels;
   for (char ch : term) {
-    if (ch == ' ') continue;
     if (!std::isalpha(static_cast<unsigned char>(ch))) {
       *why = "equation '" + equation + "' has '" + std::string(1, ch) +
              "' (an ellipsis or not a letter)";

@@ -37,13 +37,12 @@ struct LayerInstance {
   // no dilation), maxpool2d and avgpool2d (square kernel, stride and padding, no dilation;
   // avgpool2d with count_include_pad and no divisor_override), linear (on N-D input: batch_size =
   // the product of the leading dimensions), batchnorm2d, layer_norm, the activations,
-  // adaptive_avgpool2d (square output), add (two operands of one shape), mul ((N, C, H, W) * (N, C,
-  // 1, 1) or
-  // * (C, 1, 1)), cat, dropout (p > 0), bmm (TorchScript's batched matmuls) and embedding
-  // (token ids of net.json's sequence input, TorchScript's aten::embedding). 2-D inputs (N, F)
-  // of the element-wise types are (N, F, 1, 1), other ranks ElementwiseConfig's
-  // (N, d1 x ... x dk, 1, L). Unset for no-cost layers and for geometries the core cannot
-  // describe (then `note` says why).
+  // adaptive_avgpool2d (square output), add (two operands of one shape), mul
+  // ((N, C, H, W) * (N, C, 1, 1) or * (C, 1, 1)), cat, dropout (p > 0), bmm (TorchScript's
+  // batched matmuls) and embedding (token ids of net.json's sequence input, TorchScript's
+  // aten::embedding). 2-D inputs (N, F) of the element-wise types are (N, F, 1, 1), other
+  // ranks ElementwiseConfig's (N, d1 x ... x dk, 1, L). Unset for no-cost layers and for geometries
+  // the core cannot describe (then `note` says why).
   std::optional<LayerConfig> config;
   // Why config is unset for a layer of a known type that costs something, e.g. "dilation 2 is
   // not modelled"; empty otherwise.

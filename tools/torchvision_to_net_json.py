@@ -62,20 +62,20 @@ DATASET_SIZE = 50000  # CIFAR-10 training set
 EPOCHS = 10
 
 
-def _single(value, what):
-    """torch.nn stores sizes as tuples; net.json has square strides and pooling kernels."""
-    if isinstance(value, (tuple, list)):
-        if len(set(value)) != 1:
-            raise ValueError(f"{what} {value} is not square")
-        return value[0]
-    return value
-
-
 def _sides(value):
-    """conv2d's kernel_size and padding: an integer when square, else [height, width]."""
+    """torch.nn stores sizes as tuples: an integer when square, else [height, width] (conv2d's
+    kernel_size and padding in net.json)."""
     if isinstance(value, (tuple, list)):
         return value[0] if len(set(value)) == 1 else list(value)
     return value
+
+
+def _single(value, what):
+    """net.json has square strides and pooling kernels."""
+    side = _sides(value)
+    if isinstance(side, list):
+        raise ValueError(f"{what} {value} is not square")
+    return side
 
 
 def _conv(m: nn.Conv2d):
