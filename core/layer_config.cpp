@@ -334,6 +334,13 @@ TensorSizes Sizes(const LayerConfig& c) {
       if (d.second_operand == SecondOperand::kChannelScale) s.input_elements += nc;
       s.weight_elements =
           static_cast<double>(d.weights_per_channel) * static_cast<double>(c.in_channels);
+      if (d.second_operand == SecondOperand::kBroadcastBias) {
+        // The (C, H, W) bias: read once per sample in the forward pass, its gradient the sum
+        // of the output gradient over N.
+        const double chw = nchw / static_cast<double>(c.batch_size);
+        s.input_elements += chw;
+        s.weight_elements = chw;
+      }
       break;
     }
     case LayerFamily::kLoss:

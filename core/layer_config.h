@@ -24,7 +24,8 @@
 //                input, weight, bias). A (N, T, D) sequence is (N, D, 1, T) (net/layer_instance.h
 //                LayerNormConfig); a channels-first (N, C, H, W), as ConvNeXt's LayerNorm2d, is
 //                (N, C, H, W): the cost depends on the element count and the normalized size.
-//   relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu, softmax, scale (the activations,
+//   relu, relu6, hardswish, hardsigmoid, sigmoid, silu, gelu, tanh, softmax, scale (the
+//   activations,
 //                role kActivation; scale is x * c with a constant scalar c)
 //                batch_size in_channels height width: the activation on NCHW, out of place
 //                (grad of input); its function: net/activations.cpp
@@ -67,6 +68,9 @@
 //                (grads of a and b)
 //   mul          batch_size in_channels height width: scale * x with x NCHW and scale
 //                (N, C, 1, 1), as the squeeze-excitation product (grads of x and scale)
+//   bias_add     batch_size in_channels height width: x + b with x NCHW and b a (C, H, W) leaf
+//                broadcast over N, as a learnt position embedding or relative-position bias
+//                (grads of x, handed through, and of b: the output gradient summed over N)
 //   dropout      batch_size in_channels height width p_percent: torch::dropout in training mode
 //                with p = p_percent / 100 (grad of input)
 //   cross_entropy
@@ -113,6 +117,13 @@
 //                               block to the backward pass if it matters.
 //   mul                         the SE product (N, C, H, W) * (N, C, 1, 1) -> batch_size N,
 //                               in_channels C, height H, width W of the large operand.
+//   bias_add                    aten::add of a derived x and a constant b (a parameter after
+//                               freezing) whose shape, leading 1s dropped, is x's trailing
+//                               shape: ViT's position embedding (N, T, D) + (1, T, D), MaxViT's
+//                               and Swin's relative-position bias (B, G, H, P, P) + (H, P, P)
+//                               -> batch_size = x's elements / b's elements, and b's shape as
+//                               ElementwiseConfig folds (batch_size, b...) (net/layer_instance.h
+//                               BiasAddConfig).
 //   bmm                         aten::bmm of (B, n, k) and (B, k, m), or aten::matmul of
 //                               (b1, ..., bj, n, k) and (b1, ..., bj, k, m) (equal leading
 //                               dims, no broadcast) -> batch_size b1 x ... x bj, rows n,

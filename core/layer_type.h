@@ -50,8 +50,9 @@ enum class LayerRole { kNetworkLayer, kActivation, kTrainingStep };
 // The operand besides the main input of an element-wise type (its tensor sizes).
 enum class SecondOperand {
   kNone,
-  kSameShape,     // add: a second (N, C, H, W) tensor
-  kChannelScale,  // mul: an (N, C, 1, 1) scale
+  kSameShape,      // add: a second (N, C, H, W) tensor
+  kChannelScale,   // mul: an (N, C, 1, 1) scale
+  kBroadcastBias,  // bias_add: a trainable (C, H, W) tensor broadcast over N
 };
 
 // The feature set fit builds its polynomial terms from (fit/features.h documents each).

@@ -379,6 +379,14 @@ const std::vector<Registration>& Registry() {
          torch::Tensor scale = torch::rand({c.batch_size, c.in_channels, 1, 1}, kFloat);
          return std::make_unique<BinaryOp>(x, scale, "scale", /*is_mul=*/true);
        }},
+      // x + b with b a (C, H, W) leaf broadcast over N: autograd sums the output gradient
+      // over N into b's gradient (a position embedding, a relative-position bias).
+      {LayerType::kBiasAdd,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         torch::Tensor x = torch::randn(Nchw(c), kFloat);
+         torch::Tensor bias = torch::randn({c.in_channels, c.height, c.width}, kFloat);
+         return std::make_unique<BinaryOp>(x, bias, "bias", /*is_mul=*/false);
+       }},
       {LayerType::kDropout,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          return std::make_unique<DropoutOp>(c);

@@ -31,6 +31,10 @@ const std::vector<ActivationOp>& Activations() {
          {"aten::silu", "aten::silu_"}},
         // torch.nn.GELU with approximate='none' (ConvNeXt, ViT, Transformer encoders).
         {LayerType::kGELU, [](const torch::Tensor& x) { return torch::gelu(x); }, {"aten::gelu"}},
+        // torch.nn.Tanh (MaxViT's classifier head, recurrent cells).
+        {LayerType::kTanh,
+         [](const torch::Tensor& x) { return torch::tanh(x); },
+         {"aten::tanh", "aten::tanh_"}},
         // torch.nn.Softmax(dim=-1): over the last dim only (attention's scores (N, heads, L, L),
         // a classifier's (N, F)); its config puts that dim in `width` (ElementwiseConfig).
         {LayerType::kSoftmax,

@@ -53,6 +53,24 @@ std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<i
   return c;
 }
 
+std::optional<LayerConfig> BiasAddConfig(const std::vector<int64_t>& shape,
+                                         const std::vector<int64_t>& bias_shape) {
+  size_t first = 0;  // b's leading 1s broadcast too
+  while (first < bias_shape.size() && bias_shape[first] == 1) ++first;
+  const std::vector<int64_t> bias(bias_shape.begin() + static_cast<std::ptrdiff_t>(first),
+                                  bias_shape.end());
+  if (bias.empty() || bias.size() > shape.size() ||
+      !std::equal(bias.begin(), bias.end(),
+                  shape.end() - static_cast<std::ptrdiff_t>(bias.size()))) {
+    return std::nullopt;
+  }
+  int64_t leading = 1;
+  for (size_t d = 0; d + bias.size() < shape.size(); ++d) leading *= shape[d];
+  std::vector<int64_t> folded{leading};
+  folded.insert(folded.end(), bias.begin(), bias.end());
+  return ElementwiseConfig(LayerType::kBiasAdd, folded);
+}
+
 std::optional<LayerConfig> LayerNormConfig(const std::vector<int64_t>& shape,
                                            int64_t normalized_dims) {
   const auto rank = static_cast<int64_t>(shape.size());

@@ -115,6 +115,16 @@ bool HasKnownType(const LayerInstance& layer);
 // included, so that its runner's softmax over the last dim reduces over L. Not validated.
 std::optional<LayerConfig> ElementwiseConfig(LayerType type, const std::vector<int64_t>& shape);
 
+// The bias_add config of x + b, x of `shape` (at the batch size) and b of `bias_shape`
+// broadcast over x's leading dims: b's shape without its leading 1s must equal x's trailing
+// dims. batch_size = x's elements / b's elements, and b's dims as ElementwiseConfig folds
+// (batch_size, b...): ViT's position embedding (N, T, D) + (1, T, D) is (N, T, 1, D), MaxViT's
+// relative-position bias (B, G, H, P, P) + (1, H, P, P) is (B x G, H, P, P). Empty when b does
+// not broadcast so or is a scalar (mul and div by one are scale; add of one is not modelled).
+// Not validated.
+std::optional<LayerConfig> BiasAddConfig(const std::vector<int64_t>& shape,
+                                         const std::vector<int64_t>& bias_shape);
+
 // The layer_norm config of torch.nn.LayerNorm over the last `normalized_dims` dims of `shape`
 // (torch.nn.functional.layer_norm's normalized_shape): normalized_size = the product of those
 // dims, batch_size = shape[0] (1 when every dim is normalized), height 1, width = the product of

@@ -415,6 +415,19 @@ class Builder {
                          : AnyModule(Select(layer.dims.at(0), layer.index));
             break;
           }
+          case LayerType::kBiasAdd: {  // b of one sample's shape, broadcast over the batch
+            const std::vector<int64_t> shape = AtBatchSize(x);
+            const std::vector<int64_t> sample(shape.begin() + 1, shape.end());
+            config = BiasAddConfig(shape, sample);
+            if (!config) {
+              throw ConfigError(Context(layer, path) +
+                                ": expects an input with a batch dim and "
+                                "at least one more, got " +
+                                ShapeToString(shape));
+            }
+            module = AnyModule(BiasAdd(sample));
+            break;
+          }
           case LayerType::kDropout: {
             if (layer.p > 0) {  // p = 0 is the identity: no cost, no config
               config = Elementwise(t, x);

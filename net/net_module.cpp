@@ -34,6 +34,11 @@ ChannelLayerNormImpl::ChannelLayerNormImpl(int64_t channels, double eps) : eps_(
   bias_ = register_parameter("bias", torch::zeros({channels}));
 }
 
+BiasAddImpl::BiasAddImpl(std::vector<int64_t> sample_shape) {
+  sample_shape.insert(sample_shape.begin(), 1);
+  bias_ = register_parameter("bias", torch::randn(sample_shape) * 0.02);
+}
+
 torch::Tensor ChannelLayerNormImpl::forward(torch::Tensor x) {
   const int64_t c = weight_.size(0);
   if (x.dim() != 4) return torch::layer_norm(x, {c}, weight_, bias_, eps_);

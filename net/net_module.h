@@ -91,6 +91,21 @@ class SelectImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Select);
 
+// x + b with b a learnt tensor of one sample's shape, broadcast over the batch (net.json's
+// bias_add leaf): ViT's position embedding, torch.nn.Parameter of shape (1, T, D), registered
+// as "bias", initialised N(0, 0.02^2) as torchvision's.
+class BiasAddImpl : public torch::nn::Module {
+ public:
+  // sample_shape: x's shape without its batch dim, e.g. {T, D}.
+  explicit BiasAddImpl(std::vector<int64_t> sample_shape);
+  // Throws c10::Error when x's trailing dims are not sample_shape.
+  torch::Tensor forward(const torch::Tensor& x) { return x + bias_; }
+
+ private:
+  torch::Tensor bias_;
+};
+TORCH_MODULE(BiasAdd);
+
 // ShuffleNet's channel shuffle as torchvision 0.14 writes it: x (N, C, H, W) viewed as
 // (N, g, C/g, H, W), transpose(1, 2), contiguous (the copy), viewed back as (N, C, H, W).
 class ChannelShuffleImpl : public torch::nn::Module {

@@ -366,6 +366,19 @@ class ShapeWalker {
           out = shaped.output_shape;
           break;
         }
+        case LayerType::kBiasAdd: {  // b of one sample's shape, broadcast over the batch
+          const std::vector<int64_t> sample(in.begin() + 1, in.end());
+          config = BiasAddConfig(in, sample);
+          if (!config) {
+            throw ConfigError(Context(layer, path) +
+                              ": expects an input with a batch dim and "
+                              "at least one more, got " +
+                              ShapeToString(in));
+          }
+          parameters = NumElements(sample);
+          tensors = 1;
+          break;
+        }
         case LayerType::kDropout:
           if (layer.p > 0) {
             config = Elementwise(t, in);

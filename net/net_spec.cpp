@@ -38,6 +38,7 @@ const std::vector<NetLeaf>& NetLeaves() {
       {LayerType::kEmbedding, {"num_embeddings", "embedding_dim"}, false},
       {LayerType::kMean, {"dim"}, false},
       {LayerType::kSelect, {"dim", "index"}, false},
+      {LayerType::kBiasAdd, {}, false},
   };
   static const std::vector<NetLeaf> kWithActivations = [] {
     std::vector<NetLeaf> leaves = kLeaves;
@@ -267,6 +268,8 @@ void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string&
       }
       break;
     }
+    case LayerType::kBiasAdd:  // no fields: its bias has the shape of one sample
+      break;
     default:  // add and mul (made by blocks), the training steps: no net.json leaf
       throw std::logic_error("net/net_spec.cpp: " + std::string(ToString(type)) +
                              " is not a net.json leaf with fields");

@@ -23,7 +23,7 @@ namespace lj {
 // from the previous layer's output when the network is built.
 struct NetLayerSpec {
   // Leaves: "conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "linear", "batchnorm2d",
-  // "layer_norm", "embedding", "dropout", "mean", "select", "flatten", "relu", "relu6",
+  // "layer_norm", "embedding", "dropout", "mean", "select", "bias_add", "flatten", "relu", "relu6",
   // "hardswish", "hardsigmoid", "sigmoid" (and the other activations). Blocks: "sequential",
   // "residual", "squeeze_excitation", "concat", "channel_shuffle", "transformer_encoder_layer".
   std::string type;

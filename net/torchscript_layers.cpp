@@ -990,9 +990,26 @@ class GraphReader {
     } else if (lt && Describe(*lt).role == LayerRole::kActivation) {
       SetElementwise(&li, *lt);
     } else if (lt == lj::LayerType::kAdd) {
-      // add(self, other, alpha): the residual sum of two tensors of one shape.
+      // add(self, other, alpha): the residual sum of two tensors of one shape, or x + b with
+      // b a constant (a parameter after freezing) broadcast over x's leading dims: bias_add.
+      // That is decided on x's shape at the batch size (at trace batch 1 a position embedding
+      // (1, T, D) has x's shape).
+      const Value* bias = nullptr;
+      for (size_t i = 0; i < 2 && IsTensor(n->input(0)) && IsTensor(n->input(1)); ++i) {
+        if (derived_.count(n->input(1 - i)) && !derived_.count(n->input(i))) bias = n->input(i);
+      }
+      const std::optional<LayerConfig> bias_add =
+          bias ? lj::BiasAddConfig(li.output_shape, Shape(bias, what)) : std::nullopt;
       if (!IsTensor(n->input(1)) || !IsTensor(n->input(0))) {
         li.note = "adds a scalar; only the sum of two tensors is modelled";
+      } else if (bias_add) {
+        SetLayerType(li, lj::ToString(lj::LayerType::kBiasAdd));
+        SetConfig(&li, *bias_add);
+        // b's elements count as trainable: exact for a position embedding; for a gathered
+        // relative-position bias its gradient's size, more than its table's (MaxViT: 7^4
+        // against 13^2 per head), which is a constant whose gather was skipped.
+        li.parameter_count = Numel(bias);
+        li.parameter_tensors = 1;
       } else if (Shape(n->input(0), what) != Shape(n->input(1), what)) {
         li.note = "operands " + ShapeToString(Shape(n->input(0), what)) + " and " +
                   ShapeToString(Shape(n->input(1), what)) +
@@ -1080,6 +1097,8 @@ class GraphReader {
 }  // namespace
 
 bool HasTorchScriptMapping(LayerType type) {
+  // aten::add of a derived tensor and a broadcast constant (Layer's add branch).
+  if (type == LayerType::kBiasAdd) return true;
   for (const auto& entry : AtenLayerTypes()) {
     if (entry.second == type) return true;
   }

@@ -19,8 +19,10 @@
 // avg_pool2d -> avgpool2d, adaptive_avg_pool2d and mean over dims (2, 3) of a 4-D tensor ->
 // adaptive_avgpool2d, linear / addmm -> linear, batch_norm -> batchnorm2d, layer_norm ->
 // layer_norm, cat -> cat, relu(_) -> relu, relu6(_) and hardtanh(_)(0, 6) -> relu6,
-// hardswish(_), hardsigmoid(_), sigmoid(_), silu(_), gelu, softmax / _softmax, dropout(_) /
-// feature_dropout(_) -> dropout, add(_) -> add, mul(_) -> mul, mul(_) and div(_) by a constant
+// hardswish(_), hardsigmoid(_), sigmoid(_), silu(_), gelu, tanh(_), softmax / _softmax, dropout(_)
+// / feature_dropout(_) -> dropout, add(_) -> add (of a derived tensor and a constant, a parameter
+// after freezing, broadcast over its leading dims -> bias_add: a position embedding, a
+// relative-position bias), mul(_) -> mul, mul(_) and div(_) by a constant
 // scalar (a number or a 0-dim constant tensor) -> scale, contiguous -> contiguous (a copy
 // where the input's layout at a batch > 1 is not contiguous, else no cost: ContiguousConfig),
 // bmm -> bmm, matmul of two batches of matrices with equal leading dims (at the batch size)
@@ -63,8 +65,8 @@
 // conv2d with a non-square stride, dilation != 1 or string padding, maxpool2d / avgpool2d with
 // a non-square kernel, stride or padding, dilation != 1 or a non-constant ceil_mode (avgpool2d:
 // count_include_pad=False, divisor_override), non-square
-// adaptive output sizes, add with a scalar or broadcast, other mul shapes, and element-wise ops
-// whose batch dims are unknown (a dim that does not grow linearly with the batch: only dim 0 is
+// adaptive output sizes, add with a scalar or another broadcast, other mul shapes, and element-wise
+// ops whose batch dims are unknown (a dim that does not grow linearly with the batch: only dim 0 is
 // rescaled then) get no LayerConfig (LayerInstance::note says why). A traced module with a batch
 // size baked into view/reshape, or whose traces at batch 1 and 2 differ in structure (control
 // flow on the batch size), is run at batch_size instead (exact shapes). Parameters used by

@@ -107,6 +107,7 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
       break;
     case LayerType::kReLU:  // threshold_backward(grad, result)
     case LayerType::kSigmoid:
+    case LayerType::kTanh:     // tanh_backward(grad, result)
     case LayerType::kSoftmax:  // _softmax_backward_data(grad, output, dim, dtype)
       k.output = true;
       break;
@@ -130,6 +131,7 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
       k.extra_bytes = in_elements * kFloatBytes;
       break;
     case LayerType::kAdd:         // nothing
+    case LayerType::kBiasAdd:     // nothing: its backward sums the gradient over N by sizes alone
     case LayerType::kCat:         // nothing: its backward slices the output gradient by sizes alone
     case LayerType::kContiguous:  // nothing: its backward copies the gradient by sizes alone
     case LayerType::kScale:       // nothing: its backward is grad * c

@@ -150,7 +150,7 @@ def _leaf(m: nn.Module):
         return d
     for cls, name in ((nn.ReLU, "relu"), (nn.ReLU6, "relu6"), (nn.Hardswish, "hardswish"),
                       (nn.Hardsigmoid, "hardsigmoid"), (nn.Sigmoid, "sigmoid"), (nn.SiLU, "silu"),
-                      (nn.GELU, "gelu")):
+                      (nn.GELU, "gelu"), (nn.Tanh, "tanh")):
         if isinstance(m, cls):
             return {"type": name}
     if isinstance(m, nn.Softmax) and m.dim == -1:

@@ -32,7 +32,7 @@ TEST(LayerConfigTest, ParsesTypeNamesAndAliases) {
       "unknown layer type 'conv3d' (expected conv2d, maxpool2d, linear, batchnorm2d, relu, "
       "relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
       "dropout, cross_entropy, sgd, adam, grad_accumulate, zero_grad, silu, gelu, cat, softmax, "
-      "layer_norm, contiguous, scale, bmm, embedding, select or mean)");
+      "layer_norm, contiguous, scale, bmm, embedding, select, mean, tanh or bias_add)");
   EXPECT_EQ(ParsePass("forward"), Pass::kForward);
   EXPECT_EQ(ParsePass("backward"), Pass::kBackward);
   EXPECT_EQ(ToString(Pass::kBackward), "backward");
@@ -147,6 +147,27 @@ TEST(LayerConfigTest, MaxPoolShapeAndComparisons) {
   EXPECT_DOUBLE_EQ(ForwardMacs(c), 4.0 * 64 * 56 * 56 * 9);
   EXPECT_DOUBLE_EQ(Sizes(c).weight_elements, 0.0);
   EXPECT_DOUBLE_EQ(Sizes(c).input_elements, 4.0 * 64 * 112 * 112);
+}
+
+// bias_add reads x and one (C, H, W) bias, writes x's shape, and its bias is the weight whose
+// gradient the backward pass sums over N (MaxViT's relative-position bias: 64 windows x batch 8,
+// 2 heads, 49 x 49).
+TEST(LayerConfigTest, BiasAddCountsItsBroadcastBiasOnce) {
+  LayerConfig c;
+  c.type = LayerType::kBiasAdd;
+  c.batch_size = 512;
+  c.in_channels = 2;
+  c.height = 49;
+  c.width = 49;
+  Validate(c);
+  const TensorSizes s = Sizes(c);
+  EXPECT_DOUBLE_EQ(s.output_elements, 512.0 * 2 * 49 * 49);
+  EXPECT_DOUBLE_EQ(s.input_elements, 512.0 * 2 * 49 * 49 + 2.0 * 49 * 49);
+  EXPECT_DOUBLE_EQ(s.weight_elements, 2.0 * 49 * 49);
+  EXPECT_DOUBLE_EQ(ForwardMacs(c), 512.0 * 2 * 49 * 49);
+  c.type = LayerType::kAdd;  // the same-shape add reads two x-sized tensors and has no weight
+  EXPECT_DOUBLE_EQ(Sizes(c).input_elements, 2 * 512.0 * 2 * 49 * 49);
+  EXPECT_DOUBLE_EQ(Sizes(c).weight_elements, 0.0);
 }
 
 // ceil_mode as ATen's pooling_output_shape: rounded up, minus one when that last window would

@@ -37,9 +37,9 @@ const std::vector<LayerType> kNewTypes = test::TypesBeyondConvPoolLinear();
 // One valid config of every new type.
 std::vector<LayerConfig> Examples() {
   std::vector<LayerConfig> out;
-  for (LayerType t :
-       {LayerType::kBatchNorm2d, LayerType::kReLU, LayerType::kReLU6, LayerType::kHardswish,
-        LayerType::kHardsigmoid, LayerType::kSigmoid, LayerType::kAdd, LayerType::kMul}) {
+  for (LayerType t : {LayerType::kBatchNorm2d, LayerType::kReLU, LayerType::kReLU6,
+                      LayerType::kHardswish, LayerType::kHardsigmoid, LayerType::kSigmoid,
+                      LayerType::kAdd, LayerType::kMul, LayerType::kTanh, LayerType::kBiasAdd}) {
     out.push_back(Nchw(t, 8, 16, 14, 12));
   }
   out.push_back(Pool(LayerType::kAvgPool2d, 4, 8, 15, 3, 2, 1));

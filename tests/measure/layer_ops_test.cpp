@@ -305,6 +305,34 @@ TEST(LayerOpsTest, AddGivesBothOperandsTheOutputGradient) {
   EXPECT_DOUBLE_EQ(grads.at("input").abs_sum, grads.at("other").abs_sum);
 }
 
+// x + b with b (C, H, W) broadcast over N: x's gradient is the output gradient, b's its sum
+// over N (what a position embedding or relative-position bias costs in the backward pass).
+TEST(LayerOpsTest, BiasAddBroadcastsItsBiasAndSumsItsGradientOverTheBatch) {
+  const LayerConfig config = Nchw(LayerType::kBiasAdd, 3, 2, 5, 7);
+  ExpectRuns(config, {"input", "bias"});
+  const LayerOpFactory make = FindLayerOpFactory(LayerType::kBiasAdd);
+  ASSERT_NE(make, nullptr);
+  const std::unique_ptr<LayerOp> op = make(config);
+  ASSERT_EQ(op->grad_targets.size(), 2u);
+  EXPECT_EQ(op->grad_targets[1].sizes().vec(), (Shape{2, 5, 7}));
+  const torch::Tensor y = op->Run();
+  EXPECT_TRUE(torch::allclose(y[1] - op->grad_targets[0][1], op->grad_targets[1]));
+  const torch::Tensor g = torch::randn_like(y);
+  const auto grads = torch::autograd::grad({y}, op->grad_targets, {g});
+  EXPECT_TRUE(torch::allclose(grads[0], g));
+  EXPECT_TRUE(torch::allclose(grads[1], g.sum(0), 1e-5, 1e-5));
+}
+
+TEST(LayerOpsTest, TanhSavesNoZeroGradients) {
+  // tanh'(x) = 1 - tanh(x)^2 is nowhere zero on randn input, unlike ReLU's.
+  LayerRunner runner(Nchw(LayerType::kTanh, 4, 16, 8, 8), 3);
+  EXPECT_EQ(Backward(runner).at("input").zero_fraction, 0.0);
+  const ActivationOp* tanh = FindActivation(LayerType::kTanh);
+  ASSERT_NE(tanh, nullptr);
+  const torch::Tensor x = torch::randn({2, 3, 4, 5});
+  EXPECT_TRUE(torch::allclose(tanh->forward(x), torch::tanh(x)));
+}
+
 TEST(LayerOpsTest, MulBroadcastsAChannelScaleAndReducesItsGradient) {
   const LayerConfig config = Nchw(LayerType::kMul, 3, 5, 7, 7);
   ExpectRuns(config, {"input", "scale"});

@@ -457,6 +457,50 @@ TEST(NetShapesTest, TokenIdsGoThroughAnEmbeddingFirst) {
   EXPECT_EQ(out.sizes().vec(), (std::vector<int64_t>{4, 3}));
 }
 
+// bias_add is a learnt position embedding: b of one sample's shape (S, D), broadcast over the
+// batch, one parameter tensor of S x D elements; on an image, b is (C, H, W); tanh follows.
+TEST(NetShapesTest, BiasAddIsALearntPositionEmbedding) {
+  const NetSpec spec = ParseTokens(R"([
+      {"type": "embedding", "name": "tok", "num_embeddings": 64, "embedding_dim": 8},
+      {"type": "bias_add", "name": "pos"}, {"type": "tanh"},
+      {"type": "flatten"}, {"type": "linear", "out_features": 3}])");
+  ExpectSameLayers(spec);
+  const std::vector<LayerInstance> layers = LayerShapesFromNetSpec(spec);
+  ASSERT_EQ(layers.size(), 5u);
+  const LayerInstance& pos = layers[1];
+  EXPECT_EQ(pos.path, "pos");
+  EXPECT_EQ(pos.output_shape, (std::vector<int64_t>{4, 16, 8}));
+  ASSERT_TRUE(pos.config.has_value()) << pos.note;
+  EXPECT_EQ(pos.config->type, LayerType::kBiasAdd);
+  EXPECT_EQ(test::NchwOf(*pos.config), (std::vector<int64_t>{4, 16, 1, 8}));
+  EXPECT_EQ(pos.parameter_count, 16 * 8);
+  EXPECT_EQ(pos.parameter_tensors, 1);
+  ASSERT_TRUE(layers[2].config.has_value());
+  EXPECT_EQ(layers[2].config->type, LayerType::kTanh);
+
+  const NetSpec image = Parse(R"([{"type": "bias_add"}, {"type": "flatten"}, {"type": "bias_add"},
+                                  {"type": "linear", "out_features": 2}])");
+  ExpectSameLayers(image);
+  const std::vector<LayerInstance> image_layers = LayerShapesFromNetSpec(image);
+  ASSERT_EQ(image_layers.size(), 4u);
+  EXPECT_EQ(image_layers[0].parameter_count, 3 * 8 * 8);
+  EXPECT_EQ(test::NchwOf(*image_layers[0].config), (std::vector<int64_t>{4, 3, 8, 8}));
+  EXPECT_EQ(test::NchwOf(*image_layers[2].config), (std::vector<int64_t>{4, 192, 1, 1}));
+
+  // The built module trains b: its gradient is the output gradient summed over the batch.
+  BuiltNet built = BuildNet(spec);
+  const torch::Tensor out = built.module->forward(torch::randint(50, {4, 16}, torch::kLong));
+  out.sum().backward();
+  int64_t biases = 0;
+  for (const auto& p : built.module->named_parameters()) {
+    if (p.key().find("pos") == std::string::npos) continue;
+    ++biases;
+    EXPECT_EQ(p.value().sizes().vec(), (std::vector<int64_t>{1, 16, 8}));
+    ASSERT_TRUE(p.value().grad().defined());
+  }
+  EXPECT_EQ(biases, 1);
+}
+
 // Token ids only through an embedding, an embedding only on token ids, and a table that covers
 // the vocabulary: the same errors from core's shapes as from LibTorch's builder, naming the layer.
 TEST(NetShapesTest, EmbeddingsAndTokenIdsAreCheckedWhereTheyMeet) {

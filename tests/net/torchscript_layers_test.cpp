@@ -752,6 +752,70 @@ torch.jit.trace(Scales().eval(), torch.randn(2, 4, 3, 3)).save(")" +
   EXPECT_FALSE(HasKnownType(*divisions[0]));
 }
 
+// x + b with b a parameter broadcast over x's leading dims is bias_add at any batch size (at
+// trace batch 1 a position embedding has x's shape): ViT's (N, T, D) + (1, T, D) and MaxViT's
+// (N, G, H, P, P) + (H, P, P), b's elements counted as trainable. A broadcast over other dims
+// ((N, C, H, W) + (C, 1, 1)) is not modelled, two same-shape tensors stay add, and tanh maps.
+TEST(TorchScriptLimitsTest, BroadcastParameterAddsAreBiasAdd) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "bias_add.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+from torch import nn
+class Biases(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pos = nn.Parameter(torch.randn(1, 12, 6))
+        self.rel = nn.Parameter(torch.randn(3, 4, 4))
+        self.channel = nn.Parameter(torch.randn(2, 1, 1))
+    def forward(self, x):  # x (N, 2, 6, 6)
+        t = x.flatten(2).transpose(1, 2).reshape(x.size(0), 12, 6)  # (N, 12, 6)
+        t = t + self.pos
+        s = t.reshape(x.size(0), 2, 3, 4, 3).sum(-1).unsqueeze(-1).expand(-1, -1, -1, -1, 4)
+        s = s + self.rel  # (N, 2, 3, 4, 4) + (3, 4, 4)
+        c = x + self.channel
+        return torch.tanh(t).sum() + s.sum() + (c + x).sum()
+torch.jit.script(Biases().eval()).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  for (int64_t batch : {1, 16}) {
+    std::vector<const LayerInstance*> bias_adds, adds, tanhs;
+    const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {2, 6, 6}, batch);
+    for (const LayerInstance& l : layers) {
+      if (l.type == "bias_add") bias_adds.push_back(&l);
+      if (l.type == "add") adds.push_back(&l);
+      if (l.type == "tanh") tanhs.push_back(&l);
+    }
+    ASSERT_EQ(bias_adds.size(), 2u) << batch;
+    for (const LayerInstance* l : bias_adds) {
+      ASSERT_TRUE(l->config.has_value()) << l->note;
+      EXPECT_EQ(l->config->type, LayerType::kBiasAdd);
+      EXPECT_EQ(l->parameter_tensors, 1);
+    }
+    EXPECT_EQ(test::NchwOf(*bias_adds[0]->config), std::vector<int64_t>({batch, 12, 1, 6}));
+    EXPECT_EQ(bias_adds[0]->parameter_count, 12 * 6);
+    EXPECT_EQ(bias_adds[0]->output_shape, std::vector<int64_t>({batch, 12, 6}));
+    EXPECT_EQ(test::NchwOf(*bias_adds[1]->config), std::vector<int64_t>({batch * 2, 3, 4, 4}));
+    EXPECT_EQ(bias_adds[1]->parameter_count, 3 * 4 * 4);
+    // x + channel (C, 1, 1) broadcasts over H and W: a note; c + x is a residual add.
+    ASSERT_GE(adds.size(), 2u) << batch;
+    EXPECT_FALSE(adds[0]->config.has_value());
+    EXPECT_NE(adds[0]->note.find("and [2, 1, 1] differ; only equal shapes are modelled"),
+              std::string::npos)
+        << adds[0]->note;
+    const auto residual = std::find_if(adds.begin() + 1, adds.end(), [](const LayerInstance* l) {
+      return l->output_shape.size() == 4;
+    });
+    ASSERT_NE(residual, adds.end());
+    ASSERT_TRUE((*residual)->config.has_value()) << (*residual)->note;
+    EXPECT_EQ(test::NchwOf(*(*residual)->config), std::vector<int64_t>({batch, 2, 6, 6}));
+    ASSERT_EQ(tanhs.size(), 1u);
+    ASSERT_TRUE(tanhs[0]->config.has_value()) << tanhs[0]->note;
+    EXPECT_EQ(test::NchwOf(*tanhs[0]->config), std::vector<int64_t>({batch, 12, 1, 6}));
+  }
+}
+
 // A chunk's parts are views; its backward pass concatenates their gradients into one tensor of
 // the input's shape: a cat config charged to the part's last consumer.
 TEST(TorchScriptLimitsTest, ChunkBackwardIsACatOfThePartsGradients) {
