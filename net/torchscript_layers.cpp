@@ -212,6 +212,11 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::cat", T::kCat},
         {"aten::layer_norm", T::kLayerNorm},
         {"aten::contiguous", T::kContiguous},
+        // Copies of the whole tensor, forward and backward (SetCopy): Swin's cyclic shift and
+        // its padding to whole windows.
+        {"aten::roll", T::kContiguous},
+        {"aten::pad", T::kContiguous},
+        {"aten::constant_pad_nd", T::kContiguous},
         {"aten::bmm", T::kBmm},
         // Only a product of two batches of matrices with equal leading dims (Swin's 4-D
         // q @ k^T); by a 2-D weight or broadcast it stays aten::matmul (MatmulNotBatched).
@@ -246,20 +251,76 @@ bool IsViewOp(const std::string& kind) {
 // aten::slice(self, dim, start = 0, end = INT64_MAX, step = 1), the `:` of Python indexing
 // (ViT's x[:, 0]). PyTorch 1.13 runs it in eager training too (x[:, 0] of a tensor that
 // requires grad has SliceBackward0 under its SelectBackward0): a view forward, and backward
-// slice_backward's zero-filled input-sized gradient plus a copy of all of it, which a select
-// of a dim of size 1 measures (SetFullSlice). A slice of part of a dim is not mapped.
-bool IsFullSlice(const Node* n) {
+// slice_backward's zero-filled input-sized gradient plus a copy of the output gradient into
+// it, which a select measures (SetSlice). Full: start 0, step 1 and an end at or beyond the
+// dim's size (Swin's unpadding x[:, :H, :W] when nothing was padded): a select of a dim of size
+// 1. Strided (StridedSlice): Swin's patch merging x[..., 0::2, 1::2, :].
+struct SliceArgs {
+  int64_t dim = 0;  // non-negative
+  int64_t start = 0;
+  int64_t end = 0;        // clamped to the dim's size
+  bool open_end = false;  // end omitted (INT64_MAX)
+  int64_t step = 1;
+  int64_t size = 0;  // the input's size along dim (traced)
+};
+
+std::optional<SliceArgs> Slice(const Node* n) {
   if (std::string(n->kind().toQualString()) != "aten::slice" || n->inputs().size() != 5) {
-    return false;
+    return std::nullopt;
   }
-  auto int_or_none = [](const Value* v, int64_t none) -> std::optional<int64_t> {
+  const std::optional<std::vector<int64_t>> sizes = ConcreteSizes(n->input(0));
+  const auto dim = Int(n->input(1));
+  if (!sizes || !dim) return std::nullopt;
+  const auto rank = static_cast<int64_t>(sizes->size());
+  SliceArgs a;
+  a.dim = *dim < 0 ? *dim + rank : *dim;
+  if (a.dim < 0 || a.dim >= rank) return std::nullopt;
+  a.size = (*sizes)[static_cast<size_t>(a.dim)];
+  auto int_or = [](const Value* v, int64_t none) -> std::optional<int64_t> {
     if (v->type()->kind() == c10::TypeKind::NoneType) return none;
     return Int(v);
   };
-  const auto start = int_or_none(n->input(2), 0);
-  const auto end = int_or_none(n->input(3), std::numeric_limits<int64_t>::max());
+  const auto start = int_or(n->input(2), 0);
+  auto end = int_or(n->input(3), std::numeric_limits<int64_t>::max());
   const auto step = Int(n->input(4));
-  return start == 0 && end == std::numeric_limits<int64_t>::max() && step == 1;
+  const std::optional<std::vector<int64_t>> out = ConcreteSizes(n->output(0));
+  if (!end && start && step && out && out->size() == sizes->size()) {
+    // An end computed from sizes (Swin's x[:, :H, :W]): where the traced output ends.
+    const int64_t taken = (*out)[static_cast<size_t>(a.dim)];
+    end = taken == 0 ? *start : *start + (taken - 1) * *step + 1;
+  }
+  if (!start || !end || !step || *start < 0 || *end < 0 || *step < 1) return std::nullopt;
+  a.start = *start;
+  a.end = std::min(*end, a.size);
+  a.open_end = *end == std::numeric_limits<int64_t>::max();
+  a.step = *step;
+  return a;
+}
+
+// Whether a tensor of shape `small` broadcasts to `big` (every trailing-aligned dim equal or 1)
+// without growing it.
+bool Broadcasts(const std::vector<int64_t>& small, const std::vector<int64_t>& big) {
+  if (small.size() > big.size()) return false;
+  for (size_t i = 1; i <= small.size(); ++i) {
+    const int64_t s = small[small.size() - i];
+    if (s != 1 && s != big[big.size() - i]) return false;
+  }
+  return true;
+}
+
+bool IsFullSlice(const Node* n) {
+  const std::optional<SliceArgs> a = Slice(n);
+  // Along the batch dim only an omitted end: a constant one was the trace's batch size.
+  return a && a->start == 0 && a->step == 1 && a->end == a->size && (a->dim > 0 || a->open_end);
+}
+
+// Every step-th element of a dim, from a start below the step, of a dim that the step divides
+// (Swin's x[..., 1::2, :, :]): a select of index `start` of that dim viewed as (size / step,
+// step), the same zero fill and copy.
+bool IsStridedSlice(const Node* n) {
+  const std::optional<SliceArgs> a = Slice(n);
+  return a && a->dim > 0 && a->step > 1 && a->start < a->step && a->end == a->size &&
+         a->size % a->step == 0;
 }
 
 // " (file.py:line)" of the Python source a node came from, or "" when not recorded.
@@ -292,7 +353,7 @@ std::optional<std::pair<int64_t, int64_t>> MeanAxes(const Node* n) {
 std::string TypeName(const Node* n) {
   const std::string kind = n->kind().toQualString();
   if (IsViewOp(kind)) return kFlattenType;
-  if (IsFullSlice(n)) return std::string(ToString(lj::LayerType::kSelect));
+  if (IsFullSlice(n) || IsStridedSlice(n)) return std::string(ToString(lj::LayerType::kSelect));
   auto it = AtenLayerTypes().find(kind);
   if (it == AtenLayerTypes().end()) return kind;
   if (kind == "aten::hardtanh" || kind == "aten::hardtanh_") {
@@ -380,6 +441,14 @@ class BatchScaling {
 
   int64_t trace_batch() const { return trace_batch_; }
 
+  // Whether `v` has the same sizes in both traces (false without a second trace).
+  bool SameAtBothBatches(const Value* v) const {
+    if (!second_) return false;
+    auto it = second_->find(v);
+    const std::optional<std::vector<int64_t>> sizes = ConcreteSizes(v);
+    return it != second_->end() && sizes && it->second.sizes == *sizes;
+  }
+
   // The memory layout of `v` at a batch > 1 (the second trace's), or at the first trace's batch
   // when there is no second trace (which is then batch_size); nullopt if not recorded.
   std::optional<TracedLayout> LayoutBeyondOne(const Value* v) const {
@@ -430,7 +499,14 @@ class GraphReader {
     for (const Node* n : graph.nodes()) {
       bool from_input = false;
       for (const Value* in : n->inputs()) from_input = from_input || derived_.count(in) > 0;
-      if (!from_input) continue;
+      if (!from_input || IsShapeOnlyFactory(n)) {
+        bool shape_only = from_input;  // the factory itself, or a value computed from one
+        for (const Value* in : n->inputs()) shape_only = shape_only || shape_only_.count(in) > 0;
+        if (shape_only) {
+          for (const Value* out : n->outputs()) shape_only_.insert(out);
+        }
+        continue;
+      }
       for (const Value* out : n->outputs()) {
         if (CarriesTensors(out)) derived_.insert(out);
       }
@@ -536,6 +612,19 @@ class GraphReader {
   int64_t Numel(const Value* v) const {
     if (IsNone(v) || !IsTensor(v)) return 0;
     return NumElements(Shape(v, file_));
+  }
+
+  // x.new_zeros(size) and its kin: a tensor that takes only x's dtype and device, not its
+  // values, and needs no gradient. With a size that does not grow with the batch (both traces
+  // agree), it and what is computed from it alone are constants of the step, like ops on
+  // parameters: Swin's shifted-window attention mask, built each forward pass from a
+  // (H, W) new_zeros by slice fills, sub, ne and masked_fill (about 0.15 M elements per block,
+  // no backward pass). Not counted; a batch-sized one stays an op of the network.
+  bool IsShapeOnlyFactory(const Node* n) const {
+    static const std::set<std::string> kFactories = {"aten::new_zeros", "aten::new_ones",
+                                                     "aten::new_full", "aten::new_empty"};
+    return kFactories.count(n->kind().toQualString()) > 0 && n->outputs().size() == 1 &&
+           scaling_.SameAtBothBatches(n->output(0));
   }
 
   // The scaled shapes of a matmul's or bmm's two operands, or of the batched matmul an einsum
@@ -710,15 +799,54 @@ class GraphReader {
     SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kMean, shape, axes->first, axes->second));
   }
 
+  // roll(self, shifts, dims) and constant padding (pad(self, pad, "constant", value),
+  // constant_pad_nd): a copy of the output's elements forward, and backward a copy of the
+  // gradient (rolled back, or the unpadded part cloned; measured: a zero pad clones in both
+  // passes in PyTorch 1.13). A contiguous config of height 1: its transpose is the identity,
+  // a plain copy in runs of in_channels x width elements, (N, d1 x ... x d(k-1), 1, dk).
+  // Padding modes other than constant are not modelled.
+  static void SetCopy(LayerInstance* li, const Node* n) {
+    const std::string kind = n->kind().toQualString();
+    if (kind == "aten::pad") {
+      const auto mode = torch::jit::toIValue(n->input(2));
+      if (!mode || !mode->isString() || mode->toStringRef() != "constant") {
+        li->note = "padding mode " +
+                   (mode && mode->isString() ? "'" + mode->toStringRef() + "'" : std::string("?")) +
+                   " is not modelled (only constant)" + SourceLine(n);
+        return;
+      }
+    }
+    const std::vector<int64_t>& shape = li->output_shape;
+    if (shape.size() < 2) {
+      li->note = "output " + ShapeToString(shape) + " has fewer than 2 dims";
+      return;
+    }
+    LayerConfig c = lj::DimsSplitConfig(lj::LayerType::kContiguous, shape, 1,
+                                        static_cast<int64_t>(shape.size()) - 2);
+    SetConfig(li, c);
+  }
+
   // A full aten::slice (IsFullSlice) of (N, d1, ..., dk): a select of one channel of
   // (N, 1, 1, d1 x ... x dk) (no dim in [first, last] = [1, 0]), the same zero fill and copy of
-  // every element.
-  static void SetFullSlice(LayerInstance* li) {
-    if (li->input_shape.empty()) {
+  // every element. A strided one (IsStridedSlice) of dim d with step s: a select of one of s
+  // channels of (d0 x ... x d(d-1) x size / s, s, 1, d(d+1) x ... x dk).
+  static void SetSlice(LayerInstance* li, const Node* n) {
+    const std::vector<int64_t>& shape = li->input_shape;
+    if (shape.empty()) {
       li->note = "a slice of a 0-dim tensor";
       return;
     }
-    SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kSelect, li->input_shape, 1, 0));
+    const std::optional<SliceArgs> a = Slice(n);
+    if (!a || a->step == 1) {
+      SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kSelect, shape, 1, 0));
+      return;
+    }
+    const auto d = static_cast<size_t>(a->dim);
+    int64_t outer = shape[d] / a->step;
+    for (size_t i = 0; i < d; ++i) outer *= shape[i];
+    int64_t inner = 1;
+    for (size_t i = d + 1; i < shape.size(); ++i) inner *= shape[i];
+    SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kSelect, {outer, a->step, inner}, 1, 1));
   }
 
   LayerInstance Layer(const Node* n) {
@@ -891,19 +1019,28 @@ class GraphReader {
     } else if (lt == lj::LayerType::kCat) {
       // cat(tensors, dim) along dim 1 of (N, C, H, W), (N, T, D) (ViT's class token and patches)
       // or (N, F) tensors, whose list is built in the graph (prim::ListConstruct).
+      // Along another dim d > 0 (Swin's patch merging along the channels-last -1): the cat
+      // along channels of (d0 x ... x d(d-1), dd, 1, d(d+1) x ... x dk), the same runs copied.
       const Node* list = n->input(0)->node();
       const auto dim = Int(n->input(1));
       const auto rank = static_cast<int64_t>(out_raw.size());
+      const int64_t d = dim && *dim < 0 ? *dim + rank : dim.value_or(-1);
+      const auto inputs = static_cast<int64_t>(list->inputs().size());
       if (list->kind() != c10::prim::ListConstruct) {
         li.note = "the tensor list is not built in the graph";
-      } else if (rank < 2 || rank > 4) {
-        li.note = "output " + ShapeToString(li.output_shape) + " is not 2-D, 3-D or 4-D";
-      } else if (!dim || (*dim != 1 && *dim != 1 - rank)) {
+      } else if (rank < 2) {
+        li.note = "output " + ShapeToString(li.output_shape) + " has fewer than 2 dims";
+      } else if (!dim || d < 1 || d >= rank) {
         li.note = "cat along dim " + (dim ? std::to_string(*dim) : std::string("?")) +
-                  " is not modelled (only the channels, dim 1)";
-      } else if (auto c = ElementwiseConfig(lj::LayerType::kCat, li.output_shape)) {
-        c->inputs = static_cast<int64_t>(list->inputs().size());
+                  " is not modelled (only along a dim after the batch)";
+      } else if (d == 1 && rank <= 4) {
+        auto c = ElementwiseConfig(lj::LayerType::kCat, li.output_shape);
+        c->inputs = inputs;
         SetConfig(&li, *c);
+      } else {
+        LayerConfig c = lj::DimsSplitConfig(lj::LayerType::kCat, li.output_shape, d, d);
+        c.inputs = inputs;
+        SetConfig(&li, c);
       }
     } else if (lt == lj::LayerType::kBatchNorm2d) {
       li.parameter_count = Numel(n->input(1)) + Numel(n->input(2));
@@ -932,6 +1069,8 @@ class GraphReader {
       } else {
         SetConfig(&li, *c);
       }
+    } else if (lt == lj::LayerType::kContiguous && kind != "aten::contiguous") {
+      SetCopy(&li, n);
     } else if (lt == lj::LayerType::kContiguous) {
       // contiguous(self, memory_format): a copy if the input's layout at a batch > 1 is not
       // contiguous, else the tensor itself (no cost).
@@ -952,7 +1091,7 @@ class GraphReader {
       SetMean(&li, n);
     } else if (lt == lj::LayerType::kSelect) {
       if (kind == "aten::slice") {
-        SetFullSlice(&li);
+        SetSlice(&li, n);
       } else {
         SetSelect(&li, n);
       }
@@ -1002,6 +1141,13 @@ class GraphReader {
           bias ? lj::BiasAddConfig(li.output_shape, Shape(bias, what)) : std::nullopt;
       if (!IsTensor(n->input(1)) || !IsTensor(n->input(0))) {
         li.note = "adds a scalar; only the sum of two tensors is modelled";
+      } else if (bias && shape_only_.count(bias) &&
+                 Broadcasts(Shape(bias, what), Shape(n->output(0), what))) {
+        // A tensor built from sizes alone broadcast over x (Swin's shifted-window mask
+        // (1, G, 1, P, P) on the scores (B, G, H, P, P)): no gradient, so the backward pass
+        // only hands x its gradient, as the residual sum's does; the forward pass is costed as
+        // that sum of x's shape (it reads a second x-sized tensor, not a small one).
+        SetElementwise(&li, lj::LayerType::kAdd);
       } else if (bias_add) {
         SetLayerType(li, lj::ToString(lj::LayerType::kBiasAdd));
         SetConfig(&li, *bias_add);
@@ -1023,6 +1169,7 @@ class GraphReader {
       // element-wise product whose backward reduces x * grad over N, H, W (to C instead of
       // N x C values). The parameter's C elements count as trainable.
       std::string note;
+      bool scalar = false;
       if (!IsTensor(n->input(0)) || !IsTensor(n->input(1))) {
         note = "multiplies by a scalar; only x * scale (N, C, 1, 1) is modelled";
       } else {
@@ -1039,7 +1186,12 @@ class GraphReader {
             ((small.size() == 3 && small[0] == big[1] && small[1] == 1 && small[2] == 1) ||
              (small.size() == 4 && small[0] == 1 && small[1] == big[1] && small[2] == 1 &&
               small[3] == 1));
-        if (layer_scale) {
+        // x * c with c a 0-dim tensor computed from sizes alone (Swin's
+        // q * (C // num_heads) ** -0.5): scale, as a constant c is (TypeName).
+        scalar = small.empty() && !big.empty() && !derived_.count(small_value);
+        if (scalar) {
+          SetLayerType(li, lj::ToString(lj::LayerType::kScale));
+        } else if (layer_scale) {
           li.parameter_count = big[1];
           li.parameter_tensors = 1;
         } else if (!se) {
@@ -1049,7 +1201,7 @@ class GraphReader {
         }
       }
       if (note.empty()) {
-        SetElementwise(&li, lj::LayerType::kMul);
+        SetElementwise(&li, scalar ? lj::LayerType::kScale : lj::LayerType::kMul);
       } else {
         li.note = note;
       }
@@ -1090,6 +1242,8 @@ class GraphReader {
   std::string file_;
   const BatchScaling& scaling_;
   std::unordered_set<const Value*> derived_;
+  // Values computed from a shape-only factory (IsShapeOnlyFactory) and constants alone.
+  std::unordered_set<const Value*> shape_only_;
   std::map<std::string, int> path_uses_;
   std::vector<std::pair<std::vector<const Value*>, LayerConfig>> splits_;
 };

@@ -345,7 +345,7 @@ class Odd(nn.Module):
         y = self.pool(self.dilated(self.wide(x)))
         y = torch.cat([y, y], dim=1)
         z = torch.cat([y, y], dim=3)
-        return self.fc(torch.flip(z, [3]).view(8, -1))
+        return self.fc(torch.flip(z, [3]).view(8, -1)) + torch.cat([y, y], dim=0).sum()
 torch.jit.trace(Odd().eval(), torch.randn(8, 3, 9, 9)).save(")" +
                                 path + R"(")
 )")) << exports.error;
@@ -376,7 +376,9 @@ torch.jit.trace(Odd().eval(), torch.randn(8, 3, 9, 9)).save(")" +
   EXPECT_TRUE(by_path["pool"]->config->ceil_mode);
   EXPECT_EQ(OutputShape(*by_path["pool"]->config), std::vector<int64_t>({8, 4, 5, 5}));
   EXPECT_EQ(by_path["pool"]->output_shape, std::vector<int64_t>({8, 4, 5, 5}));
-  // cat along the channels is a cat layer; along the width it gets a note; flip has no type.
+  // cat along the channels is a cat layer, and so is one along the width (the cat along the
+  // channels of (N x C x H, W_i, 1, 1): the same runs); along the batch it gets a note; flip
+  // has no type.
   std::vector<const LayerInstance*> cats;
   bool found_flip = false;
   for (const LayerInstance& l : layers) {
@@ -387,13 +389,16 @@ torch.jit.trace(Odd().eval(), torch.randn(8, 3, 9, 9)).save(")" +
     }
   }
   EXPECT_TRUE(found_flip);
-  ASSERT_EQ(cats.size(), 2u);
+  ASSERT_EQ(cats.size(), 3u);
   ASSERT_TRUE(cats[0]->config.has_value()) << cats[0]->note;
   EXPECT_EQ(cats[0]->config->inputs, 2);
   EXPECT_EQ(cats[0]->config->in_channels, 8);
   EXPECT_EQ(OutputShape(*cats[0]->config), std::vector<int64_t>({8, 8, 5, 5}));
-  EXPECT_FALSE(cats[1]->config.has_value());
-  EXPECT_EQ(cats[1]->note, "cat along dim 3 is not modelled (only the channels, dim 1)");
+  ASSERT_TRUE(cats[1]->config.has_value()) << cats[1]->note;
+  EXPECT_EQ(cats[1]->config->inputs, 2);
+  EXPECT_EQ(test::NchwOf(*cats[1]->config), std::vector<int64_t>({8 * 8 * 5, 10, 1, 1}));
+  EXPECT_FALSE(cats[2]->config.has_value());
+  EXPECT_EQ(cats[2]->note, "cat along dim 0 is not modelled (only along a dim after the batch)");
   ASSERT_EQ(by_path.count("fc"), 1u);
   ASSERT_TRUE(by_path["fc"]->config.has_value());
   EXPECT_EQ(by_path["fc"]->config->batch_size, 8);  // run at batch 8 after batch 1 failed
@@ -813,6 +818,96 @@ torch.jit.script(Biases().eval()).save(")" +
     ASSERT_EQ(tanhs.size(), 1u);
     ASSERT_TRUE(tanhs[0]->config.has_value()) << tanhs[0]->note;
     EXPECT_EQ(test::NchwOf(*tanhs[0]->config), std::vector<int64_t>({batch, 12, 1, 6}));
+  }
+}
+
+// Swin's ops: the cyclic shift (roll) and a zero padding are copies (contiguous configs of
+// height 1); the patch merging's strided slices are selects of one of `step` channels and
+// its cat along the last dim a cat of (N x H x W, C_i, 1, 1); the unpadding slice whose end
+// is computed from sizes is a full slice; the attention mask built from x.new_zeros of a
+// batch-independent size is a constant of the step (its slice fills, sub and masked_fill are
+// not layers) and its broadcast add an add of the scores' shape; q * (C // heads) ** -0.5 is
+// scale.
+TEST(TorchScriptLimitsTest, SwinShiftsPadsSlicesMasksAndMerges) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "swin_ops.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+import torch.nn.functional as F
+from torch import nn
+class SwinOps(nn.Module):
+    def forward(self, x):  # x (N, 3, 4, 4)
+        x = x.permute(0, 2, 3, 1)  # (N, H, W, C) = (N, 4, 4, 3)
+        B, H, W, C = x.shape
+        x = F.pad(x, (0, 0, 0, 0, 0, 0))
+        x = torch.roll(x, shifts=(-1, -1), dims=(1, 2))
+        mask = x.new_zeros((H, W))
+        mask[0:-2, 0:-1] = 1.0
+        mask = mask.view(1, 1, H * W)
+        mask = mask.unsqueeze(2) - mask.unsqueeze(3)  # (1, 1, 16, 16)
+        mask = mask.masked_fill(mask != 0, -100.0)
+        t = x.reshape(B, H * W, C) * (C // 3) ** -0.5
+        scores = torch.matmul(t, t.transpose(1, 2)).unsqueeze(1)  # (N, 1, 16, 16)
+        scores = scores + mask
+        x = x[:, :H, :W, :].contiguous()
+        x0 = x[..., 0::2, 0::2, :]
+        x1 = x[..., 1::2, 0::2, :]
+        merged = torch.cat([x0, x1], -1)  # (N, 2, 2, 6)
+        return merged.sum() + scores.sum()
+torch.jit.trace(SwinOps().eval(), torch.randn(1, 3, 4, 4), check_trace=False).save(")" +
+                                path +
+                                R"(")
+)")) << exports.error;
+  for (int64_t batch : {1, 8}) {
+    SCOPED_TRACE(batch);
+    std::map<std::string, std::vector<const LayerInstance*>> by_source;
+    const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {3, 4, 4}, batch);
+    for (const LayerInstance& l : layers) {
+      // Every op maps but the sums that make the output a scalar.
+      EXPECT_TRUE(HasKnownType(l) || l.source == "aten::sum") << l.type << " at " << l.path;
+      by_source[l.source].push_back(&l);
+    }
+    // The mask's ops are not layers: only the scores' add, and the sums of the result.
+    for (const char* kind : {"aten::new_zeros", "aten::fill_", "aten::sub", "aten::ne",
+                             "aten::masked_fill", "aten::copy_"}) {
+      EXPECT_EQ(by_source.count(kind), 0u) << kind;
+    }
+    for (const char* kind : {"aten::pad", "aten::roll"}) {
+      ASSERT_EQ(by_source[kind].size(), 1u) << kind;
+      const LayerInstance& copy = *by_source[kind][0];
+      ASSERT_TRUE(copy.config.has_value()) << kind << ": " << copy.note;
+      EXPECT_EQ(copy.type, "contiguous");
+      EXPECT_EQ(test::NchwOf(*copy.config), std::vector<int64_t>({batch, 16, 1, 3})) << kind;
+    }
+    std::vector<const LayerInstance*> strided;
+    for (const LayerInstance* l : by_source["aten::slice"]) {
+      ASSERT_TRUE(l->config.has_value()) << l->path << ": " << l->note;
+      EXPECT_EQ(l->type, "select");
+      if (test::NchwOf(*l->config)[1] == 2) strided.push_back(l);
+    }
+    // x[..., 0::2, 0::2, :] and x[..., 1::2, 0::2, :]: along H (N x 2 of 2 channels of 4 x 3),
+    // then along W (N x 2 x 2 of 2 channels of 3).
+    ASSERT_GE(strided.size(), 3u);
+    EXPECT_EQ(test::NchwOf(*strided[0]->config), std::vector<int64_t>({batch * 2, 2, 1, 12}));
+    EXPECT_EQ(test::NchwOf(*strided.back()->config), std::vector<int64_t>({batch * 4, 2, 1, 3}));
+    ASSERT_EQ(by_source["aten::cat"].size(), 1u);
+    const LayerInstance& cat = *by_source["aten::cat"][0];
+    ASSERT_TRUE(cat.config.has_value()) << cat.note;
+    EXPECT_EQ(test::NchwOf(*cat.config), std::vector<int64_t>({batch * 4, 6, 1, 1}));
+    EXPECT_EQ(cat.config->inputs, 2);
+    const LayerInstance* scores_add = nullptr;
+    for (const LayerInstance* l : by_source["aten::add"]) {
+      if (l->output_shape.size() == 4) scores_add = l;
+    }
+    ASSERT_NE(scores_add, nullptr);
+    ASSERT_TRUE(scores_add->config.has_value()) << scores_add->note;
+    EXPECT_EQ(scores_add->type, "add");
+    EXPECT_EQ(test::NchwOf(*scores_add->config), std::vector<int64_t>({batch, 1, 16, 16}));
+    EXPECT_EQ(scores_add->parameter_count, 0);
+    ASSERT_EQ(by_source["aten::mul"].size(), 1u);
+    EXPECT_EQ(by_source["aten::mul"][0]->type, "scale");
+    ASSERT_TRUE(by_source["aten::mul"][0]->config.has_value());
   }
 }
 
