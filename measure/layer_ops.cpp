@@ -138,8 +138,9 @@ class CatOp : public LayerOp {
 
 // The copy .contiguous() makes of a permuted tensor: the leaf (N, C, H, W) viewed as
 // (N, H, C, W) and transposed back to (N, C, H, W) order, runs of W contiguous elements whose
-// outer dims C and H are swapped. Its backward pass copies the transposed gradient back, as the
-// view before a channel shuffle's transpose does when autograd reshapes it (ShuffleNetV2).
+// outer dims C and H are swapped (with H or C of 1, a plain copy of the whole tensor). Its backward
+// pass copies the transposed gradient back, as the view before a channel shuffle's transpose does
+// when autograd reshapes it (ShuffleNetV2).
 class ContiguousOp : public LayerOp {
  public:
   explicit ContiguousOp(const LayerConfig& c) : c_(c) {
@@ -147,6 +148,13 @@ class ContiguousOp : public LayerOp {
     AddInput(*this, input, "input");
   }
   torch::Tensor Run() override {
+    if (c_.height == 1 || c_.in_channels == 1) {
+      // The transpose is the identity and .contiguous() would copy nothing: a plain copy in
+      // both passes instead, as TorchScript's roll and constant pad run (and a strided layout
+      // with one outer dim, ContiguousConfig): roll of the flattened tensor by one element,
+      // whose backward rolls the gradient back.
+      return torch::roll(input.reshape({-1}), 1).view(input.sizes());
+    }
     return input.view({c_.batch_size, c_.height, c_.in_channels, c_.width})
         .transpose(1, 2)
         .contiguous();

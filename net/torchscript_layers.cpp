@@ -486,8 +486,9 @@ SecondShapes PairShapes(const torch::jit::Graph& first, const torch::jit::Graph&
 
 class GraphReader {
  public:
-  GraphReader(std::string file, const BatchScaling& scaling)
-      : file_(std::move(file)), scaling_(scaling) {}
+  GraphReader(std::string file, const BatchScaling& scaling,
+              std::unordered_set<const void*> buffers)
+      : file_(std::move(file)), scaling_(scaling), buffers_(std::move(buffers)) {}
 
   std::vector<LayerInstance> Read(const torch::jit::Graph& graph) {
     derived_.insert(graph.inputs()[1]);
@@ -500,10 +501,20 @@ class GraphReader {
       bool from_input = false;
       for (const Value* in : n->inputs()) from_input = from_input || derived_.count(in) > 0;
       if (!from_input || IsShapeOnlyFactory(n)) {
-        bool shape_only = from_input;  // the factory itself, or a value computed from one
-        for (const Value* in : n->inputs()) shape_only = shape_only || shape_only_.count(in) > 0;
-        if (shape_only) {
-          for (const Value* out : n->outputs()) shape_only_.insert(out);
+        // A constant of the step. Fixed (no gradient) when it is a buffer, a shape-only
+        // factory's tensor, or computed from fixed tensors alone (Swin's mask); a parameter, or
+        // what freezing folded from parameters (MaxViT's gathered relative-position bias, whose
+        // provenance folding loses), is not.
+        bool fixed = from_input || (n->kind() == c10::prim::Constant && n->outputs().size() == 1 &&
+                                    IsBuffer(n->output(0)));
+        if (!fixed && n->kind() != c10::prim::Constant) {
+          fixed = true;
+          for (const Value* in : n->inputs()) {
+            if (IsTensor(in) && !fixed_.count(in)) fixed = false;
+          }
+        }
+        if (fixed) {
+          for (const Value* out : n->outputs()) fixed_.insert(out);
         }
         continue;
       }
@@ -612,6 +623,15 @@ class GraphReader {
   int64_t Numel(const Value* v) const {
     if (IsNone(v) || !IsTensor(v)) return 0;
     return NumElements(Shape(v, file_));
+  }
+
+  // Whether a constant tensor is one of the module's buffers (the same storage: freezing and
+  // tracing keep the tensors they do not fold).
+  bool IsBuffer(const Value* v) const {
+    if (!IsTensor(v)) return false;
+    const std::optional<c10::IValue> iv = torch::jit::toIValue(v);
+    return iv && iv->isTensor() && iv->toTensor().defined() &&
+           buffers_.count(iv->toTensor().data_ptr()) > 0;
   }
 
   // x.new_zeros(size) and its kin: a tensor that takes only x's dtype and device, not its
@@ -1129,10 +1149,11 @@ class GraphReader {
     } else if (lt && Describe(*lt).role == LayerRole::kActivation) {
       SetElementwise(&li, *lt);
     } else if (lt == lj::LayerType::kAdd) {
-      // add(self, other, alpha): the residual sum of two tensors of one shape, or x + b with
-      // b a constant (a parameter after freezing) broadcast over x's leading dims: bias_add.
-      // That is decided on x's shape at the batch size (at trace batch 1 a position embedding
-      // (1, T, D) has x's shape).
+      // add(self, other, alpha): the residual sum of two tensors of one shape; x + c with c a
+      // fixed constant (fixed_: a buffer, an attention mask) that broadcasts to x: no gradient
+      // for c; x + b with b another constant (a parameter, or folded from parameters) broadcast
+      // over x's leading dims: bias_add, decided on x's shape at the batch size (at trace batch
+      // 1 a position embedding (1, T, D) has x's shape).
       const Value* bias = nullptr;
       for (size_t i = 0; i < 2 && IsTensor(n->input(0)) && IsTensor(n->input(1)); ++i) {
         if (derived_.count(n->input(1 - i)) && !derived_.count(n->input(i))) bias = n->input(i);
@@ -1141,14 +1162,15 @@ class GraphReader {
           bias ? lj::BiasAddConfig(li.output_shape, Shape(bias, what)) : std::nullopt;
       if (!IsTensor(n->input(1)) || !IsTensor(n->input(0))) {
         li.note = "adds a scalar; only the sum of two tensors is modelled";
-      } else if (bias && shape_only_.count(bias) &&
+      } else if (bias && fixed_.count(bias) &&
                  Broadcasts(Shape(bias, what), Shape(n->output(0), what))) {
-        // A tensor built from sizes alone broadcast over x (Swin's shifted-window mask
-        // (1, G, 1, P, P) on the scores (B, G, H, P, P)): no gradient, so the backward pass
-        // only hands x its gradient, as the residual sum's does; the forward pass is costed as
-        // that sum of x's shape (it reads a second x-sized tensor, not a small one).
+        // A constant that is no parameter broadcast over x (Swin's shifted-window mask
+        // (1, G, 1, P, P) on the scores (B, G, H, P, P), a causal mask buffer (S, S)): no
+        // gradient, so the backward pass only hands x its gradient, as the residual sum's does;
+        // the forward pass is costed as that sum of x's shape (it reads a second x-sized tensor,
+        // not a small one).
         SetElementwise(&li, lj::LayerType::kAdd);
-      } else if (bias_add) {
+      } else if (bias && bias_add) {
         SetLayerType(li, lj::ToString(lj::LayerType::kBiasAdd));
         SetConfig(&li, *bias_add);
         // b's elements count as trainable: exact for a position embedding; for a gathered
@@ -1242,8 +1264,10 @@ class GraphReader {
   std::string file_;
   const BatchScaling& scaling_;
   std::unordered_set<const Value*> derived_;
-  // Values computed from a shape-only factory (IsShapeOnlyFactory) and constants alone.
-  std::unordered_set<const Value*> shape_only_;
+  // Data pointers of the module's buffers (before freezing made them constants), and the
+  // constants that need no gradient (see Read).
+  std::unordered_set<const void*> buffers_;
+  std::unordered_set<const Value*> fixed_;
   std::map<std::string, int> path_uses_;
   std::vector<std::pair<std::vector<const Value*>, LayerConfig>> splits_;
 };
@@ -1324,7 +1348,11 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
   if (!traced) throw ConfigError(path + ": " + failure);
   const bool two_traces = trace_batch == 1 && second != nullptr;
   const BatchScaling scaling(trace_batch, batch_size, two_traces ? &second_shapes : nullptr);
-  std::vector<LayerInstance> layers = GraphReader(path, scaling).Read(*traced);
+  std::unordered_set<const void*> buffers;
+  for (const torch::Tensor& b : module.buffers()) {
+    if (b.numel() > 0) buffers.insert(b.data_ptr());
+  }
+  std::vector<LayerInstance> layers = GraphReader(path, scaling, std::move(buffers)).Read(*traced);
   MarkFirstTrainableLayer(layers);
   return layers;
 }

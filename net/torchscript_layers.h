@@ -20,11 +20,19 @@
 // adaptive_avgpool2d, linear / addmm -> linear, batch_norm -> batchnorm2d, layer_norm ->
 // layer_norm, cat -> cat, relu(_) -> relu, relu6(_) and hardtanh(_)(0, 6) -> relu6,
 // hardswish(_), hardsigmoid(_), sigmoid(_), silu(_), gelu, tanh(_), softmax / _softmax, dropout(_)
-// / feature_dropout(_) -> dropout, add(_) -> add (of a derived tensor and a constant, a parameter
-// after freezing, broadcast over its leading dims -> bias_add: a position embedding, a
-// relative-position bias), mul(_) -> mul, mul(_) and div(_) by a constant
-// scalar (a number or a 0-dim constant tensor) -> scale, contiguous -> contiguous (a copy
+// / feature_dropout(_) -> dropout, add(_) -> add (of a derived tensor and a fixed constant that
+// broadcasts to it -> add of the derived tensor's shape, no gradient for the constant: a
+// buffer, a tensor built from sizes or from fixed tensors alone, as Swin's attention mask or a
+// causal mask; of a derived tensor and another constant, a parameter or what freezing folded
+// from parameters, broadcast over its leading dims -> bias_add: a position embedding, a gathered
+// relative-position bias), mul(_) -> mul, mul(_)
+// and div(_) by a constant scalar (a number, a 0-dim constant tensor, or for mul a 0-dim
+// tensor computed from sizes) -> scale, contiguous -> contiguous (a copy
 // where the input's layout at a batch > 1 is not contiguous, else no cost: ContiguousConfig),
+// roll, pad (constant mode) and constant_pad_nd -> contiguous (a plain copy, height 1),
+// slice -> select when it takes a whole dim (start 0, step 1, an end at or past the dim's size,
+// constant or computed from sizes; along the batch dim only an omitted end) or every step-th
+// element of a dim the step divides (Swin's patch merging x[..., 0::2, 1::2, :]),
 // bmm -> bmm, matmul of two batches of matrices with equal leading dims (at the batch size)
 // -> bmm (a matmul by a 2-D operand or with broadcast leading dims keeps its name, with a note
 // naming the operands' shapes and the source line), einsum of two operands that is a batched
@@ -39,7 +47,9 @@
 // Configs (LayerInstance::config, core/layer_config.h) at batch_size: conv2d, maxpool2d,
 // avgpool2d, adaptive_avgpool2d, linear (any rank: the leading dims are its batch),
 // batchnorm2d, layer_norm (over the last dims of any rank), the activations, dropout (p > 0),
-// add of two equal-shape tensors, cat along dim 1, and mul x (N, C, H, W) * scale (N, C, 1, 1)
+// add of two equal-shape tensors, cat along dim 1 (along another dim d > 0: the cat along
+// channels of (d0 x ... x d(d-1), dd, 1, d(d+1) x ... x dk)), and mul x (N, C, H, W) * scale
+// (N, C, 1, 1)
 // or * a per-channel constant (C, 1, 1) (ConvNeXt's layer scale); element-wise types of any
 // rank >= 2, wherever the batch dims are (ElementwiseConfig); bmm of (b1, ..., bj, n, k) x
 // (b1, ..., bj, k, m): batch_size b1 x ... x bj, rows n, inner_size k, columns m (both
@@ -59,7 +69,10 @@
 // Input: an image batch torch::randn(N, C, H, W), or with InputSpec::sequence_length token ids
 // torch::zeros(N, S) of int64 (valid for any vocabulary; the shapes do not depend on the values).
 // An aten::embedding whose indices do not derive from the input (position ids from a buffer) is
-// an op on constants and skipped: its weight gradient is not counted.
+// an op on constants and skipped: its weight gradient is not counted. x.new_zeros / new_ones /
+// new_full / new_empty of a size that does not grow with the batch takes only x's dtype: it and
+// the ops on it alone are constants of the step and skipped too (Swin's shifted-window mask,
+// about 0.15 M elements per block, no backward pass).
 //
 // Limits: the module's forward must take one tensor; shapes are those of this input size only;
 // conv2d with a non-square stride, dilation != 1 or string padding, maxpool2d / avgpool2d with

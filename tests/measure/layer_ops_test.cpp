@@ -143,6 +143,23 @@ TEST(LayerOpsTest, ContiguousCopiesATransposedTensor) {
   EXPECT_DOUBLE_EQ(ForwardMacs(config), 2.0 * 3 * 4 * 5);
 }
 
+// With height 1 the transpose is the identity, and .contiguous() would copy nothing; the
+// config stands for a plain copy (TorchScript's roll and constant pad), which both passes make.
+TEST(LayerOpsTest, ContiguousOfHeightOneStillCopiesInBothPasses) {
+  for (const LayerConfig& config :
+       {Nchw(LayerType::kContiguous, 2, 16, 1, 3), Nchw(LayerType::kContiguous, 2, 1, 4, 5)}) {
+    std::unique_ptr<LayerOp> op = FindLayerOpFactory(LayerType::kContiguous)(config);
+    const torch::Tensor y = op->Run();
+    EXPECT_EQ(y.sizes(), op->input.sizes());
+    EXPECT_NE(y.data_ptr(), op->input.data_ptr());
+    EXPECT_TRUE(torch::equal(y.detach().flatten(), torch::roll(op->input.detach().flatten(), 1)));
+    const torch::Tensor g = torch::randn_like(y);
+    const torch::Tensor dx = torch::autograd::grad({y}, {op->input}, {g})[0];
+    EXPECT_NE(dx.data_ptr(), g.data_ptr());
+    EXPECT_TRUE(torch::equal(dx.flatten(), torch::roll(g.flatten(), -1)));
+  }
+}
+
 // select's config (N, C, H, W) picks channel 0: the output is the (N, H, W) view of it, and the
 // input gradient is zero everywhere but that channel, which holds the output gradient.
 TEST(LayerOpsTest, SelectViewsTheFirstChannelAndScattersItsGradient) {

@@ -759,8 +759,9 @@ torch.jit.trace(Scales().eval(), torch.randn(2, 4, 3, 3)).save(")" +
 
 // x + b with b a parameter broadcast over x's leading dims is bias_add at any batch size (at
 // trace batch 1 a position embedding has x's shape): ViT's (N, T, D) + (1, T, D) and MaxViT's
-// (N, G, H, P, P) + (H, P, P), b's elements counted as trainable. A broadcast over other dims
-// ((N, C, H, W) + (C, 1, 1)) is not modelled, two same-shape tensors stay add, and tanh maps.
+// (N, G, H, P, P) + (H, P, P), b's elements counted as trainable. A buffer broadcast to x is an
+// add of x's shape without parameters; a parameter broadcast over other dims ((N, C, H, W) +
+// (C, 1, 1)) is not modelled, two same-shape tensors stay add, and tanh maps.
 TEST(TorchScriptLimitsTest, BroadcastParameterAddsAreBiasAdd) {
   TorchScriptExports& exports = TorchScriptExports::Get();
   if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
@@ -774,11 +775,13 @@ class Biases(nn.Module):
         self.pos = nn.Parameter(torch.randn(1, 12, 6))
         self.rel = nn.Parameter(torch.randn(3, 4, 4))
         self.channel = nn.Parameter(torch.randn(2, 1, 1))
+        self.register_buffer("mask", torch.randn(4, 4))
     def forward(self, x):  # x (N, 2, 6, 6)
         t = x.flatten(2).transpose(1, 2).reshape(x.size(0), 12, 6)  # (N, 12, 6)
         t = t + self.pos
         s = t.reshape(x.size(0), 2, 3, 4, 3).sum(-1).unsqueeze(-1).expand(-1, -1, -1, -1, 4)
         s = s + self.rel  # (N, 2, 3, 4, 4) + (3, 4, 4)
+        s = s + self.mask  # a buffer: no gradient, not a parameter
         c = x + self.channel
         return torch.tanh(t).sum() + s.sum() + (c + x).sum()
 torch.jit.script(Biases().eval()).save(")" +
@@ -803,13 +806,17 @@ torch.jit.script(Biases().eval()).save(")" +
     EXPECT_EQ(bias_adds[0]->output_shape, std::vector<int64_t>({batch, 12, 6}));
     EXPECT_EQ(test::NchwOf(*bias_adds[1]->config), std::vector<int64_t>({batch * 2, 3, 4, 4}));
     EXPECT_EQ(bias_adds[1]->parameter_count, 3 * 4 * 4);
-    // x + channel (C, 1, 1) broadcasts over H and W: a note; c + x is a residual add.
-    ASSERT_GE(adds.size(), 2u) << batch;
-    EXPECT_FALSE(adds[0]->config.has_value());
-    EXPECT_NE(adds[0]->note.find("and [2, 1, 1] differ; only equal shapes are modelled"),
+    // The buffer's broadcast add is an add of s's shape with no parameter; x + channel (C, 1,
+    // 1), a parameter broadcast over H and W: a note; c + x is a residual add.
+    ASSERT_GE(adds.size(), 3u) << batch;
+    ASSERT_TRUE(adds[0]->config.has_value()) << adds[0]->note;
+    EXPECT_EQ(test::NchwOf(*adds[0]->config), std::vector<int64_t>({batch, 2 * 3 * 4, 1, 4}));
+    EXPECT_EQ(adds[0]->parameter_count, 0);
+    EXPECT_FALSE(adds[1]->config.has_value());
+    EXPECT_NE(adds[1]->note.find("and [2, 1, 1] differ; only equal shapes are modelled"),
               std::string::npos)
-        << adds[0]->note;
-    const auto residual = std::find_if(adds.begin() + 1, adds.end(), [](const LayerInstance* l) {
+        << adds[1]->note;
+    const auto residual = std::find_if(adds.begin() + 2, adds.end(), [](const LayerInstance* l) {
       return l->output_shape.size() == 4;
     });
     ASSERT_NE(residual, adds.end());
