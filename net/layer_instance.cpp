@@ -263,6 +263,17 @@ ShapedLayer SelectLayerOf(const std::vector<int64_t>& shape, int64_t dim, int64_
   return out;
 }
 
+ShapedLayer BiasAddLayerOf(const std::vector<int64_t>& shape, const std::string& context) {
+  const std::optional<LayerConfig> config =
+      shape.size() < 2 ? std::nullopt
+                       : BiasAddConfig(shape, std::vector<int64_t>(shape.begin() + 1, shape.end()));
+  if (!config) {
+    throw ConfigError(context + ": expects an input with a batch dim and at least one more, got " +
+                      ShapeToString(shape));
+  }
+  return {"bias_add", *config, shape};
+}
+
 LayerConfig CatConfig(const std::vector<std::vector<int64_t>>& shapes, const std::string& context) {
   if (shapes.empty()) throw ConfigError(context + ": nothing to concatenate");
   std::string all;

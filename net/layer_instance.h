@@ -191,6 +191,11 @@ ShapedLayer MeanLayerOf(const std::vector<int64_t>& shape, const std::vector<int
 ShapedLayer SelectLayerOf(const std::vector<int64_t>& shape, int64_t dim, int64_t index,
                           const std::string& context);
 
+// x + b with b a learnt tensor of one sample's shape (net.json's bias_add leaf, a position
+// embedding): BiasAddConfig(shape, shape without its batch dim), output `shape`. Throws
+// ConfigError "<context>: expects an input with a batch dim and at least one more, got [8]".
+ShapedLayer BiasAddLayerOf(const std::vector<int64_t>& shape, const std::string& context);
+
 // The cat config (core/layer_config.h) of concatenating tensors of `shapes` along dim 1:
 // batch_size N, in_channels = the sum of their C, height H, width W (1 for (N, F) tensors),
 // inputs = their number. Throws ConfigError naming `context` when the shapes are not all 4-D or

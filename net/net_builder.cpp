@@ -417,15 +417,8 @@ class Builder {
           }
           case LayerType::kBiasAdd: {  // b of one sample's shape, broadcast over the batch
             const std::vector<int64_t> shape = AtBatchSize(x);
-            const std::vector<int64_t> sample(shape.begin() + 1, shape.end());
-            config = BiasAddConfig(shape, sample);
-            if (!config) {
-              throw ConfigError(Context(layer, path) +
-                                ": expects an input with a batch dim and "
-                                "at least one more, got " +
-                                ShapeToString(shape));
-            }
-            module = AnyModule(BiasAdd(sample));
+            config = BiasAddLayerOf(shape, Context(layer, path)).config;
+            module = AnyModule(BiasAdd(std::vector<int64_t>(shape.begin() + 1, shape.end())));
             break;
           }
           case LayerType::kDropout: {

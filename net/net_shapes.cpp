@@ -366,19 +366,11 @@ class ShapeWalker {
           out = shaped.output_shape;
           break;
         }
-        case LayerType::kBiasAdd: {  // b of one sample's shape, broadcast over the batch
-          const std::vector<int64_t> sample(in.begin() + 1, in.end());
-          config = BiasAddConfig(in, sample);
-          if (!config) {
-            throw ConfigError(Context(layer, path) +
-                              ": expects an input with a batch dim and "
-                              "at least one more, got " +
-                              ShapeToString(in));
-          }
-          parameters = NumElements(sample);
+        case LayerType::kBiasAdd:  // b of one sample's shape, broadcast over the batch
+          config = BiasAddLayerOf(in, Context(layer, path)).config;
+          parameters = NumElements(in) / in[0];
           tensors = 1;
           break;
-        }
         case LayerType::kDropout:
           if (layer.p > 0) {
             config = Elementwise(t, in);

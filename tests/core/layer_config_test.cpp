@@ -153,12 +153,7 @@ TEST(LayerConfigTest, MaxPoolShapeAndComparisons) {
 // gradient the backward pass sums over N (MaxViT's relative-position bias: 64 windows x batch 8,
 // 2 heads, 49 x 49).
 TEST(LayerConfigTest, BiasAddCountsItsBroadcastBiasOnce) {
-  LayerConfig c;
-  c.type = LayerType::kBiasAdd;
-  c.batch_size = 512;
-  c.in_channels = 2;
-  c.height = 49;
-  c.width = 49;
+  LayerConfig c = test::Nchw(LayerType::kBiasAdd, 512, 2, 49, 49);
   Validate(c);
   const TensorSizes s = Sizes(c);
   EXPECT_DOUBLE_EQ(s.output_elements, 512.0 * 2 * 49 * 49);
