@@ -254,7 +254,7 @@ bool IsViewOp(const std::string& kind) {
 // slice_backward's zero-filled input-sized gradient plus a copy of the output gradient into
 // it, which a select measures (SetSlice). Full: start 0, step 1 and an end at or beyond the
 // dim's size (Swin's unpadding x[:, :H, :W] when nothing was padded): a select of a dim of size
-// 1. Strided (StridedSlice): Swin's patch merging x[..., 0::2, 1::2, :].
+// 1. Strided (IsStridedSlice): Swin's patch merging x[..., 0::2, 1::2, :].
 struct SliceArgs {
   int64_t dim = 0;  // non-negative
   int64_t start = 0;
