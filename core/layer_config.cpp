@@ -249,8 +249,9 @@ std::vector<int64_t> OutputShape(const LayerConfig& c) {
     case LayerFamily::kLinear:
       return {c.batch_size, c.out_features};
     case LayerFamily::kElementwise:
-      // select picks index 0 of dim 1 (in_channels), mean reduces it.
-      if (c.type == LayerType::kSelect || c.type == LayerType::kMean) {
+      // select picks index 0 of dim 1 (in_channels), mean and norm reduce it.
+      if (c.type == LayerType::kSelect || c.type == LayerType::kMean ||
+          c.type == LayerType::kNorm) {
         return {c.batch_size, c.height, c.width};
       }
       return {c.batch_size, c.in_channels, c.height, c.width};

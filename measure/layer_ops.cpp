@@ -101,17 +101,28 @@ std::unique_ptr<LayerOp> MakeActivationOp(const LayerConfig& c) {
 // x, as the squeeze-excitation product).
 class BinaryOp : public LayerOp {
  public:
-  BinaryOp(torch::Tensor a, torch::Tensor b, const char* b_name, bool is_mul) : is_mul_(is_mul) {
+  enum class Kind { kAdd, kMul, kDiv };
+  BinaryOp(torch::Tensor a, torch::Tensor b, const char* b_name, Kind kind) : kind_(kind) {
     input = std::move(a);
     other_ = std::move(b);
     AddInput(*this, input, "input");
     AddInput(*this, other_, b_name);
   }
-  torch::Tensor Run() override { return is_mul_ ? other_ * input : input + other_; }
+  torch::Tensor Run() override {
+    switch (kind_) {
+      case Kind::kMul:
+        return other_ * input;
+      case Kind::kDiv:
+        return input / other_;
+      case Kind::kAdd:
+        break;
+    }
+    return input + other_;
+  }
 
  private:
   torch::Tensor other_;
-  bool is_mul_;
+  Kind kind_;
 };
 
 // torch.cat of c.inputs NCHW tensors along the channels, c.in_channels split as evenly as
@@ -185,6 +196,18 @@ class MeanOp : public LayerOp {
     AddInput(*this, input, "input");
   }
   torch::Tensor Run() override { return input.mean(1); }
+};
+
+// x.norm(2, 1) of the leaf (N, C, H, W) into (N, H, W), the aten::norm F.normalize runs; the
+// backward pass (norm_backward) writes x * grad / norm into an input-sized gradient, reading
+// the input and the saved norm.
+class NormOp : public LayerOp {
+ public:
+  explicit NormOp(const LayerConfig& c) {
+    input = torch::randn(Nchw(c), kFloat);
+    AddInput(*this, input, "input");
+  }
+  torch::Tensor Run() override { return input.norm(2, {1}); }
 };
 
 // torch::bmm of input (B, rows, inner_size) and mat2 (B, inner_size, columns), both leaves:
@@ -378,14 +401,14 @@ const std::vector<Registration>& Registry() {
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          torch::Tensor a = torch::randn(Nchw(c), kFloat);
          torch::Tensor b = torch::randn(Nchw(c), kFloat);
-         return std::make_unique<BinaryOp>(a, b, "other", /*is_mul=*/false);
+         return std::make_unique<BinaryOp>(a, b, "other", BinaryOp::Kind::kAdd);
        }},
       {LayerType::kMul,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          torch::Tensor x = torch::randn(Nchw(c), kFloat);
          // A sigmoid-like gate in [0, 1), as torchvision's SqueezeExcitation scale.
          torch::Tensor scale = torch::rand({c.batch_size, c.in_channels, 1, 1}, kFloat);
-         return std::make_unique<BinaryOp>(x, scale, "scale", /*is_mul=*/true);
+         return std::make_unique<BinaryOp>(x, scale, "scale", BinaryOp::Kind::kMul);
        }},
       // x + b with b a (C, H, W) leaf broadcast over N: autograd sums the output gradient
       // over N into b's gradient (a position embedding, a relative-position bias).
@@ -393,7 +416,7 @@ const std::vector<Registration>& Registry() {
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          torch::Tensor x = torch::randn(Nchw(c), kFloat);
          torch::Tensor bias = torch::randn({c.in_channels, c.height, c.width}, kFloat);
-         return std::make_unique<BinaryOp>(x, bias, "bias", /*is_mul=*/false);
+         return std::make_unique<BinaryOp>(x, bias, "bias", BinaryOp::Kind::kAdd);
        }},
       {LayerType::kDropout,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
@@ -425,6 +448,18 @@ const std::vector<Registration>& Registry() {
       {LayerType::kMean,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
          return std::make_unique<MeanOp>(c);
+       }},
+      // x / scale, scale (N, C, 1, 1) in [0.5, 1.5) (a norm clamped away from 0), both leaves:
+      // autograd computes the scale's gradient input-sized and sums it over (H, W).
+      {LayerType::kDiv,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         torch::Tensor x = torch::randn(Nchw(c), kFloat);
+         torch::Tensor scale = torch::rand({c.batch_size, c.in_channels, 1, 1}, kFloat) + 0.5;
+         return std::make_unique<BinaryOp>(x, scale, "scale", BinaryOp::Kind::kDiv);
+       }},
+      {LayerType::kNorm,
+       [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
+         return std::make_unique<NormOp>(c);
        }},
       {LayerType::kEmbedding,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {

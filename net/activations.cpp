@@ -46,6 +46,14 @@ const std::vector<ActivationOp>& Activations() {
         {LayerType::kScale,
          [](const torch::Tensor& x) { return x * 0.125; },
          {"aten::div", "aten::div_"}},
+        // clamp_min(x, eps) by a number (F.normalize's clamp of the norm at eps = 1e-12; by a
+        // tensor it stays unmapped: net/torchscript_layers.cpp TypeName). Not relu's cost,
+        // although ATen's relu is clamp_min(x, 0): its backward, where(x >= eps, grad, 0),
+        // measured 2.5-2.8x relu's pair on Swin v2's norms (JOURNAL.md 2026-12-07 fourth
+        // session).
+        {LayerType::kClampMin,
+         [](const torch::Tensor& x) { return torch::clamp_min(x, 1e-12); },
+         {"aten::clamp_min", "aten::clamp_min_"}},
     };
     for (const ActivationOp& a : rows) {
       if (Describe(a.type).role != LayerRole::kActivation) {

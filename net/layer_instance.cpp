@@ -216,8 +216,13 @@ int64_t NonBatchDim(const std::vector<int64_t>& shape, int64_t dim, const std::s
 
 }  // namespace
 
-ShapedLayer MeanLayerOf(const std::vector<int64_t>& shape, const std::vector<int64_t>& dims,
-                        const std::string& context) {
+namespace {
+
+// The dims of `shape` a reduction over `dims` removes, sorted, and its output shape; a
+// ConfigError where MeanLayerOf documents one ("a mean", "a norm" in the adjacency error).
+std::vector<int64_t> ReducedDims(const std::vector<int64_t>& shape,
+                                 const std::vector<int64_t>& dims, const std::string& context,
+                                 const char* what, std::vector<int64_t>* output_shape) {
   if (dims.empty()) throw ConfigError(context + ": no dim to reduce");
   std::vector<int64_t> sorted;
   for (const int64_t dim : dims) sorted.push_back(NonBatchDim(shape, dim, context));
@@ -227,16 +232,26 @@ ShapedLayer MeanLayerOf(const std::vector<int64_t>& shape, const std::vector<int
       throw ConfigError(context + ": dim " + std::to_string(sorted[i]) + " is repeated");
     }
     if (sorted[i] != sorted[i - 1] + 1) {
-      throw ConfigError(context + ": dims " + ShapeToString(sorted) +
-                        " are not adjacent (only a mean over adjacent dims is modelled)");
+      throw ConfigError(context + ": dims " + ShapeToString(sorted) + " are not adjacent (only " +
+                        what + " over adjacent dims is modelled)");
     }
   }
-  ShapedLayer out;
+  output_shape->clear();
   for (size_t i = 0; i < shape.size(); ++i) {
     if (!std::binary_search(sorted.begin(), sorted.end(), static_cast<int64_t>(i))) {
-      out.output_shape.push_back(shape[i]);
+      output_shape->push_back(shape[i]);
     }
   }
+  return sorted;
+}
+
+}  // namespace
+
+ShapedLayer MeanLayerOf(const std::vector<int64_t>& shape, const std::vector<int64_t>& dims,
+                        const std::string& context) {
+  ShapedLayer out;
+  const std::vector<int64_t> sorted =
+      ReducedDims(shape, dims, context, "a mean", &out.output_shape);
   if (shape.size() == 4 && sorted == std::vector<int64_t>{2, 3}) {
     out.type = "adaptive_avgpool2d";
     out.config = AdaptiveAvgPoolConfig(shape, 1);
@@ -244,6 +259,16 @@ ShapedLayer MeanLayerOf(const std::vector<int64_t>& shape, const std::vector<int
   }
   out.type = "mean";
   out.config = DimsSplitConfig(LayerType::kMean, shape, sorted.front(), sorted.back());
+  return out;
+}
+
+ShapedLayer NormLayerOf(const std::vector<int64_t>& shape, const std::vector<int64_t>& dims,
+                        const std::string& context) {
+  ShapedLayer out;
+  const std::vector<int64_t> sorted =
+      ReducedDims(shape, dims, context, "a norm", &out.output_shape);
+  out.type = "norm";
+  out.config = DimsSplitConfig(LayerType::kNorm, shape, sorted.front(), sorted.back());
   return out;
 }
 

@@ -184,6 +184,12 @@ struct ShapedLayer {
 ShapedLayer MeanLayerOf(const std::vector<int64_t>& shape, const std::vector<int64_t>& dims,
                         const std::string& context);
 
+// torch.linalg.vector_norm(x, 2, dims) (keepdim=False) of x of `shape` (net.json's norm leaf;
+// F.normalize's norm): a norm config (DimsSplitConfig over the dims: (N, L, D) over D is
+// (N x L, D, 1, 1)), output `shape` without the dims. The same dims and errors as MeanLayerOf.
+ShapedLayer NormLayerOf(const std::vector<int64_t>& shape, const std::vector<int64_t>& dims,
+                        const std::string& context);
+
 // x.select(dim, index) of x of `shape` (net.json's select leaf; x[:, 0], a class token): a
 // select config (DimsSplitConfig at dim), output `shape` without dim. Negative dim and index
 // count from the end. Throws ConfigError "<context>: dim 3 is out of range for input [...]",

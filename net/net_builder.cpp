@@ -402,17 +402,20 @@ class Builder {
             break;
           }
           case LayerType::kMean:
+          case LayerType::kNorm:
           case LayerType::kSelect: {
             const std::string context = Context(layer, path);
+            const LayerType type = *layer.layer_type;
             const ShapedLayer shaped =
-                *layer.layer_type == LayerType::kMean
-                    ? MeanLayerOf(AtBatchSize(x), layer.dims, context)
+                type == LayerType::kMean ? MeanLayerOf(AtBatchSize(x), layer.dims, context)
+                : type == LayerType::kNorm
+                    ? NormLayerOf(AtBatchSize(x), layer.dims, context)
                     : SelectLayerOf(AtBatchSize(x), layer.dims.at(0), layer.index, context);
             recorded = shaped.type;
             config = shaped.config;
-            module = *layer.layer_type == LayerType::kMean
-                         ? AnyModule(Mean(layer.dims))
-                         : AnyModule(Select(layer.dims.at(0), layer.index));
+            module = type == LayerType::kMean   ? AnyModule(Mean(layer.dims))
+                     : type == LayerType::kNorm ? AnyModule(Norm(layer.dims))
+                                                : AnyModule(Select(layer.dims.at(0), layer.index));
             break;
           }
           case LayerType::kBiasAdd: {  // b of one sample's shape, broadcast over the batch

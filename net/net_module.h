@@ -78,6 +78,18 @@ class MeanImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Mean);
 
+// The L2 norm over dims with keepdim=False (net.json's norm leaf), as x.norm(2, dims).
+class NormImpl : public torch::nn::Module {
+ public:
+  explicit NormImpl(std::vector<int64_t> dims) : dims_(std::move(dims)) {}
+  // Throws c10::Error for a dim out of range.
+  torch::Tensor forward(const torch::Tensor& x) { return x.norm(2, dims_); }
+
+ private:
+  std::vector<int64_t> dims_;
+};
+TORCH_MODULE(Norm);
+
 // x.select(dim, index) (net.json's select leaf): x[:, 0] of (N, S, D) is the class token.
 class SelectImpl : public torch::nn::Module {
  public:

@@ -355,11 +355,14 @@ class ShapeWalker {
           break;
         }
         case LayerType::kMean:
+        case LayerType::kNorm:
         case LayerType::kSelect: {
           const std::string context = Context(layer, path);
+          const LayerType type = *layer.layer_type;
           const ShapedLayer shaped =
-              *layer.layer_type == LayerType::kMean
-                  ? MeanLayerOf(in, layer.dims, context)
+              type == LayerType::kMean ? MeanLayerOf(in, layer.dims, context)
+              : type == LayerType::kNorm
+                  ? NormLayerOf(in, layer.dims, context)
                   : SelectLayerOf(in, layer.dims.at(0), layer.index, context);
           recorded = shaped.type;
           config = shaped.config;

@@ -37,6 +37,7 @@ const std::vector<NetLeaf>& NetLeaves() {
       {LayerType::kDropout, {"p"}, false},
       {LayerType::kEmbedding, {"num_embeddings", "embedding_dim"}, false},
       {LayerType::kMean, {"dim"}, false},
+      {LayerType::kNorm, {"dim"}, false},
       {LayerType::kSelect, {"dim", "index"}, false},
       {LayerType::kBiasAdd, {}, false},
   };
@@ -240,7 +241,8 @@ void ParseLeafFields(LayerType type, const nlohmann::json& j, const std::string&
       layer.embedding_dim = IntField(j, "embedding_dim", ctx, 1, std::nullopt);
       break;
     }
-    case LayerType::kMean: {  // "dim": an integer or a non-empty list of them
+    case LayerType::kMean:
+    case LayerType::kNorm: {  // "dim": an integer or a non-empty list of them
       const nlohmann::json& dim = RequireKey(j, "dim", ctx);
       const std::string where = At(ctx, "dim");
       if (dim.is_array()) {
@@ -435,7 +437,9 @@ std::string_view NetBlockOf(LayerType type) {
   return "";
 }
 
-bool IsTorchScriptOnly(LayerType type) { return type == LayerType::kBmm; }
+bool IsTorchScriptOnly(LayerType type) {
+  return type == LayerType::kBmm || type == LayerType::kDiv;
+}
 
 std::string InputToString(const InputSpec& input) {
   if (input.IsTokenIds()) return std::to_string(input.sequence_length) + " token ids";

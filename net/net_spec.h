@@ -23,7 +23,8 @@ namespace lj {
 // from the previous layer's output when the network is built.
 struct NetLayerSpec {
   // Leaves: "conv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "linear", "batchnorm2d",
-  // "layer_norm", "embedding", "dropout", "mean", "select", "bias_add", "flatten", "relu", "relu6",
+  // "layer_norm", "embedding", "dropout", "mean", "norm", "select", "bias_add", "flatten", "relu",
+  // "relu6",
   // "hardswish", "hardsigmoid", "sigmoid" (and the other activations). Blocks: "sequential",
   // "residual", "squeeze_excitation", "concat", "channel_shuffle", "transformer_encoder_layer".
   std::string type;
@@ -66,10 +67,10 @@ struct NetLayerSpec {
   // flatten: torch.flatten(x, start_dim, end_dim); start_dim >= 1 keeps the batch dimension.
   int64_t start_dim = 1;
   int64_t end_dim = -1;
-  // mean: torch.mean(x, dims) (net.json "dim": an integer or a list; keepdim false); select:
-  // x.select(dims[0], index) (net.json "dim", "index"). Negative values count from the end;
-  // they are checked against the input when the network is built (net/layer_instance.h
-  // MeanLayerOf, SelectLayerOf).
+  // mean: torch.mean(x, dims) (net.json "dim": an integer or a list; keepdim false); norm: the
+  // L2 norm x.norm(2, dims), the same "dim"; select: x.select(dims[0], index) (net.json "dim",
+  // "index"). Negative values count from the end; they are checked against the input when the
+  // network is built (net/layer_instance.h MeanLayerOf, NormLayerOf, SelectLayerOf).
   std::vector<int64_t> dims;
   int64_t index = 0;
 
@@ -165,8 +166,9 @@ bool IsNetJsonLeaf(LayerType type);
 // "concat" for cat, "channel_shuffle" for contiguous), or "" when none does.
 std::string_view NetBlockOf(LayerType type);
 // Network-layer types that only TorchScript models have, with neither a net.json leaf nor a
-// block: bmm, whose two operands are both computed (attention's q k^T and scores x v), where
-// net.json chains layers of one input (the transformer_encoder_layer block has its own).
+// block: bmm, whose two operands are both computed (attention's q k^T and scores x v), and div
+// (x / norm, F.normalize), where net.json chains layers of one input (the
+// transformer_encoder_layer block has its own).
 bool IsTorchScriptOnly(LayerType type);
 // Why `layer` cannot take the current tensor, or "" when it can: an embedding needs the token ids
 // of a sequence input (`input_is_ids`) with num_embeddings >= their `vocabulary`; every other

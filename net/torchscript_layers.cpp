@@ -192,10 +192,12 @@ const std::map<std::string, lj::LayerType>& AtenLayerTypes() {
         {"aten::max_pool2d", T::kMaxPool2d},
         {"aten::avg_pool2d", T::kAvgPool2d},
         {"aten::adaptive_avg_pool2d", T::kAdaptiveAvgPool2d},
-        // Over adjacent dims (MeanAxes); TypeName makes the mean over (H, W) of (N, C, H, W) an
+        // Over adjacent dims (ReducedAxes); TypeName makes the mean over (H, W) of (N, C, H, W) an
         // adaptive_avgpool2d to 1x1, what ATen's adaptive_avg_pool2d runs for a 1x1 output
         // (MNASNet's and ShuffleNetV2's x.mean([2, 3])).
         {"aten::mean", T::kMean},
+        // The L2 norm over adjacent dims (TypeName): F.normalize's x.norm(2, -1, keepdim=True).
+        {"aten::norm", T::kNorm},
         {"aten::linear", T::kLinear},
         {"aten::addmm", T::kLinear},
         {"aten::batch_norm", T::kBatchNorm2d},
@@ -323,6 +325,36 @@ bool IsStridedSlice(const Node* n) {
          a->size % a->step == 0;
 }
 
+// A run [start, end) of a dim after the batch, not all of it (Swin v2's unpadding
+// x[:, :H, :W] of windows padded to 8): the same zero fill of the input's size backward, and
+// a copy of the run's elements into it (SetSlice).
+bool IsPartialSlice(const Node* n) {
+  const std::optional<SliceArgs> a = Slice(n);
+  return a && a->dim > 0 && a->step == 1 && a->end > a->start && !IsFullSlice(n);
+}
+
+// The view of a broadcast operand (aten::expand_as, aten::expand): its input, else v.
+const Value* Unexpanded(const Value* v) {
+  const std::string kind = v->node()->kind().toQualString();
+  return kind == "aten::expand_as" || kind == "aten::expand" ? v->node()->input(0) : v;
+}
+
+// Whether `scale` is one value per row of `x`: the same rank (>= 2), equal dims but the last,
+// which is 1 (F.normalize's x / norm of (B, heads, L, d) by (B, heads, L, 1)).
+bool IsRowScale(const std::vector<int64_t>& x, const std::vector<int64_t>& scale) {
+  return x.size() >= 2 && scale.size() == x.size() && scale.back() == 1 && x.back() > 1 &&
+         std::equal(x.begin(), x.end() - 1, scale.begin());
+}
+
+// x / y with y (seen through an expand) one value per row of x (IsRowScale): a div layer, the
+// division by a scale that div measures.
+bool IsRowScaleDivision(const Node* n) {
+  if (n->inputs().size() != 2) return false;
+  const auto x = ConcreteSizes(n->input(0));
+  const auto y = ConcreteSizes(Unexpanded(n->input(1)));
+  return x && y && IsRowScale(*x, *y);
+}
+
 // " (file.py:line)" of the Python source a node came from, or "" when not recorded.
 std::string SourceLine(const Node* n) {
   if (auto line = n->sourceRange().file_line_col()) {
@@ -331,13 +363,14 @@ std::string SourceLine(const Node* n) {
   return "";
 }
 
-// The dims [first, last] that aten::mean(self, dim, keepdim, dtype) reduces when they are
-// adjacent, constant and not every dim; nothing otherwise.
-std::optional<std::pair<int64_t, int64_t>> MeanAxes(const Node* n) {
+// The dims [first, last] that a reduction reduces, its dim list at input `dims_input`
+// (aten::mean(self, dim, keepdim, dtype): 1; aten::norm(self, p, dim, keepdim): 2), when they
+// are adjacent, constant and not every dim; nothing otherwise.
+std::optional<std::pair<int64_t, int64_t>> ReducedAxes(const Node* n, size_t dims_input) {
   const auto tensor = n->input(0)->type()->cast<c10::TensorType>();
-  if (!tensor || !tensor->dim() || n->inputs().size() < 2) return std::nullopt;
+  if (!tensor || !tensor->dim() || n->inputs().size() <= dims_input) return std::nullopt;
   const auto rank = static_cast<int64_t>(*tensor->dim());
-  const auto dims = IntList(n->input(1));
+  const auto dims = IntList(n->input(dims_input));
   if (!dims || dims->empty()) return std::nullopt;
   std::set<int64_t> axes;
   for (int64_t d : *dims) axes.insert(d < 0 ? d + rank : d);
@@ -353,9 +386,35 @@ std::optional<std::pair<int64_t, int64_t>> MeanAxes(const Node* n) {
 std::string TypeName(const Node* n) {
   const std::string kind = n->kind().toQualString();
   if (IsViewOp(kind)) return kFlattenType;
-  if (IsFullSlice(n) || IsStridedSlice(n)) return std::string(ToString(lj::LayerType::kSelect));
+  if (IsFullSlice(n) || IsStridedSlice(n) || IsPartialSlice(n)) {
+    return std::string(ToString(lj::LayerType::kSelect));
+  }
+  if (kind == "aten::expand_as" || kind == "aten::expand") {
+    // A view whose every use is a product or division by it (IsRowScaleDivision): the measured
+    // mul or div broadcasts its scale and sums its gradient back, the expand's backward.
+    bool feeds_scale = !n->output(0)->uses().empty();
+    for (const torch::jit::Use& use : n->output(0)->uses()) {
+      const std::string user = TypeName(use.user);
+      feeds_scale =
+          feeds_scale && use.offset == 1 &&
+          (user == ToString(lj::LayerType::kMul) || user == ToString(lj::LayerType::kDiv));
+    }
+    return feeds_scale ? std::string(kFlattenType) : kind;
+  }
   auto it = AtenLayerTypes().find(kind);
   if (it == AtenLayerTypes().end()) return kind;
+  if ((kind == "aten::clamp_min" || kind == "aten::clamp_min_") &&
+      !n->input(1)->type()->isSubtypeOf(*c10::NumberType::get())) {
+    return kind;  // by a tensor: not relu's kernel
+  }
+  if (kind == "aten::norm") {
+    // norm(self, p, dim, keepdim): the L2 norm over adjacent constant dims (ReducedAxes); other
+    // orders, every dim, or a dtype stay unmapped.
+    const auto p = Double(n->input(1));
+    const bool l2 = p && *p == 2.0;
+    return l2 && n->inputs().size() == 4 && ReducedAxes(n, 2) ? std::string(ToString(it->second))
+                                                              : kind;
+  }
   if (kind == "aten::hardtanh" || kind == "aten::hardtanh_") {
     auto lo = Double(n->input(1));
     auto hi = Double(n->input(2));
@@ -372,12 +431,16 @@ std::string TypeName(const Node* n) {
     const bool self_is_tensor = self && self->dim().value_or(0) > 0;
     if (scalar && self_is_tensor && n->inputs().size() == 2)
       return std::string(ToString(lj::LayerType::kScale));
-    if (kind == "aten::div" || kind == "aten::div_") return kind;
+    if (kind == "aten::div" || kind == "aten::div_") {
+      return kind == "aten::div" && IsRowScaleDivision(n)
+                 ? std::string(ToString(lj::LayerType::kDiv))
+                 : kind;
+    }
   }
   if (kind == "aten::mean") {
     // Over (H, W) of (N, C, H, W): a pool; over other adjacent dims and with no dtype: a mean;
     // otherwise (every dim, dims not adjacent or not constant, a dtype) unmapped.
-    const auto axes = MeanAxes(n);
+    const auto axes = ReducedAxes(n, 1);
     if (!axes) return kind;
     if (n->input(0)->type()->cast<c10::TensorType>()->dim() == 4 &&
         *axes == std::pair<int64_t, int64_t>(2, 3)) {
@@ -806,17 +869,19 @@ class GraphReader {
     SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kSelect, shape, d, d));
   }
 
-  // aten::mean over the adjacent dims [a, b] (MeanAxes): a mean config with the product of the
+  // aten::mean over the adjacent dims [a, b] (ReducedAxes): a mean config with the product of the
   // dims before a as its batch_size, of a..b as in_channels, of the dims after b as width; a
   // text classifier's mean over the sequence of (N, S, D) is (N, S, 1, D).
-  static void SetMean(LayerInstance* li, const Node* n) {
+  // aten::norm (TypeName: p = 2) the same way as a norm config: F.normalize's norm over the
+  // last dim of (B, heads, L, d) is (B x heads x L, d, 1, 1).
+  static void SetReduction(LayerInstance* li, const Node* n, lj::LayerType type) {
     const std::vector<int64_t>& shape = li->input_shape;
-    const auto axes = MeanAxes(n);
+    const auto axes = ReducedAxes(n, type == lj::LayerType::kNorm ? 2 : 1);
     if (!axes || static_cast<int64_t>(shape.size()) <= axes->second) {
       li->note = "the reduced dims are not adjacent constants";
       return;
     }
-    SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kMean, shape, axes->first, axes->second));
+    SetConfig(li, lj::DimsSplitConfig(type, shape, axes->first, axes->second));
   }
 
   // roll(self, shifts, dims) and constant padding (pad(self, pad, "constant", value),
@@ -849,7 +914,11 @@ class GraphReader {
   // A full aten::slice (IsFullSlice) of (N, d1, ..., dk): a select of one channel of
   // (N, 1, 1, d1 x ... x dk) (no dim in [first, last] = [1, 0]), the same zero fill and copy of
   // every element. A strided one (IsStridedSlice) of dim d with step s: a select of one of s
-  // channels of (d0 x ... x d(d-1) x size / s, s, 1, d(d+1) x ... x dk).
+  // channels of (d0 x ... x d(d-1) x size / s, s, 1, d(d+1) x ... x dk). A partial one
+  // (IsPartialSlice) taking t of size elements of dim d: a select of one of c channels of
+  // (d0 x ... x d(d-1), c, 1, size / c x d(d+1) x ... x dk), c the divisor of size nearest
+  // size / t: the zero fill is exact, the copy exact when t divides size (Swin v2's 28 of 32
+  // rows: c = 1, a copy of 32 rows for 28).
   static void SetSlice(LayerInstance* li, const Node* n) {
     const std::vector<int64_t>& shape = li->input_shape;
     if (shape.empty()) {
@@ -857,16 +926,35 @@ class GraphReader {
       return;
     }
     const std::optional<SliceArgs> a = Slice(n);
-    if (!a || a->step == 1) {
+    if (!a || IsFullSlice(n)) {
       SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kSelect, shape, 1, 0));
       return;
     }
     const auto d = static_cast<size_t>(a->dim);
-    int64_t outer = shape[d] / a->step;
+    const int64_t size = shape[d];
+    const int64_t channels = a->step > 1 ? a->step : NearestDivisor(size, a->end - a->start);
+    int64_t outer = a->step > 1 ? size / a->step : 1;
     for (size_t i = 0; i < d; ++i) outer *= shape[i];
-    int64_t inner = 1;
+    int64_t inner = a->step > 1 ? 1 : size / channels;
     for (size_t i = d + 1; i < shape.size(); ++i) inner *= shape[i];
-    SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kSelect, {outer, a->step, inner}, 1, 1));
+    SetConfig(li, lj::DimsSplitConfig(lj::LayerType::kSelect, {outer, channels, inner}, 1, 1));
+  }
+
+  // The divisor c of size whose size / c is nearest `taken` (by ratio); 1 for a size above
+  // 2^24, whose divisors are not searched (the search is over pairs i, size / i up to sqrt).
+  static int64_t NearestDivisor(int64_t size, int64_t taken) {
+    int64_t best = 1;
+    if (size > (int64_t{1} << 24) || taken <= 0) return best;
+    auto distance = [&](int64_t c) {
+      return std::abs(std::log(static_cast<double>(size) / c / static_cast<double>(taken)));
+    };
+    for (int64_t i = 1; i * i <= size; ++i) {
+      if (size % i != 0) continue;
+      for (const int64_t c : {i, size / i}) {
+        if (distance(c) < distance(best)) best = c;
+      }
+    }
+    return best;
   }
 
   LayerInstance Layer(const Node* n) {
@@ -1107,8 +1195,8 @@ class GraphReader {
       }
     } else if (lt == lj::LayerType::kBmm) {
       SetBatchedMatmul(&li, n);
-    } else if (lt == lj::LayerType::kMean) {
-      SetMean(&li, n);
+    } else if (lt == lj::LayerType::kMean || lt == lj::LayerType::kNorm) {
+      SetReduction(&li, n, *lt);
     } else if (lt == lj::LayerType::kSelect) {
       if (kind == "aten::slice") {
         SetSlice(&li, n);
@@ -1185,44 +1273,55 @@ class GraphReader {
       } else {
         SetElementwise(&li, lj::LayerType::kAdd);
       }
-    } else if (lt == lj::LayerType::kMul) {
+    } else if (lt == lj::LayerType::kMul || lt == lj::LayerType::kDiv) {
       // The squeeze-excitation product x (N, C, H, W) * scale (N, C, 1, 1), either order; or
       // a per-channel parameter, ConvNeXt's layer scale x * gamma (C, 1, 1), the same
       // element-wise product whose backward reduces x * grad over N, H, W (to C instead of
       // N x C values). The parameter's C elements count as trainable.
+      // One value per row of x: x * s, or F.normalize's x / norm.expand_as(x) (TypeName's div:
+      // IsRowScaleDivision): a mul or div config with the rows in batch_size x in_channels and
+      // the last dim in width, (B, heads, L, d) as (B x heads, L, 1, d), whose scale
+      // (B x heads, L, 1, 1) is the norm.
+      const bool division = lt == lj::LayerType::kDiv;
       std::string note;
       bool scalar = false;
+      bool row_scale = false;
       if (!IsTensor(n->input(0)) || !IsTensor(n->input(1))) {
         note = "multiplies by a scalar; only x * scale (N, C, 1, 1) is modelled";
       } else {
-        const std::vector<int64_t> a = Shape(n->input(0), what);
-        const std::vector<int64_t> b = Shape(n->input(1), what);
+        const std::vector<int64_t> a = Shape(Unexpanded(n->input(0)), what);
+        const std::vector<int64_t> b = Shape(Unexpanded(n->input(1)), what);
         const bool a_is_big = a == out_raw;
         const std::vector<int64_t>& big = a_is_big ? a : b;
         const std::vector<int64_t>& small = a_is_big ? b : a;
         const Value* small_value = a_is_big ? n->input(1) : n->input(0);
-        const bool se = big == out_raw && big.size() == 4 && small.size() == 4 &&
+        const bool se = !division && big == out_raw && big.size() == 4 && small.size() == 4 &&
                         small[0] == big[0] && small[1] == big[1] && small[2] == 1 && small[3] == 1;
         const bool layer_scale =
-            big == out_raw && big.size() == 4 && !derived_.count(small_value) &&
+            !division && big == out_raw && big.size() == 4 && !derived_.count(small_value) &&
             ((small.size() == 3 && small[0] == big[1] && small[1] == 1 && small[2] == 1) ||
              (small.size() == 4 && small[0] == 1 && small[1] == big[1] && small[2] == 1 &&
               small[3] == 1));
         // x * c with c a 0-dim tensor computed from sizes alone (Swin's
         // q * (C // num_heads) ** -0.5): scale, as a constant c is (TypeName).
-        scalar = small.empty() && !big.empty() && !derived_.count(small_value);
+        scalar = !division && small.empty() && !big.empty() && !derived_.count(small_value);
+        row_scale = !se && big == out_raw && IsRowScale(big, small) && (!division || a_is_big);
         if (scalar) {
           SetLayerType(li, lj::ToString(lj::LayerType::kScale));
         } else if (layer_scale) {
           li.parameter_count = big[1];
           li.parameter_tensors = 1;
-        } else if (!se) {
+        } else if (!se && !row_scale) {
           note = "operands " + ShapeToString(a) + " and " + ShapeToString(b) +
-                 " are not x (N, C, H, W) * scale (N, C, 1, 1) or a per-channel parameter "
-                 "(C, 1, 1)";
+                 " are not x (N, C, H, W) * scale (N, C, 1, 1), a per-channel parameter "
+                 "(C, 1, 1) or one value per row";
         }
       }
-      if (note.empty()) {
+      const auto rank = static_cast<int64_t>(li.input_shape.size());
+      if (note.empty() && row_scale && rank >= 2) {
+        SetConfig(&li, lj::DimsSplitConfig(division ? lj::LayerType::kDiv : lj::LayerType::kMul,
+                                           li.input_shape, rank - 2, rank - 2));
+      } else if (note.empty()) {
         SetElementwise(&li, scalar ? lj::LayerType::kScale : lj::LayerType::kMul);
       } else {
         li.note = note;
@@ -1275,8 +1374,9 @@ class GraphReader {
 }  // namespace
 
 bool HasTorchScriptMapping(LayerType type) {
-  // aten::add of a derived tensor and a broadcast constant (Layer's add branch).
-  if (type == LayerType::kBiasAdd) return true;
+  // aten::add of a derived tensor and a broadcast constant (Layer's add branch); aten::div by
+  // one value per row (TypeName, IsRowScaleDivision).
+  if (type == LayerType::kBiasAdd || type == LayerType::kDiv) return true;
   for (const auto& entry : AtenLayerTypes()) {
     if (entry.second == type) return true;
   }

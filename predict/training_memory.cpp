@@ -105,6 +105,10 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
         k.extra_bytes = 2 * (in_elements / layer.config->in_channels) * kFloatBytes;
       }
       break;
+    case LayerType::kNorm:  // norm_backward(grad, self, p, result, dim, keepdim)
+      k.input = true;
+      k.output = true;
+      break;
     case LayerType::kReLU:  // threshold_backward(grad, result)
     case LayerType::kSigmoid:
     case LayerType::kTanh:     // tanh_backward(grad, result)
@@ -112,9 +116,12 @@ Kept KeptFor(const LayerInstance& layer, int64_t block) {
       k.output = true;
       break;
     case LayerType::kMul:  // both operands: the (N, C, H, W) input and the (N, C, 1, 1) scale
+    case LayerType::kDiv:  // (x / norm: the norm, one per row, batch_size x in_channels)
       k.input = true;
-      k.operand_bytes =
-          (layer.input_shape.size() >= 2 ? layer.input_shape[0] * channels : 0) * kFloatBytes;
+      k.operand_bytes = (layer.config ? layer.config->batch_size * layer.config->in_channels
+                         : layer.input_shape.size() >= 2 ? layer.input_shape[0] * channels
+                                                         : 0) *
+                        kFloatBytes;
       break;
     case LayerType::kBmm:  // both operands: input (B, n, k) and mat2 (B, k, m)
       k.input = true;

@@ -37,7 +37,7 @@ if want random; then
   seed=10
   for t in batchnorm2d relu relu6 hardswish hardsigmoid sigmoid avgpool2d adaptive_avgpool2d add \
            mul dropout silu gelu cross_entropy sgd adam grad_accumulate zero_grad cat softmax layer_norm contiguous scale bmm embedding \
-           select mean tanh bias_add; do
+           select mean tanh bias_add norm div clamp_min; do
     log "random $t"
     "${measure[@]}" --layer "$t" --n 50 --seed $((seed++))
   done

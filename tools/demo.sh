@@ -18,7 +18,7 @@ lock=$(mktemp -u /tmp/layerjoule-demo.XXXXXX.lock)
 # 1. Measure: forward and backward of random configs; energy where RAPL is readable.
 for t in conv maxpool linear batchnorm2d relu relu6 hardswish hardsigmoid sigmoid avgpool2d \
          adaptive_avgpool2d add mul dropout cross_entropy sgd adam grad_accumulate zero_grad silu \
-         gelu cat softmax layer_norm contiguous scale bmm embedding select mean tanh bias_add; do
+         gelu cat softmax layer_norm contiguous scale bmm embedding select mean tanh bias_add norm div clamp_min; do
   build/bin/measure --layer "$t" --n 24 --db "$db" --min-time 0.02 --trials 2 --idle 0.5 \
     --lock-file "$lock" --seed 1
 done

@@ -230,7 +230,8 @@ TEST(BoundsTest, RejectsBadFilesNamingKeyAndValue) {
        ": layer: unknown layer type 'conv3d' (expected conv2d, maxpool2d, linear, batchnorm2d, "
        "relu, relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
        "dropout, cross_entropy, sgd, adam, grad_accumulate, zero_grad, silu, gelu, cat, "
-       "softmax, layer_norm, contiguous, scale, bmm, embedding, select, mean, tanh or bias_add)"},
+       "softmax, layer_norm, contiguous, scale, bmm, embedding, select, mean, tanh, bias_add, "
+       "norm, div or clamp_min)"},
       {With(GoodConv(), [](json& d) { d["layer"] = 2; }), ": layer must be a string, got 2"},
       {With(GoodConv(), [](json& d) { d.erase("layer"); }), ": missing key 'layer'"},
       {With(GoodConv(), [](json& d) { d.erase("max_forward_macs"); }),

@@ -32,7 +32,8 @@ TEST(LayerConfigTest, ParsesTypeNamesAndAliases) {
       "unknown layer type 'conv3d' (expected conv2d, maxpool2d, linear, batchnorm2d, relu, "
       "relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
       "dropout, cross_entropy, sgd, adam, grad_accumulate, zero_grad, silu, gelu, cat, softmax, "
-      "layer_norm, contiguous, scale, bmm, embedding, select, mean, tanh or bias_add)");
+      "layer_norm, contiguous, scale, bmm, embedding, select, mean, tanh, bias_add, norm, div or "
+      "clamp_min)");
   EXPECT_EQ(ParsePass("forward"), Pass::kForward);
   EXPECT_EQ(ParsePass("backward"), Pass::kBackward);
   EXPECT_EQ(ToString(Pass::kBackward), "backward");

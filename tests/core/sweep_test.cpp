@@ -178,7 +178,8 @@ TEST(SweepTest, RejectsBadFilesNamingParameterAndValue) {
        ": layer: unknown layer type 'conv1d' (expected conv2d, maxpool2d, linear, batchnorm2d, "
        "relu, relu6, hardswish, hardsigmoid, sigmoid, avgpool2d, adaptive_avgpool2d, add, mul, "
        "dropout, cross_entropy, sgd, adam, grad_accumulate, zero_grad, silu, gelu, cat, "
-       "softmax, layer_norm, contiguous, scale, bmm, embedding, select, mean, tanh or bias_add)"},
+       "softmax, layer_norm, contiguous, scale, bmm, embedding, select, mean, tanh, bias_add, "
+       "norm, div or clamp_min)"},
       {With(GoodConv(), [](json& d) { d["vary"]["parameter"] = "dilation"; }),
        ": vary.parameter: cannot vary 'dilation' of conv2d (expected batch_size, in_channels, "
        "out_channels, height, width, kernel_size, stride, padding, groups, kernel_width, "

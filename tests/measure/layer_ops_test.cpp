@@ -201,6 +201,51 @@ TEST(LayerOpsTest, MeanReducesTheChannelsAndSpreadsItsGradient) {
   EXPECT_DOUBLE_EQ(ForwardMacs(config), 2.0 * 4 * 1 * 3);
 }
 
+// norm's config (N, C, H, W) reduces C to its L2 norm: the output is x.norm(2, 1), (N, H, W),
+// and the input gradient is x * grad / norm (norm_backward), not mean's grad / C.
+TEST(LayerOpsTest, NormTakesTheL2NormOfTheChannels) {
+  const LayerConfig config = Nchw(LayerType::kNorm, 2, 4, 1, 3);
+  const LayerOpFactory make = FindLayerOpFactory(LayerType::kNorm);
+  ASSERT_NE(make, nullptr);
+  std::unique_ptr<LayerOp> op = make(config);
+  const torch::Tensor y = op->Run();
+  EXPECT_EQ(y.sizes().vec(), (Shape{2, 1, 3}));
+  EXPECT_EQ(OutputShape(config), (Shape{2, 1, 3}));
+  const torch::Tensor x = op->input.detach();
+  const torch::Tensor norm = x.pow(2).sum(1).sqrt();
+  EXPECT_TRUE(torch::allclose(y.detach(), norm));
+  const torch::Tensor g = torch::randn_like(y);
+  const torch::Tensor dx = torch::autograd::grad({y}, {op->input}, {g})[0];
+  EXPECT_EQ(dx.sizes().vec(), (Shape{2, 4, 1, 3}));
+  EXPECT_TRUE(torch::allclose(dx, x * (g / norm).unsqueeze(1), 1e-5, 1e-6));
+  ExpectRuns(config, {"input"});
+  EXPECT_DOUBLE_EQ(ForwardMacs(config), 2.0 * 4 * 1 * 3);
+}
+
+// div's config (N, C, H, W) divides x by a scale (N, C, 1, 1) kept away from 0: the scale's
+// gradient is -grad * x / scale^2 summed over (H, W), the input's grad / scale.
+TEST(LayerOpsTest, DivDividesByAPerRowScaleAndGivesItsGradient) {
+  const LayerConfig config = Nchw(LayerType::kDiv, 2, 3, 1, 4);
+  const LayerOpFactory make = FindLayerOpFactory(LayerType::kDiv);
+  ASSERT_NE(make, nullptr);
+  std::unique_ptr<LayerOp> op = make(config);
+  ASSERT_EQ(op->grad_targets.size(), 2u);
+  EXPECT_EQ(op->grad_names, (std::vector<std::string>{"input", "scale"}));
+  const torch::Tensor x = op->grad_targets[0].detach();
+  const torch::Tensor s = op->grad_targets[1].detach();
+  EXPECT_EQ(s.sizes().vec(), (Shape{2, 3, 1, 1}));
+  EXPECT_GE(s.min().item<float>(), 0.5f);
+  const torch::Tensor y = op->Run();
+  EXPECT_TRUE(torch::allclose(y.detach(), x / s));
+  const torch::Tensor g = torch::randn_like(y);
+  const auto grads = torch::autograd::grad({y}, op->grad_targets, {g});
+  EXPECT_TRUE(torch::allclose(grads[0], g / s, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(grads[1], (-g * x / (s * s)).sum({2, 3}, true), 1e-4, 1e-5));
+  ExpectRuns(config, {"input", "scale"});
+  // Its sizes count the scale's N x C elements as a second input, as mul's.
+  EXPECT_DOUBLE_EQ(Sizes(config).input_elements, 2.0 * 3 * 4 + 2 * 3);
+}
+
 // bmm: the output is the batched product, and the backward pass computes the gradients of both
 // operands, grad x mat2^T for the input and input^T x grad for mat2, each of its operand's shape.
 TEST(LayerOpsTest, BmmMultipliesBatchesAndGivesBothOperandsGradients) {

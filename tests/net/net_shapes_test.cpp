@@ -426,6 +426,28 @@ TEST(NetShapesTest, PreNormMeanAndSelectAsLibTorchRunsThem) {
   EXPECT_EQ(gray.output_shape, (std::vector<int64_t>{4, 8, 8}));
 }
 
+// A norm leaf: the L2 norm over the last dim of (4, 3, 8, 8), as LibTorch builds and runs it, is
+// a norm config of (4 x 3 x 8, 8, 1, 1) with output (4, 3, 8); over dims that are not adjacent
+// it is an error naming the layer.
+TEST(NetShapesTest, NormLeafReducesItsDimsAsLibTorchRunsIt) {
+  const NetSpec spec = Parse(R"([{"type": "norm", "name": "l2", "dim": -1},
+      {"type": "linear", "name": "fc", "out_features": 2}])");
+  ExpectSameLayers(spec);
+  const std::vector<LayerInstance> layers = LayerShapesFromNetSpec(spec);
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[0].type, "norm");
+  ASSERT_TRUE(layers[0].config.has_value()) << layers[0].note;
+  EXPECT_EQ(*layers[0].config, test::Nchw(LayerType::kNorm, 4 * 3 * 8, 8, 1, 1));
+  EXPECT_EQ(layers[0].output_shape, (std::vector<int64_t>{4, 3, 8}));
+  EXPECT_EQ(layers[1].config->batch_size, 4 * 3);  // a linear over the last dim of (4, 3, 8)
+  EXPECT_EQ(layers[1].config->in_features, 8);
+  EXPECT_EQ(ErrorOf([&] {
+              LayerShapesFromNetSpec(Parse(R"([{"type": "norm", "name": "l2", "dim": [1, 3]}])"));
+            }),
+            "net.json: layer 0 (norm, l2): dims [1, 3] are not adjacent (only a norm over "
+            "adjacent dims is modelled)");
+}
+
 // A sequence input: int64 ids (N, S) through an embedding into (N, S, D) floats, then the
 // element-wise types and a flatten and linear, as LibTorch builds and runs them; the embedding's
 // config, table and the dropout on (N, S, D) after it.

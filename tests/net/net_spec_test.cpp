@@ -258,7 +258,7 @@ TEST(NetSpecTest, ResidualNeedsExplicitActivation) {
   EXPECT_EQ(ErrorOf(j), "net.json: layer 2 (residual): missing key 'activation'");
   j["layers"][2]["activation"] = "mish";
   EXPECT_NE(ErrorOf(j).find("activation must be none, relu, relu6, hardswish, hardsigmoid, "
-                            "sigmoid, silu, gelu, softmax, scale, tanh, got \"mish\""),
+                            "sigmoid, silu, gelu, softmax, scale, tanh, clamp_min, got \"mish\""),
             std::string::npos)
       << ErrorOf(j);
 }

@@ -1089,7 +1089,8 @@ torch.jit.trace(WindowAttention().eval(), torch.randn(2, 6, 6, 4),
 // aten::select along dim 1. Both run in eager training (SliceBackward0, SelectBackward0): the
 // select is a select of (N, T, 1, D), the full slice a select of one channel of
 // (N, 1, 1, T x D). A select along dim 0 (x[0], or Swin's qkv[0]) zero-fills the whole input
-// too: (1, N, 1, T x D). A partial slice stays unmapped.
+// too: (1, N, 1, T x D). A partial slice t[:, 1:3] of dim 1 (size 6) is a select of one of
+// 3 channels, (N, 3, 1, 2 x D): the same zero fill, and a copy of the 2 rows taken.
 TEST(TorchScriptLimitsTest, ClassTokenSelectAndFullSlice) {
   TorchScriptExports& exports = TorchScriptExports::Get();
   if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
@@ -1104,7 +1105,7 @@ class ClassToken(nn.Module):
     def forward(self, x):  # x (N, 8, 3, 2)
         t = self.fc(x.flatten(2).transpose(1, 2))  # (N, 6, 5)
         first = t[0]  # select along dim 0
-        part = t[:, 1:3]  # a partial slice: not modelled
+        part = t[:, 1:3]  # a partial slice
         return t[:, 0].sum() + first.sum() + part.sum()
 torch.jit.trace(ClassToken().eval(), torch.randn(2, 8, 3, 2), check_trace=False).save(")" +
                                 path + R"(")
@@ -1119,23 +1120,93 @@ torch.jit.trace(ClassToken().eval(), torch.randn(2, 8, 3, 2), check_trace=False)
       if (l.type == "aten::slice") slices.push_back(&l);
     }
     // t[0], the full dim-0 slice (t[:, 1:3] and t[:, 0] slice the same way: the frozen
-    // graph keeps one), t[:, 0]'s select.
-    ASSERT_EQ(selects.size(), 3u);
+    // graph keeps one), t[:, 1:3] and t[:, 0]'s select.
+    ASSERT_EQ(selects.size(), 4u);
+    EXPECT_TRUE(slices.empty());
     EXPECT_EQ(selects[0]->source, "aten::select");
     ASSERT_TRUE(selects[0]->config.has_value()) << selects[0]->note;
     EXPECT_EQ(*selects[0]->config, test::Nchw(LayerType::kSelect, 1, batch, 1, 6 * 5));
     EXPECT_EQ(selects[1]->source, "aten::slice");
     ASSERT_TRUE(selects[1]->config.has_value()) << selects[1]->note;
     EXPECT_EQ(*selects[1]->config, test::Nchw(LayerType::kSelect, batch, 1, 1, 6 * 5));
-    EXPECT_EQ(selects[2]->source, "aten::select");
+    EXPECT_EQ(selects[2]->source, "aten::slice");
+    EXPECT_EQ(selects[2]->output_shape, (std::vector<int64_t>{batch, 2, 5}));
     ASSERT_TRUE(selects[2]->config.has_value()) << selects[2]->note;
-    EXPECT_EQ(*selects[2]->config, test::Nchw(LayerType::kSelect, batch, 6, 1, 5));
-    EXPECT_EQ(selects[2]->output_shape, (std::vector<int64_t>{batch, 5}));
-    EXPECT_DOUBLE_EQ(selects[2]->forward_macs, batch * 6.0 * 5);
-    // t[:, 1:3] keeps part of dim 1: no type.
-    ASSERT_EQ(slices.size(), 1u);
-    EXPECT_FALSE(HasKnownType(*slices[0]));
-    EXPECT_FALSE(slices[0]->no_cost);
+    EXPECT_EQ(*selects[2]->config, test::Nchw(LayerType::kSelect, batch, 3, 1, 2 * 5));
+    EXPECT_EQ(selects[3]->source, "aten::select");
+    ASSERT_TRUE(selects[3]->config.has_value()) << selects[3]->note;
+    EXPECT_EQ(*selects[3]->config, test::Nchw(LayerType::kSelect, batch, 6, 1, 5));
+    EXPECT_EQ(selects[3]->output_shape, (std::vector<int64_t>{batch, 5}));
+    EXPECT_DOUBLE_EQ(selects[3]->forward_macs, batch * 6.0 * 5);
+  }
+}
+
+// Swin v2's cosine attention and unpadding. F.normalize(t, dim=-1) of (N, heads, L, d) traces
+// as norm, clamp_min, expand_as and div: the L2 norm over the last dim is a norm of
+// (N x heads x L, d, 1, 1), clamp_min by a number a clamp_min, expand_as a free view, and the
+// division by one value per row a div of (N x heads, L, 1, d). x[:, a:b] of part of a dim
+// is a select of one of c channels, c the divisor of the dim nearest size / (b - a). An L1 norm,
+// a clamp_min by a tensor and a division of equal shapes stay unmapped.
+TEST(TorchScriptLimitsTest, SwinV2NormalizeAndPartialSlices) {
+  TorchScriptExports& exports = TorchScriptExports::Get();
+  if (!exports.skip_reason.empty()) GTEST_SKIP() << exports.skip_reason;
+  const std::string path = (exports.dir() / "normalize.pt").string();
+  ASSERT_TRUE(exports.RunPython(R"(
+import torch
+import torch.nn.functional as F
+from torch import nn
+class CosineAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+    def forward(self, x):  # x (N, 8, 3, 4)
+        t = self.fc(x.flatten(2).transpose(1, 2))  # (N, 12, 8)
+        h = t.reshape(-1, 12, 2, 4).transpose(1, 2)  # (N, 2 heads, 12, 4)
+        q = F.normalize(h, dim=-1)
+        scores = q @ q.transpose(-2, -1)  # (N, 2, 12, 12)
+        rows = t[:, :9]  # 9 of 12 rows: c = 1
+        middle = t[:, 3:9]  # 6 of 12: c = 2
+        other = t.norm(1, -1).sum() + torch.clamp_min(t, t.flip(1)).sum() + (t / t.flip(1)).sum()
+        return scores.sum() + rows.sum() + middle.sum() + other
+torch.jit.trace(CosineAttention().eval(), torch.randn(2, 8, 3, 4), check_trace=False).save(")" +
+                                path + R"(")
+)")) << exports.error;
+  for (int64_t batch : {1, 8}) {
+    SCOPED_TRACE(batch);
+    std::map<std::string, std::vector<const LayerInstance*>> by_source;
+    const std::vector<LayerInstance> layers = LayersFromTorchScript(path, {8, 3, 4}, batch);
+    for (const LayerInstance& l : layers) by_source[l.source].push_back(&l);
+    ASSERT_EQ(by_source["aten::norm"].size(), 2u);
+    const LayerInstance& norm = *by_source["aten::norm"][0];
+    EXPECT_EQ(norm.type, "norm");
+    ASSERT_TRUE(norm.config.has_value()) << norm.note;
+    EXPECT_EQ(*norm.config, test::Nchw(LayerType::kNorm, batch * 2 * 12, 4, 1, 1));
+    EXPECT_EQ(norm.output_shape, (std::vector<int64_t>{batch, 2, 12, 1}));
+    EXPECT_DOUBLE_EQ(norm.forward_macs, batch * 2.0 * 12 * 4);
+    EXPECT_EQ(by_source["aten::norm"][1]->type, "aten::norm");  // p = 1
+    ASSERT_EQ(by_source["aten::clamp_min"].size(), 2u);
+    const LayerInstance& clamp = *by_source["aten::clamp_min"][0];
+    EXPECT_EQ(clamp.type, "clamp_min");
+    ASSERT_TRUE(clamp.config.has_value()) << clamp.note;
+    EXPECT_EQ(test::NchwOf(*clamp.config), std::vector<int64_t>({batch, 2, 12, 1}));
+    EXPECT_EQ(by_source["aten::clamp_min"][1]->type, "aten::clamp_min");  // by a tensor
+    ASSERT_EQ(by_source["aten::expand_as"].size(), 1u);
+    EXPECT_TRUE(by_source["aten::expand_as"][0]->no_cost);
+    ASSERT_EQ(by_source["aten::div"].size(), 2u);
+    const LayerInstance& div = *by_source["aten::div"][0];
+    EXPECT_EQ(div.type, "div");
+    ASSERT_TRUE(div.config.has_value()) << div.note;
+    EXPECT_EQ(*div.config, test::Nchw(LayerType::kDiv, batch * 2, 12, 1, 4));
+    EXPECT_EQ(by_source["aten::div"][1]->type, "aten::div");  // equal shapes
+    std::vector<std::vector<int64_t>> slices;
+    for (const LayerInstance* l : by_source["aten::slice"]) {
+      if (l->output_shape.size() != 3 || l->output_shape[1] == 12) continue;  // full slices
+      ASSERT_TRUE(l->config.has_value()) << l->path << ": " << l->note;
+      EXPECT_EQ(l->type, "select");
+      slices.push_back(test::NchwOf(*l->config));
+    }
+    EXPECT_EQ(slices,
+              (std::vector<std::vector<int64_t>>{{batch, 1, 1, 12 * 8}, {batch, 2, 1, 6 * 8}}));
   }
 }
 
