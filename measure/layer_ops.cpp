@@ -187,27 +187,21 @@ class SelectOp : public LayerOp {
   torch::Tensor Run() override { return input.select(1, 0); }
 };
 
-// x.mean(1) of the leaf (N, C, H, W) into (N, H, W); the backward pass writes grad / C into
-// every channel of an input-sized gradient.
-class MeanOp : public LayerOp {
+// A reduction of dim 1 (C) of the leaf (N, C, H, W) into (N, H, W). kMean: x.mean(1), whose
+// backward pass writes grad / C into every channel of an input-sized gradient. kNorm:
+// x.norm(2, 1), the aten::norm F.normalize runs, whose backward pass (norm_backward) writes
+// x * grad / norm into an input-sized gradient, reading the input and the saved norm.
+class ReduceOp : public LayerOp {
  public:
-  explicit MeanOp(const LayerConfig& c) {
+  enum class Kind { kMean, kNorm };
+  ReduceOp(const LayerConfig& c, Kind kind) : kind_(kind) {
     input = torch::randn(Nchw(c), kFloat);
     AddInput(*this, input, "input");
   }
-  torch::Tensor Run() override { return input.mean(1); }
-};
+  torch::Tensor Run() override { return kind_ == Kind::kMean ? input.mean(1) : input.norm(2, {1}); }
 
-// x.norm(2, 1) of the leaf (N, C, H, W) into (N, H, W), the aten::norm F.normalize runs; the
-// backward pass (norm_backward) writes x * grad / norm into an input-sized gradient, reading
-// the input and the saved norm.
-class NormOp : public LayerOp {
- public:
-  explicit NormOp(const LayerConfig& c) {
-    input = torch::randn(Nchw(c), kFloat);
-    AddInput(*this, input, "input");
-  }
-  torch::Tensor Run() override { return input.norm(2, {1}); }
+ private:
+  Kind kind_;
 };
 
 // torch::bmm of input (B, rows, inner_size) and mat2 (B, inner_size, columns), both leaves:
@@ -447,7 +441,7 @@ const std::vector<Registration>& Registry() {
        }},
       {LayerType::kMean,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
-         return std::make_unique<MeanOp>(c);
+         return std::make_unique<ReduceOp>(c, ReduceOp::Kind::kMean);
        }},
       // x / scale, scale (N, C, 1, 1) in [0.5, 1.5) (a norm clamped away from 0), both leaves:
       // autograd computes the scale's gradient input-sized and sums it over (H, W).
@@ -459,7 +453,7 @@ const std::vector<Registration>& Registry() {
        }},
       {LayerType::kNorm,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {
-         return std::make_unique<NormOp>(c);
+         return std::make_unique<ReduceOp>(c, ReduceOp::Kind::kNorm);
        }},
       {LayerType::kEmbedding,
        [](const LayerConfig& c) -> std::unique_ptr<LayerOp> {

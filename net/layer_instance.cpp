@@ -214,10 +214,6 @@ int64_t NonBatchDim(const std::vector<int64_t>& shape, int64_t dim, const std::s
   return d;
 }
 
-}  // namespace
-
-namespace {
-
 // The dims of `shape` a reduction over `dims` removes, sorted, and its output shape; a
 // ConfigError where MeanLayerOf documents one ("a mean", "a norm" in the adjacency error).
 std::vector<int64_t> ReducedDims(const std::vector<int64_t>& shape,
