@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/physical_memory.h"
 
 namespace lj {
 namespace {
@@ -67,6 +68,13 @@ int OpenChecked(const std::string& path, int64_t max_bytes, int64_t* size_bytes)
 }
 
 }  // namespace
+
+int64_t TorchScriptByteLimit(std::optional<int64_t> memory_bytes) {
+  if (!memory_bytes || *memory_bytes <= 0) return kTorchScriptBytesWithoutMemorySize;
+  return *memory_bytes / 4;
+}
+
+int64_t MaxTorchScriptBytes() { return TorchScriptByteLimit(PhysicalMemoryBytes()); }
 
 int64_t CheckInputFile(const std::string& path, int64_t max_bytes) {
   int64_t size_bytes = 0;

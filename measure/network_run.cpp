@@ -103,7 +103,7 @@ TrainableNet LoadNet(const NetworkRunOptions& options) {
   net.input = *o.input;
   net.batch_size = *o.batch_size;
   if (options.layers) net.layers = LayersFromTorchScript(path, net.input, net.batch_size);
-  CheckInputFile(path, kMaxTorchScriptBytes);  // refuses a FIFO before torch opens it
+  CheckInputFile(path, MaxTorchScriptBytes());  // refuses a FIFO before torch opens it
   auto module = std::make_shared<torch::jit::Module>();
   try {
     *module = torch::jit::load(path);

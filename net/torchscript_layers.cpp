@@ -1388,7 +1388,7 @@ std::vector<LayerInstance> LayersFromTorchScript(const std::string& path, const 
   if (batch_size <= 0) {
     throw ConfigError(path + ": batch_size must be > 0, got " + std::to_string(batch_size));
   }
-  CheckInputFile(path, kMaxTorchScriptBytes);  // refuses a FIFO before torch opens it
+  CheckInputFile(path, MaxTorchScriptBytes());  // refuses a FIFO before torch opens it
   torch::NoGradGuard no_grad;
   std::shared_ptr<torch::jit::Graph> graph;
   torch::jit::Module module;

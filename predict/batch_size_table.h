@@ -22,15 +22,6 @@ std::vector<int64_t> ParseBatchSizes(const std::string& text);
 // Throws ConfigError on a missing or unknown unit, a value <= 0, or more than 2^62 bytes.
 int64_t ParseMemorySize(const std::string& text);
 
-// The memory this process may use: the physical memory (sysconf _SC_PHYS_PAGES x
-// _SC_PAGESIZE), or the limit of its memory cgroup when lower (v2 memory.max, v1
-// memory.limit_in_bytes); empty when unknown.
-std::optional<int64_t> PhysicalMemoryBytes();
-
-// The lowest memory limit of this process's cgroups, from /proc/self/cgroup; empty without one
-// ("max" in v2, or no memory controller).
-std::optional<int64_t> CgroupMemoryLimitBytes();
-
 struct BatchSizeRow {
   NetworkPrediction prediction;  // at this batch size
   bool fits = true;              // memory.peak_bytes <= the budget

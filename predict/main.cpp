@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/physical_memory.h"
 #include "db/store.h"
 #include "net/network_input.h"
 #include "predict/batch_size_table.h"

@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "core/errors.h"
+#include "core/physical_memory.h"
 #include "tests/support/test_files.h"
 
 namespace lj {
@@ -80,6 +82,16 @@ TEST(FileReadTest, TheDefaultLimitIs64MiB) {
   EXPECT_EQ(ErrorOf(path), path + ": file too large (67108865 bytes, the limit is 67108864)");
   std::filesystem::resize_file(path, kMaxInputFileBytes);
   EXPECT_EQ(CheckInputFile(path), kMaxInputFileBytes);
+}
+
+TEST(FileReadTest, TheTorchScriptLimitIsAQuarterOfTheMemory) {
+  EXPECT_EQ(TorchScriptByteLimit(int64_t{24} << 30), int64_t{6} << 30);
+  EXPECT_EQ(TorchScriptByteLimit(int64_t{4} << 30), int64_t{1} << 30);
+  EXPECT_EQ(TorchScriptByteLimit(std::nullopt), kTorchScriptBytesWithoutMemorySize);
+  EXPECT_EQ(TorchScriptByteLimit(0), kTorchScriptBytesWithoutMemorySize);
+  const std::optional<int64_t> memory_bytes = PhysicalMemoryBytes();
+  ASSERT_TRUE(memory_bytes.has_value());
+  EXPECT_EQ(MaxTorchScriptBytes(), *memory_bytes / 4);
 }
 
 }  // namespace

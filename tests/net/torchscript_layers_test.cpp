@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/file_read.h"
 #include "net/net_builder.h"
 #include "tests/net/torchscript_exports.h"
 #include "tests/support/layer_configs.h"
@@ -307,6 +308,25 @@ TEST(TorchScriptErrorTest, NotATorchScriptFile) {
   const std::string error = ErrorOf(file.string());
   fs::remove(file);
   EXPECT_EQ(error.rfind(file.string() + ": not a TorchScript module: ", 0), 0u) << error;
+}
+
+TEST(TorchScriptErrorTest, AFileAbove2GiBIsReadWhenTheHostHasTheMemory) {
+  // ViT-H/14's archive is 2.53 GB: the cap is a quarter of this host's memory, not 2 GiB.
+  const int64_t limit = MaxTorchScriptBytes();
+  if (limit <= kTorchScriptBytesWithoutMemorySize) {
+    GTEST_SKIP() << "this host's memory cap (" << limit << " bytes) is not above 2 GiB";
+  }
+  const fs::path file = fs::temp_directory_path() / "lj_sparse_torchscript.pt";
+  std::ofstream(file) << "this is not a zip archive";
+  fs::resize_file(file, kTorchScriptBytesWithoutMemorySize + 1);  // sparse: nothing written
+  const std::string past_the_size_check = ErrorOf(file.string());
+  fs::resize_file(file, limit + 1);
+  const std::string too_large = ErrorOf(file.string());
+  fs::remove(file);
+  EXPECT_EQ(past_the_size_check.rfind(file.string() + ": not a TorchScript module: ", 0), 0u)
+      << past_the_size_check;
+  EXPECT_EQ(too_large, file.string() + ": file too large (" + std::to_string(limit + 1) +
+                           " bytes, the limit is " + std::to_string(limit) + ")");
 }
 
 TEST(TorchScriptErrorTest, WrongInputChannelsNamesTheCause) {

@@ -83,12 +83,6 @@ TEST(ParseMemorySizeTest, UnknownUnitsAndBadValuesAreErrors) {
   EXPECT_NE(ErrorOf("", true).find("expected a number"), std::string::npos);
 }
 
-TEST(PhysicalMemoryTest, IsKnownOnLinux) {
-  const std::optional<int64_t> bytes = PhysicalMemoryBytes();
-  ASSERT_TRUE(bytes.has_value());
-  EXPECT_GT(*bytes, int64_t{64} << 20);
-}
-
 NetworkPrediction At(int64_t batch, double epoch_s, std::optional<double> epoch_j,
                      int64_t peak_bytes) {
   NetworkPrediction p;
