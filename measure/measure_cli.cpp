@@ -123,7 +123,9 @@ void AddMeasureOptions(CLI::App& app, MeasureCommand& c) {
          "[0, the first nn.Embedding's num_embeddings); net.json: its sequence input's "
          "vocabulary)")
       ->excludes(input_option);
-  app.add_flag("--layers", c.net.layers, "--net: also measure its conv/maxpool/linear layers");
+  app.add_flag(
+      "--layers", c.net.layers,
+      "--net: also measure every distinct layer config of one training step, each in isolation");
   app.add_option("--near", run.near_paths,
                  "with --layer: sample near that type's layers of these net.json files "
                  "(repeatable; run kind near)");

@@ -393,7 +393,7 @@ std::string ShapeToString(const std::vector<int64_t>& shape) {
 
 double ForwardMacsOf(const LayerInstance& layer, int64_t kernel_elements, int64_t groups) {
   if (layer.config) return ForwardMacs(*layer.config);
-  if (!layer.layer_type) return 0;
+  if (!layer.layer_type || layer.no_cost) return 0;
   const double out = static_cast<double>(NumElements(layer.output_shape));
   switch (Describe(*layer.layer_type).family) {
     case LayerFamily::kConv:

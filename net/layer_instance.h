@@ -246,7 +246,8 @@ std::string ShapeToString(const std::vector<int64_t>& shape);
 // shapes: conv2d output * (C_in / groups) * kernel_elements, linear output * in_features,
 // maxpool2d / avgpool2d output * kernel_elements, adaptive_avgpool2d input elements, bmm output
 // * the last dim of its first operand (the contracted one), embedding output elements, the other
-// element-wise types output elements; views and ops without a layer type 0.
+// element-wise types output elements; views, no-cost layers (dropout with p = 0, a contiguous
+// of a contiguous tensor: no work) and ops without a layer type 0.
 // `kernel_elements` and `groups` are used only where stated.
 double ForwardMacsOf(const LayerInstance& layer, int64_t kernel_elements = 0, int64_t groups = 1);
 

@@ -287,6 +287,9 @@ TEST(NetBuilderTest, EveryLayerTypeGetsItsCoreConfig) {
   EXPECT_TRUE(config("6").no_cost);  // flatten
   EXPECT_TRUE(config("off").no_cost);
   EXPECT_FALSE(config("off").config.has_value());
+  // A no-cost layer does no work: its MACs would make predict's MAC share below 100 %.
+  EXPECT_EQ(config("off").forward_macs, 0.0);
+  EXPECT_EQ(config("on").forward_macs, static_cast<double>(NumElements(config("on").input_shape)));
   const LayerInstance& on = config("on");
   ASSERT_TRUE(on.config.has_value());
   // (N, F) = (4, 8) as (N, F, 1, 1), p_percent = round(100 p).
