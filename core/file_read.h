@@ -12,8 +12,8 @@ namespace lj {
 // is a few kB, a model bundle or a legacy CSV well under 1 MiB).
 inline constexpr int64_t kMaxInputFileBytes = int64_t{64} << 20;
 // TorchScript archives carry the weights: VGG-16 is 528 MiB, ViT-H/14 and RegNetY-128GF
-// 2.5-2.6 GB. Reading one (torch::jit::load, freeze_module's copy of the weights, the shape
-// traces) peaked at 1.2-1.7 times its size (predict: RegNetY-128GF 3.18 GB resident, ViT-H/14
+// 2.5-2.6 GB. Reading one (torch::jit::load, freeze_module, the shape traces) peaked at
+// 1.2-1.7 times its size (predict: RegNetY-128GF 3.18 GB resident, ViT-H/14
 // 4.35 GB; measure --net's training with momentum needs 3 times or more), so a file may take
 // at most a quarter of the memory this process may use (core/physical_memory.h: 6 GiB of
 // 24 GiB). Without a known memory size, the cap is 2 GiB.

@@ -16,7 +16,8 @@ mkdir -p "$out"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -I. -DNDEBUG)
 core=(core/bounds.cpp core/config_sampler.cpp core/cost_model.cpp core/file_read.cpp
-      core/json_reader.cpp core/layer_config.cpp core/layer_types.cpp core/sweep.cpp)
+      core/json_reader.cpp core/layer_config.cpp core/layer_types.cpp core/physical_memory.cpp
+      core/sweep.cpp)
 net=(net/net_spec.cpp net/layer_instance.cpp net/training_run.cpp)
 # The legacy CSV importer needs the store (SQLite) and its embedded schema, generated here as
 # db/CMakeLists.txt does.
