@@ -8,6 +8,8 @@
 #include "core/errors.h"
 
 namespace lj {
+
+int64_t SqliteHeapBytes() { return static_cast<int64_t>(sqlite3_memory_used()); }
 namespace {
 
 bool IsFilePath(const std::string& path) {

@@ -13,6 +13,11 @@ struct sqlite3;
 
 namespace lj {
 
+// Bytes of heap that SQLite holds in this process now, over all connections (page caches,
+// prepared statements): sqlite3_memory_used(). measure leaves it out of a training step's peak
+// memory (measure/peak_memory.h).
+int64_t SqliteHeapBytes();
+
 class Connection {
  public:
   enum class Access { kReadWrite, kReadOnly };

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "fit/fault_time.h"
 #include "layerjoule/version.h"
 
 namespace lj {
@@ -28,9 +29,26 @@ std::string UtcNow() {
   return buffer;
 }
 
-ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& samples,
+ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& measured,
                       const FitOptions& options,
                       const std::function<void(const std::string&)>& warn) {
+  std::vector<PassSample> compute_only;
+  if (options.subtract_fault_time) {
+    compute_only = measured;
+    if (const std::optional<FaultTimeEstimate> fault = EstimateFaultTime(measured)) {
+      const int changed = SubtractFaultTime(compute_only, fault->s_per_fault);
+      if (warn) {
+        warn(header.hostname + ": " + std::to_string(fault->s_per_fault * 1e6).substr(0, 5) +
+             " us per minor page fault (median of " + std::to_string(fault->groups) +
+             " layer types and passes); taken out of " + std::to_string(changed) + " samples");
+      }
+    } else if (warn) {
+      warn(header.hostname +
+           ": no layer type has enough samples with and without page faults to estimate their "
+           "cost; times are fitted as measured");
+    }
+  }
+  const std::vector<PassSample>& samples = options.subtract_fault_time ? compute_only : measured;
   ModelBundle bundle = header;
   bundle.models.clear();
   bundle.tool_version = LAYERJOULE_VERSION;

@@ -50,6 +50,9 @@ void AddFitOptions(CLI::App& app, FitCommand& c) {
                  "(0 keeps all)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 10.0));
+  app.add_flag("--subtract-fault-time", c.options.subtract_fault_time,
+               "estimate the host's time per minor page fault from its samples and take "
+               "faults x that out of each sample's time before fitting (fit/fault_time.h)");
   app.add_flag("--include-contended", c.options.include_contended,
                "keep samples that measure flagged as measured under contention (samples."
                "contended), left out by default");

@@ -119,6 +119,11 @@ struct FitOptions {
   // An importance weight, not a way to score a network on its own layers: evaluate leaves a
   // network's own samples out of the fit that predicts it.
   double network_row_weight = 1;
+  // FitBundle: estimate the host's wall time per minor page fault from its samples and take
+  // faults x that out of every sample's time before fitting (fit/fault_time.h), so that time
+  // models describe compute without fresh pages. Off by default: measured in JOURNAL.md
+  // 2026-12-07 (sixth session).
+  bool subtract_fault_time = false;
 };
 
 // "none", "sum", "median", "mean"; Parse throws ConfigError.

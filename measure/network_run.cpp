@@ -17,11 +17,13 @@
 #include "core/errors.h"
 #include "core/file_read.h"
 #include "core/json_reader.h"
+#include "db/connection.h"
 #include "db/store.h"
 #include "db/vocabulary.h"
 #include "measure/page_faults.h"
 #include "measure/peak_memory.h"
 #include "measure/sample_rows.h"
+#include "measure/torch_info.h"
 #include "net/net_builder.h"
 #include "net/net_module.h"
 #include "net/torchscript_layers.h"
@@ -374,8 +376,11 @@ NetworkRunSummary RunNetworkMeasurement(const NetworkRunOptions& options,
   if (options.layers) Validate(options.layer_options);
   torch::manual_seed(options.session.seed);
   // The baseline of the peak memory: before the network's weights exist, so that the peak
-  // counts parameters, gradients, optimizer state and the batch as predict's accounting does.
-  PeakMemoryProbe memory;
+  // counts parameters, gradients, optimizer state and the batch as predict's accounting does,
+  // and after the intra-op threads have started (SetTorchThreads), so that it does not count
+  // their start-up, which happens once per process whatever the network.
+  SetTorchThreads(TorchThreadsFor(options.session.threads));
+  PeakMemoryProbe memory("/proc/self", SqliteHeapBytes);
   if (!memory.available()) {
     spdlog::warn("peak memory is not measured: {}", memory.unavailable_reason());
   }

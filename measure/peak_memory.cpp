@@ -64,8 +64,10 @@ std::optional<int64_t> StatusFieldBytes(const std::string& status_text, const st
   return std::nullopt;
 }
 
-PeakMemoryProbe::PeakMemoryProbe(std::string proc_self) : proc_self_(std::move(proc_self)) {
+PeakMemoryProbe::PeakMemoryProbe(std::string proc_self, std::function<int64_t()> excluded)
+    : proc_self_(std::move(proc_self)), excluded_(std::move(excluded)) {
   available_ = true;
+  if (excluded_) excluded_at_baseline_ = excluded_();
   const std::optional<int64_t> rss = Field("VmRSS");
   if (!rss || !Field("VmHWM")) {
     Disable(proc_self_ + "/status has no VmRSS or VmHWM in kB");
@@ -93,6 +95,7 @@ std::optional<int64_t> PeakMemoryProbe::Field(const std::string& field) {
 
 void PeakMemoryProbe::Reset() {
   if (!available_) return;
+  if (excluded_) excluded_growth_ = std::max<int64_t>(0, excluded_() - excluded_at_baseline_);
   const std::string path = proc_self_ + "/clear_refs";
   // No O_CREAT, no symlink, no FIFO: a fake or hostile directory cannot make this create,
   // follow or block.
@@ -120,7 +123,7 @@ std::optional<int64_t> PeakMemoryProbe::PeakAboveBaselineBytes() {
     Disable(proc_self_ + "/status: VmHWM, RssFile or RssShmem is gone");
     return std::nullopt;
   }
-  return std::max<int64_t>(0, *hwm - *file - *shmem - baseline_bytes_);
+  return std::max<int64_t>(0, *hwm - *file - *shmem - baseline_bytes_ - excluded_growth_);
 }
 
 }  // namespace lj

@@ -6,8 +6,6 @@
 #include <malloc.h>
 #endif
 
-#include <thread>
-
 #include "core/malloc_setting.h"
 #include "measure/blas_kernel.h"
 #include "measure/energy_meter.h"
@@ -32,7 +30,7 @@ MeasureSession::MeasureSession(const SessionOptions& options, MeterChoice meter,
     spdlog::warn("Recording TIME ONLY: the energy columns of this run will be NULL.");
     spdlog::warn("==================================================================");
   }
-  const int used = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  const int used = TorchThreadsFor(threads);
   SetTorchThreads(used);
   host_ = DetectHost();
   host_.threads_used = used;

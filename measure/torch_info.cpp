@@ -4,11 +4,13 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 // Light ATen headers only (not <torch/torch.h>): this TU compiles in about a second.
 #include <ATen/Parallel.h>
@@ -140,6 +142,12 @@ void SetTorchThreads(int threads) {
     throw std::invalid_argument("torch threads must be >= 1, got " + std::to_string(threads));
   }
   at::set_num_threads(threads);
+  at::parallel_for(0, threads, 1, [](int64_t /*begin*/, int64_t /*end*/) {
+    // A heap block per thread (its malloc arena), freed at once; volatile keeps the pair.
+    void* volatile block = std::malloc(64);
+    std::free(block);
+    (void)at::get_thread_num();
+  });
   if (auto set_openblas = Lookup<OpenBlasSetInt>("openblas_set_num_threads")) {
     set_openblas(threads);
   }
@@ -155,5 +163,10 @@ void SetTorchThreads(int threads) {
 }
 
 int TorchThreads() { return at::get_num_threads(); }
+
+int TorchThreadsFor(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 }  // namespace lj

@@ -31,9 +31,19 @@ std::string ParallelInfo();
 // also sets OpenMP's count), the OpenBLAS thread count (OpenBLAS keeps its own pool, which
 // at::set_num_threads does not touch in LibTorch 1.13) and, once per process, one inter-op
 // thread (at::set_num_interop_threads may only be called before inter-op work starts; later
-// calls are skipped). Call before building layers.
+// calls are skipped). Then it starts the intra-op pool: one parallel region in which every
+// thread reads its thread number and allocates, so that each worker's stack, thread-local
+// blocks and glibc malloc arena exist from here on. OpenMP creates its workers lazily, at the
+// first region that runs on more than one thread; left to the network, that start-up (0.25-0.45
+// MiB on 2 threads, JOURNAL.md 2026-12-07 sixth session) fell inside the first iteration of
+// nets with a parallel layer and outside the framework probes, whose tiny layers run on one.
+// Call before building layers and before a peak-memory baseline (measure/peak_memory.h).
 // Throws: std::invalid_argument if threads < 1.
 void SetTorchThreads(int threads);
+
+// The intra-op threads `requested` stands for: itself if > 0, else every hardware thread
+// (at least 1).
+int TorchThreadsFor(int requested);
 
 // Current intra-op thread count (at::get_num_threads).
 int TorchThreads();

@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 10.0));
   app.add_flag("--drift-correction", options.drift_correction, "as fit --drift-correction");
+  app.add_flag("--subtract-fault-time", options.fit.subtract_fault_time,
+               "as fit --subtract-fault-time");
   app.add_option("--nets-dir", options.nets_dir,
                  "net.json files of networks whose definition the database lacks")
       ->capture_default_str();

@@ -341,6 +341,10 @@ NetworkPrediction PredictTraining(const std::vector<LayerInstance>& layers,
   out.inference_time_per_sample_s = b.forward_time_s / batch;
   out.inference_energy_per_sample_j = Times(b.forward_energy_j, 1.0 / batch);
   out.memory = PredictTrainingMemory(layers, run);
+  // The BLAS of the host the models describe: OpenBLAS's packing buffers on its threads.
+  if (bundle.blas.find("OpenBLAS") != std::string::npos) {
+    AddBlasWorkspace(out.memory, layers, std::max(1, bundle.threads_used));
+  }
   if (bundle.framework_memory) {
     AddFrameworkMemory(out.memory, layers, bundle.framework_memory->base_bytes,
                        bundle.framework_memory->conv2d_bytes);

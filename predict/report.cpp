@@ -240,6 +240,9 @@ std::string FormatPrediction(const NetworkPrediction& p, const std::string& bund
       << FormatBytes(m.gradient_bytes) << ", optimizer state "
       << FormatBytes(m.optimizer_state_bytes) << ", batch " << FormatBytes(m.batch_bytes)
       << ", kept for backward " << FormatBytes(m.saved_bytes);
+  if (m.blas_workspace_bytes > 0) {
+    out << ", OpenBLAS packing buffers " << FormatBytes(m.blas_workspace_bytes);
+  }
   if (m.framework_bytes) {
     out << ", LibTorch itself " << FormatBytes(*m.framework_bytes) << " measured on "
         << p.bundle_host << " with " << m.distinct_conv2d << " distinct conv2d"
@@ -338,6 +341,7 @@ nlohmann::json ToJson(const NetworkPrediction& p, const std::string& bundle_path
             {"batch_bytes", p.memory.batch_bytes},
             {"saved_bytes", p.memory.saved_bytes},
             {"tensor_peak_bytes", p.memory.tensor_peak_bytes},
+            {"blas_workspace_bytes", p.memory.blas_workspace_bytes},
             {"framework_bytes", p.memory.framework_bytes ? nlohmann::json(*p.memory.framework_bytes)
                                                          : nlohmann::json(nullptr)},
             {"distinct_conv2d", p.memory.distinct_conv2d}}},

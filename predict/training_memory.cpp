@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "predict/blas_workspace.h"
+
 namespace lj {
 namespace {
 
@@ -293,7 +295,15 @@ void AddFrameworkMemory(TrainingMemory& memory, const std::vector<LayerInstance>
   }
   memory.distinct_conv2d = static_cast<int64_t>(convs.size());
   memory.framework_bytes = base_bytes + memory.distinct_conv2d * conv2d_bytes.value_or(0);
-  memory.peak_bytes = memory.tensor_peak_bytes + *memory.framework_bytes;
+  memory.peak_bytes =
+      memory.tensor_peak_bytes + memory.blas_workspace_bytes + *memory.framework_bytes;
+}
+
+void AddBlasWorkspace(TrainingMemory& memory, const std::vector<LayerInstance>& layers,
+                      int threads) {
+  memory.blas_workspace_bytes = OpenBlasPackingBytes(LinearLayerGemms(layers), threads);
+  memory.peak_bytes =
+      memory.tensor_peak_bytes + memory.blas_workspace_bytes + memory.framework_bytes.value_or(0);
 }
 
 std::string FormatBytes(int64_t bytes) {

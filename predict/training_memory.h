@@ -54,9 +54,12 @@ struct TrainingMemory {
   int64_t saved_bytes = 0;            // sum of LayerMemory::saved_bytes
   // The tensors' peak (the accounting above), and LibTorch's own memory on top of it where the
   // host's probes measured it (AddFrameworkMemory). peak_bytes = tensor_peak_bytes +
-  // framework_bytes (0 when absent).
+  // blas_workspace_bytes + framework_bytes (0 when absent).
   int64_t tensor_peak_bytes = 0;
   std::optional<int64_t> framework_bytes;
+  // OpenBLAS's packing buffers (predict/blas_workspace.h), resident from the first linear
+  // layer's GEMM on; 0 when none is counted (no linear layer, or AddBlasWorkspace not called).
+  int64_t blas_workspace_bytes = 0;
   int64_t distinct_conv2d = 0;  // conv2d layers with distinct configs (AddFrameworkMemory)
   int64_t peak_bytes = 0;
   // Where the tensors' peak is: "forward of <path>", "end of forward", "backward of <path>",
@@ -79,14 +82,20 @@ TrainingMemory PredictTrainingMemory(
     const std::vector<LayerInstance>& layers, const TrainingRun& run,
     int64_t conv_channel_block = OneDnnChannelBlock(CpuVectorIsa()));
 
+// Adds OpenBLAS's packing buffers for the linear layers of `layers` run on `threads` threads
+// (predict/blas_workspace.h) to `memory`: blas_workspace_bytes and peak_bytes. Throws
+// std::invalid_argument for threads < 1.
+void AddBlasWorkspace(TrainingMemory& memory, const std::vector<LayerInstance>& layers,
+                      int threads);
+
 // Adds a host's measured framework memory (fit/model_bundle.h FrameworkMemory) to `memory`:
 // framework_bytes = base_bytes + distinct conv2d configs of `layers` x conv2d_bytes (0 when
-// absent), and peak_bytes = tensor_peak_bytes + framework_bytes. A conv2d config (batch, channels,
-// size, kernel, ...) is one set of oneDNN primitives (forward, backward data, backward weights),
-// whose JIT kernels stay in oneDNN's primitive cache: repeated identical convs (ResNet's blocks)
-// share them. Every conv2d counts, although ATen 1.13 runs small batch-1 convs with kernels of
-// 3x3 or less without oneDNN (at::native::ConvParams::use_mkldnn): an overestimate there.
-// Throws std::invalid_argument for negative bytes.
+// absent), and peak_bytes = tensor_peak_bytes + blas_workspace_bytes + framework_bytes. A conv2d
+// config (batch, channels, size, kernel, ...) is one set of oneDNN primitives (forward, backward
+// data, backward weights), whose JIT kernels stay in oneDNN's primitive cache: repeated identical
+// convs (ResNet's blocks) share them. Every conv2d counts, although ATen 1.13 runs small batch-1
+// convs with kernels of 3x3 or less without oneDNN (at::native::ConvParams::use_mkldnn): an
+// overestimate there. Throws std::invalid_argument for negative bytes.
 void AddFrameworkMemory(TrainingMemory& memory, const std::vector<LayerInstance>& layers,
                         int64_t base_bytes, std::optional<int64_t> conv2d_bytes);
 

@@ -86,6 +86,27 @@ TEST_F(FakeProcSelf, PeakIsTheHighWaterMarkOfAnonymousMemoryAboveTheBaseline) {
   EXPECT_EQ(Read(dir_ / "clear_refs"), "5");
 }
 
+// The measuring process's own memory (SQLite's heap in measure) is left out: what the excluded
+// counter grew from the baseline to the last Reset(); a counter that shrank subtracts nothing.
+TEST_F(FakeProcSelf, LeavesOutWhatTheExcludedCounterGrewBeforeTheStretch) {
+  WriteStatus(5000, 1000, 3000, 100);
+  std::ofstream(dir_ / "clear_refs");
+  int64_t sqlite_bytes = 64 * 1024;
+  PeakMemoryProbe probe(dir_.string(), [&] { return sqlite_bytes; });
+  ASSERT_TRUE(probe.available()) << probe.unavailable_reason();
+  WriteStatus(9000, 1200, 3000, 100);
+  EXPECT_EQ(probe.PeakAboveBaselineBytes(), (9000 - 3000 - 100 - 1000) * 1024);
+
+  sqlite_bytes = 564 * 1024;  // the store's page cache grew by 500 KiB before this stretch
+  probe.Reset();
+  EXPECT_EQ(probe.PeakAboveBaselineBytes(), (9000 - 3000 - 100 - 1000 - 500) * 1024);
+  sqlite_bytes = 900 * 1024;  // growth after the Reset() belongs to the next stretch
+  EXPECT_EQ(probe.PeakAboveBaselineBytes(), (9000 - 3000 - 100 - 1000 - 500) * 1024);
+  sqlite_bytes = 0;  // freed below its baseline: nothing is subtracted
+  probe.Reset();
+  EXPECT_EQ(probe.PeakAboveBaselineBytes(), (9000 - 3000 - 100 - 1000) * 1024);
+}
+
 TEST_F(FakeProcSelf, WithoutAWritableClearRefsItIsUnavailableAndSaysWhy) {
   WriteStatus(5000, 1000, 3000, 100);
   PeakMemoryProbe probe(dir_.string());

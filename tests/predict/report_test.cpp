@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "predict/blas_workspace.h"
 #include "predict/training_memory.h"
 #include "tests/predict/prediction_fixture.h"
 
@@ -149,6 +150,25 @@ TEST(ReportTest, AddsTheHostsMeasuredFrameworkMemoryToThePeak) {
   EXPECT_EQ(j.at("memory").at("framework_bytes"), *p.memory.framework_bytes);
   EXPECT_EQ(j.at("memory").at("tensor_peak_bytes"), p.memory.tensor_peak_bytes);
   EXPECT_EQ(j.at("memory").at("peak_bytes"), p.memory.peak_bytes);
+}
+
+// On a bundle whose host runs OpenBLAS, the linear layers' packing buffers
+// (predict/blas_workspace.h) join the peak on the bundle's threads, in the text and the JSON.
+TEST(ReportTest, AddsOpenBlasPackingBuffersForAnOpenBlasHost) {
+  ModelBundle bundle = MakeBundle(false);
+  bundle.blas = "OpenBLAS 0.3.21 (pthread, Haswell)";
+  bundle.threads_used = 2;
+  const NetworkPrediction p = PredictTraining(SmallNet(), bundle, SmallRun());
+  const int64_t expected = OpenBlasPackingBytes(LinearLayerGemms(SmallNet()), 2);
+  ASSERT_GT(expected, 0) << "the small net needs a linear layer for this test";
+  EXPECT_EQ(p.memory.blas_workspace_bytes, expected);
+  EXPECT_EQ(p.memory.peak_bytes, p.memory.tensor_peak_bytes + expected);
+  EXPECT_TRUE(Contains(FormatPrediction(p, "bundle.json"),
+                       "OpenBLAS packing buffers " + FormatBytes(expected)));
+  EXPECT_EQ(ToJson(p, "bundle.json").at("memory").at("blas_workspace_bytes"), expected);
+  // Another BLAS: nothing is counted.
+  bundle.blas = "MKL";
+  EXPECT_EQ(PredictTraining(SmallNet(), bundle, SmallRun()).memory.blas_workspace_bytes, 0);
 }
 
 TEST(ReportTest, FormatsUnits) {
