@@ -197,6 +197,7 @@ std::string FormatBatchSizeTable(const BatchSizeTable& table) {
          "backward and the largest transients";
   const TrainingMemory* first =
       table.rows.empty() ? nullptr : &table.rows.front().prediction.memory;
+  if (first && first->blas_workspace_bytes > 0) out << ", OpenBLAS's packing buffers";
   if (first && first->framework_bytes) {
     out << ", plus LibTorch itself (" << FormatBytes(*first->framework_bytes) << ", measured on "
         << table.rows.front().prediction.bundle_host << ")";

@@ -143,6 +143,12 @@ TEST(BatchSizeTableTest, TheFootnoteSaysWhetherLibTorchsOwnMemoryIsIn) {
   const std::string text = FormatBatchSizeTable(MakeBatchSizeTable(ps, 4000, "x"));
   EXPECT_NE(text.find("plus LibTorch itself (3.0 MiB, measured on box)"), std::string::npos)
       << text;
+  EXPECT_EQ(text.find("OpenBLAS"), std::string::npos) << text;
+  // With OpenBLAS's packing buffers in the peaks (predict/blas_workspace.h), it names them.
+  for (NetworkPrediction& p : ps) p.memory.blas_workspace_bytes = 1 << 17;
+  EXPECT_NE(FormatBatchSizeTable(MakeBatchSizeTable(ps, 4000, "x"))
+                .find("largest transients, OpenBLAS's packing buffers, plus LibTorch itself"),
+            std::string::npos);
 }
 
 TEST(BatchSizeTableTest, WithoutEnergyOnlyTheFastestIsMarkedAndEnergyIsNull) {
