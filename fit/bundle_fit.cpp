@@ -38,9 +38,11 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
     if (const std::optional<FaultTimeEstimate> fault = EstimateFaultTime(measured)) {
       const int changed = SubtractFaultTime(compute_only, fault->s_per_fault);
       if (warn) {
-        warn(header.hostname + ": " + std::to_string(fault->s_per_fault * 1e6).substr(0, 5) +
-             " us per minor page fault (median of " + std::to_string(fault->groups) +
-             " layer types and passes); taken out of " + std::to_string(changed) + " samples");
+        char cost_us[32];
+        std::snprintf(cost_us, sizeof(cost_us), "%.2f", fault->s_per_fault * 1e6);
+        warn(header.hostname + ": " + cost_us + " us per minor page fault (median of " +
+             std::to_string(fault->groups) + " layer types and passes); taken out of " +
+             std::to_string(changed) + " samples");
       }
     } else if (warn) {
       warn(header.hostname +

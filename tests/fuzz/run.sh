@@ -15,9 +15,11 @@ out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -I. -DNDEBUG)
-core=(core/bounds.cpp core/config_sampler.cpp core/cost_model.cpp core/file_read.cpp
-      core/json_reader.cpp core/layer_config.cpp core/layer_types.cpp core/physical_memory.cpp
-      core/sweep.cpp)
+# lj_core's sources as core/CMakeLists.txt lists them: one list to keep (a hand-written copy
+# here missed core/physical_memory.cpp on 2026-12-07 and the fuzz build failed to link).
+mapfile -t core < <(sed -n '/^add_library(lj_core/,/^)/{/\.cpp$/s|^ *\(.*\)|core/\1|p}' \
+                      core/CMakeLists.txt)
+[[ ${#core[@]} -gt 0 ]] || { echo "fuzz: no lj_core sources in core/CMakeLists.txt" >&2; exit 1; }
 net=(net/net_spec.cpp net/layer_instance.cpp net/training_run.cpp)
 # The legacy CSV importer needs the store (SQLite) and its embedded schema, generated here as
 # db/CMakeLists.txt does.
