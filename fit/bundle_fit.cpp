@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -33,10 +34,12 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
                       const FitOptions& options,
                       const std::function<void(const std::string&)>& warn) {
   std::vector<PassSample> compute_only;
+  std::optional<double> removed_s_per_fault;
   if (options.subtract_fault_time) {
     compute_only = measured;
     if (const std::optional<FaultTimeEstimate> fault = EstimateFaultTime(measured)) {
       const int changed = SubtractFaultTime(compute_only, fault->s_per_fault);
+      removed_s_per_fault = fault->s_per_fault;
       if (warn) {
         char cost_us[32];
         std::snprintf(cost_us, sizeof(cost_us), "%.2f", fault->s_per_fault * 1e6);
@@ -52,6 +55,7 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
   }
   const std::vector<PassSample>& samples = options.subtract_fault_time ? compute_only : measured;
   ModelBundle bundle = header;
+  bundle.fault_time_removed_s_per_fault = removed_s_per_fault;
   bundle.models.clear();
   bundle.tool_version = LAYERJOULE_VERSION;
   bundle.created_at = UtcNow();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "core/errors.h"
@@ -16,6 +17,18 @@ constexpr const char* kFormat = "layerjoule-model-bundle";
 constexpr int kFormatVersion = 2;
 
 std::string Prefix(const std::string& context) { return context.empty() ? "" : context + ": "; }
+
+// An optional top-level field of seconds: absent, or a finite number > 0 (else ConfigError
+// naming it).
+std::optional<double> OptionalPositiveSeconds(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key)) return std::nullopt;
+  const nlohmann::json& v = j.at(key);
+  const double t = v.is_number() ? v.get<double>() : 0.0;
+  if (!(t > 0) || !std::isfinite(t)) {
+    throw ConfigError(std::string(key) + " must be a finite number > 0, got " + v.dump());
+  }
+  return t;
+}
 
 std::string FormatValue(double v) {
   std::ostringstream out;
@@ -394,6 +407,9 @@ nlohmann::json ToJson(const ModelBundle& b) {
     if (f.conv2d_bytes) j["framework_memory"]["conv2d_bytes"] = *f.conv2d_bytes;
   }
   if (b.first_touch_s_per_page) j["first_touch_s_per_page"] = *b.first_touch_s_per_page;
+  if (b.fault_time_removed_s_per_fault) {
+    j["fault_time_removed_s_per_fault"] = *b.fault_time_removed_s_per_fault;
+  }
   if (!b.malloc_setting.empty()) j["host"]["malloc"] = b.malloc_setting;
   return j;
 }
@@ -437,15 +453,8 @@ ModelBundle BundleFromJson(const nlohmann::json& j, const std::string& context) 
       }
       b.framework_memory = m;
     }
-    if (j.contains("first_touch_s_per_page")) {
-      const nlohmann::json& v = j.at("first_touch_s_per_page");
-      const double t = v.is_number() ? v.get<double>() : 0.0;
-      if (!(t > 0) || !std::isfinite(t)) {
-        throw ConfigError("first_touch_s_per_page must be a finite number > 0, got " +
-                          j.at("first_touch_s_per_page").dump());
-      }
-      b.first_touch_s_per_page = t;
-    }
+    b.first_touch_s_per_page = OptionalPositiveSeconds(j, "first_touch_s_per_page");
+    b.fault_time_removed_s_per_fault = OptionalPositiveSeconds(j, "fault_time_removed_s_per_fault");
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(Prefix(context) + e.what());
   } catch (const ConfigError& e) {

@@ -22,6 +22,8 @@
 //  "framework_memory":{"base_bytes":B,"conv2d_bytes":C,"runs":R},   (optional, and C in it:
 //                                    FrameworkMemory)
 //  "first_touch_s_per_page":T,      (optional: the host's median first-touch probe, seconds)
+//  "fault_time_removed_s_per_fault":F,  (optional: fit --subtract-fault-time took F seconds per
+//                                    minor page fault out of every sample: compute-only models)
 //  "models":[{"layer":"conv2d","pass":"forward","quantity":"time_s","kind":"nnlasso",
 //     "degree":3,"term_set":"capped_polynomial","target_transform":"none",
 //     "meter":"pyrapl","rapl_domain":"package",
@@ -184,6 +186,10 @@ struct ModelBundle {
   // The median of the host's first-touch probes (measure/first_touch_probe.h): seconds to fault
   // in one fresh page. Absent: no probe was measured.
   std::optional<double> first_touch_s_per_page;
+  // Set when the time models were fitted on compute only: FitOptions::subtract_fault_time took
+  // this many seconds per minor page fault out of every sample (fit/fault_time.h). Absent: the
+  // times were fitted as measured, fresh pages included.
+  std::optional<double> fault_time_removed_s_per_fault;
   // The malloc setting its runs were measured under (core/malloc_setting.h
   // DescribeMallocSetting, e.g. "glibc default"); "" when none of them recorded one.
   std::string malloc_setting;

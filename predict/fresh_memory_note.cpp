@@ -11,6 +11,18 @@ std::optional<std::string> FreshMemoryNote(const ModelBundle& bundle) {
     std::snprintf(text, sizeof(text), "%.3g us", *bundle.first_touch_s_per_page * 1e6);
     cost = text;
   }
+  if (bundle.fault_time_removed_s_per_fault) {
+    char removed[32];
+    std::snprintf(removed, sizeof(removed), "%.3g us",
+                  *bundle.fault_time_removed_s_per_fault * 1e6);
+    return std::string(
+               "compute only: these time models were fitted with their samples' page-"
+               "fault time taken out (") +
+           removed +
+           " per minor fault, fit --subtract-fault-time), so the totals leave out the fresh "
+           "pages a training step faults in on " +
+           bundle.hostname;
+  }
   if (!bundle.malloc_setting.empty() && bundle.malloc_setting != kGlibcDefaultMalloc) {
     return "malloc: these models were measured under '" + bundle.malloc_setting +
            "' (measure --malloc), so the totals are for training under the same setting" +

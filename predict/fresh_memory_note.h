@@ -23,6 +23,9 @@ namespace lj {
 inline constexpr double kExpensiveFirstTouchS = 2e-6;
 
 // The note for `bundle`'s host, or nullopt when there is nothing to say:
+//   - compute-only models (ModelBundle fault_time_removed_s_per_fault, fit
+//     --subtract-fault-time): the totals leave out the training step's fresh pages; said first,
+//     as it changes what every time means;
 //   - models measured under a malloc setting other than glibc's default (ModelBundle
 //     malloc_setting, core/malloc_setting.h): the totals hold for training under that setting,
 //     which the note names (with the first-touch cost that glibc's default would add per fresh

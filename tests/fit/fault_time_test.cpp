@@ -87,6 +87,10 @@ TEST(FaultTimeTest, FitBundleFitsComputeOnlyTimesWhenAsked) {
     options.subtract_fault_time = subtract;
     const ModelBundle b =
         FitBundle(header, rows, options, [&](const std::string& w) { warnings.push_back(w); });
+    EXPECT_EQ(b.fault_time_removed_s_per_fault.has_value(), subtract);
+    if (subtract && b.fault_time_removed_s_per_fault) {
+      EXPECT_NEAR(*b.fault_time_removed_s_per_fault, 8e-6, 8e-12);
+    }
     const Model* m = b.Find(LayerType::kGELU, Pass::kForward, Quantity::kTimeS);
     EXPECT_NE(m, nullptr);
     return m ? Predict(*m, large.config).value : 0.0;

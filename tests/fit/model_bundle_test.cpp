@@ -122,6 +122,29 @@ TEST_F(ModelBundleTest, FirstTouchCostRoundTripsAndIsChecked) {
   }
 }
 
+// The cost per fault that fit --subtract-fault-time took out round-trips; absent it reads as
+// times fitted as measured, and a value that is not a number > 0 is refused naming the field.
+TEST_F(ModelBundleTest, RemovedFaultTimeRoundTripsAndIsChecked) {
+  ModelBundle original = Fitted();
+  const std::string path = (dir_ / "fault.json").string();
+  SaveBundle(original, path);
+  EXPECT_FALSE(LoadBundle(path).fault_time_removed_s_per_fault);
+  original.fault_time_removed_s_per_fault = 8e-6;
+  SaveBundle(original, path);
+  ASSERT_TRUE(LoadBundle(path).fault_time_removed_s_per_fault);
+  EXPECT_DOUBLE_EQ(*LoadBundle(path).fault_time_removed_s_per_fault, 8e-6);
+  nlohmann::json j = ToJson(original);
+  j["fault_time_removed_s_per_fault"] = -1;
+  try {
+    BundleFromJson(j, "b.json");
+    ADD_FAILURE() << "accepted -1";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("fault_time_removed_s_per_fault must be"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // The runs' malloc setting round-trips in "host"; a bundle without it reads as not recorded,
 // and one that is not text is refused.
 TEST_F(ModelBundleTest, MallocSettingRoundTrips) {

@@ -46,5 +46,20 @@ TEST(FreshMemoryNoteTest, NamesTheMallocSettingOfTheModels) {
       << *note;
 }
 
+// Compute-only models (fit --subtract-fault-time) say that the totals leave out fresh pages,
+// before anything else.
+TEST(FreshMemoryNoteTest, SaysWhenTheModelsAreComputeOnly) {
+  ModelBundle b;
+  b.hostname = "vm";
+  b.first_touch_s_per_page = 1.15e-5;
+  b.fault_time_removed_s_per_fault = 8e-6;
+  const auto note = FreshMemoryNote(b);
+  ASSERT_TRUE(note);
+  EXPECT_EQ(note->rfind("compute only: ", 0), 0u) << *note;
+  EXPECT_NE(note->find("(8 us per minor fault, fit --subtract-fault-time)"), std::string::npos)
+      << *note;
+  EXPECT_NE(note->find("fresh pages a training step faults in on vm"), std::string::npos) << *note;
+}
+
 }  // namespace
 }  // namespace lj
