@@ -169,9 +169,11 @@ TEST(PassMeasurementTest, CalibratesRepetitionsToMinTimeAndMeasuresPerExecution)
   EXPECT_GE(r.time_s, execution_s);
   EXPECT_LT(r.time_s, 5 * execution_s);
   EXPECT_GE(r.time_std_s, 0.0);
-  // One trial lasts >= 0.8 x min_time_s (a shorter one is measured again), and calibration
-  // does not overshoot wildly.
-  EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.8);
+  // One trial lasts >= 0.5 x min_time_s (kShortTrialShare in measure/pass_measurement.cpp: a
+  // shorter one is measured again; the pilot alone lasts 0.1 x), and calibration does not
+  // overshoot wildly. (This said 0.8, the share before 2026-12-04, and failed once at 0.7989 x
+  // under load on 2026-12-07.)
+  EXPECT_GE(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 0.5);
   EXPECT_LT(static_cast<double>(r.repetitions) * r.time_s, options.min_time_s * 4);
   // Warm-up + pilot + trials: the trials alone are trials * repetitions executions, and the
   // pilot is about 0.1 x min_time_s of executions (a short trial would add a trial's worth).
