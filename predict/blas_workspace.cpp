@@ -13,6 +13,9 @@ constexpr int64_t kGemmP = 320;
 constexpr int64_t kGemmQ = 320;
 // interface/gemm.c: SMP_THRESHOLD_MIN x GEMM_MULTITHREAD_THRESHOLD.
 constexpr double kThreadedMnk = 65536.0 * 4;
+// common_x86_64.h BUFFER_SIZE: each thread's buffer, 128 MiB; B's share is packed in chunks of
+// GEMM_R columns that fit in it with A's block.
+constexpr int64_t kBufferBytes = int64_t{32} << 22;
 constexpr int64_t kPageBytes = 4096;
 constexpr int64_t kFloatBytes = 4;
 
@@ -67,7 +70,7 @@ int64_t OpenBlasPackingBytes(const std::vector<GemmShape>& gemms, int threads) {
     const int t = OpenBlasGemmThreads(g, threads);
     const int64_t k_block = Block(g.k, kGemmQ);
     const int64_t a = Pages(Block(CeilDiv(g.m, t), kGemmP) * k_block);
-    const int64_t b = Pages(k_block * CeilDiv(g.n, t));
+    const int64_t b = std::min(Pages(k_block * CeilDiv(g.n, t)), kBufferBytes / kPageBytes - a);
     for (int i = 0; i < t; ++i) {
       a_pages[i] = std::max(a_pages[i], a);
       b_pages[i] = std::max(b_pages[i], b);

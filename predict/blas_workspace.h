@@ -48,7 +48,8 @@ int OpenBlasGemmThreads(const GemmShape& gemm, int threads);
 // thread that ran any of them, 4 KiB pages of the largest A share (block(ceil(m / t)) x
 // block(k) floats) plus those of the largest B share (block(k) x ceil(n / t) floats), summed
 // over threads, where block(x) under the cap 320 is x up to 320, 320 from 640, else ceil(x / 2)
-// (level3.c's min_i and min_l). 0 for no GEMM. Throws std::invalid_argument for threads < 1.
+// (level3.c's min_i and min_l), and A and B together fit in the thread's 128 MiB buffer. 0 for no
+// GEMM. Throws std::invalid_argument for threads < 1.
 int64_t OpenBlasPackingBytes(const std::vector<GemmShape>& gemms, int threads);
 
 }  // namespace lj

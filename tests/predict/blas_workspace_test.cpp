@@ -89,6 +89,13 @@ TEST(BlasWorkspaceTest, LargeGemmsAreCappedByTheBlocking) {
   EXPECT_EQ(big, (100 + 20) * kPage);  // A 320 x 320; B 320 x 64 = 81,920 B -> 20 pages
 }
 
+// B's share is packed in chunks that fit in the thread's 128 MiB buffer beside A's block: a
+// grad_weight GEMM of a million output features does not count 640 MB per thread.
+TEST(BlasWorkspaceTest, NoThreadCountsMoreThanItsBuffer) {
+  EXPECT_EQ(OpenBlasPackingBytes({{4096, 1000000, 4096}}, 1), int64_t{128} << 20);
+  EXPECT_EQ(OpenBlasPackingBytes({{4096, 1000000, 4096}}, 2), 2 * (int64_t{128} << 20));
+}
+
 TEST(BlasWorkspaceTest, TheTrainingPeakIncludesIt) {
   TrainingMemory m;
   m.tensor_peak_bytes = 1000;
