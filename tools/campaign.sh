@@ -10,15 +10,20 @@
 #   4. real training iterations of the five reference nets (ground truth, 20 iterations each)
 #      with `--layers`: each distinct layer of the training step measured in isolation.
 #      Then the two framework-memory probes (configs/nets/probes/): LibTorch's own memory.
-# About 45 minutes on 2 cores (55 with near). Run it on an idle machine: other processes on the cores inflate
+#   5. (PARTS "bracket", in the default) the same five networks' training iterations without
+#      `--layers`, 10 each, at the start, between the layer parts and before step 4. evaluate
+#      pools every run of a network at one batch size, so its ground truth spans the hours its
+#      layers were measured in, not only the last minutes: this guest's speed moved -7 to +18 %
+#      within one hour (JOURNAL.md 2026-12-07), more than issue 10's 10 % target.
+# About 50 minutes on 2 cores (60 with near). Run it on an idle machine: other processes on the cores inflate
 # the times (JOURNAL.md: the same loop measured 693 and 845 ms minutes apart).
 # MALLOC: keep-freed or default (measure --malloc, core/malloc_setting.h), or empty to run
 # under the environment's setting. Every run records the setting; keep one per database.
-# Usage: tools/campaign.sh [DB=db/campaign.sqlite] [PARTS=random,sweeps,nets] [MALLOC]
+# Usage: tools/campaign.sh [DB=db/campaign.sqlite] [PARTS=bracket,random,sweeps,nets] [MALLOC]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db=${1:-db/campaign.sqlite}
-parts=${2:-random,sweeps,nets}
+parts=${2:-bracket,random,sweeps,nets}
 malloc=()
 [ -n "${3:-}" ] && malloc=(--malloc "$3")
 measure=(build/bin/measure --db "$db" --min-time 0.1 --trials 3 --meter auto "${malloc[@]}")
@@ -28,12 +33,24 @@ nets=(lenet5 alexnet vgg11 resnet18 mobilenet_v3_small)
 # Batch sizes at which one training iteration takes 10 ms to 1 s on 2 cores.
 declare -A batch=([lenet5]=64 [alexnet]=16 [vgg11]=4 [resnet18]=16 [mobilenet_v3_small]=32)
 
+# One bracketing round: each reference network's training iterations, no isolated layers.
+bracket() {
+  want bracket || return 0
+  for net in "${nets[@]}"; do
+    log "bracket $1: network $net (batch ${batch[$net]})"
+    build/bin/measure --db "$db" --meter auto "${malloc[@]}" --net "configs/nets/$net.json" \
+      --batch-size "${batch[$net]}" --iterations 10
+  done
+}
+
 log "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, $(uname -r)"
+bracket 1
 if want random; then
   log "random conv2d, maxpool2d, linear"
   "${measure[@]}" --layer conv --n 200 --seed 1
   "${measure[@]}" --layer maxpool --n 100 --seed 2
   "${measure[@]}" --layer linear --n 150 --seed 3
+  bracket 2
   seed=10
   for t in batchnorm2d relu relu6 hardswish hardsigmoid sigmoid avgpool2d adaptive_avgpool2d add \
            mul dropout silu gelu cross_entropy sgd adam grad_accumulate zero_grad cat softmax layer_norm contiguous scale bmm embedding \
@@ -52,12 +69,14 @@ if want near; then
     "${measure[@]}" --layer "${spec%%:*}" --n "${spec##*:}" --seed $((seed++)) "${near[@]}"
   done
 fi
+bracket 3
 if want sweeps; then
   for s in configs/sweeps/*.json; do
     log "sweep $s"
     "${measure[@]}" --sweep "$s"
   done
 fi
+bracket 4
 if want nets; then
   for net in "${nets[@]}"; do
     log "network $net (batch ${batch[$net]})"
