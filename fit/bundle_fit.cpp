@@ -36,8 +36,8 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
   std::vector<PassSample> compute_only;
   std::optional<double> removed_s_per_fault;
   if (options.subtract_fault_time) {
-    compute_only = measured;
     if (const std::optional<FaultTimeEstimate> fault = EstimateFaultTime(measured)) {
+      compute_only = measured;
       const int changed = SubtractFaultTime(compute_only, fault->s_per_fault);
       removed_s_per_fault = fault->s_per_fault;
       if (warn) {
@@ -53,7 +53,8 @@ ModelBundle FitBundle(const ModelBundle& header, const std::vector<PassSample>& 
            "cost; times are fitted as measured");
     }
   }
-  const std::vector<PassSample>& samples = options.subtract_fault_time ? compute_only : measured;
+  // The copy exists only where a fault cost was estimated and taken out.
+  const std::vector<PassSample>& samples = removed_s_per_fault ? compute_only : measured;
   ModelBundle bundle = header;
   bundle.fault_time_removed_s_per_fault = removed_s_per_fault;
   bundle.models.clear();

@@ -306,10 +306,20 @@ PassResult MeasurePass(Pass pass, const std::function<void()>& execute,
   // 1. Warm-up; the last execution is the probe for calibration. An execution that lasts
   // min_time_s or more ends the warm-up: such a layer runs once per trial, its one-off costs
   // were paid in that execution, and a second warm-up would cost as much as a trial.
+  // A warm-up execution that faulted in kSettledFaults pages or more has not reached the heap's
+  // steady state yet and is followed by another, up to kMaxFreshPageWarmups (see the header).
   double probe_s = 0;
   const int warmups = std::max(1, options.warmup_runs);
-  for (int i = 0; i < warmups && probe_s < options.min_time_s; ++i) {
+  int fresh_page_warmups = 0;
+  for (int i = 0;; ++i) {
+    const std::optional<int64_t> faults_before = ProcessMinorFaults();
     probe_s = RunTimed(execute, 1, stop, label);
+    const std::optional<int64_t> faults = MinorFaultsBetween(faults_before, ProcessMinorFaults());
+    if (faults && *faults >= kSettledFaults && fresh_page_warmups < kMaxFreshPageWarmups) {
+      ++fresh_page_warmups;
+      continue;
+    }
+    if (i + 1 >= warmups || probe_s >= options.min_time_s) break;
   }
 
   // 2. Calibration of the repetition count n from a pilot run of about kPilotShare x

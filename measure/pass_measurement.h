@@ -6,6 +6,13 @@
 //   1. Warm-up: max(1, warmup_runs) executions, each timed; an execution of >= min_time_s ends
 //      the warm-up early (that layer runs once per trial). The first execution pays one-off
 //      costs (oneDNN primitive creation, lazy init, first-touch page faults of new buffers).
+//      An execution that faulted in kSettledFaults fresh pages or more (measure/page_faults.h)
+//      is followed by another, up to kMaxFreshPageWarmups more, whatever its time: glibc's heap
+//      needs a few executions of a layer with large tensors before it reuses its freed chunks
+//      (under measure --malloc keep-freed, AlexNet's 9216 -> 4096 linear backward faulted in its
+//      144 MiB weight gradient in each of its first 3-4 executions, then none; the same layer in
+//      the network faults none per iteration; JOURNAL.md 2026-12-08). Under glibc's default,
+//      every execution faults in its mmap'd tensors and the cap ends the warm-up.
 //   2. Calibration: if the last warm-up execution alone lasted >= min_time_s, n = 1. Otherwise
 //      a pilot run of ceil(0.1 * min_time_s / t_last_warmup) executions gives the sustained
 //      time per execution t_pilot, and n = ceil(1.1 * min_time_s / t_pilot). The pilot costs
@@ -48,6 +55,11 @@
 #include "measure/sample_conditions.h"
 
 namespace lj {
+
+// Step 1's rule: a warm-up execution with fewer minor faults than this (1 MiB of 4 KiB pages)
+// has settled; at most kMaxFreshPageWarmups warm-ups are added for executions that had not.
+inline constexpr int64_t kSettledFaults = 256;
+inline constexpr int kMaxFreshPageWarmups = 4;
 
 struct MeasureOptions {
   double min_time_s = 0.25;  // minimum duration of one trial (n executions), seconds; > 0

@@ -3,22 +3,25 @@
 #include <cstdio>
 
 namespace lj {
+namespace {
+
+// "11.5 us" for 1.15e-5 s: three significant digits.
+std::string Microseconds(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3g us", seconds * 1e6);
+  return text;
+}
+
+}  // namespace
 
 std::optional<std::string> FreshMemoryNote(const ModelBundle& bundle) {
-  std::string cost;
-  if (bundle.first_touch_s_per_page) {
-    char text[32];
-    std::snprintf(text, sizeof(text), "%.3g us", *bundle.first_touch_s_per_page * 1e6);
-    cost = text;
-  }
+  const std::string cost =
+      bundle.first_touch_s_per_page ? Microseconds(*bundle.first_touch_s_per_page) : "";
   if (bundle.fault_time_removed_s_per_fault) {
-    char removed[32];
-    std::snprintf(removed, sizeof(removed), "%.3g us",
-                  *bundle.fault_time_removed_s_per_fault * 1e6);
     return std::string(
                "compute only: these time models were fitted with their samples' page-"
                "fault time taken out (") +
-           removed +
+           Microseconds(*bundle.fault_time_removed_s_per_fault) +
            " per minor fault, fit --subtract-fault-time), so the totals leave out the fresh "
            "pages a training step faults in on " +
            bundle.hostname;
