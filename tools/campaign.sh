@@ -33,13 +33,17 @@ nets=(lenet5 alexnet vgg11 resnet18 mobilenet_v3_small)
 # Batch sizes at which one training iteration takes 10 ms to 1 s on 2 cores.
 declare -A batch=([lenet5]=64 [alexnet]=16 [vgg11]=4 [resnet18]=16 [mobilenet_v3_small]=32)
 
+# Training iterations of reference network $1 at its batch size; further arguments to measure.
+measure_net() {
+  build/bin/measure --db "$db" --meter auto "${malloc[@]}" --net "configs/nets/$1.json" \
+    --batch-size "${batch[$1]}" "${@:2}"
+}
 # One bracketing round: each reference network's training iterations, no isolated layers.
 bracket() {
   want bracket || return 0
   for net in "${nets[@]}"; do
     log "bracket $1: network $net (batch ${batch[$net]})"
-    build/bin/measure --db "$db" --meter auto "${malloc[@]}" --net "configs/nets/$net.json" \
-      --batch-size "${batch[$net]}" --iterations 10
+    measure_net "$net" --iterations 10
   done
 }
 
@@ -80,8 +84,7 @@ bracket 4
 if want nets; then
   for net in "${nets[@]}"; do
     log "network $net (batch ${batch[$net]})"
-    build/bin/measure --db "$db" --meter auto "${malloc[@]}" --net "configs/nets/$net.json" \
-      --batch-size "${batch[$net]}" --iterations 20 --layers --min-time 0.1 --trials 3
+    measure_net "$net" --iterations 20 --layers --min-time 0.1 --trials 3
   done
   for probe in configs/nets/probes/*.json; do
     log "framework-memory probe $probe"
